@@ -1,0 +1,2 @@
+//! The `kyc-kiosk` binary.
+fn main() {}
