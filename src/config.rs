@@ -1,0 +1,184 @@
+//! Configuration: one typed struct, loaded from TOML, with defaults that work out of the box.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::face::FaceConfig;
+use crate::face::matching::MatchPolicy;
+use crate::imaging::ImageLimits;
+
+/// Environment variable naming a config file.
+pub const CONFIG_ENV: &str = "KYC_KIOSK_CONFIG";
+
+/// Weights of the overall confidence (the reference services use 0.4 / 0.2 / 0.4).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Weights {
+    /// Weight of the document confidence.
+    pub document: f32,
+    /// Weight of the selfie face-detection confidence.
+    pub selfie_detection: f32,
+    /// Weight of the face-match confidence.
+    pub face_match: f32,
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Self {
+            document: 0.4,
+            selfie_detection: 0.2,
+            face_match: 0.4,
+        }
+    }
+}
+
+/// Thresholds of the suggested decision.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DecisionPolicy {
+    /// Overall confidence at or above which a fully passing case is approved.
+    pub approve_at: f32,
+    /// Face-match confidence below which a case is rejected as a different person.
+    pub reject_match_below: f32,
+    /// Minimum face sharpness (0–100) before the capture is flagged as blurry.
+    pub min_sharpness: f32,
+    /// Acceptable face brightness range (0–100).
+    pub brightness_range: (f32, f32),
+}
+
+impl Default for DecisionPolicy {
+    fn default() -> Self {
+        Self {
+            approve_at: 70.0,
+            reject_match_below: 10.0,
+            min_sharpness: 20.0,
+            brightness_range: (20.0, 85.0),
+        }
+    }
+}
+
+/// All settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Config {
+    /// Input image limits.
+    pub limits: ImageLimits,
+    /// Face detection and subject rules.
+    pub face: FaceConfig,
+    /// 1:1 match policy.
+    pub matching: MatchPolicy,
+    /// Overall-confidence weights.
+    pub weights: Weights,
+    /// Decision thresholds.
+    pub decision: DecisionPolicy,
+    /// ONNX Runtime intra-op threads per model (the kiosk has 2 cores).
+    pub threads: usize,
+    /// Models folder; empty means the default search (see `models::models_dir`).
+    pub models_dir: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            limits: ImageLimits::default(),
+            face: FaceConfig::default(),
+            matching: MatchPolicy::default(),
+            weights: Weights::default(),
+            decision: DecisionPolicy::default(),
+            threads: 2,
+            models_dir: None,
+        }
+    }
+}
+
+impl Config {
+    /// Load `path`, or `$KYC_KIOSK_CONFIG`, or `<config dir>/kyc-kiosk/config.toml` when it
+    /// exists; otherwise the defaults.
+    ///
+    /// # Errors
+    /// When the file exists but cannot be read or is invalid.
+    pub fn load(path: Option<&Path>) -> Result<Self> {
+        let chosen = path
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os(CONFIG_ENV).map(PathBuf::from))
+            .or_else(|| {
+                dirs::config_dir()
+                    .map(|d| d.join("kyc-kiosk").join("config.toml"))
+                    .filter(|p| p.exists())
+            });
+        let Some(file) = chosen else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(&file).map_err(|e| Error::Config {
+            path: file.clone(),
+            reason: format!("cannot read: {e}"),
+        })?;
+        Self::from_toml(&text).map_err(|reason| Error::Config { path: file, reason })
+    }
+
+    /// Parse and validate TOML text.
+    ///
+    /// # Errors
+    /// A message saying what is wrong.
+    pub fn from_toml(text: &str) -> std::result::Result<Self, String> {
+        let config: Self = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Check values that would make results meaningless.
+    ///
+    /// # Errors
+    /// A message saying what is wrong.
+    pub fn validate(&self) -> std::result::Result<(), String> {
+        self.matching.validate()?;
+        let w = self.weights;
+        if [w.document, w.selfie_detection, w.face_match]
+            .iter()
+            .any(|v| !(0.0..=1.0).contains(v))
+        {
+            return Err("weights must each be between 0 and 1".into());
+        }
+        if ((w.document + w.selfie_detection + w.face_match) - 1.0).abs() > 1e-3 {
+            return Err("weights must add up to 1".into());
+        }
+        if self.threads == 0 || self.threads > 16 {
+            return Err("threads must be 1–16".into());
+        }
+        if self.limits.max_bytes == 0 || self.limits.max_megapixels == 0 {
+            return Err("image limits must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_partial_toml_overrides() {
+        Config::default().validate().unwrap();
+        let c = Config::from_toml(
+            "threads = 1\n[weights]\ndocument = 0.5\nselfieDetection = 0.1\nfaceMatch = 0.4\n",
+        )
+        .unwrap();
+        assert_eq!(c.threads, 1);
+        assert_eq!(c.weights.document, 0.5);
+        assert_eq!(c.matching, MatchPolicy::default());
+    }
+
+    #[test]
+    fn invalid_values_are_refused() {
+        assert!(
+            Config::from_toml("[weights]\ndocument = 0.9\n")
+                .unwrap_err()
+                .contains("add up")
+        );
+        assert!(Config::from_toml("threads = 0").is_err());
+        assert!(Config::from_toml("[matching]\nminimumLevel = 7").is_err());
+        assert!(Config::from_toml("not toml at all [").is_err());
+    }
+}

@@ -1,0 +1,521 @@
+//! Image input: safe decoding of untrusted files (size, format, truncation and pixel limits),
+//! EXIF orientation, and the small pixel operations the pipeline needs.
+
+use std::io::Cursor;
+use std::path::Path;
+
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
+use serde::Serialize;
+
+use crate::error::InputError;
+
+/// Limits applied to every input image before and while decoding it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ImageLimits {
+    /// Largest accepted file, in bytes (the reference services answer 413 above 15 MB).
+    pub max_bytes: u64,
+    /// Largest accepted declared size, in megapixels (stops decompression bombs).
+    pub max_megapixels: u32,
+}
+
+impl Default for ImageLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: 15 * 1024 * 1024,
+            max_megapixels: 40,
+        }
+    }
+}
+
+/// A decoded image, upright (EXIF orientation applied), as 8-bit RGB.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    /// The pixels.
+    pub rgb: RgbImage,
+    /// "jpeg" or "png".
+    pub format: &'static str,
+    /// Size of the encoded file in bytes.
+    pub file_bytes: u64,
+}
+
+/// What the first bytes of a file say it is.
+fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    const SIGNATURES: &[(&[u8], &str)] = &[
+        (b"\xFF\xD8\xFF", "JPEG"),
+        (b"\x89PNG\r\n\x1a\n", "PNG"),
+        (b"GIF87a", "GIF"),
+        (b"GIF89a", "GIF"),
+        (b"BM", "BMP"),
+        (b"II*\0", "TIFF"),
+        (b"MM\0*", "TIFF"),
+        (b"%PDF", "PDF"),
+        (b"\0\0\x01\0", "ICO"),
+        (b"8BPS", "PSD"),
+        (b"\xFF\x0A", "JPEG XL"),
+        (b"\0\0\0\x0CJXL ", "JPEG XL"),
+    ];
+    if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        return Some("WebP");
+    }
+    if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
+        return Some(match &bytes[8..12] {
+            b"avif" | b"avis" => "AVIF",
+            _ => "HEIF/HEIC",
+        });
+    }
+    SIGNATURES
+        .iter()
+        .find(|(sig, _)| bytes.starts_with(sig))
+        .map(|(_, name)| *name)
+}
+
+/// Whether a JPEG stream reaches its end-of-image marker after its last scan.
+///
+/// A truncated JPEG decodes "successfully" with grey or smeared rows in most decoders, so the
+/// structure is checked: inside entropy-coded data 0xFF is always stuffed, so the last SOS
+/// (0xFFDA) marker starts the last scan, and a complete file has EOI (0xFFD9) after it.
+fn jpeg_is_complete(bytes: &[u8]) -> bool {
+    let last_sos = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]);
+    match last_sos {
+        Some(pos) => bytes[pos..].windows(2).any(|w| w == [0xFF, 0xD9]),
+        None => false,
+    }
+}
+
+/// Whether a PNG stream has its IEND chunk.
+fn png_is_complete(bytes: &[u8]) -> bool {
+    let tail = &bytes[bytes.len().saturating_sub(64)..];
+    tail.windows(4).any(|w| w == b"IEND")
+}
+
+/// Read and decode an untrusted image file, enforcing `limits`.
+///
+/// # Errors
+/// A specific [`InputError`] for a missing, unreadable, oversized, unsupported, non-image,
+/// truncated, corrupt or over-large (pixel count) file.
+pub fn decode_file(path: &Path, limits: &ImageLimits) -> Result<Decoded, InputError> {
+    let meta = std::fs::metadata(path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => InputError::NotFound {
+            path: path.to_path_buf(),
+        },
+        _ => InputError::Unreadable {
+            path: path.to_path_buf(),
+            source,
+        },
+    })?;
+    if !meta.is_file() {
+        return Err(InputError::Unreadable {
+            path: path.to_path_buf(),
+            source: std::io::Error::other("not a regular file"),
+        });
+    }
+    if meta.len() > limits.max_bytes {
+        return Err(InputError::TooLarge {
+            path: path.to_path_buf(),
+            bytes: meta.len(),
+            limit: limits.max_bytes,
+        });
+    }
+    let bytes = std::fs::read(path).map_err(|source| InputError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    decode_bytes(&bytes, path, limits)
+}
+
+/// Decode an untrusted encoded image held in memory; `path` only names it in errors.
+///
+/// # Errors
+/// As [`decode_file`].
+pub fn decode_bytes(
+    bytes: &[u8],
+    path: &Path,
+    limits: &ImageLimits,
+) -> Result<Decoded, InputError> {
+    let p = || path.to_path_buf();
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(InputError::TooLarge {
+            path: p(),
+            bytes: bytes.len() as u64,
+            limit: limits.max_bytes,
+        });
+    }
+    let (format, name) = match sniff(bytes) {
+        Some("JPEG") => (ImageFormat::Jpeg, "jpeg"),
+        Some("PNG") => (ImageFormat::Png, "png"),
+        Some(other) => {
+            return Err(InputError::UnsupportedFormat {
+                path: p(),
+                format: other.to_string(),
+            });
+        }
+        None => return Err(InputError::NotAnImage { path: p() }),
+    };
+    let complete = match format {
+        ImageFormat::Jpeg => jpeg_is_complete(bytes),
+        _ => png_is_complete(bytes),
+    };
+    if !complete {
+        let detail = if format == ImageFormat::Jpeg {
+            "no end-of-image marker after the last scan"
+        } else {
+            "no IEND chunk"
+        };
+        return Err(InputError::Truncated {
+            path: p(),
+            format: name.to_uppercase(),
+            detail: detail.to_string(),
+        });
+    }
+    let corrupt = |detail: String| InputError::Corrupt {
+        path: p(),
+        format: name.to_uppercase(),
+        detail,
+    };
+    let truncated = |detail: String| InputError::Truncated {
+        path: p(),
+        format: name.to_uppercase(),
+        detail,
+    };
+    let classify = |e: image::ImageError| match e {
+        image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            truncated(io.to_string())
+        }
+        image::ImageError::Limits(l) => corrupt(format!("exceeds decoding limits: {l}")),
+        other => {
+            let msg = other.to_string();
+            let lower = msg.to_lowercase();
+            if lower.contains("eof") || lower.contains("end of") || lower.contains("truncat") {
+                truncated(msg)
+            } else {
+                corrupt(msg)
+            }
+        }
+    };
+
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
+    let mut image_limits = image::Limits::default();
+    let max_pixels = u64::from(limits.max_megapixels) * 1_000_000;
+    image_limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(64 << 20));
+    reader.limits(image_limits);
+    let mut decoder = reader.into_decoder().map_err(classify)?;
+    let (width, height) = decoder.dimensions();
+    if width == 0 || height == 0 {
+        return Err(corrupt("zero-sized image".to_string()));
+    }
+    if u64::from(width) * u64::from(height) > max_pixels {
+        return Err(InputError::TooManyPixels {
+            path: p(),
+            width,
+            height,
+            limit_mp: limits.max_megapixels,
+        });
+    }
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(classify)?;
+    img.apply_orientation(orientation);
+    let rgb = match img {
+        DynamicImage::ImageRgb8(rgb) => rgb,
+        other => other.to_rgb8(),
+    };
+    Ok(Decoded {
+        rgb,
+        format: name,
+        file_bytes: bytes.len() as u64,
+    })
+}
+
+/// Luma (BT.601) of an RGB pixel, 0..255.
+#[inline]
+#[must_use]
+pub fn luma(p: [u8; 3]) -> f32 {
+    0.299 * f32::from(p[0]) + 0.587 * f32::from(p[1]) + 0.114 * f32::from(p[2])
+}
+
+/// Bilinear sample of channel `c` at a sub-pixel position, clamped to the image.
+#[inline]
+#[must_use]
+pub fn sample_bilinear(img: &RgbImage, x: f32, y: f32, c: usize) -> f32 {
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let x0f = x.floor();
+    let y0f = y.floor();
+    let fx = x - x0f;
+    let fy = y - y0f;
+    let clamp_x = |v: i64| v.clamp(0, w - 1) as u32;
+    let clamp_y = |v: i64| v.clamp(0, h - 1) as u32;
+    let (x0, y0) = (x0f as i64, y0f as i64);
+    let raw = img.as_raw();
+    let stride = w as usize * 3;
+    let at = |xx: u32, yy: u32| f32::from(raw[yy as usize * stride + xx as usize * 3 + c]);
+    let (xa, xb, ya, yb) = (clamp_x(x0), clamp_x(x0 + 1), clamp_y(y0), clamp_y(y0 + 1));
+    let top = at(xa, ya) * (1.0 - fx) + at(xb, ya) * fx;
+    let bottom = at(xa, yb) * (1.0 - fx) + at(xb, yb) * fx;
+    top * (1.0 - fy) + bottom * fy
+}
+
+/// Shrink (or copy) `src` into planar float channels of size `dst_w`×`dst_h`, written into a
+/// tensor of padded size `pad_w`×`pad_h` (zero padding right and bottom).
+///
+/// Area averaging over each destination pixel's footprint keeps small faces from aliasing when
+/// shrinking a large photo. `bgr` chooses the channel order of the planes.
+#[must_use]
+pub fn resize_to_planar(
+    src: &RgbImage,
+    dst_w: usize,
+    dst_h: usize,
+    pad_w: usize,
+    pad_h: usize,
+    bgr: bool,
+) -> Vec<f32> {
+    let plane = pad_w * pad_h;
+    let mut out = vec![0.0f32; plane * 3];
+    let (sw, sh) = (src.width() as usize, src.height() as usize);
+    if sw == 0 || sh == 0 || dst_w == 0 || dst_h == 0 {
+        return out;
+    }
+    let raw = src.as_raw();
+    let sx = sw as f32 / dst_w as f32;
+    let sy = sh as f32 / dst_h as f32;
+    let order: [usize; 3] = if bgr { [2, 1, 0] } else { [0, 1, 2] };
+    if sx <= 1.5 && sy <= 1.5 {
+        // Close to 1:1 (or enlarging): bilinear is enough.
+        for y in 0..dst_h {
+            let fy = ((y as f32 + 0.5) * sy - 0.5).max(0.0);
+            for x in 0..dst_w {
+                let fx = ((x as f32 + 0.5) * sx - 0.5).max(0.0);
+                for (plane_idx, &c) in order.iter().enumerate() {
+                    out[plane_idx * plane + y * pad_w + x] = sample_bilinear(src, fx, fy, c);
+                }
+            }
+        }
+        return out;
+    }
+    let k = sw / dst_w;
+    if k >= 2 && sw == dst_w * k && sh == dst_h * k {
+        // Exact integer factor (1280×960 → 640×480): integer k×k block means.
+        let stride = sw * 3;
+        let mut acc = vec![0u32; dst_w * 3];
+        let inv = 1.0 / (k * k) as f32;
+        for y in 0..dst_h {
+            acc.iter_mut().for_each(|v| *v = 0);
+            for row in raw[y * k * stride..(y + 1) * k * stride].chunks_exact(stride) {
+                for (x, block) in row.chunks_exact(3 * k).enumerate() {
+                    for px in block.chunks_exact(3) {
+                        acc[x * 3] += u32::from(px[0]);
+                        acc[x * 3 + 1] += u32::from(px[1]);
+                        acc[x * 3 + 2] += u32::from(px[2]);
+                    }
+                }
+            }
+            for x in 0..dst_w {
+                for (plane_idx, &c) in order.iter().enumerate() {
+                    out[plane_idx * plane + y * pad_w + x] = acc[x * 3 + c] as f32 * inv;
+                }
+            }
+        }
+        return out;
+    }
+    // Box filter over integer-rounded footprints.
+    let xs: Vec<(usize, usize)> = (0..dst_w)
+        .map(|x| {
+            let a = ((x as f32 * sx) as usize).min(sw - 1);
+            let b = (((x + 1) as f32 * sx).ceil() as usize).clamp(a + 1, sw);
+            (a, b)
+        })
+        .collect();
+    let stride = sw * 3;
+    let mut row_acc = vec![0.0f32; dst_w * 3];
+    for y in 0..dst_h {
+        let ya = ((y as f32 * sy) as usize).min(sh - 1);
+        let yb = (((y + 1) as f32 * sy).ceil() as usize).clamp(ya + 1, sh);
+        row_acc.iter_mut().for_each(|v| *v = 0.0);
+        for yy in ya..yb {
+            let row = &raw[yy * stride..(yy + 1) * stride];
+            for (x, &(a, b)) in xs.iter().enumerate() {
+                let mut acc = [0u32; 3];
+                for px in row[a * 3..b * 3].chunks_exact(3) {
+                    acc[0] += u32::from(px[0]);
+                    acc[1] += u32::from(px[1]);
+                    acc[2] += u32::from(px[2]);
+                }
+                row_acc[x * 3] += acc[0] as f32;
+                row_acc[x * 3 + 1] += acc[1] as f32;
+                row_acc[x * 3 + 2] += acc[2] as f32;
+            }
+        }
+        let rows = (yb - ya) as f32;
+        for (x, &(a, b)) in xs.iter().enumerate() {
+            let n = rows * (b - a) as f32;
+            for (plane_idx, &c) in order.iter().enumerate() {
+                out[plane_idx * plane + y * pad_w + x] = row_acc[x * 3 + c] / n;
+            }
+        }
+    }
+    out
+}
+
+/// Crop a rectangle (clamped to the image) as a new image.
+#[must_use]
+pub fn crop(img: &RgbImage, x: f32, y: f32, w: f32, h: f32) -> RgbImage {
+    let x0 = x.max(0.0).floor() as u32;
+    let y0 = y.max(0.0).floor() as u32;
+    let x1 = ((x + w).ceil().max(0.0) as u32).min(img.width());
+    let y1 = ((y + h).ceil().max(0.0) as u32).min(img.height());
+    if x1 <= x0 || y1 <= y0 {
+        return RgbImage::new(1, 1);
+    }
+    image::imageops::crop_imm(img, x0, y0, x1 - x0, y1 - y0).to_image()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn encode(img: &RgbImage, format: ImageFormat) -> Vec<u8> {
+        let mut buf = Cursor::new(Vec::new());
+        img.write_to(&mut buf, format).unwrap();
+        buf.into_inner()
+    }
+
+    fn gradient(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+        })
+    }
+
+    #[test]
+    fn decodes_jpeg_and_png() {
+        let img = gradient(64, 48);
+        let p = PathBuf::from("mem");
+        let png =
+            decode_bytes(&encode(&img, ImageFormat::Png), &p, &ImageLimits::default()).unwrap();
+        assert_eq!(
+            (png.rgb.width(), png.rgb.height(), png.format),
+            (64, 48, "png")
+        );
+        assert_eq!(png.rgb.get_pixel(10, 20).0, [10, 20, 128]);
+        let jpg = decode_bytes(
+            &encode(&img, ImageFormat::Jpeg),
+            &p,
+            &ImageLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (jpg.rgb.width(), jpg.rgb.height(), jpg.format),
+            (64, 48, "jpeg")
+        );
+    }
+
+    #[test]
+    fn refuses_truncated_files() {
+        let img = gradient(200, 150);
+        let p = PathBuf::from("mem");
+        for format in [ImageFormat::Jpeg, ImageFormat::Png] {
+            let bytes = encode(&img, format);
+            let cut = &bytes[..bytes.len() * 2 / 3];
+            let err = decode_bytes(cut, &p, &ImageLimits::default()).unwrap_err();
+            assert_eq!(err.code(), "truncated_image", "{format:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn refuses_other_formats_and_non_images() {
+        let p = PathBuf::from("mem");
+        let gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec();
+        let err = decode_bytes(&gif, &p, &ImageLimits::default()).unwrap_err();
+        assert_eq!(err.code(), "unsupported_format");
+        assert!(err.to_string().contains("GIF"));
+        let text = b"hello, this is not an image at all".to_vec();
+        assert_eq!(
+            decode_bytes(&text, &p, &ImageLimits::default())
+                .unwrap_err()
+                .code(),
+            "not_an_image"
+        );
+        assert_eq!(
+            decode_bytes(&[], &p, &ImageLimits::default())
+                .unwrap_err()
+                .code(),
+            "not_an_image"
+        );
+    }
+
+    #[test]
+    fn refuses_declared_size_over_pixel_limit() {
+        // A valid 1-megapixel PNG with a 0.5 MP limit: refused from the header, before decoding.
+        let img = RgbImage::new(1000, 1000);
+        let p = PathBuf::from("mem");
+        let limits = ImageLimits {
+            max_megapixels: 0,
+            ..ImageLimits::default()
+        };
+        let err = decode_bytes(&encode(&img, ImageFormat::Png), &p, &limits).unwrap_err();
+        assert_eq!(err.code(), "too_many_pixels");
+    }
+
+    #[test]
+    fn refuses_oversized_bytes() {
+        let p = PathBuf::from("mem");
+        let limits = ImageLimits {
+            max_bytes: 100,
+            ..ImageLimits::default()
+        };
+        let bytes = encode(&gradient(64, 64), ImageFormat::Png);
+        assert_eq!(
+            decode_bytes(&bytes, &p, &limits).unwrap_err().code(),
+            "image_too_large"
+        );
+    }
+
+    #[test]
+    fn missing_file_is_not_found() {
+        let err =
+            decode_file(Path::new("/nonexistent/x.jpg"), &ImageLimits::default()).unwrap_err();
+        assert_eq!(err.code(), "file_not_found");
+    }
+
+    #[test]
+    fn integer_and_general_box_paths_agree() {
+        let img = RgbImage::from_fn(96, 64, |x, y| {
+            image::Rgb([(x * 3) as u8, (y * 4) as u8, ((x + y) % 256) as u8])
+        });
+        let fast = resize_to_planar(&img, 48, 32, 64, 32, true);
+        // 47 columns forces the general path; compare the first 47 columns of every row.
+        let general = resize_to_planar(
+            &RgbImage::from_fn(94, 64, |x, y| *img.get_pixel(x, y)),
+            47,
+            32,
+            64,
+            32,
+            true,
+        );
+        for c in 0..3 {
+            for y in 0..32 {
+                for x in 0..47 {
+                    let i = c * 64 * 32 + y * 64 + x;
+                    assert!((fast[i] - general[i]).abs() < 1e-3, "c{c} x{x} y{y}");
+                }
+            }
+        }
+        // BGR order: plane 0 holds blue.
+        assert!(
+            (fast[0] - f32::from(img.get_pixel(0, 0).0[2] / 2 + img.get_pixel(1, 1).0[2] / 2))
+                .abs()
+                <= 1.0
+        );
+    }
+
+    #[test]
+    fn area_resize_averages_blocks() {
+        // 4x4 -> 2x2: each output is the mean of a 2x2 block.
+        let img = RgbImage::from_fn(4, 4, |x, y| image::Rgb([(x * 10 + y * 100) as u8, 0, 0]));
+        let planes = resize_to_planar(&img, 2, 2, 2, 2, false);
+        assert_eq!(planes[0], (0.0 + 10.0 + 100.0 + 110.0) / 4.0);
+        // (330 and 320 wrap to 74 and 64 as u8.)
+        assert_eq!(planes[3], (220.0 + 230.0 + 64.0 + 74.0) / 4.0);
+    }
+}

@@ -1,0 +1,259 @@
+//! The one seam to ONNX Runtime: loading the library (verified), loading models (verified), and
+//! running them. Everything above this module sees [`InferenceModel`], so pre- and
+//! post-processing can be tested with fakes and without models.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use ort::environment::Environment;
+use ort::session::Session;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::value::TensorRef;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::models::{self, FETCH_COMMAND, Manifest};
+
+/// A dense f32 tensor: shape and row-major data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    /// Dimensions.
+    pub shape: Vec<usize>,
+    /// Row-major values; `data.len()` is the product of `shape`.
+    pub data: Vec<f32>,
+}
+
+impl Tensor {
+    /// A tensor from its shape and data.
+    #[must_use]
+    pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Self {
+        Self { shape, data }
+    }
+}
+
+/// A model with one f32 input and f32 outputs (every model this kiosk uses).
+pub trait InferenceModel: Send {
+    /// The manifest id, for errors and audit records.
+    fn id(&self) -> &str;
+    /// Run on one input; outputs come back in the model's declared output order.
+    ///
+    /// # Errors
+    /// When the runtime rejects the input or fails.
+    fn run(&mut self, input: &Tensor) -> Result<Vec<Tensor>>;
+}
+
+/// Identity of a loaded model, kept in results and audit records.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelInfo {
+    /// Manifest id.
+    pub id: String,
+    /// sha256 of the file that was loaded.
+    pub sha256: String,
+}
+
+static ENVIRONMENT: OnceLock<std::result::Result<Environment, String>> = OnceLock::new();
+
+/// ONNX Runtime, loaded from the verified library in the models folder.
+pub struct Runtime {
+    dir: PathBuf,
+    manifest: Manifest,
+    environment: &'static Environment,
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Runtime {
+    /// Verify and load `libonnxruntime` from `dir` (once per process).
+    ///
+    /// # Errors
+    /// [`Error::Runtime`] naming the file when it is missing, altered or fails to load.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let manifest = Manifest::embedded()?;
+        let lib = dir.join(&manifest.runtime.file);
+        let runtime_error = |reason: String| Error::Runtime {
+            path: lib.clone(),
+            reason,
+            fetch: FETCH_COMMAND,
+        };
+        let environment = ENVIRONMENT.get_or_init(|| {
+            // The library is hashed before it is mapped into the process.
+            let bytes = std::fs::read(&lib).map_err(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => "file is missing".to_string(),
+                _ => format!("cannot read: {e}"),
+            })?;
+            let actual = models::sha256_hex(&bytes);
+            if actual != manifest.runtime.sha256 {
+                return Err(format!(
+                    "sha256 is {actual}, the manifest expects {}: the file is altered or incomplete",
+                    manifest.runtime.sha256
+                ));
+            }
+            drop(bytes);
+            let builder = ort::init_from(&lib).map_err(|e| format!("cannot load: {e}"))?;
+            builder.with_name("kyc-kiosk").build().map_err(|e| format!("cannot initialise: {e}"))
+        });
+        match environment {
+            Ok(environment) => Ok(Self {
+                dir: dir.to_path_buf(),
+                manifest,
+                environment,
+            }),
+            Err(reason) => Err(runtime_error(reason.clone())),
+        }
+    }
+
+    /// The models folder in use.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The embedded manifest.
+    #[must_use]
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Verify and load model `id` with `threads` intra-op threads.
+    ///
+    /// Thread spinning is off: on a 2-core kiosk, idle ONNX Runtime workers spinning on one
+    /// session steal the cores another session or the UI needs.
+    ///
+    /// # Errors
+    /// [`Error::Model`] when the file is missing or altered, or ONNX Runtime rejects it.
+    pub fn load(&self, id: &str, threads: usize) -> Result<OrtModel> {
+        let entry = self.manifest.entry(id)?;
+        let bytes = models::read_verified(&self.dir, entry)?;
+        let path = self.dir.join(&entry.file);
+        let model_error = |reason: String| Error::Model {
+            id: id.to_string(),
+            path: path.clone(),
+            reason,
+            fetch: FETCH_COMMAND,
+        };
+        // Each step returns the builder inside its error; keep only the message.
+        let builder = Session::builder(self.environment)
+            .map_err(|e| model_error(e.to_string()))?
+            .with_optimization_level(GraphOptimizationLevel::All)
+            .map_err(|e| model_error(e.to_string()))?
+            .with_intra_threads(threads.max(1))
+            .map_err(|e| model_error(e.to_string()))?
+            .with_inter_threads(1)
+            .map_err(|e| model_error(e.to_string()))?
+            .with_intra_op_spinning(false)
+            .map_err(|e| model_error(e.to_string()))?;
+        let mut builder = builder
+            .with_inter_op_spinning(false)
+            .map_err(|e| model_error(e.to_string()))?;
+        let session = builder
+            .commit_from_memory(&bytes)
+            .map_err(|e| model_error(format!("ONNX Runtime rejected it: {e}")))?;
+        let input_name = session
+            .inputs()
+            .first()
+            .map(|i| i.name().to_string())
+            .ok_or_else(|| model_error("model has no input".to_string()))?;
+        let output_names = session
+            .outputs()
+            .iter()
+            .map(|o| o.name().to_string())
+            .collect();
+        Ok(OrtModel {
+            info: ModelInfo {
+                id: id.to_string(),
+                sha256: entry.sha256.clone(),
+            },
+            session,
+            input_name,
+            output_names,
+        })
+    }
+}
+
+/// A verified model running in ONNX Runtime.
+pub struct OrtModel {
+    info: ModelInfo,
+    session: Session,
+    input_name: String,
+    output_names: Vec<String>,
+}
+
+impl std::fmt::Debug for OrtModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OrtModel")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OrtModel {
+    /// Id and sha256 of the loaded file.
+    #[must_use]
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// Names of the outputs, in order.
+    #[must_use]
+    pub fn output_names(&self) -> &[String] {
+        &self.output_names
+    }
+
+    /// A custom metadata value stored in the model (e.g. an OCR character list).
+    ///
+    /// # Errors
+    /// When ONNX Runtime cannot read the metadata.
+    pub fn metadata(&self, key: &str) -> Result<Option<String>> {
+        let meta = self
+            .session
+            .metadata()
+            .map_err(|e| self.fail(e.to_string()))?;
+        Ok(meta.custom(key))
+    }
+
+    fn fail(&self, message: String) -> Error {
+        Error::Inference {
+            model: self.info.id.clone(),
+            message,
+        }
+    }
+}
+
+impl InferenceModel for OrtModel {
+    fn id(&self) -> &str {
+        &self.info.id
+    }
+
+    fn run(&mut self, input: &Tensor) -> Result<Vec<Tensor>> {
+        let view = TensorRef::from_array_view((input.shape.clone(), input.data.as_slice()))
+            .map_err(|e| self.fail(e.to_string()))?;
+        let id = self.info.id.clone();
+        let fail = |message: String| Error::Inference {
+            model: id.clone(),
+            message,
+        };
+        let outputs = self
+            .session
+            .run(ort::inputs![self.input_name.as_str() => view])
+            .map_err(|e| fail(e.to_string()))?;
+        let mut result = Vec::with_capacity(self.output_names.len());
+        for name in &self.output_names {
+            let (shape, data) = outputs[name.as_str()]
+                .try_extract_tensor::<f32>()
+                .map_err(|e| fail(format!("output {name}: {e}")))?;
+            let shape = shape
+                .iter()
+                .map(|&d| usize::try_from(d).unwrap_or(0))
+                .collect();
+            result.push(Tensor::new(shape, data.to_vec()));
+        }
+        Ok(result)
+    }
+}

@@ -1,0 +1,350 @@
+//! The verification pipeline: decode → faces → match → decision, with stage timings.
+//!
+//! Two images are processed on two lanes at once (one per core), each lane with its own
+//! single-threaded model sessions: on a 2-core kiosk this beats one lane with two intra-op
+//! threads, because small models do not split well across threads.
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::config::Config;
+use crate::decision;
+use crate::error::{Error, Result};
+use crate::face::{FaceAnalysis, FaceEngine, Role};
+use crate::imaging::{self, Decoded};
+use crate::inference::{ModelInfo, Runtime};
+use crate::models;
+use crate::result::{
+    DocumentBlock, FaceMatch, ImageFaces, ImageMeta, MatchResult, QualityBlock, SCHEMA_VERSION,
+    VerificationResult,
+};
+use crate::timing::Timings;
+
+/// A loaded pipeline: models verified and warm.
+pub struct Pipeline {
+    config: Config,
+    lanes: Vec<FaceEngine>,
+    models: Vec<ModelInfo>,
+    /// Milliseconds spent loading the runtime and models (cold start).
+    pub load_ms: f64,
+}
+
+/// One image after decoding and face analysis.
+pub struct Analyzed {
+    /// The decoded image.
+    pub decoded: Decoded,
+    /// Where it came from.
+    pub source: String,
+    /// Face findings.
+    pub faces: FaceAnalysis,
+    /// Stage timings for this image.
+    pub timings: Timings,
+}
+
+impl Analyzed {
+    fn meta(&self) -> ImageMeta {
+        ImageMeta {
+            source: self.source.clone(),
+            width: self.decoded.rgb.width(),
+            height: self.decoded.rgb.height(),
+            format: self.decoded.format.to_string(),
+            bytes: self.decoded.file_bytes,
+        }
+    }
+}
+
+/// An input image: a file to decode, or an already-decoded frame (camera, GUI).
+pub enum Input<'a> {
+    /// A file path.
+    File(&'a Path),
+    /// A decoded image and a name for it.
+    Image(Decoded, String),
+}
+
+fn analyze_one(
+    engine: &mut FaceEngine,
+    input: Input<'_>,
+    role: Role,
+    limits: &imaging::ImageLimits,
+) -> Result<Analyzed> {
+    let mut timings = Timings::default();
+    let t = Instant::now();
+    let (decoded, source) = match input {
+        Input::File(path) => (
+            imaging::decode_file(path, limits)?,
+            path.display().to_string(),
+        ),
+        Input::Image(decoded, source) => (decoded, source),
+    };
+    timings.record("decode", t);
+    let faces = engine.analyze(&decoded.rgb, role, &mut timings, "")?;
+    Ok(Analyzed {
+        decoded,
+        source,
+        faces,
+        timings,
+    })
+}
+
+impl Pipeline {
+    /// Open ONNX Runtime and load the face models (verified), in `config.models_dir` or the
+    /// default models folder.
+    ///
+    /// # Errors
+    /// When the runtime or a model is missing, altered or unusable.
+    pub fn load(config: Config) -> Result<Self> {
+        let started = Instant::now();
+        config.validate().map_err(|reason| Error::Config {
+            path: "(settings)".into(),
+            reason,
+        })?;
+        let dir = config.models_dir.clone().unwrap_or_else(models::models_dir);
+        let runtime = Runtime::open(&dir)?;
+        let lane_count = if config.threads >= 2 { 2 } else { 1 };
+        let lanes: Vec<FaceEngine> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..lane_count)
+                .map(|_| scope.spawn(|| FaceEngine::load(&runtime, config.face, 1)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::Inference {
+                            model: "face models".into(),
+                            message: "loader thread panicked".into(),
+                        })
+                    })
+                })
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let models = lanes
+            .first()
+            .map(|l| l.models().to_vec())
+            .unwrap_or_default();
+        Ok(Self {
+            config,
+            lanes,
+            models,
+            load_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+
+    /// Settings in force.
+    #[must_use]
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Models in use.
+    #[must_use]
+    pub fn models(&self) -> &[ModelInfo] {
+        &self.models
+    }
+
+    /// The first lane's face engine (single-image work such as detection on a frame).
+    pub fn face_engine(&mut self) -> Option<&mut FaceEngine> {
+        self.lanes.first_mut()
+    }
+
+    /// Decode and analyse two images, on two lanes when there are two.
+    ///
+    /// # Errors
+    /// The first input error, or an inference failure.
+    pub fn analyze_pair(
+        &mut self,
+        a: Input<'_>,
+        role_a: Role,
+        b: Input<'_>,
+        role_b: Role,
+    ) -> Result<(Analyzed, Analyzed)> {
+        let limits = self.config.limits;
+        match self.lanes.as_mut_slice() {
+            [first, second, ..] => {
+                let (ra, rb) = std::thread::scope(|scope| {
+                    let hb = scope.spawn(|| analyze_one(second, b, role_b, &limits));
+                    let ra = analyze_one(first, a, role_a, &limits);
+                    let rb = hb.join().unwrap_or_else(|_| {
+                        Err(Error::Inference {
+                            model: "face models".into(),
+                            message: "worker thread panicked".into(),
+                        })
+                    });
+                    (ra, rb)
+                });
+                Ok((ra?, rb?))
+            }
+            [only] => {
+                let ra = analyze_one(only, a, role_a, &limits)?;
+                let rb = analyze_one(only, b, role_b, &limits)?;
+                Ok((ra, rb))
+            }
+            [] => Err(Error::Inference {
+                model: "face models".into(),
+                message: "no face engine loaded".into(),
+            }),
+        }
+    }
+
+    fn face_match(&self, a: &Analyzed, b: &Analyzed, which: (&str, &str)) -> FaceMatch {
+        match (&a.faces.embedding, &b.faces.embedding) {
+            (Some(ea), Some(eb)) => FaceMatch {
+                computed: true,
+                outcome: self
+                    .config
+                    .matching
+                    .decide(crate::face::embed::cosine(ea, eb)),
+                reason: None,
+            },
+            _ => {
+                let missing: Vec<String> = [(a, which.0), (b, which.1)]
+                    .iter()
+                    .filter(|(x, _)| x.faces.embedding.is_none())
+                    .map(|(x, name)| {
+                        format!(
+                            "{name}: {}",
+                            x.faces
+                                .detection
+                                .reason
+                                .as_deref()
+                                .unwrap_or("no usable face")
+                        )
+                    })
+                    .collect();
+                let mut outcome = self.config.matching.decide(-1.0);
+                outcome.confidence = 0.0;
+                outcome.cosine = 0.0;
+                FaceMatch {
+                    computed: false,
+                    outcome,
+                    reason: Some(missing.join("; ")),
+                }
+            }
+        }
+    }
+
+    /// 1:1 match of two photos.
+    ///
+    /// # Errors
+    /// When an image is refused (bad input) or inference fails. No face is in-band.
+    pub fn match_inputs(&mut self, a: Input<'_>, b: Input<'_>) -> Result<MatchResult> {
+        let started = Instant::now();
+        let (ia, ib) = self.analyze_pair(a, Role::Photo, b, Role::Photo)?;
+        let t = Instant::now();
+        let face_match = self.face_match(&ia, &ib, ("first image", "second image"));
+        let mut timings = Timings::default();
+        timings.record("match", t);
+        for (name, img) in [("a", &ia), ("b", &ib)] {
+            for (stage, ms) in &img.timings.0 {
+                timings.set(&format!("{name}.{stage}"), *ms);
+            }
+        }
+        timings.record("total", started);
+        Ok(MatchResult {
+            schema_version: SCHEMA_VERSION,
+            face_match,
+            images: vec![
+                ImageFaces {
+                    image: ia.meta(),
+                    face_detection: ia.faces.detection.clone(),
+                },
+                ImageFaces {
+                    image: ib.meta(),
+                    face_detection: ib.faces.detection.clone(),
+                },
+            ],
+            models: self.models.clone(),
+            timings_ms: timings.rounded(),
+        })
+    }
+
+    /// Verify a customer: document portrait vs selfie, with the aggregate result.
+    ///
+    /// # Errors
+    /// When an image is refused (bad input) or inference fails. Failed checks are in-band.
+    pub fn verify_inputs(
+        &mut self,
+        document: Input<'_>,
+        selfie: Input<'_>,
+    ) -> Result<VerificationResult> {
+        let started = Instant::now();
+        let (doc, sel) = self.analyze_pair(document, Role::Document, selfie, Role::Selfie)?;
+        let t = Instant::now();
+        let face_match = self.face_match(&doc, &sel, ("document", "selfie"));
+        let mut timings = Timings::default();
+        timings.record("match", t);
+        for (name, img) in [("document", &doc), ("selfie", &sel)] {
+            for (stage, ms) in &img.timings.0 {
+                timings.set(&format!("{name}.{stage}"), *ms);
+            }
+        }
+        let portrait = doc.faces.detection.clone();
+        let document_block = DocumentBlock {
+            confidence: if portrait.usable {
+                portrait.confidence
+            } else {
+                0.0
+            },
+            image: doc.meta(),
+            portrait,
+            confidence_basis:
+                "portrait detection (document text reading is not part of this version)".into(),
+        };
+        let selfie_detection = sel.faces.detection.clone();
+        let q = |d: &crate::face::FaceDetection| {
+            d.quality.as_ref().map(|q| {
+                (
+                    (q.sharpness * 10.0).round() / 10.0,
+                    (q.brightness * 10.0).round() / 10.0,
+                )
+            })
+        };
+        let (id_s, id_b) = q(&document_block.portrait).unzip();
+        let (se_s, se_b) = q(&selfie_detection).unzip();
+        let quality = QualityBlock {
+            id_face_sharpness: id_s,
+            id_face_brightness: id_b,
+            selfie_face_sharpness: se_s,
+            selfie_face_brightness: se_b,
+        };
+        let selfie_confidence = if selfie_detection.usable {
+            selfie_detection.confidence
+        } else {
+            0.0
+        };
+        let match_confidence = if face_match.computed {
+            face_match.outcome.confidence
+        } else {
+            0.0
+        };
+        let overall = decision::overall_confidence(
+            &self.config.weights,
+            document_block.confidence,
+            selfie_confidence,
+            match_confidence,
+        );
+        let (decision, reasons) = decision::decide(
+            &self.config.decision,
+            overall,
+            &document_block,
+            &selfie_detection,
+            &face_match,
+            &quality,
+        );
+        timings.record("total", started);
+        Ok(VerificationResult {
+            schema_version: SCHEMA_VERSION,
+            verified: decision == crate::result::Decision::Approve,
+            decision,
+            reasons,
+            overall_confidence: overall,
+            weights: self.config.weights,
+            document: document_block,
+            face_detection: selfie_detection,
+            selfie: sel.meta(),
+            face_match,
+            quality,
+            models: self.models.clone(),
+            timings_ms: timings.rounded(),
+        })
+    }
+}

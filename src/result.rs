@@ -1,0 +1,152 @@
+//! The result types: what the pipeline produces, the CLI prints as JSON, the GUI shows and the
+//! audit store keeps. One definition each, serde camelCase, with the reference services' names.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Weights;
+use crate::face::FaceDetection;
+use crate::face::matching::MatchOutcome;
+use crate::inference::ModelInfo;
+use crate::timing::Timings;
+
+/// Version of the JSON shape below; bumped on incompatible changes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// An input image as read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageMeta {
+    /// Where it came from (a path, or a capture source).
+    pub source: String,
+    /// Width after EXIF orientation.
+    pub width: u32,
+    /// Height after EXIF orientation.
+    pub height: u32,
+    /// "jpeg" or "png".
+    pub format: String,
+    /// Encoded size in bytes.
+    pub bytes: u64,
+}
+
+/// One image's face findings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageFaces {
+    /// The image.
+    pub image: ImageMeta,
+    /// Its face detection and quality.
+    pub face_detection: FaceDetection,
+}
+
+/// The 1:1 face-match block. Present even when a face was missing: then `computed` is false,
+/// `isMatch` false, and `reason` says why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FaceMatch {
+    /// Whether both templates were available and compared.
+    pub computed: bool,
+    /// The outcome (zeros with the policy's thresholds when not computed).
+    #[serde(flatten)]
+    pub outcome: MatchOutcome,
+    /// Why the match could not be computed.
+    pub reason: Option<String>,
+}
+
+/// `kyc-kiosk match` output.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchResult {
+    /// JSON shape version.
+    pub schema_version: u32,
+    /// The match block, flattened to the top level (`isMatch`, `confidence`, …).
+    #[serde(flatten)]
+    pub face_match: FaceMatch,
+    /// The two images, in the order given.
+    pub images: Vec<ImageFaces>,
+    /// Models used.
+    pub models: Vec<ModelInfo>,
+    /// Per-stage milliseconds.
+    pub timings_ms: Timings,
+}
+
+/// The suggested decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Decision {
+    /// Every check passed with enough confidence.
+    Approve,
+    /// A person must look: something failed or is uncertain.
+    Refer,
+    /// The checks say this is not the document holder.
+    Reject,
+}
+
+/// A reason behind the decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reason {
+    /// Stable code.
+    pub code: String,
+    /// Words for the agent.
+    pub message: String,
+}
+
+/// The document block.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentBlock {
+    /// 0–100. Until document reading (OCR/MRZ) lands this is the portrait-detection confidence.
+    pub confidence: f32,
+    /// The image read.
+    pub image: ImageMeta,
+    /// The holder's portrait found on the document, with its quality.
+    pub portrait: FaceDetection,
+    /// What the document confidence is made of.
+    pub confidence_basis: String,
+}
+
+/// Image quality figures, with the reference services' names (0–100; absent when no face).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QualityBlock {
+    /// Document portrait sharpness.
+    pub id_face_sharpness: Option<f32>,
+    /// Document portrait brightness.
+    pub id_face_brightness: Option<f32>,
+    /// Selfie face sharpness.
+    pub selfie_face_sharpness: Option<f32>,
+    /// Selfie face brightness.
+    pub selfie_face_brightness: Option<f32>,
+}
+
+/// `kyc-kiosk verify` output: the aggregate shape of the reference "verify identity" service.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerificationResult {
+    /// JSON shape version.
+    pub schema_version: u32,
+    /// True only when the suggested decision is approve.
+    pub verified: bool,
+    /// Suggested decision.
+    pub decision: Decision,
+    /// Why.
+    pub reasons: Vec<Reason>,
+    /// weights.document·document + weights.selfieDetection·selfie detection + weights.faceMatch·match.
+    pub overall_confidence: f32,
+    /// Weights in force.
+    pub weights: Weights,
+    /// Document block.
+    pub document: DocumentBlock,
+    /// Selfie face detection.
+    pub face_detection: FaceDetection,
+    /// Selfie image.
+    pub selfie: ImageMeta,
+    /// Document portrait vs selfie.
+    pub face_match: FaceMatch,
+    /// Quality figures.
+    pub quality: QualityBlock,
+    /// Models used (ids and sha256s).
+    pub models: Vec<ModelInfo>,
+    /// Per-stage milliseconds.
+    pub timings_ms: Timings,
+}
