@@ -1,0 +1,1 @@
+//! Per-country ID-number checks (placeholder while the MRZ module is built).

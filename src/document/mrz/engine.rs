@@ -1,0 +1,985 @@
+//! The reading pipeline: normalise → fit line lengths → field rules → check-digit repair →
+//! verify → build the reading. Every candidate window and layout is scored and the best kept.
+
+use super::date::{DateRole, IsoDate, days_in_month, resolve_yymmdd};
+use super::layout::{
+    CheckName, CheckSpec, FieldId, Kind, MrzFormat, Span, check_digit_bytes, check_specs, kind_at,
+    long_number_check_index, span_of, spans,
+};
+use super::{
+    CandidateLine, CheckResult, MrzDateField, MrzError, MrzField, MrzFields, MrzOptions,
+    MrzReading, Repair, RepairReason,
+};
+
+/// One character with its OCR confidence.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Cell {
+    ch: u8,
+    conf: Option<f32>,
+}
+
+type Lines = Vec<Vec<Cell>>;
+
+/// The most length-repair combinations tried per window and layout.
+const MAX_LENGTH_COMBOS: usize = 64;
+/// The most a line's length may differ from its layout's and still be repaired.
+const MAX_LENGTH_DIFF: usize = 6;
+/// The most two-character substitution candidates evaluated per check.
+const MAX_PAIRS: usize = 600;
+
+/// Map one OCR character to the MRZ alphabet; `None` drops it (spaces, punctuation).
+fn normalise_char(c: char) -> Option<u8> {
+    match c {
+        'A'..='Z' | '0'..='9' | '<' => Some(c as u8),
+        'a'..='z' => Some(c.to_ascii_uppercase() as u8),
+        '«' | '‹' | '≪' | '＜' | '〈' | '⟨' => Some(b'<'),
+        _ => None,
+    }
+}
+
+struct Normalised {
+    cells: Vec<Cell>,
+    /// Characters that were neither whitespace nor mappable.
+    dropped: usize,
+}
+
+fn normalise(c: &CandidateLine) -> Normalised {
+    let mut cells = Vec::with_capacity(c.text.len());
+    let mut dropped = 0;
+    for (i, ch) in c.text.chars().enumerate() {
+        let conf = c.confidences.as_ref().and_then(|v| v.get(i).copied());
+        match normalise_char(ch) {
+            Some(b) => cells.push(Cell { ch: b, conf }),
+            None if ch.is_whitespace() => {}
+            None => dropped += 1,
+        }
+    }
+    Normalised { cells, dropped }
+}
+
+fn bytes(lines: &Lines) -> Vec<Vec<u8>> {
+    lines
+        .iter()
+        .map(|l| l.iter().map(|c| c.ch).collect())
+        .collect()
+}
+
+/// A candidate shape for one line: the cells and the length repairs (line index filled later).
+type Variant = (Vec<Cell>, Vec<Repair>);
+
+fn filler() -> Cell {
+    Cell {
+        ch: b'<',
+        conf: None,
+    }
+}
+
+/// Runs of `<` as (start, len), longest first.
+fn filler_runs(line: &[Cell]) -> Vec<(usize, usize)> {
+    let mut runs = Vec::new();
+    let mut i = 0;
+    while i < line.len() {
+        if line[i].ch == b'<' {
+            let s = i;
+            while i < line.len() && line[i].ch == b'<' {
+                i += 1;
+            }
+            runs.push((s, i - s));
+        } else {
+            i += 1;
+        }
+    }
+    runs.sort_by(|a, b| b.1.cmp(&a.1));
+    runs
+}
+
+fn insert_variant(line: &[Cell], at: usize, d: usize) -> Variant {
+    let mut v = line.to_vec();
+    let mut reps = Vec::new();
+    for k in 0..d {
+        v.insert(at, filler());
+        reps.push(Repair {
+            line: 0,
+            position: at + k,
+            from: None,
+            to: Some('<'),
+            reason: RepairReason::LengthPad,
+        });
+    }
+    (v, reps)
+}
+
+fn remove_variant(line: &[Cell], at: usize, d: usize) -> Variant {
+    let mut v = line.to_vec();
+    let reps = (at..at + d)
+        .map(|p| Repair {
+            line: 0,
+            position: p,
+            from: Some(char::from(line[p].ch)),
+            to: None,
+            reason: RepairReason::LengthTrim,
+        })
+        .collect();
+    v.drain(at..at + d);
+    (v, reps)
+}
+
+/// Ways to bring `line` to `target` characters by adding or removing fillers (and, failing
+/// that, stray characters at either end), most plausible first.
+fn length_variants(line: &[Cell], target: usize) -> Vec<Variant> {
+    let n = line.len();
+    if n == target {
+        return vec![(line.to_vec(), Vec::new())];
+    }
+    let d = n.abs_diff(target);
+    if d > MAX_LENGTH_DIFF {
+        return Vec::new();
+    }
+    let mut out: Vec<Variant> = Vec::new();
+    let runs = filler_runs(line);
+    if n < target {
+        out.push(insert_variant(line, n, d));
+        for &(s, _) in runs.iter().take(6) {
+            out.push(insert_variant(line, s, d));
+        }
+    } else {
+        if line[n - d..].iter().all(|c| c.ch == b'<' || c.ch == b'K') {
+            out.push(remove_variant(line, n - d, d));
+        }
+        for &(s, len) in runs.iter().take(6) {
+            if len >= d {
+                out.push(remove_variant(line, s, d));
+            }
+        }
+        out.push(remove_variant(line, 0, d));
+        out.push(remove_variant(line, n - d, d));
+    }
+    let mut seen: Vec<Vec<u8>> = Vec::new();
+    out.retain(|(cells, _)| {
+        let key: Vec<u8> = cells.iter().map(|c| c.ch).collect();
+        if seen.contains(&key) {
+            false
+        } else {
+            seen.push(key);
+            true
+        }
+    });
+    out
+}
+
+fn to_digit(c: u8) -> Option<u8> {
+    Some(match c {
+        b'O' | b'Q' | b'D' | b'U' => b'0',
+        b'I' | b'L' | b'J' => b'1',
+        b'Z' => b'2',
+        b'A' => b'4',
+        b'S' => b'5',
+        b'G' => b'6',
+        b'T' => b'7',
+        b'B' => b'8',
+        _ => return None,
+    })
+}
+
+fn to_letter(c: u8) -> Option<u8> {
+    Some(match c {
+        b'0' => b'O',
+        b'1' => b'I',
+        b'2' => b'Z',
+        b'4' => b'A',
+        b'5' => b'S',
+        b'6' => b'G',
+        b'7' => b'T',
+        b'8' => b'B',
+        _ => return None,
+    })
+}
+
+/// Digit-for-digit OCR confusions (used only on uncertain characters).
+fn digit_swaps(c: u8) -> &'static [u8] {
+    match c {
+        b'0' => b"86",
+        b'1' => b"7",
+        b'3' => b"8",
+        b'5' => b"6",
+        b'6' => b"580",
+        b'7' => b"1",
+        b'8' => b"0369",
+        b'9' => b"8",
+        _ => b"",
+    }
+}
+
+/// Letter-for-letter OCR confusions (used only on uncertain characters).
+fn letter_swaps(c: u8) -> &'static [u8] {
+    match c {
+        b'O' => b"QDC",
+        b'Q' => b"OD",
+        b'D' => b"OQ",
+        b'C' => b"GO",
+        b'G' => b"C",
+        b'E' => b"F",
+        b'F' => b"E",
+        b'M' => b"N",
+        b'N' => b"M",
+        b'U' => b"V",
+        b'V' => b"U",
+        b'P' => b"R",
+        b'R' => b"P",
+        _ => b"",
+    }
+}
+
+fn substitute(
+    lines: &mut Lines,
+    line: usize,
+    idx: usize,
+    to: u8,
+    reason: RepairReason,
+    reps: &mut Vec<Repair>,
+) {
+    if let Some(cell) = lines.get_mut(line).and_then(|l| l.get_mut(idx)) {
+        if cell.ch != to {
+            reps.push(Repair {
+                line,
+                position: idx,
+                from: Some(char::from(cell.ch)),
+                to: Some(char::from(to)),
+                reason,
+            });
+            cell.ch = to;
+        }
+    }
+}
+
+/// Turn runs of `K` that stand where fillers belong into `<` inside `span`.
+fn k_runs_to_fillers(lines: &mut Lines, span: &Span, names: bool, reps: &mut Vec<Repair>) {
+    let Some(line) = lines.get(span.line) else {
+        return;
+    };
+    let end = (span.start + span.len).min(line.len());
+    let text: Vec<u8> = line[span.start.min(end)..end]
+        .iter()
+        .map(|c| c.ch)
+        .collect();
+    let has_filler = text.contains(&b'<');
+    let mut to_fix = Vec::new();
+    let mut i = 0;
+    while i < text.len() {
+        if text[i] == b'K' {
+            let s = i;
+            while i < text.len() && text[i] == b'K' {
+                i += 1;
+            }
+            let len = i - s;
+            let reaches_end = text[i..].iter().all(|&c| c == b'<' || c == b'K');
+            let fix = (reaches_end && (len >= 2 || s > 0 && text[s - 1] == b'<'))
+                || (names && (len >= 3 || (len == 2 && !has_filler)));
+            if fix {
+                to_fix.extend((s..i).map(|k| span.start + k));
+            }
+        } else {
+            i += 1;
+        }
+    }
+    for idx in to_fix {
+        substitute(lines, span.line, idx, b'<', RepairReason::Filler, reps);
+    }
+}
+
+/// Deterministic repairs from what each field may hold.
+fn apply_field_rules(format: MrzFormat, lines: &mut Lines, reps: &mut Vec<Repair>) {
+    for span in spans(format) {
+        match span.id {
+            FieldId::Names
+            | FieldId::OptionalData1
+            | FieldId::OptionalData2
+            | FieldId::PersonalNumber => {
+                k_runs_to_fillers(lines, span, span.id == FieldId::Names, reps)
+            }
+            _ => {}
+        }
+        for idx in span.start..span.start + span.len {
+            let Some(c) = lines.get(span.line).and_then(|l| l.get(idx)).map(|c| c.ch) else {
+                continue;
+            };
+            let to = match span.kind {
+                Kind::Alpha => {
+                    if span.id == FieldId::DocumentCode && idx == 1 && c == b'K' {
+                        Some(b'<')
+                    } else {
+                        to_letter(c)
+                    }
+                }
+                Kind::Numeric => to_digit(c),
+                Kind::Check => {
+                    if c == b'K' {
+                        Some(b'<')
+                    } else {
+                        to_digit(c)
+                    }
+                }
+                Kind::Sex => match c {
+                    b'H' | b'N' => Some(b'M'),
+                    b'E' | b'P' => Some(b'F'),
+                    b'K' => Some(b'<'),
+                    _ => None,
+                },
+                Kind::AlphaNum => None,
+            };
+            if let Some(to) = to {
+                let reason = if to == b'<' {
+                    RepairReason::Filler
+                } else {
+                    RepairReason::FieldRule
+                };
+                substitute(lines, span.line, idx, to, reason, reps);
+            }
+        }
+    }
+}
+
+fn get(b: &[Vec<u8>], (l, i): (usize, usize)) -> u8 {
+    b.get(l).and_then(|x| x.get(i)).copied().unwrap_or(b'?')
+}
+
+fn evaluate(spec: &CheckSpec, b: &[Vec<u8>]) -> CheckResult {
+    let expected = check_digit_bytes(spec.covers.iter().map(|&p| get(b, p)));
+    let found = char::from(get(b, spec.digit));
+    let ok = if found == '<' {
+        // A filler check digit is allowed only over an all-filler personal number.
+        spec.name == CheckName::PersonalNumber && spec.covers.iter().all(|&p| get(b, p) == b'<')
+    } else {
+        expected == Some(found)
+    };
+    CheckResult {
+        name: spec.name,
+        expected,
+        found,
+        ok,
+    }
+}
+
+fn check_ok(format: MrzFormat, b: &[Vec<u8>], name: CheckName) -> bool {
+    check_specs(format, b)
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| evaluate(s, b).ok)
+        .unwrap_or(true)
+}
+
+/// A date field is plausible when it is all fillers, or YY digits with a real month and day
+/// (either of which may be fillers for an unknown part).
+fn plausible_date(d: &[u8]) -> bool {
+    if d.len() != 6 || d.iter().all(|&c| c == b'<') {
+        return d.len() == 6;
+    }
+    let two = |i: usize| -> Option<Option<u32>> {
+        match (d[i], d[i + 1]) {
+            (b'<', b'<') => Some(None),
+            (a, b) if a.is_ascii_digit() && b.is_ascii_digit() => {
+                Some(Some(u32::from(a - b'0') * 10 + u32::from(b - b'0')))
+            }
+            _ => None,
+        }
+    };
+    let (Some(Some(_)), Some(m), Some(day)) = (two(0), two(2), two(4)) else {
+        return false;
+    };
+    let month_ok = m.is_none_or(|m| (1..=12).contains(&m));
+    let max_day = m.map(|m| days_in_month(2000, m)).unwrap_or(31);
+    month_ok && day.is_none_or(|d| d >= 1 && d <= max_day)
+}
+
+fn plausible_at(format: MrzFormat, b: &[Vec<u8>], (l, i): (usize, usize), is_check: bool) -> bool {
+    let c = get(b, (l, i));
+    if is_check {
+        return c.is_ascii_digit() || c == b'<';
+    }
+    match kind_at(format, l, i) {
+        Some(Kind::Numeric) => spans(format)
+            .iter()
+            .find(|s| s.line == l && i >= s.start && i < s.start + s.len)
+            .and_then(|s| b.get(l).and_then(|x| x.get(s.start..s.start + s.len)))
+            .is_some_and(plausible_date),
+        _ => true,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Sub {
+    line: usize,
+    idx: usize,
+    to: u8,
+    conf: f32,
+}
+
+fn is_uncertain(cell: &Cell, opts: &MrzOptions) -> bool {
+    match cell.conf {
+        Some(c) => c < opts.low_confidence,
+        None => opts.digit_swaps_without_confidence,
+    }
+}
+
+/// Substitution candidates for one position, split by tier: (preferred letter/digit swaps,
+/// other letter/digit swaps, swaps within digits or within letters on uncertain characters).
+fn candidates_at(
+    format: MrzFormat,
+    lines: &Lines,
+    pos: (usize, usize),
+    is_check: bool,
+    majority_digits: Option<bool>,
+    opts: &MrzOptions,
+) -> [Vec<Sub>; 3] {
+    let mut tiers: [Vec<Sub>; 3] = Default::default();
+    let Some(cell) = lines.get(pos.0).and_then(|l| l.get(pos.1)).copied() else {
+        return tiers;
+    };
+    let conf = cell.conf.unwrap_or(1.0);
+    let mk = |to: u8| Sub {
+        line: pos.0,
+        idx: pos.1,
+        to,
+        conf,
+    };
+    let kind = if is_check {
+        Kind::Check
+    } else {
+        kind_at(format, pos.0, pos.1).unwrap_or(Kind::AlphaNum)
+    };
+    let c = cell.ch;
+    if kind == Kind::AlphaNum {
+        if let Some(d) = to_digit(c) {
+            let preferred = majority_digits.unwrap_or(true);
+            tiers[if preferred { 0 } else { 1 }].push(mk(d));
+        }
+        if let Some(l) = to_letter(c) {
+            let preferred = !majority_digits.unwrap_or(false);
+            tiers[if preferred { 0 } else { 1 }].push(mk(l));
+        }
+        if c == b'K' {
+            tiers[0].push(mk(b'<'));
+        }
+    }
+    if is_uncertain(&cell, opts) {
+        match kind {
+            Kind::Numeric | Kind::Check | Kind::AlphaNum if c.is_ascii_digit() => {
+                tiers[2].extend(digit_swaps(c).iter().map(|&d| mk(d)))
+            }
+            Kind::AlphaNum if c.is_ascii_uppercase() => {
+                tiers[2].extend(letter_swaps(c).iter().map(|&d| mk(d)))
+            }
+            _ => {}
+        }
+    }
+    tiers
+}
+
+/// Pick the one acceptable candidate, or `None` (no candidate, or an unresolved tie).
+fn resolve(
+    format: MrzFormat,
+    lines: &Lines,
+    name: CheckName,
+    passing: Vec<Vec<Sub>>,
+) -> Option<Vec<Sub>> {
+    if passing.len() <= 1 {
+        return passing.into_iter().next();
+    }
+    // A second witness: the composite check, when this is a field check.
+    if name != CheckName::Composite {
+        let both: Vec<&Vec<Sub>> = passing
+            .iter()
+            .filter(|subs| {
+                let mut t = bytes(lines);
+                for s in subs.iter() {
+                    t[s.line][s.idx] = s.to;
+                }
+                check_specs(format, &t)
+                    .iter()
+                    .any(|sp| sp.name == CheckName::Composite && evaluate(sp, &t).ok)
+            })
+            .collect();
+        if both.len() == 1 {
+            return both.into_iter().next().cloned();
+        }
+    }
+    // A third: the OCR's own doubt, when one candidate changes clearly less certain characters.
+    let mut scored: Vec<(f32, &Vec<Sub>)> = passing
+        .iter()
+        .map(|subs| {
+            (
+                subs.iter().map(|s| s.conf).fold(f32::INFINITY, f32::min),
+                subs,
+            )
+        })
+        .collect();
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0));
+    match scored.as_slice() {
+        [(c0, best), (c1, _), ..] if *c0 + 0.15 < *c1 => Some((*best).clone()),
+        _ => None,
+    }
+}
+
+/// Try to make the named failing check pass with a unique substitution. Returns whether it
+/// passes afterwards.
+fn repair_check(
+    format: MrzFormat,
+    lines: &mut Lines,
+    name: CheckName,
+    opts: &MrzOptions,
+    reps: &mut Vec<Repair>,
+) -> bool {
+    let b = bytes(lines);
+    let specs = check_specs(format, &b);
+    let Some(spec) = specs.iter().find(|s| s.name == name).cloned() else {
+        return true;
+    };
+    if evaluate(&spec, &b).ok {
+        return true;
+    }
+    let positions: Vec<(usize, usize)> = if name == CheckName::Composite {
+        let mut own: Vec<(usize, usize)> = Vec::new();
+        for s in specs.iter().filter(|s| s.name != CheckName::Composite) {
+            own.extend(s.covers.iter().copied());
+            own.push(s.digit);
+        }
+        spec.covers
+            .iter()
+            .copied()
+            .filter(|p| !own.contains(p))
+            .collect()
+    } else {
+        spec.covers.clone()
+    };
+    let majority = |pos: (usize, usize)| -> Option<bool> {
+        let area: Vec<u8> = if name == CheckName::Composite {
+            spans(format)
+                .iter()
+                .find(|s| s.line == pos.0 && pos.1 >= s.start && pos.1 < s.start + s.len)
+                .map(|s| {
+                    (s.start..s.start + s.len)
+                        .map(|i| get(&b, (s.line, i)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            positions
+                .iter()
+                .filter(|&&p| p != pos)
+                .map(|&p| get(&b, p))
+                .collect()
+        };
+        let digits = area.iter().filter(|c| c.is_ascii_digit()).count();
+        let letters = area.iter().filter(|c| c.is_ascii_uppercase()).count();
+        match digits.cmp(&letters) {
+            std::cmp::Ordering::Greater => Some(true),
+            std::cmp::Ordering::Less => Some(false),
+            std::cmp::Ordering::Equal => None,
+        }
+    };
+    let mut tiers: [Vec<Sub>; 3] = Default::default();
+    for &p in positions.iter().chain(std::iter::once(&spec.digit)) {
+        let is_check = p == spec.digit;
+        let [a, bb, c] = candidates_at(format, lines, p, is_check, majority(p), opts);
+        tiers[0].extend(a);
+        tiers[1].extend(bb);
+        tiers[2].extend(c);
+    }
+    // Checks that pass now must still pass after a repair (a field fix that breaks the
+    // composite is a wrong fix).
+    let passing_before: Vec<CheckName> = specs
+        .iter()
+        .filter(|s| evaluate(s, &b).ok)
+        .map(|s| s.name)
+        .collect();
+    let passes = |subs: &[Sub]| -> bool {
+        let mut t = b.clone();
+        for s in subs {
+            t[s.line][s.idx] = s.to;
+        }
+        check_ok(format, &t, name)
+            && passing_before.iter().all(|n| check_ok(format, &t, *n))
+            && subs
+                .iter()
+                .all(|s| plausible_at(format, &t, (s.line, s.idx), (s.line, s.idx) == spec.digit))
+    };
+    let apply = |lines: &mut Lines, subs: Vec<Sub>, reps: &mut Vec<Repair>| {
+        for s in subs {
+            substitute(lines, s.line, s.idx, s.to, RepairReason::CheckDigit, reps);
+        }
+    };
+    for tier in &tiers {
+        let passing: Vec<Vec<Sub>> = tier
+            .iter()
+            .map(|s| vec![*s])
+            .filter(|v| passes(v))
+            .collect();
+        if passing.is_empty() {
+            continue;
+        }
+        return match resolve(format, lines, name, passing) {
+            Some(subs) => {
+                apply(lines, subs, reps);
+                true
+            }
+            None => false,
+        };
+    }
+    if opts.allow_double_substitutions {
+        let singles: Vec<Sub> = tiers[0].iter().chain(tiers[1].iter()).copied().collect();
+        let mut passing = Vec::new();
+        let mut tried = 0;
+        'outer: for (i, a) in singles.iter().enumerate() {
+            for bsub in &singles[i + 1..] {
+                if (a.line, a.idx) == (bsub.line, bsub.idx) {
+                    continue;
+                }
+                tried += 1;
+                if tried > MAX_PAIRS {
+                    break 'outer;
+                }
+                let v = vec![*a, *bsub];
+                if passes(&v) {
+                    passing.push(v);
+                }
+            }
+        }
+        if let Some(subs) = resolve(format, lines, name, passing) {
+            apply(lines, subs, reps);
+            return true;
+        }
+    }
+    false
+}
+
+/// The result of running the pipeline on one window in one layout.
+struct Attempt {
+    lines: Lines,
+    repairs: Vec<Repair>,
+    checks: Vec<CheckResult>,
+    score: i64,
+}
+
+fn run_pipeline(
+    format: MrzFormat,
+    mut lines: Lines,
+    mut repairs: Vec<Repair>,
+    opts: &MrzOptions,
+) -> Attempt {
+    apply_field_rules(format, &mut lines, &mut repairs);
+    let names: Vec<CheckName> = check_specs(format, &bytes(&lines))
+        .iter()
+        .map(|s| s.name)
+        .collect();
+    for name in names.iter().filter(|n| **n != CheckName::Composite) {
+        repair_check(format, &mut lines, *name, opts, &mut repairs);
+    }
+    if names.contains(&CheckName::Composite) {
+        repair_check(format, &mut lines, CheckName::Composite, opts, &mut repairs);
+    }
+    let b = bytes(&lines);
+    let checks: Vec<CheckResult> = check_specs(format, &b)
+        .iter()
+        .map(|s| evaluate(s, &b))
+        .collect();
+    let mut score: i64 = checks.iter().map(|c| if c.ok { 10 } else { -10 }).sum();
+    score -= repairs.len() as i64;
+    score -= 2 * repairs
+        .iter()
+        .filter(|r| matches!(r.reason, RepairReason::LengthPad | RepairReason::LengthTrim))
+        .count() as i64;
+    let code = b.first().and_then(|l| l.first()).copied().unwrap_or(b'?');
+    let code_ok = match format {
+        MrzFormat::Td3 => code == b'P',
+        MrzFormat::Td1 | MrzFormat::Td2 => matches!(code, b'I' | b'A' | b'C' | b'P'),
+        MrzFormat::MrvA | MrzFormat::MrvB => code == b'V',
+    };
+    if code_ok {
+        score += 5;
+    }
+    Attempt {
+        lines,
+        repairs,
+        checks,
+        score,
+    }
+}
+
+/// Run one layout on one window of normalised lines, trying length repairs.
+fn attempt(format: MrzFormat, window: &[Vec<Cell>], opts: &MrzOptions) -> Option<Attempt> {
+    if window.len() != format.line_count() {
+        return None;
+    }
+    let mut per_line: Vec<Vec<Variant>> = Vec::new();
+    for (li, l) in window.iter().enumerate() {
+        let mut vars = length_variants(l, format.line_len());
+        if vars.is_empty() {
+            return None;
+        }
+        for (_, reps) in &mut vars {
+            for r in reps.iter_mut() {
+                r.line = li;
+            }
+        }
+        per_line.push(vars);
+    }
+    // Cartesian product of the per-line variants, capped.
+    let mut combos: Vec<(Lines, Vec<Repair>)> = vec![(Vec::new(), Vec::new())];
+    for vars in &per_line {
+        let mut next = Vec::new();
+        for (lines, reps) in &combos {
+            for (cells, r) in vars {
+                if next.len() >= MAX_LENGTH_COMBOS {
+                    break;
+                }
+                let mut l2 = lines.clone();
+                l2.push(cells.clone());
+                let mut r2 = reps.clone();
+                r2.extend(r.iter().cloned());
+                next.push((l2, r2));
+            }
+        }
+        combos = next;
+    }
+    combos
+        .into_iter()
+        .map(|(lines, reps)| run_pipeline(format, lines, reps, opts))
+        .reduce(|best, a| if a.score > best.score { a } else { best })
+}
+
+fn layout_fits(format: MrzFormat, window: &[Vec<Cell>]) -> bool {
+    let visa = window
+        .first()
+        .and_then(|l| l.first())
+        .is_some_and(|c| c.ch == b'V');
+    visa == format.is_visa()
+        && window.len() == format.line_count()
+        && window
+            .iter()
+            .all(|l| l.len().abs_diff(format.line_len()) <= MAX_LENGTH_DIFF)
+}
+
+pub(super) fn read(
+    candidates: &[CandidateLine],
+    opts: &MrzOptions,
+) -> Result<MrzReading, MrzError> {
+    let normalised: Vec<(usize, Normalised)> =
+        candidates.iter().map(normalise).enumerate().collect();
+    let mrz_like: Vec<&(usize, Normalised)> = normalised
+        .iter()
+        .filter(|(_, n)| {
+            n.cells.len() >= 30 - MAX_LENGTH_DIFF
+                && n.cells.len() <= 44 + MAX_LENGTH_DIFF
+                && n.dropped * 5 <= n.cells.len()
+        })
+        .collect();
+    if mrz_like.is_empty() {
+        return Err(MrzError::NoMrzLines(candidates.len()));
+    }
+    let mut best: Option<(Attempt, MrzFormat, Vec<usize>)> = None;
+    for format in MrzFormat::ALL {
+        let k = format.line_count();
+        if mrz_like.len() < k {
+            continue;
+        }
+        for start in 0..=mrz_like.len() - k {
+            let win: Vec<Vec<Cell>> = mrz_like[start..start + k]
+                .iter()
+                .map(|(_, n)| n.cells.clone())
+                .collect();
+            if !layout_fits(format, &win) {
+                continue;
+            }
+            if let Some(a) = attempt(format, &win, opts) {
+                let idx: Vec<usize> = mrz_like[start..start + k].iter().map(|(i, _)| *i).collect();
+                if best.as_ref().is_none_or(|(b, _, _)| a.score > b.score) {
+                    best = Some((a, format, idx));
+                }
+            }
+        }
+    }
+    match best {
+        Some((a, format, idx)) => {
+            let raw = idx
+                .iter()
+                .filter_map(|&i| candidates.get(i))
+                .map(|c| c.text.clone())
+                .collect();
+            Ok(build(format, raw, a, opts))
+        }
+        None => Err(MrzError::NoLayoutFits(
+            mrz_like.iter().map(|(_, n)| n.cells.len()).collect(),
+        )),
+    }
+}
+
+pub(super) fn read_as(
+    format: MrzFormat,
+    candidates: &[CandidateLine],
+    opts: &MrzOptions,
+) -> Result<MrzReading, MrzError> {
+    let win: Vec<Vec<Cell>> = candidates.iter().map(|c| normalise(c).cells).collect();
+    if candidates.is_empty() {
+        return Err(MrzError::NoMrzLines(0));
+    }
+    attempt(format, &win, opts)
+        .map(|a| {
+            build(
+                format,
+                candidates.iter().map(|c| c.text.clone()).collect(),
+                a,
+                opts,
+            )
+        })
+        .ok_or_else(|| MrzError::NoLayoutFits(win.iter().map(Vec::len).collect()))
+}
+
+// ---------------------------------------------------------------- building the reading
+
+fn slice_text(b: &[Vec<u8>], line: usize, start: usize, end: usize) -> String {
+    b.get(line)
+        .and_then(|l| l.get(start.min(end)..end.min(l.len())))
+        .map(|s| String::from_utf8_lossy(s).into_owned())
+        .unwrap_or_default()
+}
+
+fn min_conf(lines: &Lines, line: usize, start: usize, end: usize) -> Option<f32> {
+    lines
+        .get(line)
+        .and_then(|l| l.get(start.min(end)..end.min(l.len())))
+        .and_then(|cells| cells.iter().filter_map(|c| c.conf).reduce(f32::min))
+}
+
+fn trim_fillers(s: &str) -> String {
+    s.trim_matches('<').to_string()
+}
+
+fn name_part(s: &str) -> String {
+    s.split('<')
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn build(format: MrzFormat, raw: Vec<String>, a: Attempt, opts: &MrzOptions) -> MrzReading {
+    let b = bytes(&a.lines);
+    let check_of = |n: CheckName| a.checks.iter().find(|c| c.name == n).map(|c| c.ok);
+    let field =
+        |id: FieldId, valid: Option<bool>, value: &dyn Fn(&str) -> String| -> Option<MrzField> {
+            let s = span_of(format, id)?;
+            let raw = slice_text(&b, s.line, s.start, s.start + s.len);
+            Some(MrzField {
+                value: value(&raw),
+                raw,
+                valid,
+                confidence: min_conf(&a.lines, s.line, s.start, s.start + s.len),
+            })
+        };
+    let empty = || MrzField {
+        value: String::new(),
+        raw: String::new(),
+        valid: None,
+        confidence: None,
+    };
+    let date = |id: FieldId, check: CheckName, role: DateRole| -> MrzDateField {
+        match span_of(format, id) {
+            Some(s) => {
+                let raw = slice_text(&b, s.line, s.start, s.start + s.len);
+                MrzDateField {
+                    value: resolve_yymmdd(&raw, role, opts.today).map(|d: IsoDate| d.to_string()),
+                    raw,
+                    valid: check_of(check),
+                    confidence: min_conf(&a.lines, s.line, s.start, s.start + s.len),
+                }
+            }
+            None => MrzDateField {
+                value: None,
+                raw: String::new(),
+                valid: None,
+                confidence: None,
+            },
+        }
+    };
+
+    // Document number, joined with its overflow when long.
+    let long = long_number_check_index(format, &b);
+    let mut document_number = field(
+        FieldId::DocumentNumber,
+        check_of(CheckName::DocumentNumber),
+        &trim_fillers,
+    )
+    .unwrap_or_else(empty);
+    let mut optional_data1 = field(FieldId::OptionalData1, None, &trim_fillers);
+    if let (Some(ci), Some(opt)) = (long, span_of(format, FieldId::OptionalData1)) {
+        let extra = slice_text(&b, opt.line, opt.start, ci);
+        document_number.value = format!("{}{}", trim_fillers(&document_number.raw), extra);
+        document_number.raw = format!("{}{}", document_number.raw, extra);
+        if let Some(o) = optional_data1.as_mut() {
+            o.value = trim_fillers(&slice_text(&b, opt.line, ci + 1, opt.start + opt.len));
+        }
+    }
+
+    let names_raw = span_of(format, FieldId::Names)
+        .map(|s| slice_text(&b, s.line, s.start, s.start + s.len))
+        .unwrap_or_default();
+    let names_span = span_of(format, FieldId::Names);
+    let names_conf = names_span.and_then(|s| min_conf(&a.lines, s.line, s.start, s.start + s.len));
+    let trimmed = names_raw.trim_end_matches('<');
+    let (primary, secondary) = match trimmed.split_once("<<") {
+        Some((p, s)) => (name_part(p), name_part(s)),
+        None => (name_part(trimmed), String::new()),
+    };
+    let (p_raw, s_raw) = match names_raw.split_once("<<") {
+        Some((p, s)) => (p.to_string(), s.to_string()),
+        None => (names_raw.clone(), String::new()),
+    };
+
+    let fields = MrzFields {
+        document_code: field(FieldId::DocumentCode, None, &trim_fillers).unwrap_or_else(empty),
+        issuing_state: field(FieldId::IssuingState, None, &trim_fillers).unwrap_or_else(empty),
+        document_number,
+        personal_number: field(
+            FieldId::PersonalNumber,
+            check_of(CheckName::PersonalNumber),
+            &trim_fillers,
+        ),
+        optional_data1,
+        optional_data2: field(FieldId::OptionalData2, None, &trim_fillers),
+        birth_date: date(FieldId::BirthDate, CheckName::BirthDate, DateRole::Birth),
+        sex: field(FieldId::Sex, None, &|s: &str| s.replace('<', "")).unwrap_or_else(empty),
+        expiry_date: date(
+            FieldId::ExpiryDate,
+            CheckName::ExpiryDate,
+            DateRole::Expiry {
+                max_years_ahead: opts.max_expiry_years_ahead,
+            },
+        ),
+        nationality: field(FieldId::Nationality, None, &trim_fillers).unwrap_or_else(empty),
+        primary_identifier: MrzField {
+            value: primary,
+            raw: p_raw,
+            valid: None,
+            confidence: names_conf,
+        },
+        secondary_identifier: MrzField {
+            value: secondary,
+            raw: s_raw,
+            valid: None,
+            confidence: names_conf,
+        },
+    };
+    let failed_checks: Vec<CheckName> = a.checks.iter().filter(|c| !c.ok).map(|c| c.name).collect();
+    MrzReading {
+        raw,
+        corrected: b
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect(),
+        format,
+        fields,
+        valid: !a.checks.is_empty() && failed_checks.is_empty(),
+        failed_checks,
+        checks: a.checks,
+        repairs: a.repairs,
+    }
+}
