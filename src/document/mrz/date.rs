@@ -143,6 +143,7 @@ pub fn resolve_yymmdd(raw: &str, role: DateRole, today: IsoDate) -> Option<IsoDa
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

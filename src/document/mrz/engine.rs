@@ -89,7 +89,7 @@ fn filler_runs(line: &[Cell]) -> Vec<(usize, usize)> {
             i += 1;
         }
     }
-    runs.sort_by(|a, b| b.1.cmp(&a.1));
+    runs.sort_by_key(|r| std::cmp::Reverse(r.1));
     runs
 }
 
@@ -238,8 +238,10 @@ fn substitute(
     reason: RepairReason,
     reps: &mut Vec<Repair>,
 ) {
-    if let Some(cell) = lines.get_mut(line).and_then(|l| l.get_mut(idx)) {
-        if cell.ch != to {
+    if let Some(cell) = lines.get_mut(line).and_then(|l| l.get_mut(idx))
+        && cell.ch != to
+    {
+        {
             reps.push(Repair {
                 line,
                 position: idx,
@@ -253,7 +255,13 @@ fn substitute(
 }
 
 /// Turn runs of `K` that stand where fillers belong into `<` inside `span`.
-fn k_runs_to_fillers(lines: &mut Lines, span: &Span, names: bool, reps: &mut Vec<Repair>) {
+fn k_runs_to_fillers(
+    lines: &mut Lines,
+    span: &Span,
+    names: bool,
+    low_confidence: f32,
+    reps: &mut Vec<Repair>,
+) {
     let Some(line) = lines.get(span.line) else {
         return;
     };
@@ -273,8 +281,12 @@ fn k_runs_to_fillers(lines: &mut Lines, span: &Span, names: bool, reps: &mut Vec
             }
             let len = i - s;
             let reaches_end = text[i..].iter().all(|&c| c == b'<' || c == b'K');
-            let fix = (reaches_end && (len >= 2 || s > 0 && text[s - 1] == b'<'))
-                || (names && (len >= 3 || (len == 2 && !has_filler)));
+            let uncertain = line
+                .get(span.start + s)
+                .and_then(|c| c.conf)
+                .is_some_and(|c| c < low_confidence);
+            let fix = (reaches_end && (len >= 2 || (s > 0 && text[s - 1] == b'<')))
+                || (names && (len >= 3 || (len == 2 && !has_filler) || (len == 1 && uncertain)));
             if fix {
                 to_fix.extend((s..i).map(|k| span.start + k));
             }
@@ -288,15 +300,24 @@ fn k_runs_to_fillers(lines: &mut Lines, span: &Span, names: bool, reps: &mut Vec
 }
 
 /// Deterministic repairs from what each field may hold.
-fn apply_field_rules(format: MrzFormat, lines: &mut Lines, reps: &mut Vec<Repair>) {
+fn apply_field_rules(
+    format: MrzFormat,
+    lines: &mut Lines,
+    opts: &MrzOptions,
+    reps: &mut Vec<Repair>,
+) {
     for span in spans(format) {
         match span.id {
             FieldId::Names
             | FieldId::OptionalData1
             | FieldId::OptionalData2
-            | FieldId::PersonalNumber => {
-                k_runs_to_fillers(lines, span, span.id == FieldId::Names, reps)
-            }
+            | FieldId::PersonalNumber => k_runs_to_fillers(
+                lines,
+                span,
+                span.id == FieldId::Names,
+                opts.low_confidence,
+                reps,
+            ),
             _ => {}
         }
         for idx in span.start..span.start + span.len {
@@ -581,8 +602,10 @@ fn repair_check(
     for &p in positions.iter().chain(std::iter::once(&spec.digit)) {
         let is_check = p == spec.digit;
         let [a, bb, c] = candidates_at(format, lines, p, is_check, majority(p), opts);
+        // Letter/digit look-alikes in both directions compete in one tier: the field's
+        // majority class is not evidence enough to prefer one over another.
         tiers[0].extend(a);
-        tiers[1].extend(bb);
+        tiers[0].extend(bb);
         tiers[2].extend(c);
     }
     // Checks that pass now must still pass after a repair (a field fix that breaks the
@@ -592,6 +615,15 @@ fn repair_check(
         .filter(|s| evaluate(s, &b).ok)
         .map(|s| s.name)
         .collect();
+    // When every other field check passes, the composite is a second witness that a field
+    // repair must satisfy too (it covers the field): this stops a single substitution from
+    // "explaining away" a misprinted or misread check digit.
+    let needs_composite = name != CheckName::Composite
+        && specs.iter().any(|s| s.name == CheckName::Composite)
+        && specs
+            .iter()
+            .filter(|s| s.name != CheckName::Composite && s.name != name)
+            .all(|s| evaluate(s, &b).ok);
     let passes = |subs: &[Sub]| -> bool {
         let mut t = b.clone();
         for s in subs {
@@ -599,6 +631,7 @@ fn repair_check(
         }
         check_ok(format, &t, name)
             && passing_before.iter().all(|n| check_ok(format, &t, *n))
+            && (!needs_composite || check_ok(format, &t, CheckName::Composite))
             && subs
                 .iter()
                 .all(|s| plausible_at(format, &t, (s.line, s.idx), (s.line, s.idx) == spec.digit))
@@ -666,7 +699,7 @@ fn run_pipeline(
     mut repairs: Vec<Repair>,
     opts: &MrzOptions,
 ) -> Attempt {
-    apply_field_rules(format, &mut lines, &mut repairs);
+    apply_field_rules(format, &mut lines, opts, &mut repairs);
     let names: Vec<CheckName> = check_specs(format, &bytes(&lines))
         .iter()
         .map(|s| s.name)

@@ -99,7 +99,8 @@ fn number_parts(spec: &MrzSpec, allow_long: bool) -> Result<(String, char, Strin
     let num = mrz_text(&spec.document_number);
     if num.len() > 9 && allow_long {
         let check = cd("documentNumber", &num)?;
-        Ok((num[..9].to_string(), '<', format!("{}{check}", &num[9..])))
+        // Part 5 §4.2.4 / Part 6 note j: the rest of the number, its check digit, a filler.
+        Ok((num[..9].to_string(), '<', format!("{}{check}<", &num[9..])))
     } else {
         let field = pad("documentNumber", &num, 9)?;
         let check = cd("documentNumber", &field)?;

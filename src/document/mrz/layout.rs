@@ -409,6 +409,7 @@ pub(crate) fn check_specs(format: MrzFormat, lines: &[Vec<u8>]) -> Vec<CheckSpec
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
