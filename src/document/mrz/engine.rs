@@ -442,17 +442,16 @@ fn is_uncertain(cell: &Cell, opts: &MrzOptions) -> bool {
     }
 }
 
-/// Substitution candidates for one position, split by tier: (preferred letter/digit swaps,
-/// other letter/digit swaps, swaps within digits or within letters on uncertain characters).
+/// Substitution candidates for one position: (letter/digit look-alikes and K for a filler,
+/// swaps within digits or within letters allowed only on uncertain characters).
 fn candidates_at(
     format: MrzFormat,
     lines: &Lines,
     pos: (usize, usize),
     is_check: bool,
-    majority_digits: Option<bool>,
     opts: &MrzOptions,
-) -> [Vec<Sub>; 3] {
-    let mut tiers: [Vec<Sub>; 3] = Default::default();
+) -> [Vec<Sub>; 2] {
+    let mut tiers: [Vec<Sub>; 2] = Default::default();
     let Some(cell) = lines.get(pos.0).and_then(|l| l.get(pos.1)).copied() else {
         return tiers;
     };
@@ -470,14 +469,7 @@ fn candidates_at(
     };
     let c = cell.ch;
     if kind == Kind::AlphaNum {
-        if let Some(d) = to_digit(c) {
-            let preferred = majority_digits.unwrap_or(true);
-            tiers[if preferred { 0 } else { 1 }].push(mk(d));
-        }
-        if let Some(l) = to_letter(c) {
-            let preferred = !majority_digits.unwrap_or(false);
-            tiers[if preferred { 0 } else { 1 }].push(mk(l));
-        }
+        tiers[0].extend(to_digit(c).or_else(|| to_letter(c)).map(mk));
         if c == b'K' {
             tiers[0].push(mk(b'<'));
         }
@@ -485,10 +477,10 @@ fn candidates_at(
     if is_uncertain(&cell, opts) {
         match kind {
             Kind::Numeric | Kind::Check | Kind::AlphaNum if c.is_ascii_digit() => {
-                tiers[2].extend(digit_swaps(c).iter().map(|&d| mk(d)))
+                tiers[1].extend(digit_swaps(c).iter().map(|&d| mk(d)))
             }
             Kind::AlphaNum if c.is_ascii_uppercase() => {
-                tiers[2].extend(letter_swaps(c).iter().map(|&d| mk(d)))
+                tiers[1].extend(letter_swaps(c).iter().map(|&d| mk(d)))
             }
             _ => {}
         }
@@ -572,41 +564,13 @@ fn repair_check(
     } else {
         spec.covers.clone()
     };
-    let majority = |pos: (usize, usize)| -> Option<bool> {
-        let area: Vec<u8> = if name == CheckName::Composite {
-            spans(format)
-                .iter()
-                .find(|s| s.line == pos.0 && pos.1 >= s.start && pos.1 < s.start + s.len)
-                .map(|s| {
-                    (s.start..s.start + s.len)
-                        .map(|i| get(&b, (s.line, i)))
-                        .collect()
-                })
-                .unwrap_or_default()
-        } else {
-            positions
-                .iter()
-                .filter(|&&p| p != pos)
-                .map(|&p| get(&b, p))
-                .collect()
-        };
-        let digits = area.iter().filter(|c| c.is_ascii_digit()).count();
-        let letters = area.iter().filter(|c| c.is_ascii_uppercase()).count();
-        match digits.cmp(&letters) {
-            std::cmp::Ordering::Greater => Some(true),
-            std::cmp::Ordering::Less => Some(false),
-            std::cmp::Ordering::Equal => None,
-        }
-    };
-    let mut tiers: [Vec<Sub>; 3] = Default::default();
+    let mut lookalikes: Vec<Sub> = Vec::new();
+    let mut singles: Vec<Sub> = Vec::new();
     for &p in positions.iter().chain(std::iter::once(&spec.digit)) {
-        let is_check = p == spec.digit;
-        let [a, bb, c] = candidates_at(format, lines, p, is_check, majority(p), opts);
-        // Letter/digit look-alikes in both directions compete in one tier: the field's
-        // majority class is not evidence enough to prefer one over another.
-        tiers[0].extend(a);
-        tiers[0].extend(bb);
-        tiers[2].extend(c);
+        let [a, c] = candidates_at(format, lines, p, p == spec.digit, opts);
+        lookalikes.extend(a.iter().copied());
+        singles.extend(a);
+        singles.extend(c);
     }
     // Checks that pass now must still pass after a repair (a field fix that breaks the
     // composite is a wrong fix).
@@ -641,15 +605,15 @@ fn repair_check(
             substitute(lines, s.line, s.idx, s.to, RepairReason::CheckDigit, reps);
         }
     };
-    for tier in &tiers {
-        let passing: Vec<Vec<Sub>> = tier
-            .iter()
-            .map(|s| vec![*s])
-            .filter(|v| passes(v))
-            .collect();
-        if passing.is_empty() {
-            continue;
-        }
+    // All single substitutions compete in one pool: letter/digit look-alikes in either
+    // direction, and digit/digit or letter/letter swaps on characters the OCR doubted. A
+    // field's majority class (mostly digits, say) is not evidence enough to prefer one.
+    let passing: Vec<Vec<Sub>> = singles
+        .iter()
+        .map(|s| vec![*s])
+        .filter(|v| passes(v))
+        .collect();
+    if !passing.is_empty() {
         return match resolve(format, lines, name, passing) {
             Some(subs) => {
                 apply(lines, subs, reps);
@@ -659,7 +623,7 @@ fn repair_check(
         };
     }
     if opts.allow_double_substitutions {
-        let singles: Vec<Sub> = tiers[0].iter().chain(tiers[1].iter()).copied().collect();
+        let singles = &lookalikes;
         let mut passing = Vec::new();
         let mut tried = 0;
         'outer: for (i, a) in singles.iter().enumerate() {
