@@ -938,3 +938,21 @@ fn check_digit_public_helper() {
     assert_eq!(check_digit("<"), Some('0'));
     assert_eq!(check_digit("é"), None);
 }
+
+#[test]
+fn merged_lines_are_split() {
+    let merged = format!("{}{}", UTO_TD3[0], UTO_TD3[1]);
+    let r = read(&[merged.as_str()]);
+    assert_eq!(r.format, MrzFormat::Td3);
+    assert!(r.valid);
+    assert_eq!(r.raw, vec![merged.clone()]);
+    assert_eq!(r.corrected, UTO_TD3);
+    let merged = UTO_TD1.concat();
+    let r = read(&[merged.as_str()]);
+    assert_eq!(r.format, MrzFormat::Td1);
+    assert!(r.valid);
+    let merged = format!("{} {}", UTO_TD2[0], UTO_TD2[1]);
+    let r = read(&[merged.as_str()]);
+    assert_eq!(r.format, MrzFormat::Td2);
+    assert!(r.valid);
+}

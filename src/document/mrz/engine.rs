@@ -760,16 +760,31 @@ pub(super) fn read(
     candidates: &[CandidateLine],
     opts: &MrzOptions,
 ) -> Result<MrzReading, MrzError> {
-    let normalised: Vec<(usize, Normalised)> =
-        candidates.iter().map(normalise).enumerate().collect();
-    let mrz_like: Vec<&(usize, Normalised)> = normalised
-        .iter()
-        .filter(|(_, n)| {
-            n.cells.len() >= 30 - MAX_LENGTH_DIFF
-                && n.cells.len() <= 44 + MAX_LENGTH_DIFF
-                && n.dropped * 5 <= n.cells.len()
-        })
-        .collect();
+    // (candidate index, cells) of every MRZ-like line, in reading order.
+    let mut mrz_like: Vec<(usize, Vec<Cell>)> = Vec::new();
+    for (i, n) in candidates.iter().map(normalise).enumerate() {
+        let len = n.cells.len();
+        let alnum = n.cells.iter().filter(|c| c.ch != b'<').count();
+        if alnum < 2 || n.dropped * 5 > len {
+            continue;
+        }
+        if (30 - MAX_LENGTH_DIFF..=44 + MAX_LENGTH_DIFF).contains(&len) {
+            mrz_like.push((i, n.cells));
+            continue;
+        }
+        // A zone the OCR merged into one long line: split it at each fitting layout's width.
+        for (count, width) in [(2usize, 44usize), (2, 36), (3, 30)] {
+            if len.abs_diff(count * width) <= MAX_LENGTH_DIFF {
+                for k in 0..count {
+                    let start = k * width;
+                    let end = if k + 1 == count { len } else { start + width };
+                    if let Some(part) = n.cells.get(start..end) {
+                        mrz_like.push((i, part.to_vec()));
+                    }
+                }
+            }
+        }
+    }
     if mrz_like.is_empty() {
         return Err(MrzError::NoMrzLines(candidates.len()));
     }
@@ -782,7 +797,7 @@ pub(super) fn read(
         for start in 0..=mrz_like.len() - k {
             let win: Vec<Vec<Cell>> = mrz_like[start..start + k]
                 .iter()
-                .map(|(_, n)| n.cells.clone())
+                .map(|(_, cells)| cells.clone())
                 .collect();
             if !layout_fits(format, &win) {
                 continue;
@@ -796,7 +811,8 @@ pub(super) fn read(
         }
     }
     match best {
-        Some((a, format, idx)) => {
+        Some((a, format, mut idx)) => {
+            idx.dedup();
             let raw = idx
                 .iter()
                 .filter_map(|&i| candidates.get(i))
@@ -805,7 +821,7 @@ pub(super) fn read(
             Ok(build(format, raw, a, opts))
         }
         None => Err(MrzError::NoLayoutFits(
-            mrz_like.iter().map(|(_, n)| n.cells.len()).collect(),
+            mrz_like.iter().map(|(_, cells)| cells.len()).collect(),
         )),
     }
 }
