@@ -956,3 +956,21 @@ fn merged_lines_are_split() {
     assert_eq!(r.format, MrzFormat::Td2);
     assert!(r.valid);
 }
+
+#[test]
+fn reading_helpers() {
+    use kyc_kiosk::document::mrz::DocumentKind;
+    let r = read(&UTO_TD3);
+    assert_eq!(r.document_kind(), DocumentKind::Passport);
+    assert_eq!(r.birth_date(), IsoDate::new(1974, 8, 12));
+    assert_eq!(r.is_expired(today()), Some(true));
+    assert_eq!(
+        r.is_expired(IsoDate::new(2012, 4, 15).unwrap()),
+        Some(false)
+    );
+    assert_eq!(r.age_on(today()), Some(52));
+    assert_eq!(r.age_on(IsoDate::new(2026, 8, 11).unwrap()), Some(51));
+    assert_eq!(r.full_name(), "ANNA MARIA ERIKSSON");
+    assert_eq!(read(&UTO_TD1).document_kind(), DocumentKind::IdCard);
+    assert_eq!(read(&UTO_TD2).document_kind(), DocumentKind::IdCard);
+}

@@ -264,3 +264,69 @@ pub fn parse_mrz_as(
 ) -> Result<MrzReading, MrzError> {
     engine::read_as(format, candidates, options)
 }
+
+/// The broad kind of document an MRZ belongs to, from its format and document code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DocumentKind {
+    /// Passport book (TD3, code `P…`).
+    Passport,
+    /// Identity card or other official travel document (TD1/TD2, codes `I…`, `A…`, `C…`).
+    IdCard,
+    /// Visa (MRV-A/MRV-B, code `V…`).
+    Visa,
+    /// Anything else.
+    Other,
+}
+
+impl MrzReading {
+    /// The broad kind of document.
+    pub fn document_kind(&self) -> DocumentKind {
+        let code = self.fields.document_code.value.as_bytes().first().copied();
+        match (self.format, code) {
+            (MrzFormat::MrvA | MrzFormat::MrvB, _) | (_, Some(b'V')) => DocumentKind::Visa,
+            (_, Some(b'P')) => DocumentKind::Passport,
+            (_, Some(b'I' | b'A' | b'C')) => DocumentKind::IdCard,
+            _ => DocumentKind::Other,
+        }
+    }
+
+    /// The date of birth, when the field names a real day.
+    pub fn birth_date(&self) -> Option<IsoDate> {
+        self.fields
+            .birth_date
+            .value
+            .as_deref()
+            .and_then(IsoDate::parse_iso)
+    }
+
+    /// The date of expiry, when the field names a real day.
+    pub fn expiry_date(&self) -> Option<IsoDate> {
+        self.fields
+            .expiry_date
+            .value
+            .as_deref()
+            .and_then(IsoDate::parse_iso)
+    }
+
+    /// `Some(true)` when the document expired before `today`; `None` without an expiry date.
+    pub fn is_expired(&self, today: IsoDate) -> Option<bool> {
+        self.expiry_date().map(|e| e < today)
+    }
+
+    /// The holder's age in whole years on `today`; `None` without a birth date.
+    pub fn age_on(&self, today: IsoDate) -> Option<i32> {
+        self.birth_date().map(|b| b.years_until(&today))
+    }
+
+    /// Full name as printed on most documents: secondary identifier then primary identifier.
+    pub fn full_name(&self) -> String {
+        let given = self.fields.secondary_identifier.value.trim();
+        let surname = self.fields.primary_identifier.value.trim();
+        match (given.is_empty(), surname.is_empty()) {
+            (true, _) => surname.to_string(),
+            (_, true) => given.to_string(),
+            _ => format!("{given} {surname}"),
+        }
+    }
+}
