@@ -424,6 +424,25 @@ fn ocr_noise_autocorrects() {
             min_repairs: 10,
         },
         Noisy {
+            what: "TD1 with two fillers dropped on every line and look-alikes in dates",
+            lines: vec![
+                s("I<UTOD231458907<<<<<<<<<<<<<"),
+                s("74O8I22FIZO4I59UTO<<<<<<<<<G"),
+                s("ERIK55ON<<ANNA<MAR1A<<<<<<<<"),
+            ],
+            expect: UTO_TD1.to_vec(),
+            min_repairs: 12,
+        },
+        Noisy {
+            what: "TD3 filler run read as K and two fillers dropped",
+            lines: vec![
+                s(UTO_TD3[0]),
+                s("L898902C36UTO7408122F1204159ZE184226BKKK10"),
+            ],
+            expect: UTO_TD3.to_vec(),
+            min_repairs: 5,
+        },
+        Noisy {
             what: "TD2 with a dropped filler and an O in the composite",
             lines: vec![
                 s("I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<"),

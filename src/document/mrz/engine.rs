@@ -74,17 +74,22 @@ fn filler() -> Cell {
     }
 }
 
-/// Runs of `<` as (start, len), longest first.
+/// Runs of fillers as (start, len), longest first: runs of `<`, and runs of three or more
+/// `<`/`K` (fillers the OCR read as K).
 fn filler_runs(line: &[Cell]) -> Vec<(usize, usize)> {
+    let is_fill = |c: u8| c == b'<' || c == b'K';
     let mut runs = Vec::new();
     let mut i = 0;
     while i < line.len() {
-        if line[i].ch == b'<' {
+        if is_fill(line[i].ch) {
             let s = i;
-            while i < line.len() && line[i].ch == b'<' {
+            while i < line.len() && is_fill(line[i].ch) {
                 i += 1;
             }
-            runs.push((s, i - s));
+            let has_filler = line[s..i].iter().any(|c| c.ch == b'<');
+            if has_filler || i - s >= 3 {
+                runs.push((s, i - s));
+            }
         } else {
             i += 1;
         }
@@ -649,6 +654,31 @@ fn repair_check(
     false
 }
 
+/// How many fields break the layout's structure: a country code that does not start with a
+/// letter or holds a digit, a sex cell other than M/F/X/<, a date that names no day, a
+/// document code that does not start with a letter. Misaligned length repairs show up here.
+fn structural_faults(format: MrzFormat, b: &[Vec<u8>]) -> usize {
+    spans(format)
+        .iter()
+        .filter(|s| {
+            let Some(text) = b.get(s.line).and_then(|l| l.get(s.start..s.start + s.len)) else {
+                return true;
+            };
+            match s.id {
+                FieldId::IssuingState | FieldId::Nationality => {
+                    !text.first().is_some_and(u8::is_ascii_uppercase)
+                        || !text.iter().all(|c| c.is_ascii_uppercase() || *c == b'<')
+                }
+                FieldId::DocumentCode => !text.first().is_some_and(u8::is_ascii_uppercase),
+                FieldId::Sex => !matches!(text.first(), Some(b'M' | b'F' | b'X' | b'<')),
+                FieldId::BirthDate | FieldId::ExpiryDate => !plausible_date(text),
+                FieldId::Names => text.first() == Some(&b'<'),
+                _ => false,
+            }
+        })
+        .count()
+}
+
 /// The result of running the pipeline on one window in one layout.
 struct Attempt {
     lines: Lines,
@@ -694,6 +724,7 @@ fn run_pipeline(
     if code_ok {
         score += 5;
     }
+    score -= 30 * structural_faults(format, &b) as i64;
     Attempt {
         lines,
         repairs,
