@@ -993,3 +993,25 @@ fn reading_helpers() {
     assert_eq!(read(&UTO_TD1).document_kind(), DocumentKind::IdCard);
     assert_eq!(read(&UTO_TD2).document_kind(), DocumentKind::IdCard);
 }
+
+#[test]
+fn td1_optional_data_repair_only_where_a_character_stands_out() {
+    let swe = [
+        "I<SWE59000002<8198703142391<<<",
+        "8703145M1701027SWE<<<<<<<<<<<8",
+        "SPECIMEN<<SVEN<<<<<<<<<<<<<<<<",
+    ];
+    // An I among the digits of the optional data (no check digit of its own): the composite
+    // repairs it.
+    let r = read(&["I<SWE59000002<8I98703142391<<<", swe[1], swe[2]]);
+    assert!(r.valid, "{:?}", r.checks);
+    assert_eq!(r.corrected, swe);
+    // A misprinted composite over all-digit optional data is reported, not "repaired".
+    for wrong in ['0', '1', '2', '3', '4', '5', '6', '7', '9'] {
+        let l2 = format!("{}{wrong}", &swe[1][..29]);
+        let r = read(&[swe[0], &l2, swe[2]]);
+        assert!(!r.valid, "composite {wrong}: {:?}", r.repairs);
+        assert_eq!(r.failed_checks, vec![CheckName::Composite]);
+        assert!(r.repairs.is_empty());
+    }
+}

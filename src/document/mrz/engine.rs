@@ -493,6 +493,35 @@ fn candidates_at(
     tiers
 }
 
+/// Whether `sub` turns a character into the class (digit or letter) that the rest of its field
+/// is mostly made of.
+fn toward_majority(format: MrzFormat, b: &[Vec<u8>], sub: &Sub) -> bool {
+    let Some(span) = spans(format)
+        .iter()
+        .find(|s| s.line == sub.line && sub.idx >= s.start && sub.idx < s.start + s.len)
+    else {
+        return false;
+    };
+    let others = (span.start..span.start + span.len)
+        .filter(|&i| i != sub.idx)
+        .map(|i| get(b, (span.line, i)));
+    let (mut digits, mut letters) = (0usize, 0usize);
+    for c in others {
+        if c.is_ascii_digit() {
+            digits += 1;
+        } else if c.is_ascii_uppercase() {
+            letters += 1;
+        }
+    }
+    if sub.to.is_ascii_digit() {
+        digits > letters
+    } else if sub.to.is_ascii_uppercase() {
+        letters > digits
+    } else {
+        true
+    }
+}
+
 /// Pick the one acceptable candidate, or `None` (no candidate, or an unresolved tie).
 fn resolve(
     format: MrzFormat,
@@ -572,7 +601,13 @@ fn repair_check(
     let mut lookalikes: Vec<Sub> = Vec::new();
     let mut singles: Vec<Sub> = Vec::new();
     for &p in positions.iter().chain(std::iter::once(&spec.digit)) {
-        let [a, c] = candidates_at(format, lines, p, p == spec.digit, opts);
+        let [mut a, c] = candidates_at(format, lines, p, p == spec.digit, opts);
+        if name == CheckName::Composite {
+            // Optional data has no check digit of its own, and the composite must also expose
+            // a misprint: here only a character that stands out from the rest of its field
+            // (a letter among digits, a digit among letters) may be changed without OCR doubt.
+            a.retain(|sub| toward_majority(format, &b, sub));
+        }
         lookalikes.extend(a.iter().copied());
         singles.extend(a);
         singles.extend(c);
