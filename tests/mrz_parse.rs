@@ -378,6 +378,15 @@ fn ocr_noise_autocorrects() {
             min_repairs: 0,
         },
         Noisy {
+            what: "« read for two fillers",
+            lines: vec![
+                s("P<UTOERIKSSON«ANNA<MARIA<<<<<<<<<<<<<<<<<<<"),
+                s("L898902C36UTO7408122F1204159ZE184226B«<<<10"),
+            ],
+            expect: UTO_TD3.to_vec(),
+            min_repairs: 2,
+        },
+        Noisy {
             what: "fillers dropped on both lines",
             lines: vec![
                 s("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<"),

@@ -16,6 +16,8 @@ use super::{
 struct Cell {
     ch: u8,
     conf: Option<f32>,
+    /// Read as a double chevron (`«`, `≪`), which may stand for two fillers.
+    wide: bool,
 }
 
 type Lines = Vec<Vec<Cell>>;
@@ -49,7 +51,11 @@ fn normalise(c: &CandidateLine) -> Normalised {
     for (i, ch) in c.text.chars().enumerate() {
         let conf = c.confidences.as_ref().and_then(|v| v.get(i).copied());
         match normalise_char(ch) {
-            Some(b) => cells.push(Cell { ch: b, conf }),
+            Some(b) => cells.push(Cell {
+                ch: b,
+                conf,
+                wide: matches!(ch, '«' | '≪'),
+            }),
             None if ch.is_whitespace() => {}
             None => dropped += 1,
         }
@@ -71,6 +77,7 @@ fn filler() -> Cell {
     Cell {
         ch: b'<',
         conf: None,
+        wide: false,
     }
 }
 
@@ -143,6 +150,23 @@ fn length_variants(line: &[Cell], target: usize) -> Vec<Variant> {
     let mut out: Vec<Variant> = Vec::new();
     let runs = filler_runs(line);
     if n < target {
+        let wide: Vec<usize> = (0..n).filter(|&i| line[i].wide).collect();
+        if wide.len() == d {
+            // Each double chevron was two fillers.
+            let mut v = line.to_vec();
+            let mut reps = Vec::new();
+            for (k, &i) in wide.iter().enumerate() {
+                v.insert(i + k + 1, filler());
+                reps.push(Repair {
+                    line: 0,
+                    position: i + k + 1,
+                    from: None,
+                    to: Some('<'),
+                    reason: RepairReason::LengthPad,
+                });
+            }
+            out.push((v, reps));
+        }
         out.push(insert_variant(line, n, d));
         for &(s, _) in runs.iter().take(6) {
             out.push(insert_variant(line, s, d));
