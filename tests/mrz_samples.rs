@@ -9,7 +9,8 @@ use std::path::PathBuf;
 
 fn samples_path() -> Option<PathBuf> {
     if let Ok(p) = std::env::var("KYC_MRZ_SAMPLES") {
-        return Some(PathBuf::from(p));
+        let p = PathBuf::from(p);
+        return p.exists().then_some(p);
     }
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     // `shared/` sits beside the repository (and beside each worktree).
