@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod config;
 pub mod decision;
+pub mod document;
 pub mod error;
 pub mod face;
 pub mod imaging;
