@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -359,6 +360,28 @@ struct Ev {
     payload: String,
     prev: Vec<u8>,
     hash: Vec<u8>,
+    malformed: bool,
+}
+
+fn as_bytes(v: Value) -> Vec<u8> {
+    match v {
+        Value::Blob(b) => b,
+        Value::Text(t) => t.into_bytes(),
+        Value::Integer(i) => i.to_string().into_bytes(),
+        Value::Real(f) => f.to_string().into_bytes(),
+        Value::Null => Vec::new(),
+    }
+}
+
+fn as_text(v: Value) -> String {
+    String::from_utf8_lossy(&as_bytes(v)).into_owned()
+}
+
+fn as_int(v: &Value) -> Option<i64> {
+    match v {
+        Value::Integer(i) => Some(*i),
+        _ => None,
+    }
 }
 
 impl AuditStore {
@@ -373,15 +396,22 @@ impl AuditStore {
         )?;
         let events = stmt
             .query_map([], |r| {
+                // Read leniently: an attacker may change a column's type, which must be
+                // reported as an edit, not abort the walk.
+                let ts = r.get::<_, Value>(1)?;
+                let vid = r.get::<_, Value>(4)?;
+                let malformed = !matches!(ts, Value::Integer(_))
+                    || !matches!(vid, Value::Integer(_) | Value::Null);
                 Ok(Ev {
                     seq: r.get(0)?,
-                    ts: r.get(1)?,
-                    kind: r.get(2)?,
-                    actor: r.get(3)?,
-                    vid: r.get(4)?,
-                    payload: r.get(5)?,
-                    prev: r.get(6)?,
-                    hash: r.get(7)?,
+                    ts: as_int(&ts).unwrap_or(i64::MIN),
+                    kind: as_text(r.get(2)?),
+                    actor: as_text(r.get(3)?),
+                    vid: as_int(&vid),
+                    payload: as_text(r.get(5)?),
+                    prev: as_bytes(r.get(6)?),
+                    hash: as_bytes(r.get(7)?),
+                    malformed,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -399,7 +429,7 @@ impl AuditStore {
         for e in &events {
             report.events += 1;
             let computed = event_hash(keys, &e.prev, e.ts, &e.kind, &e.actor, e.vid, &e.payload);
-            let authentic = computed.as_slice() == e.hash.as_slice();
+            let authentic = !e.malformed && computed.as_slice() == e.hash.as_slice();
             if !authentic {
                 report.problems.push(Problem::EventEdited { seq: e.seq });
             }
@@ -423,7 +453,9 @@ impl AuditStore {
             }
             expected_prev = e.hash.clone();
             last_seq = e.seq;
-            if authentic {
+            // Apply even an edited event's payload: its rows are then judged against it, and
+            // the edit itself is already reported on the event.
+            {
                 apply_event(e, &mut verifs, &mut corrections, &mut actions, &mut purges);
             }
         }
@@ -512,55 +544,58 @@ impl AuditStore {
              FROM verifications ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
-            Ok((
-                VerificationCanon {
-                    id: r.get(0)?,
-                    kiosk_id: r.get(1)?,
-                    operator: r.get(2)?,
-                    customer_type: r.get(3)?,
-                    claimed_id_type: r.get(4)?,
-                    claimed_id_number: r.get(5)?,
-                    started_ms: r.get(6)?,
-                    finished_ms: r.get(7)?,
-                    created_ms: r.get(8)?,
-                    decision: r.get(9)?,
-                    decision_reason: r.get(10)?,
-                    document_number: r.get(11)?,
-                    id_key: r.get(12)?,
-                    full_name: r.get(13)?,
-                    country: r.get(14)?,
-                    overall_confidence: r.get(15)?,
-                    result_json: r.get(16)?,
-                    models_json: r.get(17)?,
-                    duplicates_json: r.get(18)?,
-                },
-                r.get::<_, String>(19)?,
-                r.get::<_, String>(20)?,
-            ))
+            let id: i64 = r.get(0)?;
+            // A column whose type was changed cannot be read: that row was edited.
+            let rest = (|| -> rusqlite::Result<_> {
+                Ok((
+                    VerificationCanon {
+                        id,
+                        kiosk_id: r.get(1)?,
+                        operator: r.get(2)?,
+                        customer_type: r.get(3)?,
+                        claimed_id_type: r.get(4)?,
+                        claimed_id_number: r.get(5)?,
+                        started_ms: r.get(6)?,
+                        finished_ms: r.get(7)?,
+                        created_ms: r.get(8)?,
+                        decision: r.get(9)?,
+                        decision_reason: r.get(10)?,
+                        document_number: r.get(11)?,
+                        id_key: r.get(12)?,
+                        full_name: r.get(13)?,
+                        country: r.get(14)?,
+                        overall_confidence: r.get(15)?,
+                        result_json: r.get(16)?,
+                        models_json: r.get(17)?,
+                        duplicates_json: r.get(18)?,
+                    },
+                    r.get::<_, String>(19)?,
+                    r.get::<_, String>(20)?,
+                ))
+            })();
+            Ok((id, rest.ok()))
         })?;
         let mut created: HashMap<i64, i64> = HashMap::new();
         for row in rows {
-            let (canon, cur, rev) = row?;
+            let (id, rest) = row?;
             report.records += 1;
-            seen.insert(canon.id);
-            created.insert(canon.id, canon.created_ms);
+            seen.insert(id);
             let table = "verifications".to_string();
-            match verifs.get(&canon.id) {
-                None => report.problems.push(Problem::RecordUnchained {
-                    table,
-                    id: canon.id,
-                }),
-                Some(st) => {
-                    if canon.digest()? != st.row_sha
-                        || cur != st.current_decision
-                        || rev != st.review_status
-                    {
-                        report.problems.push(Problem::RecordEdited {
-                            table,
-                            id: canon.id,
-                        });
-                    }
+            let Some(st) = verifs.get(&id) else {
+                report.problems.push(Problem::RecordUnchained { table, id });
+                continue;
+            };
+            let intact = match rest {
+                Some((canon, cur, rev)) => {
+                    created.insert(id, canon.created_ms);
+                    canon.digest()? == st.row_sha
+                        && cur == st.current_decision
+                        && rev == st.review_status
                 }
+                None => false,
+            };
+            if !intact {
+                report.problems.push(Problem::RecordEdited { table, id });
             }
         }
         let mut missing: Vec<i64> = verifs
@@ -594,7 +629,7 @@ impl AuditStore {
         let mut stmt = self
             .conn
             .prepare("SELECT verification_id, sealed FROM templates")?;
-        for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))? {
+        for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, as_bytes(r.get(1)?))))? {
             let (vid, sealed) = row?;
             present.insert((vid, "template".into()), sha256_hex(&sealed));
         }
