@@ -101,7 +101,7 @@ pub enum AuditCommand {
         filter: FilterArgs,
     },
     /// One-time install step: create the first administrator. The password is read from
-    /// `KYC_KIOSK_ADMIN_PASSWORD` or else from the first line of standard input.
+    /// --password-file, else `KYC_KIOSK_ADMIN_PASSWORD`, else the first line of standard input.
     CreateAdmin {
         /// Store location.
         #[command(flatten)]
@@ -109,6 +109,9 @@ pub enum AuditCommand {
         /// Administrator username.
         #[arg(long)]
         username: String,
+        /// File whose first line is the password.
+        #[arg(long, value_name = "PATH")]
+        password_file: Option<PathBuf>,
     },
 }
 
@@ -215,18 +218,34 @@ pub fn run_to(cmd: AuditCommand, out: &mut dyn Write) -> Result<i32, AuditError>
             writeln!(out).map_err(io)?;
             Ok(0)
         }
-        AuditCommand::CreateAdmin { store, username } => {
-            let password = match std::env::var("KYC_KIOSK_ADMIN_PASSWORD") {
-                Ok(p) => p,
-                Err(_) => {
-                    let mut line = String::new();
-                    std::io::stdin()
-                        .lock()
-                        .read_line(&mut line)
-                        .map_err(|e| AuditError::io("standard input", e))?;
-                    line.trim_end_matches(['\r', '\n']).to_string()
-                }
+        AuditCommand::CreateAdmin {
+            store,
+            username,
+            password_file,
+        } => {
+            let from_file = match &password_file {
+                Some(p) => Some(
+                    std::fs::read_to_string(p)
+                        .map_err(|e| AuditError::io(p, e))?
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+                None => None,
             };
+            let password =
+                match from_file.map_or_else(|| std::env::var("KYC_KIOSK_ADMIN_PASSWORD"), Ok) {
+                    Ok(p) => p,
+                    Err(_) => {
+                        let mut line = String::new();
+                        std::io::stdin()
+                            .lock()
+                            .read_line(&mut line)
+                            .map_err(|e| AuditError::io("standard input", e))?;
+                        line.trim_end_matches(['\r', '\n']).to_string()
+                    }
+                };
             let mut s = AuditStore::open(config(&store))?;
             let id = s.create_first_admin(&username, &password)?;
             writeln!(out, "created administrator {username} (user id {id})").map_err(io)?;
