@@ -1,5 +1,5 @@
 //! Retention purge and customer erasure.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod audit_support;
 

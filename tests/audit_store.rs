@@ -1,5 +1,5 @@
 //! Writing, reading back, persistence, protection at rest and key handling.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod audit_support;
 

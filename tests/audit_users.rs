@@ -1,5 +1,5 @@
 //! Users, roles, lockout, and the login trail.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod audit_support;
 

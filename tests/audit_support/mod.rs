@@ -1,5 +1,5 @@
 //! Shared fixtures for the audit integration tests.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use kyc_kiosk::audit::*;
 use serde_json::json;
