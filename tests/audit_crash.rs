@@ -37,10 +37,10 @@ fn sigkilled_writer_never_loses_an_acknowledged_record() {
             let mut line = String::new();
             while r.read_line(&mut line).unwrap_or(0) > 0 {
                 // Only a complete line is an acknowledgement.
-                if line.ends_with('\n') {
-                    if let Some(id) = line.trim().strip_prefix("ack ") {
-                        ids.push(id.parse::<i64>().unwrap());
-                    }
+                if line.ends_with('\n')
+                    && let Some(id) = line.trim().strip_prefix("ack ")
+                {
+                    ids.push(id.parse::<i64>().unwrap());
                 }
                 line.clear();
             }
