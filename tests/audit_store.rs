@@ -296,3 +296,32 @@ fn supervisor_action_closes_review() {
     assert_eq!(d.supervisor_actions[0].note, "checked by phone");
     assert!(store.verify().unwrap().is_intact());
 }
+
+#[test]
+fn full_disk_is_a_typed_error_and_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(AuditStore::open(cfg(&dir)).unwrap());
+    let pages: i64 = raw(&dir)
+        .query_row("PRAGMA page_count", [], |r| r.get(0))
+        .unwrap();
+    let mut c = cfg(&dir);
+    c.max_db_pages = Some(pages as u64 + 40);
+    let mut store = AuditStore::open(c).unwrap();
+    let mut acked = 0;
+    let mut full = false;
+    for _ in 0..500 {
+        match try_record(&mut store, Rec::default()) {
+            Ok(_) => acked += 1,
+            Err(AuditError::DiskFull) => {
+                full = true;
+                break;
+            }
+            Err(e) => panic!("unexpected error {e:?}"),
+        }
+    }
+    assert!(full, "the size cap was never reached");
+    assert!(acked > 0);
+    assert_eq!(store.record_count().unwrap(), acked);
+    assert_eq!(store.integrity_check().unwrap(), vec!["ok".to_string()]);
+    assert!(store.verify().unwrap().is_intact());
+}

@@ -512,7 +512,8 @@ impl AuditStore {
                 }
                 continue;
             }
-            let present = events.iter().filter(|e| e.seq <= head_seq).count() as i64;
+            // Events are sorted by seq, so the count up to the head is a binary search.
+            let present = events.partition_point(|e| e.seq <= head_seq) as i64;
             if seq_hash.get(&head_seq).copied() != Some(head_hash.as_slice()) || present != count {
                 report
                     .problems

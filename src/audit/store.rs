@@ -39,6 +39,9 @@ pub struct AuditConfig {
     pub argon2_t: u32,
     /// Failed logins in a row that lock an account.
     pub lockout_after: u32,
+    /// Cap on the database size in pages (`PRAGMA max_page_count`); writes past it fail with
+    /// `DiskFull` instead of filling the kiosk's disk. `None` = no cap.
+    pub max_db_pages: Option<u64>,
     /// How long a locked account stays locked.
     pub lockout_for: Duration,
 }
@@ -63,6 +66,7 @@ impl Default for AuditConfig {
             argon2_m_kib: 19 * 1024,
             argon2_t: 2,
             lockout_after: 5,
+            max_db_pages: None,
             lockout_for: Duration::from_secs(15 * 60),
         }
     }
@@ -171,6 +175,9 @@ impl AuditStore {
         conn.pragma_update(None, "secure_delete", "ON")?;
         restrict_permissions(&cfg.db_path);
         schema::migrate(&mut conn)?;
+        if let Some(pages) = cfg.max_db_pages {
+            conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+        }
         let (keys, key_state) = load_keys(&conn, &cfg)?;
         let mut store = AuditStore {
             conn,
