@@ -167,3 +167,38 @@ fn erasing_an_unknown_customer_is_not_found() {
         Err(AuditError::NotFound(_))
     ));
 }
+
+#[test]
+fn deleting_images_keeps_the_template_and_the_chain() {
+    let (dir, mut store) = open_tmp();
+    let sup = user(&mut store, "sup", Role::Supervisor);
+    let face = template(61);
+    let rc = record(
+        &mut store,
+        Rec {
+            template: Some(face.clone()),
+            doc: Some("K-61"),
+            ..Rec::default()
+        },
+    );
+    let admin = store.system_session("dpo");
+    assert_eq!(
+        store
+            .delete_images(&admin, &[rc.id], "image no longer needed")
+            .unwrap(),
+        3
+    );
+    let d = store.get_record(&sup, rc.id).unwrap();
+    assert!(d.images.is_empty());
+    assert!(d.has_template);
+    // The template still finds the customer.
+    let dup = store.check_duplicates(&face, Some("OTHER")).unwrap();
+    assert_eq!(dup.same_face_different_id, vec![rc.id]);
+    assert_eq!(count_events(&dir, "images_deleted"), 1);
+    let v = store.verify().unwrap();
+    assert!(v.is_intact(), "{:?}", v.problems);
+    assert!(matches!(
+        store.delete_images(&sup, &[rc.id], "x"),
+        Err(AuditError::PermissionDenied { .. })
+    ));
+}

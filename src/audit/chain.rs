@@ -28,6 +28,8 @@ pub(crate) const EV_SUPERVISOR: &str = "supervisor_action";
 pub(crate) const EV_PURGE: &str = "images_purged";
 /// A customer's biometric data was erased (tombstone).
 pub(crate) const EV_ERASE: &str = "customer_erased";
+/// Images of given records were deleted on request (templates kept).
+pub(crate) const EV_IMAGES_DELETED: &str = "images_deleted";
 
 const RESERVED: &[&str] = &[
     EV_VERIFICATION,
@@ -35,6 +37,7 @@ const RESERVED: &[&str] = &[
     EV_SUPERVISOR,
     EV_PURGE,
     EV_ERASE,
+    EV_IMAGES_DELETED,
     "login",
     "login_failed",
     "login_locked",
@@ -330,6 +333,7 @@ struct VState {
     current_decision: String,
     review_status: String,
     erased: bool,
+    images_deleted: bool,
 }
 
 #[derive(Deserialize)]
@@ -665,7 +669,8 @@ impl AuditStore {
                             && purges
                                 .iter()
                                 .any(|(seq, cut)| *seq > st.creation_seq && *cut > created_ms);
-                        if !(st.erased || purged) {
+                        let deleted = kind != "template" && st.images_deleted;
+                        if !(st.erased || purged || deleted) {
                             blob_problems.push((
                                 *id,
                                 Problem::RecordDeleted {
@@ -810,6 +815,7 @@ fn apply_event(
                         current_decision: p.current_decision,
                         review_status: p.review_status,
                         erased: false,
+                        images_deleted: false,
                     },
                 );
             }
@@ -841,7 +847,7 @@ fn apply_event(
                 purges.push((e.seq, cut));
             }
         }
-        EV_ERASE => {
+        EV_ERASE | EV_IMAGES_DELETED => {
             if let Some(ids) = serde_json::from_str::<serde_json::Value>(&e.payload)
                 .ok()
                 .and_then(|v| v.get("verification_ids").cloned())
@@ -849,7 +855,11 @@ fn apply_event(
             {
                 for id in ids {
                     if let Some(st) = verifs.get_mut(&id) {
-                        st.erased = true;
+                        if e.kind == EV_ERASE {
+                            st.erased = true;
+                        } else {
+                            st.images_deleted = true;
+                        }
                     }
                 }
             }

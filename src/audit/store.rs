@@ -808,6 +808,51 @@ impl AuditStore {
         })
     }
 
+    /// Delete the images of given records now, keeping decisions and face templates (the
+    /// reference services' "delete the image but keep the template"); chained as
+    /// `images_deleted`. Returns the number of images removed.
+    pub fn delete_images(
+        &mut self,
+        by: &UserSession,
+        ids: &[i64],
+        reason: &str,
+    ) -> Result<u64, AuditError> {
+        by.require(Permission::Erase)?;
+        let keys = self.keys()?.clone();
+        let every = self.cfg.checkpoint_every;
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut blobs = 0u64;
+        for id in ids {
+            let n = tx.execute(
+                "UPDATE verifications SET images_purged_ms = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+            if n == 0 {
+                return Err(AuditError::NotFound(format!("verification {id}")));
+            }
+            blobs += tx.execute("DELETE FROM blobs WHERE verification_id = ?1", [id])? as u64;
+        }
+        chain::append_event(
+            &tx,
+            &keys,
+            every,
+            EventIn {
+                kind: chain::EV_IMAGES_DELETED,
+                actor: by.username(),
+                verification_id: None,
+                payload: serde_json::json!({
+                    "verification_ids": ids, "reason": reason, "blobs": blobs,
+                }),
+            },
+        )?;
+        tx.commit()?;
+        self.flush_wal();
+        Ok(blobs)
+    }
+
     /// Erase the biometric data (images and templates) of every record of a customer, found by
     /// normalised ID number; leaves a tombstone event (with a keyed tag, not the ID itself).
     pub fn erase_customer(
