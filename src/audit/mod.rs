@@ -4,6 +4,50 @@
 //!
 //! Start with [`AuditStore::open`], write with [`AuditStore::record_verification`], check with
 //! [`AuditStore::verify`]; the `kyc-kiosk audit …` commands are in [`cli`].
+//!
+//! ```no_run
+//! use kyc_kiosk::audit::*;
+//!
+//! # fn main() -> Result<(), AuditError> {
+//! let mut store = AuditStore::open(AuditConfig::default())?;
+//! let agent = store.login("ama", "her password")?;
+//! // `result` is the pipeline's VerificationResult, serialised with serde_json::to_value.
+//! let result = serde_json::json!({ "documentNumber": "GHA-123456789-0", "verified": true });
+//! let models = serde_json::json!({ "face": { "id": "arcface", "sha256": "…" }, "threshold": 0.363 });
+//! let (doc, portrait, selfie) = (vec![0u8; 10], vec![0u8; 10], vec![0u8; 10]);
+//! let template = vec![0.1f32; TEMPLATE_DIM];
+//! let images = [
+//!     (ImageKind::DocumentFront, doc.as_slice()),
+//!     (ImageKind::Portrait, portrait.as_slice()),
+//!     (ImageKind::Selfie, selfie.as_slice()),
+//! ];
+//! let receipt = store.record_verification(&NewVerification {
+//!     operator: agent.username(),
+//!     customer_type: CustomerType::Individual,
+//!     claimed_id_type: Some("ghana_card"),
+//!     claimed_id_number: Some("GHA-123456789-0"),
+//!     started_ms: now_ms() - 40_000,
+//!     finished_ms: now_ms(),
+//!     indexed: IndexedFields {
+//!         decision: Decision::Approve,
+//!         decision_reason: "all checks passed".into(),
+//!         document_number: Some("GHA-123456789-0".into()),
+//!         full_name: Some("AMA MENSAH".into()),
+//!         country: Some("GH".into()),
+//!         overall_confidence: Some(91.0),
+//!     },
+//!     result: &result,
+//!     models: &models,
+//!     images: &images,
+//!     template: Some(&template),
+//!     corrections: &[],
+//! })?;
+//! if receipt.duplicates.flagged() {
+//!     // The case went to the supervisor queue (`receipt.current_decision == Decision::Refer`).
+//! }
+//! store.logout(agent)?;
+//! # Ok(()) }
+//! ```
 
 mod chain;
 pub mod cli;

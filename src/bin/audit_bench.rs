@@ -246,6 +246,21 @@ fn bench_queries(dir: &std::path::Path, n: usize, rng: &mut Rng) -> Result<(), A
         "review queue over {n} (pending, oldest first, 50): median {:.2} ms",
         ms(median(&times))
     );
+    let t0 = Instant::now();
+    let st = store.stats(&sup, &RecordFilter::default())?;
+    println!(
+        "stats over {n} ({} records): {:.1?}",
+        st.total,
+        t0.elapsed()
+    );
+    let t0 = Instant::now();
+    let report = store.verify()?;
+    println!(
+        "verify chain over {n} records ({} events, {} problems): {:.1?}",
+        report.events,
+        report.problems.len(),
+        t0.elapsed()
+    );
     Ok(())
 }
 
