@@ -146,6 +146,19 @@ fn bench_writes(dir: &std::path::Path, writes: usize, rng: &mut Rng) -> Result<(
         ms(times[0]),
         ms(times[times.len() - 1])
     );
+    // Login cost with the production argon2id parameters.
+    store.create_first_admin("bench-admin", "bench-password-1")?;
+    let runs: Vec<()> = vec![(); 5];
+    let times = time_each(&runs, |_| {
+        let s = store.login("bench-admin", "bench-password-1")?;
+        store.logout(s)
+    })?;
+    println!(
+        "login + logout (argon2id m={} KiB, t={}): median {:.1} ms",
+        store.config().argon2_m_kib,
+        store.config().argon2_t,
+        ms(median(&times))
+    );
     Ok(())
 }
 
