@@ -213,3 +213,51 @@ fn agents_see_only_their_own_and_no_review_or_biometrics() {
         Err(AuditError::PermissionDenied { .. })
     ));
 }
+
+#[test]
+fn user_rows_edited_outside_the_store_are_refused_and_reported() {
+    let (dir, mut store) = open_tmp();
+    let ama = user(&mut store, "ama", Role::Agent);
+    let ama_id = ama.user_id().unwrap();
+    store.logout(ama).unwrap();
+    assert!(store.verify().unwrap().is_intact());
+    // Privilege escalation by editing the database file.
+    raw(&dir)
+        .execute("UPDATE users SET role = 'admin' WHERE id = ?1", [ama_id])
+        .unwrap();
+    assert!(matches!(
+        store.login("ama", "password-of-user"),
+        Err(AuditError::Corrupt(_))
+    ));
+    // A user smuggled in with a copied password hash.
+    raw(&dir)
+        .execute(
+            "INSERT INTO users (username, role, password_hash, created_ms)
+             SELECT 'eve', 'admin', password_hash, 0 FROM users WHERE username = 'root'",
+            [],
+        )
+        .unwrap();
+    let eve_id: i64 = raw(&dir)
+        .query_row("SELECT id FROM users WHERE username = 'eve'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert!(matches!(
+        store.login("eve", "root-password-1"),
+        Err(AuditError::Corrupt(_))
+    ));
+    let r = store.verify().unwrap();
+    assert!(r.problems.contains(&Problem::RecordEdited {
+        table: "users".into(),
+        id: ama_id
+    }));
+    assert!(r.problems.contains(&Problem::RecordUnchained {
+        table: "users".into(),
+        id: eve_id
+    }));
+    // The honest admin still logs in.
+    assert_eq!(
+        store.login("root", "root-password-1").unwrap().role(),
+        Role::Admin
+    );
+}

@@ -104,6 +104,56 @@ pub(crate) fn correction_digest(
     digest(&(id, verification_id, c))
 }
 
+/// Digest binding a user row (id, name, role, password hash) to its creation event.
+pub(crate) fn user_digest(
+    id: i64,
+    username: &str,
+    role: &str,
+    password_hash: &str,
+) -> Result<String, AuditError> {
+    digest(&(id, username, role, password_hash))
+}
+
+/// Whether the user row matches an authentic creation event (used at login, so a role or
+/// password hash changed behind the store's back is refused).
+pub(crate) fn user_row_is_chained(
+    conn: &Connection,
+    keys: &AuditKeys,
+    id: i64,
+    username: &str,
+    role: &str,
+    password_hash: &str,
+) -> Result<bool, AuditError> {
+    let want = user_digest(id, username, role, password_hash)?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT ts_ms, kind, actor, verification_id, payload, prev_hash, hash FROM events
+         WHERE kind IN ('user_created', 'first_admin_created')
+           AND json_valid(payload) AND json_extract(payload, '$.user_id') = ?1",
+    )?;
+    let mut rows = stmt.query([id])?;
+    while let Some(r) = rows.next()? {
+        let (ts, kind, actor, vid, payload): (i64, String, String, Option<i64>, String) =
+            match (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)) {
+                (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => (a, b, c, d, e),
+                _ => continue,
+            };
+        let prev = as_bytes(r.get(5)?);
+        let hash = as_bytes(r.get(6)?);
+        let authentic =
+            event_hash(keys, &prev, ts, &kind, &actor, vid, &payload).as_slice() == hash;
+        let sha = serde_json::from_str::<serde_json::Value>(&payload)
+            .ok()
+            .and_then(|v| {
+                v.get("row_sha256")
+                    .and_then(|x| x.as_str().map(str::to_string))
+            });
+        if authentic && sha.as_deref() == Some(want.as_str()) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 fn lp(out: &mut Vec<u8>, bytes: &[u8]) {
     out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
     out.extend_from_slice(bytes);
@@ -427,6 +477,7 @@ impl AuditStore {
         let mut corrections: HashMap<i64, String> = HashMap::new();
         let mut actions: HashMap<i64, String> = HashMap::new();
         let mut purges: Vec<(i64, i64)> = Vec::new();
+        let mut users: HashMap<i64, String> = HashMap::new();
 
         let mut expected_prev: Vec<u8> = GENESIS.to_vec();
         let mut last_seq = 0i64;
@@ -461,6 +512,11 @@ impl AuditStore {
             // the edit itself is already reported on the event.
             {
                 apply_event(e, &mut verifs, &mut corrections, &mut actions, &mut purges);
+                if (e.kind == "user_created" || e.kind == "first_admin_created")
+                    && let Ok(p) = serde_json::from_str::<RowPayload>(&e.payload)
+                {
+                    users.insert(p.id, p.row_sha256);
+                }
             }
         }
         report.head_seq = last_seq;
@@ -473,6 +529,7 @@ impl AuditStore {
         self.check_checkpoints(keys, &events, last_seq, &mut report)?;
         self.check_verifications(&verifs, &purges, &mut report)?;
         self.check_rows(&corrections, &actions, &verifs, &mut report)?;
+        self.check_users(&users, &mut report)?;
         Ok(report)
     }
 
@@ -788,6 +845,52 @@ impl AuditStore {
         for id in missing {
             report.problems.push(Problem::RecordDeleted {
                 table: "supervisor_actions".into(),
+                id,
+            });
+        }
+        Ok(())
+    }
+}
+
+impl AuditStore {
+    fn check_users(
+        &self,
+        users: &HashMap<i64, String>,
+        report: &mut VerifyReport,
+    ) -> Result<(), AuditError> {
+        let mut seen = HashSet::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, username, role, password_hash FROM users ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                as_text(r.get(1)?),
+                as_text(r.get(2)?),
+                as_text(r.get(3)?),
+            ))
+        })?;
+        for row in rows {
+            let (id, name, role, hash) = row?;
+            seen.insert(id);
+            let table = "users".to_string();
+            match users.get(&id) {
+                None => report.problems.push(Problem::RecordUnchained { table, id }),
+                Some(sha) if *sha != user_digest(id, &name, &role, &hash)? => {
+                    report.problems.push(Problem::RecordEdited { table, id })
+                }
+                Some(_) => {}
+            }
+        }
+        let mut missing: Vec<i64> = users
+            .keys()
+            .filter(|id| !seen.contains(id))
+            .copied()
+            .collect();
+        missing.sort_unstable();
+        for id in missing {
+            report.problems.push(Problem::RecordDeleted {
+                table: "users".into(),
                 id,
             });
         }

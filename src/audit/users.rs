@@ -295,7 +295,10 @@ impl AuditStore {
                 },
                 actor,
                 verification_id: None,
-                payload: serde_json::json!({ "user_id": id, "username": username, "role": role.as_str() }),
+                payload: serde_json::json!({
+                    "id": id, "user_id": id, "username": username, "role": role.as_str(),
+                    "row_sha256": chain::user_digest(id, username, role.as_str(), hash)?,
+                }),
             },
         )?;
         tx.commit()?;
@@ -348,6 +351,18 @@ impl AuditStore {
                 username: username.to_string(),
                 until_ms: until,
             });
+        }
+        // A user row edited behind the store's back (role raised, hash swapped) is refused.
+        if !chain::user_row_is_chained(&self.conn, self.keys()?, id, username, &role, &hash)? {
+            self.append(
+                "login_failed",
+                username,
+                None,
+                serde_json::json!({ "user_id": id, "reason": "user_record_tampered" }),
+            )?;
+            return Err(AuditError::Corrupt(format!(
+                "user {username} does not match the audit chain (edited outside the kiosk)"
+            )));
         }
         let ok = !disabled
             && PasswordHash::new(&hash).ok().is_some_and(|h| {
