@@ -1,6 +1,9 @@
 //! Test helper for the crash-safety test: writes verification records to an audit store as
 //! fast as it can and prints `ack <id>` once each write is acknowledged (committed).
 //!
+//! Every fourth record also gets a supervisor action (printed as `act <id>`) when a
+//! supervisor `sup` with password `sup-password` exists.
+//!
 //! Usage: `audit_writer <db-path> [max-records]` (the key file is `<db-path>.key`).
 
 use std::io::Write;
@@ -32,6 +35,7 @@ fn run(db: &str, max: u64) -> Result<(), AuditError> {
     let mut store = AuditStore::open(cfg)?;
     let mut rng = Rng(std::process::id() as u64 * 0x9E37_79B9 + now_ms() as u64);
     let out = std::io::stdout();
+    let sup = store.login("sup", "sup-password").ok();
     let result = serde_json::json!({ "verified": true, "writer": std::process::id() });
     let models = serde_json::json!({ "face": "test" });
     for i in 0..max {
@@ -77,16 +81,31 @@ fn run(db: &str, max: u64) -> Result<(), AuditError> {
             corrections: if i % 3 == 0 { &corrections } else { &[] },
         };
         let receipt = store.record_verification(&rec)?;
-        let mut lock = out.lock();
-        if writeln!(lock, "ack {}", receipt.id)
-            .and_then(|_| lock.flush())
-            .is_err()
-        {
-            // The parent is gone: nothing left to report to.
+        if !report(&out, "ack", receipt.id) {
             return Ok(());
+        }
+        if let (Some(sup), true) = (&sup, i % 4 == 3) {
+            let aid = store.record_supervisor_action(
+                sup,
+                receipt.id,
+                "reject",
+                Some(Decision::Reject),
+                "crash test",
+            )?;
+            if !report(&out, "act", aid) {
+                return Ok(());
+            }
         }
     }
     Ok(())
+}
+
+/// Print one acknowledgement; false when the parent is gone.
+fn report(out: &std::io::Stdout, what: &str, id: i64) -> bool {
+    let mut lock = out.lock();
+    writeln!(lock, "{what} {id}")
+        .and_then(|_| lock.flush())
+        .is_ok()
 }
 
 /// xorshift64: enough randomness for test payloads, no dependency.
