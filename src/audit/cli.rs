@@ -322,9 +322,79 @@ pub fn parse_time(s: &str) -> Result<i64, AuditError> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
-    use super::parse_time;
+    use super::*;
+    use clap::Parser;
+
+    /// How `main.rs` is expected to nest the commands.
+    #[derive(Debug, Parser)]
+    struct Top {
+        #[command(subcommand)]
+        cmd: TopCmd,
+    }
+
+    #[derive(Debug, clap::Subcommand)]
+    enum TopCmd {
+        #[command(subcommand)]
+        Audit(AuditCommand),
+    }
+
+    fn parse(args: &[&str]) -> AuditCommand {
+        let mut v = vec!["kyc-kiosk", "audit"];
+        v.extend_from_slice(args);
+        match Top::try_parse_from(v).unwrap().cmd {
+            TopCmd::Audit(c) => c,
+        }
+    }
+
+    #[test]
+    fn command_line_shapes() {
+        use clap::CommandFactory;
+        Top::command().debug_assert();
+        match parse(&["verify", "--db", "/x/a.db", "--json"]) {
+            AuditCommand::Verify { store, json } => {
+                assert_eq!(store.db.unwrap(), PathBuf::from("/x/a.db"));
+                assert!(json);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&[
+            "export",
+            "--format",
+            "csv",
+            "--from",
+            "2024-03-01",
+            "--decision",
+            "refer",
+            "--operator",
+            "ama",
+        ]) {
+            AuditCommand::Export { format, filter, .. } => {
+                assert_eq!(format, ExportFormat::Csv);
+                let f = filter.to_filter().unwrap();
+                assert_eq!(f.from_ms, Some(1_709_251_200_000));
+                assert_eq!(f.decision, Some(Decision::Refer));
+                assert_eq!(f.operator.as_deref(), Some("ama"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["purge"]) {
+            AuditCommand::Purge { days, .. } => assert_eq!(days, 30),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse(&["erase", "--customer", "GHA-1"]),
+            AuditCommand::Erase {
+                customer: Some(_),
+                ..
+            }
+        ));
+        let mut v = vec!["kyc-kiosk", "audit", "erase"];
+        assert!(Top::try_parse_from(v.clone()).is_err());
+        v.extend(["--record", "7"]);
+        assert!(Top::try_parse_from(v).is_ok());
+    }
 
     #[test]
     fn parses_dates() {
