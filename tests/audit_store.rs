@@ -325,3 +325,26 @@ fn full_disk_is_a_typed_error_and_loses_nothing_acknowledged() {
     assert_eq!(store.integrity_check().unwrap(), vec!["ok".to_string()]);
     assert!(store.verify().unwrap().is_intact());
 }
+
+#[test]
+fn damaged_key_file_keeps_records_readable() {
+    let (dir, mut store) = open_tmp();
+    let sup = user(&mut store, "sup", Role::Supervisor);
+    let rc = record(&mut store, Rec::default());
+    drop(store);
+    std::fs::write(cfg(&dir).key_path, "not a key\n").unwrap();
+    let store = AuditStore::open(cfg(&dir)).unwrap();
+    assert!(matches!(store.key_state(), KeyState::Wrong(_)));
+    assert_eq!(store.get_record(&sup, rc.id).unwrap().summary.id, rc.id);
+    assert!(matches!(
+        store.load_image(&sup, rc.id, ImageKind::Selfie),
+        Err(AuditError::WrongKey(_))
+    ));
+    // A damaged key next to a new database is an error, not a silent new key.
+    let fresh = tempfile::tempdir().unwrap();
+    std::fs::write(cfg(&fresh).key_path, "not a key\n").unwrap();
+    assert!(matches!(
+        AuditStore::open(cfg(&fresh)),
+        Err(AuditError::KeyMalformed { .. })
+    ));
+}

@@ -1112,7 +1112,15 @@ fn load_keys(
         )
         .optional()?;
     let keys = if cfg.key_path.exists() {
-        Some(AuditKeys::load(&cfg.key_path)?)
+        match AuditKeys::load(&cfg.key_path) {
+            Ok(k) => Some(k),
+            // An unreadable or damaged key must not make the records unreadable: open with
+            // blobs, chain checks and writes disabled.
+            Err(_) if stored.is_some() => {
+                return Ok((None, KeyState::Wrong(cfg.key_path.clone())));
+            }
+            Err(e) => return Err(e),
+        }
     } else if stored.is_none() && cfg.create_key {
         let k = AuditKeys::generate();
         match k.save_new(&cfg.key_path) {
