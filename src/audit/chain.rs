@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use super::crypto::{AuditKeys, hex, sha256_hex};
 use super::error::AuditError;
@@ -374,12 +375,37 @@ impl VerifyReport {
     }
 }
 
+/// A raw SHA-256 digest (kept raw, not hex, so a 1M-record walk stays small in memory).
+type Digest32 = [u8; 32];
+
+/// Parse a hex digest; anything malformed becomes a value no real digest equals in practice.
+fn d32(hex_digest: &str) -> Digest32 {
+    let mut out = [0xffu8; 32];
+    if hex_digest.len() != 64 {
+        return out;
+    }
+    for (i, chunk) in hex_digest.as_bytes().chunks(2).enumerate() {
+        match std::str::from_utf8(chunk)
+            .ok()
+            .and_then(|c| u8::from_str_radix(c, 16).ok())
+        {
+            Some(b) => out[i] = b,
+            None => return [0xffu8; 32],
+        }
+    }
+    out
+}
+
+fn sha32(bytes: &[u8]) -> Digest32 {
+    Sha256::digest(bytes).into()
+}
+
 #[derive(Default)]
 struct VState {
     creation_seq: i64,
-    row_sha: String,
-    blobs: BTreeMap<String, String>,
-    template_sha: Option<String>,
+    row_sha: Digest32,
+    blobs: Vec<(String, Digest32)>,
+    template_sha: Option<Digest32>,
     current_decision: String,
     review_status: String,
     erased: bool,
@@ -444,34 +470,46 @@ impl AuditStore {
     pub fn verify(&self) -> Result<VerifyReport, AuditError> {
         let keys = self.keys()?;
         let mut report = VerifyReport::default();
+        // Pass 1: every event's hash, to tell a reordered event from a deleted one.
+        let mut seqs: Vec<i64> = Vec::new();
+        let mut by_hash: HashMap<Digest32, i64> = HashMap::new();
+        {
+            let mut stmt = self
+                .conn
+                .prepare("SELECT seq, hash FROM events ORDER BY seq")?;
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let seq: i64 = r.get(0)?;
+                seqs.push(seq);
+                if let Ok(h) = Digest32::try_from(as_bytes(r.get(1)?).as_slice()) {
+                    by_hash.insert(h, seq);
+                }
+            }
+        }
         let mut stmt = self.conn.prepare(
             "SELECT seq, ts_ms, kind, actor, verification_id, payload, prev_hash, hash
              FROM events ORDER BY seq",
         )?;
-        let events = stmt
-            .query_map([], |r| {
-                // Read leniently: an attacker may change a column's type, which must be
-                // reported as an edit, not abort the walk.
-                let ts = r.get::<_, Value>(1)?;
-                let vid = r.get::<_, Value>(4)?;
-                let malformed = !matches!(ts, Value::Integer(_))
-                    || !matches!(vid, Value::Integer(_) | Value::Null);
-                Ok(Ev {
-                    seq: r.get(0)?,
-                    ts: as_int(&ts).unwrap_or(i64::MIN),
-                    kind: as_text(r.get(2)?),
-                    actor: as_text(r.get(3)?),
-                    vid: as_int(&vid),
-                    payload: as_text(r.get(5)?),
-                    prev: as_bytes(r.get(6)?),
-                    hash: as_bytes(r.get(7)?),
-                    malformed,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()?;
-        drop(stmt);
-        let by_hash: HashMap<&[u8], i64> =
-            events.iter().map(|e| (e.hash.as_slice(), e.seq)).collect();
+        // Pass 2, streamed: one event in memory at a time.
+        let mut events = stmt.query_map([], |r| {
+            // Read leniently: an attacker may change a column's type, which must be
+            // reported as an edit, not abort the walk.
+            let ts = r.get::<_, Value>(1)?;
+            let vid = r.get::<_, Value>(4)?;
+            let malformed =
+                !matches!(ts, Value::Integer(_)) || !matches!(vid, Value::Integer(_) | Value::Null);
+            Ok(Ev {
+                seq: r.get(0)?,
+                ts: as_int(&ts).unwrap_or(i64::MIN),
+                kind: as_text(r.get(2)?),
+                actor: as_text(r.get(3)?),
+                vid: as_int(&vid),
+                payload: as_text(r.get(5)?),
+                prev: as_bytes(r.get(6)?),
+                hash: as_bytes(r.get(7)?),
+                malformed,
+            })
+        })?;
 
         let mut verifs: HashMap<i64, VState> = HashMap::new();
         let mut corrections: HashMap<i64, String> = HashMap::new();
@@ -481,7 +519,8 @@ impl AuditStore {
 
         let mut expected_prev: Vec<u8> = GENESIS.to_vec();
         let mut last_seq = 0i64;
-        for e in &events {
+        for e in &mut events {
+            let e = e?;
             report.events += 1;
             let computed = event_hash(keys, &e.prev, e.ts, &e.kind, &e.actor, e.vid, &e.payload);
             let authentic = !e.malformed && computed.as_slice() == e.hash.as_slice();
@@ -494,7 +533,10 @@ impl AuditStore {
                         from_seq: last_seq + 1,
                         to_seq: e.seq - 1,
                     });
-                } else if let Some(follows) = by_hash.get(e.prev.as_slice()) {
+                } else if let Some(follows) = Digest32::try_from(e.prev.as_slice())
+                    .ok()
+                    .and_then(|p| by_hash.get(&p))
+                {
                     report.problems.push(Problem::EventReordered {
                         seq: e.seq,
                         follows_seq: *follows,
@@ -511,7 +553,7 @@ impl AuditStore {
             // Apply even an edited event's payload: its rows are then judged against it, and
             // the edit itself is already reported on the event.
             {
-                apply_event(e, &mut verifs, &mut corrections, &mut actions, &mut purges);
+                apply_event(&e, &mut verifs, &mut corrections, &mut actions, &mut purges);
                 if (e.kind == "user_created" || e.kind == "first_admin_created")
                     && let Ok(p) = serde_json::from_str::<RowPayload>(&e.payload)
                 {
@@ -519,14 +561,16 @@ impl AuditStore {
                 }
             }
         }
+        drop(events);
+        drop(stmt);
         report.head_seq = last_seq;
-        report.head_hash = if events.is_empty() {
+        report.head_hash = if seqs.is_empty() {
             String::new()
         } else {
             hex(&expected_prev)
         };
 
-        self.check_checkpoints(keys, &events, last_seq, &mut report)?;
+        self.check_checkpoints(keys, &seqs, last_seq, &mut report)?;
         self.check_verifications(&verifs, &purges, &mut report)?;
         self.check_rows(&corrections, &actions, &verifs, &mut report)?;
         self.check_users(&users, &mut report)?;
@@ -536,12 +580,13 @@ impl AuditStore {
     fn check_checkpoints(
         &self,
         keys: &AuditKeys,
-        events: &[Ev],
+        seqs: &[i64],
         last_seq: i64,
         report: &mut VerifyReport,
     ) -> Result<(), AuditError> {
-        let seq_hash: HashMap<i64, &[u8]> =
-            events.iter().map(|e| (e.seq, e.hash.as_slice())).collect();
+        let mut head_stmt = self
+            .conn
+            .prepare("SELECT hash FROM events WHERE seq = ?1")?;
         let mut stmt = self.conn.prepare(
             "SELECT id, created_ms, head_seq, head_hash, event_count, mac FROM checkpoints ORDER BY id",
         )?;
@@ -574,8 +619,11 @@ impl AuditStore {
                 continue;
             }
             // Events are sorted by seq, so the count up to the head is a binary search.
-            let present = events.partition_point(|e| e.seq <= head_seq) as i64;
-            if seq_hash.get(&head_seq).copied() != Some(head_hash.as_slice()) || present != count {
+            let present = seqs.partition_point(|s| *s <= head_seq) as i64;
+            let actual: Option<Vec<u8>> = head_stmt
+                .query_row([head_seq], |r| Ok(as_bytes(r.get(0)?)))
+                .optional()?;
+            if actual.as_deref() != Some(head_hash.as_slice()) || present != count {
                 report
                     .problems
                     .push(Problem::CheckpointMismatch { checkpoint_id: id });
@@ -650,7 +698,7 @@ impl AuditStore {
             let intact = match rest {
                 Some((canon, cur, rev)) => {
                     created.insert(id, canon.created_ms);
-                    canon.digest()? == st.row_sha
+                    d32(&canon.digest()?) == st.row_sha
                         && cur == st.current_decision
                         && rev == st.review_status
                 }
@@ -674,33 +722,29 @@ impl AuditStore {
         }
 
         // Blobs and templates: present ones must match, missing ones need a purge or erasure.
-        let mut present: HashMap<(i64, String), String> = HashMap::new();
+        let mut present: HashMap<(i64, String), Digest32> = HashMap::new();
         let mut stmt = self
             .conn
             .prepare("SELECT verification_id, kind, sealed FROM blobs")?;
         for row in stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Vec<u8>>(2)?,
-            ))
+            Ok((r.get::<_, i64>(0)?, as_text(r.get(1)?), as_bytes(r.get(2)?)))
         })? {
             let (vid, kind, sealed) = row?;
-            present.insert((vid, kind), sha256_hex(&sealed));
+            present.insert((vid, kind), sha32(&sealed));
         }
         let mut stmt = self
             .conn
             .prepare("SELECT verification_id, sealed FROM templates")?;
         for row in stmt.query_map([], |r| Ok((r.get::<_, i64>(0)?, as_bytes(r.get(1)?))))? {
             let (vid, sealed) = row?;
-            present.insert((vid, "template".into()), sha256_hex(&sealed));
+            present.insert((vid, "template".into()), sha32(&sealed));
         }
         let mut blob_problems: Vec<(i64, Problem)> = Vec::new();
         let mut ids: Vec<&i64> = verifs.keys().collect();
         ids.sort_unstable();
         for id in ids {
             let Some(st) = verifs.get(id) else { continue };
-            let mut expected: Vec<(String, &String)> =
+            let mut expected: Vec<(String, &Digest32)> =
                 st.blobs.iter().map(|(k, v)| (k.clone(), v)).collect();
             if let Some(t) = &st.template_sha {
                 expected.push(("template".into(), t));
@@ -912,9 +956,9 @@ fn apply_event(
                     p.id,
                     VState {
                         creation_seq: e.seq,
-                        row_sha: p.row_sha256,
-                        blobs: p.blobs,
-                        template_sha: p.template_sha256,
+                        row_sha: d32(&p.row_sha256),
+                        blobs: p.blobs.iter().map(|(k, v)| (k.clone(), d32(v))).collect(),
+                        template_sha: p.template_sha256.as_deref().map(d32),
                         current_decision: p.current_decision,
                         review_status: p.review_status,
                         erased: false,
