@@ -28,10 +28,29 @@ struct Args {
     /// Folder for the benchmark databases (default: a temporary folder).
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
+    /// Only time `verify` (and opening) on an existing database, then exit.
+    #[arg(long, value_name = "DB")]
+    verify_existing: Option<std::path::PathBuf>,
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
+    if let Some(db) = &args.verify_existing {
+        let t0 = Instant::now();
+        let store = AuditStore::open(AuditConfig::at(db))?;
+        println!("open {}: {:.1?}", db.display(), t0.elapsed());
+        let t0 = Instant::now();
+        let r = store.verify()?;
+        println!(
+            "verify: {} events, {} records, {} checkpoints, {} problems in {:.1?}",
+            r.events,
+            r.records,
+            r.checkpoints,
+            r.problems.len(),
+            t0.elapsed()
+        );
+        return Ok(());
+    }
     let tmp;
     let dir = match &args.dir {
         Some(d) => {
