@@ -396,6 +396,19 @@ fn d32(hex_digest: &str) -> Digest32 {
     out
 }
 
+/// A one-byte code for a decision or review status (compact state for large walks).
+fn code(s: &str) -> u8 {
+    match s {
+        "approve" => 1,
+        "refer" => 2,
+        "reject" => 3,
+        "none" => 4,
+        "pending" => 5,
+        "closed" => 6,
+        _ => 255,
+    }
+}
+
 fn sha32(bytes: &[u8]) -> Digest32 {
     Sha256::digest(bytes).into()
 }
@@ -406,8 +419,12 @@ struct VState {
     row_sha: Digest32,
     blobs: Vec<(String, Digest32)>,
     template_sha: Option<Digest32>,
-    current_decision: String,
-    review_status: String,
+    current_decision: u8,
+    review_status: u8,
+    /// Set when the row was found in the table.
+    seen: bool,
+    /// The row's creation time (from the row, once seen).
+    created_ms: i64,
     erased: bool,
     images_deleted: bool,
 }
@@ -571,7 +588,7 @@ impl AuditStore {
         };
 
         self.check_checkpoints(keys, &seqs, last_seq, &mut report)?;
-        self.check_verifications(&verifs, &purges, &mut report)?;
+        self.check_verifications(&mut verifs, &purges, &mut report)?;
         self.check_rows(&corrections, &actions, &verifs, &mut report)?;
         self.check_users(&users, &mut report)?;
         Ok(report)
@@ -641,11 +658,10 @@ impl AuditStore {
 
     fn check_verifications(
         &self,
-        verifs: &HashMap<i64, VState>,
+        verifs: &mut HashMap<i64, VState>,
         purges: &[(i64, i64)],
         report: &mut VerifyReport,
     ) -> Result<(), AuditError> {
-        let mut seen = HashSet::new();
         let mut stmt = self.conn.prepare(
             "SELECT id, kiosk_id, operator, customer_type, claimed_id_type, claimed_id_number,
                     started_ms, finished_ms, created_ms, decision, decision_reason,
@@ -685,22 +701,21 @@ impl AuditStore {
             })();
             Ok((id, rest.ok()))
         })?;
-        let mut created: HashMap<i64, i64> = HashMap::new();
         for row in rows {
             let (id, rest) = row?;
             report.records += 1;
-            seen.insert(id);
             let table = "verifications".to_string();
-            let Some(st) = verifs.get(&id) else {
+            let Some(st) = verifs.get_mut(&id) else {
                 report.problems.push(Problem::RecordUnchained { table, id });
                 continue;
             };
+            st.seen = true;
             let intact = match rest {
                 Some((canon, cur, rev)) => {
-                    created.insert(id, canon.created_ms);
+                    st.created_ms = canon.created_ms;
                     d32(&canon.digest()?) == st.row_sha
-                        && cur == st.current_decision
-                        && rev == st.review_status
+                        && code(&cur) == st.current_decision
+                        && code(&rev) == st.review_status
                 }
                 None => false,
             };
@@ -709,9 +724,9 @@ impl AuditStore {
             }
         }
         let mut missing: Vec<i64> = verifs
-            .keys()
-            .filter(|id| !seen.contains(id))
-            .copied()
+            .iter()
+            .filter(|(_, st)| !st.seen)
+            .map(|(id, _)| *id)
             .collect();
         missing.sort_unstable();
         for id in missing {
@@ -765,7 +780,7 @@ impl AuditStore {
                         },
                     )),
                     None => {
-                        let created_ms = created.get(id).copied().unwrap_or(i64::MAX);
+                        let created_ms = st.created_ms;
                         let purged = kind != "template"
                             && purges
                                 .iter()
@@ -959,8 +974,10 @@ fn apply_event(
                         row_sha: d32(&p.row_sha256),
                         blobs: p.blobs.iter().map(|(k, v)| (k.clone(), d32(v))).collect(),
                         template_sha: p.template_sha256.as_deref().map(d32),
-                        current_decision: p.current_decision,
-                        review_status: p.review_status,
+                        current_decision: code(&p.current_decision),
+                        review_status: code(&p.review_status),
+                        seen: false,
+                        created_ms: i64::MAX,
                         erased: false,
                         images_deleted: false,
                     },
@@ -978,10 +995,10 @@ fn apply_event(
                 if let (Some(vid), Some(st)) = (e.vid, e.vid.and_then(|v| verifs.get_mut(&v))) {
                     let _ = vid;
                     if let Some(d) = p.current_decision {
-                        st.current_decision = d;
+                        st.current_decision = code(&d);
                     }
                     if let Some(r) = p.review_status {
-                        st.review_status = r;
+                        st.review_status = code(&r);
                     }
                 }
             }
