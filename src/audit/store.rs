@@ -1061,6 +1061,11 @@ fn validate(rec: &NewVerification<'_>) -> Result<(), AuditError> {
     if rec.operator.trim().is_empty() {
         return Err(AuditError::InvalidInput("operator is empty".into()));
     }
+    if rec.finished_ms < rec.started_ms {
+        return Err(AuditError::InvalidInput(
+            "session finished before it started".into(),
+        ));
+    }
     if let Some(c) = rec.indexed.overall_confidence
         && !c.is_finite()
     {
