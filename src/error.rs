@@ -140,6 +140,9 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The audit store refused or failed (disk full, corrupt database, wrong key, …).
+    #[error("audit store: {0}")]
+    Audit(#[from] crate::audit::AuditError),
     /// Another I/O failure (writing output, reading a folder).
     #[error("{context}: {source}")]
     Io {
@@ -161,6 +164,7 @@ impl Error {
             Self::Inference { .. } => "inference_failed",
             Self::Config { .. } => "invalid_config",
             Self::Io { .. } => "io_error",
+            Self::Audit(_) => "audit_store",
         }
     }
 
@@ -171,6 +175,7 @@ impl Error {
             Self::Input(_) => exit::BAD_INPUT,
             Self::Model { .. } | Self::Runtime { .. } | Self::Config { .. } => exit::SETUP,
             Self::Inference { .. } | Self::Io { .. } => exit::INTERNAL,
+            Self::Audit(_) => exit::STORAGE,
         }
     }
 }
@@ -187,6 +192,8 @@ pub mod exit {
     pub const SETUP: i32 = 4;
     /// Inference or I/O failure inside the program.
     pub const INTERNAL: i32 = 5;
+    /// The audit store refused or failed; nothing was half-written.
+    pub const STORAGE: i32 = 6;
 }
 
 /// Result type of the core.

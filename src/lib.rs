@@ -3,6 +3,7 @@
 //! The core knows nothing of the GUI; the `kyc-kiosk` binary and the tests drive it.
 //! See ARCHITECTURE.md for the map and the direction of data flow.
 
+pub mod audit;
 pub mod bench;
 pub mod config;
 pub mod decision;
@@ -13,6 +14,7 @@ pub mod imaging;
 pub mod inference;
 pub mod models;
 pub mod pipeline;
+pub mod record;
 pub mod result;
 pub mod timing;
 

@@ -44,7 +44,28 @@ enum Command {
         /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
+        /// Keep the result in the audit store (1:N duplicate check included).
+        #[arg(long)]
+        record: bool,
+        /// Audit database (default: the platform data folder).
+        #[arg(long, requires = "record")]
+        db: Option<PathBuf>,
+        /// Operator recorded with the verification.
+        #[arg(long, default_value = "system:cli")]
+        operator: String,
+        /// Customer type: individual or business.
+        #[arg(long, default_value = "individual", value_parser = ["individual", "business"])]
+        customer_type: String,
+        /// ID type the customer claimed (e.g. ghana_card, passport).
+        #[arg(long)]
+        id_type: Option<String>,
+        /// ID number the customer claimed.
+        #[arg(long)]
+        id_number: Option<String>,
     },
+    /// The audit store: verify the chain, purge, erase, export, statistics, first admin.
+    #[command(subcommand)]
+    Audit(kyc_kiosk::audit::cli::AuditCommand),
     /// List every face found in an image.
     Detect {
         /// Image (JPEG or PNG).
@@ -163,9 +184,49 @@ fn run(cli: Cli) -> Result<i32, Error> {
             document,
             selfie,
             json,
+            record,
+            db,
+            operator,
+            customer_type,
+            id_type,
+            id_number,
         }) => {
-            let mut pipeline = Pipeline::load(config)?;
-            let result = pipeline.verify_inputs(Input::File(&document), Input::File(&selfie))?;
+            let started_ms = kyc_kiosk::record::now_ms();
+            // Open the store first: a broken store must stop before any work is done.
+            let mut store = if record {
+                Some(kyc_kiosk::record::open_store(&config, db.as_deref())?)
+            } else {
+                None
+            };
+            let mut pipeline = Pipeline::load(config.clone())?;
+            let verification =
+                pipeline.verify_detailed(Input::File(&document), Input::File(&selfie))?;
+            let result = match store.as_mut() {
+                Some(store) => {
+                    let read = |p: &PathBuf| {
+                        std::fs::read(p).map_err(|source| Error::Io {
+                            context: format!("reading {}", p.display()),
+                            source,
+                        })
+                    };
+                    let (doc_bytes, selfie_bytes) = (read(&document)?, read(&selfie)?);
+                    let ctx = kyc_kiosk::record::RecordContext {
+                        operator: &operator,
+                        customer_type: if customer_type == "business" {
+                            kyc_kiosk::audit::CustomerType::Business
+                        } else {
+                            kyc_kiosk::audit::CustomerType::Individual
+                        },
+                        claimed_id_type: id_type.as_deref(),
+                        claimed_id_number: id_number.as_deref(),
+                        started_ms,
+                        document_bytes: Some(&doc_bytes),
+                        selfie_bytes: Some(&selfie_bytes),
+                    };
+                    kyc_kiosk::record::record(store, &config, &verification, &ctx)?
+                }
+                None => verification.result,
+            };
             if json {
                 print_json(&result);
             } else {
@@ -226,6 +287,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             }
             Ok(exit::OK)
         }
+        Some(Command::Audit(cmd)) => Ok(kyc_kiosk::audit::cli::run(cmd)?),
         Some(Command::EvalImpostors { images }) => {
             let report = kyc_kiosk::bench::eval_impostors(config, &images)?;
             print_json(&report);

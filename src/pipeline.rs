@@ -266,6 +266,19 @@ impl Pipeline {
         document: Input<'_>,
         selfie: Input<'_>,
     ) -> Result<VerificationResult> {
+        self.verify_detailed(document, selfie).map(|v| v.result)
+    }
+
+    /// As [`Pipeline::verify_inputs`], also returning what the audit store keeps besides the
+    /// result: the selfie template and the portrait crop.
+    ///
+    /// # Errors
+    /// As [`Pipeline::verify_inputs`].
+    pub fn verify_detailed(
+        &mut self,
+        document: Input<'_>,
+        selfie: Input<'_>,
+    ) -> Result<Verification> {
         let started = Instant::now();
         let (doc, sel) = self.analyze_pair(document, Role::Document, selfie, Role::Selfie)?;
         let t = Instant::now();
@@ -331,7 +344,17 @@ impl Pipeline {
             &quality,
         );
         timings.record("total", started);
-        Ok(VerificationResult {
+        let portrait = document_block.portrait.face.as_ref().map(|f| {
+            // The portrait with a margin, as an agent would crop it.
+            imaging::crop(
+                &doc.decoded.rgb,
+                f.x - f.width * 0.25,
+                f.y - f.height * 0.25,
+                f.width * 1.5,
+                f.height * 1.5,
+            )
+        });
+        let result = VerificationResult {
             schema_version: SCHEMA_VERSION,
             verified: decision == crate::result::Decision::Approve,
             decision,
@@ -345,6 +368,25 @@ impl Pipeline {
             quality,
             models: self.models.clone(),
             timings_ms: timings.rounded(),
+            record: None,
+        };
+        Ok(Verification {
+            result,
+            selfie_template: sel.faces.embedding,
+            portrait,
+            document_image: doc.decoded.rgb,
         })
     }
+}
+
+/// A verification with the artefacts the audit store keeps.
+pub struct Verification {
+    /// The result.
+    pub result: VerificationResult,
+    /// The selfie's face template (for 1:N duplicate search), when a face was usable.
+    pub selfie_template: Option<Vec<f32>>,
+    /// The holder's portrait cropped from the document, when one was found.
+    pub portrait: Option<image::RgbImage>,
+    /// The decoded document image.
+    pub document_image: image::RgbImage,
 }

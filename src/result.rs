@@ -149,4 +149,7 @@ pub struct VerificationResult {
     pub models: Vec<ModelInfo>,
     /// Per-stage milliseconds.
     pub timings_ms: Timings,
+    /// Where the audit store kept this verification, when it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub record: Option<crate::audit::RecordReceipt>,
 }

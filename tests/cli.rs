@@ -329,3 +329,85 @@ fn usage_errors_exit_2() {
     let out = kiosk(&["match", "only-one-arg"], &[]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
+    let dir = tmp("record");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("audit.sqlite3");
+    let doc = data("obama.jpg");
+    let run = |selfie: &str, id: &str| {
+        let selfie = data(selfie);
+        let out = kiosk(
+            &[
+                "verify",
+                "--document",
+                s(&doc),
+                "--selfie",
+                s(&selfie),
+                "--json",
+                "--record",
+                "--db",
+                s(&db),
+                "--id-type",
+                "passport",
+                "--id-number",
+                id,
+            ],
+            &[],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        json(&out)
+    };
+    let first = run("obama3.jpg", "P1234567");
+    assert_eq!(first["decision"], "approve");
+    assert!(first["record"]["id"].as_i64().unwrap() >= 1);
+    assert_eq!(
+        first["record"]["duplicates"]["sameFaceDifferentId"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+
+    // The same man again under another passport number: flagged and referred.
+    let second = run("obama2.jpg", "P7654321");
+    assert_eq!(second["decision"], "refer");
+    assert_eq!(second["verified"], false);
+    assert!(
+        second["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["code"] == "duplicate_face")
+    );
+    assert_eq!(
+        second["record"]["duplicates"]["sameFaceDifferentId"][0],
+        first["record"]["id"]
+    );
+
+    let ok = kiosk(&["audit", "verify", "--db", s(&db)], &[]);
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+
+    // Edit a stored decision behind the store's back: the chain check names the record.
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute(
+        "UPDATE verifications SET current_decision = 'approve' WHERE id = ?1",
+        [second["record"]["id"].as_i64().unwrap()],
+    )
+    .unwrap();
+    drop(conn);
+    let broken = kiosk(&["audit", "verify", "--db", s(&db)], &[]);
+    assert_ne!(broken.status.code(), Some(0));
+}

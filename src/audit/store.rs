@@ -1,0 +1,1273 @@
+//! The SQLite store: opening, writing verification records and reading them back.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+
+use super::chain::{self, EventIn};
+use super::crypto::{AuditKeys, KeyState, sha256_hex};
+use super::error::AuditError;
+use super::schema;
+use super::search::{DEFAULT_DUPLICATE_THRESHOLD, FaceIndex, TEMPLATE_DIM};
+use super::types::*;
+use super::users::{Permission, Role, UserSession};
+
+/// Settings of the audit store; `Default` uses the platform data and config folders.
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    /// SQLite database file.
+    pub db_path: PathBuf,
+    /// Key file (blob key + chain key), kept outside the database.
+    pub key_path: PathBuf,
+    /// Create the key file when the database is new and no key exists.
+    pub create_key: bool,
+    /// Identifier of this kiosk, written into every record.
+    pub kiosk_id: String,
+    /// Write a checkpoint (chain head, count) every this many events.
+    pub checkpoint_every: i64,
+    /// How long to wait for a lock held by another process.
+    pub busy_timeout: Duration,
+    /// Cosine similarity at or above which two faces are the same person.
+    pub duplicate_threshold: f32,
+    /// Most matches a duplicate search reports.
+    pub max_matches: usize,
+    /// Argon2id memory cost in KiB.
+    pub argon2_m_kib: u32,
+    /// Argon2id iterations.
+    pub argon2_t: u32,
+    /// Failed logins in a row that lock an account.
+    pub lockout_after: u32,
+    /// Decrypt all templates into the 1:N index during `open` (≈0.6 s per 100k templates);
+    /// when false, call [`AuditStore::reload_index`] later, e.g. from a worker thread.
+    pub load_index_at_open: bool,
+    /// Cap on the database size in pages (`PRAGMA max_page_count`); writes past it fail with
+    /// `DiskFull` instead of filling the kiosk's disk. `None` = no cap.
+    pub max_db_pages: Option<u64>,
+    /// How long a locked account stays locked.
+    pub lockout_for: Duration,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        let data = dirs::data_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("kyc-kiosk");
+        let conf = dirs::config_dir()
+            .unwrap_or_else(|| PathBuf::from("."))
+            .join("kyc-kiosk");
+        AuditConfig {
+            db_path: data.join("audit.sqlite3"),
+            key_path: conf.join("audit.key"),
+            create_key: true,
+            kiosk_id: default_kiosk_id(),
+            checkpoint_every: 100,
+            busy_timeout: Duration::from_secs(5),
+            duplicate_threshold: DEFAULT_DUPLICATE_THRESHOLD,
+            max_matches: 10,
+            argon2_m_kib: 19 * 1024,
+            argon2_t: 2,
+            lockout_after: 5,
+            max_db_pages: None,
+            load_index_at_open: true,
+            lockout_for: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl AuditConfig {
+    /// Defaults, but with the database at `db_path` and the key file beside it (`<db>.key`).
+    pub fn at(db_path: impl Into<PathBuf>) -> Self {
+        let db_path = db_path.into();
+        let mut key = db_path.clone().into_os_string();
+        key.push(".key");
+        AuditConfig {
+            db_path,
+            key_path: PathBuf::from(key),
+            ..AuditConfig::default()
+        }
+    }
+
+    /// Cheap password hashing for tests (never in production).
+    pub fn with_fast_hashing(mut self) -> Self {
+        self.argon2_m_kib = 256;
+        self.argon2_t = 1;
+        self
+    }
+}
+
+fn default_kiosk_id() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "kiosk".to_string())
+}
+
+/// Outcome of an image purge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PurgeReport {
+    /// Records created before this time lost their images.
+    pub cutoff_ms: i64,
+    /// Records whose images were removed.
+    pub records: u64,
+    /// Image blobs removed.
+    pub blobs: u64,
+}
+
+/// Outcome of a customer erasure.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErasureReport {
+    /// Records whose biometric data was erased.
+    pub verification_ids: Vec<i64>,
+    /// Image blobs removed.
+    pub blobs: u64,
+    /// Face templates removed.
+    pub templates: u64,
+}
+
+/// The audit store of one kiosk.
+pub struct AuditStore {
+    pub(crate) conn: Connection,
+    pub(crate) keys: Option<AuditKeys>,
+    pub(crate) key_state: KeyState,
+    pub(crate) cfg: AuditConfig,
+    pub(crate) index: FaceIndex,
+}
+
+impl std::fmt::Debug for AuditStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditStore")
+            .field("db", &self.cfg.db_path)
+            .field("key_state", &self.key_state)
+            .field("templates", &self.index.len())
+            .finish()
+    }
+}
+
+pub(crate) const SUMMARY_COLUMNS: &str = "id, kiosk_id, operator, customer_type, claimed_id_type, \
+    claimed_id_number, started_ms, finished_ms, created_ms, decision, decision_reason, \
+    current_decision, review_status, document_number, full_name, country, overall_confidence, \
+    images_purged_ms, erased_ms";
+
+impl AuditStore {
+    /// Open (creating if needed) the store at the default platform location.
+    pub fn open_default() -> Result<Self, AuditError> {
+        Self::open(AuditConfig::default())
+    }
+
+    /// Open (creating and migrating if needed) the store described by `cfg`.
+    pub fn open(cfg: AuditConfig) -> Result<Self, AuditError> {
+        if let Some(dir) = cfg.db_path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| AuditError::io(dir, e))?;
+        }
+        let mut conn = Connection::open(&cfg.db_path)?;
+        conn.busy_timeout(cfg.busy_timeout)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(AuditError::Corrupt(format!(
+                "could not switch to WAL journal (got {mode})"
+            )));
+        }
+        // FULL: a commit is on disk (WAL fsynced) before we acknowledge it.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Erased biometric data must not linger in free pages.
+        conn.pragma_update(None, "secure_delete", "ON")?;
+        restrict_permissions(&cfg.db_path);
+        schema::migrate(&mut conn)?;
+        if let Some(pages) = cfg.max_db_pages {
+            conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+        }
+        let (keys, key_state) = load_keys(&conn, &cfg)?;
+        let mut store = AuditStore {
+            conn,
+            keys,
+            key_state,
+            cfg,
+            index: FaceIndex::new(),
+        };
+        if store.cfg.load_index_at_open {
+            store.reload_index()?;
+        }
+        Ok(store)
+    }
+
+    /// The configuration the store was opened with.
+    pub fn config(&self) -> &AuditConfig {
+        &self.cfg
+    }
+
+    /// Whether the key file was found and matches the database.
+    pub fn key_state(&self) -> &KeyState {
+        &self.key_state
+    }
+
+    /// The in-memory template index used for 1:N search.
+    pub fn face_index(&self) -> &FaceIndex {
+        &self.index
+    }
+
+    /// Path of the database file.
+    pub fn db_path(&self) -> &Path {
+        &self.cfg.db_path
+    }
+
+    /// The keys, or the error that explains why they are unavailable.
+    pub(crate) fn keys(&self) -> Result<&AuditKeys, AuditError> {
+        match (&self.keys, &self.key_state) {
+            (Some(k), KeyState::Ok) => Ok(k),
+            (_, KeyState::Wrong(p)) => Err(AuditError::WrongKey(p.clone())),
+            (_, KeyState::Missing(p)) => Err(AuditError::KeyMissing(p.clone())),
+            (None, KeyState::Ok) => Err(AuditError::KeyMissing(self.cfg.key_path.clone())),
+        }
+    }
+
+    /// Decrypt every stored template into the in-memory index (done at open; call again if
+    /// another process changed the store).
+    pub fn reload_index(&mut self) -> Result<usize, AuditError> {
+        let Ok(keys) = self.keys() else {
+            self.index = FaceIndex::new();
+            return Ok(0);
+        };
+        let keys = keys.clone();
+        let n: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM templates", [], |r| r.get(0))?;
+        let mut index = FaceIndex::with_capacity(n.max(0) as usize);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT verification_id, id_key, sealed FROM templates")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let vid: i64 = row.get(0)?;
+            let id_key: Option<String> = row.get(1)?;
+            let sealed: Vec<u8> = row.get(2)?;
+            // A template that fails authentication is skipped here; `verify` reports it.
+            if let Some(t) = keys
+                .open(&blob_aad(vid, "template"), &sealed)
+                .and_then(|b| bytes_to_template(&b))
+            {
+                index.insert(vid, id_key, &t)?;
+            }
+        }
+        self.index = index;
+        Ok(self.index.len())
+    }
+
+    /// Search a template against every enrolled customer (1:N) without writing anything.
+    pub fn check_duplicates(
+        &self,
+        template: &[f32],
+        id_number: Option<&str>,
+    ) -> Result<DuplicateReport, AuditError> {
+        let key = id_number.map(normalize_id_number).filter(|k| !k.is_empty());
+        self.index.check_duplicates(
+            template,
+            key.as_deref(),
+            self.cfg.duplicate_threshold,
+            self.cfg.max_matches,
+        )
+    }
+
+    /// Write one verification record (session, result JSON, encrypted images and template,
+    /// corrections) in one durable transaction and chain it. Runs the 1:N duplicate check
+    /// first: flagged duplicates send the case to review (`approve` becomes `refer`).
+    pub fn record_verification(
+        &mut self,
+        rec: &NewVerification<'_>,
+    ) -> Result<RecordReceipt, AuditError> {
+        let mut out = self.record_verifications(std::slice::from_ref(rec))?;
+        out.pop()
+            .ok_or_else(|| AuditError::InvalidInput("nothing recorded".into()))
+    }
+
+    /// Write several records in one transaction (bulk import, benchmarks); same rules as
+    /// [`AuditStore::record_verification`].
+    pub fn record_verifications(
+        &mut self,
+        recs: &[NewVerification<'_>],
+    ) -> Result<Vec<RecordReceipt>, AuditError> {
+        let keys = self.keys()?.clone();
+        for rec in recs {
+            validate(rec)?;
+        }
+        let mut prepared = Vec::with_capacity(recs.len());
+        for rec in recs {
+            let id_key = rec
+                .indexed
+                .document_number
+                .as_deref()
+                .or(rec.claimed_id_number)
+                .map(normalize_id_number)
+                .filter(|k| !k.is_empty());
+            let duplicates = match rec.template {
+                Some(t) => self.index.check_duplicates(
+                    t,
+                    id_key.as_deref(),
+                    self.cfg.duplicate_threshold,
+                    self.cfg.max_matches,
+                )?,
+                None => DuplicateReport::default(),
+            };
+            prepared.push((id_key, duplicates));
+        }
+        let kiosk = self.cfg.kiosk_id.clone();
+        let every = self.cfg.checkpoint_every;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut receipts = Vec::with_capacity(recs.len());
+        let mut new_templates = Vec::new();
+        for (rec, (id_key, duplicates)) in recs.iter().zip(prepared) {
+            let created_ms = now_ms();
+            let flagged = duplicates.flagged();
+            let current = if flagged && rec.indexed.decision == Decision::Approve {
+                Decision::Refer
+            } else {
+                rec.indexed.decision
+            };
+            let review = if current == Decision::Refer || flagged {
+                ReviewStatus::Pending
+            } else {
+                ReviewStatus::None
+            };
+            let mut canon = chain::VerificationCanon {
+                id: 0,
+                kiosk_id: kiosk.clone(),
+                operator: rec.operator.to_string(),
+                customer_type: rec.customer_type.as_str().to_string(),
+                claimed_id_type: rec.claimed_id_type.map(str::to_string),
+                claimed_id_number: rec.claimed_id_number.map(str::to_string),
+                started_ms: rec.started_ms,
+                finished_ms: rec.finished_ms,
+                created_ms,
+                decision: rec.indexed.decision.as_str().to_string(),
+                decision_reason: rec.indexed.decision_reason.clone(),
+                document_number: rec.indexed.document_number.clone(),
+                id_key: id_key.clone(),
+                full_name: rec.indexed.full_name.clone(),
+                country: rec.indexed.country.clone(),
+                overall_confidence: rec.indexed.overall_confidence,
+                result_json: serde_json::to_string(rec.result)?,
+                models_json: serde_json::to_string(rec.models)?,
+                duplicates_json: serde_json::to_string(&duplicates)?,
+            };
+            tx.execute(
+                "INSERT INTO verifications (kiosk_id, operator, customer_type, claimed_id_type,
+                    claimed_id_number, started_ms, finished_ms, created_ms, decision,
+                    decision_reason, document_number, id_key, full_name, country,
+                    overall_confidence, result_json, models_json, duplicates_json,
+                    current_decision, review_status)
+                 VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20)",
+                params![
+                    canon.kiosk_id,
+                    canon.operator,
+                    canon.customer_type,
+                    canon.claimed_id_type,
+                    canon.claimed_id_number,
+                    canon.started_ms,
+                    canon.finished_ms,
+                    canon.created_ms,
+                    canon.decision,
+                    canon.decision_reason,
+                    canon.document_number,
+                    canon.id_key,
+                    canon.full_name,
+                    canon.country,
+                    canon.overall_confidence,
+                    canon.result_json,
+                    canon.models_json,
+                    canon.duplicates_json,
+                    current.as_str(),
+                    review.as_str(),
+                ],
+            )?;
+            let id = tx.last_insert_rowid();
+            canon.id = id;
+            let mut blob_digests = std::collections::BTreeMap::new();
+            for (kind, bytes) in rec.images {
+                let sealed = keys.seal(&blob_aad(id, kind.as_str()), bytes)?;
+                blob_digests.insert(kind.as_str().to_string(), sha256_hex(&sealed));
+                tx.execute(
+                    "INSERT INTO blobs (verification_id, kind, sealed) VALUES (?1, ?2, ?3)",
+                    params![id, kind.as_str(), sealed],
+                )?;
+            }
+            let template_sha256 = match rec.template {
+                Some(t) => {
+                    let sealed = keys.seal(&blob_aad(id, "template"), &template_to_bytes(t)?)?;
+                    let d = sha256_hex(&sealed);
+                    tx.execute(
+                        "INSERT INTO templates (verification_id, id_key, sealed) VALUES (?1, ?2, ?3)",
+                        params![id, id_key, sealed],
+                    )?;
+                    new_templates.push((id, id_key.clone(), t));
+                    Some(d)
+                }
+                None => None,
+            };
+            let payload = serde_json::json!({
+                "id": id,
+                "row_sha256": canon.digest()?,
+                "blobs": blob_digests,
+                "template_sha256": template_sha256,
+                "current_decision": current.as_str(),
+                "review_status": review.as_str(),
+            });
+            let seq = chain::append_event(
+                &tx,
+                &keys,
+                every,
+                EventIn {
+                    kind: chain::EV_VERIFICATION,
+                    actor: rec.operator,
+                    verification_id: Some(id),
+                    payload,
+                },
+            )?;
+            for c in rec.corrections {
+                insert_correction(&tx, &keys, every, id, c)?;
+            }
+            receipts.push(RecordReceipt {
+                id,
+                event_seq: seq,
+                duplicates,
+                current_decision: current,
+                review_status: review,
+            });
+        }
+        tx.commit()?;
+        for (id, key, t) in new_templates {
+            self.index.insert(id, key, t)?;
+        }
+        Ok(receipts)
+    }
+
+    /// Record a field correction made after the record was written.
+    pub fn add_correction(
+        &mut self,
+        by: &UserSession,
+        verification_id: i64,
+        c: &FieldCorrection,
+    ) -> Result<i64, AuditError> {
+        by.require(Permission::RecordVerification)?;
+        let operator = self.record_operator(verification_id)?;
+        if by.role() == Role::Agent && operator != by.username() {
+            return Err(by.denied(Permission::ViewAllRecords));
+        }
+        let keys = self.keys()?.clone();
+        let every = self.cfg.checkpoint_every;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let cid = insert_correction(&tx, &keys, every, verification_id, c)?;
+        tx.commit()?;
+        Ok(cid)
+    }
+
+    /// Record a supervisor's action on a record; a `decision` closes the review.
+    pub fn record_supervisor_action(
+        &mut self,
+        by: &UserSession,
+        verification_id: i64,
+        action: &str,
+        decision: Option<Decision>,
+        note: &str,
+    ) -> Result<i64, AuditError> {
+        by.require(Permission::SupervisorReview)?;
+        if action.trim().is_empty() {
+            return Err(AuditError::InvalidInput("empty supervisor action".into()));
+        }
+        let keys = self.keys()?.clone();
+        let every = self.cfg.checkpoint_every;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (cur, rev): (String, String) = tx
+            .query_row(
+                "SELECT current_decision, review_status FROM verifications WHERE id = ?1",
+                [verification_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .ok_or_else(|| AuditError::NotFound(format!("verification {verification_id}")))?;
+        let acted_ms = now_ms();
+        tx.execute(
+            "INSERT INTO supervisor_actions (verification_id, supervisor, action, decision, note, acted_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                verification_id,
+                by.username(),
+                action,
+                decision.map(Decision::as_str),
+                note,
+                acted_ms
+            ],
+        )?;
+        let aid = tx.last_insert_rowid();
+        let (cur, rev) = match decision {
+            Some(d) => (
+                d.as_str().to_string(),
+                ReviewStatus::Closed.as_str().to_string(),
+            ),
+            None => (cur, rev),
+        };
+        tx.execute(
+            "UPDATE verifications SET current_decision = ?1, review_status = ?2 WHERE id = ?3",
+            params![cur, rev, verification_id],
+        )?;
+        let row = SupervisorAction {
+            id: aid,
+            verification_id,
+            supervisor: by.username().to_string(),
+            action: action.to_string(),
+            decision,
+            note: note.to_string(),
+            acted_ms,
+        };
+        chain::append_event(
+            &tx,
+            &keys,
+            every,
+            EventIn {
+                kind: chain::EV_SUPERVISOR,
+                actor: by.username(),
+                verification_id: Some(verification_id),
+                payload: serde_json::json!({
+                    "id": aid,
+                    "row_sha256": chain::digest(&row)?,
+                    "current_decision": cur,
+                    "review_status": rev,
+                }),
+            },
+        )?;
+        tx.commit()?;
+        Ok(aid)
+    }
+
+    fn record_operator(&self, id: i64) -> Result<String, AuditError> {
+        self.conn
+            .query_row(
+                "SELECT operator FROM verifications WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| AuditError::NotFound(format!("verification {id}")))
+    }
+
+    /// A page of records matching `filter`, newest first. Agents only ever see their own.
+    pub fn query(
+        &self,
+        by: &UserSession,
+        filter: &RecordFilter,
+        page: Page,
+    ) -> Result<Vec<RecordSummary>, AuditError> {
+        let filter = self.scoped_filter(by, filter)?;
+        let (where_sql, args) = where_clause(&filter);
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM verifications {where_sql}
+             ORDER BY created_ms DESC, id DESC LIMIT {} OFFSET {}",
+            page.limit.min(1000),
+            page.offset
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), summary_from_row)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r??);
+        }
+        Ok(out)
+    }
+
+    /// The supervisor review queue (pending records, oldest first).
+    pub fn review_queue(
+        &self,
+        by: &UserSession,
+        page: Page,
+    ) -> Result<Vec<RecordSummary>, AuditError> {
+        by.require(Permission::SupervisorReview)?;
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS} FROM verifications WHERE review_status = 'pending'
+             ORDER BY created_ms ASC, id ASC LIMIT {} OFFSET {}",
+            page.limit.min(1000),
+            page.offset
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([], summary_from_row)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r??);
+        }
+        Ok(out)
+    }
+
+    /// Apply role scoping: an agent's filter is forced to their own records.
+    pub(crate) fn scoped_filter(
+        &self,
+        by: &UserSession,
+        filter: &RecordFilter,
+    ) -> Result<RecordFilter, AuditError> {
+        let mut f = filter.clone();
+        if by.allows(Permission::ViewAllRecords) {
+            return Ok(f);
+        }
+        by.require(Permission::ViewOwnRecords)?;
+        match &f.operator {
+            Some(op) if op != by.username() => {
+                return Err(by.denied(Permission::ViewAllRecords));
+            }
+            _ => f.operator = Some(by.username().to_string()),
+        }
+        Ok(f)
+    }
+
+    /// One full record (result JSON, corrections, supervisor actions); agents only their own.
+    pub fn get_record(&self, by: &UserSession, id: i64) -> Result<RecordDetail, AuditError> {
+        let sql = format!(
+            "SELECT {SUMMARY_COLUMNS}, result_json, models_json, duplicates_json
+             FROM verifications WHERE id = ?1"
+        );
+        let (summary, result, models, dups) = self
+            .conn
+            .query_row(&sql, [id], |r| {
+                Ok((
+                    summary_from_row(r),
+                    r.get::<_, String>(19)?,
+                    r.get::<_, String>(20)?,
+                    r.get::<_, String>(21)?,
+                ))
+            })
+            .optional()?
+            .ok_or_else(|| AuditError::NotFound(format!("verification {id}")))?;
+        let summary = summary??;
+        if !by.allows(Permission::ViewAllRecords) {
+            by.require(Permission::ViewOwnRecords)?;
+            if summary.operator != by.username() {
+                return Err(by.denied(Permission::ViewAllRecords));
+            }
+        }
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT field, before_value, after_value, corrected_by, corrected_ms
+             FROM corrections WHERE verification_id = ?1 ORDER BY id",
+        )?;
+        let corrections = stmt
+            .query_map([id], |r| {
+                Ok(FieldCorrection {
+                    field: r.get(0)?,
+                    before: r.get(1)?,
+                    after: r.get(2)?,
+                    corrected_by: r.get(3)?,
+                    corrected_ms: r.get(4)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let supervisor_actions = self.supervisor_actions(id)?;
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT kind FROM blobs WHERE verification_id = ?1 ORDER BY kind")?;
+        let mut images = Vec::new();
+        for k in stmt.query_map([id], |r| r.get::<_, String>(0))? {
+            let k: String = k?;
+            images.push(ImageKind::parse(&k)?);
+        }
+        let has_template: bool = self.conn.query_row(
+            "SELECT EXISTS(SELECT 1 FROM templates WHERE verification_id = ?1)",
+            [id],
+            |r| r.get(0),
+        )?;
+        Ok(RecordDetail {
+            summary,
+            result: serde_json::from_str(&result)?,
+            models: serde_json::from_str(&models)?,
+            duplicates: serde_json::from_str(&dups)?,
+            corrections,
+            supervisor_actions,
+            images,
+            has_template,
+        })
+    }
+
+    pub(crate) fn supervisor_actions(&self, id: i64) -> Result<Vec<SupervisorAction>, AuditError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, verification_id, supervisor, action, decision, note, acted_ms
+             FROM supervisor_actions WHERE verification_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([id], supervisor_action_from_row)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r??);
+        }
+        Ok(out)
+    }
+
+    /// Decrypt one stored image. Needs the biometric-view permission. A missing or wrong key
+    /// fails here only; the rest of the record stays readable.
+    pub fn load_image(
+        &self,
+        by: &UserSession,
+        verification_id: i64,
+        kind: ImageKind,
+    ) -> Result<Vec<u8>, AuditError> {
+        by.require(Permission::ViewBiometrics)?;
+        let sealed: Vec<u8> = self
+            .conn
+            .query_row(
+                "SELECT sealed FROM blobs WHERE verification_id = ?1 AND kind = ?2",
+                params![verification_id, kind.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| {
+                AuditError::NotFound(format!("{} of verification {verification_id}", kind))
+            })?;
+        let keys = self.keys()?;
+        keys.open(&blob_aad(verification_id, kind.as_str()), &sealed)
+            .ok_or_else(|| AuditError::BlobAuthFailed {
+                record_id: verification_id,
+                kind: kind.as_str().to_string(),
+            })
+    }
+
+    /// Decrypt one stored face template (biometric-view permission).
+    pub fn load_template(
+        &self,
+        by: &UserSession,
+        verification_id: i64,
+    ) -> Result<Vec<f32>, AuditError> {
+        by.require(Permission::ViewBiometrics)?;
+        let sealed: Vec<u8> = self
+            .conn
+            .query_row(
+                "SELECT sealed FROM templates WHERE verification_id = ?1",
+                [verification_id],
+                |r| r.get(0),
+            )
+            .optional()?
+            .ok_or_else(|| {
+                AuditError::NotFound(format!("template of verification {verification_id}"))
+            })?;
+        let keys = self.keys()?;
+        let fail = || AuditError::BlobAuthFailed {
+            record_id: verification_id,
+            kind: "template".into(),
+        };
+        let bytes = keys
+            .open(&blob_aad(verification_id, "template"), &sealed)
+            .ok_or_else(fail)?;
+        bytes_to_template(&bytes).ok_or_else(fail)
+    }
+
+    /// Remove document, portrait and selfie images of records older than `days`; decisions and
+    /// templates stay. The purge is itself a chained event.
+    pub fn purge_images(&mut self, by: &UserSession, days: u32) -> Result<PurgeReport, AuditError> {
+        let cutoff = now_ms() - i64::from(days) * 86_400_000;
+        self.purge_images_before(by, cutoff)
+    }
+
+    /// Remove images of records created before `cutoff_ms` (ms since epoch).
+    pub fn purge_images_before(
+        &mut self,
+        by: &UserSession,
+        cutoff_ms: i64,
+    ) -> Result<PurgeReport, AuditError> {
+        by.require(Permission::Purge)?;
+        let keys = self.keys()?.clone();
+        let every = self.cfg.checkpoint_every;
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let records = tx.execute(
+            "UPDATE verifications SET images_purged_ms = ?2
+             WHERE created_ms < ?1 AND id IN (SELECT verification_id FROM blobs)",
+            params![cutoff_ms, now],
+        )? as u64;
+        let blobs = tx.execute(
+            "DELETE FROM blobs WHERE verification_id IN
+                (SELECT id FROM verifications WHERE created_ms < ?1)",
+            [cutoff_ms],
+        )? as u64;
+        chain::append_event(
+            &tx,
+            &keys,
+            every,
+            EventIn {
+                kind: chain::EV_PURGE,
+                actor: by.username(),
+                verification_id: None,
+                payload: serde_json::json!({
+                    "cutoff_ms": cutoff_ms, "records": records, "blobs": blobs
+                }),
+            },
+        )?;
+        tx.commit()?;
+        self.flush_wal();
+        Ok(PurgeReport {
+            cutoff_ms,
+            records,
+            blobs,
+        })
+    }
+
+    /// Delete the images of given records now, keeping decisions and face templates (the
+    /// reference services' "delete the image but keep the template"); chained as
+    /// `images_deleted`. Returns the number of images removed.
+    pub fn delete_images(
+        &mut self,
+        by: &UserSession,
+        ids: &[i64],
+        reason: &str,
+    ) -> Result<u64, AuditError> {
+        by.require(Permission::Erase)?;
+        let keys = self.keys()?.clone();
+        let every = self.cfg.checkpoint_every;
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut blobs = 0u64;
+        for id in ids {
+            let n = tx.execute(
+                "UPDATE verifications SET images_purged_ms = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+            if n == 0 {
+                return Err(AuditError::NotFound(format!("verification {id}")));
+            }
+            blobs += tx.execute("DELETE FROM blobs WHERE verification_id = ?1", [id])? as u64;
+        }
+        chain::append_event(
+            &tx,
+            &keys,
+            every,
+            EventIn {
+                kind: chain::EV_IMAGES_DELETED,
+                actor: by.username(),
+                verification_id: None,
+                payload: serde_json::json!({
+                    "verification_ids": ids, "reason": reason, "blobs": blobs,
+                }),
+            },
+        )?;
+        tx.commit()?;
+        self.flush_wal();
+        Ok(blobs)
+    }
+
+    /// Erase the biometric data (images and templates) of every record of a customer, found by
+    /// normalised ID number; leaves a tombstone event (with a keyed tag, not the ID itself).
+    pub fn erase_customer(
+        &mut self,
+        by: &UserSession,
+        id_number: &str,
+        reason: &str,
+    ) -> Result<ErasureReport, AuditError> {
+        let key = normalize_id_number(id_number);
+        if key.is_empty() {
+            return Err(AuditError::InvalidInput("empty ID number".into()));
+        }
+        let mut stmt = self.conn.prepare(
+            "SELECT id FROM verifications WHERE id_key = ?1 OR
+                 (claimed_id_number IS NOT NULL AND claimed_id_number = ?2) ORDER BY id",
+        )?;
+        let ids = stmt
+            .query_map(params![key, id_number], |r| r.get::<_, i64>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        drop(stmt);
+        let tag = self.keys()?.tag("id-number", &key);
+        self.erase_ids(by, &ids, Some(tag), reason)
+    }
+
+    /// Erase the biometric data of given records (e.g. one verification).
+    pub fn erase_records(
+        &mut self,
+        by: &UserSession,
+        ids: &[i64],
+        reason: &str,
+    ) -> Result<ErasureReport, AuditError> {
+        self.erase_ids(by, ids, None, reason)
+    }
+
+    fn erase_ids(
+        &mut self,
+        by: &UserSession,
+        ids: &[i64],
+        tag: Option<String>,
+        reason: &str,
+    ) -> Result<ErasureReport, AuditError> {
+        by.require(Permission::Erase)?;
+        if ids.is_empty() {
+            return Err(AuditError::NotFound("no record for that customer".into()));
+        }
+        let keys = self.keys()?.clone();
+        let every = self.cfg.checkpoint_every;
+        let now = now_ms();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut blobs = 0u64;
+        let mut templates = 0u64;
+        for id in ids {
+            let n = tx.execute(
+                "UPDATE verifications SET erased_ms = ?2 WHERE id = ?1",
+                params![id, now],
+            )?;
+            if n == 0 {
+                return Err(AuditError::NotFound(format!("verification {id}")));
+            }
+            blobs += tx.execute("DELETE FROM blobs WHERE verification_id = ?1", [id])? as u64;
+            templates +=
+                tx.execute("DELETE FROM templates WHERE verification_id = ?1", [id])? as u64;
+        }
+        chain::append_event(
+            &tx,
+            &keys,
+            every,
+            EventIn {
+                kind: chain::EV_ERASE,
+                actor: by.username(),
+                verification_id: None,
+                payload: serde_json::json!({
+                    "verification_ids": ids, "id_tag": tag, "reason": reason,
+                    "blobs": blobs, "templates": templates,
+                }),
+            },
+        )?;
+        tx.commit()?;
+        for id in ids {
+            self.index.remove(*id);
+        }
+        self.flush_wal();
+        Ok(ErasureReport {
+            verification_ids: ids.to_vec(),
+            blobs,
+            templates,
+        })
+    }
+
+    /// Copy the WAL into the database and truncate it, so deleted data leaves the WAL too.
+    fn flush_wal(&self) {
+        // Best effort: a reader in another process may keep the WAL alive until it finishes.
+        let _ = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+
+    /// Write a checkpoint of (chain head, event count) now.
+    pub fn checkpoint(&mut self) -> Result<(), AuditError> {
+        let keys = self.keys()?.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        chain::write_checkpoint(&tx, &keys)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Number of verification records.
+    pub fn record_count(&self) -> Result<i64, AuditError> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM verifications", [], |r| r.get(0))?)
+    }
+
+    /// Run SQLite's full `PRAGMA integrity_check`; returns its lines (`["ok"]` when sound).
+    pub fn integrity_check(&self) -> Result<Vec<String>, AuditError> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Append a free-form audit event (e.g. settings changed) attributed to `by`.
+    pub fn log_event(
+        &mut self,
+        by: &UserSession,
+        kind: &str,
+        payload: serde_json::Value,
+    ) -> Result<i64, AuditError> {
+        if kind.is_empty() || chain::is_reserved_kind(kind) {
+            return Err(AuditError::InvalidInput(format!(
+                "event kind {kind:?} is reserved or empty"
+            )));
+        }
+        self.append(kind, by.username(), None, payload)
+    }
+
+    /// Append one event in its own transaction.
+    pub(crate) fn append(
+        &mut self,
+        kind: &str,
+        actor: &str,
+        verification_id: Option<i64>,
+        payload: serde_json::Value,
+    ) -> Result<i64, AuditError> {
+        let keys = self.keys()?.clone();
+        let every = self.cfg.checkpoint_every;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let seq = chain::append_event(
+            &tx,
+            &keys,
+            every,
+            EventIn {
+                kind,
+                actor,
+                verification_id,
+                payload,
+            },
+        )?;
+        tx.commit()?;
+        Ok(seq)
+    }
+}
+
+fn insert_correction(
+    tx: &Connection,
+    keys: &AuditKeys,
+    every: i64,
+    verification_id: i64,
+    c: &FieldCorrection,
+) -> Result<i64, AuditError> {
+    if c.field.is_empty() {
+        return Err(AuditError::InvalidInput("correction without field".into()));
+    }
+    tx.execute(
+        "INSERT INTO corrections (verification_id, field, before_value, after_value, corrected_by, corrected_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![verification_id, c.field, c.before, c.after, c.corrected_by, c.corrected_ms],
+    )?;
+    let cid = tx.last_insert_rowid();
+    chain::append_event(
+        tx,
+        keys,
+        every,
+        EventIn {
+            kind: chain::EV_CORRECTION,
+            actor: &c.corrected_by,
+            verification_id: Some(verification_id),
+            payload: serde_json::json!({ "id": cid, "row_sha256": chain::correction_digest(cid, verification_id, c)? }),
+        },
+    )?;
+    Ok(cid)
+}
+
+fn validate(rec: &NewVerification<'_>) -> Result<(), AuditError> {
+    if rec.operator.trim().is_empty() {
+        return Err(AuditError::InvalidInput("operator is empty".into()));
+    }
+    if rec.finished_ms < rec.started_ms {
+        return Err(AuditError::InvalidInput(
+            "session finished before it started".into(),
+        ));
+    }
+    if let Some(c) = rec.indexed.overall_confidence
+        && !c.is_finite()
+    {
+        return Err(AuditError::InvalidInput(
+            "overall confidence is not finite".into(),
+        ));
+    }
+    let mut kinds: Vec<ImageKind> = rec.images.iter().map(|(k, _)| *k).collect();
+    kinds.sort();
+    if kinds.windows(2).any(|w| w[0] == w[1]) {
+        return Err(AuditError::InvalidInput("the same image kind twice".into()));
+    }
+    if let Some(t) = rec.template {
+        super::search::normalized(t)?;
+    }
+    Ok(())
+}
+
+/// Associated data binding a sealed blob to its record and kind.
+pub(crate) fn blob_aad(id: i64, kind: &str) -> Vec<u8> {
+    format!("kyc-kiosk-audit:{id}:{kind}").into_bytes()
+}
+
+fn template_to_bytes(t: &[f32]) -> Result<Vec<u8>, AuditError> {
+    let t = super::search::normalized(t)?;
+    Ok(t.iter().flat_map(|v| v.to_le_bytes()).collect())
+}
+
+fn bytes_to_template(b: &[u8]) -> Option<Vec<f32>> {
+    if b.len() != TEMPLATE_DIM * 4 {
+        return None;
+    }
+    Some(
+        b.chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    )
+}
+
+fn load_keys(
+    conn: &Connection,
+    cfg: &AuditConfig,
+) -> Result<(Option<AuditKeys>, KeyState), AuditError> {
+    let stored: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'key_fingerprint'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let keys = if cfg.key_path.exists() {
+        match AuditKeys::load(&cfg.key_path) {
+            Ok(k) => Some(k),
+            // An unreadable or damaged key must not make the records unreadable: open with
+            // blobs, chain checks and writes disabled.
+            Err(_) if stored.is_some() => {
+                return Ok((None, KeyState::Wrong(cfg.key_path.clone())));
+            }
+            Err(e) => return Err(e),
+        }
+    } else if stored.is_none() && cfg.create_key {
+        let k = AuditKeys::generate();
+        match k.save_new(&cfg.key_path) {
+            Ok(()) => Some(k),
+            // Another process created it first: use theirs.
+            Err(AuditError::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::AlreadyExists =>
+            {
+                Some(AuditKeys::load(&cfg.key_path)?)
+            }
+            Err(e) => return Err(e),
+        }
+    } else {
+        None
+    };
+    let Some(keys) = keys else {
+        return Ok((None, KeyState::Missing(cfg.key_path.clone())));
+    };
+    match stored {
+        Some(fp) if fp != keys.fingerprint() => Ok((None, KeyState::Wrong(cfg.key_path.clone()))),
+        Some(_) => Ok((Some(keys), KeyState::Ok)),
+        None => {
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('key_fingerprint', ?1)",
+                [keys.fingerprint()],
+            )?;
+            // Re-read: a concurrent opener may have stored its own fingerprint first.
+            let fp: String = conn.query_row(
+                "SELECT value FROM meta WHERE key = 'key_fingerprint'",
+                [],
+                |r| r.get(0),
+            )?;
+            if fp == keys.fingerprint() {
+                Ok((Some(keys), KeyState::Ok))
+            } else {
+                Ok((None, KeyState::Wrong(cfg.key_path.clone())))
+            }
+        }
+    }
+}
+
+fn restrict_permissions(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Best effort: the database holds personal data, so keep it owner-only.
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// Build a WHERE clause and its arguments from a filter.
+pub(crate) fn where_clause(f: &RecordFilter) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value;
+    let mut parts = Vec::new();
+    let mut args = Vec::new();
+    if let Some(v) = f.from_ms {
+        parts.push("created_ms >= ?");
+        args.push(Value::Integer(v));
+    }
+    if let Some(v) = f.to_ms {
+        parts.push("created_ms < ?");
+        args.push(Value::Integer(v));
+    }
+    if let Some(v) = &f.operator {
+        parts.push("operator = ?");
+        args.push(Value::Text(v.clone()));
+    }
+    if let Some(v) = f.decision {
+        parts.push("current_decision = ?");
+        args.push(Value::Text(v.as_str().into()));
+    }
+    if let Some(v) = f.review_status {
+        parts.push("review_status = ?");
+        args.push(Value::Text(v.as_str().into()));
+    }
+    if parts.is_empty() {
+        (String::new(), args)
+    } else {
+        (format!("WHERE {}", parts.join(" AND ")), args)
+    }
+}
+
+/// Map a row selected with [`SUMMARY_COLUMNS`] to a summary.
+pub(crate) fn summary_from_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<Result<RecordSummary, AuditError>> {
+    let ct: String = r.get(3)?;
+    let d: String = r.get(9)?;
+    let cd: String = r.get(11)?;
+    let rs: String = r.get(12)?;
+    let parsed = (|| -> Result<_, AuditError> {
+        Ok((
+            CustomerType::parse(&ct)?,
+            Decision::parse(&d)?,
+            Decision::parse(&cd)?,
+            ReviewStatus::parse(&rs)?,
+        ))
+    })();
+    let (customer_type, decision, current_decision, review_status) = match parsed {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(RecordSummary {
+        id: r.get(0)?,
+        kiosk_id: r.get(1)?,
+        operator: r.get(2)?,
+        customer_type,
+        claimed_id_type: r.get(4)?,
+        claimed_id_number: r.get(5)?,
+        started_ms: r.get(6)?,
+        finished_ms: r.get(7)?,
+        created_ms: r.get(8)?,
+        decision,
+        decision_reason: r.get(10)?,
+        current_decision,
+        review_status,
+        document_number: r.get(13)?,
+        full_name: r.get(14)?,
+        country: r.get(15)?,
+        overall_confidence: r.get(16)?,
+        images_purged_ms: r.get(17)?,
+        erased_ms: r.get(18)?,
+    }))
+}
+
+pub(crate) fn supervisor_action_from_row(
+    r: &rusqlite::Row<'_>,
+) -> rusqlite::Result<Result<SupervisorAction, AuditError>> {
+    let d: Option<String> = r.get(4)?;
+    let decision = match d.as_deref().map(Decision::parse).transpose() {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(SupervisorAction {
+        id: r.get(0)?,
+        verification_id: r.get(1)?,
+        supervisor: r.get(2)?,
+        action: r.get(3)?,
+        decision,
+        note: r.get(5)?,
+        acted_ms: r.get(6)?,
+    }))
+}

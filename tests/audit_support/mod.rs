@@ -1,0 +1,153 @@
+//! Shared fixtures for the audit integration tests.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use kyc_kiosk::audit::*;
+use serde_json::json;
+
+/// A temporary store with fast password hashing.
+pub fn open_tmp() -> (tempfile::TempDir, AuditStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = AuditStore::open(cfg(&dir)).unwrap();
+    (dir, store)
+}
+
+/// The config of the store inside `dir`.
+pub fn cfg(dir: &tempfile::TempDir) -> AuditConfig {
+    let mut c = AuditConfig::at(dir.path().join("audit.sqlite3")).with_fast_hashing();
+    c.kiosk_id = "kiosk-test".into();
+    c.checkpoint_every = 5;
+    c
+}
+
+/// A deterministic pseudo-random unit template.
+pub fn template(seed: u64) -> Vec<f32> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let v: Vec<f32> = (0..TEMPLATE_DIM)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            ((x >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+        })
+        .collect();
+    let n = v.iter().map(|a| a * a).sum::<f32>().sqrt();
+    v.into_iter().map(|a| a / n).collect()
+}
+
+/// `t` plus a little noise (same person, another photo).
+pub fn noisy(t: &[f32], seed: u64, amount: f32) -> Vec<f32> {
+    let n = template(seed);
+    t.iter().zip(n).map(|(a, b)| a + amount * b).collect()
+}
+
+/// Fake image bytes that are easy to search for in the raw database.
+pub fn image(tag: &str, len: usize) -> Vec<u8> {
+    let mut v = format!("PLAINTEXT-IMAGE-{tag}-").into_bytes();
+    while v.len() < len {
+        v.push((v.len() % 251) as u8);
+    }
+    v
+}
+
+/// Options of a test record.
+pub struct Rec<'a> {
+    pub operator: &'a str,
+    pub doc: Option<&'a str>,
+    pub decision: Decision,
+    pub template: Option<Vec<f32>>,
+    pub with_images: bool,
+    pub corrections: Vec<FieldCorrection>,
+}
+
+impl Default for Rec<'_> {
+    fn default() -> Self {
+        Rec {
+            operator: "agent1",
+            doc: Some("GHA-123456789-0"),
+            decision: Decision::Approve,
+            template: None,
+            with_images: true,
+            corrections: Vec::new(),
+        }
+    }
+}
+
+/// Write a record; returns its receipt.
+pub fn record(store: &mut AuditStore, r: Rec<'_>) -> RecordReceipt {
+    try_record(store, r).unwrap()
+}
+
+/// Write a record; returns the store's answer.
+pub fn try_record(store: &mut AuditStore, r: Rec<'_>) -> Result<RecordReceipt, AuditError> {
+    let result = json!({
+        "documentNumber": r.doc,
+        "fullName": "Ama Mensah",
+        "overallConfidence": 87.5,
+        "verified": true,
+    });
+    let models = json!({ "face": { "id": "arcface-r50", "sha256": "ab12" }, "thresholds": { "match": 0.363 } });
+    let doc = image("document", 2000);
+    let portrait = image("portrait", 1000);
+    let selfie = image("selfie", 1500);
+    let images: Vec<(ImageKind, &[u8])> = if r.with_images {
+        vec![
+            (ImageKind::DocumentFront, &doc),
+            (ImageKind::Portrait, &portrait),
+            (ImageKind::Selfie, &selfie),
+        ]
+    } else {
+        Vec::new()
+    };
+    let now = now_ms();
+    let rec = NewVerification {
+        operator: r.operator,
+        customer_type: CustomerType::Individual,
+        claimed_id_type: Some("ghana_card"),
+        claimed_id_number: r.doc,
+        started_ms: now - 42_000,
+        finished_ms: now,
+        indexed: IndexedFields {
+            decision: r.decision,
+            decision_reason: "test".into(),
+            document_number: r.doc.map(str::to_string),
+            full_name: Some("Ama Mensah".into()),
+            country: Some("GH".into()),
+            overall_confidence: Some(87.5),
+        },
+        result: &result,
+        models: &models,
+        images: &images,
+        template: r.template.as_deref(),
+        corrections: &r.corrections,
+    };
+    store.record_verification(&rec)
+}
+
+/// Log in as a freshly created user of `role`.
+pub fn user(store: &mut AuditStore, name: &str, role: Role) -> UserSession {
+    if !store.has_admin().unwrap() {
+        store.create_first_admin("root", "root-password-1").unwrap();
+    }
+    let admin = store.login("root", "root-password-1").unwrap();
+    if role == Role::Admin && name == "root" {
+        return admin;
+    }
+    store
+        .create_user(&admin, name, "password-of-user", role)
+        .unwrap();
+    store.login(name, "password-of-user").unwrap()
+}
+
+/// A second connection straight to the database file, as an attacker would use.
+pub fn raw(dir: &tempfile::TempDir) -> rusqlite::Connection {
+    rusqlite::Connection::open(dir.path().join("audit.sqlite3")).unwrap()
+}
+
+/// Count events of a kind.
+pub fn count_events(dir: &tempfile::TempDir, kind: &str) -> i64 {
+    raw(dir)
+        .query_row("SELECT count(*) FROM events WHERE kind = ?1", [kind], |r| {
+            r.get(0)
+        })
+        .unwrap()
+}
