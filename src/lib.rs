@@ -11,6 +11,7 @@ pub mod error;
 pub mod face;
 pub mod imaging;
 pub mod inference;
+pub mod liveness;
 pub mod models;
 pub mod pipeline;
 pub mod result;

@@ -1,0 +1,3 @@
+//! Liveness: passive anti-spoofing on camera frames and an active challenge the customer performs.
+
+pub mod passive;
