@@ -200,7 +200,10 @@ mod tests {
         }
         fn run(&mut self, input: &Tensor) -> Result<Vec<Tensor>> {
             self.seen.push(input.shape.clone());
-            Ok(vec![Tensor::new(vec![1, self.logits.len()], self.logits.clone())])
+            Ok(vec![Tensor::new(
+                vec![1, self.logits.len()],
+                self.logits.clone(),
+            )])
         }
     }
 
@@ -220,7 +223,10 @@ mod tests {
         assert!(x + w <= 640.0 + 1e-3 && y + h <= 480.0 + 1e-3);
         // A face too big for 2.7×: the scale shrinks so the crop fits the image.
         let (x, y, w, h) = crop_rect(&face(100.0, 50.0, 300.0, 400.0), 640, 480);
-        assert!((h - 480.0).abs() < 1e-3 && (w - 360.0).abs() < 1e-3, "{w} {h}");
+        assert!(
+            (h - 480.0).abs() < 1e-3 && (w - 360.0).abs() < 1e-3,
+            "{w} {h}"
+        );
         assert!(x >= 0.0 && y >= 0.0 && x + w <= 640.0 + 1e-3);
     }
 
