@@ -225,6 +225,11 @@ impl LivenessChecker {
         &self.config
     }
 
+    /// The face engine (detection, embedding) this checker uses.
+    pub fn face_engine(&mut self) -> &mut FaceEngine {
+        &mut self.face
+    }
+
     /// Issue a random challenge with the configured timeouts.
     #[must_use]
     pub fn issue_challenge(&self) -> Challenge {
@@ -367,7 +372,7 @@ impl LivenessSession {
             self.time("align+sharpness", t);
             let need_reference =
                 self.reference.len() < cfg.reference_frames.max(1) && frontal && face_count == 1;
-            let periodic = index % cfg.embed_every.max(1) == 0;
+            let periodic = index.is_multiple_of(cfg.embed_every.max(1));
             if aligned.is_some() && (need_reference || periodic) {
                 let t = Instant::now();
                 let emb = checker.face.embed_face(img, &face)?.unwrap_or_default();
