@@ -261,6 +261,21 @@ impl LivenessChecker {
         }
     }
 
+    /// Passive score (0–100) of a given face in `img`; `None` when `face` is `None`.
+    ///
+    /// # Errors
+    /// When inference fails.
+    pub fn passive_score_face(
+        &mut self,
+        img: &RgbImage,
+        face: Option<&FaceBox>,
+    ) -> Result<Option<f32>> {
+        match face {
+            Some(f) => self.passive.score(img, f).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Run a whole recorded sequence of `(frame, capture time ms)` through `challenge`.
     ///
     /// # Errors
