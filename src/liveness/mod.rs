@@ -390,13 +390,16 @@ impl LivenessSession {
             let periodic = index.is_multiple_of(cfg.embed_every.max(1));
             if aligned.is_some() && (need_reference || periodic) {
                 let t = Instant::now();
-                let emb = checker.face.embed_face(img, &face)?.unwrap_or_default();
+                let emb = checker.face.embed_face(img, &face)?;
                 self.time("embed", t);
-                if need_reference {
-                    self.reference.push(emb);
-                    self.reference_mean = mean_embedding(&self.reference);
-                } else if let Some(r) = &self.reference_mean {
-                    record.similarity = Some(embed::cosine(&emb, r));
+                // `None` (landmarks that cannot be aligned) leaves identity unknown for the frame.
+                if let Some(emb) = emb {
+                    if need_reference {
+                        self.reference.push(emb);
+                        self.reference_mean = mean_embedding(&self.reference);
+                    } else if let Some(r) = &self.reference_mean {
+                        record.similarity = Some(embed::cosine(&emb, r));
+                    }
                 }
             }
             observation.face = Some(FaceObservation {
