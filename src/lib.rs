@@ -12,6 +12,7 @@ pub mod error;
 pub mod face;
 pub mod imaging;
 pub mod inference;
+pub mod liveness;
 pub mod models;
 pub mod pipeline;
 pub mod record;

@@ -92,6 +92,25 @@ enum Command {
         /// Images whose faces are all different people (group photos, single portraits).
         images: Vec<PathBuf>,
     },
+    /// Liveness check of a recorded frame sequence against a challenge.
+    Liveness {
+        /// Folder of frames (PNG/JPEG), in file-name order.
+        #[arg(long)]
+        frames: PathBuf,
+        /// Frames per second of the sequence.
+        #[arg(long)]
+        fps: f64,
+        /// Challenge steps, comma-separated (turnLeft, turnRight, lookUp, comeCloser); random
+        /// when omitted.
+        #[arg(long)]
+        challenge: Option<String>,
+        /// The frames are mirrored (selfie preview): swaps left and right.
+        #[arg(long)]
+        mirrored: bool,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Run a demonstration verification on the fetched sample photos.
     Demo,
 }
@@ -116,6 +135,7 @@ fn main() -> ExitCode {
                 | Command::Verify { json: true, .. }
                 | Command::Detect { json: true, .. }
                 | Command::Bench { json: true, .. }
+                | Command::Liveness { json: true, .. }
         )
     );
     match run(cli) {
@@ -293,6 +313,22 @@ fn run(cli: Cli) -> Result<i32, Error> {
             print_json(&report);
             Ok(exit::OK)
         }
+        Some(Command::Liveness {
+            frames,
+            fps,
+            challenge,
+            mirrored,
+            json,
+        }) => kyc_kiosk::liveness::cli::run(
+            &config,
+            &kyc_kiosk::liveness::cli::LivenessArgs {
+                frames,
+                fps,
+                challenge,
+                mirrored,
+                json,
+            },
+        ),
         Some(Command::Demo) | None => demo(config),
     }
 }
