@@ -73,6 +73,8 @@ pub struct Config {
     pub weights: Weights,
     /// Decision thresholds.
     pub decision: DecisionPolicy,
+    /// Liveness: challenge rules and the passive-check threshold.
+    pub liveness: crate::liveness::LivenessConfig,
     /// ONNX Runtime intra-op threads per model (the kiosk has 2 cores).
     pub threads: usize,
     /// Models folder; empty means the default search (see `models::models_dir`).
@@ -87,6 +89,7 @@ impl Default for Config {
             matching: MatchPolicy::default(),
             weights: Weights::default(),
             decision: DecisionPolicy::default(),
+            liveness: crate::liveness::LivenessConfig::default(),
             threads: 2,
             models_dir: None,
         }

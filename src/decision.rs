@@ -130,6 +130,36 @@ pub fn decide(
     }
 }
 
+/// Fold the liveness check into a decision. A challenge sequence that is not live rejects the
+/// case (someone other than the live customer may be in front of the camera); a single selfie
+/// whose passive score is below the threshold is referred (the passive check alone is not
+/// proof either way).
+#[must_use]
+pub fn apply_liveness(
+    decision: Decision,
+    reasons: &mut Vec<Reason>,
+    liveness: &crate::result::LivenessBlock,
+) -> Decision {
+    use crate::result::LivenessMode;
+    if liveness.is_live
+        || (liveness.mode == LivenessMode::SingleImage && liveness.passive.score.is_none())
+    {
+        // Live, or no face to score: the selfie's own reasons already say so.
+        return decision;
+    }
+    reasons.retain(|r| r.code != "all_checks_passed");
+    for r in &liveness.reasons {
+        reasons.push(reason(&r.code, format!("liveness: {}", r.message)));
+    }
+    match liveness.mode {
+        LivenessMode::Sequence => Decision::Reject,
+        LivenessMode::SingleImage => match decision {
+            Decision::Approve => Decision::Refer,
+            other => other,
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +175,62 @@ mod tests {
             face_match: 1.0,
         };
         assert!((overall_confidence(&custom, 0.0, 0.0, 73.0) - 73.0).abs() < 1e-3);
+    }
+
+    fn passive() -> crate::liveness::passive::PassiveConfig {
+        crate::liveness::passive::PassiveConfig::default()
+    }
+
+    #[test]
+    fn a_single_selfie_below_the_passive_threshold_is_referred_not_approved() {
+        let cfg = passive();
+        let spoof = crate::result::LivenessBlock::single_image(Some(12.0), &cfg);
+        assert!(!spoof.is_live);
+        let mut reasons = vec![reason("all_checks_passed", "every check passed")];
+        assert_eq!(
+            apply_liveness(Decision::Approve, &mut reasons, &spoof),
+            Decision::Refer
+        );
+        assert_eq!(reasons.len(), 1);
+        assert_eq!(reasons[0].code, "passive_spoof_suspected");
+        // A reject stays a reject.
+        let mut reasons = Vec::new();
+        assert_eq!(
+            apply_liveness(Decision::Reject, &mut reasons, &spoof),
+            Decision::Reject
+        );
+        // Live, or no face to score (the selfie's own reason covers it): unchanged.
+        let live = crate::result::LivenessBlock::single_image(Some(97.0), &cfg);
+        assert!(live.is_live && live.reasons.is_empty());
+        let mut reasons = Vec::new();
+        assert_eq!(
+            apply_liveness(Decision::Approve, &mut reasons, &live),
+            Decision::Approve
+        );
+        let unscored = crate::result::LivenessBlock::single_image(None, &cfg);
+        assert_eq!(unscored.reasons[0].code, "passive_not_scored");
+        let mut reasons = Vec::new();
+        assert_eq!(
+            apply_liveness(Decision::Refer, &mut reasons, &unscored),
+            Decision::Refer
+        );
+        assert!(reasons.is_empty());
+    }
+
+    #[test]
+    fn a_failed_challenge_rejects_with_its_reasons() {
+        let cfg = passive();
+        let mut block = crate::result::LivenessBlock::single_image(Some(99.0), &cfg);
+        block.mode = crate::result::LivenessMode::Sequence;
+        block.is_live = false;
+        block.reasons = vec![reason("challenge_person_changed", "another person")];
+        let mut reasons = vec![reason("all_checks_passed", "every check passed")];
+        assert_eq!(
+            apply_liveness(Decision::Approve, &mut reasons, &block),
+            Decision::Reject
+        );
+        assert_eq!(reasons.len(), 1);
+        assert_eq!(reasons[0].code, "challenge_person_changed");
+        assert!(reasons[0].message.starts_with("liveness: "));
     }
 }

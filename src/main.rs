@@ -38,9 +38,27 @@ enum Command {
         /// Image of the ID document.
         #[arg(long)]
         document: PathBuf,
-        /// Selfie image.
+        /// Selfie image (passive liveness check only).
+        #[arg(
+            long,
+            required_unless_present = "selfie_frames",
+            conflicts_with = "selfie_frames"
+        )]
+        selfie: Option<PathBuf>,
+        /// Folder of selfie frames recorded during a liveness challenge (file-name order); the
+        /// sharpest frontal frame becomes the selfie.
         #[arg(long)]
-        selfie: PathBuf,
+        selfie_frames: Option<PathBuf>,
+        /// Frames per second of --selfie-frames.
+        #[arg(long, default_value_t = 10.0, requires = "selfie_frames")]
+        fps: f64,
+        /// Challenge steps for --selfie-frames, comma-separated (turnLeft, turnRight, lookUp,
+        /// comeCloser); random when omitted.
+        #[arg(long, requires = "selfie_frames")]
+        challenge: Option<String>,
+        /// The --selfie-frames are mirrored (selfie preview): swaps left and right.
+        #[arg(long, requires = "selfie_frames")]
+        mirrored: bool,
         /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
@@ -203,6 +221,10 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Some(Command::Verify {
             document,
             selfie,
+            selfie_frames,
+            fps,
+            challenge,
+            mirrored,
             json,
             record,
             db,
@@ -218,9 +240,71 @@ fn run(cli: Cli) -> Result<i32, Error> {
             } else {
                 None
             };
+            // A liveness sequence first: it chooses the selfie frame.
+            let sequence = match &selfie_frames {
+                Some(dir) => {
+                    let args = kyc_kiosk::liveness::cli::LivenessArgs {
+                        frames: dir.clone(),
+                        fps,
+                        challenge: challenge.clone(),
+                        mirrored,
+                        json,
+                    };
+                    let (liveness, issued) = match kyc_kiosk::liveness::cli::plan(&config, &args)? {
+                        Ok(plan) => plan,
+                        Err((code, message)) => {
+                            return Ok(kyc_kiosk::liveness::cli::usage(json, code, message));
+                        }
+                    };
+                    Some(kyc_kiosk::liveness::cli::check_folder_outcome(
+                        &config, liveness, dir, fps, issued,
+                    )?)
+                }
+                None => None,
+            };
             let mut pipeline = Pipeline::load(config.clone())?;
-            let verification =
-                pipeline.verify_detailed(Input::File(&document), Input::File(&selfie))?;
+            let (selfie_input, frame_png) = match (&selfie, &sequence, &selfie_frames) {
+                (Some(path), _, _) => (Input::File(path), None),
+                (None, Some(outcome), Some(dir)) => {
+                    let (rgb, name) = match (&outcome.selfie, &outcome.result.selfie) {
+                        (Some(img), Some(choice)) => (
+                            img.clone(),
+                            format!("{} (frame {})", dir.display(), choice.frame_index),
+                        ),
+                        // No frame qualified (the liveness block says why): analyse the first.
+                        _ => {
+                            let files = kyc_kiosk::liveness::cli::frame_files(dir)?;
+                            let first = files.first().ok_or_else(|| {
+                                Error::Input(kyc_kiosk::error::InputError::NotFound {
+                                    path: dir.clone(),
+                                })
+                            })?;
+                            let limits = config.limits;
+                            let decoded = kyc_kiosk::imaging::decode_file(first, &limits)?;
+                            (decoded.rgb, first.display().to_string())
+                        }
+                    };
+                    let bytes = kyc_kiosk::record::png(&rgb);
+                    let decoded = kyc_kiosk::imaging::Decoded {
+                        file_bytes: bytes.as_ref().map_or(0, |b| b.len() as u64),
+                        rgb,
+                        format: "png",
+                    };
+                    (Input::Image(decoded, name), bytes)
+                }
+                _ => {
+                    return Ok(kyc_kiosk::liveness::cli::usage(
+                        json,
+                        "missing_selfie",
+                        "give --selfie <image> or --selfie-frames <dir>".into(),
+                    ));
+                }
+            };
+            let verification = pipeline.verify_with_liveness(
+                Input::File(&document),
+                selfie_input,
+                sequence.as_ref().map(|o| &o.result),
+            )?;
             let result = match store.as_mut() {
                 Some(store) => {
                     let read = |p: &PathBuf| {
@@ -229,7 +313,12 @@ fn run(cli: Cli) -> Result<i32, Error> {
                             source,
                         })
                     };
-                    let (doc_bytes, selfie_bytes) = (read(&document)?, read(&selfie)?);
+                    let doc_bytes = read(&document)?;
+                    let selfie_bytes = match (&selfie, frame_png) {
+                        (Some(path), _) => read(path)?,
+                        (None, Some(bytes)) => bytes,
+                        (None, None) => Vec::new(),
+                    };
                     let ctx = kyc_kiosk::record::RecordContext {
                         operator: &operator,
                         customer_type: if customer_type == "business" {
@@ -356,6 +445,21 @@ fn print_verification(r: &kyc_kiosk::VerificationResult) {
         r.face_match.outcome.confidence,
         r.face_match.outcome.threshold
     );
+    if let Some(l) = &r.liveness {
+        println!(
+            "liveness ({:?}): {}  passive score {}  active challenge {}",
+            l.mode,
+            if l.is_live { "live" } else { "not live" },
+            l.passive
+                .score
+                .map_or_else(|| "n/a".to_string(), |s| format!("{s:.1}")),
+            match &l.active {
+                Some(a) if a.passed => "passed",
+                Some(_) => "failed",
+                None => "not performed",
+            }
+        );
+    }
 }
 
 /// Until the kiosk GUI lands, running the kiosk demonstrates a verification on fetched photos.

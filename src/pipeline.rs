@@ -13,10 +13,12 @@ use crate::error::{Error, Result};
 use crate::face::{FaceAnalysis, FaceEngine, Role};
 use crate::imaging::{self, Decoded};
 use crate::inference::{ModelInfo, Runtime};
+use crate::liveness::LivenessResult;
+use crate::liveness::passive::PassiveDetector;
 use crate::models;
 use crate::result::{
-    DocumentBlock, FaceMatch, ImageFaces, ImageMeta, MatchResult, QualityBlock, SCHEMA_VERSION,
-    VerificationResult,
+    DocumentBlock, FaceMatch, ImageFaces, ImageMeta, LivenessBlock, MatchResult, QualityBlock,
+    SCHEMA_VERSION, VerificationResult,
 };
 use crate::timing::Timings;
 
@@ -24,6 +26,8 @@ use crate::timing::Timings;
 pub struct Pipeline {
     config: Config,
     lanes: Vec<FaceEngine>,
+    passive: PassiveDetector,
+    passive_model: ModelInfo,
     models: Vec<ModelInfo>,
     /// Milliseconds spent loading the runtime and models (cold start).
     pub load_ms: f64,
@@ -121,9 +125,14 @@ impl Pipeline {
             .first()
             .map(|l| l.models().to_vec())
             .unwrap_or_default();
+        let spoof = runtime.load("antispoof", 1)?;
+        let passive_model = spoof.info().clone();
+        let passive = PassiveDetector::new(Box::new(spoof));
         Ok(Self {
             config,
             lanes,
+            passive,
+            passive_model,
             models,
             load_ms: started.elapsed().as_secs_f64() * 1000.0,
         })
@@ -135,7 +144,7 @@ impl Pipeline {
         &self.config
     }
 
-    /// Models in use.
+    /// Face models in use (the anti-spoof model is listed in each verification's `models`).
     #[must_use]
     pub fn models(&self) -> &[ModelInfo] {
         &self.models
@@ -279,12 +288,41 @@ impl Pipeline {
         document: Input<'_>,
         selfie: Input<'_>,
     ) -> Result<Verification> {
+        self.verify_with_liveness(document, selfie, None)
+    }
+
+    /// As [`Pipeline::verify_detailed`]; with `sequence`, the selfie is the frame a liveness
+    /// challenge chose and the liveness block reports that challenge; without it, the passive
+    /// check runs on the selfie image.
+    ///
+    /// # Errors
+    /// As [`Pipeline::verify_inputs`].
+    pub fn verify_with_liveness(
+        &mut self,
+        document: Input<'_>,
+        selfie: Input<'_>,
+        sequence: Option<&LivenessResult>,
+    ) -> Result<Verification> {
         let started = Instant::now();
         let (doc, sel) = self.analyze_pair(document, Role::Document, selfie, Role::Selfie)?;
         let t = Instant::now();
         let face_match = self.face_match(&doc, &sel, ("document", "selfie"));
         let mut timings = Timings::default();
         timings.record("match", t);
+        let t = Instant::now();
+        let liveness = match sequence {
+            Some(r) => LivenessBlock::from_sequence(r),
+            None => {
+                let score = match sel.faces.detection.face.as_ref() {
+                    Some(face) if sel.faces.detection.usable => {
+                        Some(self.passive.score(&sel.decoded.rgb, face)?)
+                    }
+                    _ => None,
+                };
+                timings.record("selfie.passive", t);
+                LivenessBlock::single_image(score, &self.config.liveness.passive)
+            }
+        };
         for (name, img) in [("document", &doc), ("selfie", &sel)] {
             for (stage, ms) in &img.timings.0 {
                 timings.set(&format!("{name}.{stage}"), *ms);
@@ -343,6 +381,8 @@ impl Pipeline {
             &face_match,
             &quality,
         );
+        let mut reasons = reasons;
+        let decision = decision::apply_liveness(decision, &mut reasons, &liveness);
         timings.record("total", started);
         let portrait = document_block.portrait.face.as_ref().map(|f| {
             // The portrait with a margin, as an agent would crop it.
@@ -366,8 +406,14 @@ impl Pipeline {
             selfie: sel.meta(),
             face_match,
             quality,
-            models: self.models.clone(),
+            models: self
+                .models
+                .iter()
+                .chain(std::iter::once(&self.passive_model))
+                .cloned()
+                .collect(),
             timings_ms: timings.rounded(),
+            liveness: Some(liveness),
             record: None,
         };
         Ok(Verification {

@@ -58,7 +58,9 @@ pub fn open_store(config: &Config, db: Option<&std::path::Path>) -> Result<Audit
     AuditStore::open(cfg)
 }
 
-fn png(img: &RgbImage) -> Option<Vec<u8>> {
+/// `img` encoded as PNG (`None` only if encoding fails).
+#[must_use]
+pub fn png(img: &RgbImage) -> Option<Vec<u8>> {
     let mut out = Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).ok()?;
     Some(out.into_inner())

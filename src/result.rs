@@ -149,7 +149,99 @@ pub struct VerificationResult {
     pub models: Vec<ModelInfo>,
     /// Per-stage milliseconds.
     pub timings_ms: Timings,
+    /// Liveness: the passive check on the selfie, and the active challenge when the selfie came
+    /// from a challenge sequence.
+    #[serde(default)]
+    pub liveness: Option<LivenessBlock>,
     /// Where the audit store kept this verification, when it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<crate::audit::RecordReceipt>,
+}
+
+/// How liveness was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LivenessMode {
+    /// A challenge sequence: the active steps and the passive check over its frames.
+    Sequence,
+    /// One selfie image: the passive check alone (no movement can be verified).
+    SingleImage,
+}
+
+/// The liveness block of a verification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LivenessBlock {
+    /// Sequence or single image.
+    pub mode: LivenessMode,
+    /// Passive anti-spoofing: median score, threshold, frames scored, decision.
+    pub passive: crate::liveness::passive::PassiveSummary,
+    /// The active challenge: steps with outcomes and timestamps, decision (`null` for a single
+    /// image: no challenge was performed).
+    pub active: Option<crate::liveness::ActiveSummary>,
+    /// The challenge issued (nonce, steps, timeouts), for a sequence.
+    pub challenge: Option<crate::liveness::challenge::Challenge>,
+    /// The frame chosen as the selfie, for a sequence.
+    pub selfie_frame: Option<crate::liveness::SelfieChoice>,
+    /// Sequence: challenge passed and passive live. Single image: passive live.
+    pub is_live: bool,
+    /// Why not live (empty when live).
+    pub reasons: Vec<Reason>,
+    /// Per-frame measurements of a sequence (pose, faces in view, passive score, similarity).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub frames: Vec<crate::liveness::FrameRecord>,
+}
+
+impl LivenessBlock {
+    /// The block for a finished challenge sequence.
+    #[must_use]
+    pub fn from_sequence(r: &crate::liveness::LivenessResult) -> Self {
+        Self {
+            mode: LivenessMode::Sequence,
+            passive: r.passive.clone(),
+            active: Some(r.active.clone()),
+            challenge: Some(r.challenge.clone()),
+            selfie_frame: r.selfie.clone(),
+            is_live: r.is_live,
+            reasons: r.reasons.clone(),
+            frames: r.frames.clone(),
+        }
+    }
+
+    /// The block for one selfie image: the passive check alone, on the selfie's subject face
+    /// (`score` is `None` when there was no face to score).
+    #[must_use]
+    pub fn single_image(score: Option<f32>, cfg: &crate::liveness::passive::PassiveConfig) -> Self {
+        let one = crate::liveness::passive::PassiveConfig {
+            min_frames: 1,
+            ..*cfg
+        };
+        let scores: Vec<f32> = score.into_iter().collect();
+        let passive = crate::liveness::passive::aggregate(&scores, &one);
+        let mut reasons = Vec::new();
+        match passive.score {
+            None => reasons.push(Reason {
+                code: "passive_not_scored".into(),
+                message: "the selfie has no usable face for the anti-spoofing check".into(),
+            }),
+            Some(s) if !passive.is_live => reasons.push(Reason {
+                code: "passive_spoof_suspected".into(),
+                message: format!(
+                    "passive anti-spoofing score {s:.1} is below the threshold {:.1}",
+                    passive.threshold
+                ),
+            }),
+            Some(_) => {}
+        }
+        Self {
+            mode: LivenessMode::SingleImage,
+            is_live: passive.is_live,
+            passive,
+            active: None,
+            challenge: None,
+            selfie_frame: None,
+            reasons,
+            frames: Vec::new(),
+        }
+    }
 }

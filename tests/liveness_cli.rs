@@ -96,3 +96,114 @@ fn usage_errors_are_reported() {
     assert_eq!(out.status.code(), Some(3));
     assert_eq!(json(&out)["error"]["code"], "file_not_found");
 }
+
+#[test]
+fn verify_with_selfie_frames_reports_the_challenge_and_rejects_when_it_is_not_performed() {
+    let frames = common::data("frames/single_face");
+    let document = common::data("pyfeat_single_face.jpg");
+    let out = kiosk(&[
+        "verify",
+        "--document",
+        document.to_str().unwrap(),
+        "--selfie-frames",
+        frames.to_str().unwrap(),
+        "--fps",
+        "10",
+        "--challenge",
+        "turnLeft,comeCloser",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    let l = &v["liveness"];
+    assert_eq!(l["mode"], "sequence");
+    assert_eq!(l["isLive"], false);
+    assert_eq!(
+        l["challenge"]["steps"],
+        serde_json::json!(["turnLeft", "comeCloser"])
+    );
+    assert_eq!(l["active"]["passed"], false);
+    assert_eq!(l["active"]["steps"][0]["status"], "failed");
+    assert_eq!(l["passive"]["isLive"], true);
+    assert_eq!(l["frames"].as_array().unwrap().len(), 24);
+    // The selfie is the chosen frame, and it is the document holder.
+    let chosen = l["selfieFrame"]["frameIndex"].as_u64().unwrap();
+    assert!(
+        v["selfie"]["source"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("(frame {chosen})")),
+        "{}",
+        v["selfie"]
+    );
+    assert_eq!(v["faceMatch"]["isMatch"], true);
+    // Not performed → rejected, with the liveness reason and no "every check passed".
+    assert_eq!(v["decision"], "reject");
+    assert_eq!(v["verified"], false);
+    let codes: Vec<&str> = v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["challenge_incomplete"]);
+}
+
+#[test]
+fn verify_with_one_selfie_runs_the_passive_check_alone() {
+    let out = kiosk(&[
+        "verify",
+        "--document",
+        common::data("obama.jpg").to_str().unwrap(),
+        "--selfie",
+        common::data("obama2.jpg").to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    let l = &v["liveness"];
+    assert_eq!(l["mode"], "singleImage");
+    assert!(l["active"].is_null());
+    assert_eq!(l["passive"]["frames"], 1);
+    assert!(l["passive"]["score"].as_f64().unwrap() >= 50.0, "{l}");
+    assert_eq!(l["isLive"], true);
+    assert_eq!(v["decision"], "approve");
+    assert!(
+        v["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == "antispoof")
+    );
+}
+
+#[test]
+fn verify_refuses_selfie_and_selfie_frames_together_and_needs_one() {
+    let doc = common::data("obama.jpg");
+    let d = doc.to_str().unwrap();
+    let frames = common::data("frames/single_face");
+    let out = kiosk(&[
+        "verify",
+        "--document",
+        d,
+        "--selfie",
+        d,
+        "--selfie-frames",
+        frames.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = kiosk(&["verify", "--document", d, "--json"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = kiosk(&[
+        "verify",
+        "--document",
+        d,
+        "--selfie-frames",
+        frames.to_str().unwrap(),
+        "--challenge",
+        "smile",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(json(&out)["error"]["code"], "invalid_challenge");
+}

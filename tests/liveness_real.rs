@@ -377,3 +377,57 @@ fn photo_of_a_photo_samples_score_below_the_threshold_when_present() {
     let live = c.passive_score(&decode("image_T1.jpg")).unwrap().unwrap();
     assert!(live >= threshold, "image_T1.jpg: live score {live}");
 }
+
+#[test]
+fn a_passed_challenge_feeds_its_selfie_frame_into_verify_and_the_case_is_approved() {
+    let mut c = checker();
+    let frames = clip_frames("single_face");
+    let steps = [Step::TurnLeft, Step::ComeCloser];
+    let seq: Vec<RgbImage> = frames
+        .iter()
+        .take(18)
+        .enumerate()
+        .map(|(i, f)| match i {
+            4..=7 => perform(f, &largest_face(&mut c, f), steps[0]),
+            10..=13 => perform(f, &largest_face(&mut c, f), steps[1]),
+            _ => f.clone(),
+        })
+        .collect();
+    let out = run(&mut c, &steps, &seq);
+    assert!(out.result.is_live, "{:?}", out.result.reasons);
+    let selfie = out.selfie.clone().unwrap();
+    let mut p = pipeline();
+    let v = p
+        .verify_with_liveness(
+            kyc_kiosk::Input::File(&data("pyfeat_single_face.jpg")),
+            kyc_kiosk::Input::Image(decoded(selfie), "challenge frame".into()),
+            Some(&out.result),
+        )
+        .unwrap();
+    let r = &v.result;
+    let l = r.liveness.as_ref().unwrap();
+    assert_eq!(l.mode, kyc_kiosk::result::LivenessMode::Sequence);
+    assert!(l.is_live && l.active.as_ref().unwrap().passed);
+    assert_eq!(l.selfie_frame, out.result.selfie);
+    assert!(r.face_match.outcome.is_match, "{:?}", r.face_match);
+    assert_eq!(
+        r.decision,
+        kyc_kiosk::result::Decision::Approve,
+        "{:?}",
+        r.reasons
+    );
+
+    // The same sequence run against a different person's document is not approved.
+    let v = p
+        .verify_with_liveness(
+            kyc_kiosk::Input::File(&data("biden.jpg")),
+            kyc_kiosk::Input::Image(
+                decoded(out.selfie.clone().unwrap()),
+                "challenge frame".into(),
+            ),
+            Some(&out.result),
+        )
+        .unwrap();
+    assert!(!v.result.face_match.outcome.is_match);
+    assert_ne!(v.result.decision, kyc_kiosk::result::Decision::Approve);
+}

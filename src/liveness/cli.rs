@@ -9,7 +9,7 @@ use crate::error::{Error, InputError, Result, exit};
 use crate::imaging;
 use crate::inference::Runtime;
 use crate::liveness::challenge::{Challenge, Step};
-use crate::liveness::{LivenessChecker, LivenessConfig, LivenessResult};
+use crate::liveness::{LivenessChecker, LivenessConfig, LivenessOutcome, LivenessResult};
 use crate::models;
 
 /// Arguments of the `liveness` command.
@@ -38,7 +38,8 @@ struct ErrorJson {
     error: ErrorBody,
 }
 
-fn usage(json: bool, code: &'static str, message: String) -> i32 {
+/// Print a usage error (stderr, and a JSON error object when `json`); returns the exit code.
+pub fn usage(json: bool, code: &'static str, message: String) -> i32 {
     eprintln!("kyc-kiosk: {message}");
     if json {
         let body = ErrorJson {
@@ -109,6 +110,20 @@ pub fn check_folder(
     fps: f64,
     challenge: Challenge,
 ) -> Result<LivenessResult> {
+    check_folder_outcome(config, liveness, dir, fps, challenge).map(|o| o.result)
+}
+
+/// As [`check_folder`], also giving the chosen selfie frame's pixels (for `verify`).
+///
+/// # Errors
+/// As [`check_folder`].
+pub fn check_folder_outcome(
+    config: &Config,
+    liveness: LivenessConfig,
+    dir: &Path,
+    fps: f64,
+    challenge: Challenge,
+) -> Result<LivenessOutcome> {
     let files = frame_files(dir)?;
     let runtime = Runtime::open(&config.models_dir.clone().unwrap_or_else(models::models_dir))?;
     let mut checker = LivenessChecker::load(&runtime, config.face, liveness, config.threads)?;
@@ -118,7 +133,55 @@ pub fn check_folder(
         let t_ms = i as f64 * 1000.0 / fps;
         session.push_frame(&mut checker, &decoded.rgb, t_ms)?;
     }
-    Ok(session.finish(&checker).result)
+    Ok(session.finish(&checker))
+}
+
+/// Check a sequence's arguments and settle the settings and the challenge to run; `Ok(Err((code,
+/// message)))` is a usage error (bad fps, unknown step, a folder without frames).
+///
+/// # Errors
+/// When the folder is missing or unreadable.
+#[allow(clippy::type_complexity)]
+pub fn plan(
+    config: &Config,
+    args: &LivenessArgs,
+) -> Result<std::result::Result<(LivenessConfig, Challenge), (&'static str, String)>> {
+    if !(args.fps.is_finite() && args.fps > 0.0 && args.fps <= 1000.0) {
+        return Ok(Err((
+            "invalid_fps",
+            format!("--fps must be between 0 and 1000, got {}", args.fps),
+        )));
+    }
+    let liveness = LivenessConfig {
+        challenge: crate::liveness::challenge::ChallengeConfig {
+            mirrored: args.mirrored,
+            ..config.liveness.challenge
+        },
+        ..config.liveness
+    };
+    let challenge = match &args.challenge {
+        Some(text) => match parse_steps(text) {
+            Ok(steps) if !steps.is_empty() => Challenge::with_steps(steps, &liveness.challenge),
+            Ok(_) => {
+                return Ok(Err((
+                    "invalid_challenge",
+                    "--challenge names no step".into(),
+                )));
+            }
+            Err(message) => return Ok(Err(("invalid_challenge", message))),
+        },
+        None => Challenge::random(&liveness.challenge),
+    };
+    if frame_files(&args.frames)?.is_empty() {
+        return Ok(Err((
+            "no_frames",
+            format!(
+                "{}: no PNG or JPEG frames in the folder",
+                args.frames.display()
+            ),
+        )));
+    }
+    Ok(Ok((liveness, challenge)))
 }
 
 /// The command: returns the process exit code.
@@ -126,44 +189,10 @@ pub fn check_folder(
 /// # Errors
 /// As [`check_folder`].
 pub fn run(config: &Config, args: &LivenessArgs) -> Result<i32> {
-    if !(args.fps.is_finite() && args.fps > 0.0 && args.fps <= 1000.0) {
-        return Ok(usage(
-            args.json,
-            "invalid_fps",
-            format!("--fps must be between 0 and 1000, got {}", args.fps),
-        ));
-    }
-    let liveness = LivenessConfig {
-        challenge: crate::liveness::challenge::ChallengeConfig {
-            mirrored: args.mirrored,
-            ..LivenessConfig::default().challenge
-        },
-        ..LivenessConfig::default()
+    let (liveness, challenge) = match plan(config, args)? {
+        Ok(plan) => plan,
+        Err((code, message)) => return Ok(usage(args.json, code, message)),
     };
-    let challenge = match &args.challenge {
-        Some(text) => match parse_steps(text) {
-            Ok(steps) if !steps.is_empty() => Challenge::with_steps(steps, &liveness.challenge),
-            Ok(_) => {
-                return Ok(usage(
-                    args.json,
-                    "invalid_challenge",
-                    "--challenge names no step".into(),
-                ));
-            }
-            Err(message) => return Ok(usage(args.json, "invalid_challenge", message)),
-        },
-        None => Challenge::random(&liveness.challenge),
-    };
-    if frame_files(&args.frames)?.is_empty() {
-        return Ok(usage(
-            args.json,
-            "no_frames",
-            format!(
-                "{}: no PNG or JPEG frames in the folder",
-                args.frames.display()
-            ),
-        ));
-    }
     let result = check_folder(config, liveness, &args.frames, args.fps, challenge)?;
     if args.json {
         if let Ok(text) = serde_json::to_string_pretty(&result) {
