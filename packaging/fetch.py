@@ -29,7 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "models" / "cache"
 VENV = CACHE / "venv-prepare"
 # Pinned so that the graph fixes give the same bytes every time (their hashes are in the manifest).
-PREPARE_REQUIREMENTS = ["onnx==1.23.2", "numpy==2.3.5"]
+PREPARE_REQUIREMENTS = ["onnx==1.23.2", "numpy==2.3.5", "protobuf==7.36.2", "tflite2onnx==0.4.1",
+                        "tflite==2.18.0", "flatbuffers==25.12.19"]
 
 
 class FetchError(Exception):
@@ -107,7 +108,7 @@ def extract(archive: Path, inner: str, dest: Path) -> None:
 
 
 def prepare_python() -> Path:
-    """A throwaway virtualenv with pinned onnx + numpy for the graph fixes."""
+    """A throwaway virtualenv with pinned onnx, numpy and tflite2onnx for the graph fixes."""
     python = VENV / "bin" / "python"
     marker = VENV / ".ready"
     if python.exists() and marker.exists() and marker.read_text() == " ".join(PREPARE_REQUIREMENTS):

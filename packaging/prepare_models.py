@@ -1,7 +1,7 @@
 """Graph fixes applied to fetched models, reproducibly (same input + same onnx/numpy -> same bytes).
 
 Run by packaging/fetch_models.sh inside a throwaway virtualenv with pinned `onnx` and `numpy`.
-Usage: prepare_models.py yunet SRC DST | sface SRC DST
+Usage: prepare_models.py yunet SRC DST | sface SRC DST | tflite SRC DST
 """
 
 import sys
@@ -95,7 +95,32 @@ def sface(src: str, dst: str) -> None:
     onnx.save(model, dst)
 
 
+def tflite(src: str, dst: str) -> None:
+    """Convert a TensorFlow Lite model (the 468-point face mesh) to ONNX with tflite2onnx, then
+    make the bytes canonical: the converter emits initializers in an arbitrary order, so they are
+    sorted by name before saving.
+    """
+    import tempfile
+
+    import tflite2onnx
+
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = f"{tmp}/converted.onnx"
+        tflite2onnx.convert(src, raw)
+        model = onnx.load(raw)
+    graph = model.graph
+    inits = sorted(graph.initializer, key=lambda t: t.name)
+    del graph.initializer[:]
+    graph.initializer.extend(inits)
+    values = sorted(graph.value_info, key=lambda v: v.name)
+    del graph.value_info[:]
+    graph.value_info.extend(values)
+    onnx.checker.check_model(model)
+    onnx.save(model, dst)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 4 or sys.argv[1] not in ("yunet", "sface"):
+    fixes = {"yunet": yunet, "sface": sface, "tflite": tflite}
+    if len(sys.argv) != 4 or sys.argv[1] not in fixes:
         sys.exit(__doc__)
-    {"yunet": yunet, "sface": sface}[sys.argv[1]](sys.argv[2], sys.argv[3])
+    fixes[sys.argv[1]](sys.argv[2], sys.argv[3])

@@ -53,7 +53,7 @@ enum Command {
         #[arg(long, default_value_t = 10.0, requires = "selfie_frames")]
         fps: f64,
         /// Challenge steps for --selfie-frames, comma-separated (turnLeft, turnRight, lookUp,
-        /// comeCloser); random when omitted.
+        /// comeCloser, smile, blink); random when omitted.
         #[arg(long, requires = "selfie_frames")]
         challenge: Option<String>,
         /// The --selfie-frames are mirrored (selfie preview): swaps left and right.
@@ -118,7 +118,7 @@ enum Command {
         /// Frames per second of the sequence.
         #[arg(long)]
         fps: f64,
-        /// Challenge steps, comma-separated (turnLeft, turnRight, lookUp, comeCloser); random
+        /// Challenge steps, comma-separated (turnLeft, turnRight, lookUp, comeCloser, smile, blink); random
         /// when omitted.
         #[arg(long)]
         challenge: Option<String>,

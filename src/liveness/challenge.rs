@@ -1,5 +1,6 @@
 //! The active challenge: which steps to perform, and a pure state machine that checks them from
-//! per-frame observations (head pose, face size, face count, identity similarity, timestamps).
+//! per-frame observations (head pose, face size, expression, face count, identity similarity,
+//! timestamps).
 //!
 //! Nothing here runs a model or reads a clock: tests drive [`ChallengeTracker`] with synthetic
 //! [`Observation`]s, and the same tracker runs on real frames in `liveness::LivenessSession`.
@@ -19,16 +20,33 @@ pub enum Step {
     LookUp,
     /// Move the face closer to the camera.
     ComeCloser,
+    /// Smile (mouth wider and its corners raised, from the face mesh).
+    Smile,
+    /// Close both eyes and open them again (from the face mesh). Not in the random pool: see
+    /// [`Step::POOL`].
+    Blink,
 }
 
 impl Step {
-    /// Steps a random challenge draws from. Smile and blink are not offered: they need the
-    /// 468-point face mesh, which is not wired in yet; the 5 YuNet landmarks cannot see them.
-    pub const POOL: [Step; 4] = [
+    /// Steps a random challenge draws from. Blink is left out: the face mesh reads eyes
+    /// squeezed shut as only ≈ 0.6× open and no blink footage was available to calibrate it, so
+    /// it is offered only when asked for explicitly.
+    pub const POOL: [Step; 5] = [
         Step::TurnLeft,
         Step::TurnRight,
         Step::LookUp,
         Step::ComeCloser,
+        Step::Smile,
+    ];
+
+    /// Every step, including those outside the random pool.
+    pub const ALL: [Step; 6] = [
+        Step::TurnLeft,
+        Step::TurnRight,
+        Step::LookUp,
+        Step::ComeCloser,
+        Step::Smile,
+        Step::Blink,
     ];
 
     /// The name used on the command line and in JSON (`turnLeft`, …).
@@ -39,6 +57,8 @@ impl Step {
             Step::TurnRight => "turnRight",
             Step::LookUp => "lookUp",
             Step::ComeCloser => "comeCloser",
+            Step::Smile => "smile",
+            Step::Blink => "blink",
         }
     }
 
@@ -55,6 +75,8 @@ impl Step {
             "turnright" | "right" => Some(Step::TurnRight),
             "lookup" | "up" => Some(Step::LookUp),
             "comecloser" | "closer" => Some(Step::ComeCloser),
+            "smile" => Some(Step::Smile),
+            "blink" => Some(Step::Blink),
             _ => None,
         }
     }
@@ -86,6 +108,15 @@ pub struct ChallengeConfig {
     pub closer_enter_ratio: f32,
     /// "Come closer" ends when the ratio falls back below this.
     pub closer_exit_ratio: f32,
+    /// Smile: mouth width (over eye distance) as a multiple of the baseline's …
+    pub smile_width_ratio: f32,
+    /// … and mouth-corner lift above the baseline's (eye distances); both must be reached. The
+    /// smile ends when either falls below half its way from the baseline.
+    pub smile_lift: f32,
+    /// Blink: eyes closed by at least this fraction of the baseline openness …
+    pub blink_enter_closure: f32,
+    /// … and then open again (closure below this fraction) completes the step.
+    pub blink_exit_closure: f32,
     /// Smallest face width as a fraction of the frame width.
     pub min_face_frac: f32,
     /// Lowest cosine to the reference embedding still taken as the same person.
@@ -115,6 +146,10 @@ impl Default for ChallengeConfig {
             up_exit_deg: 6.0,
             closer_enter_ratio: 1.3,
             closer_exit_ratio: 1.15,
+            smile_width_ratio: 1.22,
+            smile_lift: 0.03,
+            blink_enter_closure: 0.35,
+            blink_exit_closure: 0.15,
             min_face_frac: 0.12,
             min_similarity: 0.363,
             max_frame_gap_ms: 1_000.0,
@@ -233,6 +268,9 @@ pub struct FaceObservation {
     pub width_frac: f32,
     /// Cosine to the reference embedding, when this frame was embedded.
     pub similarity: Option<f32>,
+    /// Eye openness and mouth shape from the face mesh, when measured.
+    #[serde(default)]
+    pub expression: Option<crate::face::mesh::Expression>,
 }
 
 /// Why a challenge failed.
@@ -333,7 +371,8 @@ pub struct StepOutcome {
     /// When it was completed (ms).
     pub completed_ms: Option<f64>,
     /// Largest measure seen during the step (degrees for turns and look-up, width ratio for
-    /// come-closer).
+    /// come-closer, the smile score — 1 when both smile thresholds are reached — for smile, the
+    /// eye-closure fraction for blink).
     pub peak: Option<f32>,
 }
 
@@ -347,6 +386,9 @@ pub struct Baseline {
     pub pitch: f32,
     /// Face width fraction at rest.
     pub width_frac: f32,
+    /// Expression at rest (mean over the baseline frames that had one).
+    #[serde(default)]
+    pub expression: Option<crate::face::mesh::Expression>,
 }
 
 /// The challenge state machine, fed one [`Observation`] per frame.
@@ -360,6 +402,7 @@ pub struct ChallengeTracker {
     last_t: Option<f64>,
     baseline_since: Option<f64>,
     baseline_acc: Vec<(f32, f32, f32)>,
+    baseline_expr: Vec<crate::face::mesh::Expression>,
     baseline: Option<Baseline>,
     step_start: f64,
     armed: bool,
@@ -402,6 +445,7 @@ impl ChallengeTracker {
             last_t: None,
             baseline_since: None,
             baseline_acc: Vec::new(),
+            baseline_expr: Vec::new(),
             baseline: None,
             step_start: 0.0,
             armed: false,
@@ -466,13 +510,14 @@ impl ChallengeTracker {
         f.yaw.abs() <= self.cfg.frontal_max_deg && f.pitch.abs() <= self.cfg.frontal_max_deg
     }
 
-    /// The step's measure and its enter/exit thresholds.
-    fn measure(&self, step: Step, f: &FaceObservation, b: &Baseline) -> (f32, f32, f32) {
+    /// The step's measure and its enter/exit thresholds; `None` when the frame lacks what the
+    /// step needs (an expression step without a face-mesh measurement).
+    fn measure(&self, step: Step, f: &FaceObservation, b: &Baseline) -> Option<(f32, f32, f32)> {
         // Un-mirrored camera: the customer turning to their own left moves the nose towards
         // image-right, i.e. yaw grows.
         let side = if self.cfg.mirrored { -1.0 } else { 1.0 };
         let c = &self.cfg;
-        match step {
+        Some(match step {
             Step::TurnLeft => (side * (f.yaw - b.yaw), c.turn_enter_deg, c.turn_exit_deg),
             Step::TurnRight => (-side * (f.yaw - b.yaw), c.turn_enter_deg, c.turn_exit_deg),
             Step::LookUp => (f.pitch - b.pitch, c.up_enter_deg, c.up_exit_deg),
@@ -481,7 +526,20 @@ impl ChallengeTracker {
                 c.closer_enter_ratio,
                 c.closer_exit_ratio,
             ),
-        }
+            Step::Smile => {
+                let (e, r) = (f.expression?, b.expression?);
+                // Each part scaled so that 1 is its threshold; the smile is the weaker part.
+                let width = (e.mouth_width / r.mouth_width.max(1e-6) - 1.0)
+                    / (c.smile_width_ratio - 1.0).max(1e-6);
+                let lift = (e.mouth_lift - r.mouth_lift) / c.smile_lift.max(1e-6);
+                (width.min(lift), 1.0, 0.5)
+            }
+            Step::Blink => {
+                let (e, r) = (f.expression?, b.expression?);
+                let closure = 1.0 - e.eye_openness / r.eye_openness.max(1e-6);
+                (closure, c.blink_enter_closure, c.blink_exit_closure)
+            }
+        })
     }
 
     fn start_step(&mut self, index: usize, t: f64) {
@@ -534,20 +592,39 @@ impl ChallengeTracker {
         let Some(f) = face.filter(|f| count == 1 && self.is_frontal(f)) else {
             self.baseline_since = None;
             self.baseline_acc.clear();
+            self.baseline_expr.clear();
             return;
         };
         let since = *self.baseline_since.get_or_insert(t);
         self.baseline_acc.push((f.yaw, f.pitch, f.width_frac));
+        if let Some(e) = f.expression {
+            self.baseline_expr.push(e);
+        }
         if t - since >= self.cfg.baseline_hold_ms {
             let n = self.baseline_acc.len() as f32;
             let sum = self
                 .baseline_acc
                 .iter()
                 .fold((0.0, 0.0, 0.0), |a, v| (a.0 + v.0, a.1 + v.1, a.2 + v.2));
+            let expression = (!self.baseline_expr.is_empty()).then(|| {
+                let k = self.baseline_expr.len() as f32;
+                let mut m = crate::face::mesh::Expression {
+                    eye_openness: 0.0,
+                    mouth_width: 0.0,
+                    mouth_lift: 0.0,
+                };
+                for e in &self.baseline_expr {
+                    m.eye_openness += e.eye_openness / k;
+                    m.mouth_width += e.mouth_width / k;
+                    m.mouth_lift += e.mouth_lift / k;
+                }
+                m
+            });
             self.baseline = Some(Baseline {
                 yaw: sum.0 / n,
                 pitch: sum.1 / n,
                 width_frac: sum.2 / n,
+                expression,
             });
             self.last_face_t = t;
             self.start_step(0, t);
@@ -594,7 +671,11 @@ impl ChallengeTracker {
         let Some(step) = self.challenge.steps.get(index).copied() else {
             return self.state;
         };
-        let (m, enter, exit) = self.measure(step, &f, &base);
+        let Some((m, enter, exit)) = self.measure(step, &f, &base) else {
+            // Nothing to measure this step on in this frame: it neither advances nor arms.
+            self.active_since = None;
+            return self.state;
+        };
         if let Some(o) = self.outcomes.get_mut(index) {
             o.peak = Some(o.peak.map_or(m, |p| p.max(m)));
         }
@@ -605,6 +686,9 @@ impl ChallengeTracker {
                 self.armed = true;
             }
             return self.state;
+        }
+        if step == Step::Blink {
+            return self.track_blink(index, t, m, enter, exit);
         }
         let active = match self.active_since {
             Some(_) => m >= exit,
@@ -624,11 +708,44 @@ impl ChallengeTracker {
                 o.completed_ms = Some(t);
                 o.performed_ms = Some(since);
             }
-            if index + 1 < self.challenge.steps.len() {
-                self.start_step(index + 1, t);
-            } else {
-                self.state = ChallengeState::Passed;
+            self.complete_step(index, t);
+        }
+        self.state
+    }
+
+    fn complete_step(&mut self, index: usize, t: f64) {
+        if index + 1 < self.challenge.steps.len() {
+            self.start_step(index + 1, t);
+        } else {
+            self.state = ChallengeState::Passed;
+        }
+    }
+
+    /// A blink is an event, not a held pose: the eyes close (closure ≥ `enter`) and then open
+    /// again (closure < `exit`). A closure held longer than the step timeout simply times out.
+    fn track_blink(
+        &mut self,
+        index: usize,
+        t: f64,
+        m: f32,
+        enter: f32,
+        exit: f32,
+    ) -> ChallengeState {
+        match self.active_since {
+            None if m >= enter => {
+                self.active_since = Some(t);
+                if let Some(o) = self.outcomes.get_mut(index) {
+                    o.performed_ms = Some(t);
+                }
             }
+            Some(_) if m < exit => {
+                if let Some(o) = self.outcomes.get_mut(index) {
+                    o.status = StepStatus::Passed;
+                    o.completed_ms = Some(t);
+                }
+                self.complete_step(index, t);
+            }
+            _ => {}
         }
         self.state
     }
@@ -640,12 +757,30 @@ mod tests {
 
     const FPS_MS: f64 = 100.0;
 
+    const NEUTRAL: crate::face::mesh::Expression = crate::face::mesh::Expression {
+        eye_openness: 0.29,
+        mouth_width: 0.54,
+        mouth_lift: 0.01,
+    };
+
     fn face(yaw: f32, pitch: f32, width: f32) -> FaceObservation {
         FaceObservation {
             yaw,
             pitch,
             width_frac: width,
             similarity: Some(0.8),
+            expression: Some(NEUTRAL),
+        }
+    }
+
+    fn with_expression(eyes: f32, mouth: f32, lift: f32) -> FaceObservation {
+        FaceObservation {
+            expression: Some(crate::face::mesh::Expression {
+                eye_openness: eyes,
+                mouth_width: mouth,
+                mouth_lift: lift,
+            }),
+            ..face(2.0, 5.0, 0.3)
         }
     }
 
@@ -678,6 +813,8 @@ mod tests {
             (Step::TurnRight, face(-25.0, 5.0, 0.3)),
             (Step::LookUp, face(2.0, 22.0, 0.3)),
             (Step::ComeCloser, face(2.0, 5.0, 0.45)),
+            (Step::Smile, with_expression(0.26, 0.72, 0.08)),
+            (Step::Blink, with_expression(0.12, 0.54, 0.01)),
         ];
         for (step, moved) in movements {
             for (other, _) in movements {
@@ -893,11 +1030,79 @@ mod tests {
 
     #[test]
     fn step_names_parse() {
-        for s in Step::POOL {
+        for s in Step::ALL {
             assert_eq!(Step::parse(s.name()), Some(s));
         }
         assert_eq!(Step::parse("turn_left"), Some(Step::TurnLeft));
         assert_eq!(Step::parse("come-closer"), Some(Step::ComeCloser));
-        assert_eq!(Step::parse("smile"), None);
+        assert_eq!(Step::parse("Smile"), Some(Step::Smile));
+        assert_eq!(Step::parse("wink"), None);
+        assert!(!Step::POOL.contains(&Step::Blink));
+    }
+
+    #[test]
+    fn a_smile_needs_both_a_wider_mouth_and_raised_corners() {
+        // Measured on the 25-expression grid: a scream or a tongue out widens the mouth without
+        // lifting its corners; a pout or a grimace lifts without widening.
+        for (mouth, lift, passes) in [
+            (0.72, 0.08, true),
+            (0.71, 0.02, false),
+            (0.60, 0.07, false),
+            (0.78, 0.11, true),
+        ] {
+            let mut frames = frontal(5);
+            frames.extend(hold(with_expression(0.27, mouth, lift), 6));
+            let mut tr = run(&[Step::Smile], &frames);
+            assert_eq!(
+                tr.finish() == ChallengeState::Passed,
+                passes,
+                "mouth {mouth} lift {lift}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_blink_must_close_and_reopen_the_eyes() {
+        // Closed and never reopened: not a blink.
+        let mut frames = frontal(5);
+        frames.extend(hold(with_expression(0.10, 0.54, 0.01), 6));
+        let mut tr = run(&[Step::Blink], &frames);
+        assert_eq!(
+            tr.finish(),
+            ChallengeState::Failed {
+                reason: FailReason::Incomplete,
+                step: Some(0)
+            }
+        );
+        // One closed frame, then open: a blink (no hold needed), with its times.
+        let mut frames = frontal(5);
+        frames.push((1, Some(with_expression(0.10, 0.54, 0.01))));
+        frames.extend(frontal(2));
+        let tr = run(&[Step::Blink], &frames);
+        assert_eq!(tr.state(), ChallengeState::Passed);
+        let o = &tr.outcomes()[0];
+        assert_eq!(o.performed_ms, Some(500.0));
+        assert_eq!(o.completed_ms, Some(600.0));
+        // Squinting (a smile narrows the eyes ≈ 20%) is not a blink.
+        let mut frames = frontal(5);
+        frames.extend(hold(with_expression(0.23, 0.54, 0.01), 4));
+        frames.extend(frontal(2));
+        let mut tr = run(&[Step::Blink], &frames);
+        assert_ne!(tr.finish(), ChallengeState::Passed);
+    }
+
+    #[test]
+    fn expression_steps_without_a_mesh_do_not_pass() {
+        let bare = |yaw: f32| FaceObservation {
+            expression: None,
+            ..face(yaw, 5.0, 0.3)
+        };
+        for step in [Step::Smile, Step::Blink] {
+            let mut frames = hold(bare(2.0), 5);
+            frames.extend(hold(bare(2.0), 8));
+            let mut tr = run(&[step], &frames);
+            assert_ne!(tr.finish(), ChallengeState::Passed, "{step:?}");
+            assert_eq!(tr.baseline().unwrap().expression, None);
+        }
     }
 }

@@ -64,7 +64,7 @@ pub fn parse_steps(text: &str) -> std::result::Result<Vec<Step>, String> {
             Step::parse(s).ok_or_else(|| {
                 format!(
                     "unknown challenge step `{s}`; use {}",
-                    Step::POOL.map(Step::name).join(", ")
+                    Step::ALL.map(Step::name).join(", ")
                 )
             })
         })

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::face::detect::FaceBox;
+use crate::face::mesh::FaceMesher;
 use crate::face::{FaceConfig, FaceEngine, align, embed, quality};
 use crate::inference::{ModelInfo, Runtime};
 use crate::result::Reason;
@@ -77,6 +78,9 @@ pub struct FrameRecord {
     pub similarity: Option<f32>,
     /// Sharpness 0–100 of the aligned face.
     pub sharpness: Option<f32>,
+    /// Eye openness and mouth shape from the face mesh (challenges with a smile or blink).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expression: Option<crate::face::mesh::Expression>,
     /// Challenge state after this frame.
     pub state: ChallengeState,
 }
@@ -162,6 +166,7 @@ pub struct LivenessOutcome {
 pub struct LivenessChecker {
     face: FaceEngine,
     passive: PassiveDetector,
+    mesher: Option<FaceMesher>,
     face_config: FaceConfig,
     config: LivenessConfig,
     models: Vec<ModelInfo>,
@@ -180,8 +185,11 @@ impl LivenessChecker {
     ) -> Result<Self> {
         let face = FaceEngine::load(runtime, face_config, threads)?;
         let spoof = runtime.load("antispoof", threads)?;
+        let mesh = runtime.load("face_mesh", threads)?;
         let mut models = face.models().to_vec();
         models.push(spoof.info().clone());
+        models.push(mesh.info().clone());
+        let mut mesher = FaceMesher::new(Box::new(mesh));
         let mut passive = PassiveDetector::new(Box::new(spoof));
         // Warm up the anti-spoof session too.
         let probe = FaceBox {
@@ -193,26 +201,31 @@ impl LivenessChecker {
             landmarks: [[0.0; 2]; 5],
         };
         passive.score(&RgbImage::new(640, 480), &probe)?;
+        mesher.mesh(&RgbImage::new(640, 480), &probe)?;
         Ok(Self {
             face,
             passive,
+            mesher: Some(mesher),
             face_config,
             config,
             models,
         })
     }
 
-    /// Build from already-wrapped parts (tests may use fakes).
+    /// Build from already-wrapped parts (tests may use fakes); `mesher` is needed only for
+    /// smile and blink steps.
     #[must_use]
     pub fn from_parts(
         face: FaceEngine,
         passive: PassiveDetector,
+        mesher: Option<FaceMesher>,
         face_config: FaceConfig,
         config: LivenessConfig,
     ) -> Self {
         Self {
             face,
             passive,
+            mesher,
             face_config,
             config,
             models: Vec::new(),
@@ -240,6 +253,10 @@ impl LivenessChecker {
     #[must_use]
     pub fn start(&self, challenge: Challenge) -> LivenessSession {
         LivenessSession {
+            needs_mesh: challenge
+                .steps
+                .iter()
+                .any(|s| matches!(s, challenge::Step::Smile | challenge::Step::Blink)),
             tracker: ChallengeTracker::new(challenge, self.config.challenge),
             frames: Vec::new(),
             reference: Vec::new(),
@@ -295,6 +312,7 @@ impl LivenessChecker {
 /// One challenge in progress.
 pub struct LivenessSession {
     tracker: ChallengeTracker,
+    needs_mesh: bool,
     frames: Vec<FrameRecord>,
     reference: Vec<Vec<f32>>,
     reference_mean: Option<Vec<f32>>,
@@ -359,6 +377,7 @@ impl LivenessSession {
             passive_score: None,
             similarity: None,
             sharpness: None,
+            expression: None,
             state: self.tracker.state(),
         };
         let mut observation = Observation {
@@ -378,6 +397,14 @@ impl LivenessSession {
                 let t = Instant::now();
                 record.passive_score = Some(checker.passive.score(img, &face)?);
                 self.time("passive", t);
+                if let (true, Some(mesher)) = (self.needs_mesh, checker.mesher.as_mut()) {
+                    let t = Instant::now();
+                    let mesh = mesher.mesh(img, &face)?;
+                    self.time("mesh", t);
+                    if mesh.presence >= 0.5 {
+                        record.expression = mesh.expression();
+                    }
+                }
             }
             let t = Instant::now();
             let aligned = align::align_112(img, &face.landmarks);
@@ -407,6 +434,7 @@ impl LivenessSession {
                 pitch,
                 width_frac,
                 similarity: record.similarity,
+                expression: record.expression,
             });
             let same_person = record
                 .similarity
