@@ -113,6 +113,8 @@ enum Command {
     },
     /// Run a demonstration verification on the fetched sample photos.
     Demo,
+    #[command(flatten)]
+    Document(kyc_kiosk::document::cli::DocumentCommand),
 }
 
 fn main() -> ExitCode {
@@ -137,7 +139,7 @@ fn main() -> ExitCode {
                 | Command::Bench { json: true, .. }
                 | Command::Liveness { json: true, .. }
         )
-    );
+    ) || matches!(&cli.command, Some(Command::Document(d)) if d.json());
     match run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(err) => {
@@ -329,6 +331,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 json,
             },
         ),
+        Some(Command::Document(cmd)) => kyc_kiosk::document::cli::run(&config, cmd),
         Some(Command::Demo) | None => demo(config),
     }
 }
