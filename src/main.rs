@@ -131,6 +131,8 @@ enum Command {
     },
     /// Run a demonstration verification on the fetched sample photos.
     Demo,
+    #[command(flatten)]
+    Document(kyc_kiosk::document::cli::DocumentCommand),
 }
 
 fn main() -> ExitCode {
@@ -155,7 +157,7 @@ fn main() -> ExitCode {
                 | Command::Bench { json: true, .. }
                 | Command::Liveness { json: true, .. }
         )
-    );
+    ) || matches!(&cli.command, Some(Command::Document(d)) if d.json());
     match run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(err) => {
@@ -418,6 +420,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 json,
             },
         ),
+        Some(Command::Document(cmd)) => kyc_kiosk::document::cli::run(&config, cmd),
         Some(Command::Demo) | None => demo(config),
     }
 }

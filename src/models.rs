@@ -152,6 +152,9 @@ mod tests {
             "antispoof",
             "ocr_detector",
             "ocr_recognizer",
+            "ocr_orientation",
+            "ocr_detector_tiny",
+            "ocr_recognizer_tiny",
         ] {
             let e = m.entry(id).unwrap();
             assert_eq!(e.sha256.len(), 64, "{id}");

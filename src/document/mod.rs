@@ -1,7 +1,14 @@
-//! Identity-document checks that need no model: the machine-readable zone (MRZ) parser with
-//! check-digit-guided OCR repair, and per-country ID-number validation.
+//! Identity documents: text reading (PP-OCRv6 through ONNX Runtime), the machine-readable zone
+//! (MRZ) parser with check-digit-guided OCR repair, visual-zone fields, per-country ID-number
+//! validation, and the `DocumentReader` that puts them together.
 //!
 //! See `ARCHITECTURE-document.md` beside this file for how the pieces fit together.
 
+pub mod cli;
+pub mod fields;
 pub mod idnumber;
 pub mod mrz;
+pub mod ocr;
+pub mod reader;
+
+pub use reader::{DocumentQuality, DocumentReader, DocumentReading, OcrModels, ReaderOptions};

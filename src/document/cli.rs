@@ -1,0 +1,441 @@
+//! `kyc-kiosk read-document` and `kyc-kiosk eval-documents`.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use clap::Subcommand;
+use serde::Serialize;
+
+use super::mrz::IsoDate;
+use super::reader::{DocumentReader, DocumentReading, OcrModels, ReaderOptions};
+use crate::config::Config;
+use crate::error::{Error, Result, exit};
+use crate::imaging;
+
+/// The document commands (flattened into the binary's command list).
+#[derive(Debug, Clone, Subcommand)]
+pub enum DocumentCommand {
+    /// Read an ID document or passport image: OCR, MRZ, fields, checks, quality, portrait.
+    ReadDocument {
+        /// Image of the document (JPEG or PNG).
+        image: PathBuf,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        /// OCR model pair: tiny (default) or small.
+        #[arg(long, default_value = "tiny", value_parser = ["tiny", "small"])]
+        ocr: String,
+        /// "Today" as YYYY-MM-DD (default: the system clock), for expiry and age.
+        #[arg(long)]
+        today: Option<String>,
+    },
+    /// Read every image in a folder and report MRZ found / valid, fields and time per image and
+    /// in total; `<stem>.truth.json` beside an image gives expected field values to score.
+    EvalDocuments {
+        /// Folder of images.
+        dir: PathBuf,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+        /// OCR model pair: tiny (default) or small.
+        #[arg(long, default_value = "tiny", value_parser = ["tiny", "small"])]
+        ocr: String,
+        /// "Today" as YYYY-MM-DD (default: the system clock).
+        #[arg(long)]
+        today: Option<String>,
+        /// Skip the portrait (face models) to time the text path alone.
+        #[arg(long)]
+        no_portrait: bool,
+    },
+}
+
+impl DocumentCommand {
+    /// Whether the command prints JSON (errors then go out as JSON too).
+    #[must_use]
+    pub fn json(&self) -> bool {
+        match self {
+            Self::ReadDocument { json, .. } | Self::EvalDocuments { json, .. } => *json,
+        }
+    }
+}
+
+fn options(ocr: &str, today: Option<&str>, portrait: bool) -> Result<ReaderOptions> {
+    let today = match today {
+        None => None,
+        Some(t) => Some(IsoDate::parse_iso(t).ok_or_else(|| Error::Config {
+            path: PathBuf::from("--today"),
+            reason: format!("{t:?} is not a date YYYY-MM-DD"),
+        })?),
+    };
+    Ok(ReaderOptions {
+        models: if ocr == "small" {
+            OcrModels::Small
+        } else {
+            OcrModels::Tiny
+        },
+        today,
+        portrait,
+        ..ReaderOptions::default()
+    })
+}
+
+/// Run a document command; returns the exit code.
+///
+/// # Errors
+/// Setup failures (models, runtime), a refused image for `read-document`, I/O.
+pub fn run(config: &Config, cmd: DocumentCommand) -> Result<i32> {
+    match cmd {
+        DocumentCommand::ReadDocument {
+            image,
+            json,
+            ocr,
+            today,
+        } => {
+            let decoded = imaging::decode_file(&image, &config.limits)?;
+            let mut reader =
+                DocumentReader::load_with(config, options(&ocr, today.as_deref(), true)?)?;
+            let reading = reader.read(&decoded)?;
+            if json {
+                print_json(&reading);
+            } else {
+                print_human(&image, &reading);
+            }
+            Ok(exit::OK)
+        }
+        DocumentCommand::EvalDocuments {
+            dir,
+            json,
+            ocr,
+            today,
+            no_portrait,
+        } => {
+            let mut reader =
+                DocumentReader::load_with(config, options(&ocr, today.as_deref(), !no_portrait)?)?;
+            let report = evaluate(&mut reader, config, &dir)?;
+            if json {
+                print_json(&report);
+            } else {
+                print_eval(&report);
+            }
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn print_json<T: Serialize>(value: &T) {
+    if let Ok(text) = serde_json::to_string_pretty(value) {
+        println!("{text}");
+    }
+}
+
+fn print_human(path: &Path, r: &DocumentReading) {
+    println!("{}", path.display());
+    if !r.found {
+        println!("  no document: {}", r.reason.as_deref().unwrap_or(""));
+        return;
+    }
+    if let Some(m) = &r.mrz {
+        println!(
+            "  MRZ {:?}: {}{}",
+            m.format,
+            if m.valid { "valid" } else { "INVALID" },
+            if m.valid {
+                String::new()
+            } else {
+                format!(" (failing: {:?})", m.failed_checks)
+            }
+        );
+        for l in &m.corrected {
+            println!("    {l}");
+        }
+    } else {
+        println!("  no MRZ");
+    }
+    for (name, v) in r.assembled.fields.present() {
+        println!(
+            "  {name:<15} {:<30} {:>5.1} {:?}",
+            v.value, v.confidence, v.source
+        );
+    }
+    println!("  confidence {:.1}", r.assembled.confidence);
+    for f in &r.assembled.flags {
+        println!("  flag {}: {}", f.code, f.message);
+    }
+    println!(
+        "  quality: sharpness {:.0} brightness {:.0} glare {:.1}% fill {:.0}% rotation {}° skew {:.1}°{}",
+        r.quality.sharpness,
+        r.quality.brightness,
+        r.quality.glare_percent,
+        r.quality.fill_percent,
+        r.quality.rotation_degrees,
+        r.quality.skew_degrees,
+        if r.quality.acceptable {
+            String::new()
+        } else {
+            format!(" — {}", r.quality.reasons.join(", "))
+        }
+    );
+    if let Some(p) = &r.portrait {
+        println!(
+            "  portrait: {}",
+            if p.usable {
+                "found".to_string()
+            } else {
+                p.reason.clone().unwrap_or_default()
+            }
+        );
+    }
+    println!(
+        "  {:.0} ms",
+        r.timings_ms.0.get("total").copied().unwrap_or(0.0)
+    );
+}
+
+/// Per-image line of the evaluation.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvalItem {
+    /// File name.
+    pub file: String,
+    /// Decoding refused the file (its error code), else `None`.
+    pub error: Option<String>,
+    /// MRZ found.
+    pub mrz_found: bool,
+    /// MRZ format.
+    pub mrz_format: Option<String>,
+    /// Every MRZ check passed.
+    pub mrz_valid: bool,
+    /// Names of failing checks.
+    pub failed_checks: Vec<String>,
+    /// Fields read (present).
+    pub fields_read: usize,
+    /// Fields compared with the truth file, and how many were exactly right.
+    pub fields_expected: usize,
+    /// Exactly right.
+    pub fields_correct: usize,
+    /// Wrong or missing fields: name, expected, got.
+    pub field_errors: Vec<(String, String, Option<String>)>,
+    /// Expected MRZ validity from the truth file.
+    pub expect_mrz_valid: Option<bool>,
+    /// Read time (decode excluded), ms.
+    pub ms: f64,
+    /// Decode time, ms.
+    pub decode_ms: f64,
+}
+
+/// Totals of the evaluation.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EvalReport {
+    /// Folder.
+    pub dir: String,
+    /// Images read.
+    pub images: usize,
+    /// With an MRZ found.
+    pub mrz_found: usize,
+    /// With a fully valid MRZ.
+    pub mrz_valid: usize,
+    /// Truth-file fields compared.
+    pub fields_expected: usize,
+    /// Exactly right.
+    pub fields_correct: usize,
+    /// Median read time, ms.
+    pub median_ms: f64,
+    /// Median read time of passports (TD3), ms.
+    pub median_ms_passport: Option<f64>,
+    /// Median read time of the rest, ms.
+    pub median_ms_other: Option<f64>,
+    /// Per image.
+    pub items: Vec<EvalItem>,
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    })
+}
+
+/// Read every JPEG/PNG in `dir` (sorted by name) and score against `<stem>.truth.json` when
+/// present (an object of expected field values by JSON name, plus optional `mrzValid`).
+///
+/// # Errors
+/// When the folder cannot be read or inference fails.
+pub fn evaluate(reader: &mut DocumentReader, config: &Config, dir: &Path) -> Result<EvalReport> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::Io {
+            context: format!("reading folder {}", dir.display()),
+            source: e,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "jpg" | "jpeg" | "png"))
+        })
+        .collect();
+    files.sort();
+    let mut items = Vec::new();
+    for path in files {
+        let file = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let t = Instant::now();
+        let decoded = match imaging::decode_file(&path, &config.limits) {
+            Ok(d) => d,
+            Err(e) => {
+                items.push(EvalItem {
+                    file,
+                    error: Some(e.code().to_string()),
+                    mrz_found: false,
+                    mrz_format: None,
+                    mrz_valid: false,
+                    failed_checks: vec![],
+                    fields_read: 0,
+                    fields_expected: 0,
+                    fields_correct: 0,
+                    field_errors: vec![],
+                    expect_mrz_valid: None,
+                    ms: 0.0,
+                    decode_ms: 0.0,
+                });
+                continue;
+            }
+        };
+        let decode_ms = t.elapsed().as_secs_f64() * 1000.0;
+        let t = Instant::now();
+        let r = reader.read(&decoded)?;
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        let truth_path = path.with_extension("truth.json");
+        let truth: Option<serde_json::Value> = std::fs::read_to_string(&truth_path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        let fields_json = serde_json::to_value(&r.assembled.fields).unwrap_or_default();
+        let (mut expected, mut correct, mut errors) = (0, 0, Vec::new());
+        let mut expect_mrz_valid = None;
+        if let Some(serde_json::Value::Object(map)) = &truth {
+            for (k, v) in map {
+                if k == "mrzValid" {
+                    expect_mrz_valid = v.as_bool();
+                    continue;
+                }
+                let Some(want) = v.as_str() else { continue };
+                expected += 1;
+                let got = fields_json
+                    .get(k)
+                    .and_then(|f| f.get("value"))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string);
+                if got.as_deref() == Some(want) {
+                    correct += 1;
+                } else {
+                    errors.push((k.clone(), want.to_string(), got));
+                }
+            }
+        }
+        let failed_checks = r
+            .mrz
+            .as_ref()
+            .map(|m| {
+                m.failed_checks
+                    .iter()
+                    .map(|c| {
+                        serde_json::to_value(c)
+                            .ok()
+                            .and_then(|v| v.as_str().map(str::to_string))
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        items.push(EvalItem {
+            file,
+            error: None,
+            mrz_found: r.mrz.is_some(),
+            mrz_format: r.mrz.as_ref().map(|m| format!("{:?}", m.format)),
+            mrz_valid: r.mrz.as_ref().is_some_and(|m| m.valid),
+            failed_checks,
+            fields_read: r.assembled.fields.present().len(),
+            fields_expected: expected,
+            fields_correct: correct,
+            field_errors: errors,
+            expect_mrz_valid,
+            ms: (ms * 10.0).round() / 10.0,
+            decode_ms: (decode_ms * 10.0).round() / 10.0,
+        });
+    }
+    let ok: Vec<&EvalItem> = items.iter().filter(|i| i.error.is_none()).collect();
+    let passports = ok
+        .iter()
+        .filter(|i| i.mrz_format.as_deref() == Some("Td3"))
+        .map(|i| i.ms)
+        .collect();
+    let others = ok
+        .iter()
+        .filter(|i| i.mrz_format.as_deref() != Some("Td3"))
+        .map(|i| i.ms)
+        .collect();
+    Ok(EvalReport {
+        dir: dir.display().to_string(),
+        images: items.len(),
+        mrz_found: items.iter().filter(|i| i.mrz_found).count(),
+        mrz_valid: items.iter().filter(|i| i.mrz_valid).count(),
+        fields_expected: items.iter().map(|i| i.fields_expected).sum(),
+        fields_correct: items.iter().map(|i| i.fields_correct).sum(),
+        median_ms: median(ok.iter().map(|i| i.ms).collect()).unwrap_or(0.0),
+        median_ms_passport: median(passports),
+        median_ms_other: median(others),
+        items,
+    })
+}
+
+fn print_eval(r: &EvalReport) {
+    println!(
+        "{:<28} {:>5} {:>6} {:>6} {:>7} {:>8}  failing",
+        "file", "mrz", "format", "valid", "fields", "ms"
+    );
+    for i in &r.items {
+        if let Some(e) = &i.error {
+            println!("{:<28} refused: {e}", i.file);
+            continue;
+        }
+        println!(
+            "{:<28} {:>5} {:>6} {:>6} {:>3}{} {:>8.0}  {}",
+            i.file,
+            if i.mrz_found { "yes" } else { "no" },
+            i.mrz_format.as_deref().unwrap_or("-"),
+            if i.mrz_valid { "yes" } else { "no" },
+            i.fields_read,
+            if i.fields_expected > 0 {
+                format!(" {}/{}", i.fields_correct, i.fields_expected)
+            } else {
+                String::new()
+            },
+            i.ms,
+            i.failed_checks.join(",")
+        );
+        for (k, want, got) in &i.field_errors {
+            println!("      {k}: expected {want:?}, got {got:?}");
+        }
+    }
+    println!(
+        "total: {} images, MRZ found {}, valid {}, fields {}/{}, median {:.0} ms (passports {}, others {})",
+        r.images,
+        r.mrz_found,
+        r.mrz_valid,
+        r.fields_correct,
+        r.fields_expected,
+        r.median_ms,
+        r.median_ms_passport
+            .map_or("-".into(), |v| format!("{v:.0} ms")),
+        r.median_ms_other
+            .map_or("-".into(), |v| format!("{v:.0} ms")),
+    );
+}

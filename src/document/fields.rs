@@ -1,0 +1,1183 @@
+//! From OCR lines to document fields: MRZ lines picked out of the text, label-driven visual-zone
+//! extraction (English and French labels), layouts of the in-scope African cards, the
+//! MRZ/visual cross-check and the expired / under-age flags. Pure functions, no models.
+
+use serde::Serialize;
+
+use super::idnumber::{self, IdCheck, IdType};
+use super::mrz::{CandidateLine, DateRole, DocumentKind, IsoDate, MrzReading, resolve_yymmdd};
+
+/// An OCR line placed in the upright document frame (`u` to the right, `v` down, in pixels).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedLine {
+    /// Text as read.
+    pub text: String,
+    /// Mean character confidence 0–1.
+    pub confidence: f32,
+    /// Per-character confidences.
+    pub char_confidences: Vec<f32>,
+    /// Left edge along the reading direction.
+    pub left: f32,
+    /// Right edge.
+    pub right: f32,
+    /// Centre across the reading direction.
+    pub v: f32,
+    /// Line height.
+    pub height: f32,
+}
+
+/// Where a field value came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum FieldSource {
+    /// The machine-readable zone.
+    Mrz,
+    /// The printed (visual) zone.
+    Visual,
+}
+
+/// One extracted field.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldValue {
+    /// The value (dates as ISO 8601 `YYYY-MM-DD`, gender `M`/`F`/`X`).
+    pub value: String,
+    /// 0–100.
+    pub confidence: f32,
+    /// Where it was read.
+    pub source: FieldSource,
+}
+
+/// The fields of the reference services' document OCR, each when found.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentFields {
+    /// `passport`, `id_card`, `visa`, `ghana_card`, `nigeria_nin_slip`, `nigeria_voter_card`,
+    /// `kenya_national_id`, or `unknown`.
+    pub document_type: Option<FieldValue>,
+    /// Given names then surname.
+    pub full_name: Option<FieldValue>,
+    /// Given names.
+    pub first_name: Option<FieldValue>,
+    /// Surname.
+    pub last_name: Option<FieldValue>,
+    /// ISO date of birth.
+    pub date_of_birth: Option<FieldValue>,
+    /// ISO date of expiry.
+    pub expiration_date: Option<FieldValue>,
+    /// `M`, `F` or `X`.
+    pub gender: Option<FieldValue>,
+    /// Nationality (ICAO code from the MRZ, or as printed).
+    pub nationality: Option<FieldValue>,
+    /// Document number.
+    pub document_number: Option<FieldValue>,
+    /// Personal number (TD3 personal number, TD1 optional data, NIN, Ghana PIN…).
+    pub personal_number: Option<FieldValue>,
+    /// Issuing country or organisation.
+    pub issuing_country: Option<FieldValue>,
+    /// Address as printed.
+    pub address: Option<FieldValue>,
+}
+
+impl DocumentFields {
+    /// Every present field with its JSON name.
+    #[must_use]
+    pub fn present(&self) -> Vec<(&'static str, &FieldValue)> {
+        [
+            ("documentType", &self.document_type),
+            ("fullName", &self.full_name),
+            ("firstName", &self.first_name),
+            ("lastName", &self.last_name),
+            ("dateOfBirth", &self.date_of_birth),
+            ("expirationDate", &self.expiration_date),
+            ("gender", &self.gender),
+            ("nationality", &self.nationality),
+            ("documentNumber", &self.document_number),
+            ("personalNumber", &self.personal_number),
+            ("issuingCountry", &self.issuing_country),
+            ("address", &self.address),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| (k, v)))
+        .collect()
+    }
+}
+
+/// A visual-zone value compared with the MRZ.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CrossCheck {
+    /// Field name.
+    pub field: &'static str,
+    /// Value in the MRZ.
+    pub mrz: String,
+    /// Value in the visual zone.
+    pub visual: String,
+    /// They agree (after transliteration to the MRZ alphabet).
+    pub agree: bool,
+}
+
+/// Something the agent must look at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Flag {
+    /// Stable code: `expired`, `under_age`, `mrz_invalid`, `mrz_visual_mismatch`,
+    /// `id_number_invalid`.
+    pub code: &'static str,
+    /// In words.
+    pub message: String,
+}
+
+/// Visual-zone values found by label or layout (raw strings, dates already ISO).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VisualFields {
+    /// Field name → (value, confidence 0–1).
+    pub values: Vec<(&'static str, String, f32)>,
+    /// Layout recognised from the card's title text.
+    pub layout: Option<&'static str>,
+}
+
+impl VisualFields {
+    /// The value of `field`.
+    #[must_use]
+    pub fn get(&self, field: &str) -> Option<(&str, f32)> {
+        self.values
+            .iter()
+            .find(|(f, _, _)| *f == field)
+            .map(|(_, v, c)| (v.as_str(), *c))
+    }
+
+    fn set(&mut self, field: &'static str, value: String, conf: f32) {
+        if value.trim().is_empty() || self.get(field).is_some() {
+            return;
+        }
+        self.values.push((field, value.trim().to_string(), conf));
+    }
+}
+
+/// Lower-case, accents stripped, `’` as `'`: for label matching.
+#[must_use]
+pub fn fold(s: &str) -> String {
+    s.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+            'ç' => 'c',
+            'è' | 'é' | 'ê' | 'ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' => 'i',
+            'ñ' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' => 'u',
+            'ý' | 'ÿ' => 'y',
+            '’' | '`' | '´' => '\'',
+            _ => c,
+        })
+        .collect()
+}
+
+/// Transliterate to the MRZ alphabet for comparisons: upper-case, accents stripped, only A-Z0-9.
+#[must_use]
+pub fn mrz_key(s: &str) -> String {
+    fold(s)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .flat_map(|c| c.to_uppercase())
+        .collect()
+}
+
+/// Glyphs the recogniser reads for the MRZ filler `<` (Greek capital lambda, logical and,
+/// circumflex, CJK angle brackets) mapped back to `<`; everything else unchanged.
+#[must_use]
+pub fn filler_lookalikes(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            'Λ' | '∧' | '^' | '\u{2329}' | '\u{3008}' | 'く' | '＜' | '‹' => '<',
+            _ => c,
+        })
+        .collect()
+}
+
+/// The text of a line is MRZ-like: mostly `A-Z 0-9 <`, long enough, with fillers.
+#[must_use]
+pub fn is_mrz_like(text: &str) -> bool {
+    let text = filler_lookalikes(text);
+    let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let n = t.chars().count();
+    if n < 10 {
+        return false;
+    }
+    let good = t
+        .chars()
+        .filter(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, '<' | '«' | '‹'))
+        .count();
+    let fillers = t.chars().filter(|c| matches!(c, '<' | '«' | '‹')).count();
+    good * 10 >= n * 9 && (fillers >= 1 || (n >= 28 && good == n))
+}
+
+/// MRZ candidate rows, top to bottom: MRZ-like lines, pieces on one row joined left to right.
+#[must_use]
+pub fn mrz_candidates(lines: &[PlacedLine]) -> Vec<CandidateLine> {
+    let mut mrz: Vec<&PlacedLine> = lines.iter().filter(|l| is_mrz_like(&l.text)).collect();
+    mrz.sort_by(|a, b| a.v.total_cmp(&b.v));
+    let mut rows: Vec<Vec<&PlacedLine>> = Vec::new();
+    for l in mrz {
+        match rows.last_mut() {
+            Some(row) if (row[0].v - l.v).abs() < 0.5 * row[0].height.min(l.height) => row.push(l),
+            _ => rows.push(vec![l]),
+        }
+    }
+    rows.into_iter()
+        .map(|mut row| {
+            row.sort_by(|a, b| a.left.total_cmp(&b.left));
+            let mut text = String::new();
+            let mut conf = Vec::new();
+            for l in row {
+                for (c, p) in filler_lookalikes(&l.text).chars().zip(
+                    l.char_confidences
+                        .iter()
+                        .copied()
+                        .chain(std::iter::repeat(l.confidence)),
+                ) {
+                    if !c.is_whitespace() {
+                        text.push(c);
+                        conf.push(p);
+                    }
+                }
+            }
+            CandidateLine::with_confidences(text, conf)
+        })
+        .collect()
+}
+
+/// Labels per field; each is matched at the start of a folded line (bilingual pairs such as
+/// "Surname / Nom" are matched alternative by alternative).
+const LABELS: &[(&str, &[&str])] = &[
+    (
+        "lastName",
+        &[
+            "surname",
+            "last name",
+            "family name",
+            "nom de famille",
+            "nom",
+        ],
+    ),
+    (
+        "firstName",
+        &[
+            "given names",
+            "given name",
+            "first names",
+            "first name",
+            "other names",
+            "forenames",
+            "prenoms",
+            "prenom",
+        ],
+    ),
+    (
+        "fullName",
+        &["full names", "full name", "names", "name", "nom et prenoms"],
+    ),
+    (
+        "dateOfBirth",
+        &[
+            "date of birth",
+            "date de naissance",
+            "birth date",
+            "born",
+            "ne le",
+            "ne(e) le",
+            "dob",
+        ],
+    ),
+    ("gender", &["sex", "sexe", "gender"]),
+    ("nationality", &["nationality", "nationalite"]),
+    (
+        "documentNumber",
+        &[
+            "document number",
+            "document no",
+            "passport number",
+            "passport no",
+            "card number",
+            "card no",
+            "id number",
+            "id no",
+            "no du document",
+            "n° du document",
+            "numero du document",
+            "numero de la carte",
+            "serial number",
+        ],
+    ),
+    (
+        "personalNumber",
+        &[
+            "personal id number",
+            "personal number",
+            "national identification number",
+            "nin",
+            "vin",
+            "personal id no",
+        ],
+    ),
+    (
+        "expirationDate",
+        &[
+            "date of expiry",
+            "date of expiration",
+            "expiry date",
+            "expiration date",
+            "date d'expiration",
+            "date d'expiry",
+            "valid until",
+            "expires",
+            "expiry",
+        ],
+    ),
+    (
+        "address",
+        &["residential address", "address", "adresse", "domicile"],
+    ),
+];
+
+/// If `line` starts with a label, the field and the rest of the line after every label
+/// alternative and separator.
+fn match_label(text: &str) -> Option<(&'static str, String)> {
+    let folded = fold(text);
+    let mut rest = folded
+        .trim()
+        .trim_start_matches(['/', ':', '-', ' '])
+        .to_string();
+    let mut found: Option<&'static str> = None;
+    // Strip label alternatives (of any field, for bilingual pairs) and separators repeatedly.
+    loop {
+        let mut stripped = false;
+        for (field, alts) in LABELS {
+            for alt in *alts {
+                if let Some(r) = rest.strip_prefix(alt) {
+                    // Whole word only.
+                    if r.chars().next().is_some_and(char::is_alphanumeric) {
+                        continue;
+                    }
+                    if found.is_none() {
+                        found = Some(field);
+                    }
+                    rest = r
+                        .trim_start_matches(['/', ':', '-', ' ', '.', '|'])
+                        .to_string();
+                    stripped = true;
+                    break;
+                }
+            }
+            if stripped {
+                break;
+            }
+        }
+        if !stripped {
+            break;
+        }
+    }
+    let field = found?;
+    // The value keeps its original case: take the same number of trailing chars.
+    let keep = rest.chars().count();
+    let orig: String = text
+        .trim()
+        .chars()
+        .rev()
+        .take(keep)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    Some((field, orig.trim().to_string()))
+}
+
+const MONTHS: &[(&str, u32)] = &[
+    ("jan", 1),
+    ("janv", 1),
+    ("feb", 2),
+    ("fev", 2),
+    ("fevr", 2),
+    ("mar", 3),
+    ("mars", 3),
+    ("apr", 4),
+    ("avr", 4),
+    ("may", 5),
+    ("mai", 5),
+    ("jun", 6),
+    ("juin", 6),
+    ("jul", 7),
+    ("juil", 7),
+    ("aug", 8),
+    ("august", 8),
+    ("january", 1),
+    ("janvier", 1),
+    ("february", 2),
+    ("fevrier", 2),
+    ("march", 3),
+    ("april", 4),
+    ("avril", 4),
+    ("june", 6),
+    ("july", 7),
+    ("juillet", 7),
+    ("september", 9),
+    ("septembre", 9),
+    ("october", 10),
+    ("octobre", 10),
+    ("november", 11),
+    ("novembre", 11),
+    ("december", 12),
+    ("decembre", 12),
+    ("aou", 8),
+    ("aout", 8),
+    ("sep", 9),
+    ("sept", 9),
+    ("oct", 10),
+    ("nov", 11),
+    ("dec", 12),
+];
+
+/// Parse a printed date: `DD/MM/YYYY`, `DD.MM.YYYY`, `DD-MM-YYYY`, `DD MM YYYY`, `YYYY-MM-DD`,
+/// `DD MON YYYY` (English or French month, also `AUG/AOUT`); a two-digit year is resolved as
+/// the MRZ does for `role` on `today`. Returns ISO `YYYY-MM-DD`.
+#[must_use]
+pub fn parse_date(text: &str, role: DateRole, today: IsoDate) -> Option<String> {
+    let f = fold(text);
+    let tokens: Vec<&str> = f
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .collect();
+    for w in 0..tokens.len() {
+        let t = &tokens[w..];
+        let num = |s: &str| s.parse::<u32>().ok();
+        let ymd = |y: u32, m: u32, d: u32| {
+            IsoDate::new(y as i32, m, d).map(|_| format!("{y:04}-{m:02}-{d:02}"))
+        };
+        let short = |d: u32, m: u32, yy: &str| {
+            let raw = format!("{yy}{m:02}{d:02}");
+            resolve_yymmdd(&raw, role, today)
+                .map(|x| format!("{:04}-{:02}-{:02}", x.year, x.month, x.day))
+        };
+        if t.len() >= 3 {
+            if t[0].len() == 4
+                && let (Some(y), Some(m), Some(d)) = (num(t[0]), num(t[1]), num(t[2]))
+                && let Some(r) = ymd(y, m, d)
+            {
+                return Some(r);
+            }
+            if t[2].len() == 4
+                && let (Some(d), Some(y)) = (num(t[0]), num(t[2]))
+            {
+                let m = num(t[1]).or_else(|| month(t[1]));
+                if let Some(r) = m.and_then(|m| ymd(y, m, d)) {
+                    return Some(r);
+                }
+            }
+            if t[2].len() == 2
+                && t[1].len() >= 3
+                && let (Some(d), Some(m), Some(_)) = (num(t[0]), month(t[1]), num(t[2]))
+                && let Some(r) = short(d, m, t[2])
+            {
+                return Some(r);
+            }
+        }
+        if t.len() >= 4
+            && t[3].len() == 4
+            && let (Some(d), Some(m), Some(y)) = (num(t[0]), month(t[1]), num(t[3]))
+            && month(t[2]).is_some()
+            && let Some(r) = ymd(y, m, d)
+        {
+            return Some(r);
+        }
+        if t.len() >= 4
+            && t[3].len() == 2
+            && let (Some(d), Some(m), Some(_)) = (num(t[0]), month(t[1]), num(t[3]))
+            && month(t[2]).is_some()
+            && let Some(r) = short(d, m, t[3])
+        {
+            return Some(r);
+        }
+    }
+    None
+}
+
+fn month(token: &str) -> Option<u32> {
+    MONTHS.iter().find(|(m, _)| *m == token).map(|(_, v)| *v)
+}
+
+/// `M`, `F` or `X` from a printed sex.
+#[must_use]
+pub fn parse_gender(text: &str) -> Option<String> {
+    let f = fold(text);
+    let first = f
+        .split(|c: char| !c.is_alphanumeric())
+        .find(|t| !t.is_empty())?;
+    match first {
+        "m" | "male" | "masculin" | "h" | "homme" => Some("M".into()),
+        "f" | "female" | "feminin" | "femme" => Some("F".into()),
+        "x" => Some("X".into()),
+        _ => None,
+    }
+}
+
+fn is_label_line(text: &str) -> bool {
+    match_label(text).is_some_and(|(_, rest)| rest.is_empty())
+}
+
+/// The line below `label` that holds its value: starts near the label's left edge (or overlaps
+/// it), within about two line heights, and is not itself a label.
+fn value_below<'a>(
+    lines: &'a [PlacedLine],
+    label: &PlacedLine,
+    skip: usize,
+) -> Option<&'a PlacedLine> {
+    let h = label.height.max(1.0);
+    let mut below: Vec<&PlacedLine> = lines
+        .iter()
+        .filter(|l| {
+            let dv = l.v - label.v;
+            dv > 0.4 * h
+                && dv < 2.6 * h * (1 + skip) as f32
+                && (l.left - label.left).abs() < 3.0 * h
+                && l.left < label.right
+        })
+        .collect();
+    below.sort_by(|a, b| a.v.total_cmp(&b.v));
+    let first = *below.first()?;
+    if is_label_line(&first.text) {
+        return None;
+    }
+    if skip == 0 {
+        return Some(first);
+    }
+    below
+        .into_iter()
+        .skip(skip)
+        .find(|l| !is_label_line(&l.text) && l.v - first.v < 1.8 * h * skip as f32)
+}
+
+/// Label-driven extraction of the visual zone, plus the layouts of the in-scope African cards.
+#[must_use]
+pub fn extract_visual(lines: &[PlacedLine], today: IsoDate) -> VisualFields {
+    let mut out = VisualFields {
+        layout: detect_layout(lines),
+        ..VisualFields::default()
+    };
+    let mut sorted: Vec<&PlacedLine> = lines.iter().collect();
+    sorted.sort_by(|a, b| a.v.total_cmp(&b.v).then(a.left.total_cmp(&b.left)));
+    for line in sorted {
+        if is_mrz_like(&line.text) {
+            continue;
+        }
+        let Some((field, rest)) = match_label(&line.text) else {
+            continue;
+        };
+        let (value, conf) = if rest.is_empty() {
+            match value_below(lines, line, 0) {
+                Some(v) => (v.text.clone(), v.confidence),
+                None => continue,
+            }
+        } else {
+            (rest, line.confidence)
+        };
+        let value = if field == "address" {
+            // Addresses often run over a second line.
+            match value_below(lines, line, 1) {
+                Some(next) if rest_is_empty(line) => format!("{value}, {}", next.text),
+                _ => value,
+            }
+        } else {
+            value
+        };
+        match field {
+            "dateOfBirth" | "expirationDate" => {
+                let role = if field == "dateOfBirth" {
+                    DateRole::Birth
+                } else {
+                    DateRole::Expiry {
+                        max_years_ahead: 20,
+                    }
+                };
+                if let Some(d) = parse_date(&value, role, today) {
+                    out.set(field, d, conf);
+                }
+            }
+            "gender" => {
+                if let Some(g) = parse_gender(&value) {
+                    out.set(field, g, conf);
+                }
+            }
+            _ => out.set(field, value, conf),
+        }
+    }
+    layout_numbers(lines, &mut out);
+    out
+}
+
+fn rest_is_empty(line: &PlacedLine) -> bool {
+    match_label(&line.text).is_some_and(|(_, r)| r.is_empty())
+}
+
+/// Which in-scope card the title text names.
+fn detect_layout(lines: &[PlacedLine]) -> Option<&'static str> {
+    let all = lines
+        .iter()
+        .map(|l| fold(&l.text))
+        .collect::<Vec<_>>()
+        .join(" | ");
+    if all.contains("ecowas identity card") || all.contains("national identification authority") {
+        Some("ghana_card")
+    } else if all.contains("independent national electoral commission")
+        || all.contains("voter's card")
+        || all.contains("voters card")
+    {
+        Some("nigeria_voter_card")
+    } else if all.contains("national identity management commission") || all.contains("nin slip") {
+        Some("nigeria_nin_slip")
+    } else if all.contains("jamhuri ya kenya") || all.contains("republic of kenya") {
+        Some("kenya_national_id")
+    } else {
+        None
+    }
+}
+
+/// Numbers that identify the card in the visual zone, found by their shape per layout.
+fn layout_numbers(lines: &[PlacedLine], out: &mut VisualFields) {
+    let Some(layout) = out.layout else {
+        return;
+    };
+    for l in lines {
+        let c = idnumber::compact(&l.text);
+        match layout {
+            "ghana_card" => {
+                if let Some(pos) = c.find("GHA")
+                    && c.len() >= pos + 13
+                {
+                    let pin = &c[pos..pos + 13];
+                    if pin[3..].bytes().all(|b| b.is_ascii_digit()) {
+                        out.set(
+                            "personalNumber",
+                            format!("GHA-{}-{}", &pin[3..12], &pin[12..]),
+                            l.confidence,
+                        );
+                    }
+                }
+            }
+            "nigeria_nin_slip" => {
+                if let Some(n) = digit_run(&c, 11) {
+                    out.set("personalNumber", n, l.confidence);
+                }
+            }
+            "nigeria_voter_card"
+                if c.len() == 19 && c.bytes().all(|b| b.is_ascii_alphanumeric()) =>
+            {
+                out.set("personalNumber", c.clone(), l.confidence);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn digit_run(s: &str, n: usize) -> Option<String> {
+    let mut run = String::new();
+    for ch in s.chars() {
+        if ch.is_ascii_digit() {
+            run.push(ch);
+        } else {
+            if run.len() == n {
+                return Some(run);
+            }
+            run.clear();
+        }
+    }
+    (run.len() == n).then_some(run)
+}
+
+/// The ID number type a layout's personal number is checked as.
+#[must_use]
+pub fn layout_id_type(layout: &str) -> Option<(&'static str, IdType)> {
+    match layout {
+        "ghana_card" => Some(("GH", IdType::GhanaCardPin)),
+        "nigeria_nin_slip" => Some(("NG", IdType::NigeriaNin)),
+        "nigeria_voter_card" => Some(("NG", IdType::NigeriaVin)),
+        "kenya_national_id" => Some(("KE", IdType::KenyaNationalId)),
+        _ => None,
+    }
+}
+
+fn value(v: impl Into<String>, confidence: f32, source: FieldSource) -> Option<FieldValue> {
+    let v = v.into();
+    (!v.trim().is_empty()).then(|| FieldValue {
+        value: v.trim().to_string(),
+        confidence: (confidence * 10.0).round() / 10.0,
+        source,
+    })
+}
+
+/// Confidence 0–100 of an MRZ field: a passing check digit makes it near-certain; without a
+/// check the OCR's lowest character confidence counts; a failing check halves it.
+fn mrz_conf(valid: Option<bool>, ocr: Option<f32>, zone_valid: bool) -> f32 {
+    let ocr = ocr.unwrap_or(0.9) * 100.0;
+    match valid {
+        Some(true) => ocr.max(97.0),
+        Some(false) => ocr * 0.5,
+        None if zone_valid => ocr.max(90.0),
+        None => ocr * 0.8,
+    }
+}
+
+/// Everything assembled: fields with sources and confidences, cross-checks, flags, ID check.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Assembled {
+    /// The fields.
+    pub fields: DocumentFields,
+    /// Overall confidence 0–100.
+    pub confidence: f32,
+    /// Visual zone against MRZ.
+    pub cross_checks: Vec<CrossCheck>,
+    /// Flags for the agent.
+    pub flags: Vec<Flag>,
+    /// Offline check of the document's key number.
+    pub id_number: Option<IdCheck>,
+}
+
+/// Merge MRZ and visual values into the document fields, cross-check and flag.
+#[must_use]
+pub fn assemble(
+    mrz: Option<&MrzReading>,
+    visual: &VisualFields,
+    today: IsoDate,
+    min_age: i32,
+) -> Assembled {
+    let mut f = DocumentFields::default();
+    let mut cross = Vec::new();
+    let mut flags = Vec::new();
+    let vis = |k: &str| visual.get(k).map(|(v, c)| (v.to_string(), c * 100.0));
+    let vset = |k: &str| value_of(visual, k);
+
+    if let Some(m) = mrz {
+        let zv = m.valid;
+        let fl = &m.fields;
+        let kind = match m.document_kind() {
+            DocumentKind::Passport => "passport",
+            DocumentKind::IdCard => "id_card",
+            DocumentKind::Visa => "visa",
+            DocumentKind::Other => "unknown",
+        };
+        f.document_type = value(kind, if zv { 99.0 } else { 80.0 }, FieldSource::Mrz);
+        let surname = &fl.primary_identifier;
+        let given = &fl.secondary_identifier;
+        f.last_name = value(
+            surname.value.clone(),
+            mrz_conf(None, surname.confidence, zv),
+            FieldSource::Mrz,
+        );
+        f.first_name = value(
+            given.value.clone(),
+            mrz_conf(None, given.confidence, zv),
+            FieldSource::Mrz,
+        );
+        f.date_of_birth = fl.birth_date.value.clone().and_then(|d| {
+            value(
+                d,
+                mrz_conf(fl.birth_date.valid, fl.birth_date.confidence, zv),
+                FieldSource::Mrz,
+            )
+        });
+        f.expiration_date = fl.expiry_date.value.clone().and_then(|d| {
+            value(
+                d,
+                mrz_conf(fl.expiry_date.valid, fl.expiry_date.confidence, zv),
+                FieldSource::Mrz,
+            )
+        });
+        f.gender = value(
+            fl.sex.value.clone(),
+            mrz_conf(None, fl.sex.confidence, zv),
+            FieldSource::Mrz,
+        );
+        f.nationality = value(
+            fl.nationality.value.clone(),
+            mrz_conf(None, fl.nationality.confidence, zv),
+            FieldSource::Mrz,
+        );
+        f.issuing_country = value(
+            fl.issuing_state.value.clone(),
+            mrz_conf(None, fl.issuing_state.confidence, zv),
+            FieldSource::Mrz,
+        );
+        f.document_number = value(
+            fl.document_number.value.clone(),
+            mrz_conf(fl.document_number.valid, fl.document_number.confidence, zv),
+            FieldSource::Mrz,
+        );
+        let personal = fl
+            .personal_number
+            .as_ref()
+            .or(fl.optional_data1.as_ref())
+            .filter(|p| !p.value.is_empty());
+        if let Some(p) = personal {
+            f.personal_number = value(
+                p.value.clone(),
+                mrz_conf(p.valid, p.confidence, zv),
+                FieldSource::Mrz,
+            );
+        }
+        // Cross-check the visual zone against the MRZ; accented visual names win when they agree.
+        let mut compare = |name: &'static str,
+                           mrz_value: Option<&FieldValue>,
+                           key: fn(&str) -> String|
+         -> Option<bool> {
+            let (vv, vc) = vis(name)?;
+            let mv = mrz_value?;
+            let (a, b) = (key(&mv.value), key(&vv));
+            let agree = a == b || (name.ends_with("Name") && !a.is_empty() && b.starts_with(&a));
+            cross.push(CrossCheck {
+                field: name,
+                mrz: mv.value.clone(),
+                visual: vv,
+                agree,
+            });
+            let _ = vc;
+            Some(agree)
+        };
+        let last_ok = compare("lastName", f.last_name.as_ref(), mrz_key);
+        let first_ok = compare("firstName", f.first_name.as_ref(), mrz_key);
+        compare("dateOfBirth", f.date_of_birth.as_ref(), str::to_string);
+        compare("expirationDate", f.expiration_date.as_ref(), str::to_string);
+        compare("documentNumber", f.document_number.as_ref(), mrz_key);
+        compare("gender", f.gender.as_ref(), str::to_string);
+        if last_ok == Some(true)
+            && let Some(v) = vset("lastName")
+        {
+            f.last_name = value(
+                v.0,
+                f.last_name.as_ref().map_or(v.1, |m| m.confidence),
+                FieldSource::Visual,
+            );
+        }
+        if first_ok == Some(true)
+            && let Some(v) = vset("firstName")
+        {
+            f.first_name = value(
+                v.0,
+                f.first_name.as_ref().map_or(v.1, |m| m.confidence),
+                FieldSource::Visual,
+            );
+        }
+        for c in cross.iter().filter(|c| !c.agree) {
+            flags.push(Flag {
+                code: "mrz_visual_mismatch",
+                message: format!(
+                    "{}: the MRZ says {:?}, the printed zone says {:?}",
+                    c.field, c.mrz, c.visual
+                ),
+            });
+        }
+        if !m.valid {
+            let names: Vec<String> = m
+                .failed_checks
+                .iter()
+                .map(|c| {
+                    serde_json::to_value(c)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                })
+                .collect();
+            flags.push(Flag {
+                code: "mrz_invalid",
+                message: format!("MRZ check digit(s) failing: {}", names.join(", ")),
+            });
+        }
+    } else {
+        let kind = visual.layout.unwrap_or("unknown");
+        f.document_type = value(
+            kind,
+            if visual.layout.is_some() { 90.0 } else { 30.0 },
+            FieldSource::Visual,
+        );
+        for (name, slot) in [
+            ("lastName", &mut f.last_name),
+            ("firstName", &mut f.first_name),
+            ("dateOfBirth", &mut f.date_of_birth),
+            ("expirationDate", &mut f.expiration_date),
+            ("gender", &mut f.gender),
+            ("nationality", &mut f.nationality),
+            ("documentNumber", &mut f.document_number),
+            ("personalNumber", &mut f.personal_number),
+        ] {
+            if let Some((v, c)) = vset(name) {
+                *slot = value(v, c, FieldSource::Visual);
+            }
+        }
+    }
+    if let Some((v, c)) = vset("address") {
+        f.address = value(v, c, FieldSource::Visual);
+    }
+    if f.personal_number.is_none()
+        && let Some((v, c)) = vset("personalNumber")
+    {
+        f.personal_number = value(v, c, FieldSource::Visual);
+    }
+    // Full name: printed when given, else given names + surname.
+    f.full_name = match (vset("fullName"), &f.first_name, &f.last_name) {
+        (Some((v, c)), _, _) if mrz.is_none() => value(v, c, FieldSource::Visual),
+        (_, Some(a), Some(b)) => value(
+            format!("{} {}", a.value, b.value),
+            a.confidence.min(b.confidence),
+            a.source,
+        ),
+        (_, None, Some(b)) => Some(b.clone()),
+        (_, Some(a), None) => Some(a.clone()),
+        (Some((v, c)), _, _) => value(v, c, FieldSource::Visual),
+        _ => None,
+    };
+    if f.last_name.is_none()
+        && f.first_name.is_none()
+        && let Some(full) = &f.full_name
+    {
+        // "GIVEN NAMES SURNAME" without separate labels: the last word is the surname.
+        let words: Vec<&str> = full.value.split_whitespace().collect();
+        if words.len() >= 2 {
+            f.last_name = value(words[words.len() - 1], full.confidence, full.source);
+            f.first_name = value(
+                words[..words.len() - 1].join(" "),
+                full.confidence,
+                full.source,
+            );
+        }
+    }
+
+    // Key number check.
+    let id_number = if let Some(m) = mrz {
+        let country = m.fields.issuing_state.value.clone();
+        (!m.fields.document_number.value.is_empty())
+            .then(|| {
+                idnumber::validate(&country, IdType::Passport, &m.fields.document_number.value)
+            })
+            .filter(|_| m.document_kind() == DocumentKind::Passport)
+    } else {
+        visual
+            .layout
+            .and_then(layout_id_type)
+            .and_then(|(country, t)| {
+                let number = if t == IdType::KenyaNationalId {
+                    f.document_number.as_ref()
+                } else {
+                    f.personal_number.as_ref()
+                }?;
+                Some(idnumber::validate(country, t, &number.value))
+            })
+    };
+    if let Some(check) = id_number.as_ref().filter(|c| !c.is_valid()) {
+        flags.push(Flag {
+            code: "id_number_invalid",
+            message: format!("{}: {}", check.normalized, check.reason),
+        });
+    }
+
+    // Expired / under age.
+    if let Some(exp) = f
+        .expiration_date
+        .as_ref()
+        .and_then(|e| IsoDate::parse_iso(&e.value))
+        && exp < today
+    {
+        flags.push(Flag {
+            code: "expired",
+            message: format!(
+                "the document expired on {}",
+                f.expiration_date.as_ref().map_or("", |e| e.value.as_str())
+            ),
+        });
+    }
+    if let Some(birth) = f
+        .date_of_birth
+        .as_ref()
+        .and_then(|e| IsoDate::parse_iso(&e.value))
+    {
+        let age = birth.years_until(&today);
+        if age < min_age {
+            flags.push(Flag {
+                code: "under_age",
+                message: format!("the holder is {age}, under {min_age}"),
+            });
+        }
+    }
+
+    // Overall confidence: mean of the core fields' confidences, missing core fields count as 0;
+    // an invalid MRZ caps it at 50.
+    let core = [
+        &f.last_name,
+        &f.first_name,
+        &f.date_of_birth,
+        &f.document_number,
+        &f.expiration_date,
+    ];
+    let mut confidence = core
+        .iter()
+        .map(|v| v.as_ref().map_or(0.0, |v| v.confidence))
+        .sum::<f32>()
+        / core.len() as f32;
+    if mrz.is_some_and(|m| !m.valid) {
+        confidence = confidence.min(50.0);
+    }
+    Assembled {
+        fields: f,
+        confidence: (confidence * 10.0).round() / 10.0,
+        cross_checks: cross,
+        flags,
+        id_number,
+    }
+}
+
+fn value_of(visual: &VisualFields, k: &str) -> Option<(String, f32)> {
+    visual.get(k).map(|(v, c)| (v.to_string(), c * 100.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::document::mrz::parse_mrz_lines;
+
+    fn line(text: &str, left: f32, v: f32) -> PlacedLine {
+        PlacedLine {
+            text: text.into(),
+            confidence: 0.95,
+            char_confidences: vec![0.95; text.chars().count()],
+            left,
+            right: left + 12.0 * text.chars().count() as f32,
+            v,
+            height: 20.0,
+        }
+    }
+
+    #[test]
+    fn dates_in_printed_forms() {
+        let today = IsoDate::new(2026, 11, 29).unwrap();
+        let parse_date = |t: &str| parse_date(t, DateRole::Birth, today);
+        assert_eq!(parse_date("12/08/1974").as_deref(), Some("1974-08-12"));
+        assert_eq!(parse_date("12.08.1974").as_deref(), Some("1974-08-12"));
+        assert_eq!(parse_date("1974-08-12").as_deref(), Some("1974-08-12"));
+        assert_eq!(parse_date("12 AUG 1974").as_deref(), Some("1974-08-12"));
+        assert_eq!(
+            parse_date("12 AOÛT/AUG 1974").as_deref(),
+            Some("1974-08-12")
+        );
+        assert_eq!(parse_date("03 FÉV 2031").as_deref(), Some("2031-02-03"));
+        assert_eq!(parse_date("31/02/1990"), None);
+        assert_eq!(parse_date("no date"), None);
+        assert_eq!(
+            parse_date("12 AUGUST/AOUT 74").as_deref(),
+            Some("1974-08-12")
+        );
+        assert_eq!(
+            super::parse_date(
+                "15 APR/AVR 12",
+                DateRole::Expiry {
+                    max_years_ahead: 20
+                },
+                today
+            )
+            .as_deref(),
+            Some("2012-04-15")
+        );
+    }
+
+    #[test]
+    fn labels_bilingual_and_inline() {
+        assert_eq!(
+            match_label("Surname / Nom"),
+            Some(("lastName", String::new()))
+        );
+        assert_eq!(
+            match_label("Prénoms/Given names: Amélie Zoé"),
+            Some(("firstName", "Amélie Zoé".into()))
+        );
+        assert_eq!(match_label("Nomination"), None);
+        assert_eq!(
+            match_label("Date d'expiration / Date of expiry"),
+            Some(("expirationDate", String::new()))
+        );
+    }
+
+    #[test]
+    fn visual_fields_by_label_and_ghana_layout() {
+        let lines = vec![
+            line("ECOWAS IDENTITY CARD", 10.0, 10.0),
+            line("Surname/Nom", 200.0, 60.0),
+            line("ASANTEWAA", 200.0, 85.0),
+            line("Given names/Prénoms", 200.0, 120.0),
+            line("Ama Serwaa", 200.0, 145.0),
+            line("Sex/Sexe", 200.0, 180.0),
+            line("F", 200.0, 205.0),
+            line("Date of Birth/Date de naissance", 400.0, 180.0),
+            line("07/03/1991", 400.0, 205.0),
+            line("GHA-123456789-0", 200.0, 260.0),
+        ];
+        let v = extract_visual(&lines, IsoDate::new(2026, 11, 29).unwrap());
+        assert_eq!(v.layout, Some("ghana_card"));
+        assert_eq!(v.get("lastName").map(|x| x.0), Some("ASANTEWAA"));
+        assert_eq!(v.get("firstName").map(|x| x.0), Some("Ama Serwaa"));
+        assert_eq!(v.get("gender").map(|x| x.0), Some("F"));
+        assert_eq!(v.get("dateOfBirth").map(|x| x.0), Some("1991-03-07"));
+        assert_eq!(
+            v.get("personalNumber").map(|x| x.0),
+            Some("GHA-123456789-0")
+        );
+    }
+
+    #[test]
+    fn mrz_fields_cross_checked_and_flagged() {
+        let today = IsoDate::new(2026, 11, 29).unwrap();
+        let m = parse_mrz_lines(
+            &[
+                "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+                "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
+            ],
+            today,
+        )
+        .unwrap();
+        let mut visual = VisualFields::default();
+        visual.set("lastName", "Eriksson".into(), 0.9);
+        visual.set("dateOfBirth", "1974-08-13".into(), 0.9);
+        let a = assemble(Some(&m), &visual, today, 18);
+        let f = &a.fields;
+        assert_eq!(f.document_type.as_ref().unwrap().value, "passport");
+        assert_eq!(f.last_name.as_ref().unwrap().value, "Eriksson");
+        assert_eq!(f.last_name.as_ref().unwrap().source, FieldSource::Visual);
+        assert_eq!(f.first_name.as_ref().unwrap().value, "ANNA MARIA");
+        assert_eq!(f.date_of_birth.as_ref().unwrap().value, "1974-08-12");
+        assert_eq!(f.expiration_date.as_ref().unwrap().value, "2012-04-15");
+        assert_eq!(f.document_number.as_ref().unwrap().value, "L898902C3");
+        assert!(f.document_number.as_ref().unwrap().confidence >= 97.0);
+        let codes: Vec<&str> = a.flags.iter().map(|f| f.code).collect();
+        assert!(codes.contains(&"expired"));
+        assert!(codes.contains(&"mrz_visual_mismatch"));
+        assert!(!codes.contains(&"under_age"));
+        let dob = a
+            .cross_checks
+            .iter()
+            .find(|c| c.field == "dateOfBirth")
+            .unwrap();
+        assert!(!dob.agree);
+    }
+
+    #[test]
+    fn mrz_rows_are_joined_and_ordered() {
+        let lines = vec![
+            line("L898902C36UTO7408122F1204159", 10.0, 300.0),
+            line("ZE184226B<<<<<10", 400.0, 302.0),
+            line("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", 10.0, 270.0),
+            line("PASSPORT", 10.0, 10.0),
+        ];
+        let c = mrz_candidates(&lines);
+        assert_eq!(c.len(), 2);
+        assert_eq!(c[0].text, "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<");
+        assert_eq!(c[1].text, "L898902C36UTO7408122F1204159ZE184226B<<<<<10");
+    }
+}

@@ -1,0 +1,557 @@
+//! `DocumentReader`: one call from a decoded photo or scan to a [`DocumentReading`] — text
+//! detection, orientation (90/180/270 and skew), line recognition, MRZ, visual-zone fields,
+//! cross-checks, flags, document quality and (optionally) the holder's portrait.
+
+use std::time::Instant;
+
+use image::RgbImage;
+use serde::Serialize;
+
+use super::fields::{self, Assembled, PlacedLine};
+use super::mrz::{self, IsoDate, MrzOptions, MrzReading};
+use super::ocr::{OcrEngine, OcrSettings, TextBox, TextLine, parse_charset};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::face::{FaceAnalysis, FaceDetection, FaceEngine, Role};
+use crate::imaging::{Decoded, luma};
+use crate::inference::{ModelInfo, Runtime};
+use crate::models;
+use crate::timing::Timings;
+
+/// Which PP-OCRv6 pair to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum OcrModels {
+    /// PP-OCRv6 tiny det + rec (the default: measured faster at equal MRZ accuracy).
+    Tiny,
+    /// PP-OCRv6 small det + rec.
+    Small,
+}
+
+impl OcrModels {
+    /// Manifest ids of detector and recogniser.
+    #[must_use]
+    pub fn ids(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Tiny => ("ocr_detector_tiny", "ocr_recognizer_tiny"),
+            Self::Small => ("ocr_detector", "ocr_recognizer"),
+        }
+    }
+}
+
+/// Settings of the reader.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReaderOptions {
+    /// Model pair.
+    pub models: OcrModels,
+    /// OCR settings.
+    pub ocr: OcrSettings,
+    /// "Today" for two-digit years, expiry and age; `None` = the system clock (UTC).
+    pub today: Option<IsoDate>,
+    /// Holders younger than this are flagged `under_age`.
+    pub min_age: i32,
+    /// Load the face models and analyse the document portrait.
+    pub portrait: bool,
+}
+
+impl Default for ReaderOptions {
+    fn default() -> Self {
+        Self {
+            models: OcrModels::Tiny,
+            ocr: OcrSettings::default(),
+            today: None,
+            min_age: 18,
+            portrait: true,
+        }
+    }
+}
+
+/// Capture quality of the document, with reasons when it is not good enough.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentQuality {
+    /// 0–100, from the variance of the Laplacian inside the document region.
+    pub sharpness: f32,
+    /// 0–100, mean luma inside the document region.
+    pub brightness: f32,
+    /// Percentage of blown-out pixels inside the document region (luma ≥ 250 and well above
+    /// the region's median, so that a white page scanned flat is not "glare").
+    pub glare_percent: f32,
+    /// Percentage of the frame the document region fills.
+    pub fill_percent: f32,
+    /// Quarter turn the document lies at, degrees clockwise: 0, 90, 180 or 270.
+    pub rotation_degrees: u32,
+    /// Remaining in-plane skew, degrees clockwise (−45…45).
+    pub skew_degrees: f32,
+    /// Good enough to read and to auto-capture.
+    pub acceptable: bool,
+    /// Why not: `no_document`, `blurry`, `too_dark`, `too_bright`, `glare`,
+    /// `document_too_small`.
+    pub reasons: Vec<String>,
+}
+
+/// One recognised line in the output.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineOut {
+    /// Text.
+    pub text: String,
+    /// 0–100.
+    pub confidence: f32,
+}
+
+/// The document block of `read-document`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentReading {
+    /// A document (text) was found.
+    pub found: bool,
+    /// Why not, when not: `no_document`.
+    pub reason_code: Option<String>,
+    /// In words.
+    pub reason: Option<String>,
+    /// Fields, cross-checks, flags, ID-number check and overall confidence.
+    #[serde(flatten)]
+    pub assembled: Assembled,
+    /// The machine-readable zone, when one was found.
+    pub mrz: Option<MrzReading>,
+    /// Layout recognised from the printed text (MRZ-less cards).
+    pub layout: Option<String>,
+    /// Capture quality.
+    pub quality: DocumentQuality,
+    /// The holder's portrait, when the face models are loaded.
+    pub portrait: Option<FaceDetection>,
+    /// Every recognised line, top to bottom.
+    pub lines: Vec<LineOut>,
+    /// Models used.
+    pub models: Vec<ModelInfo>,
+    /// Stage times in ms.
+    pub timings_ms: Timings,
+}
+
+/// Loaded OCR (and face) models, reused for every document.
+pub struct DocumentReader {
+    ocr: OcrEngine,
+    face: Option<FaceEngine>,
+    options: ReaderOptions,
+    models: Vec<ModelInfo>,
+}
+
+impl std::fmt::Debug for DocumentReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocumentReader")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DocumentReader {
+    /// Load with default options (tiny OCR models, portrait analysis on).
+    ///
+    /// # Errors
+    /// When ONNX Runtime or a model is missing, altered or rejected.
+    pub fn load(config: &Config) -> Result<Self> {
+        Self::load_with(config, ReaderOptions::default())
+    }
+
+    /// Load with the given options.
+    ///
+    /// # Errors
+    /// When ONNX Runtime or a model is missing, altered or rejected, or the recogniser has no
+    /// character list.
+    pub fn load_with(config: &Config, options: ReaderOptions) -> Result<Self> {
+        let dir = config.models_dir.clone().unwrap_or_else(models::models_dir);
+        let runtime = Runtime::open(&dir)?;
+        Self::from_runtime(&runtime, config, options)
+    }
+
+    /// Load on an already opened runtime (the verify pipeline shares its runtime).
+    ///
+    /// # Errors
+    /// As [`DocumentReader::load_with`].
+    pub fn from_runtime(
+        runtime: &Runtime,
+        config: &Config,
+        options: ReaderOptions,
+    ) -> Result<Self> {
+        let threads = config.threads.max(1);
+        let (det_id, rec_id) = options.models.ids();
+        let det = runtime.load(det_id, threads)?;
+        let rec = runtime.load(rec_id, threads)?;
+        let cls = runtime.load("ocr_orientation", 1)?;
+        let meta = rec.metadata("character")?.ok_or_else(|| Error::Model {
+            id: rec_id.to_string(),
+            path: runtime.dir().to_path_buf(),
+            reason: "the recogniser has no `character` metadata".to_string(),
+            fetch: models::FETCH_COMMAND,
+        })?;
+        let charset = parse_charset(&meta);
+        let mut infos = vec![det.info().clone(), rec.info().clone(), cls.info().clone()];
+        let face = if options.portrait {
+            let f = FaceEngine::load(runtime, config.face, threads)?;
+            infos.extend(f.models().iter().cloned());
+            Some(f)
+        } else {
+            None
+        };
+        let mut ocr = OcrEngine::new(
+            Box::new(det),
+            Box::new(rec),
+            Some(Box::new(cls)),
+            charset,
+            options.ocr,
+        );
+        // Warm up: first runs allocate ONNX Runtime's buffers.
+        let blank = RgbImage::from_pixel(320, 200, image::Rgb([255, 255, 255]));
+        ocr.detect(&blank)?;
+        let warm = TextBox {
+            cx: 160.0,
+            cy: 100.0,
+            length: 300.0,
+            thickness: 30.0,
+            angle: 0.0,
+            score: 1.0,
+        };
+        ocr.recognize(&blank, &[warm])?;
+        Ok(Self {
+            ocr,
+            face,
+            options,
+            models: infos,
+        })
+    }
+
+    /// Read a document image.
+    ///
+    /// # Errors
+    /// When inference fails. No document found is an in-band result.
+    pub fn read(&mut self, img: &Decoded) -> Result<DocumentReading> {
+        self.read_with_portrait(img).map(|(r, _)| r)
+    }
+
+    /// Read a document image and also return the portrait analysis (embedding, aligned crop)
+    /// so that a face match can reuse it.
+    ///
+    /// # Errors
+    /// When inference fails.
+    pub fn read_with_portrait(
+        &mut self,
+        img: &Decoded,
+    ) -> Result<(DocumentReading, Option<FaceAnalysis>)> {
+        self.read_rgb(&img.rgb)
+    }
+
+    /// [`DocumentReader::read_with_portrait`] on raw pixels (camera frames).
+    ///
+    /// # Errors
+    /// When inference fails.
+    pub fn read_rgb(&mut self, rgb: &RgbImage) -> Result<(DocumentReading, Option<FaceAnalysis>)> {
+        let today = self.options.today.unwrap_or_else(IsoDate::today_utc);
+        let mut timings = Timings::default();
+        let t_all = Instant::now();
+        let t = Instant::now();
+        let raw_boxes = self.ocr.detect(rgb)?;
+        timings.record("ocr.detect", t);
+        let t = Instant::now();
+        let (mut boxes, mut theta) = orient(&raw_boxes);
+        let flip = self.ocr.upside_down_share(rgb, &boxes, 5)?;
+        if flip > 0.5 {
+            boxes = boxes.iter().map(TextBox::flipped).collect();
+            theta = wrap_angle(theta + std::f32::consts::PI);
+        }
+        timings.record("ocr.orientation", t);
+        let t = Instant::now();
+        let lines = self.ocr.recognize(rgb, &boxes)?;
+        timings.record("ocr.recognize", t);
+        let placed = place(&lines, theta);
+
+        let t = Instant::now();
+        let candidates = fields::mrz_candidates(&placed);
+        let mrz = if candidates.is_empty() {
+            None
+        } else {
+            mrz::parse_mrz(&candidates, &MrzOptions::new(today)).ok()
+        };
+        timings.record("mrz", t);
+        let t = Instant::now();
+        let visual = fields::extract_visual(&placed, today);
+        let assembled = fields::assemble(mrz.as_ref(), &visual, today, self.options.min_age);
+        timings.record("fields", t);
+
+        let t = Instant::now();
+        let quality = measure_quality(rgb, &boxes, theta);
+        timings.record("quality", t);
+
+        let mut portrait = None;
+        let mut analysis = None;
+        if let Some(face) = self.face.as_mut() {
+            let upright = rotate_quarter(rgb, theta);
+            let a = face.analyze(&upright, Role::Document, &mut timings, "portrait.")?;
+            portrait = Some(a.detection.clone());
+            analysis = Some(a);
+        }
+        timings.record("total", t_all);
+
+        let mut ordered: Vec<&PlacedLine> = placed.iter().collect();
+        ordered.sort_by(|a, b| a.v.total_cmp(&b.v).then(a.left.total_cmp(&b.left)));
+        let found = !boxes.is_empty();
+        let reading = DocumentReading {
+            found,
+            reason_code: (!found).then(|| "no_document".to_string()),
+            reason: (!found).then(|| "no text was found in the image".to_string()),
+            assembled,
+            mrz,
+            layout: visual.layout.map(str::to_string),
+            quality,
+            portrait,
+            lines: ordered
+                .iter()
+                .map(|l| LineOut {
+                    text: l.text.clone(),
+                    confidence: (l.confidence * 1000.0).round() / 10.0,
+                })
+                .collect(),
+            models: self.models.clone(),
+            timings_ms: timings.rounded(),
+        };
+        Ok((reading, analysis))
+    }
+}
+
+fn wrap_angle(a: f32) -> f32 {
+    let pi = std::f32::consts::PI;
+    let mut a = a;
+    while a > pi {
+        a -= 2.0 * pi;
+    }
+    while a <= -pi {
+        a += 2.0 * pi;
+    }
+    a
+}
+
+/// The dominant reading direction of the long boxes (length-weighted, on doubled angles so that
+/// ±90° agree), and every box turned to read along it.
+#[must_use]
+pub fn orient(boxes: &[TextBox]) -> (Vec<TextBox>, f32) {
+    let (mut sx, mut sy) = (0.0f32, 0.0f32);
+    for b in boxes.iter().filter(|b| b.length > 2.0 * b.thickness) {
+        let w = b.length;
+        sx += w * (2.0 * b.angle).cos();
+        sy += w * (2.0 * b.angle).sin();
+    }
+    let theta = if sx == 0.0 && sy == 0.0 {
+        0.0
+    } else {
+        0.5 * sy.atan2(sx)
+    };
+    let turned = boxes
+        .iter()
+        .map(|b| {
+            if wrap_angle(b.angle - theta).abs() > std::f32::consts::FRAC_PI_2 {
+                b.flipped()
+            } else {
+                *b
+            }
+        })
+        .collect();
+    (turned, theta)
+}
+
+/// Lines in the upright document frame of reading direction `theta`.
+fn place(lines: &[TextLine], theta: f32) -> Vec<PlacedLine> {
+    let (s, c) = theta.sin_cos();
+    lines
+        .iter()
+        .filter(|l| !l.text.trim().is_empty())
+        .map(|l| {
+            let u = l.bbox.cx * c + l.bbox.cy * s;
+            let v = -l.bbox.cx * s + l.bbox.cy * c;
+            PlacedLine {
+                text: l.text.trim().to_string(),
+                confidence: l.confidence,
+                char_confidences: l.char_confidences.clone(),
+                left: u - l.bbox.length / 2.0,
+                right: u + l.bbox.length / 2.0,
+                v,
+                height: l.bbox.thickness,
+            }
+        })
+        .collect()
+}
+
+/// Turn the image by the nearest quarter turn so that text reading along `theta` is upright.
+fn rotate_quarter(img: &RgbImage, theta: f32) -> RgbImage {
+    let quarter = (theta / std::f32::consts::FRAC_PI_2).round() as i32;
+    match quarter.rem_euclid(4) {
+        1 => image::imageops::rotate270(img),
+        2 => image::imageops::rotate180(img),
+        3 => image::imageops::rotate90(img),
+        _ => img.clone(),
+    }
+}
+
+/// Sharpness, brightness, glare and fill inside the region the text boxes span.
+#[must_use]
+pub fn measure_quality(img: &RgbImage, boxes: &[TextBox], theta: f32) -> DocumentQuality {
+    let quarter = (theta / std::f32::consts::FRAC_PI_2).round();
+    let rotation = ((quarter as i32 * 90).rem_euclid(360)) as u32;
+    let skew = ((theta - quarter * std::f32::consts::FRAC_PI_2).to_degrees() * 10.0).round() / 10.0;
+    if boxes.is_empty() {
+        return DocumentQuality {
+            sharpness: 0.0,
+            brightness: 0.0,
+            glare_percent: 0.0,
+            fill_percent: 0.0,
+            rotation_degrees: 0,
+            skew_degrees: 0.0,
+            acceptable: false,
+            reasons: vec!["no_document".into()],
+        };
+    }
+    // Document region in the rotated frame, grown by a margin of one line height.
+    let (s, c) = theta.sin_cos();
+    let (mut umin, mut umax, mut vmin, mut vmax) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
+    let mut hsum = 0.0;
+    for b in boxes {
+        for p in b.corners() {
+            let u = p[0] * c + p[1] * s;
+            let v = -p[0] * s + p[1] * c;
+            umin = umin.min(u);
+            umax = umax.max(u);
+            vmin = vmin.min(v);
+            vmax = vmax.max(v);
+        }
+        hsum += b.thickness;
+    }
+    let margin = hsum / boxes.len() as f32;
+    let (umin, umax, vmin, vmax) = (umin - margin, umax + margin, vmin - margin, vmax + margin);
+    let area = (umax - umin) * (vmax - vmin);
+    let frame = (img.width() * img.height()) as f32;
+    let fill = (area / frame).min(1.0) * 100.0;
+    // Sample on a grid of at most ~400×400 points inside the region.
+    let step = ((img.width().max(img.height()) as f32) / 400.0).max(1.0) as u32;
+    let (w, h) = (img.width(), img.height());
+    let inside = |x: u32, y: u32| {
+        let (xf, yf) = (x as f32, y as f32);
+        let u = xf * c + yf * s;
+        let v = -xf * s + yf * c;
+        u >= umin && u <= umax && v >= vmin && v <= vmax
+    };
+    let g = |x: u32, y: u32| luma(img.get_pixel(x, y).0);
+    let mut hist = [0u32; 256];
+    let (mut n, mut sum) = (0u32, 0.0f64);
+    let (mut lap_n, mut lap_sum, mut lap_sq) = (0u32, 0.0f64, 0.0f64);
+    let mut y = 1;
+    while y + 1 < h {
+        let mut x = 1;
+        while x + 1 < w {
+            if inside(x, y) {
+                let l = g(x, y);
+                n += 1;
+                sum += f64::from(l);
+                hist[l.clamp(0.0, 255.0) as usize] += 1;
+                let lap = g(x - 1, y) + g(x + 1, y) + g(x, y - 1) + g(x, y + 1) - 4.0 * l;
+                lap_n += 1;
+                lap_sum += f64::from(lap);
+                lap_sq += f64::from(lap * lap);
+            }
+            x += step;
+        }
+        y += step;
+    }
+    let brightness = if n == 0 {
+        0.0
+    } else {
+        (sum / f64::from(n) / 2.55) as f32
+    };
+    let median = {
+        let (mut acc, mut m) = (0u32, 0usize);
+        for (i, &c) in hist.iter().enumerate() {
+            acc += c;
+            if acc * 2 >= n {
+                m = i;
+                break;
+            }
+        }
+        m
+    };
+    let glare_from = 250usize.max(median + 25);
+    let glare: u32 = hist.iter().skip(glare_from).sum();
+    let glare_percent = if n == 0 {
+        0.0
+    } else {
+        glare as f32 * 100.0 / n as f32
+    };
+    let var = if lap_n == 0 {
+        0.0
+    } else {
+        let m = lap_sum / f64::from(lap_n);
+        (lap_sq / f64::from(lap_n) - m * m) as f32
+    };
+    // Variance of the Laplacian of sharp printed text is in the hundreds to thousands.
+    let sharpness = 100.0 * (1.0 - (-var / 150.0).exp());
+    let mut reasons = Vec::new();
+    if sharpness < 30.0 {
+        reasons.push("blurry".to_string());
+    }
+    if brightness < 25.0 {
+        reasons.push("too_dark".to_string());
+    }
+    if brightness > 92.0 {
+        reasons.push("too_bright".to_string());
+    }
+    if glare_percent > 3.0 {
+        reasons.push("glare".to_string());
+    }
+    if fill < 25.0 {
+        reasons.push("document_too_small".to_string());
+    }
+    let r1 = |v: f32| (v * 10.0).round() / 10.0;
+    DocumentQuality {
+        sharpness: r1(sharpness),
+        brightness: r1(brightness),
+        glare_percent: r1(glare_percent),
+        fill_percent: r1(fill),
+        rotation_degrees: rotation,
+        skew_degrees: skew,
+        acceptable: reasons.is_empty(),
+        reasons,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tb(cx: f32, cy: f32, angle: f32) -> TextBox {
+        TextBox {
+            cx,
+            cy,
+            length: 200.0,
+            thickness: 20.0,
+            angle,
+            score: 0.9,
+        }
+    }
+
+    #[test]
+    fn vertical_lines_give_a_quarter_turn_and_agree() {
+        let half = std::f32::consts::FRAC_PI_2;
+        let (turned, theta) = orient(&[tb(0.0, 0.0, half), tb(50.0, 0.0, -half + 0.01)]);
+        assert!((theta.abs() - half).abs() < 0.02, "theta {theta}");
+        assert!(wrap_angle(turned[0].angle - turned[1].angle).abs() < 0.05);
+    }
+
+    #[test]
+    fn quality_reasons_for_a_dark_flat_frame() {
+        let img = RgbImage::from_pixel(400, 300, image::Rgb([20, 20, 20]));
+        let q = measure_quality(&img, &[tb(200.0, 150.0, 0.0)], 0.0);
+        assert!(q.reasons.contains(&"too_dark".to_string()));
+        assert!(q.reasons.contains(&"blurry".to_string()));
+        assert!(q.reasons.contains(&"document_too_small".to_string()));
+        assert!(!q.acceptable);
+        let none = measure_quality(&img, &[], 0.0);
+        assert_eq!(none.reasons, vec!["no_document".to_string()]);
+    }
+}
