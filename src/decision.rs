@@ -160,6 +160,52 @@ pub fn apply_liveness(
     }
 }
 
+/// Fold what was read from the document into a decision: an expired document rejects; no
+/// document text, an invalid MRZ, a visual zone that disagrees with the MRZ, an invalid ID
+/// number or an under-age holder refer the case to a supervisor.
+#[must_use]
+pub fn apply_document(
+    decision: Decision,
+    reasons: &mut Vec<Reason>,
+    reading: Option<&crate::document::reader::DocumentReading>,
+) -> Decision {
+    let Some(r) = reading else {
+        return decision;
+    };
+    let mut worst = decision;
+    let raise = |to: Decision, worst: &mut Decision| {
+        *worst = match (*worst, to) {
+            (Decision::Reject, _) | (_, Decision::Reject) => Decision::Reject,
+            (Decision::Refer, _) | (_, Decision::Refer) => Decision::Refer,
+            _ => Decision::Approve,
+        };
+    };
+    let before = reasons.len();
+    if !r.found {
+        reasons.push(reason(
+            r.reason_code.as_deref().unwrap_or("no_document"),
+            format!(
+                "document: {}",
+                r.reason.as_deref().unwrap_or("no document text was found")
+            ),
+        ));
+        raise(Decision::Refer, &mut worst);
+    }
+    for flag in &r.assembled.flags {
+        reasons.push(reason(flag.code, format!("document: {}", flag.message)));
+        let to = if flag.code == "expired" {
+            Decision::Reject
+        } else {
+            Decision::Refer
+        };
+        raise(to, &mut worst);
+    }
+    if reasons.len() > before {
+        reasons.retain(|r| r.code != "all_checks_passed");
+    }
+    worst
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

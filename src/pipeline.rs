@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::decision;
+use crate::document::reader::{DocumentReader, DocumentReading, ReaderOptions};
 use crate::error::{Error, Result};
 use crate::face::{FaceAnalysis, FaceEngine, Role};
 use crate::imaging::{self, Decoded};
@@ -28,6 +29,7 @@ pub struct Pipeline {
     lanes: Vec<FaceEngine>,
     passive: PassiveDetector,
     passive_model: ModelInfo,
+    reader: Option<DocumentReader>,
     models: Vec<ModelInfo>,
     /// Milliseconds spent loading the runtime and models (cold start).
     pub load_ms: f64,
@@ -128,11 +130,21 @@ impl Pipeline {
         let spoof = runtime.load("antispoof", 1)?;
         let passive_model = spoof.info().clone();
         let passive = PassiveDetector::new(Box::new(spoof));
+        // The document's text (OCR, MRZ, fields); its portrait is analysed by the face lanes.
+        let reader = DocumentReader::from_runtime(
+            &runtime,
+            &config,
+            ReaderOptions {
+                portrait: false,
+                ..ReaderOptions::default()
+            },
+        )?;
         Ok(Self {
             config,
             lanes,
             passive,
             passive_model,
+            reader: Some(reader),
             models,
             load_ms: started.elapsed().as_secs_f64() * 1000.0,
         })
@@ -304,11 +316,59 @@ impl Pipeline {
         sequence: Option<&LivenessResult>,
     ) -> Result<Verification> {
         let started = Instant::now();
-        let (doc, sel) = self.analyze_pair(document, Role::Document, selfie, Role::Selfie)?;
+        // Decode the document once: the text reader and the face lane both use it, at once.
+        let t = Instant::now();
+        let (doc_decoded, doc_source) = match document {
+            Input::File(path) => (
+                imaging::decode_file(path, &self.config.limits)?,
+                path.display().to_string(),
+            ),
+            Input::Image(decoded, source) => (decoded, source),
+        };
+        let doc_decode_ms = t.elapsed().as_secs_f64() * 1000.0;
+        let mut reader = self.reader.take();
+        let ocr_input = reader.is_some().then(|| doc_decoded.clone());
+        let (pair, read) = std::thread::scope(|scope| {
+            let ocr = match (reader.as_mut(), ocr_input.as_ref()) {
+                (Some(r), Some(img)) => Some(scope.spawn(move || {
+                    let t = Instant::now();
+                    let out = r.read(img);
+                    (out, t.elapsed().as_secs_f64() * 1000.0)
+                })),
+                _ => None,
+            };
+            let pair = self.analyze_pair(
+                Input::Image(doc_decoded, doc_source),
+                Role::Document,
+                selfie,
+                Role::Selfie,
+            );
+            let read = ocr.map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    (
+                        Err(Error::Inference {
+                            model: "document reader".into(),
+                            message: "reader thread panicked".into(),
+                        }),
+                        0.0,
+                    )
+                })
+            });
+            (pair, read)
+        });
+        self.reader = reader;
+        let (doc, sel) = pair?;
         let t = Instant::now();
         let face_match = self.face_match(&doc, &sel, ("document", "selfie"));
         let mut timings = Timings::default();
         timings.record("match", t);
+        let reading: Option<DocumentReading> = match read {
+            Some((out, ms)) => {
+                timings.set("document.read", ms);
+                Some(out?)
+            }
+            None => None,
+        };
         let t = Instant::now();
         let liveness = match sequence {
             Some(r) => LivenessBlock::from_sequence(r),
@@ -328,17 +388,34 @@ impl Pipeline {
                 timings.set(&format!("{name}.{stage}"), *ms);
             }
         }
+        timings.set("document.decode", doc_decode_ms);
         let portrait = doc.faces.detection.clone();
+        let portrait_confidence = if portrait.usable {
+            portrait.confidence
+        } else {
+            0.0
+        };
+        let (confidence, confidence_basis) = match &reading {
+            Some(r) => {
+                let text = if r.found { r.assembled.confidence } else { 0.0 };
+                (
+                    0.6 * text + 0.4 * portrait_confidence,
+                    format!(
+                        "0.6 × document reading {text:.1} + 0.4 × portrait detection {portrait_confidence:.1}"
+                    ),
+                )
+            }
+            None => (
+                portrait_confidence,
+                "portrait detection (the document text was not read)".into(),
+            ),
+        };
         let document_block = DocumentBlock {
-            confidence: if portrait.usable {
-                portrait.confidence
-            } else {
-                0.0
-            },
+            confidence: (confidence * 100.0).round() / 100.0,
             image: doc.meta(),
             portrait,
-            confidence_basis:
-                "portrait detection (document text reading is not part of this version)".into(),
+            confidence_basis,
+            reading,
         };
         let selfie_detection = sel.faces.detection.clone();
         let q = |d: &crate::face::FaceDetection| {
@@ -382,6 +459,8 @@ impl Pipeline {
             &quality,
         );
         let mut reasons = reasons;
+        let decision =
+            decision::apply_document(decision, &mut reasons, document_block.reading.as_ref());
         let decision = decision::apply_liveness(decision, &mut reasons, &liveness);
         timings.record("total", started);
         let portrait = document_block.portrait.face.as_ref().map(|f| {

@@ -101,6 +101,19 @@ fn apply_duplicates(result: &mut VerificationResult, dup: &audit::DuplicateRepor
     }
 }
 
+/// A field read from the document, for the store's search columns.
+fn read_field(
+    result: &VerificationResult,
+    pick: impl Fn(
+        &crate::document::fields::DocumentFields,
+    ) -> &Option<crate::document::fields::FieldValue>,
+) -> Option<String> {
+    let reading = result.document.reading.as_ref()?;
+    pick(&reading.assembled.fields)
+        .as_ref()
+        .map(|f| f.value.clone())
+}
+
 /// Check for duplicates, then write the verification durably; returns the updated result with
 /// its `record` receipt.
 ///
@@ -155,9 +168,10 @@ pub fn record(
         indexed: IndexedFields {
             decision: to_audit(result.decision),
             decision_reason: reasons.join("; "),
-            document_number: ctx.claimed_id_number.map(str::to_string),
-            full_name: None,
-            country: None,
+            document_number: read_field(&result, |f| &f.document_number)
+                .or_else(|| ctx.claimed_id_number.map(str::to_string)),
+            full_name: read_field(&result, |f| &f.full_name),
+            country: read_field(&result, |f| &f.issuing_country),
             overall_confidence: Some(f64::from(result.overall_confidence)),
         },
         result: &result_json,

@@ -95,7 +95,8 @@ pub struct Reason {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentBlock {
-    /// 0–100. Until document reading (OCR/MRZ) lands this is the portrait-detection confidence.
+    /// 0–100: 0.6 × the reading's confidence (0 when no document text was found) + 0.4 × the
+    /// portrait-detection confidence; the portrait alone when the text was not read.
     pub confidence: f32,
     /// The image read.
     pub image: ImageMeta,
@@ -103,6 +104,11 @@ pub struct DocumentBlock {
     pub portrait: FaceDetection,
     /// What the document confidence is made of.
     pub confidence_basis: String,
+    /// What was read: fields with sources and confidences, the MRZ and its checks, cross-checks,
+    /// flags, the ID-number check, capture quality, the text lines (the `read-document` output
+    /// without its portrait, which is `portrait` above). Not read back from stored JSON.
+    #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
+    pub reading: Option<crate::document::reader::DocumentReading>,
 }
 
 /// Image quality figures, with the reference services' names (0–100; absent when no face).
