@@ -306,6 +306,11 @@ const LABELS: &[(&str, &[&str])] = &[
             "id no",
             "no du document",
             "n° du document",
+            "n° du passeport",
+            "no du passeport",
+            "numero du passeport",
+            "n° de passeport",
+            "no de passeport",
             "numero du document",
             "numero de la carte",
             "serial number",
@@ -315,6 +320,10 @@ const LABELS: &[(&str, &[&str])] = &[
         "personalNumber",
         &[
             "personal id number",
+            "numero d'identification",
+            "numero d'identite",
+            "numero personnel",
+            "n° personnel",
             "personal number",
             "national identification number",
             "nin",
@@ -356,7 +365,12 @@ fn match_label(text: &str) -> Option<(&'static str, String)> {
         let mut stripped = false;
         for (field, alts) in LABELS {
             for alt in *alts {
-                if let Some(r) = rest.strip_prefix(alt) {
+                // OCR often reads "rn" as "m" ("Sumame"): accept that spelling too.
+                let merged = alt.replace("rn", "m");
+                let hit = rest
+                    .strip_prefix(alt)
+                    .or_else(|| rest.strip_prefix(merged.as_str()));
+                if let Some(r) = hit {
                     // Whole word only.
                     if r.chars().next().is_some_and(char::is_alphanumeric) {
                         continue;
@@ -444,7 +458,20 @@ const MONTHS: &[(&str, u32)] = &[
 /// the MRZ does for `role` on `today`. Returns ISO `YYYY-MM-DD`.
 #[must_use]
 pub fn parse_date(text: &str, role: DateRole, today: IsoDate) -> Option<String> {
-    let f = fold(text);
+    // Split at separators and between letters and digits ("MAY1968" → "may", "1968").
+    let mut f = String::new();
+    let mut prev: Option<char> = None;
+    for c in fold(text).chars() {
+        if let Some(p) = prev
+            && p.is_alphanumeric()
+            && c.is_alphanumeric()
+            && p.is_ascii_digit() != c.is_ascii_digit()
+        {
+            f.push(' ');
+        }
+        f.push(c);
+        prev = Some(c);
+    }
     let tokens: Vec<&str> = f
         .split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
@@ -609,6 +636,18 @@ pub fn extract_visual(lines: &[PlacedLine], today: IsoDate) -> VisualFields {
                     out.set(field, g, conf);
                 }
             }
+            "documentNumber" | "personalNumber" => {
+                // Numbers printed in groups ("9955 900 7370") are one number.
+                let compact: String = value.split_whitespace().collect();
+                if compact
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                {
+                    out.set(field, compact, conf);
+                } else {
+                    out.set(field, value, conf);
+                }
+            }
             _ => out.set(field, value, conf),
         }
     }
@@ -634,7 +673,10 @@ fn detect_layout(lines: &[PlacedLine]) -> Option<&'static str> {
         || all.contains("voters card")
     {
         Some("nigeria_voter_card")
-    } else if all.contains("national identity management commission") || all.contains("nin slip") {
+    } else if all.contains("identity management commission")
+        || all.contains("management commission")
+        || all.contains("nin slip")
+    {
         Some("nigeria_nin_slip")
     } else if all.contains("jamhuri ya kenya") || all.contains("republic of kenya") {
         Some("kenya_national_id")
@@ -1064,6 +1106,7 @@ mod tests {
         assert_eq!(parse_date("12.08.1974").as_deref(), Some("1974-08-12"));
         assert_eq!(parse_date("1974-08-12").as_deref(), Some("1974-08-12"));
         assert_eq!(parse_date("12 AUG 1974").as_deref(), Some("1974-08-12"));
+        assert_eq!(parse_date("30 MAY1968").as_deref(), Some("1968-05-30"));
         assert_eq!(
             parse_date("12 AOÛT/AUG 1974").as_deref(),
             Some("1974-08-12")

@@ -74,8 +74,8 @@ pub struct DocumentQuality {
     pub sharpness: f32,
     /// 0–100, mean luma inside the document region.
     pub brightness: f32,
-    /// Percentage of blown-out pixels inside the document region (luma ≥ 250 and well above
-    /// the region's median, so that a white page scanned flat is not "glare").
+    /// Percentage of blown-out pixels (luma ≥ 250) inside the document region; 0 when the
+    /// region's median is itself ≥ 240 (a white page scanned flat is not glare).
     pub glare_percent: f32,
     /// Percentage of the frame the document region fills.
     pub fill_percent: f32,
@@ -348,6 +348,17 @@ pub fn orient(boxes: &[TextBox]) -> (Vec<TextBox>, f32) {
     let turned = boxes
         .iter()
         .map(|b| {
+            if b.length < 1.6 * b.thickness {
+                // A lone glyph or two ("F", "M"): its own axis is meaningless; read it along the
+                // document's direction, over a square that covers it.
+                let side = b.length.max(b.thickness);
+                return TextBox {
+                    angle: theta,
+                    length: side,
+                    thickness: side,
+                    ..*b
+                };
+            }
             if wrap_angle(b.angle - theta).abs() > std::f32::consts::FRAC_PI_2 {
                 b.flipped()
             } else {
@@ -363,7 +374,8 @@ fn place(lines: &[TextLine], theta: f32) -> Vec<PlacedLine> {
     let (s, c) = theta.sin_cos();
     lines
         .iter()
-        .filter(|l| !l.text.trim().is_empty())
+        // Very uncertain reads are noise (patterns, emblems), not text.
+        .filter(|l| !l.text.trim().is_empty() && l.confidence >= 0.4)
         .map(|l| {
             let u = l.bbox.cx * c + l.bbox.cy * s;
             let v = -l.bbox.cx * s + l.bbox.cy * c;
@@ -476,8 +488,13 @@ pub fn measure_quality(img: &RgbImage, boxes: &[TextBox], theta: f32) -> Documen
         }
         m
     };
-    let glare_from = 250usize.max(median + 25);
-    let glare: u32 = hist.iter().skip(glare_from).sum();
+    // Blown-out pixels count as glare only on paper darker than them: on a white page scanned
+    // flat (median ≥ 240) saturation is the paper itself.
+    let glare: u32 = if median >= 240 {
+        0
+    } else {
+        hist.iter().skip(250).sum()
+    };
     let glare_percent = if n == 0 {
         0.0
     } else {
