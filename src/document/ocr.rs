@@ -102,8 +102,13 @@ pub struct TextLine {
 #[must_use]
 pub fn det_input_size(w: u32, h: u32, max_side: usize) -> (usize, usize) {
     let long = w.max(h) as f32;
+    // Shrink large photos to `max_side`; enlarge thumbnails to 640 so that small print still
+    // covers enough detector pixels.
+    let min_side = 640.0f32.min(max_side as f32);
     let scale = if long > max_side as f32 {
         max_side as f32 / long
+    } else if long < min_side {
+        min_side / long
     } else {
         1.0
     };
@@ -516,7 +521,8 @@ mod tests {
     #[test]
     fn det_size_is_a_multiple_of_32_within_the_limit() {
         assert_eq!(det_input_size(1280, 800, 960), (960, 608));
-        assert_eq!(det_input_size(300, 200, 960), (288, 192));
+        assert_eq!(det_input_size(300, 200, 960), (640, 416));
+        assert_eq!(det_input_size(800, 500, 960), (800, 512));
         assert_eq!(det_input_size(10, 10, 960), (32, 32));
     }
 

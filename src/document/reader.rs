@@ -261,8 +261,21 @@ impl DocumentReader {
         }
         timings.record("ocr.orientation", t);
         let t = Instant::now();
-        let lines = self.ocr.recognize(rgb, &boxes)?;
+        let mut lines = self.ocr.recognize(rgb, &boxes)?;
         timings.record("ocr.recognize", t);
+        if needs_second_look(&lines) {
+            // The line classifier can be fooled (thumbnails, odd fonts): when the text reads
+            // poorly and holds no MRZ, read it the other way round and keep the better reading.
+            let t = Instant::now();
+            let flipped: Vec<TextBox> = boxes.iter().map(TextBox::flipped).collect();
+            let other = self.ocr.recognize(rgb, &flipped)?;
+            if reading_score(&other) > reading_score(&lines) {
+                lines = other;
+                boxes = flipped;
+                theta = wrap_angle(theta + std::f32::consts::PI);
+            }
+            timings.record("ocr.recognize_flipped", t);
+        }
         let placed = place(&lines, theta);
 
         let t = Instant::now();
@@ -316,6 +329,29 @@ impl DocumentReader {
         };
         Ok((reading, analysis))
     }
+}
+
+/// Length-weighted mean confidence of the lines, with a bonus per MRZ-like line.
+fn reading_score(lines: &[TextLine]) -> f32 {
+    let (mut num, mut den) = (0.0f32, 0.0f32);
+    for l in lines {
+        let n = l.text.chars().count() as f32;
+        num += l.confidence * n;
+        den += n;
+    }
+    let mean = if den > 0.0 { num / den } else { 0.0 };
+    let mrz = lines
+        .iter()
+        .filter(|l| fields::is_mrz_like(&l.text))
+        .count();
+    mean + 0.2 * mrz.min(3) as f32
+}
+
+/// No MRZ-like line and a weak mean confidence: the orientation may be wrong.
+fn needs_second_look(lines: &[TextLine]) -> bool {
+    !lines.is_empty()
+        && !lines.iter().any(|l| fields::is_mrz_like(&l.text))
+        && reading_score(lines) < 0.85
 }
 
 fn wrap_angle(a: f32) -> f32 {
@@ -387,6 +423,7 @@ fn place(lines: &[TextLine], theta: f32) -> Vec<PlacedLine> {
                 right: u + l.bbox.length / 2.0,
                 v,
                 height: l.bbox.thickness,
+                slope: wrap_angle(l.bbox.angle - theta).tan().clamp(-1.0, 1.0),
             }
         })
         .collect()
