@@ -523,7 +523,7 @@ mod tests {
         assert_eq!(det_input_size(1280, 800, 960), (960, 608));
         assert_eq!(det_input_size(300, 200, 960), (640, 416));
         assert_eq!(det_input_size(800, 500, 960), (800, 512));
-        assert_eq!(det_input_size(10, 10, 960), (32, 32));
+        assert_eq!(det_input_size(10, 10, 960), (640, 640));
     }
 
     #[test]
