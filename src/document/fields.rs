@@ -24,6 +24,9 @@ pub struct PlacedLine {
     pub v: f32,
     /// Line height.
     pub height: f32,
+    /// Slope of the line's own direction in the document frame (dv/du): a curved page or a
+    /// perspective view tilts lines against the dominant direction.
+    pub slope: f32,
 }
 
 /// Where a field value came from.
@@ -192,6 +195,14 @@ pub fn filler_lookalikes(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             'Λ' | '∧' | '^' | '\u{2329}' | '\u{3008}' | 'く' | '＜' | '‹' => '<',
+            // Some issuers print national letters in the zone (ESPAÑOLA); ICAO writes the base letter.
+            'Ñ' => 'N',
+            'Ç' => 'C',
+            'À' | 'Á' | 'Â' | 'Ä' => 'A',
+            'È' | 'É' | 'Ê' | 'Ë' => 'E',
+            'Ì' | 'Í' | 'Î' | 'Ï' => 'I',
+            'Ò' | 'Ó' | 'Ô' | 'Ö' => 'O',
+            'Ù' | 'Ú' | 'Û' | 'Ü' => 'U',
             _ => c,
         })
         .collect()
@@ -214,24 +225,88 @@ pub fn is_mrz_like(text: &str) -> bool {
     good * 10 >= n * 9 && (fillers >= 1 || (n >= 28 && good == n))
 }
 
+/// A short run of the MRZ alphabet holding a filler (`<<<<`, `JANE<`).
+fn is_mrz_piece(text: &str) -> bool {
+    let t: String = filler_lookalikes(text)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect();
+    t.chars().count() >= 2
+        && t.contains('<')
+        && t.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '<')
+}
+
 /// MRZ candidate rows, top to bottom: MRZ-like lines, pieces on one row joined left to right.
 #[must_use]
 pub fn mrz_candidates(lines: &[PlacedLine]) -> Vec<CandidateLine> {
-    let mut mrz: Vec<&PlacedLine> = lines.iter().filter(|l| is_mrz_like(&l.text)).collect();
-    mrz.sort_by(|a, b| a.v.total_cmp(&b.v));
+    // Seeds are clearly MRZ-like lines; short pieces of the MRZ alphabet with a filler (a line
+    // the detector broke at a long filler run) join the row they lie on.
+    let mut seeds: Vec<&PlacedLine> = lines.iter().filter(|l| is_mrz_like(&l.text)).collect();
+    seeds.sort_by(|a, b| a.v.total_cmp(&b.v));
+    let pieces: Vec<&PlacedLine> = lines
+        .iter()
+        .filter(|l| !is_mrz_like(&l.text) && is_mrz_piece(&l.text))
+        .collect();
+    let on_row = |row: &[&PlacedLine], l: &PlacedLine| {
+        let seed = row[0];
+        let (su, lu) = (0.5 * (seed.left + seed.right), 0.5 * (l.left + l.right));
+        let predicted = seed.v + seed.slope * (lu - su);
+        (predicted - l.v).abs() < 0.5 * seed.height.min(l.height)
+    };
     let mut rows: Vec<Vec<&PlacedLine>> = Vec::new();
-    for l in mrz {
-        match rows.last_mut() {
-            Some(row) if (row[0].v - l.v).abs() < 0.5 * row[0].height.min(l.height) => row.push(l),
-            _ => rows.push(vec![l]),
+    for l in seeds {
+        match rows.iter_mut().find(|row| on_row(row, l)) {
+            Some(row) => row.push(l),
+            None => rows.push(vec![l]),
         }
     }
+    for l in pieces {
+        if let Some(row) = rows.iter_mut().find(|row| on_row(row, l)) {
+            row.push(l);
+        }
+    }
+    rows.sort_by(|a, b| a[0].v.total_cmp(&b[0].v));
+    // Character pitch from the longest seed (OCR-B is monospaced), and where the zone's text
+    // ends, to restore fillers the detector left out between or after pieces.
+    let chars = |l: &PlacedLine| {
+        filler_lookalikes(&l.text)
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .count()
+    };
+    let centre = |l: &PlacedLine| 0.5 * (l.left + l.right);
+    let pitch = rows
+        .iter()
+        .map(|r| r[0])
+        .max_by_key(|l| chars(l))
+        .map_or(0.0, |l| {
+            (l.right - l.left - l.height) / chars(l).max(1) as f32
+        });
+    let text_end = |l: &PlacedLine| centre(l) + 0.5 * pitch * chars(l) as f32;
+    let zone_end = rows
+        .iter()
+        .flat_map(|r| r.iter().map(|l| text_end(l)))
+        .fold(f32::MIN, f32::max);
     rows.into_iter()
         .map(|mut row| {
             row.sort_by(|a, b| a.left.total_cmp(&b.left));
             let mut text = String::new();
             let mut conf = Vec::new();
-            for l in row {
+            let mut end: Option<f32> = None;
+            for l in &row {
+                let mut skip = 0usize;
+                if let Some(prev_end) = end.filter(|_| pitch > 0.0) {
+                    let start = centre(l) - 0.5 * pitch * chars(l) as f32;
+                    let gap = ((start - prev_end) / pitch).round() as i64;
+                    if gap > 0 {
+                        text.extend(std::iter::repeat_n('<', gap as usize));
+                        conf.extend(std::iter::repeat_n(0.5f32, gap as usize));
+                    } else {
+                        skip = (-gap) as usize;
+                    }
+                }
+                let mut seen = 0usize;
                 for (c, p) in filler_lookalikes(&l.text).chars().zip(
                     l.char_confidences
                         .iter()
@@ -239,10 +314,23 @@ pub fn mrz_candidates(lines: &[PlacedLine]) -> Vec<CandidateLine> {
                         .chain(std::iter::repeat(l.confidence)),
                 ) {
                     if !c.is_whitespace() {
-                        text.push(c);
-                        conf.push(p);
+                        seen += 1;
+                        if seen > skip {
+                            text.push(c);
+                            conf.push(p);
+                        }
                     }
                 }
+                end = Some(text_end(l));
+            }
+            if row.len() > 1
+                && pitch > 0.0
+                && let Some(e) = end
+            {
+                // A broken row lost its trailing fillers too: pad to where the zone ends.
+                let missing = ((zone_end - e) / pitch).round().max(0.0) as usize;
+                text.extend(std::iter::repeat_n('<', missing));
+                conf.extend(std::iter::repeat_n(0.5f32, missing));
             }
             CandidateLine::with_confidences(text, conf)
         })
@@ -306,6 +394,11 @@ const LABELS: &[(&str, &[&str])] = &[
             "id no",
             "no du document",
             "n° du document",
+            "n° du passeport",
+            "no du passeport",
+            "numero du passeport",
+            "n° de passeport",
+            "no de passeport",
             "numero du document",
             "numero de la carte",
             "serial number",
@@ -315,6 +408,10 @@ const LABELS: &[(&str, &[&str])] = &[
         "personalNumber",
         &[
             "personal id number",
+            "numero d'identification",
+            "numero d'identite",
+            "numero personnel",
+            "n° personnel",
             "personal number",
             "national identification number",
             "nin",
@@ -356,7 +453,12 @@ fn match_label(text: &str) -> Option<(&'static str, String)> {
         let mut stripped = false;
         for (field, alts) in LABELS {
             for alt in *alts {
-                if let Some(r) = rest.strip_prefix(alt) {
+                // OCR often reads "rn" as "m" ("Sumame"): accept that spelling too.
+                let merged = alt.replace("rn", "m");
+                let hit = rest
+                    .strip_prefix(alt)
+                    .or_else(|| rest.strip_prefix(merged.as_str()));
+                if let Some(r) = hit {
                     // Whole word only.
                     if r.chars().next().is_some_and(char::is_alphanumeric) {
                         continue;
@@ -444,7 +546,20 @@ const MONTHS: &[(&str, u32)] = &[
 /// the MRZ does for `role` on `today`. Returns ISO `YYYY-MM-DD`.
 #[must_use]
 pub fn parse_date(text: &str, role: DateRole, today: IsoDate) -> Option<String> {
-    let f = fold(text);
+    // Split at separators and between letters and digits ("MAY1968" → "may", "1968").
+    let mut f = String::new();
+    let mut prev: Option<char> = None;
+    for c in fold(text).chars() {
+        if let Some(p) = prev
+            && p.is_alphanumeric()
+            && c.is_alphanumeric()
+            && p.is_ascii_digit() != c.is_ascii_digit()
+        {
+            f.push(' ');
+        }
+        f.push(c);
+        prev = Some(c);
+    }
     let tokens: Vec<&str> = f
         .split(|c: char| !c.is_alphanumeric())
         .filter(|t| !t.is_empty())
@@ -609,6 +724,18 @@ pub fn extract_visual(lines: &[PlacedLine], today: IsoDate) -> VisualFields {
                     out.set(field, g, conf);
                 }
             }
+            "documentNumber" | "personalNumber" => {
+                // Numbers printed in groups ("9955 900 7370") are one number.
+                let compact: String = value.split_whitespace().collect();
+                if compact
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-')
+                {
+                    out.set(field, compact, conf);
+                } else {
+                    out.set(field, value, conf);
+                }
+            }
             _ => out.set(field, value, conf),
         }
     }
@@ -634,7 +761,10 @@ fn detect_layout(lines: &[PlacedLine]) -> Option<&'static str> {
         || all.contains("voters card")
     {
         Some("nigeria_voter_card")
-    } else if all.contains("national identity management commission") || all.contains("nin slip") {
+    } else if all.contains("identity management commission")
+        || all.contains("management commission")
+        || all.contains("nin slip")
+    {
         Some("nigeria_nin_slip")
     } else if all.contains("jamhuri ya kenya") || all.contains("republic of kenya") {
         Some("kenya_national_id")
@@ -1050,9 +1180,11 @@ mod tests {
             confidence: 0.95,
             char_confidences: vec![0.95; text.chars().count()],
             left,
-            right: left + 12.0 * text.chars().count() as f32,
+            // Boxes reach about half a line height past the glyphs on each side.
+            right: left + 12.0 * text.chars().count() as f32 + 20.0,
             v,
             height: 20.0,
+            slope: 0.0,
         }
     }
 
@@ -1064,6 +1196,7 @@ mod tests {
         assert_eq!(parse_date("12.08.1974").as_deref(), Some("1974-08-12"));
         assert_eq!(parse_date("1974-08-12").as_deref(), Some("1974-08-12"));
         assert_eq!(parse_date("12 AUG 1974").as_deref(), Some("1974-08-12"));
+        assert_eq!(parse_date("30 MAY1968").as_deref(), Some("1968-05-30"));
         assert_eq!(
             parse_date("12 AOÛT/AUG 1974").as_deref(),
             Some("1974-08-12")
@@ -1171,7 +1304,7 @@ mod tests {
     fn mrz_rows_are_joined_and_ordered() {
         let lines = vec![
             line("L898902C36UTO7408122F1204159", 10.0, 300.0),
-            line("ZE184226B<<<<<10", 400.0, 302.0),
+            line("ZE184226B<<<<<10", 346.0, 302.0),
             line("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<", 10.0, 270.0),
             line("PASSPORT", 10.0, 10.0),
         ];

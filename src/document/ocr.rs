@@ -102,8 +102,13 @@ pub struct TextLine {
 #[must_use]
 pub fn det_input_size(w: u32, h: u32, max_side: usize) -> (usize, usize) {
     let long = w.max(h) as f32;
+    // Shrink large photos to `max_side`; enlarge thumbnails to 640 so that small print still
+    // covers enough detector pixels.
+    let min_side = 640.0f32.min(max_side as f32);
     let scale = if long > max_side as f32 {
         max_side as f32 / long
+    } else if long < min_side {
+        min_side / long
     } else {
         1.0
     };
@@ -272,11 +277,17 @@ pub fn crop_line(img: &RgbImage, b: &TextBox, out_h: u32, max_w: u32) -> RgbImag
 }
 
 /// Recognition input for a batch of crops (all of height 48): BGR, (x/255 − 0.5)/0.5, padded
-/// with zeros on the right to the widest crop.
+/// with zeros on the right to the widest crop and at least `min_width` (PP-OCR's recogniser
+/// expects a line of at least 320 px; a lone glyph is misread without the padding).
 #[must_use]
-pub fn rec_tensor(crops: &[&RgbImage]) -> Tensor {
+pub fn rec_tensor(crops: &[&RgbImage], min_width: usize) -> Tensor {
     let h = 48usize;
-    let w = crops.iter().map(|c| c.width() as usize).max().unwrap_or(8);
+    let w = crops
+        .iter()
+        .map(|c| c.width() as usize)
+        .max()
+        .unwrap_or(8)
+        .max(min_width);
     let plane = h * w;
     let mut data = vec![0.0f32; crops.len() * 3 * plane];
     for (n, crop) in crops.iter().enumerate() {
@@ -433,7 +444,7 @@ impl OcrEngine {
             })
             .collect();
         let refs: Vec<&RgbImage> = crops.iter().collect();
-        let out = cls.run(&rec_tensor(&refs))?;
+        let out = cls.run(&rec_tensor(&refs, 192))?;
         let probs = out.first().map(|t| t.data.clone()).unwrap_or_default();
         let flipped = probs.chunks_exact(2).filter(|p| p[1] > p[0]).count();
         Ok(flipped as f32 / crops.len() as f32)
@@ -446,14 +457,20 @@ impl OcrEngine {
     pub fn recognize(&mut self, img: &RgbImage, boxes: &[TextBox]) -> Result<Vec<TextLine>> {
         let crops: Vec<RgbImage> = boxes
             .iter()
-            .map(|b| crop_line(img, b, 48, self.settings.rec_max_width as u32))
+            .map(|b| {
+                // A one- or two-letter box (a sex "F", a day) is read far better with some
+                // paper on either side: the recogniser was trained on lines, not glyphs.
+                let mut wide = *b;
+                wide.length = wide.length.max(1.5 * wide.thickness);
+                crop_line(img, &wide, 48, self.settings.rec_max_width as u32)
+            })
             .collect();
         let mut order: Vec<usize> = (0..crops.len()).collect();
         order.sort_by_key(|&i| crops[i].width());
         let mut lines: Vec<Option<TextLine>> = vec![None; crops.len()];
         for chunk in order.chunks(self.settings.rec_batch.max(1)) {
             let refs: Vec<&RgbImage> = chunk.iter().map(|&i| &crops[i]).collect();
-            let out = self.rec.run(&rec_tensor(&refs))?;
+            let out = self.rec.run(&rec_tensor(&refs, 320))?;
             let t = out.first().ok_or_else(|| Error::Inference {
                 model: self.rec.id().to_string(),
                 message: "no output".into(),
@@ -504,8 +521,9 @@ mod tests {
     #[test]
     fn det_size_is_a_multiple_of_32_within_the_limit() {
         assert_eq!(det_input_size(1280, 800, 960), (960, 608));
-        assert_eq!(det_input_size(300, 200, 960), (288, 192));
-        assert_eq!(det_input_size(10, 10, 960), (32, 32));
+        assert_eq!(det_input_size(300, 200, 960), (640, 416));
+        assert_eq!(det_input_size(800, 500, 960), (800, 512));
+        assert_eq!(det_input_size(10, 10, 960), (640, 640));
     }
 
     #[test]

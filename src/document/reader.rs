@@ -74,8 +74,8 @@ pub struct DocumentQuality {
     pub sharpness: f32,
     /// 0–100, mean luma inside the document region.
     pub brightness: f32,
-    /// Percentage of blown-out pixels inside the document region (luma ≥ 250 and well above
-    /// the region's median, so that a white page scanned flat is not "glare").
+    /// Percentage of blown-out pixels (luma ≥ 250) inside the document region; 0 when the
+    /// region's median is itself ≥ 240 (a white page scanned flat is not glare).
     pub glare_percent: f32,
     /// Percentage of the frame the document region fills.
     pub fill_percent: f32,
@@ -261,8 +261,21 @@ impl DocumentReader {
         }
         timings.record("ocr.orientation", t);
         let t = Instant::now();
-        let lines = self.ocr.recognize(rgb, &boxes)?;
+        let mut lines = self.ocr.recognize(rgb, &boxes)?;
         timings.record("ocr.recognize", t);
+        if needs_second_look(&lines) {
+            // The line classifier can be fooled (thumbnails, odd fonts): when the text reads
+            // poorly and holds no MRZ, read it the other way round and keep the better reading.
+            let t = Instant::now();
+            let flipped: Vec<TextBox> = boxes.iter().map(TextBox::flipped).collect();
+            let other = self.ocr.recognize(rgb, &flipped)?;
+            if reading_score(&other) > reading_score(&lines) {
+                lines = other;
+                boxes = flipped;
+                theta = wrap_angle(theta + std::f32::consts::PI);
+            }
+            timings.record("ocr.recognize_flipped", t);
+        }
         let placed = place(&lines, theta);
 
         let t = Instant::now();
@@ -318,6 +331,29 @@ impl DocumentReader {
     }
 }
 
+/// Length-weighted mean confidence of the lines, with a bonus per MRZ-like line.
+fn reading_score(lines: &[TextLine]) -> f32 {
+    let (mut num, mut den) = (0.0f32, 0.0f32);
+    for l in lines {
+        let n = l.text.chars().count() as f32;
+        num += l.confidence * n;
+        den += n;
+    }
+    let mean = if den > 0.0 { num / den } else { 0.0 };
+    let mrz = lines
+        .iter()
+        .filter(|l| fields::is_mrz_like(&l.text))
+        .count();
+    mean + 0.2 * mrz.min(3) as f32
+}
+
+/// No MRZ-like line and a weak mean confidence: the orientation may be wrong.
+fn needs_second_look(lines: &[TextLine]) -> bool {
+    !lines.is_empty()
+        && !lines.iter().any(|l| fields::is_mrz_like(&l.text))
+        && reading_score(lines) < 0.85
+}
+
 fn wrap_angle(a: f32) -> f32 {
     let pi = std::f32::consts::PI;
     let mut a = a;
@@ -348,6 +384,17 @@ pub fn orient(boxes: &[TextBox]) -> (Vec<TextBox>, f32) {
     let turned = boxes
         .iter()
         .map(|b| {
+            if b.length < 1.6 * b.thickness {
+                // A lone glyph or two ("F", "M"): its own axis is meaningless; read it along the
+                // document's direction, over a square that covers it.
+                let side = b.length.max(b.thickness);
+                return TextBox {
+                    angle: theta,
+                    length: side,
+                    thickness: side,
+                    ..*b
+                };
+            }
             if wrap_angle(b.angle - theta).abs() > std::f32::consts::FRAC_PI_2 {
                 b.flipped()
             } else {
@@ -363,7 +410,8 @@ fn place(lines: &[TextLine], theta: f32) -> Vec<PlacedLine> {
     let (s, c) = theta.sin_cos();
     lines
         .iter()
-        .filter(|l| !l.text.trim().is_empty())
+        // Very uncertain reads are noise (patterns, emblems), not text.
+        .filter(|l| !l.text.trim().is_empty() && l.confidence >= 0.4)
         .map(|l| {
             let u = l.bbox.cx * c + l.bbox.cy * s;
             let v = -l.bbox.cx * s + l.bbox.cy * c;
@@ -375,6 +423,7 @@ fn place(lines: &[TextLine], theta: f32) -> Vec<PlacedLine> {
                 right: u + l.bbox.length / 2.0,
                 v,
                 height: l.bbox.thickness,
+                slope: wrap_angle(l.bbox.angle - theta).tan().clamp(-1.0, 1.0),
             }
         })
         .collect()
@@ -476,8 +525,13 @@ pub fn measure_quality(img: &RgbImage, boxes: &[TextBox], theta: f32) -> Documen
         }
         m
     };
-    let glare_from = 250usize.max(median + 25);
-    let glare: u32 = hist.iter().skip(glare_from).sum();
+    // Blown-out pixels count as glare only on paper darker than them: on a white page scanned
+    // flat (median ≥ 240) saturation is the paper itself.
+    let glare: u32 = if median >= 240 {
+        0
+    } else {
+        hist.iter().skip(250).sum()
+    };
     let glare_percent = if n == 0 {
         0.0
     } else {

@@ -1,0 +1,1048 @@
+//! Synthetic identity documents with exact ground truth: TD3 passport pages, TD1 cards and the
+//! MRZ-less African layouts (Ghana Card, Nigeria NIN slip, Nigeria voter card, Kenya ID),
+//! rendered with OCR-B (the MRZ font, Debian `fonts-ocr-b`) and DejaVu Sans, with a portrait, and
+//! degradations (perspective, blur, noise, JPEG, glare, low light, quarter turns).
+//!
+//! Shared by `tests/document_read.rs` and `examples/synth_documents.rs`.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::needless_range_loop,
+    clippy::too_many_arguments
+)]
+
+use ab_glyph::{Font, FontVec, PxScale, ScaleFont};
+use image::{Rgb, RgbImage};
+use kyc_kiosk::document::mrz::MrzFormat;
+use kyc_kiosk::document::mrz::generate::{MrzSpec, generate};
+use serde_json::{Map, Value, json};
+
+pub const OCRB: &str = "/usr/share/fonts/opentype/ocr-b/OCRB.otf";
+pub const SANS: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+pub const SANS_BOLD: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf";
+
+/// The fonts; panics naming the Debian package when one is missing.
+pub struct Fonts {
+    pub ocrb: FontVec,
+    pub sans: FontVec,
+    pub bold: FontVec,
+}
+
+fn font(path: &str, package: &str) -> FontVec {
+    let bytes = std::fs::read(path).unwrap_or_else(|_| {
+        panic!("{path} is missing: install Debian `{package}` (packaging/setup.sh does)")
+    });
+    FontVec::try_from_vec(bytes).unwrap()
+}
+
+impl Fonts {
+    pub fn load() -> Self {
+        Self {
+            ocrb: font(OCRB, "fonts-ocr-b"),
+            sans: font(SANS, "fonts-dejavu-core"),
+            bold: font(SANS_BOLD, "fonts-dejavu-core"),
+        }
+    }
+}
+
+/// Draw `text` with its top-left at (x, y), `px` high; returns the advance width.
+pub fn draw(
+    img: &mut RgbImage,
+    f: &FontVec,
+    px: f32,
+    x: f32,
+    y: f32,
+    text: &str,
+    color: [u8; 3],
+) -> f32 {
+    let scale = PxScale::from(px);
+    let sf = f.as_scaled(scale);
+    let mut caret = x;
+    let baseline = y + sf.ascent();
+    let mut prev = None;
+    for ch in text.chars() {
+        let id = f.glyph_id(ch);
+        if let Some(p) = prev {
+            caret += sf.kern(p, id);
+        }
+        let glyph = id.with_scale_and_position(scale, ab_glyph::point(caret, baseline));
+        caret += sf.h_advance(id);
+        prev = Some(id);
+        if let Some(outline) = f.outline_glyph(glyph) {
+            let bounds = outline.px_bounds();
+            outline.draw(|gx, gy, cov| {
+                let px_ = bounds.min.x as i32 + gx as i32;
+                let py_ = bounds.min.y as i32 + gy as i32;
+                if px_ < 0 || py_ < 0 || px_ >= img.width() as i32 || py_ >= img.height() as i32 {
+                    return;
+                }
+                let p = img.get_pixel_mut(px_ as u32, py_ as u32);
+                for c in 0..3 {
+                    let bg = f32::from(p.0[c]);
+                    p.0[c] = (bg + (f32::from(color[c]) - bg) * cov.min(1.0)).round() as u8;
+                }
+            });
+        }
+    }
+    caret - x
+}
+
+/// Width of `text` at `px` (to fit MRZ lines).
+pub fn text_width(f: &FontVec, px: f32, text: &str) -> f32 {
+    let sf = f.as_scaled(PxScale::from(px));
+    text.chars().map(|c| sf.h_advance(f.glyph_id(c))).sum()
+}
+
+/// A person and a document's numbers.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub surname: String,
+    pub given: String,
+    pub birth: (i32, u32, u32),
+    pub expiry: (i32, u32, u32),
+    pub sex: char,
+    pub nationality: String,
+    pub nationality_text: String,
+    pub issuer: String,
+    pub number: String,
+    pub personal: String,
+}
+
+pub fn iso(d: (i32, u32, u32)) -> String {
+    format!("{:04}-{:02}-{:02}", d.0, d.1, d.2)
+}
+
+fn yymmdd(d: (i32, u32, u32)) -> String {
+    format!("{:02}{:02}{:02}", d.0 % 100, d.1, d.2)
+}
+
+fn dmy(d: (i32, u32, u32)) -> String {
+    format!("{:02}/{:02}/{:04}", d.2, d.1, d.0)
+}
+
+fn dmon(d: (i32, u32, u32)) -> String {
+    const EN: [&str; 12] = [
+        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ];
+    format!("{:02} {} {:04}", d.2, EN[(d.1 - 1) as usize], d.0)
+}
+
+/// A set of people with accented names, in each country's number formats.
+pub fn people() -> Vec<Person> {
+    let p = |surname: &str,
+             given: &str,
+             birth,
+             expiry,
+             sex,
+             nat: &str,
+             nat_text: &str,
+             number: &str,
+             personal: &str| Person {
+        surname: surname.into(),
+        given: given.into(),
+        birth,
+        expiry,
+        sex,
+        nationality: nat.into(),
+        nationality_text: nat_text.into(),
+        issuer: nat.into(),
+        number: number.into(),
+        personal: personal.into(),
+    };
+    vec![
+        p(
+            "KOUASSI",
+            "Adjoa Élodie",
+            (1988, 3, 14),
+            (2031, 3, 13),
+            'F',
+            "CIV",
+            "IVOIRIENNE",
+            "CI0482913",
+            "ABJ77120",
+        ),
+        p(
+            "NDIAYE",
+            "Mamadou Chérif",
+            (1979, 11, 2),
+            (2029, 6, 30),
+            'M',
+            "SEN",
+            "SÉNÉGALAISE",
+            "A02958811",
+            "1179198800",
+        ),
+        p(
+            "MENSAH",
+            "Kwame Kofi",
+            (1995, 7, 21),
+            (2030, 1, 9),
+            'M',
+            "GHA",
+            "GHANAIAN",
+            "G3381902",
+            "GHA715902337",
+        ),
+        p(
+            "OKONKWO",
+            "Chiamaka Zoë",
+            (2001, 12, 5),
+            (2033, 12, 4),
+            'F',
+            "NGA",
+            "NIGERIAN",
+            "B50917734",
+            "77120394562",
+        ),
+        p(
+            "BÉKÉ",
+            "Hélène Aïcha",
+            (1968, 5, 30),
+            (2027, 8, 17),
+            'F',
+            "CMR",
+            "CAMEROUNAISE",
+            "AA1029384",
+            "CMR2207",
+        ),
+        p(
+            "OTIENO",
+            "Brian Ouma",
+            (1990, 9, 9),
+            (2028, 2, 28),
+            'M',
+            "KEN",
+            "KENYAN",
+            "AK0093217",
+            "27736501",
+        ),
+    ]
+}
+
+/// A rendered document and its expected reading.
+pub struct SynthDoc {
+    pub image: RgbImage,
+    /// Expected field values by JSON name (`lastName`, …), plus `mrzValid` when it has an MRZ.
+    pub truth: Map<String, Value>,
+    pub mrz: Vec<String>,
+}
+
+fn background(w: u32, h: u32, tint: [u8; 3]) -> RgbImage {
+    // A soft guilloche-like pattern keeps the page from being flat white.
+    RgbImage::from_fn(w, h, |x, y| {
+        let wave = (((x as f32 / 23.0).sin() + (y as f32 / 31.0).cos()) * 6.0) as i32;
+        Rgb(tint.map(|c| (i32::from(c) + wave).clamp(0, 255) as u8))
+    })
+}
+
+fn paste_portrait(img: &mut RgbImage, portrait: &RgbImage, x: u32, y: u32, w: u32, h: u32) {
+    let scaled = image::imageops::resize(portrait, w, h, image::imageops::FilterType::Triangle);
+    image::imageops::replace(img, &scaled, i64::from(x), i64::from(y));
+}
+
+/// Centre crop to the portrait aspect ratio (3:4).
+pub fn portrait_crop(face: &RgbImage) -> RgbImage {
+    let (w, h) = (face.width(), face.height());
+    let (cw, ch) = if w * 4 > h * 3 {
+        (h * 3 / 4, h)
+    } else {
+        (w, w * 4 / 3)
+    };
+    image::imageops::crop_imm(face, (w - cw) / 2, (h - ch) / 2, cw, ch).to_image()
+}
+
+fn label_value(
+    img: &mut RgbImage,
+    fonts: &Fonts,
+    x: f32,
+    y: f32,
+    label: &str,
+    value: &str,
+    lpx: f32,
+    vpx: f32,
+) {
+    draw(img, &fonts.sans, lpx, x, y, label, [70, 70, 110]);
+    draw(
+        img,
+        &fonts.bold,
+        vpx,
+        x,
+        y + lpx * 1.35,
+        value,
+        [15, 15, 15],
+    );
+}
+
+fn mrz_spec(p: &Person, code: &str) -> MrzSpec {
+    MrzSpec {
+        document_code: code.into(),
+        issuing_state: p.issuer.clone(),
+        document_number: p.number.clone(),
+        optional_data1: p.personal.clone(),
+        optional_data2: String::new(),
+        birth_date: yymmdd(p.birth),
+        sex: p.sex,
+        expiry_date: yymmdd(p.expiry),
+        nationality: p.nationality.clone(),
+        primary_identifier: p.surname.clone(),
+        secondary_identifier: p.given.clone(),
+    }
+}
+
+fn draw_mrz(
+    img: &mut RgbImage,
+    fonts: &Fonts,
+    lines: &[String],
+    x: f32,
+    y: f32,
+    width: f32,
+    gap: f32,
+) {
+    let n = lines[0].len();
+    // OCR-B has a fixed advance: size the font so the line spans `width`.
+    let px = width / (text_width(&fonts.ocrb, 100.0, &"<".repeat(n)) / 100.0);
+    for (i, l) in lines.iter().enumerate() {
+        draw(
+            img,
+            &fonts.ocrb,
+            px,
+            x,
+            y + i as f32 * (px + gap),
+            l,
+            [10, 10, 10],
+        );
+    }
+}
+
+fn common_truth(p: &Person, doc_type: &str) -> Map<String, Value> {
+    let mut t = Map::new();
+    t.insert("documentType".into(), json!(doc_type));
+    t.insert("lastName".into(), json!(p.surname));
+    t.insert("firstName".into(), json!(p.given));
+    t.insert(
+        "fullName".into(),
+        json!(format!("{} {}", p.given, p.surname)),
+    );
+    t.insert("dateOfBirth".into(), json!(iso(p.birth)));
+    t.insert("gender".into(), json!(p.sex.to_string()));
+    t
+}
+
+/// A TD3 passport data page (1250×880, 10 px/mm) with its two-line MRZ.
+pub fn passport(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> SynthDoc {
+    let lines = generate(MrzFormat::Td3, &mrz_spec(p, "P")).unwrap();
+    passport_with_mrz(fonts, p, portrait, lines)
+}
+
+/// [`passport`] with the MRZ lines given (to print a misprint or a look-alike on purpose).
+pub fn passport_with_mrz(
+    fonts: &Fonts,
+    p: &Person,
+    portrait: &RgbImage,
+    lines: Vec<String>,
+) -> SynthDoc {
+    let mut img = background(1250, 880, [236, 232, 220]);
+    draw(
+        &mut img,
+        &fonts.bold,
+        34.0,
+        40.0,
+        30.0,
+        "PASSPORT / PASSEPORT",
+        [40, 40, 90],
+    );
+    paste_portrait(&mut img, &portrait_crop(portrait), 40, 120, 330, 440);
+    let (x, x2) = (420.0, 820.0);
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        110.0,
+        "Surname / Nom",
+        &p.surname,
+        22.0,
+        32.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        200.0,
+        "Given names / Prénoms",
+        &p.given,
+        22.0,
+        32.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        290.0,
+        "Nationality / Nationalité",
+        &p.nationality_text,
+        22.0,
+        32.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        380.0,
+        "Date of birth / Date de naissance",
+        &dmon(p.birth),
+        22.0,
+        32.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        x2,
+        380.0,
+        "Sex / Sexe",
+        &p.sex.to_string(),
+        22.0,
+        32.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        470.0,
+        "Passport No / N° du passeport",
+        &p.number,
+        22.0,
+        32.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        560.0,
+        "Date of expiry / Date d'expiration",
+        &dmon(p.expiry),
+        22.0,
+        32.0,
+    );
+    draw_mrz(&mut img, fonts, &lines, 45.0, 700.0, 1160.0, 22.0);
+    let mut t = common_truth(p, "passport");
+    t.insert("nationality".into(), json!(p.nationality));
+    t.insert("issuingCountry".into(), json!(p.issuer));
+    t.insert("documentNumber".into(), json!(p.number));
+    t.insert("personalNumber".into(), json!(p.personal));
+    t.insert("expirationDate".into(), json!(iso(p.expiry)));
+    t.insert("mrzValid".into(), json!(true));
+    SynthDoc {
+        image: img,
+        truth: t,
+        mrz: lines,
+    }
+}
+
+/// A TD1 identity card (1070×675) with visual zone and three-line MRZ on one side.
+pub fn id_card(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> SynthDoc {
+    let mut img = background(1070, 675, [226, 236, 230]);
+    draw(
+        &mut img,
+        &fonts.bold,
+        28.0,
+        30.0,
+        18.0,
+        "IDENTITY CARD / CARTE D'IDENTITÉ",
+        [30, 70, 50],
+    );
+    paste_portrait(&mut img, &portrait_crop(portrait), 30, 70, 240, 320);
+    let x = 300.0;
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        66.0,
+        "Surname / Nom",
+        &p.surname,
+        18.0,
+        27.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        136.0,
+        "Given names / Prénoms",
+        &p.given,
+        18.0,
+        27.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        206.0,
+        "Date of birth / Date de naissance",
+        &dmy(p.birth),
+        18.0,
+        27.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        760.0,
+        206.0,
+        "Sex / Sexe",
+        &p.sex.to_string(),
+        18.0,
+        27.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        276.0,
+        "Document No / N° du document",
+        &p.number,
+        18.0,
+        27.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        700.0,
+        276.0,
+        "Date of expiry / Date d'expiration",
+        &dmy(p.expiry),
+        18.0,
+        27.0,
+    );
+    let lines = generate(MrzFormat::Td1, &mrz_spec(p, "I")).unwrap();
+    draw_mrz(&mut img, fonts, &lines, 40.0, 430.0, 990.0, 16.0);
+    let mut t = common_truth(p, "id_card");
+    t.insert("nationality".into(), json!(p.nationality));
+    t.insert("issuingCountry".into(), json!(p.issuer));
+    t.insert("documentNumber".into(), json!(p.number));
+    t.insert("personalNumber".into(), json!(p.personal));
+    t.insert("expirationDate".into(), json!(iso(p.expiry)));
+    t.insert("mrzValid".into(), json!(true));
+    SynthDoc {
+        image: img,
+        truth: t,
+        mrz: lines,
+    }
+}
+
+fn card_truth(p: &Person, doc_type: &str) -> Map<String, Value> {
+    let mut t = common_truth(p, doc_type);
+    t.insert("mrzValid".into(), json!(false));
+    t.remove("mrzValid");
+    t
+}
+
+/// Ghana Card front (no MRZ on this side): PIN `GHA-#########-#`.
+pub fn ghana_card(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> SynthDoc {
+    let mut img = background(1070, 675, [240, 236, 214]);
+    draw(
+        &mut img,
+        &fonts.bold,
+        30.0,
+        300.0,
+        20.0,
+        "ECOWAS IDENTITY CARD",
+        [20, 90, 40],
+    );
+    draw(
+        &mut img,
+        &fonts.sans,
+        20.0,
+        300.0,
+        60.0,
+        "REPUBLIC OF GHANA",
+        [20, 90, 40],
+    );
+    paste_portrait(&mut img, &portrait_crop(portrait), 30, 100, 240, 320);
+    let x = 300.0;
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        110.0,
+        "Surname/Nom",
+        &p.surname,
+        18.0,
+        27.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        180.0,
+        "Given names/Prénoms",
+        &p.given,
+        18.0,
+        27.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        250.0,
+        "Nationality/Nationalité",
+        &p.nationality_text,
+        18.0,
+        27.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        700.0,
+        250.0,
+        "Sex/Sexe",
+        &p.sex.to_string(),
+        18.0,
+        27.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        320.0,
+        "Date of Birth/Date de Naissance",
+        &dmy(p.birth),
+        18.0,
+        27.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        700.0,
+        320.0,
+        "Date of Expiry/Date d'expiration",
+        &dmy(p.expiry),
+        18.0,
+        27.0,
+    );
+    let nine = digits(p, 9);
+    let pin = format!("GHA-{nine}-{}", ghana_check(&nine));
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        420.0,
+        "Personal ID Number/Numéro d'identification",
+        &pin,
+        18.0,
+        30.0,
+    );
+    let mut t = card_truth(p, "ghana_card");
+    t.insert("personalNumber".into(), json!(pin));
+    t.insert("expirationDate".into(), json!(iso(p.expiry)));
+    SynthDoc {
+        image: img,
+        truth: t,
+        mrz: vec![],
+    }
+}
+
+/// The Ghana Card PIN check digit as `idnumber` validates it (found by trying each digit).
+pub fn ghana_check(nine: &str) -> char {
+    use kyc_kiosk::document::idnumber::{IdType, validate};
+    for d in '0'..='9' {
+        if validate("GH", IdType::GhanaCardPin, &format!("GHA-{nine}-{d}")).is_valid() {
+            return d;
+        }
+    }
+    '0'
+}
+
+/// Nigeria NIN slip (NIMC).
+pub fn nin_slip(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> SynthDoc {
+    let mut img = background(1070, 675, [246, 246, 246]);
+    draw(
+        &mut img,
+        &fonts.bold,
+        26.0,
+        30.0,
+        20.0,
+        "FEDERAL REPUBLIC OF NIGERIA",
+        [0, 100, 0],
+    );
+    draw(
+        &mut img,
+        &fonts.sans,
+        20.0,
+        30.0,
+        58.0,
+        "National Identity Management Commission",
+        [0, 100, 0],
+    );
+    paste_portrait(&mut img, &portrait_crop(portrait), 800, 110, 230, 306);
+    let x = 40.0;
+    label_value(&mut img, fonts, x, 110.0, "Surname", &p.surname, 18.0, 27.0);
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        180.0,
+        "First Name",
+        &p.given,
+        18.0,
+        27.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        250.0,
+        "Date of Birth",
+        &dmon(p.birth),
+        18.0,
+        27.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        420.0,
+        250.0,
+        "Gender",
+        if p.sex == 'F' { "F" } else { "M" },
+        18.0,
+        27.0,
+    );
+    let nin = digits(p, 11);
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        320.0,
+        "NIN",
+        &spaced_nin(&nin),
+        18.0,
+        30.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        400.0,
+        "Address",
+        "12 Adeola Odeku Street, Victoria Island",
+        18.0,
+        24.0,
+    );
+    let mut t = card_truth(p, "nigeria_nin_slip");
+    t.insert("personalNumber".into(), json!(nin));
+    t.insert(
+        "address".into(),
+        json!("12 Adeola Odeku Street, Victoria Island"),
+    );
+    SynthDoc {
+        image: img,
+        truth: t,
+        mrz: vec![],
+    }
+}
+
+/// `n` digits derived from the person's name (deterministic, first digit not 0).
+pub fn digits(p: &Person, n: usize) -> String {
+    let mut h: u64 = 1469598103934665603;
+    let mut out = String::new();
+    for round in 0..n {
+        for b in p
+            .surname
+            .bytes()
+            .chain(p.given.bytes())
+            .chain([round as u8])
+        {
+            h = (h ^ u64::from(b)).wrapping_mul(1099511628211);
+        }
+        let d = (h >> 33) % 10;
+        out.push(char::from(
+            b'0' + if round == 0 { 1 + d % 9 } else { d } as u8,
+        ));
+    }
+    out
+}
+
+fn spaced_nin(n: &str) -> String {
+    format!("{} {} {}", &n[..4], &n[4..7], &n[7..])
+}
+
+/// Nigeria permanent voter card (INEC), VIN of 19 characters.
+pub fn voter_card(fonts: &Fonts, p: &Person, portrait: &RgbImage, vin: &str) -> SynthDoc {
+    let mut img = background(1070, 675, [232, 240, 246]);
+    draw(
+        &mut img,
+        &fonts.bold,
+        24.0,
+        30.0,
+        20.0,
+        "INDEPENDENT NATIONAL ELECTORAL COMMISSION",
+        [0, 80, 0],
+    );
+    draw(
+        &mut img,
+        &fonts.sans,
+        20.0,
+        30.0,
+        56.0,
+        "VOTER'S CARD",
+        [0, 80, 0],
+    );
+    paste_portrait(&mut img, &portrait_crop(portrait), 30, 100, 230, 306);
+    let x = 300.0;
+    label_value(&mut img, fonts, x, 100.0, "VIN", vin, 18.0, 28.0);
+    label_value(&mut img, fonts, x, 170.0, "Surname", &p.surname, 18.0, 27.0);
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        240.0,
+        "Given names",
+        &p.given,
+        18.0,
+        27.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        310.0,
+        "Date of Birth",
+        &dmy(p.birth),
+        18.0,
+        27.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        700.0,
+        310.0,
+        "Gender",
+        &p.sex.to_string(),
+        18.0,
+        27.0,
+    );
+    let mut t = card_truth(p, "nigeria_voter_card");
+    t.insert("personalNumber".into(), json!(vin));
+    SynthDoc {
+        image: img,
+        truth: t,
+        mrz: vec![],
+    }
+}
+
+/// Kenya national ID front.
+pub fn kenya_id(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> SynthDoc {
+    let mut img = background(1070, 675, [238, 230, 236]);
+    draw(
+        &mut img,
+        &fonts.bold,
+        26.0,
+        300.0,
+        20.0,
+        "JAMHURI YA KENYA",
+        [120, 20, 20],
+    );
+    draw(
+        &mut img,
+        &fonts.sans,
+        20.0,
+        300.0,
+        58.0,
+        "REPUBLIC OF KENYA",
+        [120, 20, 20],
+    );
+    paste_portrait(&mut img, &portrait_crop(portrait), 30, 100, 240, 320);
+    let x = 300.0;
+    let id = digits(p, 8);
+    label_value(&mut img, fonts, x, 110.0, "ID NUMBER", &id, 18.0, 28.0);
+    let full = format!("{} {}", p.given.to_uppercase(), p.surname);
+    label_value(&mut img, fonts, x, 180.0, "FULL NAMES", &full, 18.0, 27.0);
+    label_value(
+        &mut img,
+        fonts,
+        x,
+        250.0,
+        "DATE OF BIRTH",
+        &dmy(p.birth),
+        18.0,
+        27.0,
+    );
+    label_value(
+        &mut img,
+        fonts,
+        700.0,
+        250.0,
+        "SEX",
+        if p.sex == 'F' { "FEMALE" } else { "MALE" },
+        18.0,
+        27.0,
+    );
+    let mut t = Map::new();
+    t.insert("documentType".into(), json!("kenya_national_id"));
+    t.insert("fullName".into(), json!(full));
+    t.insert("documentNumber".into(), json!(id));
+    t.insert("dateOfBirth".into(), json!(iso(p.birth)));
+    t.insert("gender".into(), json!(p.sex.to_string()));
+    SynthDoc {
+        image: img,
+        truth: t,
+        mrz: vec![],
+    }
+}
+
+// ---------------------------------------------------------------- degradations
+
+/// Small deterministic generator (xorshift).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next_f32(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 40) as f32 / (1u64 << 24) as f32
+    }
+    /// Roughly normal (sum of uniforms).
+    pub fn gauss(&mut self) -> f32 {
+        (0..4).map(|_| self.next_f32()).sum::<f32>() * 1.732 - 3.464
+    }
+}
+
+fn solve8(mut a: [[f64; 9]; 8]) -> Option<[f64; 8]> {
+    for col in 0..8 {
+        let piv = (col..8).max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))?;
+        if a[piv][col].abs() < 1e-12 {
+            return None;
+        }
+        a.swap(col, piv);
+        for r in 0..8 {
+            if r != col {
+                let f = a[r][col] / a[col][col];
+                for c in col..9 {
+                    a[r][c] -= f * a[col][c];
+                }
+            }
+        }
+    }
+    let mut x = [0.0; 8];
+    for i in 0..8 {
+        x[i] = a[i][8] / a[i][i];
+    }
+    Some(x)
+}
+
+/// Homography mapping `from[i]` to `to[i]`.
+pub fn homography(from: [[f64; 2]; 4], to: [[f64; 2]; 4]) -> [f64; 9] {
+    let mut a = [[0.0; 9]; 8];
+    for i in 0..4 {
+        let ([x, y], [u, v]) = (from[i], to[i]);
+        a[2 * i] = [x, y, 1.0, 0.0, 0.0, 0.0, -u * x, -u * y, u];
+        a[2 * i + 1] = [0.0, 0.0, 0.0, x, y, 1.0, -v * x, -v * y, v];
+    }
+    let h = solve8(a).unwrap();
+    [h[0], h[1], h[2], h[3], h[4], h[5], h[6], h[7], 1.0]
+}
+
+/// Place the document on a `cw`×`ch` background as the quadrilateral `quad` (TL, TR, BR, BL).
+pub fn place_on(doc: &RgbImage, cw: u32, ch: u32, quad: [[f64; 2]; 4], bg: [u8; 3]) -> RgbImage {
+    let (w, h) = (f64::from(doc.width()), f64::from(doc.height()));
+    // Inverse map: canvas → document.
+    let hm = homography(quad, [[0.0, 0.0], [w, 0.0], [w, h], [0.0, h]]);
+    RgbImage::from_fn(cw, ch, |x, y| {
+        let (xf, yf) = (f64::from(x) + 0.5, f64::from(y) + 0.5);
+        let d = hm[6] * xf + hm[7] * yf + hm[8];
+        let u = (hm[0] * xf + hm[1] * yf + hm[2]) / d;
+        let v = (hm[3] * xf + hm[4] * yf + hm[5]) / d;
+        if u < 0.0 || v < 0.0 || u >= w || v >= h {
+            let n = ((x * 7 + y * 13) % 11) as u8;
+            return Rgb(bg.map(|c| c.saturating_add(n)));
+        }
+        let p = [0, 1, 2].map(|c| {
+            kyc_kiosk::imaging::sample_bilinear(doc, (u - 0.5) as f32, (v - 0.5) as f32, c)
+                .round()
+                .clamp(0.0, 255.0) as u8
+        });
+        Rgb(p)
+    })
+}
+
+/// A phone-photo view: the document tilted out of plane by about `tilt_deg` (one side nearer),
+/// rotated in plane by `roll_deg`, filling about `fill` of a 1280×800 frame.
+pub fn photo(doc: &RgbImage, tilt_deg: f64, roll_deg: f64, fill: f64) -> RgbImage {
+    let (cw, ch) = (1280.0, 800.0);
+    let aspect = f64::from(doc.width()) / f64::from(doc.height());
+    let dh = (cw * ch * fill / aspect).sqrt();
+    let dw = dh * aspect;
+    let t = tilt_deg.to_radians().sin() * 0.5; // far edge shrinks
+    let half = [
+        [-dw / 2.0 * (1.0 - t), -dh / 2.0 * (1.0 - 0.3 * t)],
+        [dw / 2.0 * (1.0 - t), -dh / 2.0 * (1.0 - 0.3 * t)],
+        [dw / 2.0 * (1.0 + t), dh / 2.0],
+        [-dw / 2.0 * (1.0 + t), dh / 2.0],
+    ];
+    let (s, c) = roll_deg.to_radians().sin_cos();
+    let quad = half.map(|[x, y]| [cw / 2.0 + x * c - y * s, ch / 2.0 + x * s + y * c]);
+    place_on(doc, cw as u32, ch as u32, quad, [70, 62, 55])
+}
+
+pub fn blur(img: &RgbImage, sigma: f32) -> RgbImage {
+    image::imageops::blur(img, sigma)
+}
+
+pub fn noise(img: &RgbImage, sigma: f32, seed: u64) -> RgbImage {
+    let mut rng = Rng::new(seed);
+    let mut out = img.clone();
+    for p in out.pixels_mut() {
+        let n = rng.gauss() * sigma;
+        for c in 0..3 {
+            p.0[c] = (f32::from(p.0[c]) + n).round().clamp(0.0, 255.0) as u8;
+        }
+    }
+    out
+}
+
+pub fn jpeg(img: &RgbImage, quality: u8) -> RgbImage {
+    let mut buf = Vec::new();
+    let mut enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, quality);
+    enc.encode_image(img).unwrap();
+    image::load_from_memory(&buf).unwrap().to_rgb8()
+}
+
+/// A bright elliptical glare spot centred at (fx, fy) (fractions of the size).
+pub fn glare(img: &RgbImage, fx: f32, fy: f32, radius: f32) -> RgbImage {
+    let mut out = img.clone();
+    let (cx, cy) = (fx * img.width() as f32, fy * img.height() as f32);
+    let r = radius * img.width() as f32;
+    for (x, y, p) in out.enumerate_pixels_mut() {
+        let d = ((x as f32 - cx).powi(2) / 2.0 + (y as f32 - cy).powi(2)).sqrt() / r;
+        // Blown out in the middle, fading to the edge.
+        let a = ((1.0 - d) * 2.0).clamp(0.0, 1.0);
+        for c in 0..3 {
+            p.0[c] = (f32::from(p.0[c]) + (255.0 - f32::from(p.0[c])) * a).round() as u8;
+        }
+    }
+    out
+}
+
+pub fn low_light(img: &RgbImage, factor: f32) -> RgbImage {
+    let mut out = img.clone();
+    for p in out.pixels_mut() {
+        for c in 0..3 {
+            p.0[c] = (f32::from(p.0[c]) * factor).round() as u8;
+        }
+    }
+    out
+}
+
+/// Rotate by quarter turns clockwise.
+pub fn quarter(img: &RgbImage, turns: u32) -> RgbImage {
+    match turns % 4 {
+        1 => image::imageops::rotate90(img),
+        2 => image::imageops::rotate180(img),
+        3 => image::imageops::rotate270(img),
+        _ => img.clone(),
+    }
+}
