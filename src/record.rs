@@ -168,8 +168,11 @@ pub fn record(
         indexed: IndexedFields {
             decision: to_audit(result.decision),
             decision_reason: reasons.join("; "),
-            document_number: read_field(&result, |f| &f.document_number)
-                .or_else(|| ctx.claimed_id_number.map(str::to_string)),
+            // The number the customer claimed (what duplicate checks key on), else the one read.
+            document_number: ctx
+                .claimed_id_number
+                .map(str::to_string)
+                .or_else(|| read_field(&result, |f| &f.document_number)),
             full_name: read_field(&result, |f| &f.full_name),
             country: read_field(&result, |f| &f.issuing_country),
             overall_confidence: Some(f64::from(result.overall_confidence)),

@@ -2,6 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+#[path = "common/passport.rs"]
+mod passport;
+#[path = "common/synth.rs"]
+mod synth;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -72,7 +76,8 @@ fn match_json_contract() {
 
 #[test]
 fn verify_json_has_every_block_even_when_one_fails() {
-    let doc = data("obama.jpg");
+    // A passport page (synthetic, exact ground truth) carrying his portrait, and his selfie.
+    let doc = passport::passport_file("obama.jpg", 0, &tmp("docs"));
     let face = data("obama3.jpg");
     let out = kiosk(
         &[
@@ -87,8 +92,45 @@ fn verify_json_has_every_block_even_when_one_fails() {
     );
     assert_eq!(out.status.code(), Some(0));
     let v = json(&out);
-    assert_eq!(v["verified"], true);
+    assert_eq!(v["verified"], true, "{}", v["reasons"]);
     assert_eq!(v["decision"], "approve");
+    let reading = &v["document"]["reading"];
+    assert_eq!(reading["found"], true);
+    assert_eq!(reading["mrz"]["valid"], true);
+    assert_eq!(reading["fields"]["lastName"]["value"], "KOUASSI");
+    assert_eq!(reading["fields"]["lastName"]["source"], "visual");
+    assert_eq!(reading["fields"]["documentNumber"]["value"], "CI0482913");
+    assert_eq!(reading["fields"]["documentNumber"]["source"], "mrz");
+    assert_eq!(reading["fields"]["dateOfBirth"]["value"], "1988-03-14");
+    assert!(v["document"]["confidence"].as_f64().unwrap() > 80.0);
+    assert!(v["timingsMs"]["document.read"].as_f64().unwrap() > 0.0);
+
+    // A photo with no document in it: every block present, the missing document stated, referred.
+    let out = kiosk(
+        &[
+            "verify",
+            "--document",
+            s(&data("obama.jpg")),
+            "--selfie",
+            s(&face),
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    assert_eq!(v["decision"], "refer");
+    assert_eq!(v["document"]["reading"]["found"], false);
+    assert_eq!(v["faceMatch"]["isMatch"], true);
+    assert!(
+        v["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["code"] == "no_document"),
+        "{}",
+        v["reasons"]
+    );
     for key in [
         "document",
         "faceDetection",
@@ -336,7 +378,7 @@ fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("audit.sqlite3");
-    let doc = data("obama.jpg");
+    let doc = passport::passport_file("obama.jpg", 0, &dir);
     let run = |selfie: &str, id: &str| {
         let selfie = data(selfie);
         let out = kiosk(

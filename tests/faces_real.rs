@@ -2,6 +2,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+#[path = "common/passport.rs"]
+mod passport;
+#[path = "common/synth.rs"]
+mod synth;
 
 use common::*;
 use image::RgbImage;
@@ -190,9 +194,10 @@ fn image_without_a_face_says_so() {
 #[test]
 fn verify_reports_every_block_and_decides() {
     let mut p = pipeline();
+    let page = passport::passport_of("obama.jpg", 0).0;
     let ok = p
         .verify_inputs(
-            Input::File(&data("obama.jpg")),
+            Input::Image(decoded(page), "passport".into()),
             Input::File(&data("obama3.jpg")),
         )
         .unwrap();
