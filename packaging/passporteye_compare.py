@@ -16,7 +16,11 @@ import json
 import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
+
+# PassportEye 2.2.2 uses scikit-image calls that now warn on every image.
+warnings.filterwarnings("ignore", category=FutureWarning)
 
 
 def main() -> int:
