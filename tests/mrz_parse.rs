@@ -1024,3 +1024,30 @@ fn td1_optional_data_repair_only_where_a_character_stands_out() {
         assert!(r.repairs.is_empty());
     }
 }
+
+#[test]
+fn a_numeric_nationality_is_not_half_turned_into_letters() {
+    let today = kyc_kiosk::document::mrz::IsoDate::new(2026, 11, 29).unwrap();
+    // A specimen prints the numeric code 132 where a nationality belongs: look-alikes cannot make
+    // "3" a letter, so the code stays as printed instead of becoming "I3Z".
+    let r = kyc_kiosk::document::mrz::parse_mrz_lines(
+        &[
+            "IDROUSAVA<<SUPERMAN<<<<<<<<<<<<<<<<<",
+            "HD198025<51328505095M130509012049941",
+        ],
+        today,
+    )
+    .unwrap();
+    assert!(r.valid);
+    assert_eq!(r.fields.nationality.value, "132");
+    // A code that can become letters still does (UT0 → UTO).
+    let r = kyc_kiosk::document::mrz::parse_mrz_lines(
+        &[
+            "P<UT0ERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+            "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
+        ],
+        today,
+    )
+    .unwrap();
+    assert_eq!(r.fields.issuing_state.value, "UTO");
+}

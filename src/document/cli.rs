@@ -359,7 +359,11 @@ pub fn evaluate(reader: &mut DocumentReader, config: &Config, dir: &Path) -> Res
             file,
             error: None,
             mrz_found: r.mrz.is_some(),
-            mrz_format: r.mrz.as_ref().map(|m| format!("{:?}", m.format)),
+            mrz_format: r.mrz.as_ref().and_then(|m| {
+                serde_json::to_value(m.format)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+            }),
             mrz_valid: r.mrz.as_ref().is_some_and(|m| m.valid),
             failed_checks,
             fields_read: r.assembled.fields.present().len(),
@@ -374,12 +378,12 @@ pub fn evaluate(reader: &mut DocumentReader, config: &Config, dir: &Path) -> Res
     let ok: Vec<&EvalItem> = items.iter().filter(|i| i.error.is_none()).collect();
     let passports = ok
         .iter()
-        .filter(|i| i.mrz_format.as_deref() == Some("Td3"))
+        .filter(|i| i.mrz_format.as_deref() == Some("TD3"))
         .map(|i| i.ms)
         .collect();
     let others = ok
         .iter()
-        .filter(|i| i.mrz_format.as_deref() != Some("Td3"))
+        .filter(|i| i.mrz_format.as_deref() != Some("TD3"))
         .map(|i| i.ms)
         .collect();
     Ok(EvalReport {

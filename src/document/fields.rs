@@ -441,6 +441,53 @@ const LABELS: &[(&str, &[&str])] = &[
 
 /// If `line` starts with a label, the field and the rest of the line after every label
 /// alternative and separator.
+/// `text` without the label `alt` at its start (whole words only). OCR often reads "rn" as "m"
+/// ("Sumame"), so that spelling always counts; with `fuzzy`, a label of 6 or more letters may
+/// also differ by one edit.
+fn strip_label(text: &str, alt: &str, fuzzy: bool) -> Option<String> {
+    let whole_word = |r: &str| !r.chars().next().is_some_and(char::is_alphanumeric);
+    let merged = alt.replace("rn", "m");
+    if !fuzzy {
+        return [alt, merged.as_str()]
+            .into_iter()
+            .find_map(|a| text.strip_prefix(a).filter(|r| whole_word(r)))
+            .map(str::to_string);
+    }
+    let chars: Vec<char> = text.chars().collect();
+    for spelling in [alt, merged.as_str()] {
+        let target: Vec<char> = spelling.chars().collect();
+        let n = target.len();
+        if n < 6 {
+            continue;
+        }
+        for len in [n, n - 1, n + 1] {
+            if len > chars.len() {
+                continue;
+            }
+            let rest: String = chars[len..].iter().collect();
+            if whole_word(&rest) && edit_distance(&chars[..len], &target) <= 1 {
+                return Some(rest);
+            }
+        }
+    }
+    None
+}
+
+/// Levenshtein distance.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
 fn match_label(text: &str) -> Option<(&'static str, String)> {
     let folded = fold(text);
     let mut rest = folded
@@ -450,36 +497,23 @@ fn match_label(text: &str) -> Option<(&'static str, String)> {
     let mut found: Option<&'static str> = None;
     // Strip label alternatives (of any field, for bilingual pairs) and separators repeatedly.
     loop {
-        let mut stripped = false;
-        for (field, alts) in LABELS {
-            for alt in *alts {
-                // OCR often reads "rn" as "m" ("Sumame"): accept that spelling too.
-                let merged = alt.replace("rn", "m");
-                let hit = rest
-                    .strip_prefix(alt)
-                    .or_else(|| rest.strip_prefix(merged.as_str()));
-                if let Some(r) = hit {
-                    // Whole word only.
-                    if r.chars().next().is_some_and(char::is_alphanumeric) {
-                        continue;
-                    }
-                    if found.is_none() {
-                        found = Some(field);
-                    }
-                    rest = r
-                        .trim_start_matches(['/', ':', '-', ' ', '.', '|'])
-                        .to_string();
-                    stripped = true;
-                    break;
-                }
-            }
-            if stripped {
-                break;
-            }
-        }
-        if !stripped {
+        // Exact spellings first, then one OCR slip in a long label ("Glven names").
+        let hit = [false, true].into_iter().find_map(|fuzzy| {
+            LABELS.iter().find_map(|(field, alts)| {
+                alts.iter()
+                    .find_map(|alt| strip_label(&rest, alt, fuzzy))
+                    .map(|r| (*field, r))
+            })
+        });
+        let Some((field, r)) = hit else {
             break;
+        };
+        if found.is_none() {
+            found = Some(field);
         }
+        rest = r
+            .trim_start_matches(['/', ':', '-', ' ', '.', '|'])
+            .to_string();
     }
     let field = found?;
     // The value keeps its original case: take the same number of trailing chars.
@@ -689,13 +723,29 @@ pub fn extract_visual(lines: &[PlacedLine], today: IsoDate) -> VisualFields {
         let Some((field, rest)) = match_label(&line.text) else {
             continue;
         };
-        let (value, conf) = if rest.is_empty() {
+        // An inline remainder that cannot be this field's value (an unknown second label, as
+        // in "Date of Expiry/Date dexpiration") gives way to the line below.
+        let inline_ok = !rest.is_empty()
+            && match field {
+                "dateOfBirth" => parse_date(&rest, DateRole::Birth, today).is_some(),
+                "expirationDate" => parse_date(
+                    &rest,
+                    DateRole::Expiry {
+                        max_years_ahead: 20,
+                    },
+                    today,
+                )
+                .is_some(),
+                "gender" => parse_gender(&rest).is_some(),
+                _ => true,
+            };
+        let (value, conf) = if inline_ok {
+            (rest, line.confidence)
+        } else {
             match value_below(lines, line, 0) {
                 Some(v) => (v.text.clone(), v.confidence),
                 None => continue,
             }
-        } else {
-            (rest, line.confidence)
         };
         let value = if field == "address" {
             // Addresses often run over a second line.
@@ -1232,6 +1282,8 @@ mod tests {
             Some(("firstName", "Amélie Zoé".into()))
         );
         assert_eq!(match_label("Nomination"), None);
+        assert_eq!(match_label("Glven names/Prénoms"), Some(("firstName", String::new())));
+        assert_eq!(match_label("Sumarme/Nom"), Some(("lastName", String::new())));
         assert_eq!(
             match_label("Date d'expiration / Date of expiry"),
             Some(("expirationDate", String::new()))

@@ -210,6 +210,16 @@ fn to_digit(c: u8) -> Option<u8> {
     })
 }
 
+/// Every character of the span is a letter, a filler, or a digit with a letter look-alike.
+fn code_becomes_letters(lines: &Lines, line: usize, start: usize, len: usize) -> bool {
+    (start..start + len).all(|i| {
+        lines
+            .get(line)
+            .and_then(|l| l.get(i))
+            .is_none_or(|c| c.ch.is_ascii_uppercase() || c.ch == b'<' || to_letter(c.ch).is_some())
+    })
+}
+
 fn to_letter(c: u8) -> Option<u8> {
     Some(match c {
         b'0' => b'O',
@@ -348,6 +358,13 @@ fn apply_field_rules(
                 reps,
             ),
             _ => {}
+        }
+        if matches!(span.id, FieldId::IssuingState | FieldId::Nationality)
+            && !code_becomes_letters(lines, span.line, span.start, span.len)
+        {
+            // A code that look-alikes cannot turn into letters (a misprinted "132") is left as
+            // printed rather than half-converted ("I3Z").
+            continue;
         }
         for idx in span.start..span.start + span.len {
             let Some(c) = lines.get(span.line).and_then(|l| l.get(idx)).map(|c| c.ch) else {
