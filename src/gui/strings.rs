@@ -147,6 +147,8 @@ pub struct Strings {
     pub threshold: &'static str,
     /// Match level.
     pub match_level: &'static str,
+    /// Minimum (match level required).
+    pub minimum: &'static str,
     /// Quality.
     pub quality: &'static str,
     /// Sharpness.
@@ -281,6 +283,7 @@ pub static EN: Strings = Strings {
     face_match: "Face match",
     threshold: "threshold",
     match_level: "level",
+    minimum: "minimum",
     quality: "Quality",
     sharpness: "sharpness",
     brightness: "brightness",
@@ -378,6 +381,7 @@ pub static FR: Strings = Strings {
     face_match: "Correspondance du visage",
     threshold: "seuil",
     match_level: "niveau",
+    minimum: "minimum requis",
     quality: "Qualité",
     sharpness: "netteté",
     brightness: "luminosité",

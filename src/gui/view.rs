@@ -567,33 +567,38 @@ fn document_extras(ui: &mut egui::Ui, s: &Strings, result: &VerificationResult) 
         ui.label(RichText::new(s.no_fields).italics());
         return;
     }
-    egui::Grid::new("doc_fields").striped(true).show(ui, |ui| {
-        for (k, v) in extras {
-            match v {
-                serde_json::Value::Object(map) => {
-                    for (name, field) in map {
-                        ui.label(format!("{k}.{name}"));
-                        match field {
-                            serde_json::Value::Object(f) if f.contains_key("value") => {
-                                ui.label(value_text(&f["value"]));
-                                ui.label(f.get("confidence").map(value_text).unwrap_or_default());
-                                ui.label(f.get("source").map(value_text).unwrap_or_default());
+    egui::Grid::new("doc_fields")
+        .striped(true)
+        .min_row_height(26.0)
+        .show(ui, |ui| {
+            for (k, v) in extras {
+                match v {
+                    serde_json::Value::Object(map) => {
+                        for (name, field) in map {
+                            ui.label(format!("{k}.{name}"));
+                            match field {
+                                serde_json::Value::Object(f) if f.contains_key("value") => {
+                                    ui.label(value_text(&f["value"]));
+                                    ui.label(
+                                        f.get("confidence").map(value_text).unwrap_or_default(),
+                                    );
+                                    ui.label(f.get("source").map(value_text).unwrap_or_default());
+                                }
+                                other => {
+                                    ui.label(value_text(other));
+                                }
                             }
-                            other => {
-                                ui.label(value_text(other));
-                            }
+                            ui.end_row();
                         }
+                    }
+                    other => {
+                        ui.label(k.as_str());
+                        ui.label(value_text(other));
                         ui.end_row();
                     }
                 }
-                other => {
-                    ui.label(k.as_str());
-                    ui.label(value_text(other));
-                    ui.end_row();
-                }
             }
-        }
-    });
+        });
 }
 
 fn value_text(v: &serde_json::Value) -> String {
@@ -640,7 +645,7 @@ fn result_screen(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &
                 match img {
                     Some(img) => {
                         let tex = us.texture(ui.ctx(), &format!("session-{ticket}-{key}"), img);
-                        show_image(ui, &tex, Vec2::new(300.0, 300.0));
+                        show_image(ui, &tex, Vec2::new(280.0, 280.0));
                     }
                     None => {
                         ui.label(s.no_image);
@@ -668,13 +673,14 @@ fn result_screen(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &
             let fm = &r.face_match;
             if fm.computed {
                 ui.label(format!(
-                    "{}: {:.1} ({} {:.1}, {} {} / {})",
+                    "{}: {:.1} ({} {:.1}, {} {}, {} {})",
                     s.face_match,
                     fm.outcome.confidence,
                     s.threshold,
                     fm.outcome.threshold,
                     s.match_level,
                     fm.outcome.match_level,
+                    s.minimum,
                     fm.outcome.minimum_match_level
                 ));
             } else {
@@ -685,84 +691,93 @@ fn result_screen(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &
                 ));
             }
             ui.label(RichText::new(s.quality).strong());
-            egui::Grid::new("quality").show(ui, |ui| {
-                ui.label("");
-                ui.label(s.sharpness);
-                ui.label(s.brightness);
-                ui.end_row();
-                ui.label(s.document_portrait);
-                ui.label(fmt_opt(r.quality.id_face_sharpness));
-                ui.label(fmt_opt(r.quality.id_face_brightness));
-                ui.end_row();
-                ui.label(s.selfie);
-                ui.label(fmt_opt(r.quality.selfie_face_sharpness));
-                ui.label(fmt_opt(r.quality.selfie_face_brightness));
-                ui.end_row();
-            });
+            egui::Grid::new("quality")
+                .min_row_height(26.0)
+                .show(ui, |ui| {
+                    ui.label("");
+                    ui.label(s.sharpness);
+                    ui.label(s.brightness);
+                    ui.end_row();
+                    ui.label(s.document_portrait);
+                    ui.label(fmt_opt(r.quality.id_face_sharpness));
+                    ui.label(fmt_opt(r.quality.id_face_brightness));
+                    ui.end_row();
+                    ui.label(s.selfie);
+                    ui.label(fmt_opt(r.quality.selfie_face_sharpness));
+                    ui.label(fmt_opt(r.quality.selfie_face_brightness));
+                    ui.end_row();
+                });
             ui.label(RichText::new(format!("{:.0} ms", view.pipeline_ms)).small());
         });
     });
     ui.separator();
-    ui.label(RichText::new(s.reasons).strong());
-    for reason in &r.reasons {
-        ui.label(format!("• {} ({})", reason.message, reason.code));
-    }
-    if view.duplicates.flagged() {
-        ui.label(RichText::new(s.duplicates).strong());
-        for id in &view.duplicates.same_face_different_id {
-            error_text(ui, &format!("• duplicate_face: {} #{id}", s.record));
-        }
-        for id in &view.duplicates.same_id_different_face {
-            error_text(ui, &format!("• id_number_other_face: {} #{id}", s.record));
-        }
-    }
-    document_extras(ui, s, r);
-    ui.separator();
     let suggested = r.decision;
-    if let Some(receipt) = session.receipt.clone() {
-        ui.label(
-            RichText::new(format!(
-                "{} #{} — {} ({})",
-                s.saved,
-                receipt.id,
-                audit_decision_word(s, receipt.current_decision),
-                receipt.review_status.as_str()
-            ))
-            .size(22.0)
-            .strong(),
-        );
-        if big_button(ui, s.next_customer, true) {
-            jobs.extend(st.clear_session());
+    let receipt = session.receipt.clone();
+    let saving = session.decision.saving;
+    let mut chosen = None;
+    let mut next_customer = false;
+    ui.columns(2, |cols| {
+        let ui = &mut cols[0];
+        ui.label(RichText::new(s.reasons).strong());
+        for reason in &r.reasons {
+            ui.label(format!("• {} ({})", reason.message, reason.code));
         }
+        if view.duplicates.flagged() {
+            ui.label(RichText::new(s.duplicates).strong());
+            for id in &view.duplicates.same_face_different_id {
+                error_text(ui, &format!("• duplicate_face: {} #{id}", s.record));
+            }
+            for id in &view.duplicates.same_id_different_face {
+                error_text(ui, &format!("• id_number_other_face: {} #{id}", s.record));
+            }
+        }
+        document_extras(ui, s, r);
+        let ui = &mut cols[1];
+        if let Some(receipt) = &receipt {
+            ui.label(
+                RichText::new(format!(
+                    "{} #{} — {} ({})",
+                    s.saved,
+                    receipt.id,
+                    audit_decision_word(s, receipt.current_decision),
+                    receipt.review_status.as_str()
+                ))
+                .size(22.0)
+                .strong(),
+            );
+            next_customer = big_button(ui, s.next_customer, true);
+            return;
+        }
+        labelled_edit(ui, s.reason, &mut session.decision.reason, false);
+        match &session.decision.error {
+            Some(DecisionError::ReasonMissing) => error_text(ui, s.err_reason),
+            Some(DecisionError::NeedsSupervisor) => error_text(ui, s.approve_needs_supervisor),
+            Some(DecisionError::Store(m)) => error_text(ui, m),
+            None => {}
+        }
+        if suggested != Decision::Approve {
+            ui.label(RichText::new(s.approve_needs_supervisor).small());
+        }
+        ui.horizontal_wrapped(|ui| {
+            if big_button(ui, s.approve, !saving && suggested == Decision::Approve) {
+                chosen = Some(Decision::Approve);
+            }
+            if big_button(ui, s.reject, !saving) {
+                chosen = Some(Decision::Reject);
+            }
+            if big_button(ui, s.refer, !saving) {
+                chosen = Some(Decision::Refer);
+            }
+            if saving {
+                ui.spinner();
+                ui.label(s.saving);
+            }
+        });
+    });
+    if next_customer {
+        jobs.extend(st.clear_session());
         return;
     }
-    let saving = session.decision.saving;
-    labelled_edit(ui, s.reason, &mut session.decision.reason, false);
-    match &session.decision.error {
-        Some(DecisionError::ReasonMissing) => error_text(ui, s.err_reason),
-        Some(DecisionError::NeedsSupervisor) => error_text(ui, s.approve_needs_supervisor),
-        Some(DecisionError::Store(m)) => error_text(ui, m),
-        None => {}
-    }
-    if suggested != Decision::Approve {
-        ui.label(RichText::new(s.approve_needs_supervisor).small());
-    }
-    let mut chosen = None;
-    ui.horizontal(|ui| {
-        if big_button(ui, s.approve, !saving && suggested == Decision::Approve) {
-            chosen = Some(Decision::Approve);
-        }
-        if big_button(ui, s.reject, !saving) {
-            chosen = Some(Decision::Reject);
-        }
-        if big_button(ui, s.refer, !saving) {
-            chosen = Some(Decision::Refer);
-        }
-        if saving {
-            ui.spinner();
-            ui.label(s.saving);
-        }
-    });
     if let Some(d) = chosen
         && let Some(job) = st.decide(d)
     {
@@ -882,7 +897,7 @@ fn record_detail(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &
                 match img {
                     Some(img) => {
                         let tex = us.texture(ui.ctx(), &format!("record-{id}-{key}"), img);
-                        show_image(ui, &tex, Vec2::new(220.0, 220.0));
+                        show_image(ui, &tex, Vec2::new(170.0, 170.0));
                     }
                     None => {
                         ui.label(s.no_image);
@@ -890,19 +905,26 @@ fn record_detail(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &
                 }
             });
         }
+        ui.vertical(|ui| {
+            ui.label(format!("{}: {}", s.operator, sum.operator));
+            ui.label(format!(
+                "{}: {}",
+                s.id_number,
+                sum.claimed_id_number.as_deref().unwrap_or("–")
+            ));
+            ui.label(format!(
+                "{}: {}",
+                s.country,
+                sum.country.as_deref().unwrap_or("–")
+            ));
+            ui.label(format!(
+                "{}: {}",
+                s.overall_confidence,
+                sum.overall_confidence
+                    .map_or_else(|| "–".into(), |c| format!("{c:.1}"))
+            ));
+        });
     });
-    ui.label(format!("{}: {}", s.operator, sum.operator));
-    ui.label(format!(
-        "{}: {}",
-        s.id_number,
-        sum.claimed_id_number.as_deref().unwrap_or("–")
-    ));
-    ui.label(format!(
-        "{}: {}",
-        s.overall_confidence,
-        sum.overall_confidence
-            .map_or_else(|| "–".into(), |c| format!("{c:.1}"))
-    ));
     ui.label(RichText::new(s.reasons).strong());
     for r in sum.decision_reason.split("; ") {
         ui.label(format!("• {r}"));
