@@ -129,6 +129,57 @@ impl FrameTimes {
     }
 }
 
+/// The settings in force as (configuration key, value) rows, for the read-only settings view.
+#[must_use]
+pub fn settings_rows(opts: &AppOptions) -> Vec<(String, String)> {
+    let c = &opts.config;
+    let d = &c.decision;
+    let w = &c.weights;
+    let level = c
+        .matching
+        .levels
+        .get(usize::from(c.matching.minimum_level.max(1)) - 1)
+        .map_or_else(String::new, |l| format!(" (cosine {:.2})", l.cosine));
+    vec![
+        (
+            "matching.minimumLevel".into(),
+            format!("{}{level}", c.matching.minimum_level),
+        ),
+        ("decision.approveAt".into(), format!("{:.1}", d.approve_at)),
+        (
+            "decision.rejectMatchBelow".into(),
+            format!("{:.1}", d.reject_match_below),
+        ),
+        (
+            "decision.minSharpness".into(),
+            format!("{:.0}", d.min_sharpness),
+        ),
+        (
+            "decision.brightnessRange".into(),
+            format!("{:.0}–{:.0}", d.brightness_range.0, d.brightness_range.1),
+        ),
+        (
+            "weights (document / selfie / match)".into(),
+            format!(
+                "{:.2} / {:.2} / {:.2}",
+                w.document, w.selfie_detection, w.face_match
+            ),
+        ),
+        (
+            "idle timeout".into(),
+            format!("{} s", opts.idle_timeout.as_secs()),
+        ),
+        (
+            "frame source".into(),
+            match &opts.source {
+                Some(SourceSpec::Frames { dir, fps }) => format!("{} @ {fps} fps", dir.display()),
+                Some(SourceSpec::Image(p)) => p.display().to_string(),
+                None => "–".into(),
+            },
+        ),
+    ]
+}
+
 /// The kiosk application: state, worker, capture thread and textures.
 pub struct KioskApp {
     /// The state machine (public so tests can assert on it).
@@ -158,6 +209,7 @@ impl KioskApp {
         if let Some(p) = &opts.selfie {
             ui.selfie_path = p.display().to_string();
         }
+        ui.settings = settings_rows(&opts);
         KioskApp {
             state: AppState::new(opts.lang),
             ui,
@@ -343,6 +395,20 @@ mod tests {
         assert_eq!(ft.quantile(0.5), Some(50.0));
         assert_eq!(ft.quantile(1.0), Some(100.0));
         assert_eq!(ft.len(), 100);
+    }
+
+    #[test]
+    fn settings_rows_show_the_thresholds_in_force() {
+        let o = options(&GuiArgs::default(), Config::default()).unwrap();
+        let rows = settings_rows(&o);
+        let get = |k: &str| {
+            rows.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("decision.approveAt"), Some("70.0"));
+        assert_eq!(get("matching.minimumLevel"), Some("2 (cosine 0.43)"));
+        assert_eq!(get("idle timeout"), Some("120 s"));
     }
 
     #[test]

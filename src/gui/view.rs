@@ -41,6 +41,8 @@ pub struct UiState {
     pub import_error: Option<String>,
     /// Set when a supervisor asks to leave the kiosk.
     pub exit_requested: bool,
+    /// Settings in force, as (configuration key, value) rows for the read-only settings view.
+    pub settings: Vec<(String, String)>,
     frame_tex: Option<TextureHandle>,
     textures: HashMap<String, TextureHandle>,
     import: Option<(Target, Receiver<Result<Frame, String>>)>,
@@ -176,7 +178,10 @@ pub fn draw(
     egui::CentralPanel::default().show(ui, |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| match st.screen {
             Screen::Login => login(ui, st, &mut jobs),
-            Screen::Start => start(ui, st),
+            Screen::Start => {
+                start(ui, st);
+                settings(ui, st.lang.s(), &us.settings);
+            }
             Screen::Document => capture_screen(ui, st, us, has_source, Target::Document, &mut jobs),
             Screen::Selfie => capture_screen(ui, st, us, has_source, Target::Selfie, &mut jobs),
             Screen::Processing => processing(ui, st),
@@ -368,6 +373,23 @@ fn start(ui: &mut egui::Ui, st: &mut AppState) {
     if big_button(ui, s.start_verification, true) {
         st.begin_verification(crate::record::now_ms());
     }
+}
+
+fn settings(ui: &mut egui::Ui, s: &Strings, rows: &[(String, String)]) {
+    ui.add_space(16.0);
+    egui::CollapsingHeader::new(s.settings).show(ui, |ui| {
+        ui.label(RichText::new(s.thresholds_read_only).small());
+        egui::Grid::new("settings")
+            .striped(true)
+            .min_row_height(24.0)
+            .show(ui, |ui| {
+                for (k, v) in rows {
+                    ui.label(RichText::new(k).monospace());
+                    ui.label(v);
+                    ui.end_row();
+                }
+            });
+    });
 }
 
 fn capture_screen(

@@ -295,6 +295,7 @@ pub fn spawn(cfg: WorkerConfig) -> WorkerHandle {
     }
 }
 
+#[derive(Clone)]
 struct Out {
     tx: Sender<Event>,
     repaint: Arc<Mutex<Option<egui::Context>>>,
@@ -361,19 +362,45 @@ impl Worker {
     }
 
     fn serve(mut self, jobs: &Receiver<Job>, out: &Out) {
-        // Models load after the store opens so the login screen is usable at once; a
-        // verification queued meanwhile waits for them.
-        let t = Instant::now();
-        match Pipeline::load(self.config.clone()) {
-            Ok(p) => {
-                out.send(Event::PipelineReady {
-                    load_ms: t.elapsed().as_secs_f64() * 1000.0,
+        // The models load on a helper thread so that logins and review work are answered
+        // while they load; a verification that arrives first waits for them.
+        let (models_tx, models_rx) = channel();
+        let loader_out = out.clone();
+        let config = self.config.clone();
+        let loader = std::thread::Builder::new()
+            .name("kyc-model-load".into())
+            .spawn(move || {
+                let t = Instant::now();
+                let loaded = Pipeline::load(config);
+                loader_out.send(match &loaded {
+                    Ok(_) => Event::PipelineReady {
+                        load_ms: t.elapsed().as_secs_f64() * 1000.0,
+                    },
+                    Err(e) => Event::PipelineFailed(e.to_string()),
                 });
-                self.pipeline = Some(p);
-            }
-            Err(e) => out.send(Event::PipelineFailed(e.to_string())),
+                let _ = models_tx.send(loaded.ok());
+            });
+        if let Err(e) = loader {
+            out.send(Event::PipelineFailed(format!(
+                "cannot start the model loader: {e}"
+            )));
         }
+        let mut models_pending = true;
         while let Ok(job) = jobs.recv() {
+            if models_pending {
+                let wait = matches!(job, Job::Verify { .. });
+                let got = if wait {
+                    models_rx.recv().ok()
+                } else {
+                    models_rx.try_recv().ok()
+                };
+                if let Some(p) = got {
+                    self.pipeline = p;
+                    models_pending = false;
+                } else if wait {
+                    models_pending = false;
+                }
+            }
             self.handle(job, out);
         }
         if let (Some(store), Some(session)) = (self.store.as_mut(), self.session.take()) {
