@@ -315,3 +315,56 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
     let report = store.verify().unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
 }
+
+#[test]
+fn french_ui_and_idle_timeout_clears_the_customer() {
+    use kyc_kiosk::gui::strings::FR;
+    let dir = tempfile::tempdir().unwrap();
+    let audit = AuditConfig::at(dir.path().join("audit.sqlite3")).with_fast_hashing();
+    {
+        let mut store = AuditStore::open(audit.clone()).unwrap();
+        store.create_first_admin("admin", "admin-pass-1").unwrap();
+        let admin = store.login("admin", "admin-pass-1").unwrap();
+        store
+            .create_user(&admin, "awa", "agent-pass-1", UserRole::Agent)
+            .unwrap();
+    }
+    let opts = AppOptions {
+        config: kyc_kiosk::Config::default(),
+        audit,
+        source: None,
+        document: None,
+        selfie: None,
+        lang: Lang::En,
+        kiosk: true,
+        idle_timeout: Duration::from_secs(1),
+    };
+    let mut h = Harness::builder()
+        .with_size([1280.0, 1000.0])
+        .build_ui_state(|ui, app: &mut KioskApp| app.frame(ui), KioskApp::new(opts));
+    wait_for(&mut h, "the audit store", |a| {
+        matches!(a.state.store, StoreStatus::Ready { .. })
+    });
+    h.get_by_label("Français").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().state.lang, Lang::Fr);
+    type_into(&mut h, FR.username, "awa");
+    type_into_role(&mut h, Role::PasswordInput, FR.password, "agent-pass-1");
+    click(&mut h, FR.log_in);
+    wait_for(&mut h, "login", |a| a.state.user.is_some());
+    type_into(&mut h, FR.country, "SN");
+    click(&mut h, FR.start_verification);
+    assert_eq!(h.state().state.screen, Screen::Document);
+    // No camera source: the banner says so, and file import is offered.
+    assert!(h.query_by_label(FR.no_camera).is_some());
+    assert!(h.query_by_role_and_label(Role::Button, FR.import).is_some());
+    // An agent in kiosk mode has no way out of the kiosk.
+    assert!(h.query_by_label(FR.exit).is_none());
+    // Left alone, the customer's session is cleared from the screen.
+    wait_for(&mut h, "the idle timeout", |a| a.state.session.is_none());
+    assert_eq!(h.state().state.screen, Screen::Start);
+    assert_eq!(h.state().state.notice.as_deref(), Some(FR.idle_cleared));
+    assert!(h.state().state.start.country.is_empty());
+    assert!(h.state().state.user.is_some(), "the agent stays signed in");
+}
