@@ -10,6 +10,7 @@ pub mod decision;
 pub mod document;
 pub mod error;
 pub mod face;
+pub mod gui;
 pub mod imaging;
 pub mod inference;
 pub mod liveness;

@@ -133,6 +133,8 @@ enum Command {
     Demo,
     #[command(flatten)]
     Document(kyc_kiosk::document::cli::DocumentCommand),
+    /// Open the kiosk window (the default when no command is given).
+    Gui(kyc_kiosk::gui::GuiArgs),
 }
 
 fn main() -> ExitCode {
@@ -421,7 +423,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
             },
         ),
         Some(Command::Document(cmd)) => kyc_kiosk::document::cli::run(&config, cmd),
-        Some(Command::Demo) | None => demo(config),
+        Some(Command::Demo) => demo(config),
+        Some(Command::Gui(args)) => kyc_kiosk::gui::run(&args, config),
+        None => kyc_kiosk::gui::run(&kyc_kiosk::gui::GuiArgs::default(), config),
     }
 }
 
@@ -465,7 +469,7 @@ fn print_verification(r: &kyc_kiosk::VerificationResult) {
     }
 }
 
-/// Until the kiosk GUI lands, running the kiosk demonstrates a verification on fetched photos.
+/// A demonstration verification on fetched photos, printed (no window needed).
 fn demo(config: Config) -> Result<i32, Error> {
     let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/fetched");
     let document = data.join("obama.jpg");

@@ -48,6 +48,13 @@ pub fn now_ms() -> i64 {
 /// # Errors
 /// When the database or its key cannot be opened.
 pub fn open_store(config: &Config, db: Option<&std::path::Path>) -> Result<AuditStore, AuditError> {
+    AuditStore::open(store_config(config, db))
+}
+
+/// The store settings [`open_store`] uses, for callers that adjust them before opening (the
+/// GUI's worker opens the store on its own thread).
+#[must_use]
+pub fn store_config(config: &Config, db: Option<&std::path::Path>) -> AuditConfig {
     let mut cfg = match db {
         Some(path) => AuditConfig::at(path),
         None => AuditConfig::default(),
@@ -55,7 +62,17 @@ pub fn open_store(config: &Config, db: Option<&std::path::Path>) -> Result<Audit
     if let Some(strictest) = config.matching.levels.last() {
         cfg.duplicate_threshold = strictest.cosine;
     }
-    AuditStore::open(cfg)
+    cfg
+}
+
+/// The operator's own decision on a verification (the GUI's approve / reject / refer), which
+/// may differ from the pipeline's suggestion; the suggestion stays in the stored result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OperatorDecision {
+    /// What the operator decided.
+    pub decision: Decision,
+    /// Why, in the operator's words.
+    pub reason: String,
 }
 
 /// `img` encoded as PNG (`None` only if encoding fails).
@@ -126,6 +143,24 @@ pub fn record(
     verification: &Verification,
     ctx: &RecordContext<'_>,
 ) -> Result<VerificationResult, AuditError> {
+    record_decided(store, config, verification, ctx, None, None)
+}
+
+/// As [`record`], with the customer's claimed country (a searchable column) and the operator's
+/// decision: it becomes the record's decision (an approval of a case the checks did not approve,
+/// or of a duplicate-flagged one, still goes to review) and its reason leads the stored reasons;
+/// the result JSON keeps the suggested decision.
+///
+/// # Errors
+/// As [`record`].
+pub fn record_decided(
+    store: &mut AuditStore,
+    config: &Config,
+    verification: &Verification,
+    ctx: &RecordContext<'_>,
+    country: Option<&str>,
+    operator_decision: Option<&OperatorDecision>,
+) -> Result<VerificationResult, AuditError> {
     let mut result = verification.result.clone();
     let id_number = ctx.claimed_id_number;
     if let Some(template) = verification.selfie_template.as_deref() {
@@ -157,7 +192,26 @@ pub fn record(
     if let Some(bytes) = ctx.selfie_bytes {
         images.push((ImageKind::Selfie, bytes));
     }
-    let reasons: Vec<&str> = result.reasons.iter().map(|r| r.message.as_str()).collect();
+    let mut reasons: Vec<String> = result.reasons.iter().map(|r| r.message.clone()).collect();
+    let mut decision = result.decision;
+    if let Some(d) = operator_decision {
+        reasons.insert(
+            0,
+            format!(
+                "operator decided {} (suggested {}): {}",
+                to_audit(d.decision),
+                to_audit(result.decision),
+                d.reason.trim()
+            ),
+        );
+        decision = if d.decision == Decision::Approve && result.decision != Decision::Approve {
+            // The checks did not approve (failed check, mismatch or duplicate flag): an
+            // operator's approval still needs a supervisor, so the case goes to the queue.
+            Decision::Refer
+        } else {
+            d.decision
+        };
+    }
     let receipt = store.record_verification(&NewVerification {
         operator: ctx.operator,
         customer_type: ctx.customer_type,
@@ -166,7 +220,7 @@ pub fn record(
         started_ms: ctx.started_ms,
         finished_ms: now_ms(),
         indexed: IndexedFields {
-            decision: to_audit(result.decision),
+            decision: to_audit(decision),
             decision_reason: reasons.join("; "),
             // The number the customer claimed (what duplicate checks key on), else the one read.
             document_number: ctx
@@ -174,7 +228,10 @@ pub fn record(
                 .map(str::to_string)
                 .or_else(|| read_field(&result, |f| &f.document_number)),
             full_name: read_field(&result, |f| &f.full_name),
-            country: read_field(&result, |f| &f.issuing_country),
+            // The country the agent chose for the case, else the issuing country read.
+            country: country
+                .map(str::to_string)
+                .or_else(|| read_field(&result, |f| &f.issuing_country)),
             overall_confidence: Some(f64::from(result.overall_confidence)),
         },
         result: &result_json,

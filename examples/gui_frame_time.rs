@@ -1,0 +1,169 @@
+//! Headless UI frame time while the pipeline is busy: drives the kiosk with egui_kittest (no
+//! window, no GPU) to the selfie screen, then runs verifications back to back and times every
+//! UI frame painted while the worker is processing. Reports p50/p95/max of
+//! (a) `KioskApp::frame` (our widget code) and (b) a whole harness step (egui's frame end,
+//! tessellation-free AccessKit update included — an upper bound on the UI thread's work).
+//!
+//! `cargo run --release --example gui_frame_time [-- <verifications>]` (models must be fetched).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::print_stdout
+)]
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use eframe::egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use kyc_kiosk::audit::{AuditConfig, AuditStore, Role as UserRole};
+use kyc_kiosk::gui::capture::SourceSpec;
+use kyc_kiosk::gui::state::{Screen, StoreStatus};
+use kyc_kiosk::gui::strings::{EN, Lang};
+use kyc_kiosk::gui::{AppOptions, FrameTimes, KioskApp};
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/fetched")
+        .join(name)
+}
+
+fn wait_for(h: &mut Harness<'_, KioskApp>, done: impl Fn(&KioskApp) -> bool) {
+    for _ in 0..12_000 {
+        h.step();
+        if done(h.state()) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("timed out");
+}
+
+fn click(h: &mut Harness<'_, KioskApp>, label: &str) {
+    h.get_by_role_and_label(Role::Button, label).click();
+    h.step();
+    h.step();
+}
+
+fn type_into(h: &mut Harness<'_, KioskApp>, role: Role, label: &str, text: &str) {
+    h.get_by_role_and_label(role, label).click();
+    h.step();
+    h.get_by_role_and_label(role, label).type_text(text);
+    h.step();
+}
+
+fn main() {
+    let runs: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(20);
+    let dir = tempfile::tempdir().unwrap();
+    let audit = AuditConfig::at(dir.path().join("audit.sqlite3")).with_fast_hashing();
+    {
+        let mut store = AuditStore::open(audit.clone()).unwrap();
+        store.create_first_admin("admin", "admin-pass-1").unwrap();
+        let admin = store.login("admin", "admin-pass-1").unwrap();
+        store
+            .create_user(&admin, "ama", "agent-pass-1", UserRole::Agent)
+            .unwrap();
+    }
+    let frames = dir.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    std::fs::copy(data("obama2.jpg"), frames.join("f0.jpg")).unwrap();
+    std::fs::copy(data("obama3.jpg"), frames.join("f1.jpg")).unwrap();
+    let opts = AppOptions {
+        config: kyc_kiosk::Config::default(),
+        audit,
+        source: Some(SourceSpec::Frames {
+            dir: frames,
+            fps: 30.0,
+        }),
+        document: None,
+        selfie: None,
+        lang: Lang::En,
+        kiosk: false,
+        idle_timeout: Duration::from_secs(3600),
+    };
+    let mut h = Harness::builder()
+        .with_size([1280.0, 800.0])
+        .build_ui_state(|ui, app: &mut KioskApp| app.frame(ui), KioskApp::new(opts));
+    wait_for(&mut h, |a| {
+        matches!(a.state.store, StoreStatus::Ready { .. })
+            && matches!(
+                a.state.models,
+                kyc_kiosk::gui::state::ModelStatus::Ready { .. }
+            )
+    });
+    type_into(&mut h, Role::TextInput, EN.username, "ama");
+    type_into(&mut h, Role::PasswordInput, EN.password, "agent-pass-1");
+    click(&mut h, EN.log_in);
+    wait_for(&mut h, |a| a.state.user.is_some());
+    type_into(&mut h, Role::TextInput, EN.country, "GH");
+    click(&mut h, EN.start_verification);
+    h.state_mut().ui.document_path = data("obama.jpg").display().to_string();
+    h.step();
+    click(&mut h, EN.import);
+    wait_for(&mut h, |a| {
+        a.state
+            .session
+            .as_ref()
+            .is_some_and(|s| s.document.is_some())
+    });
+    click(&mut h, EN.next);
+    wait_for(&mut h, |a| a.ui.frame.is_some());
+    click(&mut h, EN.capture);
+
+    let mut step_times = FrameTimes::default();
+    let mut busy_frames_before = 0usize;
+    let mut pipeline_ms = Vec::new();
+    for _ in 0..runs {
+        h.state_mut().state.screen = Screen::Selfie;
+        h.step();
+        click(&mut h, EN.verify);
+        let frame_count_before = h.state().frame_times.len();
+        busy_frames_before += frame_count_before;
+        loop {
+            let t = Instant::now();
+            h.step();
+            let busy = h
+                .state()
+                .state
+                .session
+                .as_ref()
+                .is_some_and(|s| s.stage.is_some());
+            if !busy {
+                break;
+            }
+            step_times.push(t.elapsed().as_secs_f64() * 1000.0);
+            // A 60 Hz display's pace.
+            std::thread::sleep(Duration::from_millis(16));
+        }
+        let s = h.state().state.session.as_ref().unwrap();
+        pipeline_ms.push(s.result.as_ref().map_or(f64::NAN, |r| r.pipeline_ms));
+    }
+    let _ = busy_frames_before;
+    let ft = &h.state().frame_times;
+    pipeline_ms.sort_by(f64::total_cmp);
+    println!("verifications: {runs}");
+    println!(
+        "pipeline time after the last capture (ms): median {:.0}, max {:.0}",
+        pipeline_ms[pipeline_ms.len() / 2],
+        pipeline_ms[pipeline_ms.len() - 1]
+    );
+    println!(
+        "harness step while busy ({} frames): p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
+        step_times.len(),
+        step_times.quantile(0.5).unwrap_or(f64::NAN),
+        step_times.quantile(0.95).unwrap_or(f64::NAN),
+        step_times.quantile(1.0).unwrap_or(f64::NAN)
+    );
+    println!(
+        "KioskApp::frame, all frames ({}): p50 {:.2} ms, p95 {:.2} ms, max {:.2} ms",
+        ft.len(),
+        ft.quantile(0.5).unwrap_or(f64::NAN),
+        ft.quantile(0.95).unwrap_or(f64::NAN),
+        ft.quantile(1.0).unwrap_or(f64::NAN)
+    );
+}

@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Screenshots of the real kiosk binary under a virtual X display (Xvfb), driven by xdotool
+# clicks and typing, saved as PNGs in docs/screenshots/. Uses a throwaway audit database and
+# the fetched sample photos (run packaging/setup.sh all first).
+#
+#   packaging/screenshots.sh            # build (release) if needed, then take the shots
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "screenshots: need root (or sudo) to run: $*" >&2; exit 1; fi
+}
+need=()
+command -v Xvfb >/dev/null || need+=(xvfb)
+command -v xdotool >/dev/null || need+=(xdotool)
+command -v import >/dev/null || need+=(imagemagick)
+[ -e /usr/lib/x86_64-linux-gnu/dri/swrast_dri.so ] || [ -e /usr/lib/aarch64-linux-gnu/dri/swrast_dri.so ] \
+  || need+=(libgl1-mesa-dri libegl-mesa0)
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "screenshots: installing ${need[*]}"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+cargo build --release --bin kyc-kiosk
+bin=target/release/kyc-kiosk
+out=docs/screenshots
+mkdir -p "$out"
+work=$(mktemp -d)
+export XDG_RUNTIME_DIR="$work/xdg"
+mkdir -m 0700 "$XDG_RUNTIME_DIR"
+display=":${SCREENSHOT_DISPLAY:-57}"
+export DISPLAY="$display"
+
+cleanup() {
+  [ -n "${app:-}" ] && kill "$app" 2>/dev/null || true
+  [ -n "${xvfb:-}" ] && kill "$xvfb" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+xvfb=$!
+sleep 1
+
+db="$work/audit.sqlite3"
+KYC_KIOSK_ADMIN_PASSWORD=admin-pass-1 "$bin" audit create-admin --db "$db" --username admin
+mkdir "$work/frames"
+cp tests/data/fetched/obama2.jpg "$work/frames/f0.jpg"
+cp tests/data/fetched/obama3.jpg "$work/frames/f1.jpg"
+
+"$bin" gui --db "$db" --document tests/data/fetched/obama.jpg \
+  --source "frames:$work/frames@5" >"$work/app.log" 2>&1 &
+app=$!
+win=$(xdotool search --sync --name "KYC kiosk" | head -1)
+xdotool windowfocus --sync "$win"
+sleep 3   # store open and models loaded (the status bar says so on the shot)
+
+shot() { sleep "${2:-1}"; import -window root "$out/$1.png"; echo "screenshots: $out/$1.png"; }
+at() { xdotool mousemove "$1" "$2" click 1; sleep 0.3; }
+typ() { xdotool type --delay 40 "$1"; }
+
+shot 1-login 0
+at 188 191; typ admin
+at 188 275; typ admin-pass-1
+at 97 341                        # Log in
+at 188 244; typ GH               # Country
+shot 2-start
+at 107 479                       # Start verification
+at 581 650                       # Import the document file
+shot 3-document 1.5
+at 308 717                       # Next
+sleep 1
+at 97 587                        # Capture the selfie frame
+shot 4-selfie
+at 396 717                       # Run checks
+shot 5-result 2.5
+at 958 522; typ "document photo is 20 years old"
+at 1141 580                      # Refer to supervisor
+shot 6-recorded 1.5
+at 736 531                       # Next customer
+at 825 23                        # Review queue
+shot 7-queue 1.5
+at 405 128                       # Open #1
+shot 8-review-case 1.5
+at 958 576; typ "same person, old photo; checked in person"
+at 736 633                       # Approve (supervisor override)
+shot 9-override 1.5
+at 420 23                        # Français
+at 818 23                        # back to verifications
+shot 10-french
+xdotool key Escape

@@ -1,0 +1,431 @@
+//! The kiosk GUI: an eframe/egui shell over the core. `state` is the pure state machine,
+//! `worker` the background thread that owns the pipeline and the audit store, `capture` the
+//! frame sources on their own thread, `view` the drawing, `strings` the English/French text.
+//! The UI thread only paints and exchanges messages; see `ARCHITECTURE-gui.md`.
+
+pub mod capture;
+pub mod state;
+pub mod strings;
+pub mod view;
+pub mod worker;
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use eframe::egui;
+
+use crate::audit::AuditConfig;
+use crate::config::Config;
+use crate::error::{Error, exit};
+
+use capture::{CaptureEvent, CaptureHandle, SourceSpec};
+use state::AppState;
+use strings::Lang;
+use worker::{WorkerConfig, WorkerHandle};
+
+/// Command-line options of `kyc-kiosk gui`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct GuiArgs {
+    /// Document image to pre-load in the import field.
+    #[arg(long)]
+    pub document: Option<PathBuf>,
+    /// Selfie image to pre-load in the import field.
+    #[arg(long)]
+    pub selfie: Option<PathBuf>,
+    /// Frame source instead of a camera: `frames:<folder>[@fps]` or `image:<file>`.
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Audit database (default: the platform data folder).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Kiosk mode: fullscreen, no decorations; leaving needs a supervisor.
+    #[arg(long)]
+    pub kiosk: bool,
+    /// UI language: en or fr.
+    #[arg(long, default_value = "en")]
+    pub lang: String,
+    /// Seconds without input after which the customer's data is cleared from the screen.
+    #[arg(long, default_value_t = 120)]
+    pub idle_timeout: u64,
+}
+
+impl Default for GuiArgs {
+    /// The same defaults as the command line (`kyc-kiosk` with no command).
+    fn default() -> Self {
+        GuiArgs {
+            document: None,
+            selfie: None,
+            source: None,
+            db: None,
+            kiosk: false,
+            lang: "en".into(),
+            idle_timeout: 120,
+        }
+    }
+}
+
+/// Everything the app needs to start.
+#[derive(Clone)]
+pub struct AppOptions {
+    /// Pipeline settings.
+    pub config: Config,
+    /// Audit store settings.
+    pub audit: AuditConfig,
+    /// Frame source, if any (no camera support is built in: without one, file import).
+    pub source: Option<SourceSpec>,
+    /// Pre-filled document path.
+    pub document: Option<PathBuf>,
+    /// Pre-filled selfie path.
+    pub selfie: Option<PathBuf>,
+    /// Language.
+    pub lang: Lang,
+    /// Kiosk mode.
+    pub kiosk: bool,
+    /// Idle timeout.
+    pub idle_timeout: Duration,
+}
+
+/// Per-frame UI cost, for the frame-time figure.
+#[derive(Default)]
+pub struct FrameTimes {
+    samples: VecDeque<f64>,
+}
+
+impl FrameTimes {
+    const KEEP: usize = 10_000;
+
+    /// Add one frame's milliseconds.
+    pub fn push(&mut self, ms: f64) {
+        if self.samples.len() == Self::KEEP {
+            self.samples.pop_front();
+        }
+        self.samples.push_back(ms);
+    }
+
+    /// The `q` quantile (0–1) of the kept samples, nearest rank.
+    #[must_use]
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        if self.samples.is_empty() {
+            return None;
+        }
+        let mut v: Vec<f64> = self.samples.iter().copied().collect();
+        v.sort_by(f64::total_cmp);
+        let rank = ((q.clamp(0.0, 1.0) * v.len() as f64).ceil() as usize).clamp(1, v.len());
+        Some(v[rank - 1])
+    }
+
+    /// Samples kept.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// No samples yet.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+}
+
+/// The settings in force as (configuration key, value) rows, for the read-only settings view.
+#[must_use]
+pub fn settings_rows(opts: &AppOptions) -> Vec<(String, String)> {
+    let c = &opts.config;
+    let d = &c.decision;
+    let w = &c.weights;
+    let level = c
+        .matching
+        .levels
+        .get(usize::from(c.matching.minimum_level.max(1)) - 1)
+        .map_or_else(String::new, |l| format!(" (cosine {:.2})", l.cosine));
+    vec![
+        (
+            "matching.minimumLevel".into(),
+            format!("{}{level}", c.matching.minimum_level),
+        ),
+        ("decision.approveAt".into(), format!("{:.1}", d.approve_at)),
+        (
+            "decision.rejectMatchBelow".into(),
+            format!("{:.1}", d.reject_match_below),
+        ),
+        (
+            "decision.minSharpness".into(),
+            format!("{:.0}", d.min_sharpness),
+        ),
+        (
+            "decision.brightnessRange".into(),
+            format!("{:.0}–{:.0}", d.brightness_range.0, d.brightness_range.1),
+        ),
+        (
+            "weights (document / selfie / match)".into(),
+            format!(
+                "{:.2} / {:.2} / {:.2}",
+                w.document, w.selfie_detection, w.face_match
+            ),
+        ),
+        (
+            "idle timeout".into(),
+            format!("{} s", opts.idle_timeout.as_secs()),
+        ),
+        (
+            "frame source".into(),
+            match &opts.source {
+                Some(SourceSpec::Frames { dir, fps }) => format!("{} @ {fps} fps", dir.display()),
+                Some(SourceSpec::Image(p)) => p.display().to_string(),
+                None => "–".into(),
+            },
+        ),
+    ]
+}
+
+/// The kiosk application: state, worker, capture thread and textures.
+pub struct KioskApp {
+    /// The state machine (public so tests can assert on it).
+    pub state: AppState,
+    /// UI-side fields that are not part of the state machine.
+    pub ui: view::UiState,
+    /// Frame cost of each `frame` call.
+    pub frame_times: FrameTimes,
+    opts: AppOptions,
+    worker: WorkerHandle,
+    capture: Option<CaptureHandle>,
+    clock: Instant,
+}
+
+impl KioskApp {
+    /// Start the worker (store, then models) and the frame source.
+    #[must_use]
+    pub fn new(opts: AppOptions) -> Self {
+        let worker = worker::spawn(WorkerConfig {
+            config: opts.config.clone(),
+            audit: opts.audit.clone(),
+        });
+        let mut ui = view::UiState::default();
+        if let Some(p) = &opts.document {
+            ui.document_path = p.display().to_string();
+        }
+        if let Some(p) = &opts.selfie {
+            ui.selfie_path = p.display().to_string();
+        }
+        ui.settings = settings_rows(&opts);
+        KioskApp {
+            state: AppState::new(opts.lang),
+            ui,
+            frame_times: FrameTimes::default(),
+            opts,
+            worker,
+            capture: None,
+            clock: Instant::now(),
+        }
+    }
+
+    /// Milliseconds since the app started (the idle timer's clock).
+    #[must_use]
+    pub fn now_ms(&self) -> f64 {
+        self.clock.elapsed().as_secs_f64() * 1000.0
+    }
+
+    fn ensure_capture(&mut self, ctx: &egui::Context) {
+        if self.capture.is_some() {
+            return;
+        }
+        if let Some(spec) = self.opts.source.clone() {
+            let ctx = ctx.clone();
+            self.capture = Some(capture::spawn(
+                spec,
+                self.opts.config.limits,
+                Arc::new(move || ctx.request_repaint()),
+            ));
+        }
+    }
+
+    /// One UI frame: take worker events and frames, draw, send jobs. Used by eframe and tests.
+    pub fn frame(&mut self, ui: &mut egui::Ui) {
+        let t = Instant::now();
+        let ctx = ui.ctx().clone();
+        self.worker.set_repaint_context(&ctx);
+        self.ensure_capture(&ctx);
+        for ev in self.worker.poll() {
+            for job in self.state.apply(ev) {
+                self.worker.send(job);
+            }
+        }
+        if let Some(cap) = &self.capture {
+            match cap.latest() {
+                Some(CaptureEvent::Frame(f)) => self.ui.set_frame(&ctx, f),
+                Some(CaptureEvent::Failed(m)) => self.ui.source_error = Some(m),
+                None => {}
+            }
+        }
+        let now = self.now_ms();
+        if ctx.input(|i| !i.events.is_empty() || i.pointer.any_down()) {
+            self.state.touch(now);
+        }
+        let timeout = self.opts.idle_timeout.as_secs_f64() * 1000.0;
+        for job in self.state.idle_check(now, timeout) {
+            self.worker.send(job);
+        }
+        let has_source = self.opts.source.is_some();
+        let jobs = view::draw(
+            ui,
+            &mut self.state,
+            &mut self.ui,
+            has_source,
+            self.opts.kiosk,
+            now,
+        );
+        for job in jobs {
+            self.worker.send(job);
+        }
+        // Keep polling while work is in flight, and wake for the idle timer.
+        let busy = self.state.login.busy
+            || self.state.review.busy
+            || self
+                .state
+                .session
+                .as_ref()
+                .is_some_and(|s| s.stage.is_some() || s.decision.saving)
+            || matches!(self.state.models, state::ModelStatus::Loading);
+        ctx.request_repaint_after(if busy {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_secs(1)
+        });
+        self.frame_times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+}
+
+impl eframe::App for KioskApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        // Kiosk mode: closing the window needs a supervisor.
+        if self.opts.kiosk
+            && ui.ctx().input(|i| i.viewport().close_requested())
+            && !self
+                .state
+                .user
+                .as_ref()
+                .is_some_and(state::User::is_supervisor)
+        {
+            ui.ctx()
+                .send_viewport_cmd(egui::ViewportCommand::CancelClose);
+        }
+        self.frame(ui);
+        if self.ui.exit_requested {
+            ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+}
+
+/// Build the options from the command line and configuration.
+///
+/// # Errors
+/// An invalid `--source` or `--lang`.
+pub fn options(args: &GuiArgs, config: Config) -> Result<AppOptions, String> {
+    let source = match &args.source {
+        Some(s) => Some(s.parse::<SourceSpec>()?),
+        None => None,
+    };
+    let lang =
+        Lang::parse(&args.lang).ok_or_else(|| format!("unknown language {:?}", args.lang))?;
+    let audit = crate::record::store_config(&config, args.db.as_deref());
+    Ok(AppOptions {
+        config,
+        audit,
+        source,
+        document: args.document.clone(),
+        selfie: args.selfie.clone(),
+        lang,
+        kiosk: args.kiosk,
+        idle_timeout: Duration::from_secs(args.idle_timeout.max(5)),
+    })
+}
+
+/// Open the kiosk window and run until it is closed.
+///
+/// # Errors
+/// When the window cannot be created (no display, no OpenGL).
+pub fn run(args: &GuiArgs, config: Config) -> Result<i32, Error> {
+    let opts = match options(args, config) {
+        Ok(o) => o,
+        Err(msg) => {
+            eprintln!("kyc-kiosk gui: {msg}");
+            return Ok(exit::USAGE);
+        }
+    };
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("KYC kiosk")
+        .with_inner_size([1280.0, 800.0])
+        .with_min_inner_size([800.0, 600.0]);
+    if opts.kiosk {
+        viewport = viewport.with_fullscreen(true).with_decorations(false);
+    }
+    let native = eframe::NativeOptions {
+        viewport,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "kyc-kiosk",
+        native,
+        Box::new(move |cc| {
+            view::setup_style(&cc.egui_ctx);
+            Ok(Box::new(KioskApp::new(opts)))
+        }),
+    )
+    .map_err(|e| Error::Io {
+        context: "opening the kiosk window (is a display available?)".into(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    Ok(exit::OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frame_time_quantiles() {
+        let mut ft = FrameTimes::default();
+        assert!(ft.quantile(0.95).is_none());
+        for i in 1..=100 {
+            ft.push(f64::from(i));
+        }
+        assert_eq!(ft.quantile(0.95), Some(95.0));
+        assert_eq!(ft.quantile(0.5), Some(50.0));
+        assert_eq!(ft.quantile(1.0), Some(100.0));
+        assert_eq!(ft.len(), 100);
+    }
+
+    #[test]
+    fn settings_rows_show_the_thresholds_in_force() {
+        let o = options(&GuiArgs::default(), Config::default()).unwrap();
+        let rows = settings_rows(&o);
+        let get = |k: &str| {
+            rows.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(get("decision.approveAt"), Some("70.0"));
+        assert_eq!(get("matching.minimumLevel"), Some("2 (cosine 0.43)"));
+        assert_eq!(get("idle timeout"), Some("120 s"));
+    }
+
+    #[test]
+    fn options_reject_bad_source_and_language() {
+        let mut args = GuiArgs {
+            source: Some("webcam".into()),
+            ..GuiArgs::default()
+        };
+        assert!(options(&args, Config::default()).is_err());
+        args.source = Some("frames:/tmp/x@5".into());
+        args.lang = "xx".into();
+        assert!(options(&args, Config::default()).is_err());
+        args.lang = "fr".into();
+        let o = options(&args, Config::default()).unwrap();
+        assert_eq!(o.lang, Lang::Fr);
+        assert!(
+            matches!(o.source, Some(SourceSpec::Frames { fps, .. }) if (fps - 5.0).abs() < 1e-9)
+        );
+    }
+}

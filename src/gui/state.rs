@@ -1,0 +1,741 @@
+//! The kiosk's state machine: screens, forms, validation and the transitions driven by the
+//! worker's events. Pure data — no egui, no threads — so every rule is unit-tested without a
+//! window. Methods that need work done return the [`Job`] for the caller to send.
+
+use crate::audit::{self, CustomerType, RecordReceipt, RecordSummary, Role, Stats};
+use crate::document::idnumber::{self, IdType};
+use crate::record::OperatorDecision;
+use crate::result::Decision;
+use eframe::egui;
+
+use super::strings::Lang;
+use super::worker::{Captured, Claim, Event, Job, RecordView, ResultView, Stage};
+
+/// Which screen is showing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// Sign in.
+    Login,
+    /// Customer type, country, claimed ID.
+    Start,
+    /// Document capture or import.
+    Document,
+    /// Selfie capture or import.
+    Selfie,
+    /// Waiting for the worker.
+    Processing,
+    /// Result and the agent's decision.
+    Result,
+    /// Supervisor review queue, case detail and statistics.
+    Review,
+}
+
+/// The audit store's state as the UI knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoreStatus {
+    /// Still opening.
+    Opening,
+    /// Open.
+    Ready {
+        /// Whether an administrator exists.
+        has_admin: bool,
+        /// Database path.
+        db_path: String,
+    },
+    /// Could not be opened.
+    Failed(String),
+}
+
+/// The models' state.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelStatus {
+    /// Loading.
+    Loading,
+    /// Loaded.
+    Ready {
+        /// Load time in ms.
+        load_ms: f64,
+    },
+    /// Failed to load.
+    Failed(String),
+}
+
+/// The signed-in user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Username.
+    pub username: String,
+    /// Role.
+    pub role: Role,
+}
+
+impl User {
+    /// Supervisors and admins review cases and may leave kiosk mode.
+    #[must_use]
+    pub fn is_supervisor(&self) -> bool {
+        matches!(self.role, Role::Supervisor | Role::Admin)
+    }
+}
+
+/// Login form.
+#[derive(Debug, Clone, Default)]
+pub struct LoginForm {
+    /// Username typed.
+    pub username: String,
+    /// Password typed (cleared after sending).
+    pub password: String,
+    /// Message to show.
+    pub error: Option<String>,
+    /// Waiting for the worker.
+    pub busy: bool,
+}
+
+/// Start-of-verification form.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StartForm {
+    /// Individual or business.
+    pub customer_type: CustomerType,
+    /// ISO 3166 alpha-2 country.
+    pub country: String,
+    /// Claimed ID type.
+    pub id_type: Option<IdType>,
+    /// Claimed ID number.
+    pub id_number: String,
+}
+
+impl Default for StartForm {
+    fn default() -> Self {
+        StartForm {
+            customer_type: CustomerType::Individual,
+            country: String::new(),
+            id_type: None,
+            id_number: String::new(),
+        }
+    }
+}
+
+/// A start-form problem, shown next to its field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FormError {
+    /// Country is not two letters.
+    Country,
+    /// A number without a type.
+    IdTypeMissing,
+    /// The number fails the type's format (the checker's reason).
+    IdFormat(String),
+}
+
+impl StartForm {
+    /// Check the form; on success, the claim to send with the verification.
+    ///
+    /// # Errors
+    /// Every problem found.
+    pub fn validate(&self, started_ms: i64) -> Result<Claim, Vec<FormError>> {
+        let mut errors = Vec::new();
+        let country = self.country.trim().to_ascii_uppercase();
+        if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
+            errors.push(FormError::Country);
+        }
+        let number = self.id_number.trim();
+        let mut normalized = None;
+        if !number.is_empty() {
+            match self.id_type {
+                None => errors.push(FormError::IdTypeMissing),
+                Some(t) => {
+                    let check_country = t.country().unwrap_or(country.as_str());
+                    let check = idnumber::validate(check_country, t, number);
+                    if check.is_valid() {
+                        normalized = Some(check.normalized);
+                    } else {
+                        errors.push(FormError::IdFormat(check.reason));
+                    }
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Claim {
+            customer_type: self.customer_type,
+            country,
+            id_type: self.id_type.map(|t| t.name().to_string()),
+            id_number: normalized,
+            started_ms,
+        })
+    }
+}
+
+/// The agent's decision form on the result screen.
+#[derive(Debug, Clone, Default)]
+pub struct DecisionForm {
+    /// Reason typed.
+    pub reason: String,
+    /// Problem to show.
+    pub error: Option<DecisionError>,
+    /// Sent, waiting for the store.
+    pub saving: bool,
+}
+
+/// Why a decision was not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecisionError {
+    /// A reason is required.
+    ReasonMissing,
+    /// Approve is not allowed when the suggestion is not approve.
+    NeedsSupervisor,
+    /// The store refused.
+    Store(String),
+}
+
+/// One customer's verification in progress. Dropping it clears their data from the screen.
+pub struct Session {
+    /// Ticket for the worker.
+    pub ticket: u64,
+    /// What the customer claimed.
+    pub claim: Claim,
+    /// Document image.
+    pub document: Option<Captured>,
+    /// Document preview for the screen.
+    pub document_preview: Option<egui::ColorImage>,
+    /// Selfie image.
+    pub selfie: Option<Captured>,
+    /// Selfie preview.
+    pub selfie_preview: Option<egui::ColorImage>,
+    /// The stage running, while processing.
+    pub stage: Option<Stage>,
+    /// The finished result.
+    pub result: Option<Box<ResultView>>,
+    /// The agent's decision.
+    pub decision: DecisionForm,
+    /// The store's receipt once recorded.
+    pub receipt: Option<RecordReceipt>,
+    /// Error from the worker (bad image, inference).
+    pub error: Option<String>,
+}
+
+/// Supervisor review screen state.
+#[derive(Default)]
+pub struct ReviewState {
+    /// Pending cases.
+    pub queue: Vec<RecordSummary>,
+    /// Statistics.
+    pub stats: Option<Stats>,
+    /// The case open.
+    pub selected: Option<Box<RecordView>>,
+    /// Note for the override.
+    pub note: String,
+    /// Message (saved or failed).
+    pub message: Option<String>,
+    /// Problem with the form.
+    pub note_missing: bool,
+    /// Waiting for the worker.
+    pub busy: bool,
+}
+
+/// Everything the kiosk shows.
+pub struct AppState {
+    /// Screen showing.
+    pub screen: Screen,
+    /// UI language.
+    pub lang: Lang,
+    /// Store state.
+    pub store: StoreStatus,
+    /// Model state.
+    pub models: ModelStatus,
+    /// Signed-in user.
+    pub user: Option<User>,
+    /// Login form.
+    pub login: LoginForm,
+    /// Start form.
+    pub start: StartForm,
+    /// Start form problems.
+    pub start_errors: Vec<FormError>,
+    /// The customer's session.
+    pub session: Option<Session>,
+    /// Review screen.
+    pub review: ReviewState,
+    /// A one-line notice (idle clear, saved record).
+    pub notice: Option<String>,
+    /// Last user input, ms on the app's clock.
+    pub last_activity_ms: f64,
+    next_ticket: u64,
+}
+
+impl Default for AppState {
+    fn default() -> Self {
+        Self::new(Lang::En)
+    }
+}
+
+impl AppState {
+    /// A fresh state on the login screen.
+    #[must_use]
+    pub fn new(lang: Lang) -> Self {
+        AppState {
+            screen: Screen::Login,
+            lang,
+            store: StoreStatus::Opening,
+            models: ModelStatus::Loading,
+            user: None,
+            login: LoginForm::default(),
+            start: StartForm::default(),
+            start_errors: Vec::new(),
+            session: None,
+            review: ReviewState::default(),
+            notice: None,
+            last_activity_ms: 0.0,
+            next_ticket: 1,
+        }
+    }
+
+    /// Send the login form.
+    pub fn submit_login(&mut self) -> Option<Job> {
+        if self.login.busy {
+            return None;
+        }
+        if self.login.username.trim().is_empty() || self.login.password.is_empty() {
+            self.login.error = Some(self.lang.s().login_empty.to_string());
+            return None;
+        }
+        self.login.error = None;
+        self.login.busy = true;
+        Some(Job::Login {
+            username: self.login.username.trim().to_string(),
+            password: std::mem::take(&mut self.login.password),
+        })
+    }
+
+    /// Log out: the customer's data and the review screen are cleared.
+    pub fn logout(&mut self) -> Vec<Job> {
+        let mut jobs = self.clear_session();
+        self.review = ReviewState::default();
+        self.user = None;
+        self.screen = Screen::Login;
+        jobs.push(Job::Logout);
+        jobs
+    }
+
+    /// Validate the start form and open a session on the document screen.
+    pub fn begin_verification(&mut self, now_ms: i64) -> bool {
+        match self.start.validate(now_ms) {
+            Ok(claim) => {
+                self.start_errors.clear();
+                let ticket = self.next_ticket;
+                self.next_ticket += 1;
+                self.session = Some(Session {
+                    ticket,
+                    claim,
+                    document: None,
+                    document_preview: None,
+                    selfie: None,
+                    selfie_preview: None,
+                    stage: None,
+                    result: None,
+                    decision: DecisionForm::default(),
+                    receipt: None,
+                    error: None,
+                });
+                self.notice = None;
+                self.screen = Screen::Document;
+                true
+            }
+            Err(errors) => {
+                self.start_errors = errors;
+                false
+            }
+        }
+    }
+
+    /// Keep the document image.
+    pub fn set_document(&mut self, image: Captured, preview: egui::ColorImage) {
+        if let Some(s) = self.session.as_mut() {
+            s.document = Some(image);
+            s.document_preview = Some(preview);
+            s.error = None;
+        }
+    }
+
+    /// Keep the selfie image.
+    pub fn set_selfie(&mut self, image: Captured, preview: egui::ColorImage) {
+        if let Some(s) = self.session.as_mut() {
+            s.selfie = Some(image);
+            s.selfie_preview = Some(preview);
+            s.error = None;
+        }
+    }
+
+    /// Move between capture screens (only forward when the current image is there).
+    pub fn go(&mut self, screen: Screen) {
+        let ok = match (screen, self.session.as_ref()) {
+            (Screen::Start, _) => true,
+            (Screen::Document, Some(_)) => true,
+            (Screen::Selfie, Some(s)) => s.document.is_some(),
+            _ => false,
+        };
+        if ok {
+            self.screen = screen;
+        }
+    }
+
+    /// Send both images to the worker and show progress.
+    pub fn process(&mut self) -> Option<Job> {
+        let models_ready = matches!(self.models, ModelStatus::Ready { .. });
+        let s = self.session.as_mut()?;
+        let (Some(document), Some(selfie)) = (s.document.clone(), s.selfie.clone()) else {
+            return None;
+        };
+        s.stage = Some(if models_ready {
+            Stage::Decoding
+        } else {
+            Stage::WaitingForModels
+        });
+        s.error = None;
+        s.result = None;
+        self.screen = Screen::Processing;
+        Some(Job::Verify {
+            ticket: s.ticket,
+            claim: s.claim.clone(),
+            document,
+            selfie,
+        })
+    }
+
+    /// The agent decides. Approve needs every check passed; reject and refer need a reason.
+    pub fn decide(&mut self, decision: Decision) -> Option<Job> {
+        let s = self.session.as_mut()?;
+        if s.decision.saving || s.receipt.is_some() {
+            return None;
+        }
+        let suggested = s.result.as_ref()?.result.decision;
+        if decision == Decision::Approve && suggested != Decision::Approve {
+            s.decision.error = Some(DecisionError::NeedsSupervisor);
+            return None;
+        }
+        let reason = s.decision.reason.trim().to_string();
+        if reason.is_empty() && !(decision == Decision::Approve && suggested == Decision::Approve) {
+            s.decision.error = Some(DecisionError::ReasonMissing);
+            return None;
+        }
+        s.decision.error = None;
+        s.decision.saving = true;
+        Some(Job::Decide {
+            ticket: s.ticket,
+            decision: OperatorDecision {
+                decision,
+                reason: if reason.is_empty() {
+                    "checks passed".to_string()
+                } else {
+                    reason
+                },
+            },
+        })
+    }
+
+    /// Drop the customer's data (cancel, next customer, idle timeout, logout).
+    pub fn clear_session(&mut self) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        if let Some(s) = self.session.take()
+            && s.receipt.is_none()
+        {
+            jobs.push(Job::Discard { ticket: s.ticket });
+        }
+        self.start = StartForm::default();
+        self.start_errors.clear();
+        if self.user.is_some() {
+            self.screen = Screen::Start;
+        }
+        jobs
+    }
+
+    /// Note user input at `now_ms`.
+    pub fn touch(&mut self, now_ms: f64) {
+        self.last_activity_ms = now_ms;
+    }
+
+    /// Clear the customer's data after `timeout_ms` without input. Returns the jobs to send.
+    pub fn idle_check(&mut self, now_ms: f64, timeout_ms: f64) -> Vec<Job> {
+        let customer_data = self.session.is_some()
+            || self.start != StartForm::default()
+            || self.review.selected.is_some();
+        let busy = self
+            .session
+            .as_ref()
+            .is_some_and(|s| s.stage.is_some() || s.decision.saving);
+        if !customer_data || busy || now_ms - self.last_activity_ms < timeout_ms {
+            return Vec::new();
+        }
+        let jobs = self.clear_session();
+        self.review.selected = None;
+        self.review.note.clear();
+        self.notice = Some(self.lang.s().idle_cleared.to_string());
+        self.last_activity_ms = now_ms;
+        jobs
+    }
+
+    /// Open the review screen (supervisors) and ask for the queue.
+    pub fn open_review(&mut self) -> Option<Job> {
+        if !self.user.as_ref().is_some_and(User::is_supervisor) {
+            return None;
+        }
+        self.screen = Screen::Review;
+        self.review.busy = true;
+        Some(Job::LoadQueue)
+    }
+
+    /// A supervisor decides the open case; a note is required.
+    pub fn override_case(&mut self, decision: audit::Decision) -> Option<Job> {
+        let id = self.review.selected.as_ref()?.detail.summary.id;
+        if self.review.note.trim().is_empty() {
+            self.review.note_missing = true;
+            return None;
+        }
+        self.review.note_missing = false;
+        self.review.busy = true;
+        Some(Job::Override {
+            id,
+            decision,
+            note: self.review.note.trim().to_string(),
+        })
+    }
+
+    /// Apply a worker event; returns follow-up jobs.
+    pub fn apply(&mut self, ev: Event) -> Vec<Job> {
+        let mut jobs = Vec::new();
+        match ev {
+            Event::StoreReady { has_admin, db_path } => {
+                self.store = StoreStatus::Ready {
+                    has_admin,
+                    db_path: db_path.display().to_string(),
+                };
+            }
+            Event::StoreFailed(m) => self.store = StoreStatus::Failed(m),
+            Event::PipelineReady { load_ms } => {
+                self.models = ModelStatus::Ready { load_ms };
+                if let Some(s) = self.session.as_mut()
+                    && s.stage == Some(Stage::WaitingForModels)
+                {
+                    s.stage = Some(Stage::Decoding);
+                }
+            }
+            Event::PipelineFailed(m) => self.models = ModelStatus::Failed(m),
+            Event::LoggedIn { username, role } => {
+                self.login = LoginForm::default();
+                self.user = Some(User { username, role });
+                self.screen = Screen::Start;
+            }
+            Event::LoginFailed(m) => {
+                self.login.busy = false;
+                self.login.error = Some(m);
+            }
+            Event::LoggedOut => {}
+            Event::Progress { ticket, stage } => {
+                if let Some(s) = self.session_for(ticket) {
+                    s.stage = Some(stage);
+                }
+            }
+            Event::Verified { ticket, view } => {
+                if let Some(s) = self.session_for(ticket) {
+                    s.stage = None;
+                    s.result = Some(view);
+                    self.screen = Screen::Result;
+                }
+            }
+            Event::VerifyFailed { ticket, message } => {
+                if let Some(s) = self.session_for(ticket) {
+                    s.stage = None;
+                    s.error = Some(message);
+                    self.screen = Screen::Selfie;
+                }
+            }
+            Event::Recorded { ticket, receipt } => {
+                if let Some(s) = self.session_for(ticket) {
+                    s.decision.saving = false;
+                    s.receipt = Some(receipt);
+                }
+            }
+            Event::RecordFailed { ticket, message } => {
+                if let Some(s) = self.session_for(ticket) {
+                    s.decision.saving = false;
+                    s.decision.error = Some(DecisionError::Store(message));
+                }
+            }
+            Event::Queue { queue, stats } => {
+                self.review.busy = false;
+                self.review.queue = queue;
+                self.review.stats = stats;
+            }
+            Event::Record(view) => {
+                self.review.busy = false;
+                self.review.note.clear();
+                self.review.note_missing = false;
+                self.review.message = None;
+                self.review.selected = Some(view);
+            }
+            Event::Overridden { id, action_id } => {
+                self.review.busy = false;
+                self.review.selected = None;
+                self.review.note.clear();
+                self.review.message = Some(format!(
+                    "{} #{id} ({action_id})",
+                    self.lang.s().override_saved
+                ));
+                self.review.busy = true;
+                jobs.push(Job::LoadQueue);
+            }
+            Event::ReviewFailed(m) => {
+                self.review.busy = false;
+                self.review.message = Some(m);
+            }
+        }
+        jobs
+    }
+
+    fn session_for(&mut self, ticket: u64) -> Option<&mut Session> {
+        self.session.as_mut().filter(|s| s.ticket == ticket)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn logged_in(role: Role) -> AppState {
+        let mut st = AppState::new(Lang::En);
+        st.login.username = "ama".into();
+        st.login.password = "pw".into();
+        assert!(matches!(st.submit_login(), Some(Job::Login { .. })));
+        assert!(st.login.password.is_empty(), "password is not kept");
+        st.apply(Event::LoggedIn {
+            username: "ama".into(),
+            role,
+        });
+        assert_eq!(st.screen, Screen::Start);
+        st
+    }
+
+    fn img(name: &str) -> Captured {
+        Captured {
+            name: name.into(),
+            bytes: Arc::new(vec![1, 2, 3]),
+        }
+    }
+
+    #[test]
+    fn login_needs_both_fields() {
+        let mut st = AppState::new(Lang::En);
+        st.login.username = "ama".into();
+        assert!(st.submit_login().is_none());
+        assert_eq!(st.login.error.as_deref(), Some(Lang::En.s().login_empty));
+        st.login.password = "x".into();
+        assert!(st.submit_login().is_some());
+        assert!(st.submit_login().is_none(), "no second login while busy");
+        st.apply(Event::LoginFailed("invalid credentials".into()));
+        assert!(!st.login.busy);
+        assert_eq!(st.screen, Screen::Login);
+    }
+
+    #[test]
+    fn start_form_validates_country_and_id_number() {
+        let mut st = logged_in(Role::Agent);
+        st.start.country = "Ghana".into();
+        st.start.id_number = "12".into();
+        assert!(!st.begin_verification(0));
+        assert_eq!(
+            st.start_errors,
+            vec![FormError::Country, FormError::IdTypeMissing]
+        );
+        st.start.country = "gh".into();
+        st.start.id_type = Some(IdType::GhanaCardPin);
+        assert!(!st.begin_verification(0));
+        assert!(matches!(st.start_errors[0], FormError::IdFormat(_)));
+        st.start.id_number = "GHA-123456789-0".into();
+        assert!(st.begin_verification(42));
+        let s = st.session.as_ref().unwrap();
+        assert_eq!(s.claim.country, "GH");
+        assert_eq!(s.claim.id_type.as_deref(), Some("ghanaCardPin"));
+        assert_eq!(s.claim.id_number.as_deref(), Some("GHA-123456789-0"));
+        assert_eq!(s.claim.started_ms, 42);
+        assert_eq!(st.screen, Screen::Document);
+    }
+
+    #[test]
+    fn selfie_screen_needs_a_document_and_processing_needs_both() {
+        let mut st = logged_in(Role::Agent);
+        st.start.country = "NG".into();
+        assert!(st.begin_verification(0));
+        st.go(Screen::Selfie);
+        assert_eq!(st.screen, Screen::Document);
+        assert!(st.process().is_none());
+        st.set_document(img("doc.jpg"), egui::ColorImage::example());
+        st.go(Screen::Selfie);
+        assert_eq!(st.screen, Screen::Selfie);
+        assert!(st.process().is_none());
+        st.set_selfie(img("me.jpg"), egui::ColorImage::example());
+        match st.process() {
+            Some(Job::Verify {
+                document, selfie, ..
+            }) => {
+                assert_eq!(document.name, "doc.jpg");
+                assert_eq!(selfie.name, "me.jpg");
+            }
+            _ => panic!("expected a verify job"),
+        }
+        assert_eq!(st.screen, Screen::Processing);
+        let ticket = st.session.as_ref().unwrap().ticket;
+        st.apply(Event::VerifyFailed {
+            ticket,
+            message: "selfie: not an image".into(),
+        });
+        assert_eq!(st.screen, Screen::Selfie);
+        assert_eq!(
+            st.session.as_ref().unwrap().error.as_deref(),
+            Some("selfie: not an image")
+        );
+    }
+
+    #[test]
+    fn stale_tickets_are_ignored_and_idle_timeout_clears_the_customer() {
+        let mut st = logged_in(Role::Agent);
+        st.start.country = "KE".into();
+        st.touch(1000.0);
+        assert!(st.begin_verification(0));
+        let ticket = st.session.as_ref().unwrap().ticket;
+        st.apply(Event::VerifyFailed {
+            ticket: ticket + 7,
+            message: "old".into(),
+        });
+        assert!(st.session.as_ref().unwrap().error.is_none());
+        assert!(st.idle_check(2000.0, 60_000.0).is_empty());
+        let jobs = st.idle_check(1000.0 + 60_000.0, 60_000.0);
+        assert!(matches!(jobs.as_slice(), [Job::Discard { ticket: t }] if *t == ticket));
+        assert!(st.session.is_none());
+        assert_eq!(st.start, StartForm::default());
+        assert_eq!(st.screen, Screen::Start);
+        assert_eq!(st.notice.as_deref(), Some(Lang::En.s().idle_cleared));
+        // Nothing left to clear: no repeated notices or jobs.
+        assert!(st.idle_check(1_000_000.0, 60_000.0).is_empty());
+    }
+
+    #[test]
+    fn review_is_for_supervisors_and_needs_a_note() {
+        let mut agent = logged_in(Role::Agent);
+        assert!(agent.open_review().is_none());
+        assert_eq!(agent.screen, Screen::Start);
+        let mut sup = logged_in(Role::Supervisor);
+        assert!(matches!(sup.open_review(), Some(Job::LoadQueue)));
+        assert_eq!(sup.screen, Screen::Review);
+        assert!(sup.override_case(audit::Decision::Approve).is_none());
+    }
+
+    #[test]
+    fn logout_clears_everything() {
+        let mut st = logged_in(Role::Supervisor);
+        st.start.country = "GH".into();
+        assert!(st.begin_verification(0));
+        let jobs = st.logout();
+        assert!(matches!(jobs.last(), Some(Job::Logout)));
+        assert!(st.session.is_none() && st.user.is_none());
+        assert_eq!(st.screen, Screen::Login);
+    }
+}

@@ -1,0 +1,436 @@
+//! Every piece of UI text, in English and French (francophone West Africa), as one table per
+//! language: a missing translation is a compile error, not a blank button.
+
+/// The UI language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    /// English.
+    #[default]
+    En,
+    /// French.
+    Fr,
+}
+
+impl Lang {
+    /// The text table for this language.
+    #[must_use]
+    pub fn s(self) -> &'static Strings {
+        match self {
+            Lang::En => &EN,
+            Lang::Fr => &FR,
+        }
+    }
+
+    /// Parse `en` / `fr`.
+    #[must_use]
+    pub fn parse(code: &str) -> Option<Lang> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "en" | "english" => Some(Lang::En),
+            "fr" | "french" | "français" => Some(Lang::Fr),
+            _ => None,
+        }
+    }
+}
+
+/// One language's UI text.
+#[derive(Debug)]
+pub struct Strings {
+    /// Window and header title.
+    pub app_title: &'static str,
+    /// Language switch label.
+    pub language: &'static str,
+    /// Login screen heading.
+    pub login_title: &'static str,
+    /// Username field.
+    pub username: &'static str,
+    /// Password field.
+    pub password: &'static str,
+    /// Login button.
+    pub log_in: &'static str,
+    /// Logout button.
+    pub log_out: &'static str,
+    /// Shown when no user exists yet.
+    pub no_users: &'static str,
+    /// Empty username or password.
+    pub login_empty: &'static str,
+    /// Store being opened.
+    pub store_opening: &'static str,
+    /// Store failed to open.
+    pub store_failed: &'static str,
+    /// Models loading.
+    pub models_loading: &'static str,
+    /// Models failed.
+    pub models_failed: &'static str,
+    /// Models ready.
+    pub models_ready: &'static str,
+    /// Start screen heading.
+    pub start_title: &'static str,
+    /// Customer type label.
+    pub customer_type: &'static str,
+    /// Individual.
+    pub individual: &'static str,
+    /// Business.
+    pub business: &'static str,
+    /// Country field.
+    pub country: &'static str,
+    /// Claimed ID type.
+    pub id_type: &'static str,
+    /// No ID type chosen.
+    pub id_type_none: &'static str,
+    /// Claimed ID number.
+    pub id_number: &'static str,
+    /// Start button.
+    pub start_verification: &'static str,
+    /// Country must be two letters.
+    pub err_country: &'static str,
+    /// ID number without a type.
+    pub err_id_type_missing: &'static str,
+    /// ID number fails the format check.
+    pub err_id_format: &'static str,
+    /// Document capture heading.
+    pub document_title: &'static str,
+    /// Selfie heading.
+    pub selfie_title: &'static str,
+    /// Capture the current frame.
+    pub capture: &'static str,
+    /// Retake.
+    pub retake: &'static str,
+    /// File path field.
+    pub image_file: &'static str,
+    /// Import button.
+    pub import: &'static str,
+    /// Next button.
+    pub next: &'static str,
+    /// Back button.
+    pub back: &'static str,
+    /// Cancel the customer's session.
+    pub cancel: &'static str,
+    /// No camera banner.
+    pub no_camera: &'static str,
+    /// Frame source ended.
+    pub source_ended: &'static str,
+    /// Waiting for the first frame.
+    pub waiting_frame: &'static str,
+    /// Captured image label.
+    pub captured: &'static str,
+    /// Guide text for the document.
+    pub document_guide: &'static str,
+    /// Guide text for the selfie.
+    pub selfie_guide: &'static str,
+    /// Run the checks.
+    pub verify: &'static str,
+    /// Processing heading.
+    pub processing: &'static str,
+    /// Stage: decoding.
+    pub stage_decoding: &'static str,
+    /// Stage: face analysis.
+    pub stage_analysing: &'static str,
+    /// Stage: duplicate search.
+    pub stage_duplicates: &'static str,
+    /// Stage: waiting for the models.
+    pub stage_waiting_models: &'static str,
+    /// Result heading.
+    pub result_title: &'static str,
+    /// Document portrait caption.
+    pub document_portrait: &'static str,
+    /// Selfie caption.
+    pub selfie: &'static str,
+    /// No image.
+    pub no_image: &'static str,
+    /// Suggested decision.
+    pub suggested: &'static str,
+    /// Overall confidence.
+    pub overall_confidence: &'static str,
+    /// Face match.
+    pub face_match: &'static str,
+    /// Threshold.
+    pub threshold: &'static str,
+    /// Match level.
+    pub match_level: &'static str,
+    /// Minimum (match level required).
+    pub minimum: &'static str,
+    /// Quality.
+    pub quality: &'static str,
+    /// Sharpness.
+    pub sharpness: &'static str,
+    /// Brightness.
+    pub brightness: &'static str,
+    /// Reasons.
+    pub reasons: &'static str,
+    /// Document fields.
+    pub fields: &'static str,
+    /// No fields read.
+    pub no_fields: &'static str,
+    /// Duplicate warnings.
+    pub duplicates: &'static str,
+    /// Approve.
+    pub approve: &'static str,
+    /// Reject.
+    pub reject: &'static str,
+    /// Refer to supervisor.
+    pub refer: &'static str,
+    /// Reason field.
+    pub reason: &'static str,
+    /// Reason required.
+    pub err_reason: &'static str,
+    /// Approval needs a supervisor.
+    pub approve_needs_supervisor: &'static str,
+    /// Saving.
+    pub saving: &'static str,
+    /// Saved.
+    pub saved: &'static str,
+    /// Next customer.
+    pub next_customer: &'static str,
+    /// Session cleared by the idle timeout.
+    pub idle_cleared: &'static str,
+    /// Review screen heading.
+    pub review_title: &'static str,
+    /// Review queue button.
+    pub review_queue: &'static str,
+    /// Refresh.
+    pub refresh: &'static str,
+    /// Empty queue.
+    pub queue_empty: &'static str,
+    /// Open a case.
+    pub open: &'static str,
+    /// Override with reason.
+    pub override_title: &'static str,
+    /// Note field.
+    pub note: &'static str,
+    /// Note required.
+    pub err_note: &'static str,
+    /// Override saved.
+    pub override_saved: &'static str,
+    /// Statistics.
+    pub statistics: &'static str,
+    /// Total records.
+    pub total: &'static str,
+    /// Pending review.
+    pub pending: &'static str,
+    /// Processing time.
+    pub processing_time: &'static str,
+    /// Back to verifications.
+    pub verifications: &'static str,
+    /// Exit the kiosk.
+    pub exit: &'static str,
+    /// Record id label.
+    pub record: &'static str,
+    /// Operator label.
+    pub operator: &'static str,
+    /// Supervisor actions label.
+    pub actions: &'static str,
+    /// Settings heading.
+    pub settings: &'static str,
+    /// Read-only thresholds note.
+    pub thresholds_read_only: &'static str,
+}
+
+/// English.
+pub static EN: Strings = Strings {
+    app_title: "KYC kiosk",
+    language: "Language",
+    login_title: "Sign in",
+    username: "Username",
+    password: "Password",
+    log_in: "Log in",
+    log_out: "Log out",
+    no_users: "No user exists yet. Create the first administrator once with:\n  kyc-kiosk audit create-admin --username admin\nthen create agents and supervisors.",
+    login_empty: "Enter your username and password.",
+    store_opening: "Opening the audit store…",
+    store_failed: "The audit store could not be opened",
+    models_loading: "Loading models…",
+    models_failed: "Models could not be loaded",
+    models_ready: "Models ready",
+    start_title: "New verification",
+    customer_type: "Customer type",
+    individual: "Individual",
+    business: "Business",
+    country: "Country (2 letters)",
+    id_type: "ID type",
+    id_type_none: "(not given)",
+    id_number: "ID number",
+    start_verification: "Start verification",
+    err_country: "Enter the country as two letters, e.g. GH.",
+    err_id_type_missing: "Choose the ID type for this number.",
+    err_id_format: "The ID number does not have the expected format",
+    document_title: "ID document",
+    selfie_title: "Selfie",
+    capture: "Capture",
+    retake: "Retake",
+    image_file: "Image file",
+    import: "Import",
+    next: "Next",
+    back: "Back",
+    cancel: "Cancel",
+    no_camera: "No camera: import an image file, or start with --source frames:<folder>.",
+    source_ended: "The frame source stopped",
+    waiting_frame: "Waiting for the first frame…",
+    captured: "Captured",
+    document_guide: "Place the document inside the frame, photo side up.",
+    selfie_guide: "Look at the camera, face inside the oval.",
+    verify: "Run checks",
+    processing: "Checking…",
+    stage_decoding: "Reading the images",
+    stage_analysing: "Finding and comparing faces",
+    stage_duplicates: "Searching for earlier enrolments",
+    stage_waiting_models: "Waiting for the models to load",
+    result_title: "Result",
+    document_portrait: "Document portrait",
+    selfie: "Selfie",
+    no_image: "(none)",
+    suggested: "Suggested decision",
+    overall_confidence: "Overall confidence",
+    face_match: "Face match",
+    threshold: "threshold",
+    match_level: "level",
+    minimum: "minimum",
+    quality: "Quality",
+    sharpness: "sharpness",
+    brightness: "brightness",
+    reasons: "Reasons",
+    fields: "Document fields",
+    no_fields: "No document fields in this result.",
+    duplicates: "Duplicate check",
+    approve: "Approve",
+    reject: "Reject",
+    refer: "Refer to supervisor",
+    reason: "Reason",
+    err_reason: "Give a reason for this decision.",
+    approve_needs_supervisor: "The checks did not all pass: only a supervisor can approve.",
+    saving: "Saving…",
+    saved: "Saved as record",
+    next_customer: "Next customer",
+    idle_cleared: "The session was idle and has been cleared.",
+    review_title: "Review queue",
+    review_queue: "Review queue",
+    refresh: "Refresh",
+    queue_empty: "No case is waiting for review.",
+    open: "Open",
+    override_title: "Decide this case",
+    note: "Note",
+    err_note: "Write a note explaining the decision.",
+    override_saved: "Decision recorded",
+    statistics: "Statistics",
+    total: "Total",
+    pending: "Pending review",
+    processing_time: "Session time (median / p95)",
+    verifications: "Verifications",
+    exit: "Exit kiosk",
+    record: "Record",
+    operator: "Operator",
+    actions: "Supervisor actions",
+    settings: "Settings",
+    thresholds_read_only: "Thresholds in force (read-only; an administrator changes them in the configuration file)",
+};
+
+/// French.
+pub static FR: Strings = Strings {
+    app_title: "Borne KYC",
+    language: "Langue",
+    login_title: "Connexion",
+    username: "Identifiant",
+    password: "Mot de passe",
+    log_in: "Se connecter",
+    log_out: "Se déconnecter",
+    no_users: "Aucun utilisateur. Créez une seule fois le premier administrateur :\n  kyc-kiosk audit create-admin --username admin\npuis créez les agents et superviseurs.",
+    login_empty: "Saisissez votre identifiant et votre mot de passe.",
+    store_opening: "Ouverture du registre d'audit…",
+    store_failed: "Le registre d'audit n'a pas pu être ouvert",
+    models_loading: "Chargement des modèles…",
+    models_failed: "Les modèles n'ont pas pu être chargés",
+    models_ready: "Modèles prêts",
+    start_title: "Nouvelle vérification",
+    customer_type: "Type de client",
+    individual: "Particulier",
+    business: "Entreprise",
+    country: "Pays (2 lettres)",
+    id_type: "Type de pièce",
+    id_type_none: "(non précisé)",
+    id_number: "Numéro de pièce",
+    start_verification: "Commencer la vérification",
+    err_country: "Saisissez le pays en deux lettres, p. ex. CI.",
+    err_id_type_missing: "Choisissez le type de pièce de ce numéro.",
+    err_id_format: "Le numéro de pièce n'a pas le format attendu",
+    document_title: "Pièce d'identité",
+    selfie_title: "Selfie",
+    capture: "Capturer",
+    retake: "Reprendre",
+    image_file: "Fichier image",
+    import: "Importer",
+    next: "Suivant",
+    back: "Retour",
+    cancel: "Annuler",
+    no_camera: "Pas de caméra : importez un fichier image, ou lancez avec --source frames:<dossier>.",
+    source_ended: "La source d'images s'est arrêtée",
+    waiting_frame: "En attente de la première image…",
+    captured: "Capturé",
+    document_guide: "Placez la pièce dans le cadre, côté photo visible.",
+    selfie_guide: "Regardez la caméra, le visage dans l'ovale.",
+    verify: "Lancer les contrôles",
+    processing: "Contrôle en cours…",
+    stage_decoding: "Lecture des images",
+    stage_analysing: "Détection et comparaison des visages",
+    stage_duplicates: "Recherche d'inscriptions antérieures",
+    stage_waiting_models: "En attente du chargement des modèles",
+    result_title: "Résultat",
+    document_portrait: "Photo de la pièce",
+    selfie: "Selfie",
+    no_image: "(aucune)",
+    suggested: "Décision proposée",
+    overall_confidence: "Confiance globale",
+    face_match: "Correspondance du visage",
+    threshold: "seuil",
+    match_level: "niveau",
+    minimum: "minimum requis",
+    quality: "Qualité",
+    sharpness: "netteté",
+    brightness: "luminosité",
+    reasons: "Motifs",
+    fields: "Champs de la pièce",
+    no_fields: "Aucun champ de pièce dans ce résultat.",
+    duplicates: "Contrôle des doublons",
+    approve: "Approuver",
+    reject: "Rejeter",
+    refer: "Transmettre au superviseur",
+    reason: "Motif",
+    err_reason: "Indiquez le motif de cette décision.",
+    approve_needs_supervisor: "Tous les contrôles n'ont pas réussi : seul un superviseur peut approuver.",
+    saving: "Enregistrement…",
+    saved: "Enregistré sous le numéro",
+    next_customer: "Client suivant",
+    idle_cleared: "La session était inactive et a été effacée.",
+    review_title: "File de revue",
+    review_queue: "File de revue",
+    refresh: "Actualiser",
+    queue_empty: "Aucun dossier en attente de revue.",
+    open: "Ouvrir",
+    override_title: "Décider ce dossier",
+    note: "Note",
+    err_note: "Écrivez une note expliquant la décision.",
+    override_saved: "Décision enregistrée",
+    statistics: "Statistiques",
+    total: "Total",
+    pending: "En attente de revue",
+    processing_time: "Durée de session (médiane / p95)",
+    verifications: "Vérifications",
+    exit: "Quitter la borne",
+    record: "Dossier",
+    operator: "Opérateur",
+    actions: "Actions du superviseur",
+    settings: "Réglages",
+    thresholds_read_only: "Seuils en vigueur (lecture seule ; un administrateur les modifie dans le fichier de configuration)",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn languages_parse_and_differ() {
+        assert_eq!(Lang::parse("FR"), Some(Lang::Fr));
+        assert_eq!(Lang::parse("en"), Some(Lang::En));
+        assert_eq!(Lang::parse("de"), None);
+        assert_ne!(Lang::En.s().log_in, Lang::Fr.s().log_in);
+        assert_eq!(Lang::Fr.s().approve, "Approuver");
+    }
+}

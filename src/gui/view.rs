@@ -1,0 +1,984 @@
+//! Drawing: one function per screen over the state machine. Returns the jobs the user's clicks
+//! asked for; never blocks (file imports decode on a short-lived thread).
+
+use eframe::egui;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, channel};
+
+use egui::{Color32, RichText, TextureHandle, TextureOptions, Vec2};
+
+use crate::audit::{self, CustomerType};
+use crate::document::idnumber::IdType;
+use crate::result::{Decision, VerificationResult};
+
+use super::capture::{self, Frame};
+use super::state::{AppState, DecisionError, FormError, ModelStatus, Screen, StoreStatus};
+use super::strings::{Lang, Strings};
+use super::worker::{Captured, Job, Stage};
+
+/// Which image an import or capture is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// The ID document.
+    Document,
+    /// The selfie.
+    Selfie,
+}
+
+/// UI-only state: text fields, textures, the latest frame, imports in flight.
+#[derive(Default)]
+pub struct UiState {
+    /// Document file path field.
+    pub document_path: String,
+    /// Selfie file path field.
+    pub selfie_path: String,
+    /// Latest frame from the source.
+    pub frame: Option<Frame>,
+    /// The source's error, if it stopped.
+    pub source_error: Option<String>,
+    /// Import problem.
+    pub import_error: Option<String>,
+    /// Set when a supervisor asks to leave the kiosk.
+    pub exit_requested: bool,
+    /// Settings in force, as (configuration key, value) rows for the read-only settings view.
+    pub settings: Vec<(String, String)>,
+    frame_tex: Option<TextureHandle>,
+    textures: HashMap<String, TextureHandle>,
+    import: Option<(Target, Receiver<Result<Frame, String>>)>,
+}
+
+impl UiState {
+    /// Take a new frame from the source and upload its preview.
+    pub fn set_frame(&mut self, ctx: &egui::Context, f: Frame) {
+        match self.frame_tex.as_mut() {
+            Some(t) => t.set(Arc::clone(&f.preview), TextureOptions::LINEAR),
+            None => {
+                self.frame_tex =
+                    Some(ctx.load_texture("frame", Arc::clone(&f.preview), TextureOptions::LINEAR));
+            }
+        }
+        self.source_error = None;
+        self.frame = Some(f);
+    }
+
+    /// Whether an import is decoding.
+    #[must_use]
+    pub fn importing(&self) -> bool {
+        self.import.is_some()
+    }
+
+    fn texture(&mut self, ctx: &egui::Context, key: &str, img: &egui::ColorImage) -> TextureHandle {
+        self.textures
+            .entry(key.to_string())
+            .or_insert_with(|| ctx.load_texture(key, img.clone(), TextureOptions::LINEAR))
+            .clone()
+    }
+
+    fn start_import(&mut self, target: Target, path: String, limits: crate::imaging::ImageLimits) {
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let r = capture::load_frame(std::path::Path::new(path.trim()), &limits, 0, 0.0);
+            let _ = tx.send(r);
+        });
+        self.import_error = None;
+        self.import = Some((target, rx));
+    }
+}
+
+/// Larger text and controls for a touch screen.
+pub fn setup_style(ctx: &egui::Context) {
+    ctx.global_style_mut(|style| {
+        use egui::{FontId, TextStyle};
+        style.text_styles = [
+            (TextStyle::Heading, FontId::proportional(30.0)),
+            (TextStyle::Body, FontId::proportional(19.0)),
+            (TextStyle::Button, FontId::proportional(21.0)),
+            (TextStyle::Monospace, FontId::monospace(17.0)),
+            (TextStyle::Small, FontId::proportional(15.0)),
+        ]
+        .into();
+        style.spacing.button_padding = Vec2::new(18.0, 10.0);
+        style.spacing.item_spacing = Vec2::new(12.0, 10.0);
+        style.spacing.interact_size.y = 40.0;
+    });
+}
+
+fn decision_color(d: Decision) -> Color32 {
+    match d {
+        Decision::Approve => Color32::from_rgb(40, 160, 70),
+        Decision::Refer => Color32::from_rgb(220, 150, 20),
+        Decision::Reject => Color32::from_rgb(210, 50, 50),
+    }
+}
+
+fn decision_word(s: &Strings, d: Decision) -> &'static str {
+    match d {
+        Decision::Approve => s.approve,
+        Decision::Refer => s.refer,
+        Decision::Reject => s.reject,
+    }
+}
+
+fn audit_decision_word(s: &Strings, d: audit::Decision) -> &'static str {
+    match d {
+        audit::Decision::Approve => s.approve,
+        audit::Decision::Refer => s.refer,
+        audit::Decision::Reject => s.reject,
+    }
+}
+
+fn big_button(ui: &mut egui::Ui, text: &str, enabled: bool) -> bool {
+    ui.add_enabled(
+        enabled,
+        egui::Button::new(RichText::new(text).size(22.0)).min_size(Vec2::new(180.0, 52.0)),
+    )
+    .clicked()
+}
+
+fn error_text(ui: &mut egui::Ui, text: &str) {
+    ui.label(RichText::new(text).color(Color32::from_rgb(230, 70, 70)));
+}
+
+fn labelled_edit(
+    ui: &mut egui::Ui,
+    label: &str,
+    value: &mut String,
+    password: bool,
+) -> egui::Response {
+    let l = ui.label(label);
+    ui.add(
+        egui::TextEdit::singleline(value)
+            .password(password)
+            .desired_width(360.0),
+    )
+    .labelled_by(l.id)
+}
+
+fn show_image(ui: &mut egui::Ui, tex: &TextureHandle, max: Vec2) {
+    let size = tex.size_vec2();
+    let scale = (max.x / size.x).min(max.y / size.y).min(1.0);
+    ui.image((tex.id(), size * scale));
+}
+
+/// Draw the whole window for one frame; returns the jobs to send to the worker.
+pub fn draw(
+    ui: &mut egui::Ui,
+    st: &mut AppState,
+    us: &mut UiState,
+    has_source: bool,
+    kiosk: bool,
+    now_ms: f64,
+) -> Vec<Job> {
+    let _ = now_ms;
+    let mut jobs = Vec::new();
+    poll_import(st, us);
+    egui::Panel::top("top").show(ui, |ui| top_bar(ui, st, us, kiosk, &mut jobs));
+    egui::Panel::bottom("status").show(ui, |ui| status_bar(ui, st));
+    egui::CentralPanel::default().show(ui, |ui| {
+        egui::ScrollArea::vertical().show(ui, |ui| match st.screen {
+            Screen::Login => login(ui, st, &mut jobs),
+            Screen::Start => {
+                start(ui, st);
+                settings(ui, st.lang.s(), &us.settings);
+            }
+            Screen::Document => capture_screen(ui, st, us, has_source, Target::Document, &mut jobs),
+            Screen::Selfie => capture_screen(ui, st, us, has_source, Target::Selfie, &mut jobs),
+            Screen::Processing => processing(ui, st),
+            Screen::Result => result_screen(ui, st, us, &mut jobs),
+            Screen::Review => review(ui, st, us, &mut jobs),
+        });
+    });
+    if st.session.is_none() {
+        us.textures.retain(|k, _| !k.starts_with("session-"));
+    }
+    jobs
+}
+
+fn poll_import(st: &mut AppState, us: &mut UiState) {
+    let Some((target, rx)) = us.import.as_ref() else {
+        return;
+    };
+    let target = *target;
+    match rx.try_recv() {
+        Ok(Ok(frame)) => {
+            us.import = None;
+            keep(st, target, &frame);
+        }
+        Ok(Err(msg)) => {
+            us.import = None;
+            us.import_error = Some(msg);
+        }
+        Err(std::sync::mpsc::TryRecvError::Empty) => {}
+        Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+            us.import = None;
+            us.import_error = Some("import failed".into());
+        }
+    }
+}
+
+fn keep(st: &mut AppState, target: Target, frame: &Frame) {
+    let captured = Captured {
+        name: frame.name.clone(),
+        bytes: Arc::clone(&frame.encoded),
+    };
+    let preview = (*frame.preview).clone();
+    match target {
+        Target::Document => st.set_document(captured, preview),
+        Target::Selfie => st.set_selfie(captured, preview),
+    }
+}
+
+fn top_bar(
+    ui: &mut egui::Ui,
+    st: &mut AppState,
+    us: &mut UiState,
+    kiosk: bool,
+    jobs: &mut Vec<Job>,
+) {
+    let s = st.lang.s();
+    ui.horizontal(|ui| {
+        ui.heading(s.app_title);
+        ui.separator();
+        ui.label(s.language);
+        ui.selectable_value(&mut st.lang, Lang::En, "English");
+        ui.selectable_value(&mut st.lang, Lang::Fr, "Français");
+        if let Some(user) = st.user.clone() {
+            ui.separator();
+            ui.label(format!("{} ({})", user.username, user.role.as_str()));
+            if ui.button(s.log_out).clicked() {
+                jobs.extend(st.logout());
+            }
+            if user.is_supervisor() {
+                if st.screen == Screen::Review {
+                    if ui.button(s.verifications).clicked() {
+                        st.screen = if st.session.is_some() {
+                            Screen::Document
+                        } else {
+                            Screen::Start
+                        };
+                    }
+                } else if ui.button(s.review_queue).clicked() {
+                    jobs.extend(st.open_review());
+                }
+                if kiosk && ui.button(s.exit).clicked() {
+                    us.exit_requested = true;
+                }
+            }
+        }
+    });
+}
+
+fn status_bar(ui: &mut egui::Ui, st: &AppState) {
+    let s = st.lang.s();
+    ui.horizontal_wrapped(|ui| {
+        match &st.models {
+            ModelStatus::Loading => {
+                ui.spinner();
+                ui.label(s.models_loading);
+            }
+            ModelStatus::Ready { load_ms } => {
+                ui.label(format!("{} ({load_ms:.0} ms)", s.models_ready));
+            }
+            ModelStatus::Failed(m) => error_text(ui, &format!("{}: {m}", s.models_failed)),
+        }
+        if let StoreStatus::Ready { db_path, .. } = &st.store {
+            ui.separator();
+            ui.label(RichText::new(db_path).small());
+        }
+        if let Some(n) = &st.notice {
+            ui.separator();
+            ui.label(RichText::new(n).strong());
+        }
+    });
+}
+
+fn login(ui: &mut egui::Ui, st: &mut AppState, jobs: &mut Vec<Job>) {
+    let s = st.lang.s();
+    ui.add_space(30.0);
+    ui.heading(s.login_title);
+    ui.add_space(10.0);
+    match &st.store {
+        StoreStatus::Opening => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(s.store_opening);
+            });
+        }
+        StoreStatus::Failed(m) => error_text(ui, &format!("{}: {m}", s.store_failed)),
+        StoreStatus::Ready {
+            has_admin: false, ..
+        } => {
+            ui.label(RichText::new(s.no_users).monospace());
+        }
+        StoreStatus::Ready { .. } => {}
+    }
+    let store_ready = matches!(st.store, StoreStatus::Ready { .. });
+    labelled_edit(ui, s.username, &mut st.login.username, false);
+    let pw = labelled_edit(ui, s.password, &mut st.login.password, true);
+    let enter = pw.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+    ui.add_space(8.0);
+    ui.horizontal(|ui| {
+        if (big_button(ui, s.log_in, store_ready && !st.login.busy) || (enter && store_ready))
+            && let Some(job) = st.submit_login()
+        {
+            jobs.push(job);
+        }
+        if st.login.busy {
+            ui.spinner();
+        }
+    });
+    if let Some(e) = &st.login.error {
+        error_text(ui, e);
+    }
+}
+
+fn start(ui: &mut egui::Ui, st: &mut AppState) {
+    let s = st.lang.s();
+    ui.heading(s.start_title);
+    ui.add_space(8.0);
+    ui.label(s.customer_type);
+    ui.horizontal(|ui| {
+        ui.selectable_value(
+            &mut st.start.customer_type,
+            CustomerType::Individual,
+            s.individual,
+        );
+        ui.selectable_value(
+            &mut st.start.customer_type,
+            CustomerType::Business,
+            s.business,
+        );
+    });
+    labelled_edit(ui, s.country, &mut st.start.country, false);
+    ui.label(s.id_type);
+    egui::ComboBox::from_id_salt("id_type")
+        .selected_text(st.start.id_type.map_or(s.id_type_none, IdType::name))
+        .width(360.0)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(&mut st.start.id_type, None, s.id_type_none);
+            for t in IdType::ALL {
+                ui.selectable_value(&mut st.start.id_type, Some(t), t.name());
+            }
+        });
+    labelled_edit(ui, s.id_number, &mut st.start.id_number, false);
+    for e in &st.start_errors {
+        match e {
+            FormError::Country => error_text(ui, s.err_country),
+            FormError::IdTypeMissing => error_text(ui, s.err_id_type_missing),
+            FormError::IdFormat(r) => error_text(ui, &format!("{}: {r}", s.err_id_format)),
+        }
+    }
+    ui.add_space(10.0);
+    if big_button(ui, s.start_verification, true) {
+        st.begin_verification(crate::record::now_ms());
+    }
+}
+
+fn settings(ui: &mut egui::Ui, s: &Strings, rows: &[(String, String)]) {
+    ui.add_space(16.0);
+    egui::CollapsingHeader::new(s.settings).show(ui, |ui| {
+        ui.label(RichText::new(s.thresholds_read_only).small());
+        egui::Grid::new("settings")
+            .striped(true)
+            .min_row_height(24.0)
+            .show(ui, |ui| {
+                for (k, v) in rows {
+                    ui.label(RichText::new(k).monospace());
+                    ui.label(v);
+                    ui.end_row();
+                }
+            });
+    });
+}
+
+fn capture_screen(
+    ui: &mut egui::Ui,
+    st: &mut AppState,
+    us: &mut UiState,
+    has_source: bool,
+    target: Target,
+    jobs: &mut Vec<Job>,
+) {
+    let s = st.lang.s();
+    let Some(session) = st.session.as_ref() else {
+        st.screen = Screen::Start;
+        return;
+    };
+    let ticket = session.ticket;
+    let (title, guide) = match target {
+        Target::Document => (s.document_title, s.document_guide),
+        Target::Selfie => (s.selfie_title, s.selfie_guide),
+    };
+    let kept = match target {
+        Target::Document => session.document_preview.clone(),
+        Target::Selfie => session.selfie_preview.clone(),
+    };
+    let error = session.error.clone();
+    ui.heading(title);
+    if !has_source {
+        egui::Frame::new()
+            .fill(Color32::from_rgb(120, 80, 0))
+            .inner_margin(10.0)
+            .show(ui, |ui| {
+                ui.label(RichText::new(s.no_camera).color(Color32::WHITE))
+            });
+    }
+    if let Some(e) = &us.source_error {
+        error_text(ui, &format!("{}: {e}", s.source_ended));
+    }
+    ui.label(guide);
+    ui.horizontal(|ui| {
+        // Live preview with the guide shape.
+        if has_source {
+            ui.vertical(|ui| match us.frame_tex.as_ref() {
+                Some(tex) => {
+                    let tex = tex.clone();
+                    show_image(ui, &tex, Vec2::new(560.0, 420.0));
+                    let r = ui.min_rect();
+                    let rect = egui::Rect::from_center_size(
+                        r.center(),
+                        match target {
+                            Target::Document => Vec2::new(r.width() * 0.8, r.width() * 0.8 / 1.586),
+                            Target::Selfie => Vec2::new(r.height() * 0.55, r.height() * 0.75),
+                        },
+                    );
+                    let stroke = egui::Stroke::new(3.0, Color32::from_rgb(80, 200, 255));
+                    match target {
+                        Target::Document => {
+                            ui.painter()
+                                .rect_stroke(rect, 12.0, stroke, egui::StrokeKind::Middle);
+                        }
+                        Target::Selfie => {
+                            ui.painter().add(egui::Shape::ellipse_stroke(
+                                rect.center(),
+                                rect.size() / 2.0,
+                                stroke,
+                            ));
+                        }
+                    }
+                    if big_button(ui, s.capture, us.frame.is_some())
+                        && let Some(f) = us.frame.clone()
+                    {
+                        keep(st, target, &f);
+                    }
+                }
+                None => {
+                    ui.spinner();
+                    ui.label(s.waiting_frame);
+                }
+            });
+        }
+        ui.vertical(|ui| {
+            if let Some(img) = kept.as_ref() {
+                let key = format!(
+                    "session-{ticket}-{target:?}-{}",
+                    img.size[0] * 100_000 + img.size[1]
+                );
+                let tex = us.texture(ui.ctx(), &key, img);
+                ui.label(RichText::new(s.captured).strong());
+                show_image(ui, &tex, Vec2::new(420.0, 320.0));
+            }
+        });
+    });
+    ui.add_space(6.0);
+    ui.horizontal(|ui| {
+        let path = match target {
+            Target::Document => &mut us.document_path,
+            Target::Selfie => &mut us.selfie_path,
+        };
+        let l = ui.label(s.image_file);
+        ui.add(egui::TextEdit::singleline(path).desired_width(420.0))
+            .labelled_by(l.id);
+        let path = path.clone();
+        if ui
+            .add_enabled(
+                !us.importing() && !path.trim().is_empty(),
+                egui::Button::new(s.import),
+            )
+            .clicked()
+        {
+            us.start_import(target, path, crate::imaging::ImageLimits::default());
+        }
+        if us.importing() {
+            ui.spinner();
+        }
+    });
+    if let Some(e) = &us.import_error {
+        error_text(ui, e);
+    }
+    if let Some(e) = &error {
+        error_text(ui, e);
+    }
+    ui.add_space(10.0);
+    ui.horizontal(|ui| {
+        if ui.button(s.cancel).clicked() {
+            jobs.extend(st.clear_session());
+            return;
+        }
+        match target {
+            Target::Document => {
+                if kept.is_some()
+                    && ui.button(s.retake).clicked()
+                    && let Some(sess) = st.session.as_mut()
+                {
+                    sess.document = None;
+                    sess.document_preview = None;
+                }
+                if big_button(ui, s.next, kept.is_some()) {
+                    st.go(Screen::Selfie);
+                }
+            }
+            Target::Selfie => {
+                if ui.button(s.back).clicked() {
+                    st.go(Screen::Document);
+                }
+                if kept.is_some()
+                    && ui.button(s.retake).clicked()
+                    && let Some(sess) = st.session.as_mut()
+                {
+                    sess.selfie = None;
+                    sess.selfie_preview = None;
+                }
+                if big_button(ui, s.verify, kept.is_some())
+                    && let Some(job) = st.process()
+                {
+                    jobs.push(job);
+                }
+            }
+        }
+    });
+}
+
+fn processing(ui: &mut egui::Ui, st: &AppState) {
+    let s = st.lang.s();
+    ui.add_space(40.0);
+    ui.heading(s.processing);
+    let stage = st.session.as_ref().and_then(|x| x.stage);
+    let (text, frac) = match stage {
+        Some(Stage::WaitingForModels) => (s.stage_waiting_models, 0.05),
+        Some(Stage::Decoding) | None => (s.stage_decoding, 0.2),
+        Some(Stage::Analysing) => (s.stage_analysing, 0.5),
+        Some(Stage::Duplicates) => (s.stage_duplicates, 0.9),
+    };
+    ui.horizontal(|ui| {
+        ui.spinner();
+        ui.label(text);
+    });
+    ui.add(
+        egui::ProgressBar::new(frac)
+            .desired_width(500.0)
+            .animate(true),
+    );
+}
+
+/// Draw a generic view of the document block beyond the portrait: fields (with confidence and
+/// source when present) and checks such as the MRZ. Reads the JSON so it follows whatever the
+/// document reader puts into the result.
+fn document_extras(ui: &mut egui::Ui, s: &Strings, result: &VerificationResult) {
+    let Ok(serde_json::Value::Object(doc)) = serde_json::to_value(&result.document) else {
+        return;
+    };
+    let known = ["confidence", "image", "portrait", "confidenceBasis"];
+    let extras: Vec<(&String, &serde_json::Value)> = doc
+        .iter()
+        .filter(|(k, _)| !known.contains(&k.as_str()))
+        .collect();
+    ui.label(RichText::new(s.fields).strong());
+    if extras.is_empty() {
+        ui.label(RichText::new(s.no_fields).italics());
+        return;
+    }
+    egui::Grid::new("doc_fields")
+        .striped(true)
+        .min_row_height(26.0)
+        .show(ui, |ui| {
+            for (k, v) in extras {
+                match v {
+                    serde_json::Value::Object(map) => {
+                        for (name, field) in map {
+                            ui.label(format!("{k}.{name}"));
+                            match field {
+                                serde_json::Value::Object(f) if f.contains_key("value") => {
+                                    ui.label(value_text(&f["value"]));
+                                    ui.label(
+                                        f.get("confidence").map(value_text).unwrap_or_default(),
+                                    );
+                                    ui.label(f.get("source").map(value_text).unwrap_or_default());
+                                }
+                                other => {
+                                    ui.label(value_text(other));
+                                }
+                            }
+                            ui.end_row();
+                        }
+                    }
+                    other => {
+                        ui.label(k.as_str());
+                        ui.label(value_text(other));
+                        ui.end_row();
+                    }
+                }
+            }
+        });
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    let text = match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Number(n) => n
+            .as_f64()
+            .map_or_else(|| n.to_string(), |f| format!("{f:.1}")),
+        other => other.to_string(),
+    };
+    if text.chars().count() > 80 {
+        let mut t: String = text.chars().take(77).collect();
+        t.push('…');
+        t
+    } else {
+        text
+    }
+}
+
+fn fmt_opt(v: Option<f32>) -> String {
+    v.map_or_else(|| "–".to_string(), |x| format!("{x:.0}"))
+}
+
+fn result_screen(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &mut Vec<Job>) {
+    let s = st.lang.s();
+    let Some(session) = st.session.as_mut() else {
+        st.screen = Screen::Start;
+        return;
+    };
+    let Some(view) = session.result.as_ref() else {
+        st.screen = Screen::Selfie;
+        return;
+    };
+    let r = &view.result;
+    let ticket = session.ticket;
+    ui.heading(s.result_title);
+    ui.horizontal(|ui| {
+        for (caption, img, key) in [
+            (s.document_portrait, view.portrait.as_ref(), "portrait"),
+            (s.selfie, Some(&view.selfie), "selfie"),
+        ] {
+            ui.vertical(|ui| {
+                ui.label(RichText::new(caption).strong());
+                match img {
+                    Some(img) => {
+                        let tex = us.texture(ui.ctx(), &format!("session-{ticket}-{key}"), img);
+                        show_image(ui, &tex, Vec2::new(280.0, 280.0));
+                    }
+                    None => {
+                        ui.label(s.no_image);
+                    }
+                }
+            });
+        }
+        ui.vertical(|ui| {
+            ui.label(RichText::new(s.suggested).strong());
+            ui.label(
+                RichText::new(decision_word(s, r.decision))
+                    .size(28.0)
+                    .strong()
+                    .color(decision_color(r.decision)),
+            );
+            ui.label(format!(
+                "{}: {:.1}",
+                s.overall_confidence, r.overall_confidence
+            ));
+            ui.add(
+                egui::ProgressBar::new(r.overall_confidence / 100.0)
+                    .desired_width(260.0)
+                    .show_percentage(),
+            );
+            let fm = &r.face_match;
+            if fm.computed {
+                ui.label(format!(
+                    "{}: {:.1} ({} {:.1}, {} {}, {} {})",
+                    s.face_match,
+                    fm.outcome.confidence,
+                    s.threshold,
+                    fm.outcome.threshold,
+                    s.match_level,
+                    fm.outcome.match_level,
+                    s.minimum,
+                    fm.outcome.minimum_match_level
+                ));
+            } else {
+                ui.label(format!(
+                    "{}: – ({})",
+                    s.face_match,
+                    fm.reason.as_deref().unwrap_or("")
+                ));
+            }
+            ui.label(RichText::new(s.quality).strong());
+            egui::Grid::new("quality")
+                .min_row_height(26.0)
+                .show(ui, |ui| {
+                    ui.label("");
+                    ui.label(s.sharpness);
+                    ui.label(s.brightness);
+                    ui.end_row();
+                    ui.label(s.document_portrait);
+                    ui.label(fmt_opt(r.quality.id_face_sharpness));
+                    ui.label(fmt_opt(r.quality.id_face_brightness));
+                    ui.end_row();
+                    ui.label(s.selfie);
+                    ui.label(fmt_opt(r.quality.selfie_face_sharpness));
+                    ui.label(fmt_opt(r.quality.selfie_face_brightness));
+                    ui.end_row();
+                });
+            ui.label(RichText::new(format!("{:.0} ms", view.pipeline_ms)).small());
+        });
+    });
+    ui.separator();
+    let suggested = r.decision;
+    let receipt = session.receipt.clone();
+    let saving = session.decision.saving;
+    let mut chosen = None;
+    let mut next_customer = false;
+    ui.columns(2, |cols| {
+        let ui = &mut cols[0];
+        ui.label(RichText::new(s.reasons).strong());
+        for reason in &r.reasons {
+            ui.label(format!("• {} ({})", reason.message, reason.code));
+        }
+        if view.duplicates.flagged() {
+            ui.label(RichText::new(s.duplicates).strong());
+            for id in &view.duplicates.same_face_different_id {
+                error_text(ui, &format!("• duplicate_face: {} #{id}", s.record));
+            }
+            for id in &view.duplicates.same_id_different_face {
+                error_text(ui, &format!("• id_number_other_face: {} #{id}", s.record));
+            }
+        }
+        document_extras(ui, s, r);
+        let ui = &mut cols[1];
+        if let Some(receipt) = &receipt {
+            ui.label(
+                RichText::new(format!(
+                    "{} #{} — {} ({})",
+                    s.saved,
+                    receipt.id,
+                    audit_decision_word(s, receipt.current_decision),
+                    receipt.review_status.as_str()
+                ))
+                .size(22.0)
+                .strong(),
+            );
+            next_customer = big_button(ui, s.next_customer, true);
+            return;
+        }
+        labelled_edit(ui, s.reason, &mut session.decision.reason, false);
+        match &session.decision.error {
+            Some(DecisionError::ReasonMissing) => error_text(ui, s.err_reason),
+            Some(DecisionError::NeedsSupervisor) => error_text(ui, s.approve_needs_supervisor),
+            Some(DecisionError::Store(m)) => error_text(ui, m),
+            None => {}
+        }
+        if suggested != Decision::Approve {
+            ui.label(RichText::new(s.approve_needs_supervisor).small());
+        }
+        ui.horizontal_wrapped(|ui| {
+            if big_button(ui, s.approve, !saving && suggested == Decision::Approve) {
+                chosen = Some(Decision::Approve);
+            }
+            if big_button(ui, s.reject, !saving) {
+                chosen = Some(Decision::Reject);
+            }
+            if big_button(ui, s.refer, !saving) {
+                chosen = Some(Decision::Refer);
+            }
+            if saving {
+                ui.spinner();
+                ui.label(s.saving);
+            }
+        });
+    });
+    if next_customer {
+        jobs.extend(st.clear_session());
+        return;
+    }
+    if let Some(d) = chosen
+        && let Some(job) = st.decide(d)
+    {
+        jobs.push(job);
+    }
+}
+
+fn review(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &mut Vec<Job>) {
+    let s = st.lang.s();
+    ui.horizontal(|ui| {
+        ui.heading(s.review_title);
+        if ui.button(s.refresh).clicked() {
+            st.review.busy = true;
+            jobs.push(Job::LoadQueue);
+        }
+        if st.review.busy {
+            ui.spinner();
+        }
+    });
+    if let Some(m) = &st.review.message {
+        ui.label(RichText::new(m).strong());
+    }
+    ui.columns(2, |cols| {
+        let ui = &mut cols[0];
+        if st.review.queue.is_empty() {
+            ui.label(s.queue_empty);
+        }
+        egui::Grid::new("queue").striped(true).show(ui, |ui| {
+            for rec in &st.review.queue {
+                ui.label(format!("#{}", rec.id));
+                ui.label(&rec.operator);
+                ui.label(audit_decision_word(s, rec.decision));
+                ui.label(
+                    rec.overall_confidence
+                        .map_or_else(|| "–".into(), |c| format!("{c:.1}")),
+                );
+                if ui.button(format!("{} #{}", s.open, rec.id)).clicked() {
+                    st.review.busy = true;
+                    jobs.push(Job::LoadRecord { id: rec.id });
+                }
+                ui.end_row();
+            }
+        });
+        ui.separator();
+        stats(ui, st);
+        let ui = &mut cols[1];
+        record_detail(ui, st, us, jobs);
+    });
+}
+
+fn stats(ui: &mut egui::Ui, st: &AppState) {
+    let s = st.lang.s();
+    let Some(stats) = &st.review.stats else {
+        return;
+    };
+    ui.label(RichText::new(s.statistics).strong());
+    ui.label(format!(
+        "{}: {}   {}: {}",
+        s.total, stats.total, s.pending, stats.pending_review
+    ));
+    let max = stats
+        .per_decision
+        .values()
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    for (name, n) in &stats.per_decision {
+        let d = audit::Decision::parse(name).ok();
+        ui.horizontal(|ui| {
+            let label = d.map_or(name.as_str(), |d| audit_decision_word(s, d));
+            ui.add_sized([200.0, 24.0], egui::Label::new(label));
+            let (rect, _) = ui.allocate_exact_size(Vec2::new(260.0, 20.0), egui::Sense::hover());
+            let w = rect.width() * (*n as f32 / max as f32);
+            let color = match d {
+                Some(audit::Decision::Approve) => decision_color(Decision::Approve),
+                Some(audit::Decision::Reject) => decision_color(Decision::Reject),
+                _ => decision_color(Decision::Refer),
+            };
+            ui.painter().rect_filled(
+                egui::Rect::from_min_size(rect.min, Vec2::new(w, rect.height())),
+                3.0,
+                color,
+            );
+            ui.label(n.to_string());
+        });
+    }
+    if let Some(p) = &stats.processing {
+        ui.label(format!(
+            "{}: {:.1} s / {:.1} s",
+            s.processing_time,
+            p.median_ms as f64 / 1000.0,
+            p.p95_ms as f64 / 1000.0
+        ));
+    }
+}
+
+fn record_detail(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &mut Vec<Job>) {
+    let s = st.lang.s();
+    let Some(view) = st.review.selected.as_ref() else {
+        return;
+    };
+    let sum = &view.detail.summary;
+    let id = sum.id;
+    ui.label(
+        RichText::new(format!("{} #{id}", s.record))
+            .size(24.0)
+            .strong(),
+    );
+    ui.horizontal(|ui| {
+        for (caption, img, key) in [
+            (s.document_portrait, view.portrait.as_ref(), "portrait"),
+            (s.selfie, view.selfie.as_ref(), "selfie"),
+        ] {
+            ui.vertical(|ui| {
+                ui.label(caption);
+                match img {
+                    Some(img) => {
+                        let tex = us.texture(ui.ctx(), &format!("record-{id}-{key}"), img);
+                        show_image(ui, &tex, Vec2::new(170.0, 170.0));
+                    }
+                    None => {
+                        ui.label(s.no_image);
+                    }
+                }
+            });
+        }
+        ui.vertical(|ui| {
+            ui.label(format!("{}: {}", s.operator, sum.operator));
+            ui.label(format!(
+                "{}: {}",
+                s.id_number,
+                sum.claimed_id_number.as_deref().unwrap_or("–")
+            ));
+            ui.label(format!(
+                "{}: {}",
+                s.country,
+                sum.country.as_deref().unwrap_or("–")
+            ));
+            ui.label(format!(
+                "{}: {}",
+                s.overall_confidence,
+                sum.overall_confidence
+                    .map_or_else(|| "–".into(), |c| format!("{c:.1}"))
+            ));
+        });
+    });
+    ui.label(RichText::new(s.reasons).strong());
+    for r in sum.decision_reason.split("; ") {
+        ui.label(format!("• {r}"));
+    }
+    if !view.detail.supervisor_actions.is_empty() {
+        ui.label(RichText::new(s.actions).strong());
+        for a in &view.detail.supervisor_actions {
+            ui.label(format!(
+                "• {} {} {:?}: {}",
+                a.supervisor, a.action, a.decision, a.note
+            ));
+        }
+    }
+    ui.separator();
+    ui.label(RichText::new(s.override_title).strong());
+    let busy = st.review.busy;
+    labelled_edit(ui, s.note, &mut st.review.note, false);
+    if st.review.note_missing {
+        error_text(ui, s.err_note);
+    }
+    let mut chosen = None;
+    ui.horizontal(|ui| {
+        if big_button(ui, s.approve, !busy) {
+            chosen = Some(audit::Decision::Approve);
+        }
+        if big_button(ui, s.reject, !busy) {
+            chosen = Some(audit::Decision::Reject);
+        }
+    });
+    if let Some(d) = chosen
+        && let Some(job) = st.override_case(d)
+    {
+        jobs.push(job);
+    }
+}

@@ -1,0 +1,651 @@
+//! The background worker: one thread that owns the `Pipeline`, the audit store and the logged-in
+//! user's session. The UI sends it [`Job`]s and reads [`Event`]s back; nothing here runs on the
+//! UI thread, so model loading, inference, argon2 and SQLite never freeze a frame.
+
+use eframe::egui;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use crate::audit::{
+    self, AuditConfig, AuditError, AuditStore, CustomerType, DuplicateReport, ImageKind, Page,
+    RecordDetail, RecordFilter, RecordReceipt, RecordSummary, Role, Stats, UserSession,
+};
+use crate::config::Config;
+use crate::imaging;
+use crate::pipeline::{Input, Pipeline, Verification};
+use crate::record::{self, OperatorDecision, RecordContext};
+use crate::result::{Decision, VerificationResult};
+
+use super::capture::preview_of;
+
+/// An image the agent captured or imported: its encoded bytes and a name.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    /// File or frame name.
+    pub name: String,
+    /// The encoded file (PNG/JPEG) as read.
+    pub bytes: Arc<Vec<u8>>,
+}
+
+/// What the customer claimed at the start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Claim {
+    /// Individual or business.
+    pub customer_type: CustomerType,
+    /// ISO alpha-2 country.
+    pub country: String,
+    /// Claimed ID type (JSON name), if given.
+    pub id_type: Option<String>,
+    /// Claimed ID number, if given.
+    pub id_number: Option<String>,
+    /// Session start, ms since the epoch.
+    pub started_ms: i64,
+}
+
+/// Work for the worker.
+pub enum Job {
+    /// Check a password.
+    Login {
+        /// Username.
+        username: String,
+        /// Password (dropped after hashing).
+        password: String,
+    },
+    /// End the user's session.
+    Logout,
+    /// Run the pipeline on a document and a selfie.
+    Verify {
+        /// Ticket that ties the answer to the session that asked.
+        ticket: u64,
+        /// The claim (for the duplicate check's ID number).
+        claim: Claim,
+        /// Document image.
+        document: Captured,
+        /// Selfie image.
+        selfie: Captured,
+    },
+    /// Record the verification held for `ticket` with the operator's decision.
+    Decide {
+        /// The verification's ticket.
+        ticket: u64,
+        /// The operator's decision and reason.
+        decision: OperatorDecision,
+    },
+    /// Forget the verification held for a ticket (cancel, idle timeout).
+    Discard {
+        /// The ticket.
+        ticket: u64,
+    },
+    /// Load the supervisor review queue and statistics.
+    LoadQueue,
+    /// Load one record with its images.
+    LoadRecord {
+        /// Record id.
+        id: i64,
+    },
+    /// A supervisor decides a case.
+    Override {
+        /// Record id.
+        id: i64,
+        /// New decision.
+        decision: audit::Decision,
+        /// Supervisor's note.
+        note: String,
+    },
+}
+
+/// Where a verification is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Waiting for the models to finish loading.
+    WaitingForModels,
+    /// Decoding the images.
+    Decoding,
+    /// Face detection, embedding, match.
+    Analysing,
+    /// 1:N duplicate search.
+    Duplicates,
+}
+
+/// A finished verification, ready for the result screen.
+pub struct ResultView {
+    /// The result (the same type the CLI prints).
+    pub result: VerificationResult,
+    /// 1:N findings (not yet folded into the decision; recording does that).
+    pub duplicates: DuplicateReport,
+    /// Document portrait crop.
+    pub portrait: Option<egui::ColorImage>,
+    /// Selfie, downscaled.
+    pub selfie: egui::ColorImage,
+    /// Document, downscaled.
+    pub document: egui::ColorImage,
+    /// Milliseconds from the job arriving to the result (pipeline time after the last capture).
+    pub pipeline_ms: f64,
+}
+
+/// A record for the supervisor's detail view.
+pub struct RecordView {
+    /// The stored record.
+    pub detail: RecordDetail,
+    /// Stored portrait, if any.
+    pub portrait: Option<egui::ColorImage>,
+    /// Stored selfie, if any.
+    pub selfie: Option<egui::ColorImage>,
+}
+
+/// What the worker reports.
+pub enum Event {
+    /// The store is open.
+    StoreReady {
+        /// Whether any administrator exists (else: show how to create one).
+        has_admin: bool,
+        /// Where the database is.
+        db_path: PathBuf,
+    },
+    /// The store could not be opened.
+    StoreFailed(String),
+    /// The models are loaded.
+    PipelineReady {
+        /// Load time.
+        load_ms: f64,
+    },
+    /// The models could not be loaded.
+    PipelineFailed(String),
+    /// Logged in.
+    LoggedIn {
+        /// Username.
+        username: String,
+        /// Role.
+        role: Role,
+    },
+    /// Login refused.
+    LoginFailed(String),
+    /// Logged out.
+    LoggedOut,
+    /// A verification moved on.
+    Progress {
+        /// Its ticket.
+        ticket: u64,
+        /// The stage now running.
+        stage: Stage,
+    },
+    /// A verification finished.
+    Verified {
+        /// Its ticket.
+        ticket: u64,
+        /// What to show.
+        view: Box<ResultView>,
+    },
+    /// A verification failed (bad image, inference error).
+    VerifyFailed {
+        /// Its ticket.
+        ticket: u64,
+        /// Why.
+        message: String,
+    },
+    /// The decision is durably recorded.
+    Recorded {
+        /// Its ticket.
+        ticket: u64,
+        /// The store's receipt.
+        receipt: RecordReceipt,
+    },
+    /// The store refused the record (nothing was written).
+    RecordFailed {
+        /// Its ticket.
+        ticket: u64,
+        /// Why.
+        message: String,
+    },
+    /// The review queue and statistics.
+    Queue {
+        /// Pending cases, oldest first.
+        queue: Vec<RecordSummary>,
+        /// Statistics over every record (absent without the export permission).
+        stats: Option<Stats>,
+    },
+    /// One record.
+    Record(Box<RecordView>),
+    /// A supervisor decision is recorded.
+    Overridden {
+        /// Record id.
+        id: i64,
+        /// Action row id.
+        action_id: i64,
+    },
+    /// A supervisor operation failed.
+    ReviewFailed(String),
+}
+
+/// The UI's end of the worker.
+pub struct WorkerHandle {
+    jobs: Sender<Job>,
+    events: Receiver<Event>,
+    repaint: Arc<Mutex<Option<egui::Context>>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl WorkerHandle {
+    /// Queue a job. A dead worker is reported by the next `poll` as no events; the UI shows
+    /// the job's screen as still busy rather than crashing.
+    pub fn send(&self, job: Job) {
+        let _ = self.jobs.send(job);
+    }
+
+    /// Every event waiting.
+    pub fn poll(&self) -> Vec<Event> {
+        self.events.try_iter().collect()
+    }
+
+    /// Give the worker the context to wake the UI when an event is sent.
+    pub fn set_repaint_context(&self, ctx: &egui::Context) {
+        if let Ok(mut slot) = self.repaint.lock()
+            && slot.is_none()
+        {
+            *slot = Some(ctx.clone());
+        }
+    }
+}
+
+impl Drop for WorkerHandle {
+    fn drop(&mut self) {
+        // Closing the job channel ends the worker loop.
+        let (tx, _) = channel();
+        self.jobs = tx;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// How the worker finds its models and store.
+#[derive(Clone)]
+pub struct WorkerConfig {
+    /// Pipeline settings.
+    pub config: Config,
+    /// Audit store settings.
+    pub audit: AuditConfig,
+}
+
+/// Start the worker thread: it opens the store, then loads the models, then serves jobs.
+#[must_use]
+pub fn spawn(cfg: WorkerConfig) -> WorkerHandle {
+    let (jobs_tx, jobs_rx) = channel();
+    let (events_tx, events_rx) = channel();
+    let repaint: Arc<Mutex<Option<egui::Context>>> = Arc::new(Mutex::new(None));
+    let repaint2 = Arc::clone(&repaint);
+    let thread = std::thread::Builder::new()
+        .name("kyc-worker".into())
+        .spawn(move || {
+            let out = Out {
+                tx: events_tx,
+                repaint: repaint2,
+            };
+            Worker::start(cfg, &out).serve(&jobs_rx, &out);
+        })
+        .ok();
+    WorkerHandle {
+        jobs: jobs_tx,
+        events: events_rx,
+        repaint,
+        thread,
+    }
+}
+
+#[derive(Clone)]
+struct Out {
+    tx: Sender<Event>,
+    repaint: Arc<Mutex<Option<egui::Context>>>,
+}
+
+impl Out {
+    fn send(&self, ev: Event) {
+        let _ = self.tx.send(ev);
+        if let Ok(slot) = self.repaint.lock()
+            && let Some(ctx) = slot.as_ref()
+        {
+            ctx.request_repaint();
+        }
+    }
+}
+
+struct Pending {
+    ticket: u64,
+    claim: Claim,
+    verification: Verification,
+    document: Captured,
+    selfie: Captured,
+}
+
+struct Worker {
+    config: Config,
+    store: Option<AuditStore>,
+    pipeline: Option<Pipeline>,
+    session: Option<UserSession>,
+    pending: Option<Pending>,
+}
+
+fn audit_msg(e: &AuditError) -> String {
+    e.to_string()
+}
+
+impl Worker {
+    fn start(cfg: WorkerConfig, out: &Out) -> Worker {
+        let store = match AuditStore::open(cfg.audit.clone()) {
+            Ok(store) => {
+                let has_admin = store.has_admin().unwrap_or(false);
+                out.send(Event::StoreReady {
+                    has_admin,
+                    db_path: store.db_path().to_path_buf(),
+                });
+                Some(store)
+            }
+            Err(e) => {
+                out.send(Event::StoreFailed(format!(
+                    "{}: {}",
+                    cfg.audit.db_path.display(),
+                    audit_msg(&e)
+                )));
+                None
+            }
+        };
+        Worker {
+            config: cfg.config,
+            store,
+            pipeline: None,
+            session: None,
+            pending: None,
+        }
+    }
+
+    fn serve(mut self, jobs: &Receiver<Job>, out: &Out) {
+        // The models load on a helper thread so that logins and review work are answered
+        // while they load; a verification that arrives first waits for them.
+        let (models_tx, models_rx) = channel();
+        let loader_out = out.clone();
+        let config = self.config.clone();
+        let loader = std::thread::Builder::new()
+            .name("kyc-model-load".into())
+            .spawn(move || {
+                let t = Instant::now();
+                let loaded = Pipeline::load(config);
+                loader_out.send(match &loaded {
+                    Ok(_) => Event::PipelineReady {
+                        load_ms: t.elapsed().as_secs_f64() * 1000.0,
+                    },
+                    Err(e) => Event::PipelineFailed(e.to_string()),
+                });
+                let _ = models_tx.send(loaded.ok());
+            });
+        if let Err(e) = loader {
+            out.send(Event::PipelineFailed(format!(
+                "cannot start the model loader: {e}"
+            )));
+        }
+        let mut models_pending = true;
+        while let Ok(job) = jobs.recv() {
+            if models_pending {
+                let wait = matches!(job, Job::Verify { .. });
+                let got = if wait {
+                    models_rx.recv().ok()
+                } else {
+                    models_rx.try_recv().ok()
+                };
+                if let Some(p) = got {
+                    self.pipeline = p;
+                    models_pending = false;
+                } else if wait {
+                    models_pending = false;
+                }
+            }
+            self.handle(job, out);
+        }
+        if let (Some(store), Some(session)) = (self.store.as_mut(), self.session.take()) {
+            let _ = store.logout(session);
+        }
+    }
+
+    fn handle(&mut self, job: Job, out: &Out) {
+        match job {
+            Job::Login { username, password } => out.send(self.login(&username, &password)),
+            Job::Logout => {
+                self.pending = None;
+                if let (Some(store), Some(session)) = (self.store.as_mut(), self.session.take()) {
+                    let _ = store.logout(session);
+                }
+                out.send(Event::LoggedOut);
+            }
+            Job::Verify {
+                ticket,
+                claim,
+                document,
+                selfie,
+            } => {
+                let ev = match self.verify(ticket, claim, document, selfie, out) {
+                    Ok(view) => Event::Verified {
+                        ticket,
+                        view: Box::new(view),
+                    },
+                    Err(message) => Event::VerifyFailed { ticket, message },
+                };
+                out.send(ev);
+            }
+            Job::Decide { ticket, decision } => {
+                let ev = match self.decide(ticket, &decision) {
+                    Ok(receipt) => Event::Recorded { ticket, receipt },
+                    Err(message) => Event::RecordFailed { ticket, message },
+                };
+                out.send(ev);
+            }
+            Job::Discard { ticket } => {
+                if self.pending.as_ref().is_some_and(|p| p.ticket == ticket) {
+                    self.pending = None;
+                }
+            }
+            Job::LoadQueue => out.send(self.queue().unwrap_or_else(Event::ReviewFailed)),
+            Job::LoadRecord { id } => out.send(match self.load_record(id) {
+                Ok(v) => Event::Record(Box::new(v)),
+                Err(e) => Event::ReviewFailed(e),
+            }),
+            Job::Override { id, decision, note } => {
+                out.send(match self.override_case(id, decision, &note) {
+                    Ok(action_id) => Event::Overridden { id, action_id },
+                    Err(e) => Event::ReviewFailed(e),
+                });
+            }
+        }
+    }
+
+    fn login(&mut self, username: &str, password: &str) -> Event {
+        let Some(store) = self.store.as_mut() else {
+            return Event::LoginFailed("the audit store is not open".into());
+        };
+        if let Some(old) = self.session.take() {
+            let _ = store.logout(old);
+        }
+        match store.login(username, password) {
+            Ok(session) => {
+                let ev = Event::LoggedIn {
+                    username: session.username().to_string(),
+                    role: session.role(),
+                };
+                self.session = Some(session);
+                ev
+            }
+            Err(e) => Event::LoginFailed(audit_msg(&e)),
+        }
+    }
+
+    fn verify(
+        &mut self,
+        ticket: u64,
+        claim: Claim,
+        document: Captured,
+        selfie: Captured,
+        out: &Out,
+    ) -> Result<ResultView, String> {
+        self.pending = None;
+        if self.session.is_none() {
+            return Err("not logged in".into());
+        }
+        let started = Instant::now();
+        let limits = self.config.limits;
+        out.send(Event::Progress {
+            ticket,
+            stage: Stage::Decoding,
+        });
+        let decode = |c: &Captured| {
+            imaging::decode_bytes(&c.bytes, std::path::Path::new(&c.name), &limits)
+                .map_err(|e| e.to_string())
+        };
+        let doc = decode(&document)?;
+        let sel = decode(&selfie)?;
+        let document_preview = preview_of(&doc.rgb);
+        let selfie_preview = preview_of(&sel.rgb);
+        let Some(pipeline) = self.pipeline.as_mut() else {
+            return Err("the models are not loaded".into());
+        };
+        out.send(Event::Progress {
+            ticket,
+            stage: Stage::Analysing,
+        });
+        let verification = pipeline
+            .verify_detailed(
+                Input::Image(doc, document.name.clone()),
+                Input::Image(sel, selfie.name.clone()),
+            )
+            .map_err(|e| e.to_string())?;
+        out.send(Event::Progress {
+            ticket,
+            stage: Stage::Duplicates,
+        });
+        let duplicates = match (self.store.as_ref(), verification.selfie_template.as_deref()) {
+            (Some(store), Some(t)) => store
+                .check_duplicates(t, claim.id_number.as_deref())
+                .map_err(|e| audit_msg(&e))?,
+            _ => DuplicateReport::default(),
+        };
+        let view = ResultView {
+            result: verification.result.clone(),
+            duplicates,
+            portrait: verification.portrait.as_ref().map(preview_of),
+            selfie: selfie_preview,
+            document: document_preview,
+            pipeline_ms: started.elapsed().as_secs_f64() * 1000.0,
+        };
+        self.pending = Some(Pending {
+            ticket,
+            claim,
+            verification,
+            document,
+            selfie,
+        });
+        Ok(view)
+    }
+
+    fn decide(
+        &mut self,
+        ticket: u64,
+        decision: &OperatorDecision,
+    ) -> Result<RecordReceipt, String> {
+        let (Some(store), Some(session)) = (self.store.as_mut(), self.session.as_ref()) else {
+            return Err("not logged in".into());
+        };
+        let Some(p) = self.pending.as_ref().filter(|p| p.ticket == ticket) else {
+            return Err("this verification is no longer held; run it again".into());
+        };
+        let ctx = RecordContext {
+            operator: session.username(),
+            customer_type: p.claim.customer_type,
+            claimed_id_type: p.claim.id_type.as_deref(),
+            claimed_id_number: p.claim.id_number.as_deref(),
+            started_ms: p.claim.started_ms,
+            document_bytes: Some(p.document.bytes.as_slice()),
+            selfie_bytes: Some(p.selfie.bytes.as_slice()),
+        };
+        let result = record::record_decided(
+            store,
+            &self.config,
+            &p.verification,
+            &ctx,
+            Some(p.claim.country.as_str()),
+            Some(decision),
+        )
+        .map_err(|e| audit_msg(&e))?;
+        self.pending = None;
+        result
+            .record
+            .ok_or_else(|| "the store returned no receipt".to_string())
+    }
+
+    fn parts(&self) -> Result<(&AuditStore, &UserSession), String> {
+        match (self.store.as_ref(), self.session.as_ref()) {
+            (Some(store), Some(session)) => Ok((store, session)),
+            _ => Err("not logged in".into()),
+        }
+    }
+
+    fn queue(&self) -> Result<Event, String> {
+        let (store, session) = self.parts()?;
+        let queue = store
+            .review_queue(
+                session,
+                Page {
+                    offset: 0,
+                    limit: 200,
+                },
+            )
+            .map_err(|e| audit_msg(&e))?;
+        let stats = store.stats(session, &RecordFilter::default()).ok();
+        Ok(Event::Queue { queue, stats })
+    }
+
+    fn load_record(&self, id: i64) -> Result<RecordView, String> {
+        let (store, session) = self.parts()?;
+        let detail = store.get_record(session, id).map_err(|e| audit_msg(&e))?;
+        let limits = self.config.limits;
+        let image = |kind: ImageKind| -> Option<egui::ColorImage> {
+            if !detail.images.contains(&kind) {
+                return None;
+            }
+            let bytes = store.load_image(session, id, kind).ok()?;
+            let decoded =
+                imaging::decode_bytes(&bytes, std::path::Path::new(kind.as_str()), &limits).ok()?;
+            Some(preview_of(&decoded.rgb))
+        };
+        let portrait = image(ImageKind::Portrait);
+        let selfie = image(ImageKind::Selfie);
+        Ok(RecordView {
+            detail,
+            portrait,
+            selfie,
+        })
+    }
+
+    fn override_case(
+        &mut self,
+        id: i64,
+        decision: audit::Decision,
+        note: &str,
+    ) -> Result<i64, String> {
+        let (Some(store), Some(session)) = (self.store.as_mut(), self.session.as_ref()) else {
+            return Err("not logged in".into());
+        };
+        store
+            .record_supervisor_action(session, id, "override", Some(decision), note.trim())
+            .map_err(|e| audit_msg(&e))
+    }
+}
+
+/// The result type's decision as the audit store's.
+#[must_use]
+pub fn to_audit(d: Decision) -> audit::Decision {
+    match d {
+        Decision::Approve => audit::Decision::Approve,
+        Decision::Refer => audit::Decision::Refer,
+        Decision::Reject => audit::Decision::Reject,
+    }
+}

@@ -1,0 +1,370 @@
+//! The kiosk GUI driven headless with egui_kittest: an agent logs in, imports the document,
+//! captures the selfie from an image-sequence source, sees the result and approves; a second
+//! customer is referred; a supervisor overrides the referral. Each step is then checked in the
+//! SQLite audit store itself. Uses the real models (run `packaging/setup.sh all` first).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use eframe::egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use kyc_kiosk::audit::{
+    AuditConfig, AuditStore, Decision, ImageKind, ReviewStatus, Role as UserRole,
+};
+use kyc_kiosk::gui::capture::SourceSpec;
+use kyc_kiosk::gui::state::{Screen, StoreStatus};
+use kyc_kiosk::gui::strings::{EN, Lang};
+use kyc_kiosk::gui::{AppOptions, KioskApp};
+use kyc_kiosk::result;
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/fetched")
+        .join(name)
+}
+
+/// Step the UI until `done` holds. The bound only guards against a hang; nothing is timed.
+fn wait_for(h: &mut Harness<'_, KioskApp>, what: &str, done: impl Fn(&KioskApp) -> bool) {
+    for _ in 0..12_000 {
+        h.step();
+        if done(h.state()) {
+            h.step();
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("gave up waiting for {what}");
+}
+
+fn type_into(h: &mut Harness<'_, KioskApp>, label: &str, text: &str) {
+    type_into_role(h, Role::TextInput, label, text);
+}
+
+fn type_into_role(h: &mut Harness<'_, KioskApp>, role: Role, label: &str, text: &str) {
+    h.get_by_role_and_label(role, label).click();
+    h.step();
+    h.get_by_role_and_label(role, label).type_text(text);
+    h.step();
+}
+
+fn click(h: &mut Harness<'_, KioskApp>, label: &str) {
+    h.get_by_role_and_label(Role::Button, label).click();
+    h.step();
+    h.step();
+}
+
+fn log_in(h: &mut Harness<'_, KioskApp>, user: &str, password: &str) {
+    type_into(h, EN.username, user);
+    type_into_role(h, Role::PasswordInput, EN.password, password);
+    click(h, EN.log_in);
+    wait_for(h, "login", |a| a.state.user.is_some());
+}
+
+/// Start a verification, import the document, capture the selfie from the frame source.
+fn verify_customer(h: &mut Harness<'_, KioskApp>, country: &str, document: &std::path::Path) {
+    assert_eq!(h.state().state.screen, Screen::Start);
+    type_into(h, EN.country, country);
+    click(h, EN.start_verification);
+    assert_eq!(h.state().state.screen, Screen::Document);
+    h.state_mut().ui.document_path = document.display().to_string();
+    h.step();
+    click(h, EN.import);
+    wait_for(h, "document import", |a| {
+        a.state
+            .session
+            .as_ref()
+            .is_some_and(|s| s.document.is_some())
+    });
+    click(h, EN.next);
+    assert_eq!(h.state().state.screen, Screen::Selfie);
+    wait_for(h, "a frame from the source", |a| a.ui.frame.is_some());
+    click(h, EN.capture);
+    assert!(h.state().state.session.as_ref().unwrap().selfie.is_some());
+    click(h, EN.verify);
+    wait_for(h, "the result screen", |a| a.state.screen == Screen::Result);
+}
+
+#[test]
+fn agent_approves_and_refers_then_supervisor_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("audit.sqlite3");
+    let audit = AuditConfig::at(&db).with_fast_hashing();
+    {
+        let mut store = AuditStore::open(audit.clone()).unwrap();
+        store.create_first_admin("admin", "admin-pass-1").unwrap();
+        let admin = store.login("admin", "admin-pass-1").unwrap();
+        store
+            .create_user(&admin, "ama", "agent-pass-1", UserRole::Agent)
+            .unwrap();
+        store
+            .create_user(&admin, "kofi", "super-pass-1", UserRole::Supervisor)
+            .unwrap();
+        store.logout(admin).unwrap();
+    }
+    // The selfie camera is an image sequence: two other photos of the document holder.
+    let frames = dir.path().join("frames");
+    std::fs::create_dir(&frames).unwrap();
+    std::fs::copy(data("obama2.jpg"), frames.join("f000.jpg")).unwrap();
+    std::fs::copy(data("obama3.jpg"), frames.join("f001.jpg")).unwrap();
+
+    let opts = AppOptions {
+        config: kyc_kiosk::Config::default(),
+        audit: audit.clone(),
+        source: Some(SourceSpec::Frames {
+            dir: frames,
+            fps: 10.0,
+        }),
+        document: None,
+        selfie: None,
+        lang: Lang::En,
+        kiosk: false,
+        idle_timeout: Duration::from_secs(3600),
+    };
+    let mut h = Harness::builder()
+        .with_size([1280.0, 1400.0])
+        .build_ui_state(|ui, app: &mut KioskApp| app.frame(ui), KioskApp::new(opts));
+    wait_for(&mut h, "the audit store", |a| {
+        matches!(
+            a.state.store,
+            StoreStatus::Ready {
+                has_admin: true,
+                ..
+            }
+        )
+    });
+
+    // A wrong password is refused on screen.
+    type_into(&mut h, EN.username, "ama");
+    type_into_role(&mut h, Role::PasswordInput, EN.password, "wrong");
+    click(&mut h, EN.log_in);
+    wait_for(&mut h, "login refusal", |a| a.state.login.error.is_some());
+    assert!(h.state().state.user.is_none());
+    h.state_mut().state.login.username.clear();
+    log_in(&mut h, "ama", "agent-pass-1");
+
+    // Customer 1: document photo and selfie frames of the same person → approve.
+    verify_customer(&mut h, "gh", &data("obama.jpg"));
+    {
+        let view = h
+            .state()
+            .state
+            .session
+            .as_ref()
+            .unwrap()
+            .result
+            .as_ref()
+            .unwrap();
+        let r = &view.result;
+        assert!(
+            r.face_match.computed && r.face_match.outcome.is_match,
+            "{:?}",
+            r.face_match
+        );
+        assert_eq!(r.decision, result::Decision::Approve, "{:?}", r.reasons);
+        assert!(view.portrait.is_some());
+        assert!(!view.duplicates.flagged());
+    }
+    click(&mut h, EN.approve);
+    wait_for(&mut h, "the record receipt", |a| {
+        a.state
+            .session
+            .as_ref()
+            .is_some_and(|s| s.receipt.is_some())
+    });
+    let first = h
+        .state()
+        .state
+        .session
+        .as_ref()
+        .unwrap()
+        .receipt
+        .clone()
+        .unwrap();
+    assert_eq!(first.current_decision, Decision::Approve);
+    assert_eq!(first.review_status, ReviewStatus::None);
+    click(&mut h, EN.next_customer);
+    assert!(h.state().state.session.is_none());
+
+    // Customer 2: the agent refers; a reason is required first.
+    verify_customer(&mut h, "CI", &data("obama.jpg"));
+    click(&mut h, EN.refer);
+    assert!(h.state().state.session.as_ref().unwrap().receipt.is_none());
+    assert!(
+        h.state()
+            .state
+            .session
+            .as_ref()
+            .unwrap()
+            .decision
+            .error
+            .is_some()
+    );
+    type_into(&mut h, EN.reason, "document photo is twenty years old");
+    click(&mut h, EN.refer);
+    wait_for(&mut h, "the referral receipt", |a| {
+        a.state
+            .session
+            .as_ref()
+            .is_some_and(|s| s.receipt.is_some())
+    });
+    let second = h
+        .state()
+        .state
+        .session
+        .as_ref()
+        .unwrap()
+        .receipt
+        .clone()
+        .unwrap();
+    assert_eq!(second.current_decision, Decision::Refer);
+    assert_eq!(second.review_status, ReviewStatus::Pending);
+    assert_ne!(first.id, second.id);
+
+    // The agent has no review screen.
+    assert!(h.query_by_label(EN.review_queue).is_none());
+    click(&mut h, EN.log_out);
+    assert_eq!(h.state().state.screen, Screen::Login);
+
+    // The supervisor opens the queue, opens the case and approves it with a note.
+    log_in(&mut h, "kofi", "super-pass-1");
+    click(&mut h, EN.review_queue);
+    wait_for(&mut h, "the review queue", |a| {
+        !a.state.review.busy && !a.state.review.queue.is_empty()
+    });
+    assert_eq!(
+        h.state()
+            .state
+            .review
+            .queue
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>(),
+        vec![second.id]
+    );
+    let stats = h.state().state.review.stats.clone().unwrap();
+    assert_eq!(stats.total, 2);
+    assert_eq!(stats.pending_review, 1);
+    click(&mut h, &format!("{} #{}", EN.open, second.id));
+    wait_for(&mut h, "the case detail", |a| {
+        a.state.review.selected.is_some()
+    });
+    {
+        let sel = h.state().state.review.selected.as_ref().unwrap();
+        assert!(
+            sel.portrait.is_some() && sel.selfie.is_some(),
+            "stored images shown"
+        );
+    }
+    click(&mut h, EN.approve);
+    assert!(h.state().state.review.note_missing, "a note is required");
+    type_into(&mut h, EN.note, "old photo, same person; checked in person");
+    click(&mut h, EN.approve);
+    wait_for(&mut h, "the override", |a| {
+        !a.state.review.busy && a.state.review.selected.is_none() && a.state.review.queue.is_empty()
+    });
+
+    // What the store holds.
+    drop(h);
+    let mut store = AuditStore::open(audit).unwrap();
+    let admin = store.login("admin", "admin-pass-1").unwrap();
+    let d1 = store.get_record(&admin, first.id).unwrap();
+    assert_eq!(d1.summary.operator, "ama");
+    assert_eq!(d1.summary.decision, Decision::Approve);
+    assert_eq!(d1.summary.country.as_deref(), Some("GH"));
+    assert!(
+        d1.summary
+            .decision_reason
+            .starts_with("operator decided approve (suggested approve)")
+    );
+    for kind in [
+        ImageKind::DocumentFront,
+        ImageKind::Portrait,
+        ImageKind::Selfie,
+    ] {
+        assert!(d1.images.contains(&kind), "{kind:?} stored");
+    }
+    assert!(d1.has_template);
+    assert_eq!(d1.result["decision"], "approve");
+    let selfie = store
+        .load_image(&admin, first.id, ImageKind::Selfie)
+        .unwrap();
+    let frame0 = std::fs::read(data("obama2.jpg")).unwrap();
+    let frame1 = std::fs::read(data("obama3.jpg")).unwrap();
+    assert!(
+        selfie == frame0 || selfie == frame1,
+        "the captured frame's bytes are kept"
+    );
+
+    let d2 = store.get_record(&admin, second.id).unwrap();
+    assert_eq!(d2.summary.country.as_deref(), Some("CI"));
+    assert_eq!(d2.summary.decision, Decision::Refer);
+    assert!(
+        d2.summary
+            .decision_reason
+            .contains("document photo is twenty years old")
+    );
+    assert_eq!(d2.summary.current_decision, Decision::Approve);
+    assert_eq!(d2.summary.review_status, ReviewStatus::Closed);
+    assert_eq!(d2.supervisor_actions.len(), 1);
+    let action = &d2.supervisor_actions[0];
+    assert_eq!(action.supervisor, "kofi");
+    assert_eq!(action.decision, Some(Decision::Approve));
+    assert_eq!(action.note, "old photo, same person; checked in person");
+    let report = store.verify().unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+}
+
+#[test]
+fn french_ui_and_idle_timeout_clears_the_customer() {
+    use kyc_kiosk::gui::strings::FR;
+    let dir = tempfile::tempdir().unwrap();
+    let audit = AuditConfig::at(dir.path().join("audit.sqlite3")).with_fast_hashing();
+    {
+        let mut store = AuditStore::open(audit.clone()).unwrap();
+        store.create_first_admin("admin", "admin-pass-1").unwrap();
+        let admin = store.login("admin", "admin-pass-1").unwrap();
+        store
+            .create_user(&admin, "awa", "agent-pass-1", UserRole::Agent)
+            .unwrap();
+    }
+    let opts = AppOptions {
+        config: kyc_kiosk::Config::default(),
+        audit,
+        source: None,
+        document: None,
+        selfie: None,
+        lang: Lang::En,
+        kiosk: true,
+        idle_timeout: Duration::from_secs(1),
+    };
+    let mut h = Harness::builder()
+        .with_size([1280.0, 1000.0])
+        .build_ui_state(|ui, app: &mut KioskApp| app.frame(ui), KioskApp::new(opts));
+    wait_for(&mut h, "the audit store", |a| {
+        matches!(a.state.store, StoreStatus::Ready { .. })
+    });
+    h.get_by_label("Français").click();
+    h.step();
+    h.step();
+    assert_eq!(h.state().state.lang, Lang::Fr);
+    type_into(&mut h, FR.username, "awa");
+    type_into_role(&mut h, Role::PasswordInput, FR.password, "agent-pass-1");
+    click(&mut h, FR.log_in);
+    wait_for(&mut h, "login", |a| a.state.user.is_some());
+    type_into(&mut h, FR.country, "SN");
+    click(&mut h, FR.start_verification);
+    assert_eq!(h.state().state.screen, Screen::Document);
+    // No camera source: the banner says so, and file import is offered.
+    assert!(h.query_by_label(FR.no_camera).is_some());
+    assert!(h.query_by_role_and_label(Role::Button, FR.import).is_some());
+    // An agent in kiosk mode has no way out of the kiosk.
+    assert!(h.query_by_label(FR.exit).is_none());
+    // Left alone, the customer's session is cleared from the screen.
+    wait_for(&mut h, "the idle timeout", |a| a.state.session.is_none());
+    assert_eq!(h.state().state.screen, Screen::Start);
+    assert_eq!(h.state().state.notice.as_deref(), Some(FR.idle_cleared));
+    assert!(h.state().state.start.country.is_empty());
+    assert!(h.state().state.user.is_some(), "the agent stays signed in");
+}
