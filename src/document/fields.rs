@@ -1282,8 +1282,14 @@ mod tests {
             Some(("firstName", "Amélie Zoé".into()))
         );
         assert_eq!(match_label("Nomination"), None);
-        assert_eq!(match_label("Glven names/Prénoms"), Some(("firstName", String::new())));
-        assert_eq!(match_label("Sumarme/Nom"), Some(("lastName", String::new())));
+        assert_eq!(
+            match_label("Glven names/Prénoms"),
+            Some(("firstName", String::new()))
+        );
+        assert_eq!(
+            match_label("Sumarme/Nom"),
+            Some(("lastName", String::new()))
+        );
         assert_eq!(
             match_label("Date d'expiration / Date of expiry"),
             Some(("expirationDate", String::new()))
