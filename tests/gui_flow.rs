@@ -4,6 +4,12 @@
 //! SQLite audit store itself. Uses the real models (run `packaging/setup.sh all` first).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+#[path = "common/passport.rs"]
+mod passport;
+#[path = "common/synth.rs"]
+mod synth;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -144,8 +150,9 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
     h.state_mut().state.login.username.clear();
     log_in(&mut h, "ama", "agent-pass-1");
 
-    // Customer 1: document photo and selfie frames of the same person → approve.
-    verify_customer(&mut h, "gh", &data("obama.jpg"));
+    // Customer 1: a passport page carrying his portrait, and selfie frames of him → approve.
+    let passport = passport::passport_file("obama.jpg", 0, dir.path());
+    verify_customer(&mut h, "gh", &passport);
     {
         let view = h
             .state()
@@ -188,7 +195,7 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
     assert!(h.state().state.session.is_none());
 
     // Customer 2: the agent refers; a reason is required first.
-    verify_customer(&mut h, "CI", &data("obama.jpg"));
+    verify_customer(&mut h, "CI", &passport);
     click(&mut h, EN.refer);
     assert!(h.state().state.session.as_ref().unwrap().receipt.is_none());
     assert!(
