@@ -22,6 +22,18 @@ fn main() {
     );
     std::fs::create_dir_all(&out).unwrap();
     let fonts = Fonts::load();
+    // `--portrait FILE`: only a clean passport page of the first person carrying FILE's face
+    // (`passport-portrait.png`), e.g. for the GUI screenshots.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(i) = args.iter().position(|a| a == "--portrait") {
+        let file = args.get(i + 1).expect("--portrait FILE");
+        let face = image::open(file).expect("portrait image").to_rgb8();
+        let doc = passport(&fonts, &people()[0], &portrait_crop(&face));
+        let path = out.join("passport-portrait.png");
+        doc.image.save(&path).unwrap();
+        println!("{}", path.display());
+        return;
+    }
     let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/fetched");
     let portraits: Vec<_> = ["anc", "di", "hao", "su"]
         .iter()

@@ -50,7 +50,9 @@ mkdir "$work/frames"
 cp tests/data/fetched/obama2.jpg "$work/frames/f0.jpg"
 cp tests/data/fetched/obama3.jpg "$work/frames/f1.jpg"
 
-"$bin" gui --db "$db" --document tests/data/fetched/obama.jpg \
+# A passport page (synthetic: OCR-B MRZ with valid check digits) carrying the customer's face.
+cargo run --release --quiet --example synth_documents -- "$work/docs" --portrait tests/data/fetched/obama.jpg
+"$bin" gui --db "$db" --document "$work/docs/passport-portrait.png" \
   --source "frames:$work/frames@5" >"$work/app.log" 2>&1 &
 app=$!
 win=$(xdotool search --sync --name "KYC kiosk" | head -1)

@@ -170,9 +170,23 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
             r.face_match
         );
         assert_eq!(r.decision, result::Decision::Approve, "{:?}", r.reasons);
+        let reading = r.document.reading.as_ref().unwrap();
+        assert!(reading.mrz.as_ref().is_some_and(|m| m.valid));
+        assert_eq!(
+            reading.assembled.fields.last_name.as_ref().unwrap().value,
+            "KOUASSI"
+        );
         assert!(view.portrait.is_some());
         assert!(!view.duplicates.flagged());
     }
+    // The fields read are on the screen, with the MRZ verdict.
+    h.run_steps(2);
+    assert!(h.query_by_label("KOUASSI").is_some());
+    assert!(h.query_by_label("CI0482913").is_some());
+    assert!(
+        h.query_by_label_contains(EN.mrz_valid).is_some(),
+        "the MRZ verdict is shown"
+    );
     click(&mut h, EN.approve);
     wait_for(&mut h, "the record receipt", |a| {
         a.state

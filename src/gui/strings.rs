@@ -161,6 +161,14 @@ pub struct Strings {
     pub fields: &'static str,
     /// No fields read.
     pub no_fields: &'static str,
+    /// The machine-readable zone.
+    pub mrz: &'static str,
+    /// Every MRZ check digit passed.
+    pub mrz_valid: &'static str,
+    /// An MRZ check failed (followed by the failing checks).
+    pub mrz_invalid: &'static str,
+    /// Document capture quality heading.
+    pub document_quality: &'static str,
     /// Duplicate warnings.
     pub duplicates: &'static str,
     /// Approve.
@@ -290,6 +298,10 @@ pub static EN: Strings = Strings {
     reasons: "Reasons",
     fields: "Document fields",
     no_fields: "No document fields in this result.",
+    mrz: "MRZ",
+    mrz_valid: "every check digit passed",
+    mrz_invalid: "check failed:",
+    document_quality: "Document capture",
     duplicates: "Duplicate check",
     approve: "Approve",
     reject: "Reject",
@@ -388,6 +400,10 @@ pub static FR: Strings = Strings {
     reasons: "Motifs",
     fields: "Champs de la pièce",
     no_fields: "Aucun champ de pièce dans ce résultat.",
+    mrz: "ZLA",
+    mrz_valid: "tous les chiffres de contrôle sont bons",
+    mrz_invalid: "contrôle en échec :",
+    document_quality: "Prise de vue de la pièce",
     duplicates: "Contrôle des doublons",
     approve: "Approuver",
     reject: "Rejeter",

@@ -572,72 +572,69 @@ fn processing(ui: &mut egui::Ui, st: &AppState) {
     );
 }
 
-/// Draw a generic view of the document block beyond the portrait: fields (with confidence and
-/// source when present) and checks such as the MRZ. Reads the JSON so it follows whatever the
-/// document reader puts into the result.
+/// What was read from the document: each field with its confidence and source, the MRZ and its
+/// checks, the flags the agent must look at, and the capture quality.
 fn document_extras(ui: &mut egui::Ui, s: &Strings, result: &VerificationResult) {
-    let Ok(serde_json::Value::Object(doc)) = serde_json::to_value(&result.document) else {
+    ui.label(RichText::new(s.fields).strong());
+    let Some(reading) = result.document.reading.as_ref() else {
+        ui.label(RichText::new(s.no_fields).italics());
         return;
     };
-    let known = ["confidence", "image", "portrait", "confidenceBasis"];
-    let extras: Vec<(&String, &serde_json::Value)> = doc
-        .iter()
-        .filter(|(k, _)| !known.contains(&k.as_str()))
-        .collect();
-    ui.label(RichText::new(s.fields).strong());
-    if extras.is_empty() {
-        ui.label(RichText::new(s.no_fields).italics());
+    let present = reading.assembled.fields.present();
+    if !reading.found || present.is_empty() {
+        ui.label(RichText::new(reading.reason.as_deref().unwrap_or(s.no_fields)).italics());
         return;
     }
     egui::Grid::new("doc_fields")
         .striped(true)
-        .min_row_height(26.0)
+        .min_row_height(24.0)
         .show(ui, |ui| {
-            for (k, v) in extras {
-                match v {
-                    serde_json::Value::Object(map) => {
-                        for (name, field) in map {
-                            ui.label(format!("{k}.{name}"));
-                            match field {
-                                serde_json::Value::Object(f) if f.contains_key("value") => {
-                                    ui.label(value_text(&f["value"]));
-                                    ui.label(
-                                        f.get("confidence").map(value_text).unwrap_or_default(),
-                                    );
-                                    ui.label(f.get("source").map(value_text).unwrap_or_default());
-                                }
-                                other => {
-                                    ui.label(value_text(other));
-                                }
-                            }
-                            ui.end_row();
-                        }
-                    }
-                    other => {
-                        ui.label(k.as_str());
-                        ui.label(value_text(other));
-                        ui.end_row();
-                    }
-                }
+            for (name, field) in present {
+                ui.label(name);
+                ui.label(RichText::new(field.value.as_str()).strong());
+                ui.label(format!("{:.0}", field.confidence));
+                ui.label(match field.source {
+                    crate::document::fields::FieldSource::Mrz => s.mrz,
+                    crate::document::fields::FieldSource::Visual => "visual",
+                });
+                ui.end_row();
             }
         });
-}
-
-fn value_text(v: &serde_json::Value) -> String {
-    let text = match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Number(n) => n
-            .as_f64()
-            .map_or_else(|| n.to_string(), |f| format!("{f:.1}")),
-        other => other.to_string(),
-    };
-    if text.chars().count() > 80 {
-        let mut t: String = text.chars().take(77).collect();
-        t.push('…');
-        t
-    } else {
-        text
+    if let Some(mrz) = &reading.mrz {
+        let failed: Vec<&str> = mrz.failed_checks.iter().map(|c| c.as_str()).collect();
+        let text = if mrz.valid {
+            format!("{} {}: {}", s.mrz, mrz.format.as_str(), s.mrz_valid)
+        } else {
+            format!(
+                "{} {}: {} {}",
+                s.mrz,
+                mrz.format.as_str(),
+                s.mrz_invalid,
+                failed.join(", ")
+            )
+        };
+        if mrz.valid {
+            ui.label(text);
+        } else {
+            error_text(ui, &text);
+        }
     }
+    for flag in &reading.assembled.flags {
+        error_text(ui, &format!("• {} ({})", flag.message, flag.code));
+    }
+    let q = &reading.quality;
+    ui.label(
+        RichText::new(format!(
+            "{}: sharpness {:.0}, brightness {:.0}, glare {:.1} %, fill {:.0} %, {}°",
+            s.document_quality,
+            q.sharpness,
+            q.brightness,
+            q.glare_percent,
+            q.fill_percent,
+            q.rotation_degrees
+        ))
+        .small(),
+    );
 }
 
 fn fmt_opt(v: Option<f32>) -> String {
