@@ -206,6 +206,59 @@ pub fn apply_document(
     worst
 }
 
+/// Compare the ID number the customer claimed with the number read from the document (its key
+/// number, else the document or personal number, whichever agrees best). The comparison is kept
+/// in `document.idNumberMatch`; a mismatch refers the case, naming the differing positions.
+pub fn check_claimed_id(
+    result: &mut crate::result::VerificationResult,
+    id_type: Option<&str>,
+    claimed: Option<&str>,
+) {
+    use crate::document::idnumber::{IdType, compare_numbers};
+    let Some(claimed) = claimed.map(str::trim).filter(|c| !c.is_empty()) else {
+        return;
+    };
+    let Some(reading) = result.document.reading.as_ref().filter(|r| r.found) else {
+        return;
+    };
+    let fields = &reading.assembled.fields;
+    let key = reading.assembled.id_number.as_ref();
+    let kind = id_type
+        .and_then(IdType::from_name)
+        .or_else(|| key.map(|k| k.id_type))
+        .unwrap_or(IdType::Passport);
+    let candidates: Vec<&str> = key
+        .map(|k| k.normalized.as_str())
+        .into_iter()
+        .chain(fields.document_number.as_ref().map(|f| f.value.as_str()))
+        .chain(fields.personal_number.as_ref().map(|f| f.value.as_str()))
+        .collect();
+    let Some(report) = candidates
+        .iter()
+        .map(|read| compare_numbers(kind, claimed, read, false))
+        .min_by_key(|r| (r.mismatch, r.differences.len()))
+    else {
+        return;
+    };
+    if report.mismatch {
+        let read = report.read.clone();
+        result.reasons.retain(|r| r.code != "all_checks_passed");
+        result.reasons.push(reason(
+            "id_number_mismatch",
+            format!(
+                "the ID number entered ({}) differs from the one read from the document ({read}) at {} position(s)",
+                report.entered,
+                report.differences.len()
+            ),
+        ));
+        if result.decision == Decision::Approve {
+            result.decision = Decision::Refer;
+            result.verified = false;
+        }
+    }
+    result.document.id_number_match = Some(report);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -304,11 +304,16 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     ));
                 }
             };
-            let verification = pipeline.verify_with_liveness(
+            let mut verification = pipeline.verify_with_liveness(
                 Input::File(&document),
                 selfie_input,
                 sequence.as_ref().map(|o| &o.result),
             )?;
+            kyc_kiosk::decision::check_claimed_id(
+                &mut verification.result,
+                id_type.as_deref(),
+                id_number.as_deref(),
+            );
             let result = match store.as_mut() {
                 Some(store) => {
                     let read = |p: &PathBuf| {

@@ -416,6 +416,7 @@ impl Pipeline {
             portrait,
             confidence_basis,
             reading,
+            id_number_match: None,
         };
         let selfie_detection = sel.faces.detection.clone();
         let q = |d: &crate::face::FaceDetection| {

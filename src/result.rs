@@ -109,6 +109,9 @@ pub struct DocumentBlock {
     /// without its portrait, which is `portrait` above). Not read back from stored JSON.
     #[serde(default, skip_deserializing, skip_serializing_if = "Option::is_none")]
     pub reading: Option<crate::document::reader::DocumentReading>,
+    /// The ID number the customer claimed against the number read (when both exist).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_number_match: Option<crate::document::idnumber::MismatchReport>,
 }
 
 /// Image quality figures, with the reference services' names (0–100; absent when no face).

@@ -105,6 +105,42 @@ fn verify_json_has_every_block_even_when_one_fails() {
     assert!(v["document"]["confidence"].as_f64().unwrap() > 80.0);
     assert!(v["timingsMs"]["document.read"].as_f64().unwrap() > 0.0);
 
+    // The number the customer gave against the number read: the same passes, another refers.
+    let with_number = |number: &str| {
+        json(&kiosk(
+            &[
+                "verify",
+                "--document",
+                s(&doc),
+                "--selfie",
+                s(&face),
+                "--id-type",
+                "passport",
+                "--id-number",
+                number,
+                "--json",
+            ],
+            &[],
+        ))
+    };
+    let same = with_number("ci 0482913");
+    assert_eq!(same["decision"], "approve");
+    assert_eq!(same["document"]["idNumberMatch"]["mismatch"], false);
+    let other = with_number("CI0482918");
+    assert_eq!(other["decision"], "refer");
+    assert_eq!(other["document"]["idNumberMatch"]["mismatch"], true);
+    assert_eq!(
+        other["document"]["idNumberMatch"]["differences"][0]["position"],
+        8
+    );
+    assert!(
+        other["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["code"] == "id_number_mismatch")
+    );
+
     // A photo with no document in it: every block present, the missing document stated, referred.
     let out = kiosk(
         &[
@@ -407,7 +443,7 @@ fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
         );
         json(&out)
     };
-    let first = run("obama3.jpg", "P1234567");
+    let first = run("obama3.jpg", "CI0482913");
     assert_eq!(first["decision"], "approve");
     assert!(first["record"]["id"].as_i64().unwrap() >= 1);
     assert_eq!(

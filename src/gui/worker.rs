@@ -512,12 +512,17 @@ impl Worker {
             ticket,
             stage: Stage::Analysing,
         });
-        let verification = pipeline
+        let mut verification = pipeline
             .verify_detailed(
                 Input::Image(doc, document.name.clone()),
                 Input::Image(sel, selfie.name.clone()),
             )
             .map_err(|e| e.to_string())?;
+        crate::decision::check_claimed_id(
+            &mut verification.result,
+            claim.id_type.as_deref(),
+            claim.id_number.as_deref(),
+        );
         out.send(Event::Progress {
             ticket,
             stage: Stage::Duplicates,
