@@ -141,6 +141,37 @@ fn verify_json_has_every_block_even_when_one_fails() {
             .any(|r| r["code"] == "id_number_mismatch")
     );
 
+    // The same holder and page, but the passport expired: rejected, saying so, every check named.
+    let expired = passport::expired_passport_file("obama.jpg", (2021, 3, 13), &tmp("docs"));
+    let out = kiosk(
+        &[
+            "verify",
+            "--document",
+            s(&expired),
+            "--selfie",
+            s(&face),
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out);
+    assert_eq!(v["decision"], "reject", "{}", v["reasons"]);
+    assert_eq!(v["faceMatch"]["isMatch"], true);
+    assert_eq!(
+        v["document"]["reading"]["fields"]["expirationDate"]["value"],
+        "2021-03-13"
+    );
+    assert!(
+        v["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["code"] == "expired"),
+        "{}",
+        v["reasons"]
+    );
+
     // A photo with no document in it: every block present, the missing document stated, referred.
     let out = kiosk(
         &[

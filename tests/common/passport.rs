@@ -21,6 +21,19 @@ pub fn passport_of(
     (doc.image, doc.truth)
 }
 
+/// [`passport_of`] for a passport that expired on `expiry` (year, month, day).
+pub fn expired_passport_file(face_file: &str, expiry: (i32, u32, u32), dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let fonts = crate::synth::Fonts::load();
+    let mut person = crate::synth::people()[0].clone();
+    person.expiry = expiry;
+    let face = crate::common::load(face_file).rgb;
+    let doc = crate::synth::passport(&fonts, &person, &crate::synth::portrait_crop(&face));
+    let path = dir.join(format!("expired-passport-{face_file}.png"));
+    doc.image.save(&path).unwrap();
+    path
+}
+
 /// [`passport_of`] written as PNG into `dir`; returns the file.
 pub fn passport_file(face_file: &str, who: usize, dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
