@@ -4,6 +4,14 @@ use crate::config::{DecisionPolicy, Weights};
 use crate::face::FaceDetection;
 use crate::result::{Decision, DocumentBlock, FaceMatch, QualityBlock, Reason};
 
+/// The reason given when nothing else is.
+const ALL_PASSED: &str = "all_checks_passed";
+
+/// Drop "every check passed" once a later check has something to say.
+pub(crate) fn drop_all_passed(reasons: &mut Vec<Reason>) {
+    reasons.retain(|r| r.code != ALL_PASSED);
+}
+
 fn reason(code: &str, message: impl Into<String>) -> Reason {
     Reason {
         code: code.to_string(),
@@ -123,7 +131,7 @@ pub fn decide(
         ));
     }
     if reasons.is_empty() {
-        reasons.push(reason("all_checks_passed", "every check passed"));
+        reasons.push(reason(ALL_PASSED, "every check passed"));
         (Decision::Approve, reasons)
     } else {
         (Decision::Refer, reasons)
@@ -147,16 +155,13 @@ pub fn apply_liveness(
         // Live, or no face to score: the selfie's own reasons already say so.
         return decision;
     }
-    reasons.retain(|r| r.code != "all_checks_passed");
+    drop_all_passed(reasons);
     for r in &liveness.reasons {
         reasons.push(reason(&r.code, format!("liveness: {}", r.message)));
     }
     match liveness.mode {
         LivenessMode::Sequence => Decision::Reject,
-        LivenessMode::SingleImage => match decision {
-            Decision::Approve => Decision::Refer,
-            other => other,
-        },
+        LivenessMode::SingleImage => decision.max(Decision::Refer),
     }
 }
 
@@ -173,13 +178,6 @@ pub fn apply_document(
         return decision;
     };
     let mut worst = decision;
-    let raise = |to: Decision, worst: &mut Decision| {
-        *worst = match (*worst, to) {
-            (Decision::Reject, _) | (_, Decision::Reject) => Decision::Reject,
-            (Decision::Refer, _) | (_, Decision::Refer) => Decision::Refer,
-            _ => Decision::Approve,
-        };
-    };
     let before = reasons.len();
     if !r.found {
         reasons.push(reason(
@@ -189,19 +187,18 @@ pub fn apply_document(
                 r.reason.as_deref().unwrap_or("no document text was found")
             ),
         ));
-        raise(Decision::Refer, &mut worst);
+        worst = worst.max(Decision::Refer);
     }
     for flag in &r.assembled.flags {
         reasons.push(reason(flag.code, format!("document: {}", flag.message)));
-        let to = if flag.code == "expired" {
+        worst = worst.max(if flag.code == "expired" {
             Decision::Reject
         } else {
             Decision::Refer
-        };
-        raise(to, &mut worst);
+        });
     }
     if reasons.len() > before {
-        reasons.retain(|r| r.code != "all_checks_passed");
+        drop_all_passed(reasons);
     }
     worst
 }
@@ -242,7 +239,7 @@ pub fn check_claimed_id(
     };
     if report.mismatch {
         let read = report.read.clone();
-        result.reasons.retain(|r| r.code != "all_checks_passed");
+        drop_all_passed(&mut result.reasons);
         result.reasons.push(reason(
             "id_number_mismatch",
             format!(
@@ -251,10 +248,8 @@ pub fn check_claimed_id(
                 report.differences.len()
             ),
         ));
-        if result.decision == Decision::Approve {
-            result.decision = Decision::Refer;
-            result.verified = false;
-        }
+        result.decision = result.decision.max(Decision::Refer);
+        result.verified = result.decision == Decision::Approve;
     }
     result.document.id_number_match = Some(report);
 }

@@ -256,9 +256,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     };
                     let (liveness, issued) = match kyc_kiosk::liveness::cli::plan(&config, &args)? {
                         Ok(plan) => plan,
-                        Err((code, message)) => {
-                            return Ok(kyc_kiosk::liveness::cli::usage(json, code, message));
-                        }
+                        Err(u) => return Ok(u.report(json)),
                     };
                     Some(kyc_kiosk::liveness::cli::check_folder_outcome(
                         &config, liveness, dir, fps, issued,

@@ -111,10 +111,10 @@ fn apply_duplicates(result: &mut VerificationResult, dup: &audit::DuplicateRepor
             ),
         });
     }
-    if dup.flagged() && result.decision == Decision::Approve {
-        result.decision = Decision::Refer;
-        result.verified = false;
-        result.reasons.retain(|r| r.code != "all_checks_passed");
+    if dup.flagged() {
+        result.decision = result.decision.max(Decision::Refer);
+        result.verified = result.decision == Decision::Approve;
+        crate::decision::drop_all_passed(&mut result.reasons);
     }
 }
 

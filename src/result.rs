@@ -69,8 +69,9 @@ pub struct MatchResult {
     pub timings_ms: Timings,
 }
 
-/// The suggested decision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The suggested decision, ordered by severity (approve < refer < reject), so that combining
+/// checks is `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Decision {
     /// Every check passed with enough confidence.

@@ -136,18 +136,41 @@ pub fn check_folder_outcome(
     Ok(session.finish(&checker))
 }
 
-/// Check a sequence's arguments and settle the settings and the challenge to run; `Ok(Err((code,
-/// message)))` is a usage error (bad fps, unknown step, a folder without frames).
+/// A usage error in a sequence's arguments (exit code 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Usage {
+    /// Stable code: `invalid_fps`, `invalid_challenge`, `no_frames`.
+    pub code: &'static str,
+    /// In words.
+    pub message: String,
+}
+
+impl Usage {
+    fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Print it (stderr, and a JSON error object when `json`); returns the exit code.
+    #[must_use]
+    pub fn report(self, json: bool) -> i32 {
+        usage(json, self.code, self.message)
+    }
+}
+
+/// Check a sequence's arguments and settle the settings and the challenge to run; `Ok(Err(_))`
+/// is a usage error (bad fps, unknown step, a folder without frames).
 ///
 /// # Errors
 /// When the folder is missing or unreadable.
-#[allow(clippy::type_complexity)]
 pub fn plan(
     config: &Config,
     args: &LivenessArgs,
-) -> Result<std::result::Result<(LivenessConfig, Challenge), (&'static str, String)>> {
+) -> Result<std::result::Result<(LivenessConfig, Challenge), Usage>> {
     if !(args.fps.is_finite() && args.fps > 0.0 && args.fps <= 1000.0) {
-        return Ok(Err((
+        return Ok(Err(Usage::new(
             "invalid_fps",
             format!("--fps must be between 0 and 1000, got {}", args.fps),
         )));
@@ -163,17 +186,17 @@ pub fn plan(
         Some(text) => match parse_steps(text) {
             Ok(steps) if !steps.is_empty() => Challenge::with_steps(steps, &liveness.challenge),
             Ok(_) => {
-                return Ok(Err((
+                return Ok(Err(Usage::new(
                     "invalid_challenge",
-                    "--challenge names no step".into(),
+                    "--challenge names no step",
                 )));
             }
-            Err(message) => return Ok(Err(("invalid_challenge", message))),
+            Err(message) => return Ok(Err(Usage::new("invalid_challenge", message))),
         },
         None => Challenge::random(&liveness.challenge),
     };
     if frame_files(&args.frames)?.is_empty() {
-        return Ok(Err((
+        return Ok(Err(Usage::new(
             "no_frames",
             format!(
                 "{}: no PNG or JPEG frames in the folder",
@@ -191,7 +214,7 @@ pub fn plan(
 pub fn run(config: &Config, args: &LivenessArgs) -> Result<i32> {
     let (liveness, challenge) = match plan(config, args)? {
         Ok(plan) => plan,
-        Err((code, message)) => return Ok(usage(args.json, code, message)),
+        Err(u) => return Ok(u.report(args.json)),
     };
     let result = check_folder(config, liveness, &args.frames, args.fps, challenge)?;
     if args.json {
