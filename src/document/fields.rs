@@ -439,38 +439,90 @@ const LABELS: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// If `line` starts with a label, the field and the rest of the line after every label
-/// alternative and separator.
-/// `text` without the label `alt` at its start (whole words only). OCR often reads "rn" as "m"
-/// ("Sumame"), so that spelling always counts; with `fuzzy`, a label of 6 or more letters may
-/// also differ by one edit.
-fn strip_label(text: &str, alt: &str, fuzzy: bool) -> Option<String> {
+/// A label spelling as the recogniser tends to see it, for fuzzy comparison: `l`, `1`, `|`,
+/// `!` and `j` as `i`; `0` as `o`; `rn` as `m`, `ri` as `n`, `vv` as `w`, `cl` as `d`.
+fn ocr_canon(s: &str) -> Vec<char> {
+    let mut out: Vec<char> = Vec::with_capacity(s.len());
+    for c in s.chars() {
+        let c = match c {
+            'l' | '1' | '|' | '!' | 'j' => 'i',
+            '0' => 'o',
+            '5' => 's',
+            _ => c,
+        };
+        let merged = match (out.last(), c) {
+            (Some('r'), 'n') => Some('m'),
+            (Some('r'), 'i') => Some('n'),
+            (Some('v'), 'v') => Some('w'),
+            (Some('c'), 'i') => Some('d'),
+            _ => None,
+        };
+        match merged {
+            Some(m) => {
+                out.pop();
+                out.push(m);
+            }
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+/// How a label may be matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Match {
+    /// Exactly (or with "rn" read as "m").
+    Exact,
+    /// Exactly through OCR confusions ("5EX"), in a label of 3+ letters.
+    Canon,
+    /// Through OCR confusions, with one edit in a label of 6+ letters or two in one of 14+.
+    Fuzzy,
+    /// The second half of a bilingual pair: the whole rest of the line is the label, through
+    /// OCR confusions, with one edit in a label of 3+ letters or two in one of 6+.
+    Tail,
+}
+
+/// `text` without the label `alt` at its start (whole words only).
+fn strip_label(text: &str, alt: &str, how: Match) -> Option<String> {
     let whole_word = |r: &str| !r.chars().next().is_some_and(char::is_alphanumeric);
-    let merged = alt.replace("rn", "m");
-    if !fuzzy {
+    if how == Match::Exact {
+        let merged = alt.replace("rn", "m");
         return [alt, merged.as_str()]
             .into_iter()
             .find_map(|a| text.strip_prefix(a).filter(|r| whole_word(r)))
             .map(str::to_string);
     }
     let chars: Vec<char> = text.chars().collect();
-    for spelling in [alt, merged.as_str()] {
-        let target: Vec<char> = spelling.chars().collect();
-        let n = target.len();
-        if n < 6 {
-            continue;
-        }
-        for len in [n, n - 1, n + 1] {
-            if len > chars.len() {
-                continue;
-            }
-            let rest: String = chars[len..].iter().collect();
-            if whole_word(&rest) && edit_distance(&chars[..len], &target) <= 1 {
-                return Some(rest);
-            }
-        }
+    let target = ocr_canon(alt);
+    let n = alt.chars().count();
+    let allowed = match how {
+        Match::Canon if n >= 3 => 0,
+        Match::Fuzzy if n >= 14 => 2,
+        Match::Fuzzy if n >= 6 => 1,
+        Match::Tail if n >= 6 => 2,
+        Match::Tail if n >= 3 => 1,
+        _ => return None,
+    };
+    if how == Match::Tail {
+        let whole = text.trim_end_matches(['.', ':', ' ']);
+        return (edit_distance(&ocr_canon(whole), &target) <= allowed).then(String::new);
     }
-    None
+    (n.saturating_sub(2)..=n + 2)
+        .filter(|len| *len > 0 && *len <= chars.len())
+        .map(|len| {
+            let prefix: String = chars[..len].iter().collect();
+            (len, edit_distance(&ocr_canon(&prefix), &target))
+        })
+        .filter(|(len, d)| *d <= allowed && whole_word(&chars[*len..].iter().collect::<String>()))
+        .min_by_key(|(_, d)| *d)
+        .map(|(len, _)| chars[len..].iter().collect())
+}
+
+/// Two MRZ-alphabet spellings one or two OCR slips apart (at most a quarter of the letters).
+fn near_miss(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let d = edit_distance(&a, &b);
+    d > 0 && d <= 2 && 4 * d <= a.len().max(b.len())
 }
 
 /// Levenshtein distance.
@@ -495,25 +547,61 @@ fn match_label(text: &str) -> Option<(&'static str, String)> {
         .trim_start_matches(['/', ':', '-', ' '])
         .to_string();
     let mut found: Option<&'static str> = None;
+    // Whether the last separator was a slash: the second half of a bilingual pair follows.
+    let mut slash = false;
     // Strip label alternatives (of any field, for bilingual pairs) and separators repeatedly.
     loop {
-        // Exact spellings first, then one OCR slip in a long label ("Glven names").
-        let hit = [false, true].into_iter().find_map(|fuzzy| {
-            LABELS.iter().find_map(|(field, alts)| {
-                alts.iter()
-                    .find_map(|alt| strip_label(&rest, alt, fuzzy))
-                    .map(|r| (*field, r))
-            })
-        });
+        // (text, after a slash). After a first label, a slash may have been read as 7, 1, i or
+        // l ("Sumame 7 Nom").
+        let mut tries = vec![(rest.clone(), slash)];
+        if found.is_some() {
+            let mut it = rest.chars();
+            if it.next().is_some_and(|c| "71il".contains(c)) {
+                let after: String = it.collect();
+                if after.starts_with(' ') {
+                    tries.push((after.trim_start().to_string(), true));
+                }
+            }
+        }
+        // Exact spellings first, then OCR slips in a long label ("Glven riames"), then (as the
+        // second half of a pair) a short label that is all that is left ("Narn" for "Nom").
+        let hit = [Match::Exact, Match::Canon, Match::Fuzzy, Match::Tail]
+            .iter()
+            .find_map(|how| {
+                tries
+                    .iter()
+                    .filter(|(_, after_slash)| *how != Match::Tail || *after_slash)
+                    .find_map(|(t, _)| {
+                        LABELS.iter().find_map(|(field, alts)| {
+                            alts.iter()
+                                .find_map(|alt| strip_label(t, alt, *how))
+                                .map(|r| (*field, r))
+                        })
+                    })
+            });
         let Some((field, r)) = hit else {
             break;
         };
         if found.is_none() {
             found = Some(field);
         }
-        rest = r
-            .trim_start_matches(['/', ':', '-', ' ', '.', '|'])
-            .to_string();
+        let trimmed = r.trim_start_matches(['/', ':', '-', ' ', '.', '|']);
+        slash = r[..r.len() - trimmed.len()].contains(['/', '|']);
+        rest = trimmed.to_string();
+        if rest.is_empty() {
+            break;
+        }
+    }
+    if found.is_none() {
+        // "Se/Sexe": an English half too garbled to match, and a French half that is a label
+        // and the whole rest of the line.
+        let (_, second) = folded.split_once('/')?;
+        return match match_label(second) {
+            Some((field, rest)) if rest.is_empty() && !second.contains('/') => {
+                Some((field, String::new()))
+            }
+            _ => None,
+        };
     }
     let field = found?;
     // The value keeps its original case: take the same number of trailing chars.
@@ -786,11 +874,55 @@ pub fn extract_visual(lines: &[PlacedLine], today: IsoDate) -> VisualFields {
                     out.set(field, value, conf);
                 }
             }
+            "lastName" | "firstName" | "fullName" => out.set(field, tidy_name(&value), conf),
             _ => out.set(field, value, conf),
         }
     }
     layout_numbers(lines, &mut out);
     out
+}
+
+/// Mend two OCR slips in a printed name. Letters whose capital differs from the small letter
+/// only in size (`c o s u v w x z`) take the case the name's other words start with
+/// ("chiamaka Zoë" → "Chiamaka Zoë"); two words run together as one ("KwameKofi") are parted
+/// where a small letter meets a capital, when both halves have three letters or more
+/// ("McDonald", "LeBlanc" stay whole).
+#[must_use]
+pub fn tidy_name(name: &str) -> String {
+    let mut words: Vec<String> = Vec::new();
+    for w in name.split_whitespace() {
+        let chars: Vec<char> = w.chars().collect();
+        let cut = (3..chars.len().saturating_sub(2)).find(|&i| {
+            chars[i].is_uppercase()
+                && chars[i - 1].is_lowercase()
+                && chars[..i].iter().all(|c| c.is_alphabetic())
+                && chars[i..].iter().all(|c| c.is_alphabetic())
+                && chars[i + 1..].iter().all(|c| c.is_lowercase())
+        });
+        match cut {
+            Some(i) => {
+                words.push(chars[..i].iter().collect());
+                words.push(chars[i..].iter().collect());
+            }
+            None => words.push(w.to_string()),
+        }
+    }
+    let starts_upper = |w: &String| w.chars().next().is_some_and(char::is_uppercase);
+    let others_upper =
+        words.len() > 1 && words.iter().filter(|w| starts_upper(w)).count() + 1 >= words.len();
+    let words: Vec<String> = words
+        .iter()
+        .map(|w| {
+            let mut it = w.chars();
+            match it.next() {
+                Some(c) if others_upper && "cosuvwxz".contains(c) => {
+                    c.to_uppercase().chain(it).collect()
+                }
+                _ => w.clone(),
+            }
+        })
+        .collect();
+    words.join(" ")
 }
 
 fn rest_is_empty(line: &PlacedLine) -> bool {
@@ -1048,6 +1180,53 @@ pub fn assemble(
                 FieldSource::Visual,
             );
         }
+        // A name that differs from the MRZ by an OCR slip or two ("OKONKO" for "OKONKWO"): the
+        // zone's name field has no check digit, and the printed name, read confidently, is the
+        // better witness. The disagreement is still flagged below.
+        for (name, ok, slot) in [
+            ("lastName", last_ok, &mut f.last_name),
+            ("firstName", first_ok, &mut f.first_name),
+        ] {
+            if ok == Some(false)
+                && let (Some(v), Some(m)) = (vset(name), slot.as_ref())
+                && v.1 >= 95.0
+                && near_miss(&mrz_key(&m.value), &mrz_key(&v.0))
+            {
+                *slot = value(v.0, v.1.min(m.confidence).min(80.0), FieldSource::Visual);
+            }
+        }
+        // An MRZ whose check digits fail is not trusted over a readable printed zone: a date
+        // whose own check digit passed stays, any other field takes the printed value when
+        // there is one.
+        if !zv {
+            let checked = |v: Option<bool>| v == Some(true);
+            for (name, own_check, slot) in [
+                ("lastName", false, &mut f.last_name),
+                ("firstName", false, &mut f.first_name),
+                (
+                    "dateOfBirth",
+                    checked(fl.birth_date.valid),
+                    &mut f.date_of_birth,
+                ),
+                (
+                    "expirationDate",
+                    checked(fl.expiry_date.valid),
+                    &mut f.expiration_date,
+                ),
+                // A number's single check digit passes by chance one time in ten.
+                ("documentNumber", false, &mut f.document_number),
+                ("gender", false, &mut f.gender),
+            ] {
+                if !own_check
+                    && let Some((v, c)) = vset(name)
+                    && slot
+                        .as_ref()
+                        .is_none_or(|m| m.source != FieldSource::Visual)
+                {
+                    *slot = value(v, c.min(85.0), FieldSource::Visual);
+                }
+            }
+        }
         for c in cross.iter().filter(|c| !c.agree) {
             flags.push(Flag {
                 code: "mrz_visual_mismatch",
@@ -1282,6 +1461,8 @@ mod tests {
             Some(("firstName", "Amélie Zoé".into()))
         );
         assert_eq!(match_label("Nomination"), None);
+        // A title is not a label.
+        assert_eq!(match_label("PASSPORT / PASSEPORT"), None);
         assert_eq!(
             match_label("Glven names/Prénoms"),
             Some(("firstName", String::new()))
@@ -1290,10 +1471,38 @@ mod tests {
             match_label("Sumarme/Nom"),
             Some(("lastName", String::new()))
         );
+        // Misreadings seen on phone photos of the synthetic cards.
+        for (line, field) in [
+            ("Sumarme/Narn", "lastName"),
+            ("Sumame 7 Nom", "lastName"),
+            ("Glven riames/henoms", "firstName"),
+            ("Given names/Prenorns", "firstName"),
+            ("Se/Sexe", "gender"),
+            ("Nationaity/Nationalite", "nationality"),
+            ("5EX", "gender"),
+        ] {
+            assert_eq!(match_label(line), Some((field, String::new())), "{line}");
+        }
+        // A value after a label is kept, even a short one.
+        assert_eq!(match_label("Nom: Nam"), Some(("lastName", "Nam".into())));
+        assert_eq!(match_label("Sex / Sexe M"), Some(("gender", "M".into())));
         assert_eq!(
             match_label("Date d'expiration / Date of expiry"),
             Some(("expirationDate", String::new()))
         );
+    }
+
+    #[test]
+    fn names_mended_for_case_and_run_together_words() {
+        assert_eq!(tidy_name("chiamaka Zoë"), "Chiamaka Zoë");
+        assert_eq!(tidy_name("KwameKofi"), "Kwame Kofi");
+        assert_eq!(tidy_name("KwameKofi MENSAH"), "Kwame Kofi MENSAH");
+        assert_eq!(tidy_name("McDonald LeBlanc"), "McDonald LeBlanc");
+        assert_eq!(tidy_name("OKONKWO"), "OKONKWO");
+        // Case follows the other words only when they agree; a name read in small letters
+        // throughout stays as read, and so does a small letter whose capital looks different.
+        assert_eq!(tidy_name("ama serwaa"), "ama serwaa");
+        assert_eq!(tidy_name("adjoa Élodie"), "adjoa Élodie");
     }
 
     #[test]

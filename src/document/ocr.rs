@@ -8,6 +8,7 @@
 use image::RgbImage;
 use serde::Serialize;
 
+use super::letters::{self, LatinPrior};
 use crate::error::{Error, Result};
 use crate::imaging::{resize_to_planar, sample_bilinear};
 use crate::inference::{InferenceModel, Tensor};
@@ -27,6 +28,8 @@ pub struct OcrSettings {
     pub rec_batch: usize,
     /// Widest line crop fed to the recogniser, in pixels at height 48.
     pub rec_max_width: usize,
+    /// Decode letters with the regional [`LatinPrior`] (accent families, diaeresis after vowels).
+    pub latin_prior: bool,
 }
 
 impl Default for OcrSettings {
@@ -38,6 +41,7 @@ impl Default for OcrSettings {
             unclip_ratio: 1.6,
             rec_batch: 8,
             rec_max_width: 1600,
+            latin_prior: true,
         }
     }
 }
@@ -310,23 +314,97 @@ pub fn rec_tensor(crops: &[&RgbImage], min_width: usize) -> Tensor {
 /// list is a space. Returns the text and one confidence per character.
 #[must_use]
 pub fn ctc_decode(probs: &[f32], classes: usize, charset: &[String]) -> (String, Vec<f32>) {
+    ctc_decode_with(probs, classes, charset, None)
+}
+
+/// Steps decoded as one letter family, summed per member.
+struct LetterRun {
+    family: usize,
+    sums: Vec<f32>,
+    maxes: Vec<f32>,
+}
+
+impl LetterRun {
+    fn new(family: usize, members: &[usize]) -> Self {
+        Self {
+            family,
+            sums: vec![0.0; members.len()],
+            maxes: vec![0.0; members.len()],
+        }
+    }
+
+    fn add(&mut self, members: &[usize], step: &[f32]) {
+        for (k, &m) in members.iter().enumerate() {
+            let p = step.get(m).copied().unwrap_or(0.0);
+            self.sums[k] += p;
+            self.maxes[k] = self.maxes[k].max(p);
+        }
+    }
+}
+
+/// [`ctc_decode`] with a [`LatinPrior`]: consecutive steps whose best class is a letter of one
+/// family (a base letter and its accented forms) are one character, whose base letter comes from
+/// the family's summed probability and whose accent is chosen by [`LatinPrior::choose`].
+#[must_use]
+pub fn ctc_decode_with(
+    probs: &[f32],
+    classes: usize,
+    charset: &[String],
+    prior: Option<&LatinPrior>,
+) -> (String, Vec<f32>) {
     let mut text = String::new();
     let mut confs = Vec::new();
+    let push = |text: &mut String, confs: &mut Vec<f32>, class: usize, p: f32| {
+        let ch = charset.get(class - 1).map_or(" ", String::as_str);
+        for c in ch.chars() {
+            text.push(c);
+            confs.push(p);
+        }
+    };
+    let close = |text: &mut String, confs: &mut Vec<f32>, run: LetterRun, prior: &LatinPrior| {
+        let after_vowel = text.chars().last().is_some_and(letters::is_vowel);
+        let members = prior.members(run.family);
+        if let Some(class) = prior.choose(run.family, &run.sums, after_vowel) {
+            let p = members
+                .iter()
+                .position(|m| *m == class)
+                .map_or(0.0, |k| run.maxes[k]);
+            push(text, confs, class, p);
+        }
+    };
     let mut prev = 0usize;
+    let mut run: Option<LetterRun> = None;
     for step in probs.chunks_exact(classes) {
         let (best, p) =
             step.iter().enumerate().fold(
                 (0usize, f32::MIN),
                 |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc },
             );
+        let family = prior.and_then(|pr| pr.family(best).map(|f| (pr, f)));
+        if let (Some(r), Some((pr, f))) = (run.as_mut(), family)
+            && prev != 0
+            && r.family == f
+        {
+            r.add(pr.members(f), step);
+            prev = best;
+            continue;
+        }
+        if let (Some(r), Some(pr)) = (run.take(), prior) {
+            close(&mut text, &mut confs, r, pr);
+        }
         if best != 0 && best != prev {
-            let ch = charset.get(best - 1).map_or(" ", String::as_str);
-            for c in ch.chars() {
-                text.push(c);
-                confs.push(p);
+            if let Some((pr, f)) = family {
+                let mut r = LetterRun::new(f, pr.members(f));
+                r.add(pr.members(f), step);
+                run = Some(r);
+            } else {
+                push(&mut text, &mut confs, best, p);
             }
         }
         prev = best;
+    }
+    if let (Some(r), Some(pr)) = (run.take(), prior) {
+        close(&mut text, &mut confs, r, pr);
     }
     (text, confs)
 }
@@ -345,6 +423,8 @@ pub struct OcrEngine {
     rec: Box<dyn InferenceModel>,
     cls: Option<Box<dyn InferenceModel>>,
     charset: Vec<String>,
+    /// Letter families of the charset, built for the recogniser's class count on first use.
+    prior: Option<LatinPrior>,
     /// Settings in use.
     pub settings: OcrSettings,
 }
@@ -373,6 +453,7 @@ impl OcrEngine {
             rec,
             cls,
             charset,
+            prior: None,
             settings,
         }
     }
@@ -494,9 +575,15 @@ impl OcrEngine {
                     ),
                 });
             }
+            if self.settings.latin_prior
+                && self.prior.as_ref().is_none_or(|p| p.classes() != classes)
+            {
+                self.prior = Some(LatinPrior::new(&self.charset, classes));
+            }
+            let prior = self.prior.as_ref().filter(|_| self.settings.latin_prior);
             for (k, &i) in chunk.iter().enumerate() {
                 let slice = &t.data[k * steps * classes..(k + 1) * steps * classes];
-                let (text, confs) = ctc_decode(slice, classes, &self.charset);
+                let (text, confs) = ctc_decode_with(slice, classes, &self.charset, prior);
                 let confidence = if confs.is_empty() {
                     0.0
                 } else {
@@ -543,6 +630,30 @@ mod tests {
         let (text, confs) = ctc_decode(&flat, 5, &charset);
         assert_eq!(text, "AA <");
         assert_eq!(confs, vec![0.9, 0.7, 0.6, 0.95]);
+    }
+
+    #[test]
+    fn ctc_with_the_latin_prior_votes_accents_over_a_letter_run() {
+        let charset: Vec<String> = ["A", "i", "ï", "ī", "c"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let prior = LatinPrior::new(&charset, 7);
+        // classes: blank, A, i, ï, ī, c, space. "A" then two steps of an i-like letter (the
+        // second with ï on top) then "c".
+        let steps: [[f32; 7]; 5] = [
+            [0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0],
+            [0.9, 0.0, 0.1, 0.0, 0.0, 0.0, 0.0],
+            [0.0, 0.0, 0.8, 0.15, 0.05, 0.0, 0.0],
+            [0.0, 0.0, 0.3, 0.6, 0.1, 0.0, 0.0],
+            [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+        ];
+        let flat: Vec<f32> = steps.iter().flatten().copied().collect();
+        // Plain greedy decoding reads two letters where there is one.
+        assert_eq!(ctc_decode(&flat, 7, &charset).0, "Aiïc");
+        let (text, confs) = ctc_decode_with(&flat, 7, &charset, Some(&prior));
+        assert_eq!(text, "Aïc");
+        assert_eq!(confs, vec![1.0, 0.6, 1.0]);
     }
 
     #[test]
