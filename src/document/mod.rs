@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod fields;
+pub mod glare;
 pub mod idnumber;
 pub mod letters;
 pub mod mrz;

@@ -8,6 +8,7 @@ use image::RgbImage;
 use serde::Serialize;
 
 use super::fields::{self, Assembled, PlacedLine};
+use super::glare;
 use super::mrz::{self, IsoDate, MrzOptions, MrzReading};
 use super::ocr::{OcrEngine, OcrSettings, TextBox, TextLine, parse_charset};
 use crate::config::Config;
@@ -85,8 +86,8 @@ pub struct DocumentQuality {
     pub skew_degrees: f32,
     /// Good enough to read and to auto-capture.
     pub acceptable: bool,
-    /// Why not: `no_document`, `blurry`, `too_dark`, `too_bright`, `glare`,
-    /// `document_too_small`.
+    /// Why not: `no_document`, `blurry`, `too_dark`, `too_bright`, `glare`, `glare_on_text`
+    /// (a reflection on a text row, however small), `document_too_small`.
     pub reasons: Vec<String>,
 }
 
@@ -292,7 +293,11 @@ impl DocumentReader {
         timings.record("fields", t);
 
         let t = Instant::now();
-        let quality = measure_quality(rgb, &boxes, theta);
+        let mut quality = measure_quality(rgb, &boxes, theta);
+        if glare::glare_on_rows(rgb, &boxes, theta) > glare::COVERED_LENGTH {
+            quality.reasons.push("glare_on_text".into());
+            quality.acceptable = false;
+        }
         timings.record("quality", t);
 
         let mut portrait = None;
