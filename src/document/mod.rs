@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod fields;
 pub mod idnumber;
+pub mod locate;
 pub mod mrz;
 pub mod ocr;
 pub mod reader;
