@@ -455,27 +455,42 @@ impl DocumentReader {
         t_all: Instant,
     ) -> Result<Option<DocumentReading>> {
         let t = Instant::now();
-        let (boxes, theta) = orient(raw_boxes);
-        let band = mrz_band(&boxes, theta);
-        if band.is_empty() {
-            return Ok(None);
-        }
-        let mut lines = self.ocr.recognize(rgb, &band)?;
-        let mut theta = theta;
+        let (boxes, theta0) = orient(raw_boxes);
         let mrz_like = |ls: &[TextLine]| ls.iter().filter(|l| fields::is_mrz_like(&l.text)).count();
-        if mrz_like(&lines) < 2 {
-            let flipped: Vec<TextBox> = band.iter().map(TextBox::flipped).collect();
-            let other = self.ocr.recognize(rgb, &flipped)?;
-            if mrz_like(&other) > mrz_like(&lines) {
-                lines = other;
-                theta = wrap_angle(theta + std::f32::consts::PI);
+        // Bands anchored at the longest lines in turn (the longest line may be a heading); the
+        // first band an MRZ is parsed from wins.
+        let mut best: Option<(Option<MrzReading>, Vec<PlacedLine>, f32)> = None;
+        for band in mrz_bands(&boxes, theta0, 3) {
+            let mut lines = self.ocr.recognize(rgb, &band)?;
+            let mut theta = theta0;
+            if mrz_like(&lines) < 2 {
+                let flipped: Vec<TextBox> = band.iter().map(TextBox::flipped).collect();
+                let other = self.ocr.recognize(rgb, &flipped)?;
+                if mrz_like(&other) > mrz_like(&lines) {
+                    lines = other;
+                    theta = wrap_angle(theta + std::f32::consts::PI);
+                }
+            }
+            let placed = place(&lines, theta);
+            let mrz = parse_placed(&placed, today);
+            let rank = |m: &Option<MrzReading>| match m {
+                Some(m) if m.valid => 2,
+                Some(_) => 1,
+                None => 0,
+            };
+            let better = best.as_ref().is_none_or(|(b, _, _)| rank(&mrz) > rank(b));
+            let found = rank(&mrz) > 0;
+            if better {
+                best = Some((mrz, placed, theta));
+            }
+            if found {
+                break;
             }
         }
         timings.record("mrz_only.recognize", t);
-        let placed = place(&lines, theta);
-        let t = Instant::now();
-        let mrz = parse_placed(&placed, today);
-        timings.record("mrz", t);
+        let Some((mrz, placed, theta)) = best else {
+            return Ok(None);
+        };
         if mrz.is_none() {
             return Ok(None);
         }
@@ -554,40 +569,49 @@ fn quarter_of(theta: f32) -> u32 {
     ((theta / std::f32::consts::FRAC_PI_2).round() as i32).rem_euclid(4) as u32
 }
 
-/// The boxes the MRZ is read from: the longest line-shaped boxes (the MRZ spans nearly the
-/// page) and every box in the band they lie in (a row the detector broke at a filler run).
+/// Candidate MRZ bands, at most `max`: each is anchored at the longest line-shaped box not yet
+/// in a band (the MRZ spans nearly the page), takes the long boxes beside it (the zone's other
+/// rows) as seeds, and holds every box within two line heights of the seeds (a row the detector
+/// broke at a filler run, a neighbouring row).
 #[must_use]
-pub fn mrz_band(boxes: &[TextBox], theta: f32) -> Vec<TextBox> {
-    let long: Vec<&TextBox> = boxes
+pub fn mrz_bands(boxes: &[TextBox], theta: f32, max: usize) -> Vec<Vec<TextBox>> {
+    let (s, c) = theta.sin_cos();
+    let v_of = |b: &TextBox| -b.cx * s + b.cy * c;
+    let mut long: Vec<&TextBox> = boxes
         .iter()
         .filter(|b| b.length >= 10.0 * b.thickness)
         .collect();
-    let Some(max_len) = long.iter().map(|b| b.length).reduce(f32::max) else {
-        return Vec::new();
-    };
-    let (s, c) = theta.sin_cos();
-    let v_of = |b: &TextBox| -b.cx * s + b.cy * c;
-    let mut seeds: Vec<&TextBox> = long
-        .into_iter()
-        .filter(|b| b.length >= 0.7 * max_len)
-        .collect();
-    seeds.sort_by(|a, b| b.length.total_cmp(&a.length));
-    seeds.truncate(4);
-    let (mut vmin, mut vmax, mut hsum) = (f32::MAX, f32::MIN, 0.0);
-    for b in &seeds {
-        vmin = vmin.min(v_of(b));
-        vmax = vmax.max(v_of(b));
-        hsum += b.thickness;
+    long.sort_by(|a, b| b.length.total_cmp(&a.length));
+    let mut used = vec![false; long.len()];
+    let mut bands = Vec::new();
+    while bands.len() < max {
+        let Some(anchor) = (0..long.len()).find(|&i| !used[i]) else {
+            break;
+        };
+        let a = long[anchor];
+        let (va, h) = (v_of(a), a.thickness);
+        let (mut vmin, mut vmax) = (va, va);
+        for (i, b) in long.iter().enumerate() {
+            if used[i] || b.length < 0.7 * a.length || (v_of(b) - va).abs() > 4.5 * h {
+                continue;
+            }
+            used[i] = true;
+            vmin = vmin.min(v_of(b));
+            vmax = vmax.max(v_of(b));
+        }
+        used[anchor] = true;
+        bands.push(
+            boxes
+                .iter()
+                .filter(|b| {
+                    let v = v_of(b);
+                    v >= vmin - 2.0 * h && v <= vmax + 2.0 * h
+                })
+                .copied()
+                .collect(),
+        );
     }
-    let h = hsum / seeds.len().max(1) as f32;
-    boxes
-        .iter()
-        .filter(|b| {
-            let v = v_of(b);
-            v >= vmin - 0.6 * h && v <= vmax + 0.6 * h
-        })
-        .copied()
-        .collect()
+    bands
 }
 
 /// Fill (and the `document_too_small` reason) from the located quadrilateral.
