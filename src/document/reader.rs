@@ -1,6 +1,7 @@
 //! `DocumentReader`: one call from a decoded photo or scan to a [`DocumentReading`] — text
-//! detection, orientation (90/180/270 and skew), line recognition, MRZ, visual-zone fields,
-//! cross-checks, flags, document quality and (optionally) the holder's portrait.
+//! detection, the document's edges and a perspective-rectified page (`locate`), orientation
+//! (90/180/270 and skew), line recognition, MRZ, visual-zone fields, cross-checks, flags,
+//! document quality and (optionally) the holder's portrait; or the MRZ alone (`mrz_only`).
 
 use std::time::Instant;
 
