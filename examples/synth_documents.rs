@@ -1,7 +1,8 @@
 //! Write a synthetic document set with exact ground truth for `kyc-kiosk eval-documents`:
 //! every person × every layout (TD3 passport, TD1 card, Ghana Card, Nigeria NIN slip, Nigeria
 //! voter card, Kenya ID) × three captures (flat scan; phone photo with perspective, blur, noise
-//! and JPEG 30; quarter-turned scan with low light or glare). Each image gets `<stem>.truth.json`.
+//! and JPEG 30; quarter-turned scan with low light or glare). Each image gets `<stem>.truth.json`
+//! (a photo's also holds `documentCorners`, where the page's corners landed in the frame).
 //!
 //!     cargo run --release --example synth_documents -- /tmp/synth-docs
 //!     target/release/kyc-kiosk eval-documents /tmp/synth-docs --today 2026-11-29
@@ -60,10 +61,8 @@ fn main() {
             let mut rng = Rng::new(seed);
             let tilt = 8.0 + 12.0 * f64::from(rng.next_f32());
             let roll = -8.0 + 16.0 * f64::from(rng.next_f32());
-            let photo_img = jpeg(
-                &noise(&blur(&photo(&doc.image, tilt, roll, 0.55), 0.8), 5.0, seed),
-                30,
-            );
+            let (photo_raw, corners) = photo_with_corners(&doc.image, tilt, roll, 0.55);
+            let photo_img = jpeg(&noise(&blur(&photo_raw, 0.8), 5.0, seed), 30);
             let turned = quarter(&doc.image, 1 + (i as u32 % 3));
             let turned = if i % 2 == 0 {
                 low_light(&turned, 0.45)
@@ -77,7 +76,12 @@ fn main() {
             ] {
                 let stem = format!("{i:02}_{kind}_{variant}");
                 img.save(out.join(format!("{stem}.png"))).unwrap();
-                let truth = serde_json::Value::Object(doc.truth.clone());
+                let mut truth = doc.truth.clone();
+                if variant == "photo" {
+                    // Where the page's corners are (TL, TR, BR, BL upright), to score locating.
+                    truth.insert("documentCorners".into(), serde_json::json!(corners));
+                }
+                let truth = serde_json::Value::Object(truth);
                 std::fs::write(
                     out.join(format!("{stem}.truth.json")),
                     serde_json::to_string_pretty(&truth).unwrap(),

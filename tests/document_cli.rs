@@ -62,6 +62,64 @@ fn read_document_prints_the_document_block_with_the_mrz_contract() {
 }
 
 #[test]
+fn read_document_json_carries_the_document_quad_and_mrz_only_reads_the_zone() {
+    let dir = tempfile::tempdir().unwrap();
+    let fonts = Fonts::load();
+    let doc = passport(
+        &fonts,
+        &people()[0],
+        &common::load("pyfeat_portrait_anc.jpg").rgb,
+    );
+    let (img, truth) = photo_with_corners(&doc.image, 15.0, -5.0, 0.5);
+    let path = dir.path().join("passport-photo.png");
+    img.save(&path).unwrap();
+    let read = |extra: &[&str]| -> Value {
+        let out = kiosk()
+            .args(["read-document", "--json", "--today", "2026-11-29"])
+            .args(extra)
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let v = read(&[]);
+    assert_eq!(v["regionSource"], "edges");
+    assert_eq!(v["rectified"], true);
+    assert_eq!(v["mrzOnly"], false);
+    let corners = v["documentQuad"]["corners"].as_array().unwrap();
+    assert_eq!(corners.len(), 4);
+    for (got, want) in corners.iter().zip(truth.iter()) {
+        let (x, y) = (got[0].as_f64().unwrap(), got[1].as_f64().unwrap());
+        assert!(
+            (x - want[0]).abs() < 20.0 && (y - want[1]).abs() < 20.0,
+            "{got} vs {want:?}"
+        );
+    }
+    assert_eq!(
+        v["quality"]["fillPercent"],
+        v["documentQuad"]["fillPercent"]
+    );
+    assert_eq!(v["mrz"]["valid"], true);
+
+    let fast = read(&["--mrz-only"]);
+    assert_eq!(fast["mrzOnly"], true);
+    assert_eq!(fast["mrz"]["valid"], true);
+    assert_eq!(fast["mrz"]["corrected"], serde_json::json!(doc.mrz));
+    assert!(fast["documentQuad"].is_null());
+    assert!(fast["portrait"].is_null());
+
+    let plain = read(&["--no-locate"]);
+    assert!(plain["documentQuad"].is_null());
+    assert_eq!(plain["regionSource"], "text");
+}
+
+#[test]
 fn read_document_refuses_bad_input_with_its_code() {
     let dir = tempfile::tempdir().unwrap();
     let fake = dir.path().join("fake.jpg");

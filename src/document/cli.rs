@@ -28,6 +28,13 @@ pub enum DocumentCommand {
         /// "Today" as YYYY-MM-DD (default: the system clock), for expiry and age.
         #[arg(long)]
         today: Option<String>,
+        /// Read only the MRZ lines (passports, MRZ cards): no visual zone, no portrait; the
+        /// whole document is read when no MRZ is found that way.
+        #[arg(long)]
+        mrz_only: bool,
+        /// Do not locate the document's edges nor rectify it: read the text where it lies.
+        #[arg(long)]
+        no_locate: bool,
     },
     /// Read every image in a folder and report MRZ found / valid, fields and time per image and
     /// in total; `<stem>.truth.json` beside an image gives expected field values to score.
@@ -46,6 +53,12 @@ pub enum DocumentCommand {
         /// Skip the portrait (face models) to time the text path alone.
         #[arg(long)]
         no_portrait: bool,
+        /// Read only the MRZ lines (see `read-document --mrz-only`).
+        #[arg(long)]
+        mrz_only: bool,
+        /// Do not locate the document's edges nor rectify it.
+        #[arg(long)]
+        no_locate: bool,
     },
 }
 
@@ -59,7 +72,15 @@ impl DocumentCommand {
     }
 }
 
-fn options(ocr: &str, today: Option<&str>, portrait: bool) -> Result<ReaderOptions> {
+/// Reader switches from the command line.
+#[derive(Debug, Clone, Copy)]
+struct Switches {
+    portrait: bool,
+    mrz_only: bool,
+    locate: bool,
+}
+
+fn options(ocr: &str, today: Option<&str>, sw: Switches) -> Result<ReaderOptions> {
     let today = match today {
         None => None,
         Some(t) => Some(IsoDate::parse_iso(t).ok_or_else(|| Error::Config {
@@ -74,7 +95,9 @@ fn options(ocr: &str, today: Option<&str>, portrait: bool) -> Result<ReaderOptio
             OcrModels::Tiny
         },
         today,
-        portrait,
+        portrait: sw.portrait && !sw.mrz_only,
+        mrz_only: sw.mrz_only,
+        locate: sw.locate,
         ..ReaderOptions::default()
     })
 }
@@ -90,10 +113,17 @@ pub fn run(config: &Config, cmd: DocumentCommand) -> Result<i32> {
             json,
             ocr,
             today,
+            mrz_only,
+            no_locate,
         } => {
             let decoded = imaging::decode_file(&image, &config.limits)?;
+            let sw = Switches {
+                portrait: true,
+                mrz_only,
+                locate: !no_locate,
+            };
             let mut reader =
-                DocumentReader::load_with(config, options(&ocr, today.as_deref(), true)?)?;
+                DocumentReader::load_with(config, options(&ocr, today.as_deref(), sw)?)?;
             let reading = reader.read(&decoded)?;
             if json {
                 print_json(&reading);
@@ -108,9 +138,16 @@ pub fn run(config: &Config, cmd: DocumentCommand) -> Result<i32> {
             ocr,
             today,
             no_portrait,
+            mrz_only,
+            no_locate,
         } => {
+            let sw = Switches {
+                portrait: !no_portrait,
+                mrz_only,
+                locate: !no_locate,
+            };
             let mut reader =
-                DocumentReader::load_with(config, options(&ocr, today.as_deref(), !no_portrait)?)?;
+                DocumentReader::load_with(config, options(&ocr, today.as_deref(), sw)?)?;
             let report = evaluate(&mut reader, config, &dir)?;
             if json {
                 print_json(&report);
@@ -175,6 +212,26 @@ fn print_human(path: &Path, r: &DocumentReading) {
             format!(" — {}", r.quality.reasons.join(", "))
         }
     );
+    match &r.document_quad {
+        Some(q) => println!(
+            "  document edges: {} ({}){}",
+            q.corners
+                .iter()
+                .map(|c| format!("({:.0}, {:.0})", c[0], c[1]))
+                .collect::<Vec<_>>()
+                .join(" "),
+            if r.rectified {
+                "read rectified"
+            } else {
+                "read as it lies"
+            },
+            if r.mrz_only { ", MRZ only" } else { "" }
+        ),
+        None => println!(
+            "  document edges not found: region from the text{}",
+            if r.mrz_only { ", MRZ only" } else { "" }
+        ),
+    }
     if let Some(p) = &r.portrait {
         println!(
             "  portrait: {}",
@@ -217,6 +274,15 @@ pub struct EvalItem {
     pub field_errors: Vec<(String, String, Option<String>)>,
     /// Expected MRZ validity from the truth file.
     pub expect_mrz_valid: Option<bool>,
+    /// The document's edges were located.
+    pub quad_found: bool,
+    /// The text was read from the rectified page.
+    pub rectified: bool,
+    /// Largest corner error against the truth file's `documentCorners`, in % of the true
+    /// page's longer side (when both exist).
+    pub corner_error_percent: Option<f64>,
+    /// Time spent locating the edges, ms.
+    pub locate_ms: f64,
     /// Read time (decode excluded), ms.
     pub ms: f64,
     /// Decode time, ms.
@@ -239,6 +305,16 @@ pub struct EvalReport {
     pub fields_expected: usize,
     /// Exactly right.
     pub fields_correct: usize,
+    /// With the document's edges located.
+    pub quads_found: usize,
+    /// Read from the rectified page.
+    pub rectified: usize,
+    /// Truth files with `documentCorners`.
+    pub quads_expected: usize,
+    /// Of those, located with every corner within 3 % of the page's longer side.
+    pub quads_within_3_percent: usize,
+    /// Median time spent locating, ms.
+    pub median_locate_ms: f64,
     /// Median read time, ms.
     pub median_ms: f64,
     /// Median read time of passports (TD3), ms.
@@ -282,6 +358,7 @@ pub fn evaluate(reader: &mut DocumentReader, config: &Config, dir: &Path) -> Res
         .collect();
     files.sort();
     let mut items = Vec::new();
+    let mut expected_quads = 0;
     for path in files {
         let file = path
             .file_name()
@@ -303,6 +380,10 @@ pub fn evaluate(reader: &mut DocumentReader, config: &Config, dir: &Path) -> Res
                     fields_correct: 0,
                     field_errors: vec![],
                     expect_mrz_valid: None,
+                    quad_found: false,
+                    rectified: false,
+                    corner_error_percent: None,
+                    locate_ms: 0.0,
                     ms: 0.0,
                     decode_ms: 0.0,
                 });
@@ -317,13 +398,27 @@ pub fn evaluate(reader: &mut DocumentReader, config: &Config, dir: &Path) -> Res
         let truth: Option<serde_json::Value> = std::fs::read_to_string(&truth_path)
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok());
+        if truth
+            .as_ref()
+            .is_some_and(|t| t.get("documentCorners").is_some())
+        {
+            expected_quads += 1;
+        }
         let fields_json = serde_json::to_value(&r.assembled.fields).unwrap_or_default();
         let (mut expected, mut correct, mut errors) = (0, 0, Vec::new());
         let mut expect_mrz_valid = None;
+        let mut corner_error_percent = None;
         if let Some(serde_json::Value::Object(map)) = &truth {
             for (k, v) in map {
                 if k == "mrzValid" {
                     expect_mrz_valid = v.as_bool();
+                    continue;
+                }
+                if k == "documentCorners" {
+                    corner_error_percent = r
+                        .document_quad
+                        .as_ref()
+                        .and_then(|q| corner_error(&q.corners, v));
                     continue;
                 }
                 let Some(want) = v.as_str() else { continue };
@@ -371,11 +466,16 @@ pub fn evaluate(reader: &mut DocumentReader, config: &Config, dir: &Path) -> Res
             fields_correct: correct,
             field_errors: errors,
             expect_mrz_valid,
+            quad_found: r.document_quad.is_some(),
+            rectified: r.rectified,
+            corner_error_percent,
+            locate_ms: r.timings_ms.0.get("locate").copied().unwrap_or(0.0),
             ms: (ms * 10.0).round() / 10.0,
             decode_ms: (decode_ms * 10.0).round() / 10.0,
         });
     }
     let ok: Vec<&EvalItem> = items.iter().filter(|i| i.error.is_none()).collect();
+    let quads_expected = expected_quads;
     let passports = ok
         .iter()
         .filter(|i| i.mrz_format.as_deref() == Some("TD3"))
@@ -393,6 +493,14 @@ pub fn evaluate(reader: &mut DocumentReader, config: &Config, dir: &Path) -> Res
         mrz_valid: items.iter().filter(|i| i.mrz_valid).count(),
         fields_expected: items.iter().map(|i| i.fields_expected).sum(),
         fields_correct: items.iter().map(|i| i.fields_correct).sum(),
+        quads_found: items.iter().filter(|i| i.quad_found).count(),
+        rectified: items.iter().filter(|i| i.rectified).count(),
+        quads_expected,
+        quads_within_3_percent: items
+            .iter()
+            .filter(|i| i.corner_error_percent.is_some_and(|e| e <= 3.0))
+            .count(),
+        median_locate_ms: median(ok.iter().map(|i| i.locate_ms).collect()).unwrap_or(0.0),
         median_ms: median(ok.iter().map(|i| i.ms).collect()).unwrap_or(0.0),
         median_ms_passport: median(passports),
         median_ms_other: median(others),
@@ -400,10 +508,34 @@ pub fn evaluate(reader: &mut DocumentReader, config: &Config, dir: &Path) -> Res
     })
 }
 
+/// Largest distance between `got` and the truth's four corners, in % of the true page's longer
+/// side.
+fn corner_error(got: &[[f32; 2]; 4], truth: &serde_json::Value) -> Option<f64> {
+    let want: Vec<[f64; 2]> = truth
+        .as_array()?
+        .iter()
+        .map(|p| Some([p.get(0)?.as_f64()?, p.get(1)?.as_f64()?]))
+        .collect::<Option<Vec<_>>>()?;
+    if want.len() != 4 {
+        return None;
+    }
+    let d = |a: [f64; 2], b: [f64; 2]| ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
+    let long = (0..4)
+        .map(|i| d(want[i], want[(i + 1) % 4]))
+        .fold(0.0, f64::max);
+    if long <= 0.0 {
+        return None;
+    }
+    let worst = (0..4)
+        .map(|i| d([f64::from(got[i][0]), f64::from(got[i][1])], want[i]))
+        .fold(0.0, f64::max);
+    Some((worst / long * 1000.0).round() / 10.0)
+}
+
 fn print_eval(r: &EvalReport) {
     println!(
-        "{:<28} {:>5} {:>6} {:>6} {:>7} {:>8}  failing",
-        "file", "mrz", "format", "valid", "fields", "ms"
+        "{:<28} {:>5} {:>6} {:>6} {:>7} {:>8} {:>5}  failing",
+        "file", "mrz", "format", "valid", "fields", "ms", "quad"
     );
     for i in &r.items {
         if let Some(e) = &i.error {
@@ -411,7 +543,7 @@ fn print_eval(r: &EvalReport) {
             continue;
         }
         println!(
-            "{:<28} {:>5} {:>6} {:>6} {:>3}{} {:>8.0}  {}",
+            "{:<28} {:>5} {:>6} {:>6} {:>3}{} {:>8.0} {:>5}  {}",
             i.file,
             if i.mrz_found { "yes" } else { "no" },
             i.mrz_format.as_deref().unwrap_or("-"),
@@ -423,6 +555,14 @@ fn print_eval(r: &EvalReport) {
                 String::new()
             },
             i.ms,
+            match (i.quad_found, i.rectified, i.corner_error_percent) {
+                (false, _, _) => "-".to_string(),
+                (true, r, e) => format!(
+                    "{}{}",
+                    if r { "R" } else { "q" },
+                    e.map_or(String::new(), |e| format!("{e:.1}"))
+                ),
+            },
             i.failed_checks.join(",")
         );
         for (k, want, got) in &i.field_errors {
@@ -441,5 +581,9 @@ fn print_eval(r: &EvalReport) {
             .map_or("-".into(), |v| format!("{v:.0} ms")),
         r.median_ms_other
             .map_or("-".into(), |v| format!("{v:.0} ms")),
+    );
+    println!(
+        "edges: located {} (read rectified {}), within 3 % of the truth {}/{}, median locate {:.1} ms",
+        r.quads_found, r.rectified, r.quads_within_3_percent, r.quads_expected, r.median_locate_ms,
     );
 }

@@ -9,6 +9,7 @@ pub mod fields;
 pub mod glare;
 pub mod idnumber;
 pub mod letters;
+pub mod locate;
 pub mod mrz;
 pub mod ocr;
 pub mod reader;

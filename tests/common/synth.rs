@@ -972,6 +972,17 @@ pub fn place_on(doc: &RgbImage, cw: u32, ch: u32, quad: [[f64; 2]; 4], bg: [u8; 
 /// A phone-photo view: the document tilted out of plane by about `tilt_deg` (one side nearer),
 /// rotated in plane by `roll_deg`, filling about `fill` of a 1280×800 frame.
 pub fn photo(doc: &RgbImage, tilt_deg: f64, roll_deg: f64, fill: f64) -> RgbImage {
+    photo_with_corners(doc, tilt_deg, roll_deg, fill).0
+}
+
+/// [`photo`] and where the document's corners landed (TL, TR, BR, BL of the upright page, in
+/// frame pixels).
+pub fn photo_with_corners(
+    doc: &RgbImage,
+    tilt_deg: f64,
+    roll_deg: f64,
+    fill: f64,
+) -> (RgbImage, [[f64; 2]; 4]) {
     let (cw, ch) = (1280.0, 800.0);
     let aspect = f64::from(doc.width()) / f64::from(doc.height());
     let dh = (cw * ch * fill / aspect).sqrt();
@@ -985,7 +996,10 @@ pub fn photo(doc: &RgbImage, tilt_deg: f64, roll_deg: f64, fill: f64) -> RgbImag
     ];
     let (s, c) = roll_deg.to_radians().sin_cos();
     let quad = half.map(|[x, y]| [cw / 2.0 + x * c - y * s, ch / 2.0 + x * s + y * c]);
-    place_on(doc, cw as u32, ch as u32, quad, [70, 62, 55])
+    (
+        place_on(doc, cw as u32, ch as u32, quad, [70, 62, 55]),
+        quad,
+    )
 }
 
 pub fn blur(img: &RgbImage, sigma: f32) -> RgbImage {
