@@ -4,10 +4,13 @@
 
 use crate::audit::{self, CustomerType, RecordReceipt, RecordSummary, Role, Stats};
 use crate::document::idnumber::{self, IdType};
+use crate::liveness::LivenessResult;
+use crate::liveness::challenge::{Challenge, ChallengeState, StepOutcome};
 use crate::record::OperatorDecision;
 use crate::result::Decision;
 use eframe::egui;
 
+use super::challenge::ChallengeEvent;
 use super::strings::Lang;
 use super::worker::{Captured, Claim, Event, Job, RecordView, ResultView, Stage};
 
@@ -187,6 +190,74 @@ pub enum DecisionError {
     Store(String),
 }
 
+/// A liveness challenge on the selfie screen, as the UI shows it.
+pub struct ChallengeView {
+    /// Run id (events of older runs are ignored).
+    pub run: u64,
+    /// The challenge issued.
+    pub challenge: Challenge,
+    /// State after the last analysed frame.
+    pub state: ChallengeState,
+    /// Each step's outcome so far.
+    pub steps: Vec<StepOutcome>,
+    /// Last analysed frame's time (source clock, ms).
+    pub t_ms: f64,
+    /// First analysed frame's time.
+    pub first_ms: Option<f64>,
+    /// Frames analysed.
+    pub frames: usize,
+    /// The outcome, once finished.
+    pub result: Option<Box<LivenessResult>>,
+    /// Inference failed.
+    pub error: Option<String>,
+}
+
+impl ChallengeView {
+    fn new(run: u64, challenge: Challenge) -> Self {
+        ChallengeView {
+            run,
+            challenge,
+            state: ChallengeState::WaitingForFace,
+            steps: Vec::new(),
+            t_ms: 0.0,
+            first_ms: None,
+            frames: 0,
+            result: None,
+            error: None,
+        }
+    }
+
+    /// Still analysing frames.
+    #[must_use]
+    pub fn running(&self) -> bool {
+        self.result.is_none() && self.error.is_none()
+    }
+
+    /// The step being performed (0-based), while in progress.
+    #[must_use]
+    pub fn current_step(&self) -> Option<usize> {
+        match self.state {
+            ChallengeState::InProgress { step } => Some(step),
+            _ => None,
+        }
+    }
+
+    /// Milliseconds left for the current step (countdown), while in progress.
+    #[must_use]
+    pub fn step_remaining_ms(&self) -> Option<f64> {
+        let step = self.current_step()?;
+        let started = self.steps.get(step)?.started_ms?;
+        Some((self.challenge.step_timeout_ms - (self.t_ms - started)).max(0.0))
+    }
+
+    /// Milliseconds left for the whole challenge, once the first frame arrived.
+    #[must_use]
+    pub fn total_remaining_ms(&self) -> Option<f64> {
+        let first = self.first_ms?;
+        Some((self.challenge.deadline_ms - (self.t_ms - first)).max(0.0))
+    }
+}
+
 /// One customer's verification in progress. Dropping it clears their data from the screen.
 pub struct Session {
     /// Ticket for the worker.
@@ -201,6 +272,11 @@ pub struct Session {
     pub selfie: Option<Captured>,
     /// Selfie preview.
     pub selfie_preview: Option<egui::ColorImage>,
+    /// The liveness challenge that produced the selfie (absent for an imported still, which
+    /// gets the passive check alone).
+    pub liveness: Option<Box<LivenessResult>>,
+    /// The challenge on screen (running or finished).
+    pub challenge: Option<ChallengeView>,
     /// The stage running, while processing.
     pub stage: Option<Stage>,
     /// The finished result.
@@ -258,7 +334,10 @@ pub struct AppState {
     pub notice: Option<String>,
     /// Last user input, ms on the app's clock.
     pub last_activity_ms: f64,
+    /// The liveness models' state (the challenge thread).
+    pub liveness_models: ModelStatus,
     next_ticket: u64,
+    next_run: u64,
 }
 
 impl Default for AppState {
@@ -284,7 +363,9 @@ impl AppState {
             review: ReviewState::default(),
             notice: None,
             last_activity_ms: 0.0,
+            liveness_models: ModelStatus::Loading,
             next_ticket: 1,
+            next_run: 1,
         }
     }
 
@@ -329,6 +410,8 @@ impl AppState {
                     document_preview: None,
                     selfie: None,
                     selfie_preview: None,
+                    liveness: None,
+                    challenge: None,
                     stage: None,
                     result: None,
                     decision: DecisionForm::default(),
@@ -355,12 +438,110 @@ impl AppState {
         }
     }
 
-    /// Keep the selfie image.
+    /// Keep a selfie image that did not come from a challenge (an imported still): it gets the
+    /// passive check alone.
     pub fn set_selfie(&mut self, image: Captured, preview: egui::ColorImage) {
         if let Some(s) = self.session.as_mut() {
             s.selfie = Some(image);
             s.selfie_preview = Some(preview);
+            s.liveness = None;
+            s.challenge = None;
             s.error = None;
+        }
+    }
+
+    /// Drop the selfie (and the challenge that produced it).
+    pub fn clear_selfie(&mut self) {
+        if let Some(s) = self.session.as_mut() {
+            s.selfie = None;
+            s.selfie_preview = None;
+            s.liveness = None;
+            s.challenge = None;
+        }
+    }
+
+    /// Start a liveness challenge on the selfie screen; returns the run id to send with it.
+    /// Needs the liveness models, a document, and no challenge already running.
+    pub fn start_challenge(&mut self, challenge: Challenge) -> Option<u64> {
+        if self.screen != Screen::Selfie
+            || !matches!(self.liveness_models, ModelStatus::Ready { .. })
+        {
+            return None;
+        }
+        let run = self.next_run;
+        let s = self.session.as_mut()?;
+        if s.document.is_none() || s.challenge.as_ref().is_some_and(ChallengeView::running) {
+            return None;
+        }
+        self.next_run += 1;
+        s.selfie = None;
+        s.selfie_preview = None;
+        s.liveness = None;
+        s.error = None;
+        s.challenge = Some(ChallengeView::new(run, challenge));
+        Some(run)
+    }
+
+    /// Whether a challenge is analysing frames (the UI then offers it each new frame).
+    #[must_use]
+    pub fn challenge_running(&self) -> bool {
+        self.screen == Screen::Selfie
+            && self
+                .session
+                .as_ref()
+                .and_then(|s| s.challenge.as_ref())
+                .is_some_and(ChallengeView::running)
+    }
+
+    /// Apply an event from the challenge thread. A passed, live challenge's chosen frame becomes
+    /// the selfie and its result goes with the verification.
+    pub fn apply_challenge(&mut self, ev: ChallengeEvent) {
+        let run_of = |s: &Session, run: u64| s.challenge.as_ref().is_some_and(|c| c.run == run);
+        match ev {
+            ChallengeEvent::Ready => self.liveness_models = ModelStatus::Ready { load_ms: 0.0 },
+            ChallengeEvent::LoadFailed(m) => self.liveness_models = ModelStatus::Failed(m),
+            ChallengeEvent::Progress {
+                run,
+                state,
+                steps,
+                t_ms,
+                first_ms,
+                frames,
+            } => {
+                if let Some(s) = self.session.as_mut().filter(|s| run_of(s, run))
+                    && let Some(c) = s.challenge.as_mut()
+                {
+                    c.state = state;
+                    c.steps = steps;
+                    c.t_ms = t_ms;
+                    c.first_ms = Some(first_ms);
+                    c.frames = frames;
+                }
+            }
+            ChallengeEvent::Finished { run, outcome } => {
+                if let Some(s) = self.session.as_mut().filter(|s| run_of(s, run))
+                    && let Some(c) = s.challenge.as_mut()
+                {
+                    let outcome = *outcome;
+                    c.state = outcome.result.active.state;
+                    c.steps.clone_from(&outcome.result.active.steps);
+                    if outcome.result.is_live
+                        && let (Some(selfie), Some(preview)) = (outcome.selfie, outcome.preview)
+                    {
+                        s.selfie = Some(selfie);
+                        s.selfie_preview = Some(preview);
+                        s.liveness = Some(Box::new(outcome.result.clone()));
+                    }
+                    c.result = Some(Box::new(outcome.result));
+                }
+            }
+            ChallengeEvent::Failed { run, message } => {
+                if let Some(s) = self.session.as_mut().filter(|s| run_of(s, run))
+                    && let Some(c) = s.challenge.as_mut()
+                {
+                    c.error = Some(message);
+                }
+            }
         }
     }
 
@@ -397,6 +578,7 @@ impl AppState {
             claim: s.claim.clone(),
             document,
             selfie,
+            liveness: s.liveness.clone(),
         })
     }
 
@@ -615,10 +797,7 @@ mod tests {
     }
 
     fn img(name: &str) -> Captured {
-        Captured {
-            name: name.into(),
-            bytes: Arc::new(vec![1, 2, 3]),
-        }
+        Captured::encoded(name, Arc::new(vec![1, 2, 3]))
     }
 
     #[test]
@@ -737,5 +916,125 @@ mod tests {
         assert!(matches!(jobs.last(), Some(Job::Logout)));
         assert!(st.session.is_none() && st.user.is_none());
         assert_eq!(st.screen, Screen::Login);
+    }
+
+    fn finished(run: u64, live: bool) -> ChallengeEvent {
+        use crate::liveness::challenge::ChallengeConfig;
+        use crate::liveness::passive::{PassiveConfig, aggregate};
+        use crate::liveness::{ActiveSummary, LivenessDecision};
+        let challenge = Challenge::with_steps(
+            vec![crate::liveness::challenge::Step::TurnLeft],
+            &ChallengeConfig::default(),
+        );
+        let result = LivenessResult {
+            challenge,
+            active: ActiveSummary {
+                passed: live,
+                state: if live {
+                    ChallengeState::Passed
+                } else {
+                    ChallengeState::Failed {
+                        reason: crate::liveness::challenge::FailReason::StepTimeout,
+                        step: Some(0),
+                    }
+                },
+                steps: Vec::new(),
+                baseline: None,
+            },
+            passive: aggregate(&[99.0, 99.0, 99.0], &PassiveConfig::default()),
+            selfie: None,
+            decision: if live {
+                LivenessDecision::Live
+            } else {
+                LivenessDecision::NotLive
+            },
+            is_live: live,
+            reasons: Vec::new(),
+            frame_count: 3,
+            frames: Vec::new(),
+            models: Vec::new(),
+            timings_ms: std::collections::BTreeMap::new(),
+        };
+        ChallengeEvent::Finished {
+            run,
+            outcome: Box::new(super::super::challenge::Finished {
+                result,
+                selfie: live.then(|| img("frame-7.png")),
+                preview: live.then(egui::ColorImage::example),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_live_challenge_gives_the_selfie_and_its_result_goes_with_the_verification() {
+        use crate::liveness::challenge::ChallengeConfig;
+        let mut st = logged_in(Role::Agent);
+        st.start.country = "GH".into();
+        assert!(st.begin_verification(0));
+        st.set_document(img("doc.jpg"), egui::ColorImage::example());
+        st.go(Screen::Selfie);
+        let ch = || {
+            Challenge::with_steps(
+                vec![crate::liveness::challenge::Step::TurnLeft],
+                &ChallengeConfig::default(),
+            )
+        };
+        assert!(st.start_challenge(ch()).is_none(), "models not loaded yet");
+        st.apply_challenge(ChallengeEvent::Ready);
+        let run = st.start_challenge(ch()).unwrap();
+        assert!(st.challenge_running());
+        assert!(st.start_challenge(ch()).is_none(), "one run at a time");
+        // Progress: step 1 of 1 started at 1000 ms; at 3000 ms 5 s are left of its 7 s.
+        st.apply_challenge(ChallengeEvent::Progress {
+            run,
+            state: ChallengeState::InProgress { step: 0 },
+            steps: vec![StepOutcome {
+                step: crate::liveness::challenge::Step::TurnLeft,
+                status: crate::liveness::challenge::StepStatus::InProgress,
+                started_ms: Some(1000.0),
+                performed_ms: None,
+                completed_ms: None,
+                peak: None,
+            }],
+            t_ms: 3000.0,
+            first_ms: 0.0,
+            frames: 30,
+        });
+        {
+            let c = st.session.as_ref().unwrap().challenge.as_ref().unwrap();
+            assert_eq!(c.current_step(), Some(0));
+            assert_eq!(c.step_remaining_ms(), Some(5000.0));
+            assert_eq!(c.total_remaining_ms(), Some(17_000.0));
+        }
+        // A failed run leaves no selfie; events of another run are ignored.
+        st.apply_challenge(finished(run + 5, true));
+        assert!(st.session.as_ref().unwrap().selfie.is_none());
+        st.apply_challenge(finished(run, false));
+        assert!(!st.challenge_running());
+        assert!(st.session.as_ref().unwrap().selfie.is_none());
+        assert!(st.process().is_none());
+        // Again, and it passes: the chosen frame is the selfie and the result goes along.
+        let run = st.start_challenge(ch()).unwrap();
+        st.apply_challenge(finished(run, true));
+        match st.process() {
+            Some(Job::Verify {
+                selfie, liveness, ..
+            }) => {
+                assert_eq!(selfie.name, "frame-7.png");
+                assert!(liveness.is_some_and(|l| l.is_live));
+            }
+            _ => panic!("expected a verify job"),
+        }
+        // An imported still replaces it and gets the passive check alone.
+        let ticket = st.session.as_ref().unwrap().ticket;
+        st.apply(Event::VerifyFailed {
+            ticket,
+            message: "x".into(),
+        });
+        st.set_selfie(img("still.jpg"), egui::ColorImage::example());
+        match st.process() {
+            Some(Job::Verify { liveness, .. }) => assert!(liveness.is_none()),
+            _ => panic!("expected a verify job"),
+        }
     }
 }
