@@ -296,6 +296,16 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
         h.query_by_label_contains(EN.mrz_valid).is_some(),
         "the MRZ verdict is shown"
     );
+    // The agent corrects a field read from the document (a second surname left out).
+    type_into(&mut h, "lastName", " SARR");
+    let corrected = {
+        let f = &h.state().state.session.as_ref().unwrap().decision.fields;
+        let last = f.iter().find(|f| f.name == "lastName").unwrap();
+        assert_eq!(last.read, "NDIAYE");
+        assert!(last.corrected() && last.value.contains("SARR"), "{last:?}");
+        last.value.trim().to_string()
+    };
+    assert!(h.query_by_label(EN.corrected).is_some());
     click(&mut h, EN.approve);
     wait_for(&mut h, "the record receipt", |a| {
         a.state
@@ -424,6 +434,20 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
     }
     assert!(d1.has_template);
     assert_eq!(d1.result["decision"], "approve");
+    // The correction is stored with the value read, the corrected value and who made it;
+    // the result keeps what was read.
+    assert_eq!(d1.corrections.len(), 1, "{:?}", d1.corrections);
+    let c = &d1.corrections[0];
+    assert_eq!(
+        (c.field.as_str(), c.before.as_str(), c.after.as_str()),
+        ("lastName", "NDIAYE", corrected.as_str())
+    );
+    assert_eq!(c.corrected_by, "ama");
+    assert!(c.corrected_ms > 0);
+    assert_eq!(
+        d1.result["document"]["reading"]["fields"]["lastName"]["value"],
+        "NDIAYE"
+    );
     // The liveness outcome is in the stored result: the challenge, its steps, live.
     let l = &d1.result["liveness"];
     assert_eq!(l["mode"], "sequence");

@@ -56,7 +56,7 @@ impl std::fmt::Display for SourceSpec {
             SourceSpec::Camera {
                 index,
                 resolution: Some((w, h)),
-            } => write!(f, "camera {index} @ {w}×{h}"),
+            } => write!(f, "camera {index} @ {w}x{h}"),
             SourceSpec::Camera {
                 index,
                 resolution: None,

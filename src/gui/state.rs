@@ -6,7 +6,7 @@ use crate::audit::{self, CustomerType, RecordReceipt, RecordSummary, Role, Stats
 use crate::document::idnumber::{self, IdType};
 use crate::liveness::LivenessResult;
 use crate::liveness::challenge::{Challenge, ChallengeState, StepOutcome};
-use crate::record::OperatorDecision;
+use crate::record::{FieldEdit, OperatorDecision};
 use crate::result::Decision;
 use eframe::egui;
 
@@ -168,11 +168,32 @@ impl StartForm {
     }
 }
 
+/// A document field on the result screen: the value read and the agent's (editable) value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldForm {
+    /// Field name as in the result JSON.
+    pub name: String,
+    /// The value read.
+    pub read: String,
+    /// The value in the edit box (starts as the value read).
+    pub value: String,
+}
+
+impl FieldForm {
+    /// The agent changed it.
+    #[must_use]
+    pub fn corrected(&self) -> bool {
+        self.value.trim() != self.read
+    }
+}
+
 /// The agent's decision form on the result screen.
 #[derive(Debug, Clone, Default)]
 pub struct DecisionForm {
     /// Reason typed.
     pub reason: String,
+    /// The document fields read, each correctable.
+    pub fields: Vec<FieldForm>,
     /// Problem to show.
     pub error: Option<DecisionError>,
     /// Sent, waiting for the store.
@@ -186,6 +207,8 @@ pub enum DecisionError {
     ReasonMissing,
     /// Approve is not allowed when the suggestion is not approve.
     NeedsSupervisor,
+    /// A corrected field was left empty (its name).
+    EmptyField(String),
     /// The store refused.
     Store(String),
 }
@@ -593,6 +616,21 @@ impl AppState {
             s.decision.error = Some(DecisionError::NeedsSupervisor);
             return None;
         }
+        if let Some(f) = s.decision.fields.iter().find(|f| f.value.trim().is_empty()) {
+            s.decision.error = Some(DecisionError::EmptyField(f.name.clone()));
+            return None;
+        }
+        let corrections: Vec<FieldEdit> = s
+            .decision
+            .fields
+            .iter()
+            .filter(|f| f.corrected())
+            .map(|f| FieldEdit {
+                field: f.name.clone(),
+                before: f.read.clone(),
+                after: f.value.trim().to_string(),
+            })
+            .collect();
         let reason = s.decision.reason.trim().to_string();
         if reason.is_empty() && !(decision == Decision::Approve && suggested == Decision::Approve) {
             s.decision.error = Some(DecisionError::ReasonMissing);
@@ -609,6 +647,7 @@ impl AppState {
                 } else {
                     reason
                 },
+                corrections,
             },
         })
     }
@@ -718,6 +757,25 @@ impl AppState {
             Event::Verified { ticket, view } => {
                 if let Some(s) = self.session_for(ticket) {
                     s.stage = None;
+                    s.decision.fields = view
+                        .result
+                        .document
+                        .reading
+                        .as_ref()
+                        .filter(|r| r.found)
+                        .map(|r| {
+                            r.assembled
+                                .fields
+                                .present()
+                                .into_iter()
+                                .map(|(name, f)| FieldForm {
+                                    name: name.to_string(),
+                                    read: f.value.clone(),
+                                    value: f.value.clone(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
                     s.result = Some(view);
                     self.screen = Screen::Result;
                 }

@@ -279,6 +279,10 @@ pub struct Strings {
     pub challenge: &'static str,
     /// Single image, passive check only.
     pub passive_only: &'static str,
+    /// A field the agent corrected.
+    pub corrected: &'static str,
+    /// A corrected field was emptied.
+    pub err_empty_field: &'static str,
 }
 
 /// English.
@@ -405,6 +409,8 @@ pub static EN: Strings = Strings {
     not_live: "not live",
     challenge: "challenge",
     passive_only: "single image, passive check only",
+    corrected: "corrected",
+    err_empty_field: "A corrected field cannot be empty",
 };
 
 /// French.
@@ -531,6 +537,8 @@ pub static FR: Strings = Strings {
     not_live: "non vivante",
     challenge: "défi",
     passive_only: "image unique, contrôle passif seul",
+    corrected: "corrigé",
+    err_empty_field: "Un champ corrigé ne peut pas être vide",
 };
 
 #[cfg(test)]

@@ -14,7 +14,9 @@ use crate::liveness::challenge::{ChallengeState, Step};
 use crate::result::{Decision, VerificationResult};
 
 use super::capture::{self, Frame};
-use super::state::{AppState, DecisionError, FormError, ModelStatus, Screen, StoreStatus};
+use super::state::{
+    AppState, DecisionError, FieldForm, FormError, ModelStatus, Screen, StoreStatus,
+};
 use super::strings::{Lang, Strings};
 use super::worker::{Captured, Job, Stage};
 
@@ -710,7 +712,13 @@ fn processing(ui: &mut egui::Ui, st: &AppState) {
 
 /// What was read from the document: each field with its confidence and source, the MRZ and its
 /// checks, the flags the agent must look at, and the capture quality.
-fn document_extras(ui: &mut egui::Ui, s: &Strings, result: &VerificationResult) {
+fn document_extras(
+    ui: &mut egui::Ui,
+    s: &Strings,
+    result: &VerificationResult,
+    fields: &mut [FieldForm],
+    editable: bool,
+) {
     ui.label(RichText::new(s.fields).strong());
     let Some(reading) = result.document.reading.as_ref() else {
         ui.label(RichText::new(s.no_fields).italics());
@@ -726,13 +734,30 @@ fn document_extras(ui: &mut egui::Ui, s: &Strings, result: &VerificationResult) 
         .min_row_height(24.0)
         .show(ui, |ui| {
             for (name, field) in present {
-                ui.label(name);
+                let name_label = ui.label(name);
                 ui.label(RichText::new(field.value.as_str()).strong());
                 ui.label(format!("{:.0}", field.confidence));
                 ui.label(match field.source {
                     crate::document::fields::FieldSource::Mrz => s.mrz,
                     crate::document::fields::FieldSource::Visual => "visual",
                 });
+                // The agent's correction: an edit box starting at the value read.
+                if let Some(f) = fields.iter_mut().find(|f| f.name == name) {
+                    if editable {
+                        // Its accessible name is the field's name.
+                        ui.add(
+                            egui::TextEdit::singleline(&mut f.value)
+                                .id(ui.make_persistent_id(("correct", name)))
+                                .desired_width(220.0),
+                        )
+                        .labelled_by(name_label.id);
+                    } else if f.corrected() {
+                        ui.label(RichText::new(f.value.trim()).strong());
+                    }
+                    if f.corrected() {
+                        ui.label(RichText::new(s.corrected).color(decision_color(Decision::Refer)));
+                    }
+                }
                 ui.end_row();
             }
         });
@@ -917,7 +942,13 @@ fn result_screen(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &
                 error_text(ui, &format!("• id_number_other_face: {} #{id}", s.record));
             }
         }
-        document_extras(ui, s, r);
+        document_extras(
+            ui,
+            s,
+            r,
+            &mut session.decision.fields,
+            receipt.is_none() && !saving,
+        );
         let ui = &mut cols[1];
         if let Some(receipt) = &receipt {
             ui.label(
@@ -938,6 +969,9 @@ fn result_screen(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &
         match &session.decision.error {
             Some(DecisionError::ReasonMissing) => error_text(ui, s.err_reason),
             Some(DecisionError::NeedsSupervisor) => error_text(ui, s.approve_needs_supervisor),
+            Some(DecisionError::EmptyField(f)) => {
+                error_text(ui, &format!("{}: {f}", s.err_empty_field));
+            }
             Some(DecisionError::Store(m)) => error_text(ui, m),
             None => {}
         }
