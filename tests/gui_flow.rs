@@ -197,6 +197,71 @@ fn challenge_frames(dir: &std::path::Path) {
     }
 }
 
+/// Apply the filters and wait for the records they select (ids).
+fn apply_filters(h: &mut Harness<'_, KioskApp>) -> Vec<i64> {
+    // Lay out the filters as changed first, so the click lands on the button.
+    h.run_steps(2);
+    click(h, EN.apply_filters);
+    wait_for(h, "the filtered queue", |a| !a.state.review.busy);
+    h.state().state.review.queue.iter().map(|r| r.id).collect()
+}
+
+/// The review screen's filters: every record or pending only, decision, agent, name or ID
+/// number, date range; a bad date is refused on screen; clearing gives the queue back.
+fn check_queue_filters(h: &mut Harness<'_, KioskApp>, approved: i64, referred: i64) {
+    let sorted = |mut v: Vec<i64>| {
+        v.sort_unstable();
+        v
+    };
+    h.get_by_role_and_label(Role::CheckBox, EN.pending_only)
+        .click();
+    h.step();
+    assert!(!h.state().state.review.filter.pending_only);
+    assert_eq!(sorted(apply_filters(h)), sorted(vec![approved, referred]));
+    h.state_mut().state.review.filter.decision = Some(Decision::Refer);
+    assert_eq!(apply_filters(h), vec![referred]);
+    h.state_mut().state.review.filter.decision = None;
+    type_into(h, EN.agent, "kofi");
+    assert_eq!(apply_filters(h), Vec::<i64>::new());
+    h.state_mut().state.review.filter.agent = "ama".into();
+    assert_eq!(apply_filters(h).len(), 2);
+    // Free text: part of the document number read, in any letter case.
+    type_into(h, EN.name_or_id, "a0295");
+    assert_eq!(apply_filters(h), vec![approved]);
+    h.state_mut().state.review.filter.text.clear();
+    let day = |offset: i64| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        kyc_kiosk::document::mrz::IsoDate::from_days_since_epoch(now / 86_400 + offset).to_string()
+    };
+    type_into(h, EN.from_day, &day(0));
+    type_into(h, EN.to_day, &day(0));
+    assert_eq!(apply_filters(h).len(), 2);
+    h.state_mut().state.review.filter.from = day(1);
+    h.state_mut().state.review.filter.to = day(1);
+    assert_eq!(apply_filters(h), Vec::<i64>::new());
+    h.state_mut().state.review.filter.from = "2026-99-99".into();
+    h.run_steps(2);
+    click(h, EN.apply_filters);
+    assert!(h.state().state.review.filter_error.is_some());
+    assert!(h.query_by_label_contains(EN.bad_filter).is_some());
+    click(h, EN.clear_filters);
+    wait_for(h, "the queue", |a| !a.state.review.busy);
+    assert!(h.state().state.review.filter_error.is_none());
+    assert_eq!(
+        h.state()
+            .state
+            .review
+            .queue
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>(),
+        vec![referred]
+    );
+}
+
 #[test]
 fn agent_approves_and_refers_then_supervisor_overrides() {
     let dir = tempfile::tempdir().unwrap();
@@ -393,6 +458,7 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
     let stats = h.state().state.review.stats.clone().unwrap();
     assert_eq!(stats.total, 2);
     assert_eq!(stats.pending_review, 1);
+    check_queue_filters(&mut h, first.id, second.id);
     click(&mut h, &format!("{} #{}", EN.open, second.id));
     wait_for(&mut h, "the case detail", |a| {
         a.state.review.selected.is_some()

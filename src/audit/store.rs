@@ -1203,6 +1203,24 @@ pub(crate) fn where_clause(f: &RecordFilter) -> (String, Vec<rusqlite::types::Va
         parts.push("review_status = ?");
         args.push(Value::Text(v.as_str().into()));
     }
+    if let Some(t) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        // A LIKE pattern with the user's %, _ and \ taken literally.
+        let mut pattern = String::from("%");
+        for c in t.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        parts.push(
+            "(full_name LIKE ? ESCAPE '\\' OR document_number LIKE ? ESCAPE '\\' \
+             OR claimed_id_number LIKE ? ESCAPE '\\')",
+        );
+        for _ in 0..3 {
+            args.push(Value::Text(pattern.clone()));
+        }
+    }
     if parts.is_empty() {
         (String::new(), args)
     } else {

@@ -312,10 +312,82 @@ pub struct Session {
     pub error: Option<String>,
 }
 
+/// The review screen's filters, as typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueFilterForm {
+    /// Only cases waiting for review (the queue); off: every record.
+    pub pending_only: bool,
+    /// Current decision.
+    pub decision: Option<audit::Decision>,
+    /// From this day (`YYYY-MM-DD`, UTC), inclusive.
+    pub from: String,
+    /// To this day (`YYYY-MM-DD`, UTC), inclusive.
+    pub to: String,
+    /// The agent (operator username).
+    pub agent: String,
+    /// Part of the name, the document number read or the claimed ID number.
+    pub text: String,
+}
+
+impl Default for QueueFilterForm {
+    fn default() -> Self {
+        QueueFilterForm {
+            pending_only: true,
+            decision: None,
+            from: String::new(),
+            to: String::new(),
+            agent: String::new(),
+            text: String::new(),
+        }
+    }
+}
+
+impl QueueFilterForm {
+    /// The store's filter.
+    ///
+    /// # Errors
+    /// A date that is not `YYYY-MM-DD`, or a range that ends before it starts.
+    pub fn to_filter(&self) -> Result<audit::RecordFilter, String> {
+        let day = |text: &str| -> Result<Option<i64>, String> {
+            let t = text.trim();
+            if t.is_empty() {
+                return Ok(None);
+            }
+            if t.len() != 10 || !t.contains('-') {
+                return Err(format!("{t:?}: YYYY-MM-DD"));
+            }
+            audit::cli::parse_time(t)
+                .map(Some)
+                .map_err(|e| e.to_string())
+        };
+        let from_ms = day(&self.from)?;
+        // The "to" day is included: up to the next midnight.
+        let to_ms = day(&self.to)?.map(|ms| ms + 86_400_000);
+        if let (Some(a), Some(b)) = (from_ms, to_ms)
+            && b <= a
+        {
+            return Err(format!("{} > {}", self.from.trim(), self.to.trim()));
+        }
+        let text = |t: &str| Some(t.trim().to_string()).filter(|t| !t.is_empty());
+        Ok(audit::RecordFilter {
+            from_ms,
+            to_ms,
+            operator: text(&self.agent),
+            decision: self.decision,
+            review_status: self.pending_only.then_some(audit::ReviewStatus::Pending),
+            text: text(&self.text),
+        })
+    }
+}
+
 /// Supervisor review screen state.
 #[derive(Default)]
 pub struct ReviewState {
-    /// Pending cases.
+    /// The filters.
+    pub filter: QueueFilterForm,
+    /// A filter that could not be applied.
+    pub filter_error: Option<String>,
+    /// Cases matching the filters (pending ones oldest first, else newest first).
     pub queue: Vec<RecordSummary>,
     /// Statistics.
     pub stats: Option<Stats>,
@@ -699,8 +771,24 @@ impl AppState {
             return None;
         }
         self.screen = Screen::Review;
-        self.review.busy = true;
-        Some(Job::LoadQueue)
+        self.load_queue()
+    }
+
+    /// Ask for the cases matching the filters (a bad filter is shown, nothing is sent).
+    pub fn load_queue(&mut self) -> Option<Job> {
+        match self.review.filter.to_filter() {
+            Ok(filter) => {
+                self.review.filter_error = None;
+                self.review.busy = true;
+                Some(Job::LoadQueue {
+                    filter: Box::new(filter),
+                })
+            }
+            Err(e) => {
+                self.review.filter_error = Some(e);
+                None
+            }
+        }
     }
 
     /// A supervisor decides the open case; a note is required.
@@ -819,8 +907,7 @@ impl AppState {
                     "{} #{id} ({action_id})",
                     self.lang.s().override_saved
                 ));
-                self.review.busy = true;
-                jobs.push(Job::LoadQueue);
+                jobs.extend(self.load_queue());
             }
             Event::ReviewFailed(m) => {
                 self.review.busy = false;
@@ -960,7 +1047,7 @@ mod tests {
         assert!(agent.open_review().is_none());
         assert_eq!(agent.screen, Screen::Start);
         let mut sup = logged_in(Role::Supervisor);
-        assert!(matches!(sup.open_review(), Some(Job::LoadQueue)));
+        assert!(matches!(sup.open_review(), Some(Job::LoadQueue { .. })));
         assert_eq!(sup.screen, Screen::Review);
         assert!(sup.override_case(audit::Decision::Approve).is_none());
     }
@@ -1094,5 +1181,46 @@ mod tests {
             Some(Job::Verify { liveness, .. }) => assert!(liveness.is_none()),
             _ => panic!("expected a verify job"),
         }
+    }
+
+    #[test]
+    fn queue_filters_become_the_store_filter() {
+        let f = QueueFilterForm::default().to_filter().unwrap();
+        assert_eq!(f.review_status, Some(audit::ReviewStatus::Pending));
+        assert!(f.text.is_none() && f.operator.is_none() && f.from_ms.is_none());
+        let form = QueueFilterForm {
+            pending_only: false,
+            decision: Some(audit::Decision::Reject),
+            from: "2026-01-01".into(),
+            to: " 2026-01-01 ".into(),
+            agent: " ama ".into(),
+            text: " Ndiaye ".into(),
+        };
+        let f = form.to_filter().unwrap();
+        assert_eq!(f.review_status, None);
+        assert_eq!(f.decision, Some(audit::Decision::Reject));
+        // 2026-01-01 00:00 UTC, and the whole day up to the next midnight.
+        assert_eq!(f.from_ms, Some(1_767_225_600_000));
+        assert_eq!(f.to_ms, Some(1_767_225_600_000 + 86_400_000));
+        assert_eq!(f.operator.as_deref(), Some("ama"));
+        assert_eq!(f.text.as_deref(), Some("Ndiaye"));
+        for bad in ["2026-13-01", "yesterday", "1767225600000"] {
+            let form = QueueFilterForm {
+                from: bad.into(),
+                ..QueueFilterForm::default()
+            };
+            assert!(form.to_filter().is_err(), "{bad}");
+        }
+        let backwards = QueueFilterForm {
+            from: "2026-02-01".into(),
+            to: "2026-01-01".into(),
+            ..QueueFilterForm::default()
+        };
+        assert!(backwards.to_filter().is_err());
+        // A bad filter is shown and nothing is sent.
+        let mut sup = logged_in(Role::Supervisor);
+        sup.review.filter = backwards;
+        assert!(sup.open_review().is_none());
+        assert!(sup.review.filter_error.is_some() && !sup.review.busy);
     }
 }

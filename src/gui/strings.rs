@@ -283,6 +283,26 @@ pub struct Strings {
     pub corrected: &'static str,
     /// A corrected field was emptied.
     pub err_empty_field: &'static str,
+    /// Filter: pending cases only.
+    pub pending_only: &'static str,
+    /// Filter: decision.
+    pub decision: &'static str,
+    /// Filter: any decision.
+    pub any: &'static str,
+    /// Filter: first day.
+    pub from_day: &'static str,
+    /// Filter: last day.
+    pub to_day: &'static str,
+    /// Filter: agent.
+    pub agent: &'static str,
+    /// Filter: free text.
+    pub name_or_id: &'static str,
+    /// Apply the filters.
+    pub apply_filters: &'static str,
+    /// Clear the filters.
+    pub clear_filters: &'static str,
+    /// A filter could not be applied.
+    pub bad_filter: &'static str,
 }
 
 /// English.
@@ -411,6 +431,16 @@ pub static EN: Strings = Strings {
     passive_only: "single image, passive check only",
     corrected: "corrected",
     err_empty_field: "A corrected field cannot be empty",
+    pending_only: "Pending review only",
+    decision: "Decision",
+    any: "any",
+    from_day: "From (YYYY-MM-DD)",
+    to_day: "To (YYYY-MM-DD)",
+    agent: "Agent",
+    name_or_id: "Name or ID number",
+    apply_filters: "Apply filters",
+    clear_filters: "Clear filters",
+    bad_filter: "Check the filters",
 };
 
 /// French.
@@ -539,6 +569,16 @@ pub static FR: Strings = Strings {
     passive_only: "image unique, contrôle passif seul",
     corrected: "corrigé",
     err_empty_field: "Un champ corrigé ne peut pas être vide",
+    pending_only: "En attente de revue seulement",
+    decision: "Décision",
+    any: "toutes",
+    from_day: "Du (AAAA-MM-JJ)",
+    to_day: "Au (AAAA-MM-JJ)",
+    agent: "Agent",
+    name_or_id: "Nom ou numéro de pièce",
+    apply_filters: "Appliquer les filtres",
+    clear_filters: "Effacer les filtres",
+    bad_filter: "Vérifiez les filtres",
 };
 
 #[cfg(test)]

@@ -1010,13 +1010,13 @@ fn review(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &mut Vec
     ui.horizontal(|ui| {
         ui.heading(s.review_title);
         if ui.button(s.refresh).clicked() {
-            st.review.busy = true;
-            jobs.push(Job::LoadQueue);
+            jobs.extend(st.load_queue());
         }
         if st.review.busy {
             ui.spinner();
         }
     });
+    queue_filters(ui, st, jobs);
     if let Some(m) = &st.review.message {
         ui.label(RichText::new(m).strong());
     }
@@ -1046,6 +1046,52 @@ fn review(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &mut Vec
         let ui = &mut cols[1];
         record_detail(ui, st, us, jobs);
     });
+}
+
+fn small_edit(ui: &mut egui::Ui, label: &str, value: &mut String, width: f32) {
+    let l = ui.label(label);
+    ui.add(egui::TextEdit::singleline(value).desired_width(width))
+        .labelled_by(l.id);
+}
+
+/// Filters over the review queue: pending only or every record, decision, date range, agent,
+/// and free text (name or ID number).
+fn queue_filters(ui: &mut egui::Ui, st: &mut AppState, jobs: &mut Vec<Job>) {
+    let s = st.lang.s();
+    let f = &mut st.review.filter;
+    let mut apply = false;
+    let mut clear = false;
+    ui.horizontal_wrapped(|ui| {
+        ui.checkbox(&mut f.pending_only, s.pending_only);
+        ui.label(s.decision);
+        egui::ComboBox::from_id_salt("filter_decision")
+            .selected_text(f.decision.map_or(s.any, |d| audit_decision_word(s, d)))
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut f.decision, None, s.any);
+                for d in [
+                    audit::Decision::Approve,
+                    audit::Decision::Refer,
+                    audit::Decision::Reject,
+                ] {
+                    ui.selectable_value(&mut f.decision, Some(d), audit_decision_word(s, d));
+                }
+            });
+        small_edit(ui, s.from_day, &mut f.from, 110.0);
+        small_edit(ui, s.to_day, &mut f.to, 110.0);
+        small_edit(ui, s.agent, &mut f.agent, 110.0);
+        small_edit(ui, s.name_or_id, &mut f.text, 180.0);
+        apply = ui.button(s.apply_filters).clicked();
+        clear = ui.button(s.clear_filters).clicked();
+    });
+    if clear {
+        st.review.filter = super::state::QueueFilterForm::default();
+    }
+    if apply || clear {
+        jobs.extend(st.load_queue());
+    }
+    if let Some(e) = &st.review.filter_error {
+        error_text(ui, &format!("{}: {e}", s.bad_filter));
+    }
 }
 
 fn stats(ui: &mut egui::Ui, st: &AppState) {

@@ -126,8 +126,11 @@ pub enum Job {
         /// The ticket.
         ticket: u64,
     },
-    /// Load the supervisor review queue and statistics.
-    LoadQueue,
+    /// Load the records matching a filter (the review queue) and statistics.
+    LoadQueue {
+        /// Which records.
+        filter: Box<RecordFilter>,
+    },
     /// Load one record with its images.
     LoadRecord {
         /// Record id.
@@ -493,7 +496,9 @@ impl Worker {
                     self.pending = None;
                 }
             }
-            Job::LoadQueue => out.send(self.queue().unwrap_or_else(Event::ReviewFailed)),
+            Job::LoadQueue { filter } => {
+                out.send(self.queue(&filter).unwrap_or_else(Event::ReviewFailed));
+            }
             Job::LoadRecord { id } => out.send(match self.load_record(id) {
                 Ok(v) => Event::Record(Box::new(v)),
                 Err(e) => Event::ReviewFailed(e),
@@ -639,18 +644,38 @@ impl Worker {
         }
     }
 
-    fn queue(&self) -> Result<Event, String> {
+    fn queue(&self, filter: &RecordFilter) -> Result<Event, String> {
         let (store, session) = self.parts()?;
-        let queue = store
-            .review_queue(
+        let page = Page {
+            offset: 0,
+            limit: 200,
+        };
+        let only_pending = RecordFilter {
+            review_status: Some(audit::ReviewStatus::Pending),
+            ..RecordFilter::default()
+        };
+        let queue = if *filter == only_pending {
+            // The plain queue: oldest case first.
+            store.review_queue(session, page)
+        } else {
+            store.query(session, filter, page).map(|mut rows| {
+                if filter.review_status == Some(audit::ReviewStatus::Pending) {
+                    rows.reverse();
+                }
+                rows
+            })
+        }
+        .map_err(|e| audit_msg(&e))?;
+        // Statistics over the same records, whatever their review status.
+        let stats = store
+            .stats(
                 session,
-                Page {
-                    offset: 0,
-                    limit: 200,
+                &RecordFilter {
+                    review_status: None,
+                    ..filter.clone()
                 },
             )
-            .map_err(|e| audit_msg(&e))?;
-        let stats = store.stats(session, &RecordFilter::default()).ok();
+            .ok();
         Ok(Event::Queue { queue, stats })
     }
 
