@@ -735,28 +735,36 @@ fn document_extras(
         .show(ui, |ui| {
             for (name, field) in present {
                 let name_label = ui.label(name);
-                ui.label(RichText::new(field.value.as_str()).strong());
+                // The value: an edit box starting at the value read, for the agent to correct
+                // (its accessible name is the field's name), until the decision is saved.
+                let form = fields.iter_mut().find(|f| f.name == name);
+                let corrected = form.as_ref().is_some_and(|f| f.corrected());
+                match form {
+                    Some(f) if editable => {
+                        ui.add(
+                            egui::TextEdit::singleline(&mut f.value)
+                                .id(ui.make_persistent_id(("correct", name)))
+                                .desired_width(250.0),
+                        )
+                        .labelled_by(name_label.id);
+                    }
+                    Some(f) if corrected => {
+                        ui.label(RichText::new(f.value.trim()).strong());
+                    }
+                    _ => {
+                        ui.label(RichText::new(field.value.as_str()).strong());
+                    }
+                }
                 ui.label(format!("{:.0}", field.confidence));
                 ui.label(match field.source {
                     crate::document::fields::FieldSource::Mrz => s.mrz,
                     crate::document::fields::FieldSource::Visual => "visual",
                 });
-                // The agent's correction: an edit box starting at the value read.
-                if let Some(f) = fields.iter_mut().find(|f| f.name == name) {
-                    if editable {
-                        // Its accessible name is the field's name.
-                        ui.add(
-                            egui::TextEdit::singleline(&mut f.value)
-                                .id(ui.make_persistent_id(("correct", name)))
-                                .desired_width(220.0),
-                        )
-                        .labelled_by(name_label.id);
-                    } else if f.corrected() {
-                        ui.label(RichText::new(f.value.trim()).strong());
-                    }
-                    if f.corrected() {
-                        ui.label(RichText::new(s.corrected).color(decision_color(Decision::Refer)));
-                    }
+                if corrected {
+                    ui.label(
+                        RichText::new(format!("{} ({})", s.corrected, field.value))
+                            .color(decision_color(Decision::Refer)),
+                    );
                 }
                 ui.end_row();
             }
