@@ -1289,3 +1289,29 @@ pub(crate) fn supervisor_action_from_row(
         acted_ms: r.get(6)?,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_text_filter_takes_wildcards_literally() {
+        let f = RecordFilter {
+            text: Some("  a%_b\\  ".into()),
+            ..RecordFilter::default()
+        };
+        let (sql, args) = where_clause(&f);
+        assert_eq!(sql.matches("LIKE ? ESCAPE").count(), 3, "{sql}");
+        assert_eq!(args.len(), 3);
+        assert!(
+            args.iter()
+                .all(|a| *a == rusqlite::types::Value::Text("%a\\%\\_b\\\\%".into()))
+        );
+        // Blank text filters nothing.
+        let blank = RecordFilter {
+            text: Some("   ".into()),
+            ..RecordFilter::default()
+        };
+        assert_eq!(where_clause(&blank), (String::new(), Vec::new()));
+    }
+}
