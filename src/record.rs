@@ -7,8 +7,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use image::RgbImage;
 
 use crate::audit::{
-    self, AuditConfig, AuditError, AuditStore, CustomerType, ImageKind, IndexedFields,
-    NewVerification,
+    self, AuditConfig, AuditError, AuditStore, CustomerType, FieldCorrection, ImageKind,
+    IndexedFields, NewVerification,
 };
 use crate::config::Config;
 use crate::pipeline::Verification;
@@ -73,6 +73,21 @@ pub struct OperatorDecision {
     pub decision: Decision,
     /// Why, in the operator's words.
     pub reason: String,
+    /// Document fields the operator corrected before deciding: each is kept in the record's
+    /// corrections (field, value read, corrected value, operator, time); the result JSON keeps
+    /// what was read, and the searchable name and number columns take the corrected values.
+    pub corrections: Vec<FieldEdit>,
+}
+
+/// One document field as read and as corrected by the operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldEdit {
+    /// Field name as in the result JSON (`lastName`, `documentNumber`, …).
+    pub field: String,
+    /// The value read.
+    pub before: String,
+    /// The corrected value.
+    pub after: String,
 }
 
 /// `img` encoded as PNG (`None` only if encoding fails).
@@ -212,13 +227,35 @@ pub fn record_decided(
             d.decision
         };
     }
+    let finished_ms = now_ms();
+    let corrections: Vec<FieldCorrection> = operator_decision
+        .map(|d| {
+            d.corrections
+                .iter()
+                .map(|c| FieldCorrection {
+                    field: c.field.clone(),
+                    before: c.before.clone(),
+                    after: c.after.clone(),
+                    corrected_by: ctx.operator.to_string(),
+                    corrected_ms: finished_ms,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let corrected = |field: &str| {
+        corrections
+            .iter()
+            .rev()
+            .find(|c| c.field == field)
+            .map(|c| c.after.clone())
+    };
     let receipt = store.record_verification(&NewVerification {
         operator: ctx.operator,
         customer_type: ctx.customer_type,
         claimed_id_type: ctx.claimed_id_type,
         claimed_id_number: ctx.claimed_id_number,
         started_ms: ctx.started_ms,
-        finished_ms: now_ms(),
+        finished_ms,
         indexed: IndexedFields {
             decision: to_audit(decision),
             decision_reason: reasons.join("; "),
@@ -226,11 +263,13 @@ pub fn record_decided(
             document_number: ctx
                 .claimed_id_number
                 .map(str::to_string)
+                .or_else(|| corrected("documentNumber"))
                 .or_else(|| read_field(&result, |f| &f.document_number)),
-            full_name: read_field(&result, |f| &f.full_name),
+            full_name: corrected("fullName").or_else(|| read_field(&result, |f| &f.full_name)),
             // The country the agent chose for the case, else the issuing country read.
             country: country
                 .map(str::to_string)
+                .or_else(|| corrected("issuingCountry"))
                 .or_else(|| read_field(&result, |f| &f.issuing_country)),
             overall_confidence: Some(f64::from(result.overall_confidence)),
         },
@@ -238,7 +277,7 @@ pub fn record_decided(
         models: &models,
         images: &images,
         template: verification.selfie_template.as_deref(),
-        corrections: &[],
+        corrections: &corrections,
     })?;
     result.record = Some(receipt);
     Ok(result)

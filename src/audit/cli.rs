@@ -288,6 +288,7 @@ impl FilterArgs {
             operator: self.operator.clone(),
             decision: self.decision,
             review_status: None,
+            text: None,
         })
     }
 }

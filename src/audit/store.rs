@@ -1203,6 +1203,24 @@ pub(crate) fn where_clause(f: &RecordFilter) -> (String, Vec<rusqlite::types::Va
         parts.push("review_status = ?");
         args.push(Value::Text(v.as_str().into()));
     }
+    if let Some(t) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        // A LIKE pattern with the user's %, _ and \ taken literally.
+        let mut pattern = String::from("%");
+        for c in t.chars() {
+            if matches!(c, '%' | '_' | '\\') {
+                pattern.push('\\');
+            }
+            pattern.push(c);
+        }
+        pattern.push('%');
+        parts.push(
+            "(full_name LIKE ? ESCAPE '\\' OR document_number LIKE ? ESCAPE '\\' \
+             OR claimed_id_number LIKE ? ESCAPE '\\')",
+        );
+        for _ in 0..3 {
+            args.push(Value::Text(pattern.clone()));
+        }
+    }
     if parts.is_empty() {
         (String::new(), args)
     } else {
@@ -1270,4 +1288,30 @@ pub(crate) fn supervisor_action_from_row(
         note: r.get(5)?,
         acted_ms: r.get(6)?,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_text_filter_takes_wildcards_literally() {
+        let f = RecordFilter {
+            text: Some("  a%_b\\  ".into()),
+            ..RecordFilter::default()
+        };
+        let (sql, args) = where_clause(&f);
+        assert_eq!(sql.matches("LIKE ? ESCAPE").count(), 3, "{sql}");
+        assert_eq!(args.len(), 3);
+        assert!(
+            args.iter()
+                .all(|a| *a == rusqlite::types::Value::Text("%a\\%\\_b\\\\%".into()))
+        );
+        // Blank text filters nothing.
+        let blank = RecordFilter {
+            text: Some("   ".into()),
+            ..RecordFilter::default()
+        };
+        assert_eq!(where_clause(&blank), (String::new(), Vec::new()));
+    }
 }

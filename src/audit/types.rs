@@ -214,6 +214,10 @@ pub struct RecordFilter {
     pub decision: Option<Decision>,
     /// Review status.
     pub review_status: Option<ReviewStatus>,
+    /// Free text found (case-insensitively) in the full name, the document number read or the
+    /// claimed ID number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 /// A page request: newest first.

@@ -4,6 +4,7 @@
 //! The UI thread only paints and exchanges messages; see `ARCHITECTURE-gui.md`.
 
 pub mod capture;
+pub mod challenge;
 pub mod state;
 pub mod strings;
 pub mod view;
@@ -20,7 +21,9 @@ use crate::audit::AuditConfig;
 use crate::config::Config;
 use crate::error::{Error, exit};
 
+use crate::liveness::challenge::{Challenge, Step};
 use capture::{CaptureEvent, CaptureHandle, SourceSpec};
+use challenge::ChallengeHandle;
 use state::AppState;
 use strings::Lang;
 use worker::{WorkerConfig, WorkerHandle};
@@ -34,7 +37,8 @@ pub struct GuiArgs {
     /// Selfie image to pre-load in the import field.
     #[arg(long)]
     pub selfie: Option<PathBuf>,
-    /// Frame source instead of a camera: `frames:<folder>[@fps]` or `image:<file>`.
+    /// Frame source: `camera[:<index>][@WIDTHxHEIGHT]`, `frames:<folder>[@fps]` or
+    /// `image:<file>`. Default: the first camera, when the system lists one.
     #[arg(long)]
     pub source: Option<String>,
     /// Audit database (default: the platform data folder).
@@ -49,6 +53,10 @@ pub struct GuiArgs {
     /// Seconds without input after which the customer's data is cleared from the screen.
     #[arg(long, default_value_t = 120)]
     pub idle_timeout: u64,
+    /// Liveness challenge steps on the selfie screen, comma-separated (turnLeft, turnRight,
+    /// lookUp, comeCloser, smile, blink); default: 2–3 random steps per customer.
+    #[arg(long)]
+    pub challenge: Option<String>,
 }
 
 impl Default for GuiArgs {
@@ -62,6 +70,7 @@ impl Default for GuiArgs {
             kiosk: false,
             lang: "en".into(),
             idle_timeout: 120,
+            challenge: None,
         }
     }
 }
@@ -73,7 +82,7 @@ pub struct AppOptions {
     pub config: Config,
     /// Audit store settings.
     pub audit: AuditConfig,
-    /// Frame source, if any (no camera support is built in: without one, file import).
+    /// Frame source, if any (without one: file import and a "no camera" banner).
     pub source: Option<SourceSpec>,
     /// Pre-filled document path.
     pub document: Option<PathBuf>,
@@ -85,6 +94,8 @@ pub struct AppOptions {
     pub kiosk: bool,
     /// Idle timeout.
     pub idle_timeout: Duration,
+    /// Fixed challenge steps (`None`: a random challenge per customer).
+    pub challenge: Option<Vec<Step>>,
 }
 
 /// Per-frame UI cost, for the frame-time figure.
@@ -171,11 +182,9 @@ pub fn settings_rows(opts: &AppOptions) -> Vec<(String, String)> {
         ),
         (
             "frame source".into(),
-            match &opts.source {
-                Some(SourceSpec::Frames { dir, fps }) => format!("{} @ {fps} fps", dir.display()),
-                Some(SourceSpec::Image(p)) => p.display().to_string(),
-                None => "–".into(),
-            },
+            opts.source
+                .as_ref()
+                .map_or_else(|| "–".into(), ToString::to_string),
         ),
     ]
 }
@@ -191,6 +200,9 @@ pub struct KioskApp {
     opts: AppOptions,
     worker: WorkerHandle,
     capture: Option<CaptureHandle>,
+    challenge: Option<ChallengeHandle>,
+    /// The run the challenge thread is working on, if any.
+    challenge_run: Option<u64>,
     clock: Instant,
 }
 
@@ -217,7 +229,18 @@ impl KioskApp {
             opts,
             worker,
             capture: None,
+            challenge: None,
+            challenge_run: None,
             clock: Instant::now(),
+        }
+    }
+
+    /// The challenge for the next customer: the fixed steps, or a random one.
+    fn issue_challenge(&self) -> Challenge {
+        let cfg = &self.opts.config.liveness.challenge;
+        match &self.opts.challenge {
+            Some(steps) if !steps.is_empty() => Challenge::with_steps(steps.clone(), cfg),
+            _ => Challenge::random(cfg),
         }
     }
 
@@ -232,12 +255,20 @@ impl KioskApp {
             return;
         }
         if let Some(spec) = self.opts.source.clone() {
-            let ctx = ctx.clone();
+            let ctx2 = ctx.clone();
             self.capture = Some(capture::spawn(
                 spec,
                 self.opts.config.limits,
+                Arc::new(move || ctx2.request_repaint()),
+            ));
+            // A live source gets the liveness challenge on the selfie screen.
+            let ctx = ctx.clone();
+            self.challenge = Some(challenge::spawn(
+                self.opts.config.clone(),
                 Arc::new(move || ctx.request_repaint()),
             ));
+        } else {
+            self.state.liveness_models = state::ModelStatus::Failed("no live frame source".into());
         }
     }
 
@@ -252,10 +283,29 @@ impl KioskApp {
                 self.worker.send(job);
             }
         }
+        if let Some(ch) = &self.challenge {
+            for ev in ch.poll() {
+                self.state.apply_challenge(ev);
+            }
+        }
         if let Some(cap) = &self.capture {
             match cap.latest() {
-                Some(CaptureEvent::Frame(f)) => self.ui.set_frame(&ctx, f),
-                Some(CaptureEvent::Failed(m)) => self.ui.source_error = Some(m),
+                Some(CaptureEvent::Frame(f)) => {
+                    if self.state.challenge_running()
+                        && let Some(ch) = &self.challenge
+                    {
+                        ch.offer(&f);
+                    }
+                    self.ui.set_frame(&ctx, f);
+                }
+                Some(CaptureEvent::Failed(m)) => {
+                    self.ui.source_error = Some(m);
+                    self.ui.source_retrying = false;
+                }
+                Some(CaptureEvent::Retrying(m)) => {
+                    self.ui.source_error = Some(m);
+                    self.ui.source_retrying = true;
+                }
                 None => {}
             }
         }
@@ -279,6 +329,7 @@ impl KioskApp {
         for job in jobs {
             self.worker.send(job);
         }
+        self.sync_challenge();
         // Keep polling while work is in flight, and wake for the idle timer.
         let busy = self.state.login.busy
             || self.state.review.busy
@@ -287,6 +338,7 @@ impl KioskApp {
                 .session
                 .as_ref()
                 .is_some_and(|s| s.stage.is_some() || s.decision.saving)
+            || self.state.challenge_running()
             || matches!(self.state.models, state::ModelStatus::Loading);
         ctx.request_repaint_after(if busy {
             Duration::from_millis(100)
@@ -294,6 +346,36 @@ impl KioskApp {
             Duration::from_secs(1)
         });
         self.frame_times.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+}
+
+impl KioskApp {
+    /// Start a run the screen asked for; stop the thread's run when the screen dropped it
+    /// (cancel, back, retake, idle timeout, logout).
+    fn sync_challenge(&mut self) {
+        let Some(ch) = &self.challenge else {
+            return;
+        };
+        if std::mem::take(&mut self.ui.challenge_requested) {
+            let challenge = self.issue_challenge();
+            if let Some(run) = self.state.start_challenge(challenge.clone()) {
+                ch.start(run, challenge);
+                self.challenge_run = Some(run);
+            }
+        }
+        let running = self
+            .state
+            .session
+            .as_ref()
+            .and_then(|s| s.challenge.as_ref())
+            .filter(|c| c.running() && self.state.screen == state::Screen::Selfie)
+            .map(|c| c.run);
+        if self.challenge_run.is_some() && running != self.challenge_run {
+            if running.is_none() {
+                ch.stop();
+            }
+            self.challenge_run = running;
+        }
     }
 }
 
@@ -325,10 +407,17 @@ impl eframe::App for KioskApp {
 pub fn options(args: &GuiArgs, config: Config) -> Result<AppOptions, String> {
     let source = match &args.source {
         Some(s) => Some(s.parse::<SourceSpec>()?),
-        None => None,
+        None => capture::first_camera().map(|index| SourceSpec::Camera {
+            index,
+            resolution: None,
+        }),
     };
     let lang =
         Lang::parse(&args.lang).ok_or_else(|| format!("unknown language {:?}", args.lang))?;
+    let challenge = match &args.challenge {
+        Some(text) => Some(crate::liveness::cli::parse_steps(text)?),
+        None => None,
+    };
     let audit = crate::record::store_config(&config, args.db.as_deref());
     Ok(AppOptions {
         config,
@@ -339,6 +428,7 @@ pub fn options(args: &GuiArgs, config: Config) -> Result<AppOptions, String> {
         lang,
         kiosk: args.kiosk,
         idle_timeout: Duration::from_secs(args.idle_timeout.max(5)),
+        challenge,
     })
 }
 

@@ -4,10 +4,13 @@
 
 use crate::audit::{self, CustomerType, RecordReceipt, RecordSummary, Role, Stats};
 use crate::document::idnumber::{self, IdType};
-use crate::record::OperatorDecision;
+use crate::liveness::LivenessResult;
+use crate::liveness::challenge::{Challenge, ChallengeState, StepOutcome};
+use crate::record::{FieldEdit, OperatorDecision};
 use crate::result::Decision;
 use eframe::egui;
 
+use super::challenge::ChallengeEvent;
 use super::strings::Lang;
 use super::worker::{Captured, Claim, Event, Job, RecordView, ResultView, Stage};
 
@@ -165,11 +168,32 @@ impl StartForm {
     }
 }
 
+/// A document field on the result screen: the value read and the agent's (editable) value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldForm {
+    /// Field name as in the result JSON.
+    pub name: String,
+    /// The value read.
+    pub read: String,
+    /// The value in the edit box (starts as the value read).
+    pub value: String,
+}
+
+impl FieldForm {
+    /// The agent changed it.
+    #[must_use]
+    pub fn corrected(&self) -> bool {
+        self.value.trim() != self.read
+    }
+}
+
 /// The agent's decision form on the result screen.
 #[derive(Debug, Clone, Default)]
 pub struct DecisionForm {
     /// Reason typed.
     pub reason: String,
+    /// The document fields read, each correctable.
+    pub fields: Vec<FieldForm>,
     /// Problem to show.
     pub error: Option<DecisionError>,
     /// Sent, waiting for the store.
@@ -183,8 +207,78 @@ pub enum DecisionError {
     ReasonMissing,
     /// Approve is not allowed when the suggestion is not approve.
     NeedsSupervisor,
+    /// A corrected field was left empty (its name).
+    EmptyField(String),
     /// The store refused.
     Store(String),
+}
+
+/// A liveness challenge on the selfie screen, as the UI shows it.
+pub struct ChallengeView {
+    /// Run id (events of older runs are ignored).
+    pub run: u64,
+    /// The challenge issued.
+    pub challenge: Challenge,
+    /// State after the last analysed frame.
+    pub state: ChallengeState,
+    /// Each step's outcome so far.
+    pub steps: Vec<StepOutcome>,
+    /// Last analysed frame's time (source clock, ms).
+    pub t_ms: f64,
+    /// First analysed frame's time.
+    pub first_ms: Option<f64>,
+    /// Frames analysed.
+    pub frames: usize,
+    /// The outcome, once finished.
+    pub result: Option<Box<LivenessResult>>,
+    /// Inference failed.
+    pub error: Option<String>,
+}
+
+impl ChallengeView {
+    fn new(run: u64, challenge: Challenge) -> Self {
+        ChallengeView {
+            run,
+            challenge,
+            state: ChallengeState::WaitingForFace,
+            steps: Vec::new(),
+            t_ms: 0.0,
+            first_ms: None,
+            frames: 0,
+            result: None,
+            error: None,
+        }
+    }
+
+    /// Still analysing frames.
+    #[must_use]
+    pub fn running(&self) -> bool {
+        self.result.is_none() && self.error.is_none()
+    }
+
+    /// The step being performed (0-based), while in progress.
+    #[must_use]
+    pub fn current_step(&self) -> Option<usize> {
+        match self.state {
+            ChallengeState::InProgress { step } => Some(step),
+            _ => None,
+        }
+    }
+
+    /// Milliseconds left for the current step (countdown), while in progress.
+    #[must_use]
+    pub fn step_remaining_ms(&self) -> Option<f64> {
+        let step = self.current_step()?;
+        let started = self.steps.get(step)?.started_ms?;
+        Some((self.challenge.step_timeout_ms - (self.t_ms - started)).max(0.0))
+    }
+
+    /// Milliseconds left for the whole challenge, once the first frame arrived.
+    #[must_use]
+    pub fn total_remaining_ms(&self) -> Option<f64> {
+        let first = self.first_ms?;
+        Some((self.challenge.deadline_ms - (self.t_ms - first)).max(0.0))
+    }
 }
 
 /// One customer's verification in progress. Dropping it clears their data from the screen.
@@ -201,6 +295,11 @@ pub struct Session {
     pub selfie: Option<Captured>,
     /// Selfie preview.
     pub selfie_preview: Option<egui::ColorImage>,
+    /// The liveness challenge that produced the selfie (absent for an imported still, which
+    /// gets the passive check alone).
+    pub liveness: Option<Box<LivenessResult>>,
+    /// The challenge on screen (running or finished).
+    pub challenge: Option<ChallengeView>,
     /// The stage running, while processing.
     pub stage: Option<Stage>,
     /// The finished result.
@@ -213,10 +312,82 @@ pub struct Session {
     pub error: Option<String>,
 }
 
+/// The review screen's filters, as typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueFilterForm {
+    /// Only cases waiting for review (the queue); off: every record.
+    pub pending_only: bool,
+    /// Current decision.
+    pub decision: Option<audit::Decision>,
+    /// From this day (`YYYY-MM-DD`, UTC), inclusive.
+    pub from: String,
+    /// To this day (`YYYY-MM-DD`, UTC), inclusive.
+    pub to: String,
+    /// The agent (operator username).
+    pub agent: String,
+    /// Part of the name, the document number read or the claimed ID number.
+    pub text: String,
+}
+
+impl Default for QueueFilterForm {
+    fn default() -> Self {
+        QueueFilterForm {
+            pending_only: true,
+            decision: None,
+            from: String::new(),
+            to: String::new(),
+            agent: String::new(),
+            text: String::new(),
+        }
+    }
+}
+
+impl QueueFilterForm {
+    /// The store's filter.
+    ///
+    /// # Errors
+    /// A date that is not `YYYY-MM-DD`, or a range that ends before it starts.
+    pub fn to_filter(&self) -> Result<audit::RecordFilter, String> {
+        let day = |text: &str| -> Result<Option<i64>, String> {
+            let t = text.trim();
+            if t.is_empty() {
+                return Ok(None);
+            }
+            if t.len() != 10 || !t.contains('-') {
+                return Err(format!("{t:?}: YYYY-MM-DD"));
+            }
+            audit::cli::parse_time(t)
+                .map(Some)
+                .map_err(|e| e.to_string())
+        };
+        let from_ms = day(&self.from)?;
+        // The "to" day is included: up to the next midnight.
+        let to_ms = day(&self.to)?.map(|ms| ms + 86_400_000);
+        if let (Some(a), Some(b)) = (from_ms, to_ms)
+            && b <= a
+        {
+            return Err(format!("{} > {}", self.from.trim(), self.to.trim()));
+        }
+        let text = |t: &str| Some(t.trim().to_string()).filter(|t| !t.is_empty());
+        Ok(audit::RecordFilter {
+            from_ms,
+            to_ms,
+            operator: text(&self.agent),
+            decision: self.decision,
+            review_status: self.pending_only.then_some(audit::ReviewStatus::Pending),
+            text: text(&self.text),
+        })
+    }
+}
+
 /// Supervisor review screen state.
 #[derive(Default)]
 pub struct ReviewState {
-    /// Pending cases.
+    /// The filters.
+    pub filter: QueueFilterForm,
+    /// A filter that could not be applied.
+    pub filter_error: Option<String>,
+    /// Cases matching the filters (pending ones oldest first, else newest first).
     pub queue: Vec<RecordSummary>,
     /// Statistics.
     pub stats: Option<Stats>,
@@ -258,7 +429,10 @@ pub struct AppState {
     pub notice: Option<String>,
     /// Last user input, ms on the app's clock.
     pub last_activity_ms: f64,
+    /// The liveness models' state (the challenge thread).
+    pub liveness_models: ModelStatus,
     next_ticket: u64,
+    next_run: u64,
 }
 
 impl Default for AppState {
@@ -284,7 +458,9 @@ impl AppState {
             review: ReviewState::default(),
             notice: None,
             last_activity_ms: 0.0,
+            liveness_models: ModelStatus::Loading,
             next_ticket: 1,
+            next_run: 1,
         }
     }
 
@@ -329,6 +505,8 @@ impl AppState {
                     document_preview: None,
                     selfie: None,
                     selfie_preview: None,
+                    liveness: None,
+                    challenge: None,
                     stage: None,
                     result: None,
                     decision: DecisionForm::default(),
@@ -355,12 +533,110 @@ impl AppState {
         }
     }
 
-    /// Keep the selfie image.
+    /// Keep a selfie image that did not come from a challenge (an imported still): it gets the
+    /// passive check alone.
     pub fn set_selfie(&mut self, image: Captured, preview: egui::ColorImage) {
         if let Some(s) = self.session.as_mut() {
             s.selfie = Some(image);
             s.selfie_preview = Some(preview);
+            s.liveness = None;
+            s.challenge = None;
             s.error = None;
+        }
+    }
+
+    /// Drop the selfie (and the challenge that produced it).
+    pub fn clear_selfie(&mut self) {
+        if let Some(s) = self.session.as_mut() {
+            s.selfie = None;
+            s.selfie_preview = None;
+            s.liveness = None;
+            s.challenge = None;
+        }
+    }
+
+    /// Start a liveness challenge on the selfie screen; returns the run id to send with it.
+    /// Needs the liveness models, a document, and no challenge already running.
+    pub fn start_challenge(&mut self, challenge: Challenge) -> Option<u64> {
+        if self.screen != Screen::Selfie
+            || !matches!(self.liveness_models, ModelStatus::Ready { .. })
+        {
+            return None;
+        }
+        let run = self.next_run;
+        let s = self.session.as_mut()?;
+        if s.document.is_none() || s.challenge.as_ref().is_some_and(ChallengeView::running) {
+            return None;
+        }
+        self.next_run += 1;
+        s.selfie = None;
+        s.selfie_preview = None;
+        s.liveness = None;
+        s.error = None;
+        s.challenge = Some(ChallengeView::new(run, challenge));
+        Some(run)
+    }
+
+    /// Whether a challenge is analysing frames (the UI then offers it each new frame).
+    #[must_use]
+    pub fn challenge_running(&self) -> bool {
+        self.screen == Screen::Selfie
+            && self
+                .session
+                .as_ref()
+                .and_then(|s| s.challenge.as_ref())
+                .is_some_and(ChallengeView::running)
+    }
+
+    /// Apply an event from the challenge thread. A passed, live challenge's chosen frame becomes
+    /// the selfie and its result goes with the verification.
+    pub fn apply_challenge(&mut self, ev: ChallengeEvent) {
+        let run_of = |s: &Session, run: u64| s.challenge.as_ref().is_some_and(|c| c.run == run);
+        match ev {
+            ChallengeEvent::Ready => self.liveness_models = ModelStatus::Ready { load_ms: 0.0 },
+            ChallengeEvent::LoadFailed(m) => self.liveness_models = ModelStatus::Failed(m),
+            ChallengeEvent::Progress {
+                run,
+                state,
+                steps,
+                t_ms,
+                first_ms,
+                frames,
+            } => {
+                if let Some(s) = self.session.as_mut().filter(|s| run_of(s, run))
+                    && let Some(c) = s.challenge.as_mut()
+                {
+                    c.state = state;
+                    c.steps = steps;
+                    c.t_ms = t_ms;
+                    c.first_ms = Some(first_ms);
+                    c.frames = frames;
+                }
+            }
+            ChallengeEvent::Finished { run, outcome } => {
+                if let Some(s) = self.session.as_mut().filter(|s| run_of(s, run))
+                    && let Some(c) = s.challenge.as_mut()
+                {
+                    let outcome = *outcome;
+                    c.state = outcome.result.active.state;
+                    c.steps.clone_from(&outcome.result.active.steps);
+                    if outcome.result.is_live
+                        && let (Some(selfie), Some(preview)) = (outcome.selfie, outcome.preview)
+                    {
+                        s.selfie = Some(selfie);
+                        s.selfie_preview = Some(preview);
+                        s.liveness = Some(Box::new(outcome.result.clone()));
+                    }
+                    c.result = Some(Box::new(outcome.result));
+                }
+            }
+            ChallengeEvent::Failed { run, message } => {
+                if let Some(s) = self.session.as_mut().filter(|s| run_of(s, run))
+                    && let Some(c) = s.challenge.as_mut()
+                {
+                    c.error = Some(message);
+                }
+            }
         }
     }
 
@@ -397,6 +673,7 @@ impl AppState {
             claim: s.claim.clone(),
             document,
             selfie,
+            liveness: s.liveness.clone(),
         })
     }
 
@@ -411,6 +688,21 @@ impl AppState {
             s.decision.error = Some(DecisionError::NeedsSupervisor);
             return None;
         }
+        if let Some(f) = s.decision.fields.iter().find(|f| f.value.trim().is_empty()) {
+            s.decision.error = Some(DecisionError::EmptyField(f.name.clone()));
+            return None;
+        }
+        let corrections: Vec<FieldEdit> = s
+            .decision
+            .fields
+            .iter()
+            .filter(|f| f.corrected())
+            .map(|f| FieldEdit {
+                field: f.name.clone(),
+                before: f.read.clone(),
+                after: f.value.trim().to_string(),
+            })
+            .collect();
         let reason = s.decision.reason.trim().to_string();
         if reason.is_empty() && !(decision == Decision::Approve && suggested == Decision::Approve) {
             s.decision.error = Some(DecisionError::ReasonMissing);
@@ -427,6 +719,7 @@ impl AppState {
                 } else {
                     reason
                 },
+                corrections,
             },
         })
     }
@@ -478,8 +771,24 @@ impl AppState {
             return None;
         }
         self.screen = Screen::Review;
-        self.review.busy = true;
-        Some(Job::LoadQueue)
+        self.load_queue()
+    }
+
+    /// Ask for the cases matching the filters (a bad filter is shown, nothing is sent).
+    pub fn load_queue(&mut self) -> Option<Job> {
+        match self.review.filter.to_filter() {
+            Ok(filter) => {
+                self.review.filter_error = None;
+                self.review.busy = true;
+                Some(Job::LoadQueue {
+                    filter: Box::new(filter),
+                })
+            }
+            Err(e) => {
+                self.review.filter_error = Some(e);
+                None
+            }
+        }
     }
 
     /// A supervisor decides the open case; a note is required.
@@ -536,6 +845,25 @@ impl AppState {
             Event::Verified { ticket, view } => {
                 if let Some(s) = self.session_for(ticket) {
                     s.stage = None;
+                    s.decision.fields = view
+                        .result
+                        .document
+                        .reading
+                        .as_ref()
+                        .filter(|r| r.found)
+                        .map(|r| {
+                            r.assembled
+                                .fields
+                                .present()
+                                .into_iter()
+                                .map(|(name, f)| FieldForm {
+                                    name: name.to_string(),
+                                    read: f.value.clone(),
+                                    value: f.value.clone(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
                     s.result = Some(view);
                     self.screen = Screen::Result;
                 }
@@ -579,8 +907,7 @@ impl AppState {
                     "{} #{id} ({action_id})",
                     self.lang.s().override_saved
                 ));
-                self.review.busy = true;
-                jobs.push(Job::LoadQueue);
+                jobs.extend(self.load_queue());
             }
             Event::ReviewFailed(m) => {
                 self.review.busy = false;
@@ -615,10 +942,7 @@ mod tests {
     }
 
     fn img(name: &str) -> Captured {
-        Captured {
-            name: name.into(),
-            bytes: Arc::new(vec![1, 2, 3]),
-        }
+        Captured::encoded(name, Arc::new(vec![1, 2, 3]))
     }
 
     #[test]
@@ -723,7 +1047,7 @@ mod tests {
         assert!(agent.open_review().is_none());
         assert_eq!(agent.screen, Screen::Start);
         let mut sup = logged_in(Role::Supervisor);
-        assert!(matches!(sup.open_review(), Some(Job::LoadQueue)));
+        assert!(matches!(sup.open_review(), Some(Job::LoadQueue { .. })));
         assert_eq!(sup.screen, Screen::Review);
         assert!(sup.override_case(audit::Decision::Approve).is_none());
     }
@@ -737,5 +1061,166 @@ mod tests {
         assert!(matches!(jobs.last(), Some(Job::Logout)));
         assert!(st.session.is_none() && st.user.is_none());
         assert_eq!(st.screen, Screen::Login);
+    }
+
+    fn finished(run: u64, live: bool) -> ChallengeEvent {
+        use crate::liveness::challenge::ChallengeConfig;
+        use crate::liveness::passive::{PassiveConfig, aggregate};
+        use crate::liveness::{ActiveSummary, LivenessDecision};
+        let challenge = Challenge::with_steps(
+            vec![crate::liveness::challenge::Step::TurnLeft],
+            &ChallengeConfig::default(),
+        );
+        let result = LivenessResult {
+            challenge,
+            active: ActiveSummary {
+                passed: live,
+                state: if live {
+                    ChallengeState::Passed
+                } else {
+                    ChallengeState::Failed {
+                        reason: crate::liveness::challenge::FailReason::StepTimeout,
+                        step: Some(0),
+                    }
+                },
+                steps: Vec::new(),
+                baseline: None,
+            },
+            passive: aggregate(&[99.0, 99.0, 99.0], &PassiveConfig::default()),
+            selfie: None,
+            decision: if live {
+                LivenessDecision::Live
+            } else {
+                LivenessDecision::NotLive
+            },
+            is_live: live,
+            reasons: Vec::new(),
+            frame_count: 3,
+            frames: Vec::new(),
+            models: Vec::new(),
+            timings_ms: std::collections::BTreeMap::new(),
+        };
+        ChallengeEvent::Finished {
+            run,
+            outcome: Box::new(super::super::challenge::Finished {
+                result,
+                selfie: live.then(|| img("frame-7.png")),
+                preview: live.then(egui::ColorImage::example),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_live_challenge_gives_the_selfie_and_its_result_goes_with_the_verification() {
+        use crate::liveness::challenge::ChallengeConfig;
+        let mut st = logged_in(Role::Agent);
+        st.start.country = "GH".into();
+        assert!(st.begin_verification(0));
+        st.set_document(img("doc.jpg"), egui::ColorImage::example());
+        st.go(Screen::Selfie);
+        let ch = || {
+            Challenge::with_steps(
+                vec![crate::liveness::challenge::Step::TurnLeft],
+                &ChallengeConfig::default(),
+            )
+        };
+        assert!(st.start_challenge(ch()).is_none(), "models not loaded yet");
+        st.apply_challenge(ChallengeEvent::Ready);
+        let run = st.start_challenge(ch()).unwrap();
+        assert!(st.challenge_running());
+        assert!(st.start_challenge(ch()).is_none(), "one run at a time");
+        // Progress: step 1 of 1 started at 1000 ms; at 3000 ms 5 s are left of its 7 s.
+        st.apply_challenge(ChallengeEvent::Progress {
+            run,
+            state: ChallengeState::InProgress { step: 0 },
+            steps: vec![StepOutcome {
+                step: crate::liveness::challenge::Step::TurnLeft,
+                status: crate::liveness::challenge::StepStatus::InProgress,
+                started_ms: Some(1000.0),
+                performed_ms: None,
+                completed_ms: None,
+                peak: None,
+            }],
+            t_ms: 3000.0,
+            first_ms: 0.0,
+            frames: 30,
+        });
+        {
+            let c = st.session.as_ref().unwrap().challenge.as_ref().unwrap();
+            assert_eq!(c.current_step(), Some(0));
+            assert_eq!(c.step_remaining_ms(), Some(5000.0));
+            assert_eq!(c.total_remaining_ms(), Some(17_000.0));
+        }
+        // A failed run leaves no selfie; events of another run are ignored.
+        st.apply_challenge(finished(run + 5, true));
+        assert!(st.session.as_ref().unwrap().selfie.is_none());
+        st.apply_challenge(finished(run, false));
+        assert!(!st.challenge_running());
+        assert!(st.session.as_ref().unwrap().selfie.is_none());
+        assert!(st.process().is_none());
+        // Again, and it passes: the chosen frame is the selfie and the result goes along.
+        let run = st.start_challenge(ch()).unwrap();
+        st.apply_challenge(finished(run, true));
+        match st.process() {
+            Some(Job::Verify {
+                selfie, liveness, ..
+            }) => {
+                assert_eq!(selfie.name, "frame-7.png");
+                assert!(liveness.is_some_and(|l| l.is_live));
+            }
+            _ => panic!("expected a verify job"),
+        }
+        // An imported still replaces it and gets the passive check alone.
+        let ticket = st.session.as_ref().unwrap().ticket;
+        st.apply(Event::VerifyFailed {
+            ticket,
+            message: "x".into(),
+        });
+        st.set_selfie(img("still.jpg"), egui::ColorImage::example());
+        match st.process() {
+            Some(Job::Verify { liveness, .. }) => assert!(liveness.is_none()),
+            _ => panic!("expected a verify job"),
+        }
+    }
+
+    #[test]
+    fn queue_filters_become_the_store_filter() {
+        let f = QueueFilterForm::default().to_filter().unwrap();
+        assert_eq!(f.review_status, Some(audit::ReviewStatus::Pending));
+        assert!(f.text.is_none() && f.operator.is_none() && f.from_ms.is_none());
+        let form = QueueFilterForm {
+            pending_only: false,
+            decision: Some(audit::Decision::Reject),
+            from: "2026-01-01".into(),
+            to: " 2026-01-01 ".into(),
+            agent: " ama ".into(),
+            text: " Ndiaye ".into(),
+        };
+        let f = form.to_filter().unwrap();
+        assert_eq!(f.review_status, None);
+        assert_eq!(f.decision, Some(audit::Decision::Reject));
+        // 2026-01-01 00:00 UTC, and the whole day up to the next midnight.
+        assert_eq!(f.from_ms, Some(1_767_225_600_000));
+        assert_eq!(f.to_ms, Some(1_767_225_600_000 + 86_400_000));
+        assert_eq!(f.operator.as_deref(), Some("ama"));
+        assert_eq!(f.text.as_deref(), Some("Ndiaye"));
+        for bad in ["2026-13-01", "yesterday", "1767225600000"] {
+            let form = QueueFilterForm {
+                from: bad.into(),
+                ..QueueFilterForm::default()
+            };
+            assert!(form.to_filter().is_err(), "{bad}");
+        }
+        let backwards = QueueFilterForm {
+            from: "2026-02-01".into(),
+            to: "2026-01-01".into(),
+            ..QueueFilterForm::default()
+        };
+        assert!(backwards.to_filter().is_err());
+        // A bad filter is shown and nothing is sent.
+        let mut sup = logged_in(Role::Supervisor);
+        sup.review.filter = backwards;
+        assert!(sup.open_review().is_none());
+        assert!(sup.review.filter_error.is_some() && !sup.review.busy);
     }
 }

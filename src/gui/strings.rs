@@ -109,6 +109,8 @@ pub struct Strings {
     pub no_camera: &'static str,
     /// Frame source ended.
     pub source_ended: &'static str,
+    /// The camera failed and is being opened again.
+    pub camera_retrying: &'static str,
     /// Waiting for the first frame.
     pub waiting_frame: &'static str,
     /// Captured image label.
@@ -231,6 +233,76 @@ pub struct Strings {
     pub settings: &'static str,
     /// Read-only thresholds note.
     pub thresholds_read_only: &'static str,
+    /// Start the liveness challenge.
+    pub start_challenge: &'static str,
+    /// Prompt before the first step.
+    pub prompt_face: &'static str,
+    /// Prompt: turn left.
+    pub prompt_turn_left: &'static str,
+    /// Prompt: turn right.
+    pub prompt_turn_right: &'static str,
+    /// Prompt: look up.
+    pub prompt_look_up: &'static str,
+    /// Prompt: come closer.
+    pub prompt_come_closer: &'static str,
+    /// Prompt: smile.
+    pub prompt_smile: &'static str,
+    /// Prompt: blink.
+    pub prompt_blink: &'static str,
+    /// "Step" (k of n).
+    pub step: &'static str,
+    /// "of" (k of n).
+    pub of: &'static str,
+    /// Countdown for the step.
+    pub step_time_left: &'static str,
+    /// Countdown for the whole challenge.
+    pub total_time_left: &'static str,
+    /// Stop the challenge.
+    pub stop_challenge: &'static str,
+    /// Challenge passed.
+    pub challenge_passed: &'static str,
+    /// Challenge failed.
+    pub challenge_failed: &'static str,
+    /// Start the challenge again.
+    pub try_again: &'static str,
+    /// Liveness models loading.
+    pub liveness_loading: &'static str,
+    /// Liveness models unavailable.
+    pub liveness_unavailable: &'static str,
+    /// Liveness (result screen).
+    pub liveness: &'static str,
+    /// Live.
+    pub live: &'static str,
+    /// Not live.
+    pub not_live: &'static str,
+    /// Challenge (result screen).
+    pub challenge: &'static str,
+    /// Single image, passive check only.
+    pub passive_only: &'static str,
+    /// A field the agent corrected.
+    pub corrected: &'static str,
+    /// A corrected field was emptied.
+    pub err_empty_field: &'static str,
+    /// Filter: pending cases only.
+    pub pending_only: &'static str,
+    /// Filter: decision.
+    pub decision: &'static str,
+    /// Filter: any decision.
+    pub any: &'static str,
+    /// Filter: first day.
+    pub from_day: &'static str,
+    /// Filter: last day.
+    pub to_day: &'static str,
+    /// Filter: agent.
+    pub agent: &'static str,
+    /// Filter: free text.
+    pub name_or_id: &'static str,
+    /// Apply the filters.
+    pub apply_filters: &'static str,
+    /// Clear the filters.
+    pub clear_filters: &'static str,
+    /// A filter could not be applied.
+    pub bad_filter: &'static str,
 }
 
 /// English.
@@ -272,6 +344,7 @@ pub static EN: Strings = Strings {
     cancel: "Cancel",
     no_camera: "No camera: import an image file, or start with --source frames:<folder>.",
     source_ended: "The frame source stopped",
+    camera_retrying: "Camera unavailable, trying again every 2 s",
     waiting_frame: "Waiting for the first frame…",
     captured: "Captured",
     document_guide: "Place the document inside the frame, photo side up.",
@@ -333,6 +406,41 @@ pub static EN: Strings = Strings {
     actions: "Supervisor actions",
     settings: "Settings",
     thresholds_read_only: "Thresholds in force (read-only; an administrator changes them in the configuration file)",
+    start_challenge: "Start the liveness check",
+    prompt_face: "Look straight at the camera",
+    prompt_turn_left: "Turn your head to your left",
+    prompt_turn_right: "Turn your head to your right",
+    prompt_look_up: "Look up",
+    prompt_come_closer: "Come closer to the camera",
+    prompt_smile: "Smile",
+    prompt_blink: "Blink your eyes",
+    step: "Step",
+    of: "of",
+    step_time_left: "Time left for this step",
+    total_time_left: "in all",
+    stop_challenge: "Stop the check",
+    challenge_passed: "Liveness check passed",
+    challenge_failed: "Liveness check failed",
+    try_again: "Start again",
+    liveness_loading: "Loading the liveness models…",
+    liveness_unavailable: "Liveness check unavailable (import a still image)",
+    liveness: "Liveness",
+    live: "live",
+    not_live: "not live",
+    challenge: "challenge",
+    passive_only: "single image, passive check only",
+    corrected: "corrected",
+    err_empty_field: "A corrected field cannot be empty",
+    pending_only: "Pending review only",
+    decision: "Decision",
+    any: "any",
+    from_day: "From (YYYY-MM-DD)",
+    to_day: "To (YYYY-MM-DD)",
+    agent: "Agent",
+    name_or_id: "Name or ID number",
+    apply_filters: "Apply filters",
+    clear_filters: "Clear filters",
+    bad_filter: "Check the filters",
 };
 
 /// French.
@@ -374,6 +482,7 @@ pub static FR: Strings = Strings {
     cancel: "Annuler",
     no_camera: "Pas de caméra : importez un fichier image, ou lancez avec --source frames:<dossier>.",
     source_ended: "La source d'images s'est arrêtée",
+    camera_retrying: "Caméra indisponible, nouvel essai toutes les 2 s",
     waiting_frame: "En attente de la première image…",
     captured: "Capturé",
     document_guide: "Placez la pièce dans le cadre, côté photo visible.",
@@ -435,6 +544,41 @@ pub static FR: Strings = Strings {
     actions: "Actions du superviseur",
     settings: "Réglages",
     thresholds_read_only: "Seuils en vigueur (lecture seule ; un administrateur les modifie dans le fichier de configuration)",
+    start_challenge: "Lancer le contrôle de présence",
+    prompt_face: "Regardez droit vers la caméra",
+    prompt_turn_left: "Tournez la tête vers votre gauche",
+    prompt_turn_right: "Tournez la tête vers votre droite",
+    prompt_look_up: "Levez les yeux vers le haut",
+    prompt_come_closer: "Approchez-vous de la caméra",
+    prompt_smile: "Souriez",
+    prompt_blink: "Clignez des yeux",
+    step: "Étape",
+    of: "sur",
+    step_time_left: "Temps restant pour cette étape",
+    total_time_left: "au total",
+    stop_challenge: "Arrêter le contrôle",
+    challenge_passed: "Contrôle de présence réussi",
+    challenge_failed: "Échec du contrôle de présence",
+    try_again: "Recommencer",
+    liveness_loading: "Chargement des modèles de présence…",
+    liveness_unavailable: "Contrôle de présence indisponible (importez une image)",
+    liveness: "Présence",
+    live: "vivante",
+    not_live: "non vivante",
+    challenge: "défi",
+    passive_only: "image unique, contrôle passif seul",
+    corrected: "corrigé",
+    err_empty_field: "Un champ corrigé ne peut pas être vide",
+    pending_only: "En attente de revue seulement",
+    decision: "Décision",
+    any: "toutes",
+    from_day: "Du (AAAA-MM-JJ)",
+    to_day: "Au (AAAA-MM-JJ)",
+    agent: "Agent",
+    name_or_id: "Nom ou numéro de pièce",
+    apply_filters: "Appliquer les filtres",
+    clear_filters: "Effacer les filtres",
+    bad_filter: "Vérifiez les filtres",
 };
 
 #[cfg(test)]

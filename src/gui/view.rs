@@ -10,10 +10,13 @@ use egui::{Color32, RichText, TextureHandle, TextureOptions, Vec2};
 
 use crate::audit::{self, CustomerType};
 use crate::document::idnumber::IdType;
+use crate::liveness::challenge::{ChallengeState, Step};
 use crate::result::{Decision, VerificationResult};
 
 use super::capture::{self, Frame};
-use super::state::{AppState, DecisionError, FormError, ModelStatus, Screen, StoreStatus};
+use super::state::{
+    AppState, DecisionError, FieldForm, FormError, ModelStatus, Screen, StoreStatus,
+};
 use super::strings::{Lang, Strings};
 use super::worker::{Captured, Job, Stage};
 
@@ -35,14 +38,18 @@ pub struct UiState {
     pub selfie_path: String,
     /// Latest frame from the source.
     pub frame: Option<Frame>,
-    /// The source's error, if it stopped.
+    /// The source's error, if it stopped (or, with `source_retrying`, while it is reopened).
     pub source_error: Option<String>,
+    /// The camera failed and is being opened again.
+    pub source_retrying: bool,
     /// Import problem.
     pub import_error: Option<String>,
     /// Set when a supervisor asks to leave the kiosk.
     pub exit_requested: bool,
     /// Settings in force, as (configuration key, value) rows for the read-only settings view.
     pub settings: Vec<(String, String)>,
+    /// The agent asked for a liveness challenge (taken by the app, which issues it).
+    pub challenge_requested: bool,
     frame_tex: Option<TextureHandle>,
     textures: HashMap<String, TextureHandle>,
     import: Option<(Target, Receiver<Result<Frame, String>>)>,
@@ -59,6 +66,7 @@ impl UiState {
             }
         }
         self.source_error = None;
+        self.source_retrying = false;
         self.frame = Some(f);
     }
 
@@ -220,7 +228,8 @@ fn poll_import(st: &mut AppState, us: &mut UiState) {
 fn keep(st: &mut AppState, target: Target, frame: &Frame) {
     let captured = Captured {
         name: frame.name.clone(),
-        bytes: Arc::clone(&frame.encoded),
+        bytes: frame.encoded.clone(),
+        pixels: frame.encoded.is_none().then(|| Arc::clone(&frame.rgb)),
     };
     let preview = (*frame.preview).clone();
     match target {
@@ -425,7 +434,12 @@ fn capture_screen(
             });
     }
     if let Some(e) = &us.source_error {
-        error_text(ui, &format!("{}: {e}", s.source_ended));
+        let what = if us.source_retrying {
+            s.camera_retrying
+        } else {
+            s.source_ended
+        };
+        error_text(ui, &format!("{what}: {e}"));
     }
     ui.label(guide);
     ui.horizontal(|ui| {
@@ -443,7 +457,10 @@ fn capture_screen(
                             Target::Selfie => Vec2::new(r.height() * 0.55, r.height() * 0.75),
                         },
                     );
-                    let stroke = egui::Stroke::new(3.0, Color32::from_rgb(80, 200, 255));
+                    let stroke = egui::Stroke::new(
+                        if target == Target::Selfie { 5.0 } else { 3.0 },
+                        guide_color(st, target),
+                    );
                     match target {
                         Target::Document => {
                             ui.painter()
@@ -457,10 +474,15 @@ fn capture_screen(
                             ));
                         }
                     }
-                    if big_button(ui, s.capture, us.frame.is_some())
-                        && let Some(f) = us.frame.clone()
-                    {
-                        keep(st, target, &f);
+                    match target {
+                        Target::Document => {
+                            if big_button(ui, s.capture, us.frame.is_some())
+                                && let Some(f) = us.frame.clone()
+                            {
+                                keep(st, target, &f);
+                            }
+                        }
+                        Target::Selfie => challenge_panel(ui, st, us),
                     }
                 }
                 None => {
@@ -533,12 +555,8 @@ fn capture_screen(
                 if ui.button(s.back).clicked() {
                     st.go(Screen::Document);
                 }
-                if kept.is_some()
-                    && ui.button(s.retake).clicked()
-                    && let Some(sess) = st.session.as_mut()
-                {
-                    sess.selfie = None;
-                    sess.selfie_preview = None;
+                if kept.is_some() && ui.button(s.retake).clicked() {
+                    st.clear_selfie();
                 }
                 if big_button(ui, s.verify, kept.is_some())
                     && let Some(job) = st.process()
@@ -548,6 +566,126 @@ fn capture_screen(
             }
         }
     });
+}
+
+fn guide_color(st: &AppState, target: Target) -> Color32 {
+    let neutral = Color32::from_rgb(80, 200, 255);
+    if target == Target::Document {
+        return neutral;
+    }
+    match st.session.as_ref().and_then(|s| s.challenge.as_ref()) {
+        Some(c) if c.result.as_ref().is_some_and(|r| r.is_live) => Color32::from_rgb(40, 190, 80),
+        Some(c) if !c.running() => Color32::from_rgb(220, 60, 60),
+        Some(c) if c.current_step().is_some() => Color32::from_rgb(250, 190, 40),
+        _ => neutral,
+    }
+}
+
+fn step_prompt(s: &Strings, step: Step) -> &'static str {
+    match step {
+        Step::TurnLeft => s.prompt_turn_left,
+        Step::TurnRight => s.prompt_turn_right,
+        Step::LookUp => s.prompt_look_up,
+        Step::ComeCloser => s.prompt_come_closer,
+        Step::Smile => s.prompt_smile,
+        Step::Blink => s.prompt_blink,
+    }
+}
+
+/// The liveness challenge under the selfie preview: start button, one prompt per step, progress
+/// (step k of n), countdowns, and the outcome.
+fn challenge_panel(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState) {
+    let s = st.lang.s();
+    let models = st.liveness_models.clone();
+    let Some(session) = st.session.as_mut() else {
+        return;
+    };
+    let mut start = false;
+    match session.challenge.as_ref() {
+        Some(c) if c.running() => {
+            let n = c.challenge.steps.len();
+            let (prompt, k) = match c.state {
+                ChallengeState::InProgress { step } => (
+                    c.challenge
+                        .steps
+                        .get(step)
+                        .map_or(s.prompt_face, |&x| step_prompt(s, x)),
+                    step + 1,
+                ),
+                _ => (s.prompt_face, 0),
+            };
+            ui.label(RichText::new(prompt).size(30.0).strong());
+            ui.horizontal(|ui| {
+                ui.label(format!("{} {} {} {n}", s.step, k.max(1), s.of));
+                ui.add(
+                    egui::ProgressBar::new(if n == 0 {
+                        0.0
+                    } else {
+                        (k.saturating_sub(1)) as f32 / n as f32
+                    })
+                    .desired_width(200.0),
+                );
+            });
+            let mut times = Vec::new();
+            if let Some(ms) = c.step_remaining_ms() {
+                times.push(format!(
+                    "{}: {:.0} s",
+                    s.step_time_left,
+                    (ms / 1000.0).ceil()
+                ));
+            }
+            if let Some(ms) = c.total_remaining_ms() {
+                times.push(format!(
+                    "{}: {:.0} s",
+                    s.total_time_left,
+                    (ms / 1000.0).ceil()
+                ));
+            }
+            if !times.is_empty() {
+                ui.label(times.join("   "));
+            }
+            if ui.button(s.stop_challenge).clicked() {
+                session.challenge = None;
+            }
+        }
+        Some(c) => {
+            if let Some(e) = &c.error {
+                error_text(ui, &format!("{}: {e}", s.challenge_failed));
+            } else if let Some(r) = &c.result {
+                if r.is_live {
+                    ui.label(
+                        RichText::new(s.challenge_passed)
+                            .size(24.0)
+                            .strong()
+                            .color(Color32::from_rgb(40, 160, 70)),
+                    );
+                } else {
+                    error_text(ui, s.challenge_failed);
+                    for reason in &r.reasons {
+                        error_text(ui, &format!("• {}", reason.message));
+                    }
+                }
+            }
+            if big_button(ui, s.try_again, matches!(models, ModelStatus::Ready { .. })) {
+                start = true;
+            }
+        }
+        None => match &models {
+            ModelStatus::Loading => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(s.liveness_loading);
+                });
+            }
+            ModelStatus::Failed(m) => error_text(ui, &format!("{}: {m}", s.liveness_unavailable)),
+            ModelStatus::Ready { .. } => {
+                start = big_button(ui, s.start_challenge, us.frame.is_some());
+            }
+        },
+    }
+    if start {
+        us.challenge_requested = true;
+    }
 }
 
 fn processing(ui: &mut egui::Ui, st: &AppState) {
@@ -574,7 +712,13 @@ fn processing(ui: &mut egui::Ui, st: &AppState) {
 
 /// What was read from the document: each field with its confidence and source, the MRZ and its
 /// checks, the flags the agent must look at, and the capture quality.
-fn document_extras(ui: &mut egui::Ui, s: &Strings, result: &VerificationResult) {
+fn document_extras(
+    ui: &mut egui::Ui,
+    s: &Strings,
+    result: &VerificationResult,
+    fields: &mut [FieldForm],
+    editable: bool,
+) {
     ui.label(RichText::new(s.fields).strong());
     let Some(reading) = result.document.reading.as_ref() else {
         ui.label(RichText::new(s.no_fields).italics());
@@ -590,13 +734,38 @@ fn document_extras(ui: &mut egui::Ui, s: &Strings, result: &VerificationResult) 
         .min_row_height(24.0)
         .show(ui, |ui| {
             for (name, field) in present {
-                ui.label(name);
-                ui.label(RichText::new(field.value.as_str()).strong());
+                let name_label = ui.label(name);
+                // The value: an edit box starting at the value read, for the agent to correct
+                // (its accessible name is the field's name), until the decision is saved.
+                let form = fields.iter_mut().find(|f| f.name == name);
+                let corrected = form.as_ref().is_some_and(|f| f.corrected());
+                match form {
+                    Some(f) if editable => {
+                        ui.add(
+                            egui::TextEdit::singleline(&mut f.value)
+                                .id(ui.make_persistent_id(("correct", name)))
+                                .desired_width(250.0),
+                        )
+                        .labelled_by(name_label.id);
+                    }
+                    Some(f) if corrected => {
+                        ui.label(RichText::new(f.value.trim()).strong());
+                    }
+                    _ => {
+                        ui.label(RichText::new(field.value.as_str()).strong());
+                    }
+                }
                 ui.label(format!("{:.0}", field.confidence));
                 ui.label(match field.source {
                     crate::document::fields::FieldSource::Mrz => s.mrz,
                     crate::document::fields::FieldSource::Visual => "visual",
                 });
+                if corrected {
+                    ui.label(
+                        RichText::new(format!("{} ({})", s.corrected, field.value))
+                            .color(decision_color(Decision::Refer)),
+                    );
+                }
                 ui.end_row();
             }
         });
@@ -635,6 +804,36 @@ fn document_extras(ui: &mut egui::Ui, s: &Strings, result: &VerificationResult) 
         ))
         .small(),
     );
+}
+
+/// The liveness outcome on the result screen: the challenge's steps, or the passive check alone.
+fn liveness_line(ui: &mut egui::Ui, s: &Strings, r: &VerificationResult) {
+    let Some(l) = r.liveness.as_ref() else {
+        return;
+    };
+    let verdict = if l.is_live { s.live } else { s.not_live };
+    let score = l
+        .passive
+        .score
+        .map_or_else(|| "–".into(), |x| format!("{x:.0}"));
+    let how = match (&l.mode, &l.challenge) {
+        (crate::result::LivenessMode::Sequence, Some(c)) => format!(
+            "{}: {}",
+            s.challenge,
+            c.steps
+                .iter()
+                .map(|x| x.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => s.passive_only.to_string(),
+    };
+    let text = format!("{}: {verdict} ({how}; passive {score})", s.liveness);
+    if l.is_live {
+        ui.label(RichText::new(text).color(decision_color(Decision::Approve)));
+    } else {
+        error_text(ui, &text);
+    }
 }
 
 fn fmt_opt(v: Option<f32>) -> String {
@@ -709,6 +908,7 @@ fn result_screen(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &
                     fm.reason.as_deref().unwrap_or("")
                 ));
             }
+            liveness_line(ui, s, r);
             ui.label(RichText::new(s.quality).strong());
             egui::Grid::new("quality")
                 .min_row_height(26.0)
@@ -750,7 +950,13 @@ fn result_screen(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &
                 error_text(ui, &format!("• id_number_other_face: {} #{id}", s.record));
             }
         }
-        document_extras(ui, s, r);
+        document_extras(
+            ui,
+            s,
+            r,
+            &mut session.decision.fields,
+            receipt.is_none() && !saving,
+        );
         let ui = &mut cols[1];
         if let Some(receipt) = &receipt {
             ui.label(
@@ -771,6 +977,9 @@ fn result_screen(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &
         match &session.decision.error {
             Some(DecisionError::ReasonMissing) => error_text(ui, s.err_reason),
             Some(DecisionError::NeedsSupervisor) => error_text(ui, s.approve_needs_supervisor),
+            Some(DecisionError::EmptyField(f)) => {
+                error_text(ui, &format!("{}: {f}", s.err_empty_field));
+            }
             Some(DecisionError::Store(m)) => error_text(ui, m),
             None => {}
         }
@@ -809,13 +1018,13 @@ fn review(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &mut Vec
     ui.horizontal(|ui| {
         ui.heading(s.review_title);
         if ui.button(s.refresh).clicked() {
-            st.review.busy = true;
-            jobs.push(Job::LoadQueue);
+            jobs.extend(st.load_queue());
         }
         if st.review.busy {
             ui.spinner();
         }
     });
+    queue_filters(ui, st, jobs);
     if let Some(m) = &st.review.message {
         ui.label(RichText::new(m).strong());
     }
@@ -845,6 +1054,52 @@ fn review(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &mut Vec
         let ui = &mut cols[1];
         record_detail(ui, st, us, jobs);
     });
+}
+
+fn small_edit(ui: &mut egui::Ui, label: &str, value: &mut String, width: f32) {
+    let l = ui.label(label);
+    ui.add(egui::TextEdit::singleline(value).desired_width(width))
+        .labelled_by(l.id);
+}
+
+/// Filters over the review queue: pending only or every record, decision, date range, agent,
+/// and free text (name or ID number).
+fn queue_filters(ui: &mut egui::Ui, st: &mut AppState, jobs: &mut Vec<Job>) {
+    let s = st.lang.s();
+    let f = &mut st.review.filter;
+    let mut apply = false;
+    let mut clear = false;
+    ui.horizontal_wrapped(|ui| {
+        ui.checkbox(&mut f.pending_only, s.pending_only);
+        ui.label(s.decision);
+        egui::ComboBox::from_id_salt("filter_decision")
+            .selected_text(f.decision.map_or(s.any, |d| audit_decision_word(s, d)))
+            .show_ui(ui, |ui| {
+                ui.selectable_value(&mut f.decision, None, s.any);
+                for d in [
+                    audit::Decision::Approve,
+                    audit::Decision::Refer,
+                    audit::Decision::Reject,
+                ] {
+                    ui.selectable_value(&mut f.decision, Some(d), audit_decision_word(s, d));
+                }
+            });
+        small_edit(ui, s.from_day, &mut f.from, 110.0);
+        small_edit(ui, s.to_day, &mut f.to, 110.0);
+        small_edit(ui, s.agent, &mut f.agent, 110.0);
+        small_edit(ui, s.name_or_id, &mut f.text, 180.0);
+        apply = ui.button(s.apply_filters).clicked();
+        clear = ui.button(s.clear_filters).clicked();
+    });
+    if clear {
+        st.review.filter = super::state::QueueFilterForm::default();
+    }
+    if apply || clear {
+        jobs.extend(st.load_queue());
+    }
+    if let Some(e) = &st.review.filter_error {
+        error_text(ui, &format!("{}: {e}", s.bad_filter));
+    }
 }
 
 fn stats(ui: &mut egui::Ui, st: &AppState) {

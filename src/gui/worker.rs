@@ -15,19 +15,64 @@ use crate::audit::{
 };
 use crate::config::Config;
 use crate::imaging;
+use crate::liveness::LivenessResult;
 use crate::pipeline::{Input, Pipeline, Verification};
 use crate::record::{self, OperatorDecision, RecordContext};
 use crate::result::{Decision, VerificationResult};
 
 use super::capture::preview_of;
 
-/// An image the agent captured or imported: its encoded bytes and a name.
+/// An image the agent captured or imported: its encoded bytes (a file, a JPEG camera frame) or,
+/// for a raw camera frame, its pixels (the worker encodes them as PNG for the record).
 #[derive(Debug, Clone)]
 pub struct Captured {
     /// File or frame name.
     pub name: String,
-    /// The encoded file (PNG/JPEG) as read.
-    pub bytes: Arc<Vec<u8>>,
+    /// The encoded file (PNG/JPEG) as read, when there is one.
+    pub bytes: Option<Arc<Vec<u8>>>,
+    /// Decoded pixels, when there are no encoded bytes.
+    pub pixels: Option<Arc<image::RgbImage>>,
+}
+
+impl Captured {
+    /// An encoded file.
+    #[must_use]
+    pub fn encoded(name: impl Into<String>, bytes: Arc<Vec<u8>>) -> Self {
+        Captured {
+            name: name.into(),
+            bytes: Some(bytes),
+            pixels: None,
+        }
+    }
+
+    /// Decode (with the configured limits) or take the pixels; returns them with the bytes to
+    /// keep in the record.
+    ///
+    /// # Errors
+    /// An image that does not decode, or nothing to decode.
+    pub fn materialise(
+        &self,
+        limits: &imaging::ImageLimits,
+    ) -> Result<(imaging::Decoded, Arc<Vec<u8>>), String> {
+        if let Some(bytes) = &self.bytes {
+            let d = imaging::decode_bytes(bytes, std::path::Path::new(&self.name), limits)
+                .map_err(|e| e.to_string())?;
+            return Ok((d, Arc::clone(bytes)));
+        }
+        let Some(rgb) = &self.pixels else {
+            return Err(format!("{}: no image", self.name));
+        };
+        let png = record::png(rgb).ok_or_else(|| format!("{}: cannot encode", self.name))?;
+        let file_bytes = png.len() as u64;
+        Ok((
+            imaging::Decoded {
+                rgb: (**rgb).clone(),
+                format: "png",
+                file_bytes,
+            },
+            Arc::new(png),
+        ))
+    }
 }
 
 /// What the customer claimed at the start.
@@ -66,6 +111,8 @@ pub enum Job {
         document: Captured,
         /// Selfie image.
         selfie: Captured,
+        /// The liveness challenge that chose the selfie (`None`: passive check on the image).
+        liveness: Option<Box<LivenessResult>>,
     },
     /// Record the verification held for `ticket` with the operator's decision.
     Decide {
@@ -79,8 +126,11 @@ pub enum Job {
         /// The ticket.
         ticket: u64,
     },
-    /// Load the supervisor review queue and statistics.
-    LoadQueue,
+    /// Load the records matching a filter (the review queue) and statistics.
+    LoadQueue {
+        /// Which records.
+        filter: Box<RecordFilter>,
+    },
     /// Load one record with its images.
     LoadRecord {
         /// Record id.
@@ -316,8 +366,8 @@ struct Pending {
     ticket: u64,
     claim: Claim,
     verification: Verification,
-    document: Captured,
-    selfie: Captured,
+    document: Arc<Vec<u8>>,
+    selfie: Arc<Vec<u8>>,
 }
 
 struct Worker {
@@ -423,8 +473,9 @@ impl Worker {
                 claim,
                 document,
                 selfie,
+                liveness,
             } => {
-                let ev = match self.verify(ticket, claim, document, selfie, out) {
+                let ev = match self.verify(ticket, claim, document, selfie, liveness, out) {
                     Ok(view) => Event::Verified {
                         ticket,
                         view: Box::new(view),
@@ -445,7 +496,9 @@ impl Worker {
                     self.pending = None;
                 }
             }
-            Job::LoadQueue => out.send(self.queue().unwrap_or_else(Event::ReviewFailed)),
+            Job::LoadQueue { filter } => {
+                out.send(self.queue(&filter).unwrap_or_else(Event::ReviewFailed));
+            }
             Job::LoadRecord { id } => out.send(match self.load_record(id) {
                 Ok(v) => Event::Record(Box::new(v)),
                 Err(e) => Event::ReviewFailed(e),
@@ -485,6 +538,7 @@ impl Worker {
         claim: Claim,
         document: Captured,
         selfie: Captured,
+        liveness: Option<Box<LivenessResult>>,
         out: &Out,
     ) -> Result<ResultView, String> {
         self.pending = None;
@@ -497,12 +551,8 @@ impl Worker {
             ticket,
             stage: Stage::Decoding,
         });
-        let decode = |c: &Captured| {
-            imaging::decode_bytes(&c.bytes, std::path::Path::new(&c.name), &limits)
-                .map_err(|e| e.to_string())
-        };
-        let doc = decode(&document)?;
-        let sel = decode(&selfie)?;
+        let (doc, document_bytes) = document.materialise(&limits)?;
+        let (sel, selfie_bytes) = selfie.materialise(&limits)?;
         let document_preview = preview_of(&doc.rgb);
         let selfie_preview = preview_of(&sel.rgb);
         let Some(pipeline) = self.pipeline.as_mut() else {
@@ -513,9 +563,10 @@ impl Worker {
             stage: Stage::Analysing,
         });
         let mut verification = pipeline
-            .verify_detailed(
+            .verify_with_liveness(
                 Input::Image(doc, document.name.clone()),
                 Input::Image(sel, selfie.name.clone()),
+                liveness.as_deref(),
             )
             .map_err(|e| e.to_string())?;
         crate::decision::check_claimed_id(
@@ -545,8 +596,8 @@ impl Worker {
             ticket,
             claim,
             verification,
-            document,
-            selfie,
+            document: document_bytes,
+            selfie: selfie_bytes,
         });
         Ok(view)
     }
@@ -568,8 +619,8 @@ impl Worker {
             claimed_id_type: p.claim.id_type.as_deref(),
             claimed_id_number: p.claim.id_number.as_deref(),
             started_ms: p.claim.started_ms,
-            document_bytes: Some(p.document.bytes.as_slice()),
-            selfie_bytes: Some(p.selfie.bytes.as_slice()),
+            document_bytes: Some(p.document.as_slice()),
+            selfie_bytes: Some(p.selfie.as_slice()),
         };
         let result = record::record_decided(
             store,
@@ -593,18 +644,38 @@ impl Worker {
         }
     }
 
-    fn queue(&self) -> Result<Event, String> {
+    fn queue(&self, filter: &RecordFilter) -> Result<Event, String> {
         let (store, session) = self.parts()?;
-        let queue = store
-            .review_queue(
+        let page = Page {
+            offset: 0,
+            limit: 200,
+        };
+        let only_pending = RecordFilter {
+            review_status: Some(audit::ReviewStatus::Pending),
+            ..RecordFilter::default()
+        };
+        let queue = if *filter == only_pending {
+            // The plain queue: oldest case first.
+            store.review_queue(session, page)
+        } else {
+            store.query(session, filter, page).map(|mut rows| {
+                if filter.review_status == Some(audit::ReviewStatus::Pending) {
+                    rows.reverse();
+                }
+                rows
+            })
+        }
+        .map_err(|e| audit_msg(&e))?;
+        // Statistics over the same records, whatever their review status.
+        let stats = store
+            .stats(
                 session,
-                Page {
-                    offset: 0,
-                    limit: 200,
+                &RecordFilter {
+                    review_status: None,
+                    ..filter.clone()
                 },
             )
-            .map_err(|e| audit_msg(&e))?;
-        let stats = store.stats(session, &RecordFilter::default()).ok();
+            .ok();
         Ok(Event::Queue { queue, stats })
     }
 

@@ -333,6 +333,12 @@ impl LivenessSession {
         self.tracker.challenge()
     }
 
+    /// Each step's outcome so far (when it started, when it completed), for a live prompt.
+    #[must_use]
+    pub fn steps(&self) -> &[StepOutcome] {
+        self.tracker.outcomes()
+    }
+
     fn time(&mut self, stage: &str, start: Instant) {
         self.stage_ms
             .entry(stage.to_string())
