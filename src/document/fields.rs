@@ -943,7 +943,7 @@ fn detect_layout(lines: &[PlacedLine]) -> Option<&'static str> {
         || all.contains("voters card")
     {
         Some("nigeria_voter_card")
-    } else if all.contains("identity management commission")
+    } else if all.contains("identity management")
         || all.contains("management commission")
         || all.contains("nin slip")
     {
