@@ -741,10 +741,12 @@ fn document_extras(
                 let corrected = form.as_ref().is_some_and(|f| f.corrected());
                 match form {
                     Some(f) if editable => {
-                        ui.add(
+                        // A grid cell's available width is last frame's column width, which
+                        // a plain desired width is clipped to: ask for the size outright.
+                        ui.add_sized(
+                            [250.0, 24.0],
                             egui::TextEdit::singleline(&mut f.value)
-                                .id(ui.make_persistent_id(("correct", name)))
-                                .desired_width(250.0),
+                                .id(ui.make_persistent_id(("correct", name))),
                         )
                         .labelled_by(name_label.id);
                     }
