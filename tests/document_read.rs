@@ -318,6 +318,27 @@ fn capture_quality_names_what_is_wrong() {
 }
 
 #[test]
+fn a_reflection_over_the_mrz_is_named_even_when_the_page_has_little_glare() {
+    let fonts = Fonts::load();
+    let mut r = reader(false);
+    let doc = id_card(&fonts, &people()[5], &face(2));
+    let clean = read(&mut r, doc.image.clone());
+    assert!(
+        !clean.quality.reasons.iter().any(|x| x == "glare_on_text"),
+        "{:?}",
+        clean.quality
+    );
+    assert!(clean.mrz.as_ref().is_some_and(|m| m.valid));
+    // The card is 1070×675 with its first MRZ row drawn from y = 430, about 47 px high: a
+    // reflection centred on the row (y ≈ 453) whose clipped core is ≈ 106 × 74 px hides three
+    // characters of it and is a small share of the page.
+    let q = read(&mut r, glare(&doc.image, 0.5, 453.0 / 675.0, 0.07)).quality;
+    assert!(q.reasons.iter().any(|x| x == "glare_on_text"), "{q:?}");
+    assert!(!q.acceptable);
+    assert!(q.glare_percent < 3.0, "{q:?}");
+}
+
+#[test]
 fn an_image_without_a_document_is_an_in_band_result() {
     let mut r = reader(false);
     let reading = read(
