@@ -3,14 +3,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+#[path = "common/reading.rs"]
+mod reading;
 #[path = "common/synth.rs"]
 mod synth;
 
 use image::RgbImage;
 use kyc_kiosk::Config;
 use kyc_kiosk::document::mrz::IsoDate;
-use kyc_kiosk::document::{DocumentReader, DocumentReading, ReaderOptions};
-use serde_json::Value;
+use kyc_kiosk::document::{DocumentReader, ReaderOptions};
+use reading::*;
 use synth::*;
 
 fn reader(options: ReaderOptions) -> DocumentReader {
@@ -25,23 +27,6 @@ fn reader(options: ReaderOptions) -> DocumentReader {
     .expect("models: run `python3 packaging/fetch.py models`")
 }
 
-fn face(n: usize) -> RgbImage {
-    let names = ["anc", "di", "hao", "su"];
-    common::load(&format!("pyfeat_portrait_{}.jpg", names[n % names.len()])).rgb
-}
-
-fn read(r: &mut DocumentReader, img: RgbImage) -> DocumentReading {
-    r.read(&common::decoded(img)).unwrap()
-}
-
-fn lines_text(r: &DocumentReading) -> String {
-    r.lines
-        .iter()
-        .map(|l| l.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" | ")
-}
-
 /// Largest corner distance in % of the true page's longer side.
 fn corner_error(got: &[[f32; 2]; 4], want: &[[f64; 2]; 4]) -> f64 {
     let d = |a: [f64; 2], b: [f64; 2]| ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)).sqrt();
@@ -53,29 +38,6 @@ fn corner_error(got: &[[f32; 2]; 4], want: &[[f64; 2]; 4]) -> f64 {
         .fold(0.0, f64::max)
         / long
         * 100.0
-}
-
-/// Expected fields that differ from the truth, as "name: expected …, got …".
-fn wrong_fields(reading: &DocumentReading, truth: &serde_json::Map<String, Value>) -> Vec<String> {
-    let fields = serde_json::to_value(&reading.assembled.fields).unwrap();
-    let mut wrong = Vec::new();
-    for (k, v) in truth {
-        if k == "mrzValid" {
-            let valid = reading.mrz.as_ref().is_some_and(|m| m.valid);
-            if Some(valid) != v.as_bool() {
-                wrong.push(format!("mrzValid: expected {v}, got {valid}"));
-            }
-            continue;
-        }
-        let got = fields
-            .get(k)
-            .and_then(|f| f.get("value"))
-            .and_then(Value::as_str);
-        if got != v.as_str() {
-            wrong.push(format!("{k}: expected {v}, got {got:?}"));
-        }
-    }
-    wrong
 }
 
 #[test]

@@ -4,14 +4,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+#[path = "common/reading.rs"]
+mod reading;
 #[path = "common/synth.rs"]
 mod synth;
 
 use image::RgbImage;
 use kyc_kiosk::Config;
 use kyc_kiosk::document::mrz::{CheckName, IsoDate, RepairReason};
-use kyc_kiosk::document::{DocumentReader, DocumentReading, ReaderOptions};
-use serde_json::Value;
+use kyc_kiosk::document::{DocumentReader, ReaderOptions};
+use reading::*;
 use synth::*;
 
 fn today() -> IsoDate {
@@ -28,46 +30,6 @@ fn reader(portrait: bool) -> DocumentReader {
         },
     )
     .expect("models: run `python3 packaging/fetch.py models`")
-}
-
-fn face(n: usize) -> RgbImage {
-    let names = ["anc", "di", "hao", "su"];
-    common::load(&format!("pyfeat_portrait_{}.jpg", names[n % names.len()])).rgb
-}
-
-fn read(r: &mut DocumentReader, img: RgbImage) -> DocumentReading {
-    r.read(&common::decoded(img)).unwrap()
-}
-
-/// Every expected field of `doc` as read, as (name, expected, got) for the ones that differ.
-fn wrong_fields(reading: &DocumentReading, truth: &serde_json::Map<String, Value>) -> Vec<String> {
-    let fields = serde_json::to_value(&reading.assembled.fields).unwrap();
-    let mut wrong = Vec::new();
-    for (k, v) in truth {
-        if k == "mrzValid" {
-            let valid = reading.mrz.as_ref().is_some_and(|m| m.valid);
-            if Some(valid) != v.as_bool() {
-                wrong.push(format!("mrzValid: expected {v}, got {valid}"));
-            }
-            continue;
-        }
-        let got = fields
-            .get(k)
-            .and_then(|f| f.get("value"))
-            .and_then(Value::as_str);
-        if got != v.as_str() {
-            wrong.push(format!("{k}: expected {v}, got {got:?}"));
-        }
-    }
-    wrong
-}
-
-fn lines_text(r: &DocumentReading) -> String {
-    r.lines
-        .iter()
-        .map(|l| l.text.as_str())
-        .collect::<Vec<_>>()
-        .join(" | ")
 }
 
 #[test]
