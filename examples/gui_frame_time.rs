@@ -15,46 +15,26 @@
     clippy::print_stdout
 )]
 
+#[path = "../tests/common/kiosk.rs"]
+mod kiosk;
+
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
 use kyc_kiosk::audit::{AuditConfig, AuditStore, Role as UserRole};
 use kyc_kiosk::gui::capture::SourceSpec;
 use kyc_kiosk::gui::state::{Screen, StoreStatus};
 use kyc_kiosk::gui::strings::{EN, Lang};
 use kyc_kiosk::gui::{AppOptions, FrameTimes, KioskApp};
 
+use kiosk::{click, type_into_role as type_into, wait_for};
+
 fn data(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/fetched")
         .join(name)
-}
-
-fn wait_for(h: &mut Harness<'_, KioskApp>, done: impl Fn(&KioskApp) -> bool) {
-    for _ in 0..12_000 {
-        h.step();
-        if done(h.state()) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    panic!("timed out");
-}
-
-fn click(h: &mut Harness<'_, KioskApp>, label: &str) {
-    h.get_by_role_and_label(Role::Button, label).click();
-    h.step();
-    h.step();
-}
-
-fn type_into(h: &mut Harness<'_, KioskApp>, role: Role, label: &str, text: &str) {
-    h.get_by_role_and_label(role, label).click();
-    h.step();
-    h.get_by_role_and_label(role, label).type_text(text);
-    h.step();
 }
 
 fn main() {
@@ -93,7 +73,7 @@ fn main() {
     let mut h = Harness::builder()
         .with_size([1280.0, 800.0])
         .build_ui_state(|ui, app: &mut KioskApp| app.frame(ui), KioskApp::new(opts));
-    wait_for(&mut h, |a| {
+    wait_for(&mut h, "the kiosk", |a| {
         matches!(a.state.store, StoreStatus::Ready { .. })
             && matches!(
                 a.state.models,
@@ -103,25 +83,25 @@ fn main() {
     type_into(&mut h, Role::TextInput, EN.username, "ama");
     type_into(&mut h, Role::PasswordInput, EN.password, "agent-pass-1");
     click(&mut h, EN.log_in);
-    wait_for(&mut h, |a| a.state.user.is_some());
+    wait_for(&mut h, "the kiosk", |a| a.state.user.is_some());
     type_into(&mut h, Role::TextInput, EN.country, "GH");
     click(&mut h, EN.start_verification);
     h.state_mut().ui.document_path = data("obama.jpg").display().to_string();
     h.step();
     click(&mut h, EN.import);
-    wait_for(&mut h, |a| {
+    wait_for(&mut h, "the kiosk", |a| {
         a.state
             .session
             .as_ref()
             .is_some_and(|s| s.document.is_some())
     });
     click(&mut h, EN.next);
-    wait_for(&mut h, |a| a.ui.frame.is_some());
+    wait_for(&mut h, "the kiosk", |a| a.ui.frame.is_some());
     // The selfie is an imported still (the live source's challenge is timed by gui_flow).
     h.state_mut().ui.selfie_path = data("obama2.jpg").display().to_string();
     h.step();
     click(&mut h, EN.import);
-    wait_for(&mut h, |a| {
+    wait_for(&mut h, "the kiosk", |a| {
         a.state.session.as_ref().is_some_and(|s| s.selfie.is_some())
     });
 
@@ -159,7 +139,7 @@ fn main() {
     // frames (the still photos do not perform the steps, so it runs until its step times out).
     h.state_mut().state.screen = Screen::Selfie;
     h.step();
-    wait_for(&mut h, |a| {
+    wait_for(&mut h, "the kiosk", |a| {
         matches!(
             a.state.liveness_models,
             kyc_kiosk::gui::state::ModelStatus::Ready { .. }

