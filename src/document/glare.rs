@@ -79,19 +79,25 @@ pub fn glare_on_rows(img: &RgbImage, boxes: &[TextBox], theta: f32) -> f32 {
     }
     // On white paper (the rows' paper level, their 75th percentile, ≥ 245) the gaps of a sparse
     // row are paper, not a reflection.
-    let n: u32 = hist.iter().sum();
-    let mut acc = 0u32;
-    let paper = hist
-        .iter()
-        .position(|&h| {
-            acc += h;
-            acc * 4 >= n * 3
-        })
-        .unwrap_or(0);
+    let paper = hist_quantile(&hist, 3, 4);
     if paper >= 245 {
         return 0.0;
     }
     blown as f32 * step / line_h
+}
+
+/// The first luma level at or below which at least `num / den` of a luma histogram lies (0 for
+/// an empty histogram).
+#[must_use]
+pub fn hist_quantile(hist: &[u32; 256], num: u32, den: u32) -> usize {
+    let n: u32 = hist.iter().sum();
+    let mut acc = 0u32;
+    hist.iter()
+        .position(|&h| {
+            acc += h;
+            acc * den >= n * num
+        })
+        .unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -126,6 +132,17 @@ mod tests {
         // The same spot away from every row does not count.
         let far = [row(90.0, 30.0, 140.0), row(310.0, 30.0, 140.0)];
         assert_eq!(glare_on_rows(&img, &far, 0.0), 0.0);
+    }
+
+    #[test]
+    fn quantiles_of_a_histogram() {
+        let mut hist = [0u32; 256];
+        hist[10] = 2;
+        hist[200] = 1;
+        hist[250] = 1;
+        assert_eq!(hist_quantile(&hist, 1, 2), 10);
+        assert_eq!(hist_quantile(&hist, 3, 4), 200);
+        assert_eq!(hist_quantile(&hist, 1, 1), 250);
     }
 
     #[test]

@@ -822,17 +822,7 @@ pub fn measure_quality(img: &RgbImage, boxes: &[TextBox], theta: f32) -> Documen
     } else {
         (sum / f64::from(n) / 2.55) as f32
     };
-    let median = {
-        let (mut acc, mut m) = (0u32, 0usize);
-        for (i, &c) in hist.iter().enumerate() {
-            acc += c;
-            if acc * 2 >= n {
-                m = i;
-                break;
-            }
-        }
-        m
-    };
+    let median = glare::hist_quantile(&hist, 1, 2);
     // Blown-out pixels count as glare only on paper darker than them: on a white page scanned
     // flat (median ≥ 240) saturation is the paper itself.
     let glare: u32 = if median >= 240 {
