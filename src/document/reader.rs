@@ -3,6 +3,8 @@
 //! (90/180/270 and skew), line recognition, MRZ, visual-zone fields, cross-checks, flags,
 //! document quality and (optionally) the holder's portrait; or the MRZ alone (`mrz_only`).
 
+pub mod meter;
+
 use std::time::Instant;
 
 use image::RgbImage;

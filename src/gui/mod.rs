@@ -5,6 +5,7 @@
 
 pub mod capture;
 pub mod challenge;
+pub mod meter;
 pub mod state;
 pub mod strings;
 pub mod view;
@@ -24,6 +25,7 @@ use crate::error::{Error, exit};
 use crate::liveness::challenge::{Challenge, Step};
 use capture::{CaptureEvent, CaptureHandle, SourceSpec};
 use challenge::ChallengeHandle;
+use meter::{Hint, MeterEvent, MeterHandle};
 use state::AppState;
 use strings::Lang;
 use worker::{WorkerConfig, WorkerHandle};
@@ -201,6 +203,7 @@ pub struct KioskApp {
     worker: WorkerHandle,
     capture: Option<CaptureHandle>,
     challenge: Option<ChallengeHandle>,
+    meter: Option<MeterHandle>,
     /// The run the challenge thread is working on, if any.
     challenge_run: Option<u64>,
     clock: Instant,
@@ -230,6 +233,7 @@ impl KioskApp {
             worker,
             capture: None,
             challenge: None,
+            meter: None,
             challenge_run: None,
             clock: Instant::now(),
         }
@@ -261,7 +265,13 @@ impl KioskApp {
                 self.opts.config.limits,
                 Arc::new(move || ctx2.request_repaint()),
             ));
-            // A live source gets the liveness challenge on the selfie screen.
+            // A live source gets the document meter (automatic capture) and the liveness
+            // challenge on the selfie screen.
+            let ctx3 = ctx.clone();
+            self.meter = Some(meter::spawn(
+                self.opts.config.clone(),
+                Arc::new(move || ctx3.request_repaint()),
+            ));
             let ctx = ctx.clone();
             self.challenge = Some(challenge::spawn(
                 self.opts.config.clone(),
@@ -288,6 +298,7 @@ impl KioskApp {
                 self.state.apply_challenge(ev);
             }
         }
+        self.poll_meter();
         if let Some(cap) = &self.capture {
             match cap.latest() {
                 Some(CaptureEvent::Frame(f)) => {
@@ -295,6 +306,11 @@ impl KioskApp {
                         && let Some(ch) = &self.challenge
                     {
                         ch.offer(&f);
+                    }
+                    if self.wants_meter()
+                        && let Some(m) = &self.meter
+                    {
+                        m.offer(&f);
                     }
                     self.ui.set_frame(&ctx, f);
                 }
@@ -350,6 +366,51 @@ impl KioskApp {
 }
 
 impl KioskApp {
+    /// The document screen is waiting for a document: live frames go to the meter.
+    fn wants_meter(&self) -> bool {
+        self.state.screen == state::Screen::Document
+            && self
+                .state
+                .session
+                .as_ref()
+                .is_some_and(|s| s.document.is_none())
+    }
+
+    /// Take the meter's assessments: update the meters, and capture the assessed frame once
+    /// automatic capture says so.
+    fn poll_meter(&mut self) {
+        let Some(m) = &self.meter else {
+            return;
+        };
+        let events = m.poll();
+        let wanted = self.wants_meter();
+        if !wanted {
+            self.ui.meter.clear();
+        }
+        for ev in events {
+            match ev {
+                MeterEvent::Ready => self.ui.meter.ready = Some(Ok(())),
+                MeterEvent::LoadFailed(e) => self.ui.meter.ready = Some(Err(e)),
+                MeterEvent::Failed(e) => self.ui.meter.ready = Some(Err(e)),
+                MeterEvent::Assessed { frame, assessment } => {
+                    self.ui.meter.assessed += 1;
+                    self.ui.meter.assess_ms += assessment.ms;
+                    if !self.wants_meter() {
+                        continue;
+                    }
+                    let (w, h) = (frame.rgb.width(), frame.rgb.height());
+                    let hint = self.ui.meter.auto.observe(&assessment, w, h);
+                    self.ui.meter.latest = Some((assessment, w, h));
+                    if hint == Hint::Capture && !self.ui.meter.manual_only {
+                        view::keep(&mut self.state, view::Target::Document, &frame);
+                        self.ui.meter.auto_captured = true;
+                        self.ui.meter.latest = None;
+                    }
+                }
+            }
+        }
+    }
+
     /// Start a run the screen asked for; stop the thread's run when the screen dropped it
     /// (cancel, back, retake, idle timeout, logout).
     fn sync_challenge(&mut self) {

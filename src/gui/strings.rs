@@ -117,6 +117,38 @@ pub struct Strings {
     pub captured: &'static str,
     /// Guide text for the document.
     pub document_guide: &'static str,
+    /// Automatic capture toggle.
+    pub auto_capture: &'static str,
+    /// Meter: no document in view.
+    pub hint_no_document: &'static str,
+    /// Meter: the document is too small in the frame.
+    pub hint_move_closer: &'static str,
+    /// Meter: too dark.
+    pub hint_too_dark: &'static str,
+    /// Meter: too bright.
+    pub hint_too_bright: &'static str,
+    /// Meter: a reflection.
+    pub hint_glare: &'static str,
+    /// Meter: blurred.
+    pub hint_blurry: &'static str,
+    /// Meter: good but moving.
+    pub hint_hold_still: &'static str,
+    /// Meter: good and still, counting.
+    pub hint_steadying: &'static str,
+    /// Meter: good enough to capture (manual mode).
+    pub hint_ready: &'static str,
+    /// The document was captured automatically.
+    pub auto_captured: &'static str,
+    /// Meter label.
+    pub meter_sharpness: &'static str,
+    /// Meter label.
+    pub meter_brightness: &'static str,
+    /// Meter label.
+    pub meter_glare: &'static str,
+    /// Meter label.
+    pub meter_fill: &'static str,
+    /// The live quality meter could not start.
+    pub meter_unavailable: &'static str,
     /// Guide text for the selfie.
     pub selfie_guide: &'static str,
     /// Run the checks.
@@ -348,6 +380,22 @@ pub static EN: Strings = Strings {
     waiting_frame: "Waiting for the first frame…",
     captured: "Captured",
     document_guide: "Place the document inside the frame, photo side up.",
+    auto_capture: "Automatic capture",
+    hint_no_document: "Show the document to the camera",
+    hint_move_closer: "Move the document closer",
+    hint_too_dark: "Too dark: add light",
+    hint_too_bright: "Too bright: move out of direct light",
+    hint_glare: "Reflection on the document: tilt it slightly",
+    hint_blurry: "Blurred: hold the document still",
+    hint_hold_still: "Hold still",
+    hint_steadying: "Good, hold still",
+    hint_ready: "Ready to capture",
+    auto_captured: "Captured automatically",
+    meter_sharpness: "Sharpness",
+    meter_brightness: "Brightness",
+    meter_glare: "Glare",
+    meter_fill: "Size in frame",
+    meter_unavailable: "Live quality unavailable",
     selfie_guide: "Look at the camera, face inside the oval.",
     verify: "Run checks",
     processing: "Checking…",
@@ -486,6 +534,22 @@ pub static FR: Strings = Strings {
     waiting_frame: "En attente de la première image…",
     captured: "Capturé",
     document_guide: "Placez la pièce dans le cadre, côté photo visible.",
+    auto_capture: "Capture automatique",
+    hint_no_document: "Présentez la pièce à la caméra",
+    hint_move_closer: "Rapprochez la pièce",
+    hint_too_dark: "Trop sombre : ajoutez de la lumière",
+    hint_too_bright: "Trop lumineux : évitez la lumière directe",
+    hint_glare: "Reflet sur la pièce : inclinez-la légèrement",
+    hint_blurry: "Flou : tenez la pièce immobile",
+    hint_hold_still: "Ne bougez plus",
+    hint_steadying: "Bien, ne bougez plus",
+    hint_ready: "Prêt pour la capture",
+    auto_captured: "Capturée automatiquement",
+    meter_sharpness: "Netteté",
+    meter_brightness: "Luminosité",
+    meter_glare: "Reflets",
+    meter_fill: "Taille dans le cadre",
+    meter_unavailable: "Qualité en direct indisponible",
     selfie_guide: "Regardez la caméra, le visage dans l'ovale.",
     verify: "Lancer les contrôles",
     processing: "Contrôle en cours…",

@@ -14,11 +14,13 @@ use crate::liveness::challenge::{ChallengeState, Step};
 use crate::result::{Decision, VerificationResult};
 
 use super::capture::{self, Frame};
+use super::meter::{AutoCapture, Hint};
 use super::state::{
     AppState, DecisionError, FieldForm, FormError, ModelStatus, Screen, StoreStatus,
 };
 use super::strings::{Lang, Strings};
 use super::worker::{Captured, Job, Stage};
+use crate::document::reader::meter::FrameAssessment;
 
 /// Which image an import or capture is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +29,33 @@ pub enum Target {
     Document,
     /// The selfie.
     Selfie,
+}
+
+/// The document screen's live quality meter, as the UI shows it.
+#[derive(Default)]
+pub struct MeterView {
+    /// The detector is loaded (`None`: loading or no live source).
+    pub ready: Option<Result<(), String>>,
+    /// The latest assessment and the size of the frame it measured.
+    pub latest: Option<(Box<FrameAssessment>, u32, u32)>,
+    /// Automatic capture's streak and hint.
+    pub auto: AutoCapture,
+    /// The agent turned automatic capture off (manual capture only).
+    pub manual_only: bool,
+    /// The document on screen was captured automatically.
+    pub auto_captured: bool,
+    /// Assessments made, and their summed time (ms), for the frame-time figures.
+    pub assessed: usize,
+    /// Summed assessment time, ms.
+    pub assess_ms: f64,
+}
+
+impl MeterView {
+    /// Forget the latest assessment and the streak (screen left, document kept or retaken).
+    pub fn clear(&mut self) {
+        self.latest = None;
+        self.auto.reset();
+    }
 }
 
 /// UI-only state: text fields, textures, the latest frame, imports in flight.
@@ -50,6 +79,8 @@ pub struct UiState {
     pub settings: Vec<(String, String)>,
     /// The agent asked for a liveness challenge (taken by the app, which issues it).
     pub challenge_requested: bool,
+    /// The live document meter: its state, the latest assessment and automatic capture.
+    pub meter: MeterView,
     frame_tex: Option<TextureHandle>,
     textures: HashMap<String, TextureHandle>,
     import: Option<(Target, Receiver<Result<Frame, String>>)>,
@@ -163,10 +194,10 @@ fn labelled_edit(
     .labelled_by(l.id)
 }
 
-fn show_image(ui: &mut egui::Ui, tex: &TextureHandle, max: Vec2) {
+fn show_image(ui: &mut egui::Ui, tex: &TextureHandle, max: Vec2) -> egui::Rect {
     let size = tex.size_vec2();
     let scale = (max.x / size.x).min(max.y / size.y).min(1.0);
-    ui.image((tex.id(), size * scale));
+    ui.image((tex.id(), size * scale)).rect
 }
 
 /// Draw the whole window for one frame; returns the jobs to send to the worker.
@@ -211,6 +242,9 @@ fn poll_import(st: &mut AppState, us: &mut UiState) {
     match rx.try_recv() {
         Ok(Ok(frame)) => {
             us.import = None;
+            if target == Target::Document {
+                us.meter.auto_captured = false;
+            }
             keep(st, target, &frame);
         }
         Ok(Err(msg)) => {
@@ -225,7 +259,8 @@ fn poll_import(st: &mut AppState, us: &mut UiState) {
     }
 }
 
-fn keep(st: &mut AppState, target: Target, frame: &Frame) {
+/// Keep a frame or an imported image as the document or the selfie.
+pub(crate) fn keep(st: &mut AppState, target: Target, frame: &Frame) {
     let captured = Captured {
         name: frame.name.clone(),
         bytes: frame.encoded.clone(),
@@ -448,7 +483,7 @@ fn capture_screen(
             ui.vertical(|ui| match us.frame_tex.as_ref() {
                 Some(tex) => {
                     let tex = tex.clone();
-                    show_image(ui, &tex, Vec2::new(560.0, 420.0));
+                    let shown = show_image(ui, &tex, Vec2::new(560.0, 420.0));
                     let r = ui.min_rect();
                     let rect = egui::Rect::from_center_size(
                         r.center(),
@@ -459,7 +494,7 @@ fn capture_screen(
                     );
                     let stroke = egui::Stroke::new(
                         if target == Target::Selfie { 5.0 } else { 3.0 },
-                        guide_color(st, target),
+                        guide_color(st, us, target),
                     );
                     match target {
                         Target::Document => {
@@ -476,11 +511,8 @@ fn capture_screen(
                     }
                     match target {
                         Target::Document => {
-                            if big_button(ui, s.capture, us.frame.is_some())
-                                && let Some(f) = us.frame.clone()
-                            {
-                                keep(st, target, &f);
-                            }
+                            document_outline(ui, us, shown);
+                            document_meter(ui, st, us);
                         }
                         Target::Selfie => challenge_panel(ui, st, us),
                     }
@@ -546,6 +578,8 @@ fn capture_screen(
                 {
                     sess.document = None;
                     sess.document_preview = None;
+                    us.meter.auto_captured = false;
+                    us.meter.clear();
                 }
                 if big_button(ui, s.next, kept.is_some()) {
                     st.go(Screen::Selfie);
@@ -568,10 +602,14 @@ fn capture_screen(
     });
 }
 
-fn guide_color(st: &AppState, target: Target) -> Color32 {
+fn guide_color(st: &AppState, us: &UiState, target: Target) -> Color32 {
     let neutral = Color32::from_rgb(80, 200, 255);
     if target == Target::Document {
-        return neutral;
+        return match us.meter.auto.hint {
+            Some(Hint::Steadying { .. } | Hint::Capture) => GOOD,
+            Some(Hint::NoDocument) | None => neutral,
+            Some(_) => WARN,
+        };
     }
     match st.session.as_ref().and_then(|s| s.challenge.as_ref()) {
         Some(c) if c.result.as_ref().is_some_and(|r| r.is_live) => Color32::from_rgb(40, 190, 80),
@@ -579,6 +617,149 @@ fn guide_color(st: &AppState, target: Target) -> Color32 {
         Some(c) if c.current_step().is_some() => Color32::from_rgb(250, 190, 40),
         _ => neutral,
     }
+}
+
+const GOOD: Color32 = Color32::from_rgb(40, 190, 80);
+const WARN: Color32 = Color32::from_rgb(250, 190, 40);
+
+/// The document's edges as the meter found them, drawn over the live preview.
+fn document_outline(ui: &egui::Ui, us: &UiState, shown: egui::Rect) {
+    let Some((a, w, h)) = us.meter.latest.as_ref() else {
+        return;
+    };
+    let Some(q) = a.quad.as_ref() else {
+        return;
+    };
+    if *w == 0 || *h == 0 {
+        return;
+    }
+    let (sx, sy) = (shown.width() / *w as f32, shown.height() / *h as f32);
+    let points: Vec<egui::Pos2> = q
+        .corners
+        .iter()
+        .map(|c| shown.min + Vec2::new(c[0] * sx, c[1] * sy))
+        .collect();
+    let color = if a.quality.acceptable { GOOD } else { WARN };
+    ui.painter().add(egui::Shape::closed_line(
+        points,
+        egui::Stroke::new(3.0, color),
+    ));
+}
+
+fn hint_text(s: &Strings, hint: Hint, manual: bool) -> String {
+    match hint {
+        Hint::NoDocument => s.hint_no_document.into(),
+        Hint::MoveCloser => s.hint_move_closer.into(),
+        Hint::TooDark => s.hint_too_dark.into(),
+        Hint::TooBright => s.hint_too_bright.into(),
+        Hint::Glare => s.hint_glare.into(),
+        Hint::Blurry => s.hint_blurry.into(),
+        Hint::HoldStill => s.hint_hold_still.into(),
+        Hint::Steadying { .. } | Hint::Capture if manual => s.hint_ready.into(),
+        Hint::Steadying { done, needed } => format!("{} ({done}/{needed})", s.hint_steadying),
+        Hint::Capture => s.auto_captured.into(),
+    }
+}
+
+/// Under the document preview: the prompt from the live meter, the meters, the automatic-capture
+/// switch and the capture button.
+fn document_meter(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState) {
+    let s = st.lang.s();
+    let kept = st
+        .session
+        .as_ref()
+        .is_some_and(|sess| sess.document.is_some());
+    if kept {
+        if us.meter.auto_captured {
+            ui.label(RichText::new(s.auto_captured).size(20.0).color(GOOD));
+        }
+    } else {
+        match (&us.meter.ready, us.meter.auto.hint) {
+            (Some(Err(e)), _) => error_text(ui, &format!("{}: {e}", s.meter_unavailable)),
+            (_, Some(hint)) => {
+                let color = match hint {
+                    Hint::Steadying { .. } | Hint::Capture => GOOD,
+                    Hint::NoDocument => Color32::from_gray(200),
+                    _ => WARN,
+                };
+                ui.label(
+                    RichText::new(hint_text(s, hint, us.meter.manual_only))
+                        .size(22.0)
+                        .color(color),
+                );
+            }
+            (Some(Ok(())), None) => {
+                ui.label(RichText::new(s.hint_no_document).size(22.0));
+            }
+            (None, None) => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(s.models_loading);
+                });
+            }
+        }
+        if let Some((a, _, _)) = us.meter.latest.as_ref() {
+            let q = &a.quality;
+            let has = |r: &str| q.reasons.iter().any(|x| x == r);
+            ui.horizontal_wrapped(|ui| {
+                meter_bar(
+                    ui,
+                    s.meter_sharpness,
+                    q.sharpness / 100.0,
+                    format!("{:.0}", q.sharpness),
+                    !has("blurry"),
+                );
+                meter_bar(
+                    ui,
+                    s.meter_brightness,
+                    q.brightness / 100.0,
+                    format!("{:.0}", q.brightness),
+                    !has("too_dark") && !has("too_bright"),
+                );
+                meter_bar(
+                    ui,
+                    s.meter_glare,
+                    (q.glare_percent / 10.0).min(1.0),
+                    format!("{:.1} %", q.glare_percent),
+                    !has("glare") && !has("glare_on_text"),
+                );
+                meter_bar(
+                    ui,
+                    s.meter_fill,
+                    q.fill_percent / 100.0,
+                    format!("{:.0} %", q.fill_percent),
+                    !has("document_too_small"),
+                );
+            });
+        }
+    }
+    ui.horizontal(|ui| {
+        let mut auto = !us.meter.manual_only;
+        if ui.checkbox(&mut auto, s.auto_capture).changed() {
+            us.meter.manual_only = !auto;
+            us.meter.auto.reset();
+        }
+        if big_button(ui, s.capture, us.frame.is_some())
+            && let Some(f) = us.frame.clone()
+        {
+            keep(st, Target::Document, &f);
+            us.meter.auto_captured = false;
+            us.meter.clear();
+        }
+    });
+}
+
+/// One labelled meter: a bar (0–1) with its value, green when it passes.
+fn meter_bar(ui: &mut egui::Ui, label: &str, fraction: f32, value: String, ok: bool) {
+    ui.vertical(|ui| {
+        ui.label(RichText::new(label).small());
+        ui.add(
+            egui::ProgressBar::new(fraction.clamp(0.0, 1.0))
+                .desired_width(120.0)
+                .fill(if ok { GOOD } else { WARN })
+                .text(value),
+        );
+    });
 }
 
 fn step_prompt(s: &Strings, step: Step) -> &'static str {

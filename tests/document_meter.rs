@@ -1,0 +1,264 @@
+//! The document screen's live quality meter and automatic capture, on synthetic camera frames
+//! (a card photographed on a desk) through the real text detector: each capture problem is named,
+//! a good still card is accepted, and the kiosk captures it by itself from an image-sequence
+//! source — or does not, when the agent turns automatic capture off.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+#[path = "common/kiosk.rs"]
+mod kiosk;
+#[path = "common/reading.rs"]
+mod reading;
+#[path = "common/synth.rs"]
+mod synth;
+
+use std::path::Path;
+use std::time::Duration;
+
+use eframe::egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use image::RgbImage;
+use kyc_kiosk::Config;
+use kyc_kiosk::audit::{AuditConfig, AuditStore, Role as UserRole};
+use kyc_kiosk::document::{DocumentReader, ReaderOptions};
+use kyc_kiosk::gui::capture::SourceSpec;
+use kyc_kiosk::gui::meter::{AutoCapture, Hint};
+use kyc_kiosk::gui::state::{Screen, StoreStatus};
+use kyc_kiosk::gui::strings::{EN, Lang};
+use kyc_kiosk::gui::{AppOptions, KioskApp};
+
+use kiosk::{click, type_into_role, wait_for};
+use reading::face;
+use synth::*;
+
+fn meter() -> DocumentReader {
+    DocumentReader::load_with(
+        &Config::default(),
+        ReaderOptions {
+            portrait: false,
+            ..ReaderOptions::default()
+        },
+    )
+    .expect("models: run `python3 packaging/fetch.py models`")
+}
+
+fn card() -> RgbImage {
+    let fonts = Fonts::load();
+    id_card(&fonts, &people()[2], &face(1)).image
+}
+
+/// A desk with nothing on it, as the camera sees it (1280×800, a little noise).
+fn empty_desk() -> RgbImage {
+    noise(
+        &RgbImage::from_pixel(1280, 800, image::Rgb([70, 62, 55])),
+        4.0,
+        9,
+    )
+}
+
+/// The card held up to the camera: `fill` of the frame, rolled by `roll` degrees.
+fn held(card: &RgbImage, fill: f64, roll: f64) -> RgbImage {
+    jpeg(&noise(&photo(card, 8.0, roll, fill), 3.0, 1), 85)
+}
+
+#[test]
+fn the_meter_names_each_capture_problem_and_accepts_a_good_card() {
+    let mut m = meter();
+    let card = card();
+
+    let good = m.assess(&held(&card, 0.45, 3.0)).unwrap();
+    assert!(
+        good.quality.acceptable,
+        "{:?} boxes {}",
+        good.quality, good.text_boxes
+    );
+    assert!(good.text_boxes >= 8, "{}", good.text_boxes);
+    let quad = good.quad.as_ref().expect("the card's edges");
+    assert!((quad.fill_percent - 45.0).abs() < 6.0, "{quad:?}");
+
+    let cases: [(&str, RgbImage, &str); 5] = [
+        ("empty desk", empty_desk(), "no_document"),
+        ("far away", held(&card, 0.12, 3.0), "document_too_small"),
+        ("shaken", blur(&held(&card, 0.45, 3.0), 5.0), "blurry"),
+        (
+            "dim room",
+            low_light(&held(&card, 0.45, 3.0), 0.18),
+            "too_dark",
+        ),
+        (
+            "lamp reflection",
+            glare(&held(&card, 0.45, 3.0), 0.5, 0.55, 0.12),
+            "glare",
+        ),
+    ];
+    for (what, frame, reason) in cases {
+        let a = m.assess(&frame).unwrap();
+        assert!(!a.quality.acceptable, "{what}: {:?}", a.quality);
+        assert!(
+            a.quality.reasons.iter().any(|r| r.starts_with(reason)),
+            "{what}: expected {reason}, got {:?}",
+            a.quality.reasons
+        );
+    }
+}
+
+#[test]
+fn automatic_capture_waits_for_a_good_still_card() {
+    let mut m = meter();
+    let card = card();
+    // The customer brings the card in: nothing, too far, moving, then held still.
+    let frames = [
+        (empty_desk(), Hint::NoDocument),
+        (held(&card, 0.12, 0.0), Hint::MoveCloser),
+        // Good, but it moved since the last frame (it came closer).
+        (held(&card, 0.45, -8.0), Hint::HoldStill),
+        // Turned by 10°: moving again.
+        (held(&card, 0.45, 2.0), Hint::HoldStill),
+        (
+            held(&card, 0.45, 2.2),
+            Hint::Steadying { done: 2, needed: 3 },
+        ),
+        (held(&card, 0.45, 2.1), Hint::Capture),
+    ];
+    let mut ac = AutoCapture::new();
+    for (i, (frame, want)) in frames.iter().enumerate() {
+        let a = m.assess(frame).unwrap();
+        let got = ac.observe(&a, frame.width(), frame.height());
+        assert_eq!(got, *want, "frame {i}: {:?}", a.quality);
+    }
+}
+
+/// An image sequence: an empty desk, the card far away, then the card held still.
+fn write_frames(dir: &Path) -> Vec<String> {
+    std::fs::create_dir_all(dir).unwrap();
+    let card = card();
+    let mut frames = vec![
+        ("00_empty.jpg".to_string(), empty_desk()),
+        ("01_far.jpg".to_string(), held(&card, 0.12, 0.0)),
+    ];
+    for k in 0..6 {
+        frames.push((
+            format!("{:02}_held.jpg", k + 2),
+            held(&card, 0.45, 2.0 + 0.1 * f64::from(k % 2)),
+        ));
+    }
+    let mut still = Vec::new();
+    for (name, img) in frames {
+        img.save(dir.join(&name)).unwrap();
+        if name.contains("held") {
+            still.push(name);
+        }
+    }
+    still
+}
+
+fn kiosk(dir: &Path) -> (Harness<'static, KioskApp>, Vec<String>) {
+    let db = dir.join("audit.sqlite3");
+    let audit = AuditConfig::at(&db).with_fast_hashing();
+    {
+        let mut store = AuditStore::open(audit.clone()).unwrap();
+        store.create_first_admin("admin", "admin-pass-1").unwrap();
+        let admin = store.login("admin", "admin-pass-1").unwrap();
+        store
+            .create_user(&admin, "ama", "agent-pass-1", UserRole::Agent)
+            .unwrap();
+    }
+    let frames = dir.join("frames");
+    let still = write_frames(&frames);
+    let opts = AppOptions {
+        config: Config::default(),
+        audit,
+        source: Some(SourceSpec::Frames {
+            dir: frames,
+            fps: 5.0,
+        }),
+        document: None,
+        selfie: None,
+        lang: Lang::En,
+        kiosk: false,
+        idle_timeout: Duration::from_secs(3600),
+        challenge: None,
+    };
+    let mut h = Harness::builder()
+        .with_size([1280.0, 1100.0])
+        .build_ui_state(|ui, app: &mut KioskApp| app.frame(ui), KioskApp::new(opts));
+    wait_for(&mut h, "the audit store", |a| {
+        matches!(a.state.store, StoreStatus::Ready { .. })
+    });
+    type_into_role(&mut h, Role::TextInput, EN.username, "ama");
+    type_into_role(&mut h, Role::PasswordInput, EN.password, "agent-pass-1");
+    click(&mut h, EN.log_in);
+    wait_for(&mut h, "login", |a| a.state.user.is_some());
+    type_into_role(&mut h, Role::TextInput, EN.country, "gh");
+    click(&mut h, EN.start_verification);
+    assert_eq!(h.state().state.screen, Screen::Document);
+    (h, still)
+}
+
+#[test]
+fn the_kiosk_captures_a_still_card_by_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut h, still) = kiosk(dir.path());
+    wait_for(&mut h, "automatic capture", |a| {
+        a.state
+            .session
+            .as_ref()
+            .is_some_and(|s| s.document.is_some())
+    });
+    let app = h.state();
+    assert!(app.ui.meter.auto_captured);
+    assert!(app.ui.meter.assessed >= 3, "{}", app.ui.meter.assessed);
+    let doc = app
+        .state
+        .session
+        .as_ref()
+        .unwrap()
+        .document
+        .as_ref()
+        .unwrap();
+    // The frame kept is one the meter judged good: the card held still, as its file's bytes.
+    assert!(still.contains(&doc.name), "{} not in {still:?}", doc.name);
+    let bytes = doc.bytes.as_ref().expect("the file's own bytes");
+    let on_disk = std::fs::read(dir.path().join("frames").join(&doc.name)).unwrap();
+    assert_eq!(bytes.as_slice(), on_disk.as_slice());
+    h.step();
+    assert!(h.query_by_label(EN.auto_captured).is_some());
+    // Retake starts the meter again, and the card is captured again.
+    click(&mut h, EN.retake);
+    assert!(!h.state().ui.meter.auto_captured);
+    wait_for(&mut h, "the second automatic capture", |a| {
+        a.state
+            .session
+            .as_ref()
+            .is_some_and(|s| s.document.is_some())
+    });
+    assert!(h.state().ui.meter.auto_captured);
+}
+
+#[test]
+fn with_automatic_capture_off_the_agent_captures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut h, _) = kiosk(dir.path());
+    wait_for(&mut h, "a frame", |a| a.ui.frame.is_some());
+    h.get_by_role_and_label(Role::CheckBox, EN.auto_capture)
+        .click();
+    h.step();
+    assert!(h.state().ui.meter.manual_only);
+    // A whole loop of the sequence (8 frames, good ones among them) is assessed; nothing is kept.
+    wait_for(&mut h, "a loop of assessments", |a| {
+        a.ui.meter.assessed >= 10
+    });
+    assert!(
+        h.state()
+            .state
+            .session
+            .as_ref()
+            .is_some_and(|s| s.document.is_none())
+    );
+    click(&mut h, EN.capture);
+    let app = h.state();
+    let s = app.state.session.as_ref().unwrap();
+    assert!(s.document.is_some());
+    assert!(!app.ui.meter.auto_captured);
+}
