@@ -5,6 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+#[path = "common/held.rs"]
+mod held;
 #[path = "common/kiosk.rs"]
 mod kiosk;
 #[path = "common/reading.rs"]
@@ -28,6 +30,7 @@ use kyc_kiosk::gui::state::{Screen, StoreStatus};
 use kyc_kiosk::gui::strings::{EN, Lang};
 use kyc_kiosk::gui::{AppOptions, KioskApp};
 
+use held::{empty_desk, held, write_document_frames};
 use kiosk::{click, type_into_role, wait_for};
 use reading::face;
 use synth::*;
@@ -46,20 +49,6 @@ fn meter() -> DocumentReader {
 fn card() -> RgbImage {
     let fonts = Fonts::load();
     id_card(&fonts, &people()[2], &face(1)).image
-}
-
-/// A desk with nothing on it, as the camera sees it (1280×800, a little noise).
-fn empty_desk() -> RgbImage {
-    noise(
-        &RgbImage::from_pixel(1280, 800, image::Rgb([70, 62, 55])),
-        4.0,
-        9,
-    )
-}
-
-/// The card held up to the camera: `fill` of the frame, rolled by `roll` degrees.
-fn held(card: &RgbImage, fill: f64, roll: f64) -> RgbImage {
-    jpeg(&noise(&photo(card, 8.0, roll, fill), 3.0, 1), 85)
 }
 
 #[test]
@@ -129,30 +118,6 @@ fn automatic_capture_waits_for_a_good_still_card() {
     }
 }
 
-/// An image sequence: an empty desk, the card far away, then the card held still.
-fn write_frames(dir: &Path) -> Vec<String> {
-    std::fs::create_dir_all(dir).unwrap();
-    let card = card();
-    let mut frames = vec![
-        ("00_empty.jpg".to_string(), empty_desk()),
-        ("01_far.jpg".to_string(), held(&card, 0.12, 0.0)),
-    ];
-    for k in 0..6 {
-        frames.push((
-            format!("{:02}_held.jpg", k + 2),
-            held(&card, 0.45, 2.0 + 0.1 * f64::from(k % 2)),
-        ));
-    }
-    let mut still = Vec::new();
-    for (name, img) in frames {
-        img.save(dir.join(&name)).unwrap();
-        if name.contains("held") {
-            still.push(name);
-        }
-    }
-    still
-}
-
 fn kiosk(dir: &Path) -> (Harness<'static, KioskApp>, Vec<String>) {
     let db = dir.join("audit.sqlite3");
     let audit = AuditConfig::at(&db).with_fast_hashing();
@@ -165,7 +130,7 @@ fn kiosk(dir: &Path) -> (Harness<'static, KioskApp>, Vec<String>) {
             .unwrap();
     }
     let frames = dir.join("frames");
-    let still = write_frames(&frames);
+    let still = write_document_frames(&frames, &card());
     let opts = AppOptions {
         config: Config::default(),
         audit,
