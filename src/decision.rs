@@ -165,6 +165,37 @@ pub fn apply_liveness(
     }
 }
 
+/// A challenge passed only after this many failed ones is referred to a supervisor.
+pub const REFER_AFTER_FAILED_CHALLENGES: u32 = 2;
+
+/// Fold the liveness challenges the customer failed earlier in the session into the result: a
+/// still selfie used after a failed challenge, or a challenge passed only after
+/// [`REFER_AFTER_FAILED_CHALLENGES`] failures, is referred to a supervisor. One failure before a
+/// pass (a customer who misunderstood a prompt) is kept in the result without a referral.
+pub fn apply_failed_attempts(result: &mut crate::result::VerificationResult, failed: u32) {
+    use crate::result::LivenessMode;
+    let Some(l) = result.liveness.as_mut() else {
+        return;
+    };
+    l.failed_attempts = failed;
+    if failed == 0 || result.decision == Decision::Reject {
+        return;
+    }
+    let message = match l.mode {
+        LivenessMode::SingleImage => format!(
+            "liveness: the challenge failed {failed} time(s) and a still image was used instead"
+        ),
+        LivenessMode::Sequence if failed >= REFER_AFTER_FAILED_CHALLENGES => {
+            format!("liveness: the challenge passed after {failed} failed attempts")
+        }
+        LivenessMode::Sequence => return,
+    };
+    drop_all_passed(&mut result.reasons);
+    result.reasons.push(reason("liveness_retries", message));
+    result.decision = result.decision.max(Decision::Refer);
+    result.verified = result.decision == Decision::Approve;
+}
+
 /// Fold what was read from the document into a decision: an expired document rejects; no
 /// document text, an invalid MRZ, a visual zone that disagrees with the MRZ, an invalid ID
 /// number or an under-age holder refer the case to a supervisor.

@@ -200,6 +200,15 @@ pub struct LivenessBlock {
     /// Per-frame measurements of a sequence (pose, faces in view, passive score, similarity).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub frames: Vec<crate::liveness::FrameRecord>,
+    /// Challenges the customer failed before this result in the same session (each is also an
+    /// audit event of its own); 0 is left out of the JSON.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failed_attempts: u32,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl LivenessBlock {
@@ -215,6 +224,7 @@ impl LivenessBlock {
             is_live: r.is_live,
             reasons: r.reasons.clone(),
             frames: r.frames.clone(),
+            failed_attempts: 0,
         }
     }
 
@@ -252,6 +262,7 @@ impl LivenessBlock {
             selfie_frame: None,
             reasons,
             frames: Vec::new(),
+            failed_attempts: 0,
         }
     }
 }

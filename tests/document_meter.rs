@@ -11,27 +11,26 @@ mod held;
 mod kiosk;
 #[path = "common/reading.rs"]
 mod reading;
+#[path = "common/session.rs"]
+mod session;
 #[path = "common/synth.rs"]
 mod synth;
 
 use std::path::Path;
-use std::time::Duration;
 
 use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use image::RgbImage;
 use kyc_kiosk::Config;
-use kyc_kiosk::audit::{AuditConfig, AuditStore, Role as UserRole};
 use kyc_kiosk::document::{DocumentReader, ReaderOptions};
 use kyc_kiosk::gui::capture::SourceSpec;
 use kyc_kiosk::gui::meter::{AutoCapture, Hint};
-use kyc_kiosk::gui::state::{Screen, StoreStatus};
-use kyc_kiosk::gui::strings::{EN, Lang};
-use kyc_kiosk::gui::{AppOptions, KioskApp};
+use kyc_kiosk::gui::strings::EN;
+use kyc_kiosk::gui::KioskApp;
 
 use held::{empty_desk, held, write_document_frames};
-use kiosk::{click, type_into_role, wait_for};
+use kiosk::{click, wait_for};
 use reading::face;
 use synth::*;
 
@@ -118,47 +117,18 @@ fn automatic_capture_waits_for_a_good_still_card() {
     }
 }
 
+/// The kiosk on the document screen, its camera the held-card sequence (5 fps).
 fn kiosk(dir: &Path) -> (Harness<'static, KioskApp>, Vec<String>) {
-    let db = dir.join("audit.sqlite3");
-    let audit = AuditConfig::at(&db).with_fast_hashing();
-    {
-        let mut store = AuditStore::open(audit.clone()).unwrap();
-        store.create_first_admin("admin", "admin-pass-1").unwrap();
-        let admin = store.login("admin", "admin-pass-1").unwrap();
-        store
-            .create_user(&admin, "ama", "agent-pass-1", UserRole::Agent)
-            .unwrap();
-    }
     let frames = dir.join("frames");
     let still = write_document_frames(&frames, &card());
-    let opts = AppOptions {
-        config: Config::default(),
-        audit,
-        source: Some(SourceSpec::Frames {
-            dir: frames,
-            fps: 5.0,
-        }),
-        document: None,
-        selfie: None,
-        lang: Lang::En,
-        kiosk: false,
-        idle_timeout: Duration::from_secs(3600),
-        challenge: None,
+    let source = SourceSpec::Frames {
+        dir: frames,
+        fps: 5.0,
     };
-    let mut h = Harness::builder()
-        .with_size([1280.0, 1100.0])
-        .build_ui_state(|ui, app: &mut KioskApp| app.frame(ui), KioskApp::new(opts));
-    wait_for(&mut h, "the audit store", |a| {
-        matches!(a.state.store, StoreStatus::Ready { .. })
-    });
-    type_into_role(&mut h, Role::TextInput, EN.username, "ama");
-    type_into_role(&mut h, Role::PasswordInput, EN.password, "agent-pass-1");
-    click(&mut h, EN.log_in);
-    wait_for(&mut h, "login", |a| a.state.user.is_some());
-    type_into_role(&mut h, Role::TextInput, EN.country, "gh");
-    click(&mut h, EN.start_verification);
-    assert_eq!(h.state().state.screen, Screen::Document);
-    (h, still)
+    (
+        session::on_document_screen(dir, source, Config::default(), None),
+        still,
+    )
 }
 
 #[test]

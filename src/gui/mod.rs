@@ -295,7 +295,9 @@ impl KioskApp {
         }
         if let Some(ch) = &self.challenge {
             for ev in ch.poll() {
-                self.state.apply_challenge(ev);
+                if let Some(job) = self.state.apply_challenge(ev) {
+                    self.worker.send(job);
+                }
             }
         }
         self.poll_meter();

@@ -14,6 +14,10 @@ use super::challenge::ChallengeEvent;
 use super::strings::Lang;
 use super::worker::{Captured, Claim, Event, Job, RecordView, ResultView, Stage};
 
+/// Liveness challenges one customer may attempt; after that the agent imports a still selfie
+/// (which is referred) or cancels.
+pub const MAX_CHALLENGE_ATTEMPTS: u32 = 3;
+
 /// Which screen is showing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
@@ -300,6 +304,9 @@ pub struct Session {
     pub liveness: Option<Box<LivenessResult>>,
     /// The challenge on screen (running or finished).
     pub challenge: Option<ChallengeView>,
+    /// Challenges failed so far (each recorded as an audit event; at
+    /// [`MAX_CHALLENGE_ATTEMPTS`] no further one is started).
+    pub failed_challenges: u32,
     /// The stage running, while processing.
     pub stage: Option<Stage>,
     /// The finished result.
@@ -507,6 +514,7 @@ impl AppState {
                     selfie_preview: None,
                     liveness: None,
                     challenge: None,
+                    failed_challenges: 0,
                     stage: None,
                     result: None,
                     decision: DecisionForm::default(),
@@ -565,7 +573,10 @@ impl AppState {
         }
         let run = self.next_run;
         let s = self.session.as_mut()?;
-        if s.document.is_none() || s.challenge.as_ref().is_some_and(ChallengeView::running) {
+        if s.document.is_none()
+            || s.challenge.as_ref().is_some_and(ChallengeView::running)
+            || s.failed_challenges >= MAX_CHALLENGE_ATTEMPTS
+        {
             return None;
         }
         self.next_run += 1;
@@ -589,8 +600,9 @@ impl AppState {
     }
 
     /// Apply an event from the challenge thread. A passed, live challenge's chosen frame becomes
-    /// the selfie and its result goes with the verification.
-    pub fn apply_challenge(&mut self, ev: ChallengeEvent) {
+    /// the selfie and its result goes with the verification; a failed one is counted and
+    /// returned as the job that records it.
+    pub fn apply_challenge(&mut self, ev: ChallengeEvent) -> Option<Job> {
         let run_of = |s: &Session, run: u64| s.challenge.as_ref().is_some_and(|c| c.run == run);
         match ev {
             ChallengeEvent::Ready => self.liveness_models = ModelStatus::Ready { load_ms: 0.0 },
@@ -620,6 +632,17 @@ impl AppState {
                     let outcome = *outcome;
                     c.state = outcome.result.active.state;
                     c.steps.clone_from(&outcome.result.active.steps);
+                    if !outcome.result.is_live {
+                        s.failed_challenges += 1;
+                        let job = Job::ChallengeFailed {
+                            ticket: s.ticket,
+                            attempt: s.failed_challenges,
+                            claim: s.claim.clone(),
+                            result: Box::new(outcome.result.clone()),
+                        };
+                        c.result = Some(Box::new(outcome.result));
+                        return Some(job);
+                    }
                     if outcome.result.is_live
                         && let (Some(selfie), Some(preview)) = (outcome.selfie, outcome.preview)
                     {
@@ -638,6 +661,7 @@ impl AppState {
                 }
             }
         }
+        None
     }
 
     /// Move between capture screens (only forward when the current image is there).
@@ -873,6 +897,11 @@ impl AppState {
                     s.stage = None;
                     s.error = Some(message);
                     self.screen = Screen::Selfie;
+                }
+            }
+            Event::ChallengeLogFailed { ticket, message } => {
+                if let Some(s) = self.session_for(ticket) {
+                    s.error = Some(message);
                 }
             }
             Event::Recorded { ticket, receipt } => {

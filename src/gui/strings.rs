@@ -297,6 +297,10 @@ pub struct Strings {
     pub challenge_failed: &'static str,
     /// Start the challenge again.
     pub try_again: &'static str,
+    /// Failed challenge attempts so far ("k of n" follows).
+    pub failed_attempts: &'static str,
+    /// The customer used every challenge attempt.
+    pub too_many_attempts: &'static str,
     /// Liveness models loading.
     pub liveness_loading: &'static str,
     /// Liveness models unavailable.
@@ -470,6 +474,8 @@ pub static EN: Strings = Strings {
     challenge_passed: "Liveness check passed",
     challenge_failed: "Liveness check failed",
     try_again: "Start again",
+    failed_attempts: "Failed attempts",
+    too_many_attempts: "Too many failed attempts: import a still selfie (the case will be referred) or cancel",
     liveness_loading: "Loading the liveness models…",
     liveness_unavailable: "Liveness check unavailable (import a still image)",
     liveness: "Liveness",
@@ -624,6 +630,8 @@ pub static FR: Strings = Strings {
     challenge_passed: "Contrôle de présence réussi",
     challenge_failed: "Échec du contrôle de présence",
     try_again: "Recommencer",
+    failed_attempts: "Tentatives échouées",
+    too_many_attempts: "Trop de tentatives échouées : importez un selfie (le dossier sera transmis à un superviseur) ou annulez",
     liveness_loading: "Chargement des modèles de présence…",
     liveness_unavailable: "Contrôle de présence indisponible (importez une image)",
     liveness: "Présence",

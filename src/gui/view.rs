@@ -16,7 +16,8 @@ use crate::result::{Decision, VerificationResult};
 use super::capture::{self, Frame};
 use super::meter::{AutoCapture, Hint};
 use super::state::{
-    AppState, DecisionError, FieldForm, FormError, ModelStatus, Screen, StoreStatus,
+    AppState, DecisionError, FieldForm, FormError, MAX_CHALLENGE_ATTEMPTS, ModelStatus, Screen,
+    StoreStatus,
 };
 use super::strings::{Lang, Strings};
 use super::worker::{Captured, Job, Stage};
@@ -847,7 +848,16 @@ fn challenge_panel(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState) {
                     }
                 }
             }
-            if big_button(ui, s.try_again, matches!(models, ModelStatus::Ready { .. })) {
+            let failed = session.failed_challenges;
+            if failed > 0 {
+                ui.label(format!(
+                    "{}: {failed} {} {MAX_CHALLENGE_ATTEMPTS}",
+                    s.failed_attempts, s.of
+                ));
+            }
+            if failed >= MAX_CHALLENGE_ATTEMPTS {
+                error_text(ui, s.too_many_attempts);
+            } else if big_button(ui, s.try_again, matches!(models, ModelStatus::Ready { .. })) {
                 start = true;
             }
         }

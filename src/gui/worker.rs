@@ -3,6 +3,7 @@
 //! UI thread, so model loading, inference, argon2 and SQLite never freeze a frame.
 
 use eframe::egui;
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
@@ -126,6 +127,18 @@ pub enum Job {
         /// The ticket.
         ticket: u64,
     },
+    /// Record a failed liveness challenge as an audit event at once (a customer who fails and
+    /// walks away still leaves a trace), and count it for the session's verification.
+    ChallengeFailed {
+        /// The session's ticket.
+        ticket: u64,
+        /// Failed attempts so far in the session, this one included.
+        attempt: u32,
+        /// What the customer claimed.
+        claim: Claim,
+        /// The failed challenge's result.
+        result: Box<LivenessResult>,
+    },
     /// Load the records matching a filter (the review queue) and statistics.
     LoadQueue {
         /// Which records.
@@ -232,6 +245,13 @@ pub enum Event {
     /// A verification failed (bad image, inference error).
     VerifyFailed {
         /// Its ticket.
+        ticket: u64,
+        /// Why.
+        message: String,
+    },
+    /// A failed challenge could not be written to the audit store.
+    ChallengeLogFailed {
+        /// The session's ticket.
         ticket: u64,
         /// Why.
         message: String,
@@ -376,6 +396,8 @@ struct Worker {
     pipeline: Option<Pipeline>,
     session: Option<UserSession>,
     pending: Option<Pending>,
+    /// Failed liveness challenges per ticket (the session in progress).
+    failed_challenges: HashMap<u64, u32>,
 }
 
 fn audit_msg(e: &AuditError) -> String {
@@ -408,6 +430,7 @@ impl Worker {
             pipeline: None,
             session: None,
             pending: None,
+            failed_challenges: HashMap::new(),
         }
     }
 
@@ -495,6 +518,18 @@ impl Worker {
                 if self.pending.as_ref().is_some_and(|p| p.ticket == ticket) {
                     self.pending = None;
                 }
+                self.failed_challenges.remove(&ticket);
+            }
+            Job::ChallengeFailed {
+                ticket,
+                attempt,
+                claim,
+                result,
+            } => {
+                self.failed_challenges.insert(ticket, attempt);
+                if let Err(message) = self.log_failed_challenge(ticket, attempt, &claim, &result) {
+                    out.send(Event::ChallengeLogFailed { ticket, message });
+                }
             }
             Job::LoadQueue { filter } => {
                 out.send(self.queue(&filter).unwrap_or_else(Event::ReviewFailed));
@@ -574,6 +609,8 @@ impl Worker {
             claim.id_type.as_deref(),
             claim.id_number.as_deref(),
         );
+        let failed = self.failed_challenges.get(&ticket).copied().unwrap_or(0);
+        crate::decision::apply_failed_attempts(&mut verification.result, failed);
         out.send(Event::Progress {
             ticket,
             stage: Stage::Duplicates,
@@ -600,6 +637,37 @@ impl Worker {
             selfie: selfie_bytes,
         });
         Ok(view)
+    }
+
+    /// One failed challenge as a chained `liveness_challenge_failed` event: the challenge issued
+    /// (nonce, steps), how each step went, the passive score and why it failed.
+    fn log_failed_challenge(
+        &mut self,
+        ticket: u64,
+        attempt: u32,
+        claim: &Claim,
+        result: &LivenessResult,
+    ) -> Result<i64, String> {
+        let (Some(store), Some(session)) = (self.store.as_mut(), self.session.as_ref()) else {
+            return Err("not logged in".into());
+        };
+        let payload = serde_json::json!({
+            "ticket": ticket,
+            "attempt": attempt,
+            "sessionStartedMs": claim.started_ms,
+            "customerType": claim.customer_type.as_str(),
+            "country": claim.country,
+            "claimedIdType": claim.id_type,
+            "claimedIdNumber": claim.id_number,
+            "challenge": result.challenge,
+            "active": result.active,
+            "passive": result.passive,
+            "reasons": result.reasons,
+            "frameCount": result.frame_count,
+        });
+        store
+            .log_event(session, "liveness_challenge_failed", payload)
+            .map_err(|e| audit_msg(&e))
     }
 
     fn decide(
