@@ -50,6 +50,8 @@ pub struct UiState {
     pub settings: Vec<(String, String)>,
     /// The agent asked for a liveness challenge (taken by the app, which issues it).
     pub challenge_requested: bool,
+    /// The document back-side step's own fields.
+    pub back: BackSideUi,
     frame_tex: Option<TextureHandle>,
     textures: HashMap<String, TextureHandle>,
     import: Option<(Target, Receiver<Result<Frame, String>>)>,
@@ -91,6 +93,149 @@ impl UiState {
         });
         self.import_error = None;
         self.import = Some((target, rx));
+    }
+}
+
+/// UI state of the document back-side step ([`back_side_panel`]): its file field and import.
+#[derive(Default)]
+pub struct BackSideUi {
+    /// Back-side file path field.
+    pub path: String,
+    /// Import problem.
+    pub error: Option<String>,
+    import: Option<Receiver<Result<Frame, String>>>,
+}
+
+/// The document's back side on the Document screen, once the front is kept: "Add back side"
+/// (when optional), then capture from the live frame, import a file, retake, or skip (when
+/// the claimed type does not require it). Everything the step needs is here, so that the
+/// capture screen calls it with one line.
+fn back_side_panel(
+    ui: &mut egui::Ui,
+    st: &mut AppState,
+    us: &mut UiState,
+    has_source: bool,
+    target: Target,
+) {
+    use super::state::BackSide;
+    if target != Target::Document {
+        return;
+    }
+    if let Some(rx) = us.back.import.as_ref() {
+        match rx.try_recv() {
+            Ok(Ok(frame)) => {
+                us.back.import = None;
+                st.set_document_back(
+                    Captured {
+                        name: frame.name.clone(),
+                        bytes: frame.encoded.clone(),
+                        pixels: frame.encoded.is_none().then(|| Arc::clone(&frame.rgb)),
+                    },
+                    (*frame.preview).clone(),
+                );
+            }
+            Ok(Err(msg)) => {
+                us.back.import = None;
+                us.back.error = Some(msg);
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => {
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_millis(100));
+            }
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                us.back.import = None;
+                us.back.error = Some("import failed".into());
+            }
+        }
+    }
+    let s = st.lang.s();
+    let (Some(rule), Some(session)) = (st.back_side(), st.session.as_ref()) else {
+        return;
+    };
+    if session.document.is_none() {
+        return;
+    }
+    let ticket = session.ticket;
+    let open = session.back_step;
+    let kept = session.document_back_preview.clone();
+    ui.separator();
+    ui.label(RichText::new(s.back_title).strong());
+    ui.label(match rule {
+        BackSide::Required => s.back_guide_required,
+        BackSide::Optional => s.back_guide_optional,
+    });
+    if !open {
+        if ui.button(s.add_back).clicked() {
+            st.add_back_side();
+        }
+        return;
+    }
+    ui.horizontal(|ui| {
+        if has_source
+            && ui
+                .add_enabled(us.frame.is_some(), egui::Button::new(s.capture_back))
+                .clicked()
+            && let Some(f) = us.frame.clone()
+        {
+            st.set_document_back(
+                Captured {
+                    name: f.name.clone(),
+                    bytes: f.encoded.clone(),
+                    pixels: f.encoded.is_none().then(|| Arc::clone(&f.rgb)),
+                },
+                (*f.preview).clone(),
+            );
+        }
+        if let Some(img) = kept.as_ref() {
+            let key = format!(
+                "session-{ticket}-back-{}",
+                img.size[0] * 100_000 + img.size[1]
+            );
+            let tex = us.texture(ui.ctx(), &key, img);
+            show_image(ui, &tex, Vec2::new(240.0, 160.0));
+            if ui.button(s.retake_back).clicked() {
+                st.clear_document_back();
+            }
+        }
+        if rule == BackSide::Optional && ui.button(s.skip_back).clicked() {
+            st.skip_back_side();
+        }
+    });
+    ui.horizontal(|ui| {
+        let l = ui.label(s.back_file);
+        ui.add(egui::TextEdit::singleline(&mut us.back.path).desired_width(420.0))
+            .labelled_by(l.id);
+        let busy = us.back.import.is_some();
+        if ui
+            .add_enabled(
+                !busy && !us.back.path.trim().is_empty(),
+                egui::Button::new(s.import_back),
+            )
+            .clicked()
+        {
+            let (tx, rx) = channel();
+            let path = us.back.path.trim().to_string();
+            let limits = crate::imaging::ImageLimits::default();
+            std::thread::spawn(move || {
+                let _ = tx.send(capture::load_frame(
+                    std::path::Path::new(&path),
+                    &limits,
+                    0,
+                    0.0,
+                ));
+            });
+            us.back.error = None;
+            us.back.import = Some(rx);
+        }
+        if busy {
+            ui.spinner();
+        }
+    });
+    if let Some(e) = &us.back.error {
+        error_text(ui, e);
+    }
+    if rule == BackSide::Required && kept.is_none() {
+        error_text(ui, s.back_required);
     }
 }
 
@@ -532,6 +677,7 @@ fn capture_screen(
     if let Some(e) = &error {
         error_text(ui, e);
     }
+    back_side_panel(ui, st, us, has_source, target);
     ui.add_space(10.0);
     ui.horizontal(|ui| {
         if ui.button(s.cancel).clicked() {
@@ -806,6 +952,27 @@ fn document_extras(
         ))
         .small(),
     );
+    if let Some(b) = &reading.back {
+        let q = &b.quality;
+        let text = format!(
+            "{}: sharpness {:.0}, brightness {:.0}, glare {:.1} %, fill {:.0} %{}",
+            s.back_quality,
+            q.sharpness,
+            q.brightness,
+            q.glare_percent,
+            q.fill_percent,
+            if q.acceptable {
+                String::new()
+            } else {
+                format!(" — {}", q.reasons.join(", "))
+            }
+        );
+        if q.acceptable && b.found {
+            ui.label(RichText::new(text).small());
+        } else {
+            error_text(ui, &text);
+        }
+    }
 }
 
 /// The liveness outcome on the result screen: the challenge's steps, or the passive check alone.
@@ -872,6 +1039,19 @@ fn result_screen(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &
                     }
                 }
             });
+        }
+        // Two-sided document: front and back side by side.
+        if let Some(back) = view.document_back.as_ref() {
+            for (caption, img, key) in [
+                (s.document_front, &view.document, "front"),
+                (s.document_back, back, "back"),
+            ] {
+                ui.vertical(|ui| {
+                    ui.label(RichText::new(caption).strong());
+                    let tex = us.texture(ui.ctx(), &format!("session-{ticket}-{key}"), img);
+                    show_image(ui, &tex, Vec2::new(220.0, 160.0));
+                });
+            }
         }
         ui.vertical(|ui| {
             ui.label(RichText::new(s.suggested).strong());
@@ -1167,7 +1347,11 @@ fn record_detail(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &
         for (caption, img, key) in [
             (s.document_portrait, view.portrait.as_ref(), "portrait"),
             (s.selfie, view.selfie.as_ref(), "selfie"),
+            (s.document_back, view.document_back.as_ref(), "back"),
         ] {
+            if key == "back" && img.is_none() {
+                continue;
+            }
             ui.vertical(|ui| {
                 ui.label(caption);
                 match img {
