@@ -158,6 +158,10 @@ fn back_side_panel(
     let ticket = session.ticket;
     let open = session.back_step;
     let kept = session.document_back_preview.clone();
+    let kept_name = session
+        .document_back
+        .as_ref()
+        .map_or_else(String::new, |c| c.name.clone());
     ui.separator();
     ui.label(RichText::new(s.back_title).strong());
     ui.label(match rule {
@@ -187,8 +191,9 @@ fn back_side_panel(
             );
         }
         if let Some(img) = kept.as_ref() {
+            // Keyed by name and size too, so that a retaken back shows its own image.
             let key = format!(
-                "session-{ticket}-back-{}",
+                "session-{ticket}-back-{kept_name}-{}",
                 img.size[0] * 100_000 + img.size[1]
             );
             let tex = us.texture(ui.ctx(), &key, img);
