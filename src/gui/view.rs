@@ -104,6 +104,21 @@ pub struct BackSideUi {
     /// Import problem.
     pub error: Option<String>,
     import: Option<Receiver<Result<Frame, String>>>,
+    /// The session these fields belong to (a new customer starts with them empty).
+    ticket: u64,
+}
+
+/// A frame or imported file as the back side's image and preview (as `keep` does for the
+/// front).
+fn back_image(frame: &Frame) -> (Captured, egui::ColorImage) {
+    (
+        Captured {
+            name: frame.name.clone(),
+            bytes: frame.encoded.clone(),
+            pixels: frame.encoded.is_none().then(|| Arc::clone(&frame.rgb)),
+        },
+        (*frame.preview).clone(),
+    )
 }
 
 /// The document's back side on the Document screen, once the front is kept: "Add back side"
@@ -121,18 +136,21 @@ fn back_side_panel(
     if target != Target::Document {
         return;
     }
+    let Some(ticket) = st.session.as_ref().map(|s| s.ticket) else {
+        return;
+    };
+    if us.back.ticket != ticket {
+        us.back = BackSideUi {
+            ticket,
+            ..BackSideUi::default()
+        };
+    }
     if let Some(rx) = us.back.import.as_ref() {
         match rx.try_recv() {
             Ok(Ok(frame)) => {
                 us.back.import = None;
-                st.set_document_back(
-                    Captured {
-                        name: frame.name.clone(),
-                        bytes: frame.encoded.clone(),
-                        pixels: frame.encoded.is_none().then(|| Arc::clone(&frame.rgb)),
-                    },
-                    (*frame.preview).clone(),
-                );
+                let (image, preview) = back_image(&frame);
+                st.set_document_back(image, preview);
             }
             Ok(Err(msg)) => {
                 us.back.import = None;
@@ -155,7 +173,6 @@ fn back_side_panel(
     if session.document.is_none() {
         return;
     }
-    let ticket = session.ticket;
     let open = session.back_step;
     let kept = session.document_back_preview.clone();
     let kept_name = session
@@ -179,16 +196,10 @@ fn back_side_panel(
             && ui
                 .add_enabled(us.frame.is_some(), egui::Button::new(s.capture_back))
                 .clicked()
-            && let Some(f) = us.frame.clone()
+            && let Some(f) = us.frame.as_ref()
         {
-            st.set_document_back(
-                Captured {
-                    name: f.name.clone(),
-                    bytes: f.encoded.clone(),
-                    pixels: f.encoded.is_none().then(|| Arc::clone(&f.rgb)),
-                },
-                (*f.preview).clone(),
-            );
+            let (image, preview) = back_image(f);
+            st.set_document_back(image, preview);
         }
         if let Some(img) = kept.as_ref() {
             // Keyed by name and size too, so that a retaken back shows its own image.
