@@ -5,6 +5,7 @@
 //! (a photo's also holds `documentCorners`, where the page's corners landed in the frame).
 //!
 //!     cargo run --release --example synth_documents -- /tmp/synth-docs
+//!     cargo run --release --example synth_documents -- /tmp/two-sided --two-sided
 //!     target/release/kyc-kiosk eval-documents /tmp/synth-docs --today 2026-11-29
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -44,6 +45,32 @@ fn main() {
                 .to_rgb8()
         })
         .collect();
+    // `--two-sided`: only two-sided TD1 cards, one per person: `NN_card_front.png` (portrait and
+    // printed fields, no MRZ), `NN_card_back.png` (MRZ and address) and the merged reading's
+    // truth `NN_card.truth.json`, for `read-document FRONT --back BACK`.
+    if args.iter().any(|a| a == "--two-sided") {
+        for (i, p) in people().iter().enumerate() {
+            let (front, back) = id_card_two_sided(&fonts, p, &portraits[i % portraits.len()]);
+            front
+                .image
+                .save(out.join(format!("{i:02}_card_front.png")))
+                .unwrap();
+            back.image
+                .save(out.join(format!("{i:02}_card_back.png")))
+                .unwrap();
+            std::fs::write(
+                out.join(format!("{i:02}_card.truth.json")),
+                serde_json::to_string_pretty(&serde_json::Value::Object(back.truth)).unwrap(),
+            )
+            .unwrap();
+        }
+        println!(
+            "wrote {} two-sided cards to {}",
+            people().len(),
+            out.display()
+        );
+        return;
+    }
     let mut count = 0;
     for (i, p) in people().iter().enumerate() {
         let face = &portraits[i % portraits.len()];

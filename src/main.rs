@@ -35,9 +35,13 @@ enum Command {
     },
     /// Verify a customer: document portrait against selfie, with the aggregate result.
     Verify {
-        /// Image of the ID document.
+        /// Image of the ID document (its front, with the portrait, when it has two sides).
         #[arg(long)]
         document: PathBuf,
+        /// Image of the document's back side (ID cards that carry the MRZ on the back): read
+        /// and merged with the front; the portrait always comes from the front.
+        #[arg(long)]
+        document_back: Option<PathBuf>,
         /// Selfie image (passive liveness check only).
         #[arg(
             long,
@@ -224,6 +228,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }
         Some(Command::Verify {
             document,
+            document_back,
             selfie,
             selfie_frames,
             fps,
@@ -302,8 +307,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     ));
                 }
             };
-            let mut verification = pipeline.verify_with_liveness(
+            let mut verification = pipeline.verify_sides(
                 Input::File(&document),
+                document_back.as_deref().map(Input::File),
                 selfie_input,
                 sequence.as_ref().map(|o| &o.result),
             )?;
@@ -321,6 +327,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                         })
                     };
                     let doc_bytes = read(&document)?;
+                    let back_bytes = document_back.as_ref().map(read).transpose()?;
                     let selfie_bytes = match (&selfie, frame_png) {
                         (Some(path), _) => read(path)?,
                         (None, Some(bytes)) => bytes,
@@ -338,6 +345,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                         started_ms,
                         document_bytes: Some(&doc_bytes),
                         selfie_bytes: Some(&selfie_bytes),
+                        document_back_bytes: back_bytes.as_deref(),
                     };
                     kyc_kiosk::record::record(store, &config, &verification, &ctx)?
                 }

@@ -49,13 +49,17 @@ pub struct Analyzed {
 
 impl Analyzed {
     fn meta(&self) -> ImageMeta {
-        ImageMeta {
-            source: self.source.clone(),
-            width: self.decoded.rgb.width(),
-            height: self.decoded.rgb.height(),
-            format: self.decoded.format.to_string(),
-            bytes: self.decoded.file_bytes,
-        }
+        image_meta(&self.decoded, &self.source)
+    }
+}
+
+fn image_meta(decoded: &Decoded, source: &str) -> ImageMeta {
+    ImageMeta {
+        source: source.to_string(),
+        width: decoded.rgb.width(),
+        height: decoded.rgb.height(),
+        format: decoded.format.to_string(),
+        bytes: decoded.file_bytes,
     }
 }
 
@@ -315,24 +319,49 @@ impl Pipeline {
         selfie: Input<'_>,
         sequence: Option<&LivenessResult>,
     ) -> Result<Verification> {
+        self.verify_sides(document, None, selfie, sequence)
+    }
+
+    /// As [`Pipeline::verify_with_liveness`], with the document's back side when there is one:
+    /// both sides are read and merged by [`DocumentReader::read_sides`] (the MRZ from the side
+    /// that has a valid one, printed fields from the front first, cross-checks over both), the
+    /// portrait comes from the front. The back image is decoded with the same limits and
+    /// refused with the same errors as the front.
+    ///
+    /// # Errors
+    /// As [`Pipeline::verify_inputs`].
+    pub fn verify_sides(
+        &mut self,
+        document: Input<'_>,
+        document_back: Option<Input<'_>>,
+        selfie: Input<'_>,
+        sequence: Option<&LivenessResult>,
+    ) -> Result<Verification> {
         let started = Instant::now();
         // Decode the document once: the text reader and the face lane both use it, at once.
         let t = Instant::now();
-        let (doc_decoded, doc_source) = match document {
-            Input::File(path) => (
-                imaging::decode_file(path, &self.config.limits)?,
-                path.display().to_string(),
-            ),
-            Input::Image(decoded, source) => (decoded, source),
+        let decode = |input: Input<'_>| -> Result<(Decoded, String)> {
+            Ok(match input {
+                Input::File(path) => (
+                    imaging::decode_file(path, &self.config.limits)?,
+                    path.display().to_string(),
+                ),
+                Input::Image(decoded, source) => (decoded, source),
+            })
         };
+        let (doc_decoded, doc_source) = decode(document)?;
         let doc_decode_ms = t.elapsed().as_secs_f64() * 1000.0;
+        let t = Instant::now();
+        let back = document_back.map(decode).transpose()?;
+        let back_decode_ms = t.elapsed().as_secs_f64() * 1000.0;
         let mut reader = self.reader.take();
         let ocr_input = reader.is_some().then(|| doc_decoded.clone());
+        let back_rgb = back.as_ref().map(|(d, _)| &d.rgb);
         let (pair, read) = std::thread::scope(|scope| {
             let ocr = match (reader.as_mut(), ocr_input.as_ref()) {
                 (Some(r), Some(img)) => Some(scope.spawn(move || {
                     let t = Instant::now();
-                    let out = r.read(img);
+                    let out = r.read_sides(&img.rgb, back_rgb).map(|(reading, _)| reading);
                     (out, t.elapsed().as_secs_f64() * 1000.0)
                 })),
                 _ => None,
@@ -389,6 +418,9 @@ impl Pipeline {
             }
         }
         timings.set("document.decode", doc_decode_ms);
+        if back.is_some() {
+            timings.set("documentBack.decode", back_decode_ms);
+        }
         let portrait = doc.faces.detection.clone();
         let portrait_confidence = if portrait.usable {
             portrait.confidence
@@ -417,6 +449,7 @@ impl Pipeline {
             confidence_basis,
             reading,
             id_number_match: None,
+            back_image: back.as_ref().map(|(d, source)| image_meta(d, source)),
         };
         let selfie_detection = sel.faces.detection.clone();
         let q = |d: &crate::face::FaceDetection| {
@@ -501,6 +534,7 @@ impl Pipeline {
             selfie_template: sel.faces.embedding,
             portrait,
             document_image: doc.decoded.rgb,
+            document_back_image: back.map(|(d, _)| d.rgb),
         })
     }
 }
@@ -513,6 +547,8 @@ pub struct Verification {
     pub selfie_template: Option<Vec<f32>>,
     /// The holder's portrait cropped from the document, when one was found.
     pub portrait: Option<image::RgbImage>,
-    /// The decoded document image.
+    /// The decoded document image (the front when there are two sides).
     pub document_image: image::RgbImage,
+    /// The decoded back side of the document, when one was given.
+    pub document_back_image: Option<image::RgbImage>,
 }

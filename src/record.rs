@@ -31,6 +31,9 @@ pub struct RecordContext<'a> {
     pub document_bytes: Option<&'a [u8]>,
     /// The selfie file as captured (kept encrypted), if it came from a file.
     pub selfie_bytes: Option<&'a [u8]>,
+    /// The document's back side as captured (kept encrypted), if it came from a file; without
+    /// it a back side the verification read is stored as PNG.
+    pub document_back_bytes: Option<&'a [u8]>,
 }
 
 /// Milliseconds since the epoch, now.
@@ -200,6 +203,13 @@ pub fn record_decided(
     let mut images: Vec<(ImageKind, &[u8])> = Vec::new();
     if let Some(bytes) = ctx.document_bytes.or(document_png.as_deref()) {
         images.push((ImageKind::DocumentFront, bytes));
+    }
+    let back_png = match (&verification.document_back_image, ctx.document_back_bytes) {
+        (Some(img), None) => png(img),
+        _ => None,
+    };
+    if let Some(bytes) = ctx.document_back_bytes.or(back_png.as_deref()) {
+        images.push((ImageKind::DocumentBack, bytes));
     }
     if let Some(bytes) = portrait_png.as_deref() {
         images.push((ImageKind::Portrait, bytes));

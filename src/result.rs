@@ -113,6 +113,9 @@ pub struct DocumentBlock {
     /// The ID number the customer claimed against the number read (when both exist).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_number_match: Option<crate::document::idnumber::MismatchReport>,
+    /// The document's back side, when one was given (its reading is `reading.back`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub back_image: Option<ImageMeta>,
 }
 
 /// Image quality figures, with the reference services' names (0–100; absent when no face).

@@ -24,10 +24,10 @@ use egui_kittest::kittest::Queryable;
 use image::RgbImage;
 use kyc_kiosk::Config;
 use kyc_kiosk::document::{DocumentReader, ReaderOptions};
+use kyc_kiosk::gui::KioskApp;
 use kyc_kiosk::gui::capture::SourceSpec;
 use kyc_kiosk::gui::meter::{AutoCapture, Hint};
 use kyc_kiosk::gui::strings::EN;
-use kyc_kiosk::gui::KioskApp;
 
 use held::{empty_desk, held, write_document_frames};
 use kiosk::{click, wait_for};
@@ -169,6 +169,19 @@ fn the_kiosk_captures_a_still_card_by_itself() {
             .is_some_and(|s| s.document.is_some())
     });
     assert!(h.state().ui.meter.auto_captured);
+    // The back side, once asked for, is watched and captured the same way.
+    click(&mut h, EN.add_back);
+    assert!(!h.state().ui.meter.auto_captured || h.state().ui.meter.side.is_some());
+    wait_for(&mut h, "the back's automatic capture", |a| {
+        a.state
+            .session
+            .as_ref()
+            .is_some_and(|s| s.document_back.is_some())
+    });
+    let app = h.state();
+    assert!(app.ui.meter.auto_captured);
+    let back = app.state.session.as_ref().unwrap().document_back.as_ref();
+    assert!(still.contains(&back.unwrap().name));
 }
 
 #[test]

@@ -559,3 +559,177 @@ fn french_ui_and_idle_timeout_clears_the_customer() {
     assert!(h.state().state.start.country.is_empty());
     assert!(h.state().state.user.is_some(), "the agent stays signed in");
 }
+
+/// A Ghana Card claimed: the back side is required before the selfie (no skip), front and back
+/// are imported, read and merged (the MRZ from the back), shown side by side on the result
+/// screen, kept in the record, and shown again in the supervisor's case detail.
+#[test]
+fn two_sided_card_needs_its_back_which_is_read_recorded_and_reviewed() {
+    let dir = tempfile::tempdir().unwrap();
+    let audit = AuditConfig::at(dir.path().join("audit.sqlite3")).with_fast_hashing();
+    {
+        let mut store = AuditStore::open(audit.clone()).unwrap();
+        store.create_first_admin("admin", "admin-pass-1").unwrap();
+        let admin = store.login("admin", "admin-pass-1").unwrap();
+        store
+            .create_user(&admin, "ama", "agent-pass-1", UserRole::Agent)
+            .unwrap();
+        store
+            .create_user(&admin, "kofi", "super-pass-1", UserRole::Supervisor)
+            .unwrap();
+    }
+    let fonts = synth::Fonts::load();
+    let portrait = synth::portrait_crop(&common::load("obama.jpg").rgb);
+    let (front, back) = synth::id_card_two_sided(&fonts, &synth::people()[2], &portrait);
+    let (front_file, back_file) = (dir.path().join("front.png"), dir.path().join("back.png"));
+    front.image.save(&front_file).unwrap();
+    back.image.save(&back_file).unwrap();
+    let opts = AppOptions {
+        config: kyc_kiosk::Config::default(),
+        audit: audit.clone(),
+        source: None,
+        document: None,
+        selfie: None,
+        lang: Lang::En,
+        kiosk: false,
+        idle_timeout: Duration::from_secs(3600),
+        challenge: None,
+    };
+    let mut h = Harness::builder()
+        .with_size([1280.0, 1400.0])
+        .build_ui_state(|ui, app: &mut KioskApp| app.frame(ui), KioskApp::new(opts));
+    wait_for(&mut h, "the audit store", |a| {
+        matches!(a.state.store, StoreStatus::Ready { .. })
+    });
+    log_in(&mut h, "ama", "agent-pass-1");
+    type_into(&mut h, EN.country, "gh");
+    h.state_mut().state.start.id_type = Some(kyc_kiosk::document::idnumber::IdType::GhanaCardPin);
+    h.step();
+    click(&mut h, EN.start_verification);
+    assert_eq!(h.state().state.screen, Screen::Document);
+    h.state_mut().ui.document_path = front_file.display().to_string();
+    h.step();
+    click(&mut h, EN.import);
+    wait_for(&mut h, "front import", |a| {
+        a.state
+            .session
+            .as_ref()
+            .is_some_and(|s| s.document.is_some())
+    });
+    // The back-side step is open, required: no skip, and the selfie waits for it.
+    assert!(h.query_by_label(EN.back_guide_required).is_some());
+    assert!(h.query_by_label(EN.back_required).is_some());
+    assert!(
+        h.query_by_role_and_label(Role::Button, EN.skip_back)
+            .is_none()
+    );
+    click(&mut h, EN.next);
+    assert_eq!(h.state().state.screen, Screen::Document);
+    h.state_mut().ui.back.path = back_file.display().to_string();
+    h.step();
+    click(&mut h, EN.import_back);
+    wait_for(&mut h, "back import", |a| {
+        a.state
+            .session
+            .as_ref()
+            .is_some_and(|s| s.document_back.is_some())
+    });
+    assert!(h.query_by_label(EN.back_required).is_none());
+    click(&mut h, EN.next);
+    assert_eq!(h.state().state.screen, Screen::Selfie);
+    h.state_mut().ui.selfie_path = data("obama2.jpg").display().to_string();
+    h.step();
+    click(&mut h, EN.import);
+    wait_for(&mut h, "selfie import", |a| {
+        a.state.session.as_ref().is_some_and(|s| s.selfie.is_some())
+    });
+    click(&mut h, EN.verify);
+    wait_for(&mut h, "the result screen", |a| {
+        a.state.screen == Screen::Result
+    });
+    {
+        let view = h
+            .state()
+            .state
+            .session
+            .as_ref()
+            .unwrap()
+            .result
+            .as_ref()
+            .unwrap();
+        assert!(view.document_back.is_some());
+        let r = &view.result;
+        let reading = r.document.reading.as_ref().unwrap();
+        assert!(reading.mrz.as_ref().is_some_and(|m| m.valid));
+        assert_eq!(reading.sides.as_ref().unwrap().mrz, Some("back"));
+        assert_eq!(
+            reading
+                .assembled
+                .fields
+                .document_number
+                .as_ref()
+                .unwrap()
+                .value,
+            "G3381902"
+        );
+        assert!(r.face_match.computed && r.face_match.outcome.is_match);
+    }
+    h.run_steps(2);
+    assert!(h.query_by_label(EN.document_front).is_some());
+    assert!(h.query_by_label(EN.document_back).is_some());
+    assert!(h.query_by_label_contains(EN.back_quality).is_some());
+    type_into(&mut h, EN.reason, "back side checked at the counter");
+    click(&mut h, EN.refer);
+    let id = {
+        wait_for(&mut h, "the record receipt", |a| {
+            a.state
+                .session
+                .as_ref()
+                .is_some_and(|s| s.receipt.is_some())
+        });
+        h.state()
+            .state
+            .session
+            .as_ref()
+            .unwrap()
+            .receipt
+            .as_ref()
+            .unwrap()
+            .id
+    };
+    click(&mut h, EN.log_out);
+    log_in(&mut h, "kofi", "super-pass-1");
+    click(&mut h, EN.review_queue);
+    wait_for(&mut h, "the review queue", |a| {
+        !a.state.review.busy && !a.state.review.queue.is_empty()
+    });
+    click(&mut h, &format!("{} #{id}", EN.open));
+    wait_for(&mut h, "the case detail", |a| {
+        a.state.review.selected.is_some()
+    });
+    assert!(
+        h.state()
+            .state
+            .review
+            .selected
+            .as_ref()
+            .unwrap()
+            .document_back
+            .is_some()
+    );
+    h.run_steps(2);
+    assert!(h.query_by_label(EN.document_back).is_some());
+
+    drop(h);
+    let mut store = AuditStore::open(audit).unwrap();
+    let admin = store.login("admin", "admin-pass-1").unwrap();
+    let d = store.get_record(&admin, id).unwrap();
+    assert!(d.images.contains(&ImageKind::DocumentBack));
+    assert_eq!(
+        store
+            .load_image(&admin, id, ImageKind::DocumentBack)
+            .unwrap(),
+        std::fs::read(&back_file).unwrap()
+    );
+    assert_eq!(d.result["document"]["reading"]["sides"]["mrz"], "back");
+}

@@ -17,8 +17,13 @@ use crate::imaging;
 pub enum DocumentCommand {
     /// Read an ID document or passport image: OCR, MRZ, fields, checks, quality, portrait.
     ReadDocument {
-        /// Image of the document (JPEG or PNG).
+        /// Image of the document (JPEG or PNG); its front when it has two sides.
         image: PathBuf,
+        /// Image of the document's back side (ID cards with the MRZ on the back): both sides
+        /// are read and merged (MRZ from the side with a valid one, printed fields from the
+        /// front first, portrait from the front); the JSON adds `back` and `sides`.
+        #[arg(long)]
+        back: Option<PathBuf>,
         /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
@@ -110,6 +115,7 @@ pub fn run(config: &Config, cmd: DocumentCommand) -> Result<i32> {
     match cmd {
         DocumentCommand::ReadDocument {
             image,
+            back,
             json,
             ocr,
             today,
@@ -117,6 +123,10 @@ pub fn run(config: &Config, cmd: DocumentCommand) -> Result<i32> {
             no_locate,
         } => {
             let decoded = imaging::decode_file(&image, &config.limits)?;
+            let back_decoded = back
+                .as_ref()
+                .map(|p| imaging::decode_file(p, &config.limits))
+                .transpose()?;
             let sw = Switches {
                 portrait: true,
                 mrz_only,
@@ -124,11 +134,15 @@ pub fn run(config: &Config, cmd: DocumentCommand) -> Result<i32> {
             };
             let mut reader =
                 DocumentReader::load_with(config, options(&ocr, today.as_deref(), sw)?)?;
-            let reading = reader.read(&decoded)?;
+            let (reading, _) =
+                reader.read_sides(&decoded.rgb, back_decoded.as_ref().map(|d| &d.rgb))?;
             if json {
                 print_json(&reading);
             } else {
                 print_human(&image, &reading);
+                if let (Some(path), Some(b)) = (&back, &reading.back) {
+                    print_back(path, b, reading.sides.as_ref());
+                }
             }
             Ok(exit::OK)
         }
@@ -245,6 +259,43 @@ fn print_human(path: &Path, r: &DocumentReading) {
     println!(
         "  {:.0} ms",
         r.timings_ms.0.get("total").copied().unwrap_or(0.0)
+    );
+}
+
+fn print_back(path: &Path, b: &super::reader::BackReading, sides: Option<&super::reader::Sides>) {
+    println!("back side {}", path.display());
+    if !b.found {
+        println!("  no document: {}", b.reason.as_deref().unwrap_or(""));
+    }
+    println!(
+        "  MRZ {}{}",
+        match (b.mrz_found, b.mrz_valid) {
+            (false, _) => "not found",
+            (true, true) => "valid",
+            (true, false) => "INVALID",
+        },
+        match sides.and_then(|s| s.mrz) {
+            Some("back") => " (used)",
+            _ => "",
+        }
+    );
+    if let Some(s) = sides.filter(|s| !s.visual_from_back.is_empty()) {
+        println!(
+            "  printed fields from the back: {}",
+            s.visual_from_back.join(", ")
+        );
+    }
+    println!(
+        "  quality: sharpness {:.0} brightness {:.0} glare {:.1}% fill {:.0}%{}",
+        b.quality.sharpness,
+        b.quality.brightness,
+        b.quality.glare_percent,
+        b.quality.fill_percent,
+        if b.quality.acceptable {
+            String::new()
+        } else {
+            format!(" — {}", b.quality.reasons.join(", "))
+        }
     );
 }
 

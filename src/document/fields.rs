@@ -150,6 +150,22 @@ impl VisualFields {
             .map(|(_, v, c)| (v.as_str(), *c))
     }
 
+    /// Add the values of `other` that `self` lacks (and its layout when `self` has none);
+    /// returns the fields added.
+    pub fn fill_from(&mut self, other: &VisualFields) -> Vec<&'static str> {
+        let mut added = Vec::new();
+        for (field, value, conf) in &other.values {
+            if self.get(field).is_none() && !value.trim().is_empty() {
+                self.values.push((*field, value.clone(), *conf));
+                added.push(*field);
+            }
+        }
+        if self.layout.is_none() {
+            self.layout = other.layout;
+        }
+        added
+    }
+
     fn set(&mut self, field: &'static str, value: String, conf: f32) {
         if value.trim().is_empty() || self.get(field).is_some() {
             return;

@@ -14,4 +14,6 @@ pub mod mrz;
 pub mod ocr;
 pub mod reader;
 
-pub use reader::{DocumentQuality, DocumentReader, DocumentReading, OcrModels, ReaderOptions};
+pub use reader::{
+    BackReading, DocumentQuality, DocumentReader, DocumentReading, OcrModels, ReaderOptions, Sides,
+};

@@ -148,8 +148,57 @@ pub struct DocumentReading {
     pub lines: Vec<LineOut>,
     /// Models used.
     pub models: Vec<ModelInfo>,
-    /// Stage times in ms.
+    /// Stage times in ms (a back side's stages are prefixed `back.`).
     pub timings_ms: Timings,
+    /// The back side, when one was read with [`DocumentReader::read_sides`] (absent from a
+    /// one-sided reading's JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub back: Option<BackReading>,
+    /// Which side the parts of a two-sided reading came from (absent from a one-sided reading's
+    /// JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sides: Option<Sides>,
+}
+
+/// What was read on a document's back side, beside the merged reading.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackReading {
+    /// The back image shows document text (an MRZ, a labelled field, a known layout or at least
+    /// two confident lines).
+    pub found: bool,
+    /// Why not, when not: `no_document`.
+    pub reason_code: Option<String>,
+    /// In words.
+    pub reason: Option<String>,
+    /// An MRZ was read on the back.
+    pub mrz_found: bool,
+    /// The back's MRZ passed every check.
+    pub mrz_valid: bool,
+    /// Capture quality of the back image, with its own reasons (`blurry`, `glare_on_text`, …).
+    pub quality: DocumentQuality,
+    /// The back's quadrilateral, when located.
+    pub document_quad: Option<DocumentQuad>,
+    /// `edges` or `text`, as for the front.
+    pub region_source: String,
+    /// The back's text was read from its rectified page.
+    pub rectified: bool,
+    /// Every line recognised on the back, top to bottom.
+    pub lines: Vec<LineOut>,
+    /// The back's stage times in ms.
+    pub timings_ms: Timings,
+}
+
+/// Where the parts of a two-sided reading came from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Sides {
+    /// The side the MRZ was taken from (`front` or `back`), when there is one.
+    pub mrz: Option<&'static str>,
+    /// Visual-zone fields the front lacked and the back supplied.
+    pub visual_from_back: Vec<&'static str>,
+    /// The side the portrait comes from: always `front`.
+    pub portrait: &'static str,
 }
 
 /// Loaded OCR (and face) models, reused for every document.
@@ -272,14 +321,168 @@ impl DocumentReader {
         let today = self.options.today.unwrap_or_else(IsoDate::today_utc);
         let mut timings = Timings::default();
         let t_all = Instant::now();
+        let mut side = self.read_side(rgb, today, &mut timings, true)?;
+        let t = Instant::now();
+        let assembled =
+            fields::assemble(side.mrz.as_ref(), &side.visual, today, self.options.min_age);
+        timings.record("fields", t);
+        let analysis = side.analysis.take();
+        timings.record("total", t_all);
+        let found = side.found;
+        let reading = self.finish(side, found, assembled, timings);
+        Ok((reading, analysis))
+    }
+
+    /// Read a two-sided document: the front (portrait, usually the printed fields) and, when
+    /// given, the back (often the MRZ and more printed fields), merged into one reading.
+    ///
+    /// Each side is read on its own (text, MRZ, visual zone, quality); the merge happens before
+    /// the fields are assembled, so that the cross-checks and flags run over both sides: the
+    /// MRZ is the front's unless the back's ranks higher (valid > found > none), the visual
+    /// values are the front's with missing ones filled from the back, and the portrait is
+    /// always the front's. A front name that disagrees with the back's MRZ is therefore a
+    /// `mrz_visual_mismatch` like on a one-sided card. The back's own quality, lines and
+    /// whether it looks like a document at all are reported in `back`; a back that shows no
+    /// document text adds the `back_no_document` flag. Without a back this is
+    /// [`DocumentReader::read_rgb`].
+    ///
+    /// # Errors
+    /// When inference fails.
+    pub fn read_sides(
+        &mut self,
+        front: &RgbImage,
+        back: Option<&RgbImage>,
+    ) -> Result<(DocumentReading, Option<FaceAnalysis>)> {
+        let Some(back) = back else {
+            return self.read_rgb(front);
+        };
+        let today = self.options.today.unwrap_or_else(IsoDate::today_utc);
+        let mut timings = Timings::default();
+        let t_all = Instant::now();
+        let mut side = self.read_side(front, today, &mut timings, true)?;
+        let mut back_timings = Timings::default();
+        let t_back = Instant::now();
+        let back_side = self.read_side(back, today, &mut back_timings, false)?;
+        back_timings.record("total", t_back);
+        let back_found = back_side.found && back_side.looks_like_document();
+
+        let t = Instant::now();
+        let rank = |m: &Option<MrzReading>| match m {
+            Some(m) if m.valid => 2,
+            Some(_) => 1,
+            None => 0,
+        };
+        let mrz_from_back = back_found && rank(&back_side.mrz) > rank(&side.mrz);
+        if mrz_from_back {
+            side.mrz.clone_from(&back_side.mrz);
+        }
+        let filled = if back_found {
+            side.visual.fill_from(&back_side.visual)
+        } else {
+            Vec::new()
+        };
+        let mut assembled =
+            fields::assemble(side.mrz.as_ref(), &side.visual, today, self.options.min_age);
+        if !back_found {
+            assembled.flags.push(fields::Flag {
+                code: "back_no_document",
+                message: "the back image shows no document text (not the document's back side?)"
+                    .to_string(),
+            });
+        }
+        timings.record("fields", t);
+        let sides = Sides {
+            mrz: if mrz_from_back {
+                Some("back")
+            } else if side.mrz.is_some() {
+                Some("front")
+            } else {
+                None
+            },
+            visual_from_back: filled,
+            portrait: "front",
+        };
+        let back_reading = BackReading {
+            found: back_found,
+            reason_code: (!back_found).then(|| "no_document".to_string()),
+            reason: (!back_found).then(|| "no document text was found in the back image".into()),
+            mrz_found: back_side.mrz.is_some(),
+            mrz_valid: back_side.mrz.as_ref().is_some_and(|m| m.valid),
+            quality: back_side.quality.clone(),
+            region_source: if back_side.document_quad.is_some() {
+                "edges"
+            } else {
+                "text"
+            }
+            .to_string(),
+            document_quad: back_side.document_quad.clone(),
+            rectified: back_side.rectified,
+            lines: lines_out(&back_side.placed),
+            timings_ms: back_timings.clone().rounded(),
+        };
+        for (k, v) in back_timings.0 {
+            timings.set(&format!("back.{k}"), v);
+        }
+        let analysis = side.analysis.take();
+        timings.record("total", t_all);
+        let found = side.found || back_found;
+        let mut reading = self.finish(side, found, assembled, timings);
+        reading.back = Some(back_reading);
+        reading.sides = Some(sides);
+        Ok((reading, analysis))
+    }
+
+    /// The reading of one side from what [`DocumentReader::read_side`] found and the assembled
+    /// fields.
+    fn finish(
+        &self,
+        side: SideRead,
+        found: bool,
+        assembled: Assembled,
+        timings: Timings,
+    ) -> DocumentReading {
+        DocumentReading {
+            found,
+            reason_code: (!found).then(|| "no_document".to_string()),
+            reason: (!found).then(|| "no text was found in the image".to_string()),
+            assembled,
+            mrz: side.mrz,
+            layout: side.visual.layout.map(str::to_string),
+            quality: side.quality,
+            region_source: if side.document_quad.is_some() {
+                "edges"
+            } else {
+                "text"
+            }
+            .to_string(),
+            document_quad: side.document_quad,
+            rectified: side.rectified,
+            mrz_only: side.mrz_only,
+            portrait: side.portrait,
+            lines: lines_out(&side.placed),
+            models: self.models.clone(),
+            timings_ms: timings.rounded(),
+            back: None,
+            sides: None,
+        }
+    }
+
+    /// One image read up to (not including) field assembly: text, MRZ, visual-zone values,
+    /// quality, edges and, with `portrait` and the face models loaded, the portrait.
+    fn read_side(
+        &mut self,
+        rgb: &RgbImage,
+        today: IsoDate,
+        timings: &mut Timings,
+        portrait: bool,
+    ) -> Result<SideRead> {
         let t = Instant::now();
         let raw_boxes = self.ocr.detect(rgb)?;
         timings.record("ocr.detect", t);
         if self.options.mrz_only
-            && let Some(reading) =
-                self.read_mrz_only(rgb, &raw_boxes, today, &mut timings, t_all)?
+            && let Some(side) = self.read_mrz_only(rgb, &raw_boxes, today, timings)?
         {
-            return Ok((reading, None));
+            return Ok(side);
         }
         let (seed_boxes, seed_theta) = orient(&raw_boxes);
 
@@ -305,7 +508,7 @@ impl DocumentReader {
             // worse (828 vs 839 synthetic fields right).
             let boxes = self.ocr.detect(img)?;
             timings.record("rectified.ocr.detect", t);
-            let pass = self.text_pass(img, &boxes, today, &mut timings, "rectified.")?;
+            let pass = self.text_pass(img, &boxes, today, timings, "rectified.")?;
             // A valid MRZ cannot be bettered. An invalid MRZ, or a weak reading (a wrong quad
             // reads poorly), has the frame read as it lies too and the better reading kept.
             // Rectified readings of synthetic photos score 0.96–0.98; reading the frame too on
@@ -314,7 +517,7 @@ impl DocumentReader {
             let weak = pass.mrz.is_some() || pass.score < RECTIFIED_CONFIDENT;
             chosen = Some((pass, true));
             if !valid && weak {
-                let plain = self.text_pass(rgb, &raw_boxes, today, &mut timings, "")?;
+                let plain = self.text_pass(rgb, &raw_boxes, today, timings, "")?;
                 if let Some((r, _)) = &chosen
                     && plain.score() >= r.score()
                 {
@@ -324,10 +527,7 @@ impl DocumentReader {
         }
         let (pass, rectified) = match chosen {
             Some(c) => c,
-            None => (
-                self.text_pass(rgb, &raw_boxes, today, &mut timings, "")?,
-                false,
-            ),
+            None => (self.text_pass(rgb, &raw_boxes, today, timings, "")?, false),
         };
         // Direction of the text in the source frame (the rectified page is aligned with the
         // seed's reading frame).
@@ -346,7 +546,6 @@ impl DocumentReader {
 
         let t = Instant::now();
         let visual = fields::extract_visual(&placed, today);
-        let assembled = fields::assemble(mrz.as_ref(), &visual, today, self.options.min_age);
         timings.record("fields", t);
 
         let t = Instant::now();
@@ -372,43 +571,29 @@ impl DocumentReader {
             q
         });
 
-        let mut portrait = None;
+        let mut detection = None;
         let mut analysis = None;
-        if let Some(face) = self.face.as_mut() {
+        if portrait && let Some(face) = self.face.as_mut() {
             let upright = match &rectified_img {
                 Some(img) if rectified => rotate_quarter(img, theta),
                 _ => rotate_quarter(rgb, theta),
             };
-            let a = face.analyze(&upright, Role::Document, &mut timings, "portrait.")?;
-            portrait = Some(a.detection.clone());
+            let a = face.analyze(&upright, Role::Document, timings, "portrait.")?;
+            detection = Some(a.detection.clone());
             analysis = Some(a);
         }
-        timings.record("total", t_all);
-
-        let found = !boxes.is_empty();
-        let reading = DocumentReading {
-            found,
-            reason_code: (!found).then(|| "no_document".to_string()),
-            reason: (!found).then(|| "no text was found in the image".to_string()),
-            assembled,
+        Ok(SideRead {
+            found: !boxes.is_empty(),
             mrz,
-            layout: visual.layout.map(str::to_string),
+            visual,
             quality,
-            region_source: if document_quad.is_some() {
-                "edges"
-            } else {
-                "text"
-            }
-            .to_string(),
             document_quad,
             rectified,
             mrz_only: false,
-            portrait,
-            lines: lines_out(&placed),
-            models: self.models.clone(),
-            timings_ms: timings.rounded(),
-        };
-        Ok((reading, analysis))
+            placed,
+            portrait: detection,
+            analysis,
+        })
     }
 
     /// Orientation, recognition (with a second look upside down) and the MRZ of one image.
@@ -465,8 +650,7 @@ impl DocumentReader {
         raw_boxes: &[TextBox],
         today: IsoDate,
         timings: &mut Timings,
-        t_all: Instant,
-    ) -> Result<Option<DocumentReading>> {
+    ) -> Result<Option<SideRead>> {
         let t = Instant::now();
         let (boxes, theta0) = orient(raw_boxes);
         let mrz_like = |ls: &[TextLine]| ls.iter().filter(|l| fields::is_mrz_like(&l.text)).count();
@@ -507,31 +691,51 @@ impl DocumentReader {
         if mrz.is_none() {
             return Ok(None);
         }
-        let assembled = fields::assemble(
-            mrz.as_ref(),
-            &VisualFields::default(),
-            today,
-            self.options.min_age,
-        );
         let quality = measure_quality(rgb, &boxes, theta);
-        timings.record("total", t_all);
-        Ok(Some(DocumentReading {
+        Ok(Some(SideRead {
             found: true,
-            reason_code: None,
-            reason: None,
-            assembled,
             mrz,
-            layout: None,
+            visual: VisualFields::default(),
             quality,
             document_quad: None,
-            region_source: "text".to_string(),
             rectified: false,
             mrz_only: true,
+            placed,
             portrait: None,
-            lines: lines_out(&placed),
-            models: self.models.clone(),
-            timings_ms: std::mem::take(timings).rounded(),
+            analysis: None,
         }))
+    }
+}
+
+/// One side read up to its fields, before assembly.
+struct SideRead {
+    found: bool,
+    mrz: Option<MrzReading>,
+    visual: VisualFields,
+    quality: DocumentQuality,
+    document_quad: Option<DocumentQuad>,
+    rectified: bool,
+    mrz_only: bool,
+    placed: Vec<PlacedLine>,
+    portrait: Option<FaceDetection>,
+    analysis: Option<FaceAnalysis>,
+}
+
+impl SideRead {
+    /// Whether the text found looks like a document rather than stray marks (a face photo or a
+    /// blank page given as the back side): an MRZ, a labelled field or a known layout, or at
+    /// least two confident lines of four or more letters and digits.
+    fn looks_like_document(&self) -> bool {
+        if self.mrz.is_some() || !self.visual.values.is_empty() || self.visual.layout.is_some() {
+            return true;
+        }
+        self.placed
+            .iter()
+            .filter(|l| {
+                l.confidence >= 0.8 && l.text.chars().filter(|c| c.is_alphanumeric()).count() >= 4
+            })
+            .count()
+            >= 2
     }
 }
 

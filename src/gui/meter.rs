@@ -137,6 +137,15 @@ pub fn spawn(config: Config, wake: Arc<dyn Fn() + Send + Sync>) -> MeterHandle {
     }
 }
 
+/// Which side of the document the meter is watching for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// The front (portrait side).
+    Front,
+    /// The back, once the front is kept and the back-side step is open.
+    Back,
+}
+
 /// What the document screen tells the customer, from the latest assessment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hint {

@@ -25,7 +25,7 @@ use crate::error::{Error, exit};
 use crate::liveness::challenge::{Challenge, Step};
 use capture::{CaptureEvent, CaptureHandle, SourceSpec};
 use challenge::ChallengeHandle;
-use meter::{Hint, MeterEvent, MeterHandle};
+use meter::{Hint, MeterEvent, MeterHandle, Side};
 use state::AppState;
 use strings::Lang;
 use worker::{WorkerConfig, WorkerHandle};
@@ -368,14 +368,9 @@ impl KioskApp {
 }
 
 impl KioskApp {
-    /// The document screen is waiting for a document: live frames go to the meter.
+    /// The document screen is waiting for a side of the document: live frames go to the meter.
     fn wants_meter(&self) -> bool {
-        self.state.screen == state::Screen::Document
-            && self
-                .state
-                .session
-                .as_ref()
-                .is_some_and(|s| s.document.is_none())
+        self.state.meter_side().is_some()
     }
 
     /// Take the meter's assessments: update the meters, and capture the assessed frame once
@@ -385,9 +380,10 @@ impl KioskApp {
             return;
         };
         let events = m.poll();
-        let wanted = self.wants_meter();
-        if !wanted {
+        let side = self.state.meter_side();
+        if side != self.ui.meter.side {
             self.ui.meter.clear();
+            self.ui.meter.side = side;
         }
         for ev in events {
             match ev {
@@ -397,14 +393,22 @@ impl KioskApp {
                 MeterEvent::Assessed { frame, assessment } => {
                     self.ui.meter.assessed += 1;
                     self.ui.meter.assess_ms += assessment.ms;
-                    if !self.wants_meter() {
+                    let Some(side) = side else {
                         continue;
-                    }
+                    };
                     let (w, h) = (frame.rgb.width(), frame.rgb.height());
                     let hint = self.ui.meter.auto.observe(&assessment, w, h);
                     self.ui.meter.latest = Some((assessment, w, h));
                     if hint == Hint::Capture && !self.ui.meter.manual_only {
-                        view::keep(&mut self.state, view::Target::Document, &frame);
+                        match side {
+                            Side::Front => {
+                                view::keep(&mut self.state, view::Target::Document, &frame);
+                            }
+                            Side::Back => {
+                                let (image, preview) = view::back_image(&frame);
+                                self.state.set_document_back(image, preview);
+                            }
+                        }
                         self.ui.meter.auto_captured = true;
                         self.ui.meter.latest = None;
                     }

@@ -295,6 +295,13 @@ pub struct Session {
     pub document: Option<Captured>,
     /// Document preview for the screen.
     pub document_preview: Option<egui::ColorImage>,
+    /// The document's back side, when captured.
+    pub document_back: Option<Captured>,
+    /// Back side preview.
+    pub document_back_preview: Option<egui::ColorImage>,
+    /// The back-side capture step is open (always when the claimed type needs a back; else
+    /// after the agent chose "Add back side").
+    pub back_step: bool,
     /// Selfie image.
     pub selfie: Option<Captured>,
     /// Selfie preview.
@@ -317,6 +324,37 @@ pub struct Session {
     pub receipt: Option<RecordReceipt>,
     /// Error from the worker (bad image, inference).
     pub error: Option<String>,
+}
+
+/// Whether the document's back side is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackSide {
+    /// The claimed ID type is a card whose back carries the MRZ or fields the reading needs:
+    /// the back must be captured before the selfie.
+    Required,
+    /// Nothing claimed, or a type without a useful back (passports, number-only claims): the
+    /// agent may add one or skip it.
+    Optional,
+}
+
+/// The back-side rule: the national ID cards in scope that carry their MRZ on the back (Ghana
+/// Card, Kenya ID, Uganda ID; TD1 cards) require it; every other claim, or none, leaves it to
+/// the agent ("Add back side" is always offered, "Skip" only when not required).
+#[must_use]
+pub fn back_side_rule(id_type: Option<IdType>) -> BackSide {
+    match id_type {
+        Some(IdType::GhanaCardPin | IdType::KenyaNationalId | IdType::UgandaNin) => {
+            BackSide::Required
+        }
+        _ => BackSide::Optional,
+    }
+}
+
+/// The session may leave the document screen as far as the back side goes: a required back is
+/// captured.
+fn back_side_ready(s: &Session) -> bool {
+    let claimed = s.claim.id_type.as_deref().and_then(IdType::from_name);
+    back_side_rule(claimed) == BackSide::Optional || s.document_back.is_some()
 }
 
 /// The review screen's filters, as typed.
@@ -510,6 +548,9 @@ impl AppState {
                     claim,
                     document: None,
                     document_preview: None,
+                    document_back: None,
+                    document_back_preview: None,
+                    back_step: back_side_rule(self.start.id_type) == BackSide::Required,
                     selfie: None,
                     selfie_preview: None,
                     liveness: None,
@@ -539,6 +580,64 @@ impl AppState {
             s.document_preview = Some(preview);
             s.error = None;
         }
+    }
+
+    /// The back-side rule for the open session's claim (`None` without a session).
+    #[must_use]
+    pub fn back_side(&self) -> Option<BackSide> {
+        let s = self.session.as_ref()?;
+        Some(back_side_rule(
+            s.claim.id_type.as_deref().and_then(IdType::from_name),
+        ))
+    }
+
+    /// Whether the document screen may move on to the selfie: a front is kept and a required
+    /// back side too.
+    #[must_use]
+    pub fn document_ready(&self) -> bool {
+        self.session
+            .as_ref()
+            .is_some_and(|s| s.document.is_some() && back_side_ready(s))
+    }
+
+    /// Open the back-side capture step ("Add back side": always allowed once a session is
+    /// open).
+    pub fn add_back_side(&mut self) {
+        if let Some(s) = self.session.as_mut() {
+            s.back_step = true;
+        }
+    }
+
+    /// Keep the back side's image.
+    pub fn set_document_back(&mut self, image: Captured, preview: egui::ColorImage) {
+        if let Some(s) = self.session.as_mut() {
+            s.document_back = Some(image);
+            s.document_back_preview = Some(preview);
+            s.back_step = true;
+            s.error = None;
+        }
+    }
+
+    /// Drop the back side's image (retake); the step stays open.
+    pub fn clear_document_back(&mut self) {
+        if let Some(s) = self.session.as_mut() {
+            s.document_back = None;
+            s.document_back_preview = None;
+        }
+    }
+
+    /// Skip the back side: refused (false) when the claimed type requires one; else the image
+    /// is dropped and the step closed.
+    pub fn skip_back_side(&mut self) -> bool {
+        if self.back_side() != Some(BackSide::Optional) {
+            return false;
+        }
+        if let Some(s) = self.session.as_mut() {
+            s.document_back = None;
+            s.document_back_preview = None;
+            s.back_step = false;
+        }
+        true
     }
 
     /// Keep a selfie image that did not come from a challenge (an imported still): it gets the
@@ -664,12 +763,29 @@ impl AppState {
         None
     }
 
+    /// The side the document screen is waiting for, if any: the front until it is kept, then
+    /// the back while the back-side step is open and empty. Live frames go to the meter then.
+    #[must_use]
+    pub fn meter_side(&self) -> Option<super::meter::Side> {
+        use super::meter::Side;
+        let s = self.session.as_ref()?;
+        if self.screen != Screen::Document {
+            None
+        } else if s.document.is_none() {
+            Some(Side::Front)
+        } else if s.back_step && s.document_back.is_none() {
+            Some(Side::Back)
+        } else {
+            None
+        }
+    }
+
     /// Move between capture screens (only forward when the current image is there).
     pub fn go(&mut self, screen: Screen) {
         let ok = match (screen, self.session.as_ref()) {
             (Screen::Start, _) => true,
             (Screen::Document, Some(_)) => true,
-            (Screen::Selfie, Some(s)) => s.document.is_some(),
+            (Screen::Selfie, Some(s)) => s.document.is_some() && back_side_ready(s),
             _ => false,
         };
         if ok {
@@ -696,6 +812,7 @@ impl AppState {
             ticket: s.ticket,
             claim: s.claim.clone(),
             document,
+            document_back: s.document_back.clone(),
             selfie,
             liveness: s.liveness.clone(),
         })
@@ -1208,6 +1325,72 @@ mod tests {
         st.set_selfie(img("still.jpg"), egui::ColorImage::example());
         match st.process() {
             Some(Job::Verify { liveness, .. }) => assert!(liveness.is_none()),
+            _ => panic!("expected a verify job"),
+        }
+    }
+
+    #[test]
+    fn back_side_rule_requires_it_for_cards_with_the_mrz_on_the_back() {
+        assert_eq!(
+            back_side_rule(Some(IdType::GhanaCardPin)),
+            BackSide::Required
+        );
+        assert_eq!(
+            back_side_rule(Some(IdType::KenyaNationalId)),
+            BackSide::Required
+        );
+        assert_eq!(back_side_rule(Some(IdType::UgandaNin)), BackSide::Required);
+        assert_eq!(back_side_rule(Some(IdType::Passport)), BackSide::Optional);
+        assert_eq!(back_side_rule(Some(IdType::NigeriaBvn)), BackSide::Optional);
+        assert_eq!(back_side_rule(None), BackSide::Optional);
+
+        // A Ghana Card claimed: the step is open, skipping is refused, the selfie waits for it.
+        let mut st = logged_in(Role::Agent);
+        st.start.country = "GH".into();
+        st.start.id_type = Some(IdType::GhanaCardPin);
+        assert!(st.begin_verification(0));
+        assert_eq!(st.back_side(), Some(BackSide::Required));
+        assert!(st.session.as_ref().unwrap().back_step);
+        st.set_document(img("front.jpg"), egui::ColorImage::example());
+        assert!(!st.document_ready());
+        st.go(Screen::Selfie);
+        assert_eq!(st.screen, Screen::Document, "a required back is missing");
+        assert!(!st.skip_back_side());
+        assert!(st.session.as_ref().unwrap().back_step);
+        st.set_document_back(img("back.jpg"), egui::ColorImage::example());
+        assert!(st.document_ready());
+        st.go(Screen::Selfie);
+        assert_eq!(st.screen, Screen::Selfie);
+        st.set_selfie(img("me.jpg"), egui::ColorImage::example());
+        match st.process() {
+            Some(Job::Verify { document_back, .. }) => {
+                assert_eq!(document_back.unwrap().name, "back.jpg");
+            }
+            _ => panic!("expected a verify job"),
+        }
+        // Retaking the back clears it and blocks the selfie screen again.
+        st.screen = Screen::Document;
+        st.clear_document_back();
+        assert!(!st.document_ready());
+
+        // Nothing claimed: no step until the agent adds one; skip drops it again.
+        let mut st = logged_in(Role::Agent);
+        st.start.country = "NG".into();
+        assert!(st.begin_verification(0));
+        assert_eq!(st.back_side(), Some(BackSide::Optional));
+        assert!(!st.session.as_ref().unwrap().back_step);
+        st.set_document(img("front.jpg"), egui::ColorImage::example());
+        assert!(st.document_ready());
+        st.add_back_side();
+        assert!(st.session.as_ref().unwrap().back_step);
+        st.set_document_back(img("back.png"), egui::ColorImage::example());
+        assert!(st.skip_back_side());
+        let s = st.session.as_ref().unwrap();
+        assert!(s.document_back.is_none() && s.document_back_preview.is_none() && !s.back_step);
+        st.go(Screen::Selfie);
+        st.set_selfie(img("me.jpg"), egui::ColorImage::example());
+        match st.process() {
+            Some(Job::Verify { document_back, .. }) => assert!(document_back.is_none()),
             _ => panic!("expected a verify job"),
         }
     }

@@ -203,6 +203,32 @@ pub struct Strings {
     pub mrz_invalid: &'static str,
     /// Document capture quality heading.
     pub document_quality: &'static str,
+    /// Back-side capture step heading.
+    pub back_title: &'static str,
+    /// Guide when the claimed ID type needs its back side.
+    pub back_guide_required: &'static str,
+    /// Guide when the back side is optional.
+    pub back_guide_optional: &'static str,
+    /// Open the back-side step.
+    pub add_back: &'static str,
+    /// Capture the back side from the camera.
+    pub capture_back: &'static str,
+    /// Back-side file path field.
+    pub back_file: &'static str,
+    /// Import the back side from a file.
+    pub import_back: &'static str,
+    /// Retake the back side.
+    pub retake_back: &'static str,
+    /// Skip the back side.
+    pub skip_back: &'static str,
+    /// The back side is still missing.
+    pub back_required: &'static str,
+    /// Caption of the document's front image.
+    pub document_front: &'static str,
+    /// Caption of the document's back image.
+    pub document_back: &'static str,
+    /// Back-side capture quality heading.
+    pub back_quality: &'static str,
     /// Duplicate warnings.
     pub duplicates: &'static str,
     /// Approve.
@@ -427,6 +453,19 @@ pub static EN: Strings = Strings {
     mrz_valid: "every check digit passed",
     mrz_invalid: "check failed:",
     document_quality: "Document capture",
+    back_title: "Back side",
+    back_guide_required: "This ID card carries its MRZ on the back: capture or import the back side too.",
+    back_guide_optional: "If the card carries its MRZ or more fields on the back, add the back side.",
+    add_back: "Add back side",
+    capture_back: "Capture back side",
+    back_file: "Back side image file",
+    import_back: "Import back side",
+    retake_back: "Retake back side",
+    skip_back: "Skip back side",
+    back_required: "The back side is needed before the selfie.",
+    document_front: "Document front",
+    document_back: "Document back",
+    back_quality: "Back side capture",
     duplicates: "Duplicate check",
     approve: "Approve",
     reject: "Reject",
@@ -583,6 +622,19 @@ pub static FR: Strings = Strings {
     mrz_valid: "tous les chiffres de contrôle sont bons",
     mrz_invalid: "contrôle en échec :",
     document_quality: "Prise de vue de la pièce",
+    back_title: "Verso",
+    back_guide_required: "Cette carte porte sa ZLA au verso : photographiez ou importez aussi le verso.",
+    back_guide_optional: "Si la carte porte sa ZLA ou d'autres champs au verso, ajoutez le verso.",
+    add_back: "Ajouter le verso",
+    capture_back: "Photographier le verso",
+    back_file: "Fichier image du verso",
+    import_back: "Importer le verso",
+    retake_back: "Reprendre le verso",
+    skip_back: "Passer le verso",
+    back_required: "Le verso est nécessaire avant le selfie.",
+    document_front: "Recto de la pièce",
+    document_back: "Verso de la pièce",
+    back_quality: "Prise de vue du verso",
     duplicates: "Contrôle des doublons",
     approve: "Approuver",
     reject: "Rejeter",

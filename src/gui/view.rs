@@ -14,7 +14,7 @@ use crate::liveness::challenge::{ChallengeState, Step};
 use crate::result::{Decision, VerificationResult};
 
 use super::capture::{self, Frame};
-use super::meter::{AutoCapture, Hint};
+use super::meter::{AutoCapture, Hint, Side};
 use super::state::{
     AppState, DecisionError, FieldForm, FormError, MAX_CHALLENGE_ATTEMPTS, ModelStatus, Screen,
     StoreStatus,
@@ -45,6 +45,8 @@ pub struct MeterView {
     pub manual_only: bool,
     /// The document on screen was captured automatically.
     pub auto_captured: bool,
+    /// The side being watched (the streak restarts when it changes).
+    pub side: Option<Side>,
     /// Assessments made, and their summed time (ms), for the frame-time figures.
     pub assessed: usize,
     /// Summed assessment time, ms.
@@ -82,6 +84,8 @@ pub struct UiState {
     pub challenge_requested: bool,
     /// The live document meter: its state, the latest assessment and automatic capture.
     pub meter: MeterView,
+    /// The document back-side step's own fields.
+    pub back: BackSideUi,
     frame_tex: Option<TextureHandle>,
     textures: HashMap<String, TextureHandle>,
     import: Option<(Target, Receiver<Result<Frame, String>>)>,
@@ -123,6 +127,165 @@ impl UiState {
         });
         self.import_error = None;
         self.import = Some((target, rx));
+    }
+}
+
+/// UI state of the document back-side step ([`back_side_panel`]): its file field and import.
+#[derive(Default)]
+pub struct BackSideUi {
+    /// Back-side file path field.
+    pub path: String,
+    /// Import problem.
+    pub error: Option<String>,
+    import: Option<Receiver<Result<Frame, String>>>,
+    /// The session these fields belong to (a new customer starts with them empty).
+    ticket: u64,
+}
+
+/// A frame or imported file as the back side's image and preview (as `keep` does for the
+/// front).
+pub(crate) fn back_image(frame: &Frame) -> (Captured, egui::ColorImage) {
+    (
+        Captured {
+            name: frame.name.clone(),
+            bytes: frame.encoded.clone(),
+            pixels: frame.encoded.is_none().then(|| Arc::clone(&frame.rgb)),
+        },
+        (*frame.preview).clone(),
+    )
+}
+
+/// The document's back side on the Document screen, once the front is kept: "Add back side"
+/// (when optional), then capture from the live frame, import a file, retake, or skip (when
+/// the claimed type does not require it). Everything the step needs is here, so that the
+/// capture screen calls it with one line.
+fn back_side_panel(
+    ui: &mut egui::Ui,
+    st: &mut AppState,
+    us: &mut UiState,
+    has_source: bool,
+    target: Target,
+) {
+    use super::state::BackSide;
+    if target != Target::Document {
+        return;
+    }
+    let Some(ticket) = st.session.as_ref().map(|s| s.ticket) else {
+        return;
+    };
+    if us.back.ticket != ticket {
+        us.back = BackSideUi {
+            ticket,
+            ..BackSideUi::default()
+        };
+    }
+    if let Some(rx) = us.back.import.as_ref() {
+        match rx.try_recv() {
+            Ok(Ok(frame)) => {
+                us.back.import = None;
+                let (image, preview) = back_image(&frame);
+                st.set_document_back(image, preview);
+            }
+            Ok(Err(msg)) => {
+                us.back.import = None;
+                us.back.error = Some(msg);
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => {
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_millis(100));
+            }
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                us.back.import = None;
+                us.back.error = Some("import failed".into());
+            }
+        }
+    }
+    let s = st.lang.s();
+    let (Some(rule), Some(session)) = (st.back_side(), st.session.as_ref()) else {
+        return;
+    };
+    if session.document.is_none() {
+        return;
+    }
+    let open = session.back_step;
+    let kept = session.document_back_preview.clone();
+    let kept_name = session
+        .document_back
+        .as_ref()
+        .map_or_else(String::new, |c| c.name.clone());
+    ui.separator();
+    ui.label(RichText::new(s.back_title).strong());
+    ui.label(match rule {
+        BackSide::Required => s.back_guide_required,
+        BackSide::Optional => s.back_guide_optional,
+    });
+    if !open {
+        if ui.button(s.add_back).clicked() {
+            st.add_back_side();
+        }
+        return;
+    }
+    ui.horizontal(|ui| {
+        if has_source
+            && ui
+                .add_enabled(us.frame.is_some(), egui::Button::new(s.capture_back))
+                .clicked()
+            && let Some(f) = us.frame.as_ref()
+        {
+            let (image, preview) = back_image(f);
+            st.set_document_back(image, preview);
+        }
+        if let Some(img) = kept.as_ref() {
+            // Keyed by name and size too, so that a retaken back shows its own image.
+            let key = format!(
+                "session-{ticket}-back-{kept_name}-{}",
+                img.size[0] * 100_000 + img.size[1]
+            );
+            let tex = us.texture(ui.ctx(), &key, img);
+            show_image(ui, &tex, Vec2::new(240.0, 160.0));
+            if ui.button(s.retake_back).clicked() {
+                st.clear_document_back();
+            }
+        }
+        if rule == BackSide::Optional && ui.button(s.skip_back).clicked() {
+            st.skip_back_side();
+        }
+    });
+    ui.horizontal(|ui| {
+        let l = ui.label(s.back_file);
+        ui.add(egui::TextEdit::singleline(&mut us.back.path).desired_width(420.0))
+            .labelled_by(l.id);
+        let busy = us.back.import.is_some();
+        if ui
+            .add_enabled(
+                !busy && !us.back.path.trim().is_empty(),
+                egui::Button::new(s.import_back),
+            )
+            .clicked()
+        {
+            let (tx, rx) = channel();
+            let path = us.back.path.trim().to_string();
+            let limits = crate::imaging::ImageLimits::default();
+            std::thread::spawn(move || {
+                let _ = tx.send(capture::load_frame(
+                    std::path::Path::new(&path),
+                    &limits,
+                    0,
+                    0.0,
+                ));
+            });
+            us.back.error = None;
+            us.back.import = Some(rx);
+        }
+        if busy {
+            ui.spinner();
+        }
+    });
+    if let Some(e) = &us.back.error {
+        error_text(ui, e);
+    }
+    if rule == BackSide::Required && kept.is_none() {
+        error_text(ui, s.back_required);
     }
 }
 
@@ -565,6 +728,7 @@ fn capture_screen(
     if let Some(e) = &error {
         error_text(ui, e);
     }
+    back_side_panel(ui, st, us, has_source, target);
     ui.add_space(10.0);
     ui.horizontal(|ui| {
         if ui.button(s.cancel).clicked() {
@@ -666,11 +830,8 @@ fn hint_text(s: &Strings, hint: Hint, manual: bool) -> String {
 /// switch and the capture button.
 fn document_meter(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState) {
     let s = st.lang.s();
-    let kept = st
-        .session
-        .as_ref()
-        .is_some_and(|sess| sess.document.is_some());
-    if kept {
+    let side = st.meter_side();
+    if side.is_none() {
         if us.meter.auto_captured {
             ui.label(RichText::new(s.auto_captured).size(20.0).color(GOOD));
         }
@@ -683,11 +844,13 @@ fn document_meter(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState) {
                     Hint::NoDocument => Color32::from_gray(200),
                     _ => WARN,
                 };
-                ui.label(
-                    RichText::new(hint_text(s, hint, us.meter.manual_only))
-                        .size(22.0)
-                        .color(color),
-                );
+                let text = hint_text(s, hint, us.meter.manual_only);
+                let text = if side == Some(Side::Back) {
+                    format!("{}: {text}", s.back_title)
+                } else {
+                    text
+                };
+                ui.label(RichText::new(text).size(22.0).color(color));
             }
             (Some(Ok(())), None) => {
                 ui.label(RichText::new(s.hint_no_document).size(22.0));
@@ -743,7 +906,12 @@ fn document_meter(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState) {
         if big_button(ui, s.capture, us.frame.is_some())
             && let Some(f) = us.frame.clone()
         {
-            keep(st, Target::Document, &f);
+            if side == Some(Side::Back) {
+                let (image, preview) = back_image(&f);
+                st.set_document_back(image, preview);
+            } else {
+                keep(st, Target::Document, &f);
+            }
             us.meter.auto_captured = false;
             us.meter.clear();
         }
@@ -997,6 +1165,27 @@ fn document_extras(
         ))
         .small(),
     );
+    if let Some(b) = &reading.back {
+        let q = &b.quality;
+        let text = format!(
+            "{}: sharpness {:.0}, brightness {:.0}, glare {:.1} %, fill {:.0} %{}",
+            s.back_quality,
+            q.sharpness,
+            q.brightness,
+            q.glare_percent,
+            q.fill_percent,
+            if q.acceptable {
+                String::new()
+            } else {
+                format!(" — {}", q.reasons.join(", "))
+            }
+        );
+        if q.acceptable && b.found {
+            ui.label(RichText::new(text).small());
+        } else {
+            error_text(ui, &text);
+        }
+    }
 }
 
 /// The liveness outcome on the result screen: the challenge's steps, or the passive check alone.
@@ -1063,6 +1252,19 @@ fn result_screen(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &
                     }
                 }
             });
+        }
+        // Two-sided document: front and back side by side.
+        if let Some(back) = view.document_back.as_ref() {
+            for (caption, img, key) in [
+                (s.document_front, &view.document, "front"),
+                (s.document_back, back, "back"),
+            ] {
+                ui.vertical(|ui| {
+                    ui.label(RichText::new(caption).strong());
+                    let tex = us.texture(ui.ctx(), &format!("session-{ticket}-{key}"), img);
+                    show_image(ui, &tex, Vec2::new(220.0, 160.0));
+                });
+            }
         }
         ui.vertical(|ui| {
             ui.label(RichText::new(s.suggested).strong());
@@ -1358,7 +1560,11 @@ fn record_detail(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &
         for (caption, img, key) in [
             (s.document_portrait, view.portrait.as_ref(), "portrait"),
             (s.selfie, view.selfie.as_ref(), "selfie"),
+            (s.document_back, view.document_back.as_ref(), "back"),
         ] {
+            if key == "back" && img.is_none() {
+                continue;
+            }
             ui.vertical(|ui| {
                 ui.label(caption);
                 match img {

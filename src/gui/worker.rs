@@ -108,8 +108,10 @@ pub enum Job {
         ticket: u64,
         /// The claim (for the duplicate check's ID number).
         claim: Claim,
-        /// Document image.
+        /// Document image (the front when there are two sides).
         document: Captured,
+        /// The document's back side, when the agent captured one.
+        document_back: Option<Captured>,
         /// Selfie image.
         selfie: Captured,
         /// The liveness challenge that chose the selfie (`None`: passive check on the image).
@@ -185,6 +187,8 @@ pub struct ResultView {
     pub selfie: egui::ColorImage,
     /// Document, downscaled.
     pub document: egui::ColorImage,
+    /// The document's back side, downscaled, when there is one.
+    pub document_back: Option<egui::ColorImage>,
     /// Milliseconds from the job arriving to the result (pipeline time after the last capture).
     pub pipeline_ms: f64,
 }
@@ -197,6 +201,8 @@ pub struct RecordView {
     pub portrait: Option<egui::ColorImage>,
     /// Stored selfie, if any.
     pub selfie: Option<egui::ColorImage>,
+    /// Stored back side of the document, if the record has one.
+    pub document_back: Option<egui::ColorImage>,
 }
 
 /// What the worker reports.
@@ -387,7 +393,15 @@ struct Pending {
     claim: Claim,
     verification: Verification,
     document: Arc<Vec<u8>>,
+    document_back: Option<Arc<Vec<u8>>>,
     selfie: Arc<Vec<u8>>,
+}
+
+/// The images of one verification job.
+struct Images {
+    document: Captured,
+    document_back: Option<Captured>,
+    selfie: Captured,
 }
 
 struct Worker {
@@ -495,10 +509,16 @@ impl Worker {
                 ticket,
                 claim,
                 document,
+                document_back,
                 selfie,
                 liveness,
             } => {
-                let ev = match self.verify(ticket, claim, document, selfie, liveness, out) {
+                let images = Images {
+                    document,
+                    document_back,
+                    selfie,
+                };
+                let ev = match self.verify(ticket, claim, images, liveness, out) {
                     Ok(view) => Event::Verified {
                         ticket,
                         view: Box::new(view),
@@ -571,11 +591,15 @@ impl Worker {
         &mut self,
         ticket: u64,
         claim: Claim,
-        document: Captured,
-        selfie: Captured,
+        images: Images,
         liveness: Option<Box<LivenessResult>>,
         out: &Out,
     ) -> Result<ResultView, String> {
+        let Images {
+            document,
+            document_back,
+            selfie,
+        } = images;
         self.pending = None;
         if self.session.is_none() {
             return Err("not logged in".into());
@@ -587,8 +611,17 @@ impl Worker {
             stage: Stage::Decoding,
         });
         let (doc, document_bytes) = document.materialise(&limits)?;
+        let back = match &document_back {
+            Some(c) => Some(c.materialise(&limits)?),
+            None => None,
+        };
         let (sel, selfie_bytes) = selfie.materialise(&limits)?;
         let document_preview = preview_of(&doc.rgb);
+        let back_preview = back.as_ref().map(|(d, _)| preview_of(&d.rgb));
+        let (back_input, back_bytes) = match (back, &document_back) {
+            (Some((d, bytes)), Some(c)) => (Some(Input::Image(d, c.name.clone())), Some(bytes)),
+            _ => (None, None),
+        };
         let selfie_preview = preview_of(&sel.rgb);
         let Some(pipeline) = self.pipeline.as_mut() else {
             return Err("the models are not loaded".into());
@@ -598,8 +631,9 @@ impl Worker {
             stage: Stage::Analysing,
         });
         let mut verification = pipeline
-            .verify_with_liveness(
+            .verify_sides(
                 Input::Image(doc, document.name.clone()),
+                back_input,
                 Input::Image(sel, selfie.name.clone()),
                 liveness.as_deref(),
             )
@@ -627,6 +661,7 @@ impl Worker {
             portrait: verification.portrait.as_ref().map(preview_of),
             selfie: selfie_preview,
             document: document_preview,
+            document_back: back_preview,
             pipeline_ms: started.elapsed().as_secs_f64() * 1000.0,
         };
         self.pending = Some(Pending {
@@ -634,6 +669,7 @@ impl Worker {
             claim,
             verification,
             document: document_bytes,
+            document_back: back_bytes,
             selfie: selfie_bytes,
         });
         Ok(view)
@@ -689,6 +725,7 @@ impl Worker {
             started_ms: p.claim.started_ms,
             document_bytes: Some(p.document.as_slice()),
             selfie_bytes: Some(p.selfie.as_slice()),
+            document_back_bytes: p.document_back.as_ref().map(|b| b.as_slice()),
         };
         let result = record::record_decided(
             store,
@@ -762,10 +799,12 @@ impl Worker {
         };
         let portrait = image(ImageKind::Portrait);
         let selfie = image(ImageKind::Selfie);
+        let document_back = image(ImageKind::DocumentBack);
         Ok(RecordView {
             detail,
             portrait,
             selfie,
+            document_back,
         })
     }
 

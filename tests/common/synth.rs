@@ -530,6 +530,97 @@ pub fn id_card(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> SynthDoc {
     }
 }
 
+/// A two-sided TD1 identity card of one person: the front carries the portrait and the
+/// printed fields (no MRZ), the back the three-line MRZ under an address and issuing place
+/// (no portrait). The truth is the merged reading's (`mrzValid` true, `address` from the back).
+pub fn id_card_two_sided(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> (SynthDoc, SynthDoc) {
+    id_card_two_sided_as(fonts, p, p, portrait)
+}
+
+/// [`id_card_two_sided`] with the front printed for `front` and the back's MRZ for `back` (to
+/// print a front that disagrees with the back on purpose).
+pub fn id_card_two_sided_as(
+    fonts: &Fonts,
+    front_person: &Person,
+    p: &Person,
+    portrait: &RgbImage,
+) -> (SynthDoc, SynthDoc) {
+    let f = front_person;
+    let mut front = background(1070, 675, [226, 236, 230]);
+    draw(
+        &mut front,
+        &fonts.bold,
+        28.0,
+        30.0,
+        18.0,
+        "IDENTITY CARD / CARTE D'IDENTITÉ",
+        [30, 70, 50],
+    );
+    paste_portrait(&mut front, &portrait_crop(portrait), 30, 80, 300, 400);
+    let x = 370.0;
+    let rows: [(f32, f32, &str, String); 6] = [
+        (x, 90.0, "Surname / Nom", f.surname.clone()),
+        (x, 170.0, "Given names / Prénoms", f.given.clone()),
+        (x, 250.0, "Date of birth / Date de naissance", dmy(f.birth)),
+        (820.0, 250.0, "Sex / Sexe", f.sex.to_string()),
+        (x, 330.0, "Document No / N° du document", f.number.clone()),
+        (
+            x,
+            410.0,
+            "Date of expiry / Date d'expiration",
+            dmy(f.expiry),
+        ),
+    ];
+    for (lx, ly, label, value) in &rows {
+        label_value(&mut front, fonts, *lx, *ly, label, value, 19.0, 28.0);
+    }
+    let mut t = common_truth(f, "id_card");
+    t.insert("documentNumber".into(), json!(f.number));
+    t.insert("expirationDate".into(), json!(iso(f.expiry)));
+    let front_doc = SynthDoc {
+        image: front,
+        truth: t,
+        mrz: Vec::new(),
+    };
+
+    let mut back = background(1070, 675, [226, 236, 230]);
+    label_value(
+        &mut back,
+        fonts,
+        40.0,
+        40.0,
+        "Address / Adresse",
+        "12 RUE DES FLAMBOYANTS ABIDJAN",
+        19.0,
+        28.0,
+    );
+    draw(
+        &mut back,
+        &fonts.sans,
+        19.0,
+        40.0,
+        150.0,
+        "Signature of the holder / Signature du titulaire",
+        [70, 70, 110],
+    );
+    let lines = generate(MrzFormat::Td1, &mrz_spec(p, "I")).unwrap();
+    draw_mrz(&mut back, fonts, &lines, 40.0, 430.0, 990.0, 16.0);
+    let mut t = common_truth(p, "id_card");
+    t.insert("nationality".into(), json!(p.nationality));
+    t.insert("issuingCountry".into(), json!(p.issuer));
+    t.insert("documentNumber".into(), json!(p.number));
+    t.insert("personalNumber".into(), json!(p.personal));
+    t.insert("expirationDate".into(), json!(iso(p.expiry)));
+    t.insert("address".into(), json!("12 RUE DES FLAMBOYANTS ABIDJAN"));
+    t.insert("mrzValid".into(), json!(true));
+    let back_doc = SynthDoc {
+        image: back,
+        truth: t,
+        mrz: lines,
+    };
+    (front_doc, back_doc)
+}
+
 fn card_truth(p: &Person, doc_type: &str) -> Map<String, Value> {
     let mut t = common_truth(p, doc_type);
     t.insert("mrzValid".into(), json!(false));
