@@ -171,7 +171,7 @@ fn the_kiosk_captures_a_still_card_by_itself() {
     assert!(h.state().ui.meter.auto_captured);
     // The back side, once asked for, is watched and captured the same way.
     click(&mut h, EN.add_back);
-    assert!(!h.state().ui.meter.auto_captured || h.state().ui.meter.side.is_some());
+    assert!(h.state().state.session.as_ref().unwrap().back_step);
     wait_for(&mut h, "the back's automatic capture", |a| {
         a.state
             .session
