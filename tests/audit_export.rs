@@ -112,6 +112,27 @@ fn stats_count_per_decision_and_operator() {
     assert_eq!(st.pending_review, 1);
     let p = st.processing.unwrap();
     assert_eq!((p.min_ms, p.median_ms, p.max_ms), (42_000, 42_000, 42_000));
+    // Every record took 42 s: all in the 30–45 s bar of eight.
+    let bars: Vec<(Option<i64>, u64)> = st
+        .processing_histogram
+        .iter()
+        .map(|b| (b.up_to_ms, b.count))
+        .collect();
+    assert_eq!(bars.len(), 8);
+    assert_eq!(bars[2], (Some(45_000), 5));
+    assert_eq!(bars[7], (None, 0));
+    assert_eq!(bars.iter().map(|b| b.1).sum::<u64>(), 5);
+    let none = RecordFilter {
+        operator: Some("nobody".into()),
+        ..RecordFilter::default()
+    };
+    assert!(
+        store
+            .stats(&sup, &none)
+            .unwrap()
+            .processing_histogram
+            .is_empty()
+    );
 }
 
 #[test]

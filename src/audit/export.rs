@@ -34,6 +34,19 @@ pub struct TimeSummary {
     pub mean_ms: f64,
 }
 
+/// Upper bounds (ms, inclusive) of the processing-time histogram's buckets; one more bucket
+/// holds everything slower.
+pub const TIME_BUCKETS_MS: [i64; 7] = [15_000, 30_000, 45_000, 60_000, 90_000, 120_000, 180_000];
+
+/// One bar of the processing-time histogram.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TimeBucket {
+    /// Upper bound in ms, inclusive (`None`: slower than the last bound).
+    pub up_to_ms: Option<i64>,
+    /// Records in the bucket.
+    pub count: u64,
+}
+
 /// Counts for the supervisor dashboard.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Stats {
@@ -47,6 +60,8 @@ pub struct Stats {
     pub pending_review: u64,
     /// Processing-time summary (absent when no record matched).
     pub processing: Option<TimeSummary>,
+    /// Processing times by [`TIME_BUCKETS_MS`] (empty when no record matched).
+    pub processing_histogram: Vec<TimeBucket>,
 }
 
 const CSV_HEADER: &[&str] = &[
@@ -141,6 +156,22 @@ impl AuditStore {
             times.push(r.get::<_, i64>(3)?);
         }
         if !times.is_empty() {
+            let mut bars: Vec<TimeBucket> = TIME_BUCKETS_MS
+                .iter()
+                .map(|&b| TimeBucket {
+                    up_to_ms: Some(b),
+                    count: 0,
+                })
+                .chain(std::iter::once(TimeBucket::default()))
+                .collect();
+            for &t in &times {
+                let i = TIME_BUCKETS_MS
+                    .iter()
+                    .position(|&b| t <= b)
+                    .unwrap_or(TIME_BUCKETS_MS.len());
+                bars[i].count += 1;
+            }
+            st.processing_histogram = bars;
             times.sort_unstable();
             let pick = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
             st.processing = Some(TimeSummary {

@@ -63,7 +63,7 @@ mod users;
 pub use chain::{Problem, VerifyReport};
 pub use crypto::{AuditKeys, KeyState};
 pub use error::AuditError;
-pub use export::{ExportFormat, Stats, TimeSummary};
+pub use export::{ExportFormat, Stats, TIME_BUCKETS_MS, TimeBucket, TimeSummary};
 pub use schema::SCHEMA_VERSION;
 pub use search::{DEFAULT_DUPLICATE_THRESHOLD, FaceIndex, TEMPLATE_DIM};
 pub use store::{AuditConfig, AuditStore, ErasureReport, PurgeReport};

@@ -1542,6 +1542,41 @@ fn stats(ui: &mut egui::Ui, st: &AppState) {
             p.p95_ms as f64 / 1000.0
         ));
     }
+    time_histogram(ui, &stats.processing_histogram);
+}
+
+/// The processing-time histogram as vertical bars, each labelled with its upper bound.
+fn time_histogram(ui: &mut egui::Ui, bars: &[audit::TimeBucket]) {
+    let max = bars.iter().map(|b| b.count).max().unwrap_or(0);
+    if max == 0 {
+        return;
+    }
+    let (w, h) = (44.0, 90.0);
+    ui.horizontal(|ui| {
+        for b in bars {
+            ui.vertical(|ui| {
+                ui.label(RichText::new(b.count.to_string()).small());
+                let (rect, _) = ui.allocate_exact_size(Vec2::new(w, h), egui::Sense::hover());
+                let bar = h * b.count as f32 / max as f32;
+                ui.painter().rect_filled(
+                    egui::Rect::from_min_max(
+                        egui::pos2(rect.min.x + 6.0, rect.max.y - bar),
+                        egui::pos2(rect.max.x - 6.0, rect.max.y),
+                    ),
+                    2.0,
+                    Color32::from_rgb(80, 160, 230),
+                );
+                let label = b.up_to_ms.map_or_else(
+                    || {
+                        let last = audit::TIME_BUCKETS_MS.last().copied().unwrap_or(0);
+                        format!(">{}s", last / 1000)
+                    },
+                    |ms| format!("≤{}s", ms / 1000),
+                );
+                ui.label(RichText::new(label).small());
+            });
+        }
+    });
 }
 
 fn record_detail(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &mut Vec<Job>) {
