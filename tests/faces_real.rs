@@ -214,6 +214,33 @@ fn verify_reports_every_block_and_decides() {
     );
     assert!(ok.quality.id_face_sharpness.is_some() && ok.quality.selfie_face_brightness.is_some());
 
+    // Liveness challenges failed earlier in the kiosk session: none changes nothing; a still
+    // selfie after one failure is referred; a passed challenge is referred after two, not one.
+    use kyc_kiosk::decision::apply_failed_attempts;
+    use kyc_kiosk::result::{Decision, LivenessMode};
+    let mut same = ok.clone();
+    apply_failed_attempts(&mut same, 0);
+    assert_eq!(same, ok);
+    let mut still = ok.clone();
+    apply_failed_attempts(&mut still, 1);
+    let l = still.liveness.as_ref().expect("a liveness block");
+    assert_eq!((l.mode, l.failed_attempts), (LivenessMode::SingleImage, 1));
+    assert_eq!(still.decision, Decision::Refer);
+    assert!(!still.verified);
+    assert!(still.reasons.iter().any(|r| r.code == "liveness_retries"));
+    let passed = |failed: u32| {
+        let mut r = ok.clone();
+        r.liveness.as_mut().unwrap().mode = LivenessMode::Sequence;
+        apply_failed_attempts(&mut r, failed);
+        r
+    };
+    let once = passed(1);
+    assert_eq!(once.decision, Decision::Approve, "{:?}", once.reasons);
+    assert_eq!(once.liveness.as_ref().unwrap().failed_attempts, 1);
+    let twice = passed(2);
+    assert_eq!(twice.decision, Decision::Refer);
+    assert!(twice.reasons.iter().any(|r| r.code == "liveness_retries"));
+
     // Several people in the selfie: in-band failure, every block still present, referred.
     let crowd = p
         .verify_inputs(
