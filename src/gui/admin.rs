@@ -399,6 +399,11 @@ pub fn open(st: &mut AppState) -> Vec<Job> {
     st.admin.tab = AdminTab::Settings;
     st.admin.notice = None;
     st.admin.reset_form();
+    // The form shows the language on screen (the top bar may have switched it).
+    let lang = st.lang;
+    if let Some(f) = st.admin.form.as_mut() {
+        f.lang = lang;
+    }
     if st.admin.camera_query.is_none() {
         let (tx, rx) = channel();
         std::thread::spawn(move || {
@@ -966,6 +971,91 @@ mod tests {
         assert_eq!(st.admin.take_applied(), Some(next));
         assert_eq!(st.admin.take_applied(), None);
         assert!(matches!(st.admin.notice, Some(SettingsNotice::NotSaved(_))));
+    }
+
+    #[test]
+    fn the_worker_refuses_thresholds_from_non_admins_and_records_an_admin_change() {
+        use crate::audit::{AuditConfig, AuditStore};
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("audit.sqlite3");
+        let mut store = AuditStore::open(AuditConfig::at(&db).with_fast_hashing()).unwrap();
+        store.create_first_admin("root", "root-password").unwrap();
+        let root = store.login("root", "root-password").unwrap();
+        store
+            .create_user(&root, "ama", "ama-password", Role::Agent)
+            .unwrap();
+        let ama = store.login("ama", "ama-password").unwrap();
+        let file = dir.path().join("kiosk-settings.toml");
+        let before = current();
+        let mut after = before.clone();
+        after.decision.approve_at = 95.0;
+        let events = || -> Vec<(String, String)> {
+            let conn = rusqlite::Connection::open(&db).unwrap();
+            let mut q = conn
+                .prepare("SELECT actor, payload FROM events WHERE kind = 'settings_changed'")
+                .unwrap();
+            q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let mut config = Config::default();
+        let job = || AdminJob::ApplySettings {
+            before: Box::new(before.clone()),
+            after: Box::new(after.clone()),
+            file: Some(file.clone()),
+        };
+        // An agent's job asking for a threshold change (a forged form) is refused.
+        let ev = serve(
+            WorkerParts {
+                store: Some(&mut store),
+                session: Some(&ama),
+                config: &mut config,
+                pipeline: None,
+            },
+            job(),
+        );
+        assert!(
+            matches!(&ev, AdminEvent::SettingsFailed(m) if m.contains("permission denied")),
+            "{ev:?}"
+        );
+        assert_eq!(config, Config::default());
+        assert!(events().is_empty() && !file.exists());
+        // The admin's goes to the chain first, then the configuration and the file.
+        let ev = serve(
+            WorkerParts {
+                store: Some(&mut store),
+                session: Some(&root),
+                config: &mut config,
+                pipeline: None,
+            },
+            job(),
+        );
+        assert!(
+            matches!(&ev, AdminEvent::SettingsApplied { notice: SettingsNotice::Saved(p), .. } if *p == file),
+            "{ev:?}"
+        );
+        assert_eq!(config.decision.approve_at, 95.0);
+        let ev = events();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].0, "root");
+        let p: serde_json::Value = serde_json::from_str(&ev[0].1).unwrap();
+        assert_eq!(p["changed"], serde_json::json!(["decision.approveAt"]));
+        assert_eq!(p["after"]["decision"]["approveAt"], 95.0);
+        let saved = settings_file::load(&file).unwrap().unwrap();
+        assert_eq!(saved.decision.unwrap().approve_at, 95.0);
+        assert!(store.verify().unwrap().problems.is_empty());
+        // Without a session nothing is done.
+        let ev = serve(
+            WorkerParts {
+                store: Some(&mut store),
+                session: None,
+                config: &mut config,
+                pipeline: None,
+            },
+            AdminJob::ListUsers,
+        );
+        assert!(matches!(ev, AdminEvent::UsersFailed(_)));
     }
 
     #[test]
