@@ -48,14 +48,14 @@ pub fn draw(ui: &mut egui::Ui, st: &mut AppState) -> Vec<Job> {
     };
     let s = st.lang.s();
     st.admin.poll_cameras();
+    // Heading, back, and the tabs (administrators) on one row.
     ui.horizontal(|ui| {
         ui.heading(s.settings);
         if ui.button(s.back).clicked() {
             admin::close(st);
         }
-    });
-    if can_manage_users(role) {
-        ui.horizontal(|ui| {
+        if can_manage_users(role) {
+            ui.separator();
             if ui
                 .selectable_label(st.admin.tab == AdminTab::Settings, s.tab_settings)
                 .clicked()
@@ -68,9 +68,9 @@ pub fn draw(ui: &mut egui::Ui, st: &mut AppState) -> Vec<Job> {
             {
                 jobs.extend(admin::open_users(st));
             }
-        });
-        ui.separator();
-    }
+        }
+    });
+    ui.separator();
     match st.admin.tab {
         AdminTab::Users if can_manage_users(role) => users_tab(ui, st, &mut jobs),
         _ => settings_tab(ui, st, role, &mut jobs),
@@ -118,7 +118,6 @@ fn settings_tab(ui: &mut egui::Ui, st: &mut AppState, role: Role, jobs: &mut Vec
     };
 
     // Frame source: the cameras the system lists, the source given at start, or none.
-    ui.label(RichText::new(s.frame_source).strong());
     match &a.cameras {
         None => {
             ui.horizontal(|ui| {
@@ -147,7 +146,7 @@ fn settings_tab(ui: &mut egui::Ui, st: &mut AppState, role: Role, jobs: &mut Vec
         let l = ui.label(s.frame_source);
         egui::ComboBox::from_id_salt("settings_source")
             .selected_text(selected_text)
-            .width(420.0)
+            .width(360.0)
             .show_ui(ui, |ui| {
                 if ui.selectable_label(form.no_source, s.source_none).clicked() {
                     form.no_source = true;
@@ -191,12 +190,8 @@ fn settings_tab(ui: &mut egui::Ui, st: &mut AppState, role: Role, jobs: &mut Vec
                 .response
                 .labelled_by(l.id);
         }
-    });
-    field_errors(ui, &a.errors, SettingsField::Source);
-
-    ui.add_space(6.0);
-    ui.horizontal(|ui| {
-        let l = ui.label(RichText::new(s.language).strong());
+        ui.separator();
+        let l = ui.label(s.language);
         egui::ComboBox::from_id_salt("settings_lang")
             .selected_text(match form.lang {
                 Lang::En => "English",
@@ -209,8 +204,9 @@ fn settings_tab(ui: &mut egui::Ui, st: &mut AppState, role: Role, jobs: &mut Vec
             .response
             .labelled_by(l.id);
     });
+    field_errors(ui, &a.errors, SettingsField::Source);
 
-    ui.add_space(10.0);
+    ui.add_space(6.0);
     ui.label(RichText::new(s.thresholds).strong());
     if !editable {
         ui.label(RichText::new(s.admin_only).italics());
@@ -321,7 +317,7 @@ fn settings_tab(ui: &mut egui::Ui, st: &mut AppState, role: Role, jobs: &mut Vec
         });
     field_errors(ui, &errors, SettingsField::Other);
 
-    ui.add_space(10.0);
+    ui.add_space(6.0);
     let mut apply = false;
     let mut undo = false;
     ui.horizontal(|ui| {
@@ -362,10 +358,10 @@ fn settings_tab(ui: &mut egui::Ui, st: &mut AppState, role: Role, jobs: &mut Vec
 
 fn labelled(ui: &mut egui::Ui, label: &str, value: &mut String, password: bool) {
     let l = ui.label(label);
-    ui.add(
-        egui::TextEdit::singleline(value)
-            .password(password)
-            .desired_width(260.0),
+    // A fixed size: inside a grid a text field would otherwise keep the column's first width.
+    ui.add_sized(
+        [260.0, 36.0],
+        egui::TextEdit::singleline(value).password(password),
     )
     .labelled_by(l.id);
 }
@@ -392,12 +388,9 @@ fn users_tab(ui: &mut egui::Ui, st: &mut AppState, jobs: &mut Vec<Job>) {
         .unwrap_or_default();
     let now = crate::record::now_ms();
     let mut select: Option<String> = None;
-    ui.horizontal(|ui| {
-        ui.label(RichText::new(s.tab_users).strong());
-        if st.admin.users.busy {
-            ui.spinner();
-        }
-    });
+    if st.admin.users.busy {
+        ui.spinner();
+    }
     egui::Grid::new("users")
         .striped(true)
         .min_row_height(30.0)
@@ -438,9 +431,12 @@ fn users_tab(ui: &mut egui::Ui, st: &mut AppState, jobs: &mut Vec<Job>) {
         None => {}
     }
     ui.add_space(8.0);
-    ui.columns(2, |cols| {
-        selected_user(&mut cols[0], st, s, now, jobs);
-        new_user(&mut cols[1], st, s, jobs);
+    ui.horizontal_top(|ui| {
+        ui.vertical(|ui| new_user(ui, st, s, jobs));
+        if st.admin.users.selected.is_some() {
+            ui.separator();
+            ui.vertical(|ui| selected_user(ui, st, s, now, jobs));
+        }
     });
 }
 
@@ -460,34 +456,43 @@ fn selected_user(
     };
     ui.label(RichText::new(format!("{} {}", s.manage, info.username)).strong());
     let mut action = None;
-    ui.horizontal(|ui| {
-        let mut role = u.role.unwrap_or(info.role);
-        role_combo(ui, s, "user_role", s.role, &mut role);
-        u.role = Some(role);
-        if ui
-            .add_enabled(role != info.role, egui::Button::new(s.change_role))
-            .clicked()
-        {
-            action = Some(UserAction::SetRole);
-        }
-    });
-    ui.horizontal(|ui| {
-        if info.disabled {
-            if ui.button(s.enable_user).clicked() {
-                action = Some(UserAction::Enable);
+    egui::Grid::new("manage_user")
+        .min_row_height(30.0)
+        .show(ui, |ui| {
+            let mut role = u.role.unwrap_or(info.role);
+            role_combo(ui, s, "user_role", s.role, &mut role);
+            u.role = Some(role);
+            if ui
+                .add_enabled(role != info.role, egui::Button::new(s.change_role))
+                .clicked()
+            {
+                action = Some(UserAction::SetRole);
             }
-        } else if ui.button(s.disable_user).clicked() {
-            action = Some(UserAction::Disable);
-        }
-        if (info.locked_at(now) || info.failed_attempts > 0) && ui.button(s.unlock_user).clicked() {
-            action = Some(UserAction::Unlock);
-        }
-    });
-    labelled(ui, s.new_password, &mut u.password, true);
-    labelled(ui, s.new_password_again, &mut u.password2, true);
-    if ui.button(s.reset_password).clicked() {
-        action = Some(UserAction::ResetPassword);
-    }
+            ui.end_row();
+            ui.label(s.status);
+            ui.horizontal(|ui| {
+                if info.disabled {
+                    if ui.button(s.enable_user).clicked() {
+                        action = Some(UserAction::Enable);
+                    }
+                } else if ui.button(s.disable_user).clicked() {
+                    action = Some(UserAction::Disable);
+                }
+                if (info.locked_at(now) || info.failed_attempts > 0)
+                    && ui.button(s.unlock_user).clicked()
+                {
+                    action = Some(UserAction::Unlock);
+                }
+            });
+            ui.end_row();
+            labelled(ui, s.new_password, &mut u.password, true);
+            ui.end_row();
+            labelled(ui, s.new_password_again, &mut u.password2, true);
+            if ui.button(s.reset_password).clicked() {
+                action = Some(UserAction::ResetPassword);
+            }
+            ui.end_row();
+        });
     if let Some(a) = action {
         jobs.extend(admin::user_action(st, a));
     }
@@ -496,10 +501,18 @@ fn selected_user(
 fn new_user(ui: &mut egui::Ui, st: &mut AppState, s: &'static Strings, jobs: &mut Vec<Job>) {
     let f = &mut st.admin.users.new_user;
     ui.label(RichText::new(s.new_user).strong());
-    labelled(ui, s.username, &mut f.username, false);
-    role_combo(ui, s, "new_user_role", s.role, &mut f.role);
-    labelled(ui, s.password, &mut f.password, true);
-    labelled(ui, s.password_again, &mut f.password2, true);
+    egui::Grid::new("new_user")
+        .min_row_height(30.0)
+        .show(ui, |ui| {
+            labelled(ui, s.username, &mut f.username, false);
+            ui.end_row();
+            role_combo(ui, s, "new_user_role", s.role, &mut f.role);
+            ui.end_row();
+            labelled(ui, s.password, &mut f.password, true);
+            ui.end_row();
+            labelled(ui, s.password_again, &mut f.password2, true);
+            ui.end_row();
+        });
     let busy = st.admin.users.busy;
     if ui
         .add_enabled(!busy, egui::Button::new(s.create_user))
