@@ -74,9 +74,7 @@ fn role_change_is_chained_and_takes_effect_at_next_login() {
     let (dir, mut store) = open_tmp();
     user(&mut store, "ama", Role::Agent);
     let root = store.login("root", "root-password-1").unwrap();
-    store
-        .set_user_role(&root, "ama", Role::Supervisor)
-        .unwrap();
+    store.set_user_role(&root, "ama", Role::Supervisor).unwrap();
     let (actor, p) = last_event(&dir, "user_role_changed");
     assert_eq!(actor, "root");
     assert_eq!(p["username"], "ama");
@@ -137,7 +135,10 @@ fn a_disabled_user_cannot_log_in_until_enabled() {
     assert!(info(&store, &root, "ama").disabled);
     // The right password: a clear "disabled" error, chained, no failure counted.
     let err = store.login("ama", "password-of-user").unwrap_err();
-    assert!(matches!(&err, AuditError::AccountDisabled(u) if u == "ama"), "{err:?}");
+    assert!(
+        matches!(&err, AuditError::AccountDisabled(u) if u == "ama"),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("disabled"), "{err}");
     let (_, p) = last_event(&dir, "login_failed");
     assert_eq!(p["reason"], "disabled");
@@ -225,7 +226,10 @@ fn unlock_clears_a_lockout_and_is_chained() {
     store.unlock_user(&root, "ama").unwrap();
     let (actor, p) = last_event(&dir, "user_unlocked");
     assert_eq!(actor, "root");
-    assert_eq!(p["change"]["locked_until_ms"], locked.locked_until_ms.unwrap());
+    assert_eq!(
+        p["change"]["locked_until_ms"],
+        locked.locked_until_ms.unwrap()
+    );
     let ama = info(&store, &root, "ama");
     assert_eq!((ama.failed_attempts, ama.locked_until_ms), (0, None));
     store.login("ama", "password-of-user").unwrap();

@@ -959,9 +959,9 @@ impl AuditStore {
         report: &mut VerifyReport,
     ) -> Result<(), AuditError> {
         let mut seen = HashSet::new();
-        let mut stmt = self.conn.prepare(
-            "SELECT id, username, role, password_hash, disabled FROM users ORDER BY id",
-        )?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, username, role, password_hash, disabled FROM users ORDER BY id")?;
         let rows = stmt.query_map([], |r| {
             // Leniently: an edited column type is an edit, not an abort.
             let disabled = as_int(&r.get::<_, Value>(4)?);
