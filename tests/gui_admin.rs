@@ -40,17 +40,24 @@ fn try_log_in(h: &mut Harness<'_, KioskApp>, user: &str, password: &str) {
 
 /// Every `settings_changed` event: (actor, payload).
 fn settings_events(db: &std::path::Path) -> Vec<(String, serde_json::Value)> {
+    events_of(db, "settings_changed")
+}
+
+/// Every event of a kind: (actor, payload).
+fn events_of(db: &std::path::Path, kind: &str) -> Vec<(String, serde_json::Value)> {
     let conn = rusqlite::Connection::open(db).unwrap();
     let mut stmt = conn
-        .prepare("SELECT actor, payload FROM events WHERE kind = 'settings_changed' ORDER BY seq")
+        .prepare("SELECT actor, payload FROM events WHERE kind = ?1 ORDER BY seq")
         .unwrap();
-    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .unwrap()
-        .map(|r| {
-            let (a, p) = r.unwrap();
-            (a, serde_json::from_str(&p).unwrap())
-        })
-        .collect()
+    stmt.query_map([kind], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })
+    .unwrap()
+    .map(|r| {
+        let (a, p) = r.unwrap();
+        (a, serde_json::from_str(&p).unwrap())
+    })
+    .collect()
 }
 
 #[test]
@@ -90,6 +97,12 @@ fn admin_changes_a_threshold_and_manages_users_agent_sees_it_read_only() {
     // The administrator opens the settings screen from the top bar.
     try_log_in(&mut h, "admin", "admin-pass-1");
     assert!(h.state().state.user.is_some());
+    // The settings in force at start are in the chain (by the kiosk itself).
+    let start = events_of(&db, "settings_in_force");
+    assert_eq!(start.len(), 1);
+    assert_eq!(start[0].0, "system:kiosk-start");
+    assert_eq!(start[0].1["settings"]["decision"]["approveAt"], 70.0);
+    assert_eq!(start[0].1["settings"]["kiosk"]["source"], "none");
     // The old read-only collapsible is gone from the start screen.
     assert!(h.query_by_label(EN.thresholds).is_none());
     click(&mut h, EN.settings);

@@ -597,6 +597,15 @@ pub enum AdminJob {
         /// Username.
         username: String,
     },
+    /// At start: chain the settings in force (`settings_in_force`, by `system:kiosk-start`), so
+    /// a settings file edited outside the kiosk shows up in the chain as a difference from the
+    /// last `settings_changed`.
+    RecordStart {
+        /// The settings in force at start.
+        settings: Box<KioskSettings>,
+        /// The settings file they were read from, if any.
+        file: Option<PathBuf>,
+    },
 }
 
 /// The worker's answers to [`AdminJob`]s.
@@ -622,6 +631,8 @@ pub enum AdminEvent {
     },
     /// A user operation was refused.
     UsersFailed(String),
+    /// The start was chained (or why not).
+    StartRecorded(Result<(), String>),
 }
 
 /// Apply a worker answer to the state.
@@ -664,6 +675,8 @@ pub fn apply(st: &mut AppState, ev: AdminEvent) {
             a.users.busy = false;
             a.users.message = Some(Err(m));
         }
+        AdminEvent::StartRecorded(Ok(())) => {}
+        AdminEvent::StartRecorded(Err(m)) => st.notice = Some(m),
     }
 }
 
@@ -681,6 +694,22 @@ pub struct WorkerParts<'a> {
 
 /// Serve one [`AdminJob`] on the worker thread.
 pub fn serve(parts: WorkerParts<'_>, job: AdminJob) -> AdminEvent {
+    if let AdminJob::RecordStart { settings, file } = &job {
+        let Some(store) = parts.store else {
+            return AdminEvent::StartRecorded(Err("the audit store is not open".into()));
+        };
+        let by = store.system_session("kiosk-start");
+        let payload = serde_json::json!({
+            "settings": settings.to_file(),
+            "file": file.as_ref().map(|f| f.display().to_string()),
+        });
+        return AdminEvent::StartRecorded(
+            store
+                .log_event(&by, "settings_in_force", payload)
+                .map(|_| ())
+                .map_err(|e| format!("settings in force not recorded: {e}")),
+        );
+    }
     let (Some(store), Some(session)) = (parts.store, parts.session) else {
         return match job {
             AdminJob::ApplySettings { .. } => AdminEvent::SettingsFailed("not logged in".into()),
@@ -733,7 +762,9 @@ pub fn serve(parts: WorkerParts<'_>, job: AdminJob) -> AdminEvent {
                     format!("{username} unlocked"),
                     store.unlock_user(session, username),
                 ),
-                AdminJob::ApplySettings { .. } | AdminJob::ListUsers => ("".into(), Ok(())),
+                AdminJob::ApplySettings { .. }
+                | AdminJob::ListUsers
+                | AdminJob::RecordStart { .. } => ("".into(), Ok(())),
             };
             match result {
                 Ok(()) => users_event(store, session, Some(done)),

@@ -165,6 +165,8 @@ pub struct KioskApp {
     challenge: Option<ChallengeHandle>,
     /// The run the challenge thread is working on, if any.
     challenge_run: Option<u64>,
+    /// The settings in force were sent to the audit chain (first frame).
+    start_recorded: bool,
     clock: Instant,
 }
 
@@ -202,6 +204,7 @@ impl KioskApp {
             capture: None,
             challenge: None,
             challenge_run: None,
+            start_recorded: false,
             clock: Instant::now(),
         }
     }
@@ -276,6 +279,15 @@ impl KioskApp {
         let ctx = ui.ctx().clone();
         self.worker.set_repaint_context(&ctx);
         self.ensure_capture(&ctx);
+        if !std::mem::replace(&mut self.start_recorded, true)
+            && let Some(settings) = self.state.admin.current.clone()
+        {
+            self.worker
+                .send(worker::Job::Admin(admin::AdminJob::RecordStart {
+                    settings: Box::new(settings),
+                    file: self.state.admin.settings_file.clone(),
+                }));
+        }
         for ev in self.worker.poll() {
             for job in self.state.apply(ev) {
                 self.worker.send(job);
