@@ -327,8 +327,6 @@ pub struct Strings {
     pub unlock_user: &'static str,
     /// Marks the signed-in user.
     pub you: &'static str,
-    /// Thresholds in force note.
-    pub thresholds_read_only: &'static str,
     /// Start the liveness challenge.
     pub start_challenge: &'static str,
     /// Prompt before the first step.
@@ -549,7 +547,6 @@ pub static EN: Strings = Strings {
     reset_password: "Reset password",
     unlock_user: "Unlock",
     you: "(you)",
-    thresholds_read_only: "Thresholds in force",
     start_challenge: "Start the liveness check",
     prompt_face: "Look straight at the camera",
     prompt_turn_left: "Turn your head to your left",
@@ -735,7 +732,6 @@ pub static FR: Strings = Strings {
     reset_password: "Réinitialiser le mot de passe",
     unlock_user: "Déverrouiller",
     you: "(vous)",
-    thresholds_read_only: "Seuils en vigueur",
     start_challenge: "Lancer le contrôle de présence",
     prompt_face: "Regardez droit vers la caméra",
     prompt_turn_left: "Tournez la tête vers votre gauche",
