@@ -52,7 +52,7 @@ cargo run --release --quiet --example challenge_frames -- "$work/frames"
 # A passport page (synthetic: OCR-B MRZ with valid check digits) carrying the customer's face.
 cargo run --release --quiet --example synth_documents -- "$work/docs" \
   --portrait tests/data/fetched/pyfeat_single_face.jpg
-"$bin" gui --db "$db" --document "$work/docs/passport-portrait.png" \
+"$bin" gui --db "$db" --settings "$work/kiosk-settings.toml" --document "$work/docs/passport-portrait.png" \
   --source "frames:$work/frames@5" --challenge turnLeft,turnRight >"$work/app.log" 2>&1 &
 app=$!
 win=$(xdotool search --sync --name "KYC kiosk" | head -1)
@@ -83,14 +83,25 @@ at 958 555; typ "document photo is 20 years old"
 at 1141 639                      # Refer to supervisor
 shot 6-recorded 1.5
 at 736 590                       # Next customer
-at 825 23                        # Review queue
+at 942 23                        # Review queue
 shot 7-queue 1.5
 at 405 222                       # Open #1
 shot 8-review-case 1.5
 at 958 670; typ "same person, old photo; checked in person"
 at 736 727                       # Approve (supervisor override)
 shot 9-override 1.5
+at 800 23                        # Settings
+shot 11-settings 1.5
+at 441 76                        # Users tab
+at 280 276; typ ama              # New user: username
+at 280 380; typ agent-pass-1     # password
+at 280 432; typ agent-pass-1     # password again
+at 74 484                        # Create user
+sleep 1
+at 510 236                       # Manage ama
+shot 12-users 1.5
+at 825 23                        # back to the review queue
 at 420 23                        # Français
-at 818 23                        # back to verifications
+at 990 23                        # back to verifications
 shot 10-french
 xdotool key Escape

@@ -59,6 +59,47 @@ impl Default for DecisionPolicy {
     }
 }
 
+impl DecisionPolicy {
+    /// Every value out of range, keyed by its configuration key (`decision.approveAt`, …), so a
+    /// form can show each message next to its field.
+    #[must_use]
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let in_0_100 = |v: f32| v.is_finite() && (0.0..=100.0).contains(&v);
+        for (key, v) in [
+            ("decision.approveAt", self.approve_at),
+            ("decision.rejectMatchBelow", self.reject_match_below),
+            ("decision.minSharpness", self.min_sharpness),
+        ] {
+            if !in_0_100(v) {
+                out.push((key, format!("{key} must be between 0 and 100 (got {v})")));
+            }
+        }
+        if in_0_100(self.approve_at)
+            && in_0_100(self.reject_match_below)
+            && self.reject_match_below >= self.approve_at
+        {
+            out.push((
+                "decision.rejectMatchBelow",
+                format!(
+                    "decision.rejectMatchBelow ({}) must be below decision.approveAt ({})",
+                    self.reject_match_below, self.approve_at
+                ),
+            ));
+        }
+        let (lo, hi) = self.brightness_range;
+        if !in_0_100(lo) || !in_0_100(hi) || lo >= hi {
+            out.push((
+                "decision.brightnessRange",
+                format!(
+                    "decision.brightnessRange must be two values from 0 to 100, lowest first (got {lo}–{hi})"
+                ),
+            ));
+        }
+        out
+    }
+}
+
 /// All settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -136,7 +177,34 @@ impl Config {
     /// # Errors
     /// A message saying what is wrong.
     pub fn validate(&self) -> std::result::Result<(), String> {
-        self.matching.validate()?;
+        match self.problems().into_iter().next() {
+            Some((_, message)) => Err(message),
+            None => Ok(()),
+        }
+    }
+
+    /// Every problem [`Config::validate`] would report, keyed by configuration key
+    /// (`matching.minimumLevel`, `decision.approveAt`, …; `config` for weights, threads and limits);
+    /// empty when valid.
+    #[must_use]
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        if let Err(e) = self.matching.validate() {
+            let key = if (1..=5).contains(&self.matching.minimum_level) {
+                "matching.levels"
+            } else {
+                "matching.minimumLevel"
+            };
+            out.push((key, e));
+        }
+        out.extend(self.decision.problems());
+        if let Err(e) = self.other_checks() {
+            out.push(("config", e));
+        }
+        out
+    }
+
+    fn other_checks(&self) -> std::result::Result<(), String> {
         let w = self.weights;
         if [w.document, w.selfie_detection, w.face_match]
             .iter()
@@ -183,5 +251,29 @@ mod tests {
         assert!(Config::from_toml("threads = 0").is_err());
         assert!(Config::from_toml("[matching]\nminimumLevel = 7").is_err());
         assert!(Config::from_toml("not toml at all [").is_err());
+    }
+
+    #[test]
+    fn decision_thresholds_are_checked_and_keyed() {
+        let keys = |c: &Config| c.problems().into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+        let mut c = Config::default();
+        assert!(keys(&c).is_empty());
+        c.decision.approve_at = 120.0;
+        assert_eq!(keys(&c), ["decision.approveAt"]);
+        assert!(c.validate().unwrap_err().contains("between 0 and 100"));
+        c.decision.approve_at = 50.0;
+        c.decision.reject_match_below = 60.0;
+        assert_eq!(keys(&c), ["decision.rejectMatchBelow"]);
+        c.decision.reject_match_below = 10.0;
+        c.decision.brightness_range = (80.0, 30.0);
+        c.decision.min_sharpness = f32::NAN;
+        assert_eq!(
+            keys(&c),
+            ["decision.minSharpness", "decision.brightnessRange"]
+        );
+        c = Config::default();
+        c.matching.minimum_level = 0;
+        assert_eq!(keys(&c), ["matching.minimumLevel"]);
+        assert!(Config::from_toml("[decision]\napproveAt = -1").is_err());
     }
 }

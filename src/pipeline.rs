@@ -160,6 +160,24 @@ impl Pipeline {
         &self.config
     }
 
+    /// Replace the decision thresholds and the match levels' policy (the kiosk's settings
+    /// screen); the next verification uses them. Models and every other setting stay.
+    ///
+    /// # Errors
+    /// The validation message when the new values are out of range (nothing is changed).
+    pub fn set_thresholds(
+        &mut self,
+        matching: crate::face::matching::MatchPolicy,
+        decision: crate::config::DecisionPolicy,
+    ) -> std::result::Result<(), String> {
+        let mut next = self.config.clone();
+        next.matching = matching;
+        next.decision = decision;
+        next.validate()?;
+        self.config = next;
+        Ok(())
+    }
+
     /// Face models in use (the anti-spoof model is listed in each verification's `models`).
     #[must_use]
     pub fn models(&self) -> &[ModelInfo] {

@@ -45,6 +45,34 @@ const RESERVED: &[&str] = &[
     "logout",
     "user_created",
     "first_admin_created",
+    EV_USER_ROLE,
+    EV_USER_DISABLED,
+    EV_USER_ENABLED,
+    EV_USER_PASSWORD,
+    EV_USER_UNLOCKED,
+];
+
+/// An administrator changed a user's role.
+pub(crate) const EV_USER_ROLE: &str = "user_role_changed";
+/// An administrator disabled a user (login refused from then on).
+pub(crate) const EV_USER_DISABLED: &str = "user_disabled";
+/// An administrator enabled a disabled user again.
+pub(crate) const EV_USER_ENABLED: &str = "user_enabled";
+/// An administrator reset a user's password.
+pub(crate) const EV_USER_PASSWORD: &str = "user_password_reset";
+/// An administrator unlocked a user locked out by failed logins.
+pub(crate) const EV_USER_UNLOCKED: &str = "user_unlocked";
+
+/// Events that set a user row's chained state (`row_sha256`, `disabled`): the newest one for a
+/// user is what the row must match.
+pub(crate) const USER_STATE_KINDS: &[&str] = &[
+    "user_created",
+    "first_admin_created",
+    EV_USER_ROLE,
+    EV_USER_DISABLED,
+    EV_USER_ENABLED,
+    EV_USER_PASSWORD,
+    EV_USER_UNLOCKED,
 ];
 
 const GENESIS: [u8; 32] = [0u8; 32];
@@ -115,8 +143,20 @@ pub(crate) fn user_digest(
     digest(&(id, username, role, password_hash))
 }
 
-/// Whether the user row matches an authentic creation event (used at login, so a role or
-/// password hash changed behind the store's back is refused).
+/// The chained state of a user row carried by a user event's payload.
+#[derive(Deserialize)]
+struct UserStatePayload {
+    user_id: i64,
+    row_sha256: String,
+    /// Absent in creation events: a new user is active.
+    #[serde(default)]
+    disabled: bool,
+}
+
+/// Whether the user row matches the newest user event for it (creation, role change, disable,
+/// enable, password reset, unlock), and that event is authentic. Used at login and before an
+/// administrator changes a row, so a role, password hash or disabled flag changed behind the
+/// store's back is refused (and an older state cannot be restored by editing the file).
 pub(crate) fn user_row_is_chained(
     conn: &Connection,
     keys: &AuditKeys,
@@ -124,35 +164,35 @@ pub(crate) fn user_row_is_chained(
     username: &str,
     role: &str,
     password_hash: &str,
+    disabled: bool,
 ) -> Result<bool, AuditError> {
     let want = user_digest(id, username, role, password_hash)?;
-    let mut stmt = conn.prepare_cached(
+    let kinds = USER_STATE_KINDS
+        .iter()
+        .map(|k| format!("'{k}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT ts_ms, kind, actor, verification_id, payload, prev_hash, hash FROM events
-         WHERE kind IN ('user_created', 'first_admin_created')
-           AND json_valid(payload) AND json_extract(payload, '$.user_id') = ?1",
-    )?;
+         WHERE kind IN ({kinds})
+           AND json_valid(payload) AND json_extract(payload, '$.user_id') = ?1
+         ORDER BY seq DESC LIMIT 1"
+    ))?;
     let mut rows = stmt.query([id])?;
-    while let Some(r) = rows.next()? {
-        let (ts, kind, actor, vid, payload): (i64, String, String, Option<i64>, String) =
-            match (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)) {
-                (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => (a, b, c, d, e),
-                _ => continue,
-            };
-        let prev = as_bytes(r.get(5)?);
-        let hash = as_bytes(r.get(6)?);
-        let authentic =
-            event_hash(keys, &prev, ts, &kind, &actor, vid, &payload).as_slice() == hash;
-        let sha = serde_json::from_str::<serde_json::Value>(&payload)
-            .ok()
-            .and_then(|v| {
-                v.get("row_sha256")
-                    .and_then(|x| x.as_str().map(str::to_string))
-            });
-        if authentic && sha.as_deref() == Some(want.as_str()) {
-            return Ok(true);
-        }
-    }
-    Ok(false)
+    let Some(r) = rows.next()? else {
+        return Ok(false);
+    };
+    let (ts, kind, actor, vid, payload): (i64, String, String, Option<i64>, String) =
+        match (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)) {
+            (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => (a, b, c, d, e),
+            _ => return Ok(false),
+        };
+    let prev = as_bytes(r.get(5)?);
+    let hash = as_bytes(r.get(6)?);
+    let authentic = event_hash(keys, &prev, ts, &kind, &actor, vid, &payload).as_slice() == hash;
+    let state = serde_json::from_str::<UserStatePayload>(&payload).ok();
+    Ok(authentic
+        && state.is_some_and(|p| p.user_id == id && p.row_sha256 == want && p.disabled == disabled))
 }
 
 fn lp(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -532,7 +572,7 @@ impl AuditStore {
         let mut corrections: HashMap<i64, String> = HashMap::new();
         let mut actions: HashMap<i64, String> = HashMap::new();
         let mut purges: Vec<(i64, i64)> = Vec::new();
-        let mut users: HashMap<i64, String> = HashMap::new();
+        let mut users: HashMap<i64, (String, bool)> = HashMap::new();
 
         let mut expected_prev: Vec<u8> = GENESIS.to_vec();
         let mut last_seq = 0i64;
@@ -571,10 +611,11 @@ impl AuditStore {
             // the edit itself is already reported on the event.
             {
                 apply_event(&e, &mut verifs, &mut corrections, &mut actions, &mut purges);
-                if (e.kind == "user_created" || e.kind == "first_admin_created")
-                    && let Ok(p) = serde_json::from_str::<RowPayload>(&e.payload)
+                if USER_STATE_KINDS.contains(&e.kind.as_str())
+                    && let Ok(p) = serde_json::from_str::<UserStatePayload>(&e.payload)
                 {
-                    users.insert(p.id, p.row_sha256);
+                    // Events stream in order: the newest state of each user wins.
+                    users.insert(p.user_id, (p.row_sha256, p.disabled));
                 }
             }
         }
@@ -914,28 +955,34 @@ impl AuditStore {
 impl AuditStore {
     fn check_users(
         &self,
-        users: &HashMap<i64, String>,
+        users: &HashMap<i64, (String, bool)>,
         report: &mut VerifyReport,
     ) -> Result<(), AuditError> {
         let mut seen = HashSet::new();
         let mut stmt = self
             .conn
-            .prepare("SELECT id, username, role, password_hash FROM users ORDER BY id")?;
+            .prepare("SELECT id, username, role, password_hash, disabled FROM users ORDER BY id")?;
         let rows = stmt.query_map([], |r| {
+            // Leniently: an edited column type is an edit, not an abort.
+            let disabled = as_int(&r.get::<_, Value>(4)?);
             Ok((
                 r.get::<_, i64>(0)?,
                 as_text(r.get(1)?),
                 as_text(r.get(2)?),
                 as_text(r.get(3)?),
+                disabled,
             ))
         })?;
         for row in rows {
-            let (id, name, role, hash) = row?;
+            let (id, name, role, hash, disabled) = row?;
             seen.insert(id);
             let table = "users".to_string();
             match users.get(&id) {
                 None => report.problems.push(Problem::RecordUnchained { table, id }),
-                Some(sha) if *sha != user_digest(id, &name, &role, &hash)? => {
+                Some((sha, chained_disabled))
+                    if *sha != user_digest(id, &name, &role, &hash)?
+                        || disabled != Some(i64::from(*chained_disabled)) =>
+                {
                     report.problems.push(Problem::RecordEdited { table, id })
                 }
                 Some(_) => {}

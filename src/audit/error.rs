@@ -60,6 +60,21 @@ pub enum AuditError {
         /// Unlock time in milliseconds since the Unix epoch.
         until_ms: i64,
     },
+    /// The account was disabled by an administrator (the password was right).
+    #[error("account {0} is disabled; an administrator can enable it again")]
+    AccountDisabled(String),
+    /// The change would leave no active administrator.
+    #[error("{username} is the last active administrator: another admin must exist first")]
+    LastActiveAdmin {
+        /// The administrator the change was refused for.
+        username: String,
+    },
+    /// Administrators may not disable or demote their own account.
+    #[error("you cannot {action} your own account; another administrator must do it")]
+    OwnAccount {
+        /// What was refused (`disable`, `demote`).
+        action: String,
+    },
     /// The user's role does not allow the action.
     #[error("permission denied: role {role} may not {action}")]
     PermissionDenied {

@@ -175,6 +175,24 @@ pub struct UserInfo {
     pub failed_attempts: u32,
     /// Locked until (ms since epoch), if locked.
     pub locked_until_ms: Option<i64>,
+    /// Disabled by an administrator: login is refused.
+    pub disabled: bool,
+}
+
+impl UserInfo {
+    /// Whether the lockout is in force at `now_ms`.
+    #[must_use]
+    pub fn locked_at(&self, now_ms: i64) -> bool {
+        self.locked_until_ms.is_some_and(|u| u > now_ms)
+    }
+}
+
+/// What an administrator changes on a user row (see [`AuditStore::update_user`]).
+enum UserChange<'a> {
+    Role(Role),
+    Disabled(bool),
+    Password(&'a str),
+    Unlock,
 }
 
 const MIN_PASSWORD_LEN: usize = 8;
@@ -353,7 +371,15 @@ impl AuditStore {
             });
         }
         // A user row edited behind the store's back (role raised, hash swapped) is refused.
-        if !chain::user_row_is_chained(&self.conn, self.keys()?, id, username, &role, &hash)? {
+        if !chain::user_row_is_chained(
+            &self.conn,
+            self.keys()?,
+            id,
+            username,
+            &role,
+            &hash,
+            disabled,
+        )? {
             self.append(
                 "login_failed",
                 username,
@@ -364,12 +390,21 @@ impl AuditStore {
                 "user {username} does not match the audit chain (edited outside the kiosk)"
             )));
         }
-        let ok = !disabled
-            && PasswordHash::new(&hash).ok().is_some_and(|h| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &h)
-                    .is_ok()
-            });
+        let ok = PasswordHash::new(&hash).ok().is_some_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        });
+        if ok && disabled {
+            // The right password for a disabled account: say so (and count no failure).
+            self.append(
+                "login_failed",
+                username,
+                None,
+                serde_json::json!({ "user_id": id, "reason": "disabled" }),
+            )?;
+            return Err(AuditError::AccountDisabled(username.to_string()));
+        }
         if !ok {
             let failed = if locked_until.is_some_and(|u| u <= now) {
                 1 // the previous lock expired: start counting again
@@ -399,7 +434,7 @@ impl AuditStore {
                     actor: username,
                     verification_id: None,
                     payload: serde_json::json!({
-                        "user_id": id, "reason": if disabled { "disabled" } else { "bad_password" },
+                        "user_id": id, "reason": "bad_password",
                         "failed_attempts": failed, "locked_until_ms": lock,
                     }),
                 },
@@ -452,7 +487,8 @@ impl AuditStore {
     pub fn list_users(&self, by: &UserSession) -> Result<Vec<UserInfo>, AuditError> {
         by.require(Permission::ManageUsers)?;
         let mut stmt = self.conn.prepare(
-            "SELECT id, username, role, failed_attempts, locked_until_ms FROM users ORDER BY id",
+            "SELECT id, username, role, failed_attempts, locked_until_ms, disabled
+             FROM users ORDER BY id",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok((
@@ -461,20 +497,205 @@ impl AuditStore {
                 r.get::<_, String>(2)?,
                 r.get::<_, u32>(3)?,
                 r.get::<_, Option<i64>>(4)?,
+                r.get::<_, bool>(5)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, username, role, failed_attempts, locked_until_ms) = row?;
+            let (id, username, role, failed_attempts, locked_until_ms, disabled) = row?;
             out.push(UserInfo {
                 id,
                 username,
                 role: Role::parse(&role)?,
                 failed_attempts,
                 locked_until_ms,
+                disabled,
             });
         }
         Ok(out)
+    }
+
+    /// Change a user's role (needs `ManageUsers`); chained as `user_role_changed`. An admin
+    /// cannot demote themselves, nor the last active administrator.
+    ///
+    /// # Errors
+    /// `PermissionDenied`, `NotFound`, `OwnAccount`, `LastActiveAdmin`, `InvalidInput` (the
+    /// user already has that role), `Corrupt` (the row does not match the chain).
+    pub fn set_user_role(
+        &mut self,
+        by: &UserSession,
+        username: &str,
+        role: Role,
+    ) -> Result<(), AuditError> {
+        self.update_user(by, username, UserChange::Role(role))
+    }
+
+    /// Disable (`true`) or enable (`false`) a user (needs `ManageUsers`); chained as
+    /// `user_disabled` / `user_enabled`. A disabled user's login is refused with
+    /// `AccountDisabled`. An admin cannot disable themselves, nor the last active administrator.
+    ///
+    /// # Errors
+    /// As [`AuditStore::set_user_role`]; `InvalidInput` when the user already is in that state.
+    pub fn set_user_disabled(
+        &mut self,
+        by: &UserSession,
+        username: &str,
+        disabled: bool,
+    ) -> Result<(), AuditError> {
+        self.update_user(by, username, UserChange::Disabled(disabled))
+    }
+
+    /// Give a user a new password (needs `ManageUsers`; same rules as at creation); the lockout
+    /// is cleared too. Chained as `user_password_reset` (the payload holds the new row's digest,
+    /// never the password or its hash).
+    ///
+    /// # Errors
+    /// `PermissionDenied`, `NotFound`, `InvalidInput` (too short), `Corrupt`.
+    pub fn reset_password(
+        &mut self,
+        by: &UserSession,
+        username: &str,
+        new_password: &str,
+    ) -> Result<(), AuditError> {
+        self.update_user(by, username, UserChange::Password(new_password))
+    }
+
+    /// Clear a user's failed logins and lockout (needs `ManageUsers`); chained as
+    /// `user_unlocked` with the failed count and lock it cleared.
+    ///
+    /// # Errors
+    /// `PermissionDenied`, `NotFound`, `Corrupt`.
+    pub fn unlock_user(&mut self, by: &UserSession, username: &str) -> Result<(), AuditError> {
+        self.update_user(by, username, UserChange::Unlock)
+    }
+
+    /// One administrator change to a user row and its chained event, in one transaction.
+    fn update_user(
+        &mut self,
+        by: &UserSession,
+        username: &str,
+        change: UserChange<'_>,
+    ) -> Result<(), AuditError> {
+        by.require(Permission::ManageUsers)?;
+        // Hash outside the transaction (argon2 takes tens of ms).
+        let new_hash = match &change {
+            UserChange::Password(p) => Some(self.hash_password(p)?),
+            _ => None,
+        };
+        let keys = self.keys()?.clone();
+        let every = self.cfg.checkpoint_every;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row: Option<(i64, String, String, bool, u32, Option<i64>)> = tx
+            .query_row(
+                "SELECT id, role, password_hash, disabled, failed_attempts, locked_until_ms
+                 FROM users WHERE username = ?1",
+                [username],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((id, role_text, hash, disabled, failed, locked_until)) = row else {
+            return Err(AuditError::NotFound(format!("user {username}")));
+        };
+        // Never re-chain a row that was edited behind the store's back.
+        if !chain::user_row_is_chained(&tx, &keys, id, username, &role_text, &hash, disabled)? {
+            return Err(AuditError::Corrupt(format!(
+                "user {username} does not match the audit chain (edited outside the kiosk)"
+            )));
+        }
+        let role = Role::parse(&role_text)?;
+        let own = by.user_id == Some(id);
+        let (new_role, new_disabled) = match &change {
+            UserChange::Role(r) => (*r, disabled),
+            UserChange::Disabled(d) => (role, *d),
+            UserChange::Password(_) | UserChange::Unlock => (role, disabled),
+        };
+        match &change {
+            UserChange::Role(r) if *r == role => {
+                return Err(AuditError::InvalidInput(format!(
+                    "{username} already has the role {}",
+                    role.as_str()
+                )));
+            }
+            UserChange::Disabled(d) if *d == disabled => {
+                return Err(AuditError::InvalidInput(format!(
+                    "{username} is already {}",
+                    if disabled { "disabled" } else { "enabled" }
+                )));
+            }
+            _ => {}
+        }
+        let was_active_admin = role == Role::Admin && !disabled;
+        let stays_active_admin = new_role == Role::Admin && !new_disabled;
+        if was_active_admin && !stays_active_admin {
+            if own {
+                return Err(AuditError::OwnAccount {
+                    action: if new_disabled { "disable" } else { "demote" }.into(),
+                });
+            }
+            let others: i64 = tx.query_row(
+                "SELECT count(*) FROM users WHERE role = 'admin' AND disabled = 0 AND id != ?1",
+                [id],
+                |r| r.get(0),
+            )?;
+            if others == 0 {
+                return Err(AuditError::LastActiveAdmin {
+                    username: username.to_string(),
+                });
+            }
+        }
+        let hash = new_hash.unwrap_or(hash);
+        let clears_lock = matches!(change, UserChange::Password(_) | UserChange::Unlock);
+        tx.execute(
+            "UPDATE users SET role = ?2, password_hash = ?3, disabled = ?4,
+                 failed_attempts = CASE WHEN ?5 THEN 0 ELSE failed_attempts END,
+                 locked_until_ms = CASE WHEN ?5 THEN NULL ELSE locked_until_ms END
+             WHERE id = ?1",
+            params![id, new_role.as_str(), hash, new_disabled, clears_lock],
+        )?;
+        let row_sha256 = chain::user_digest(id, username, new_role.as_str(), &hash)?;
+        let (kind, detail) = match &change {
+            UserChange::Role(_) => (
+                chain::EV_USER_ROLE,
+                serde_json::json!({ "before": role.as_str(), "after": new_role.as_str() }),
+            ),
+            UserChange::Disabled(true) => (chain::EV_USER_DISABLED, serde_json::json!({})),
+            UserChange::Disabled(false) => (chain::EV_USER_ENABLED, serde_json::json!({})),
+            UserChange::Password(_) => (
+                chain::EV_USER_PASSWORD,
+                serde_json::json!({ "lock_cleared": locked_until.is_some() || failed > 0 }),
+            ),
+            UserChange::Unlock => (
+                chain::EV_USER_UNLOCKED,
+                serde_json::json!({ "failed_attempts": failed, "locked_until_ms": locked_until }),
+            ),
+        };
+        chain::append_event(
+            &tx,
+            &keys,
+            every,
+            EventIn {
+                kind,
+                actor: by.username(),
+                verification_id: None,
+                payload: serde_json::json!({
+                    "id": id, "user_id": id, "username": username, "role": new_role.as_str(),
+                    "disabled": new_disabled, "row_sha256": row_sha256, "change": detail,
+                }),
+            },
+        )?;
+        tx.commit()?;
+        Ok(())
     }
 }
 

@@ -3,9 +3,12 @@
 //! frame sources on their own thread, `view` the drawing, `strings` the English/French text.
 //! The UI thread only paints and exchanges messages; see `ARCHITECTURE-gui.md`.
 
+pub mod admin;
+pub mod admin_view;
 pub mod capture;
 pub mod challenge;
 pub mod meter;
+pub mod settings_file;
 pub mod state;
 pub mod strings;
 pub mod view;
@@ -26,6 +29,7 @@ use crate::liveness::challenge::{Challenge, Step};
 use capture::{CaptureEvent, CaptureHandle, SourceSpec};
 use challenge::ChallengeHandle;
 use meter::{Hint, MeterEvent, MeterHandle, Side};
+use settings_file::{KioskSettings, SettingsFile};
 use state::AppState;
 use strings::Lang;
 use worker::{WorkerConfig, WorkerHandle};
@@ -49,12 +53,18 @@ pub struct GuiArgs {
     /// Kiosk mode: fullscreen, no decorations; leaving needs a supervisor.
     #[arg(long)]
     pub kiosk: bool,
-    /// UI language: en or fr.
-    #[arg(long, default_value = "en")]
-    pub lang: String,
-    /// Seconds without input after which the customer's data is cleared from the screen.
-    #[arg(long, default_value_t = 120)]
-    pub idle_timeout: u64,
+    /// UI language: en or fr [default: the settings file's, else en].
+    #[arg(long)]
+    pub lang: Option<String>,
+    /// Seconds without input after which the customer's data is cleared from the screen
+    /// [default: the settings file's, else 120].
+    #[arg(long)]
+    pub idle_timeout: Option<u64>,
+    /// The settings file the settings screen writes (default: $KYC_KIOSK_SETTINGS, else
+    /// kiosk-settings.toml in the platform config folder). Its values apply unless given on
+    /// this command line.
+    #[arg(long)]
+    pub settings: Option<PathBuf>,
     /// Liveness challenge steps on the selfie screen, comma-separated (turnLeft, turnRight,
     /// lookUp, comeCloser, smile, blink); default: 2–3 random steps per customer.
     #[arg(long)]
@@ -70,8 +80,9 @@ impl Default for GuiArgs {
             source: None,
             db: None,
             kiosk: false,
-            lang: "en".into(),
-            idle_timeout: 120,
+            lang: None,
+            idle_timeout: None,
+            settings: None,
             challenge: None,
         }
     }
@@ -142,55 +153,6 @@ impl FrameTimes {
     }
 }
 
-/// The settings in force as (configuration key, value) rows, for the read-only settings view.
-#[must_use]
-pub fn settings_rows(opts: &AppOptions) -> Vec<(String, String)> {
-    let c = &opts.config;
-    let d = &c.decision;
-    let w = &c.weights;
-    let level = c
-        .matching
-        .levels
-        .get(usize::from(c.matching.minimum_level.max(1)) - 1)
-        .map_or_else(String::new, |l| format!(" (cosine {:.2})", l.cosine));
-    vec![
-        (
-            "matching.minimumLevel".into(),
-            format!("{}{level}", c.matching.minimum_level),
-        ),
-        ("decision.approveAt".into(), format!("{:.1}", d.approve_at)),
-        (
-            "decision.rejectMatchBelow".into(),
-            format!("{:.1}", d.reject_match_below),
-        ),
-        (
-            "decision.minSharpness".into(),
-            format!("{:.0}", d.min_sharpness),
-        ),
-        (
-            "decision.brightnessRange".into(),
-            format!("{:.0}–{:.0}", d.brightness_range.0, d.brightness_range.1),
-        ),
-        (
-            "weights (document / selfie / match)".into(),
-            format!(
-                "{:.2} / {:.2} / {:.2}",
-                w.document, w.selfie_detection, w.face_match
-            ),
-        ),
-        (
-            "idle timeout".into(),
-            format!("{} s", opts.idle_timeout.as_secs()),
-        ),
-        (
-            "frame source".into(),
-            opts.source
-                .as_ref()
-                .map_or_else(|| "–".into(), ToString::to_string),
-        ),
-    ]
-}
-
 /// The kiosk application: state, worker, capture thread and textures.
 pub struct KioskApp {
     /// The state machine (public so tests can assert on it).
@@ -206,6 +168,8 @@ pub struct KioskApp {
     meter: Option<MeterHandle>,
     /// The run the challenge thread is working on, if any.
     challenge_run: Option<u64>,
+    /// The settings in force were sent to the audit chain (first frame).
+    start_recorded: bool,
     clock: Instant,
 }
 
@@ -224,9 +188,18 @@ impl KioskApp {
         if let Some(p) = &opts.selfie {
             ui.selfie_path = p.display().to_string();
         }
-        ui.settings = settings_rows(&opts);
+        let mut state = AppState::new(opts.lang);
+        state.admin.set_current(
+            KioskSettings::from_parts(
+                &opts.config,
+                opts.source.as_ref(),
+                opts.lang,
+                opts.idle_timeout.as_secs(),
+            ),
+            opts.config.clone(),
+        );
         KioskApp {
-            state: AppState::new(opts.lang),
+            state,
             ui,
             frame_times: FrameTimes::default(),
             opts,
@@ -235,7 +208,31 @@ impl KioskApp {
             challenge: None,
             meter: None,
             challenge_run: None,
+            start_recorded: false,
             clock: Instant::now(),
+        }
+    }
+
+    /// Save changes made on the settings screen to `path` (`None`: they last until exit).
+    #[must_use]
+    pub fn with_settings_file(mut self, path: Option<PathBuf>) -> Self {
+        self.state.admin.settings_file = path;
+        self
+    }
+
+    /// Act on settings the worker applied: the idle timeout, the thresholds shown, and a new
+    /// frame source (the capture thread is restarted on it).
+    fn settings_applied(&mut self, applied: &KioskSettings) {
+        self.opts.idle_timeout = Duration::from_secs(applied.idle_timeout_secs);
+        self.opts.config = applied.apply_to(&self.opts.config);
+        self.opts.lang = applied.lang;
+        if applied.source != self.opts.source {
+            self.opts.source = applied.source.clone();
+            // Dropping the handle stops the thread; `ensure_capture` starts the new source.
+            self.capture = None;
+            self.ui.frame = None;
+            self.ui.source_error = None;
+            self.ui.source_retrying = false;
         }
     }
 
@@ -266,17 +263,23 @@ impl KioskApp {
                 Arc::new(move || ctx2.request_repaint()),
             ));
             // A live source gets the document meter (automatic capture) and the liveness
-            // challenge on the selfie screen.
-            let ctx3 = ctx.clone();
-            self.meter = Some(meter::spawn(
-                self.opts.config.clone(),
-                Arc::new(move || ctx3.request_repaint()),
-            ));
-            let ctx = ctx.clone();
-            self.challenge = Some(challenge::spawn(
-                self.opts.config.clone(),
-                Arc::new(move || ctx.request_repaint()),
-            ));
+            // challenge on the selfie screen (each started once; a new source from the
+            // settings screen keeps them).
+            if self.meter.is_none() {
+                let ctx = ctx.clone();
+                self.meter = Some(meter::spawn(
+                    self.opts.config.clone(),
+                    Arc::new(move || ctx.request_repaint()),
+                ));
+            }
+            if self.challenge.is_none() {
+                let ctx = ctx.clone();
+                self.state.liveness_models = state::ModelStatus::Loading;
+                self.challenge = Some(challenge::spawn(
+                    self.opts.config.clone(),
+                    Arc::new(move || ctx.request_repaint()),
+                ));
+            }
         } else {
             self.state.liveness_models = state::ModelStatus::Failed("no live frame source".into());
         }
@@ -288,6 +291,15 @@ impl KioskApp {
         let ctx = ui.ctx().clone();
         self.worker.set_repaint_context(&ctx);
         self.ensure_capture(&ctx);
+        if !std::mem::replace(&mut self.start_recorded, true)
+            && let Some(settings) = self.state.admin.current.clone()
+        {
+            self.worker
+                .send(worker::Job::Admin(admin::AdminJob::RecordStart {
+                    settings: Box::new(settings),
+                    file: self.state.admin.settings_file.clone(),
+                }));
+        }
         for ev in self.worker.poll() {
             for job in self.state.apply(ev) {
                 self.worker.send(job);
@@ -347,6 +359,9 @@ impl KioskApp {
         for job in jobs {
             self.worker.send(job);
         }
+        if let Some(applied) = self.state.admin.take_applied() {
+            self.settings_applied(&applied);
+        }
         self.sync_challenge();
         // Keep polling while work is in flight, and wake for the idle timer.
         let busy = self.state.login.busy
@@ -357,6 +372,8 @@ impl KioskApp {
                 .as_ref()
                 .is_some_and(|s| s.stage.is_some() || s.decision.saving)
             || self.state.challenge_running()
+            || self.state.admin.busy
+            || self.state.admin.users.busy
             || matches!(self.state.models, state::ModelStatus::Loading);
         ctx.request_repaint_after(if busy {
             Duration::from_millis(100)
@@ -472,15 +489,40 @@ impl eframe::App for KioskApp {
 /// # Errors
 /// An invalid `--source` or `--lang`.
 pub fn options(args: &GuiArgs, config: Config) -> Result<AppOptions, String> {
-    let source = match &args.source {
-        Some(s) => Some(s.parse::<SourceSpec>()?),
-        None => capture::first_camera().map(|index| SourceSpec::Camera {
+    options_with_saved(args, config, None)
+}
+
+/// Build the options with the settings file's values laid over the configuration: its
+/// thresholds always (validated), its source, language and idle timeout unless the command line
+/// gives them.
+///
+/// # Errors
+/// An invalid `--source` or `--lang`, or saved thresholds that fail validation.
+pub fn options_with_saved(
+    args: &GuiArgs,
+    config: Config,
+    saved: Option<&SettingsFile>,
+) -> Result<AppOptions, String> {
+    let config = match saved {
+        Some(f) => f.overlay(&config)?,
+        None => config,
+    };
+    let source = match (&args.source, saved.and_then(SettingsFile::source)) {
+        (Some(s), _) => Some(s.parse::<SourceSpec>()?),
+        (None, Some(saved)) => saved,
+        (None, None) => capture::first_camera().map(|index| SourceSpec::Camera {
             index,
             resolution: None,
         }),
     };
-    let lang =
-        Lang::parse(&args.lang).ok_or_else(|| format!("unknown language {:?}", args.lang))?;
+    let lang = match &args.lang {
+        Some(l) => Lang::parse(l).ok_or_else(|| format!("unknown language {l:?}"))?,
+        None => saved.and_then(SettingsFile::lang).unwrap_or_default(),
+    };
+    let idle = args
+        .idle_timeout
+        .or_else(|| saved.and_then(SettingsFile::idle_timeout_secs))
+        .unwrap_or(120);
     let challenge = match &args.challenge {
         Some(text) => Some(crate::liveness::cli::parse_steps(text)?),
         None => None,
@@ -494,7 +536,7 @@ pub fn options(args: &GuiArgs, config: Config) -> Result<AppOptions, String> {
         selfie: args.selfie.clone(),
         lang,
         kiosk: args.kiosk,
-        idle_timeout: Duration::from_secs(args.idle_timeout.max(5)),
+        idle_timeout: Duration::from_secs(idle.max(5)),
         challenge,
     })
 }
@@ -504,7 +546,18 @@ pub fn options(args: &GuiArgs, config: Config) -> Result<AppOptions, String> {
 /// # Errors
 /// When the window cannot be created (no display, no OpenGL).
 pub fn run(args: &GuiArgs, config: Config) -> Result<i32, Error> {
-    let opts = match options(args, config) {
+    let settings_path = args.settings.clone().or_else(settings_file::default_path);
+    let saved = match settings_path.as_deref().map(settings_file::load) {
+        Some(Err(reason)) => {
+            return Err(Error::Config {
+                path: settings_path.unwrap_or_default(),
+                reason,
+            });
+        }
+        Some(Ok(saved)) => saved,
+        None => None,
+    };
+    let opts = match options_with_saved(args, config, saved.as_ref()) {
         Ok(o) => o,
         Err(msg) => {
             eprintln!("kyc-kiosk gui: {msg}");
@@ -527,7 +580,9 @@ pub fn run(args: &GuiArgs, config: Config) -> Result<i32, Error> {
         native,
         Box::new(move |cc| {
             view::setup_style(&cc.egui_ctx);
-            Ok(Box::new(KioskApp::new(opts)))
+            Ok(Box::new(
+                KioskApp::new(opts).with_settings_file(settings_path),
+            ))
         }),
     )
     .map_err(|e| Error::Io {
@@ -555,17 +610,30 @@ mod tests {
     }
 
     #[test]
-    fn settings_rows_show_the_thresholds_in_force() {
-        let o = options(&GuiArgs::default(), Config::default()).unwrap();
-        let rows = settings_rows(&o);
-        let get = |k: &str| {
-            rows.iter()
-                .find(|(key, _)| key == k)
-                .map(|(_, v)| v.as_str())
+    fn saved_settings_apply_unless_the_command_line_gives_them() {
+        let saved = SettingsFile::from_toml(
+            "[kiosk]\nsource = \"none\"\nlang = \"fr\"\nidleTimeoutSecs = 60\n\
+             [decision]\napproveAt = 80.0\n[matching]\nminimumLevel = 3\n",
+        )
+        .unwrap();
+        let o = options_with_saved(&GuiArgs::default(), Config::default(), Some(&saved)).unwrap();
+        assert_eq!(o.lang, Lang::Fr);
+        assert_eq!(o.idle_timeout, Duration::from_secs(60));
+        assert_eq!(o.source, None);
+        assert_eq!(o.config.decision.approve_at, 80.0);
+        assert_eq!(o.config.matching.minimum_level, 3);
+        let args = GuiArgs {
+            lang: Some("en".into()),
+            idle_timeout: Some(30),
+            source: Some("image:/tmp/a.png".into()),
+            ..GuiArgs::default()
         };
-        assert_eq!(get("decision.approveAt"), Some("70.0"));
-        assert_eq!(get("matching.minimumLevel"), Some("2 (cosine 0.43)"));
-        assert_eq!(get("idle timeout"), Some("120 s"));
+        let o = options_with_saved(&args, Config::default(), Some(&saved)).unwrap();
+        assert_eq!(o.lang, Lang::En);
+        assert_eq!(o.idle_timeout, Duration::from_secs(30));
+        assert_eq!(o.source, Some(SourceSpec::Image("/tmp/a.png".into())));
+        // The thresholds come from the file whatever the command line says.
+        assert_eq!(o.config.decision.approve_at, 80.0);
     }
 
     #[test]
@@ -576,9 +644,9 @@ mod tests {
         };
         assert!(options(&args, Config::default()).is_err());
         args.source = Some("frames:/tmp/x@5".into());
-        args.lang = "xx".into();
+        args.lang = Some("xx".into());
         assert!(options(&args, Config::default()).is_err());
-        args.lang = "fr".into();
+        args.lang = Some("fr".into());
         let o = options(&args, Config::default()).unwrap();
         assert_eq!(o.lang, Lang::Fr);
         assert!(

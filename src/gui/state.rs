@@ -35,6 +35,8 @@ pub enum Screen {
     Result,
     /// Supervisor review queue, case detail and statistics.
     Review,
+    /// Settings and user management (`admin.rs`).
+    Settings,
 }
 
 /// The audit store's state as the UI knows it.
@@ -476,6 +478,8 @@ pub struct AppState {
     pub last_activity_ms: f64,
     /// The liveness models' state (the challenge thread).
     pub liveness_models: ModelStatus,
+    /// The settings screen and user management.
+    pub admin: super::admin::AdminState,
     next_ticket: u64,
     next_run: u64,
 }
@@ -504,6 +508,7 @@ impl AppState {
             notice: None,
             last_activity_ms: 0.0,
             liveness_models: ModelStatus::Loading,
+            admin: super::admin::AdminState::default(),
             next_ticket: 1,
             next_run: 1,
         }
@@ -530,6 +535,7 @@ impl AppState {
     pub fn logout(&mut self) -> Vec<Job> {
         let mut jobs = self.clear_session();
         self.review = ReviewState::default();
+        self.admin.clear_user_data();
         self.user = None;
         self.screen = Screen::Login;
         jobs.push(Job::Logout);
@@ -1059,6 +1065,7 @@ impl AppState {
                 self.review.busy = false;
                 self.review.message = Some(m);
             }
+            Event::Admin(ev) => super::admin::apply(self, ev),
         }
         jobs
     }

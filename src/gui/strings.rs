@@ -289,8 +289,102 @@ pub struct Strings {
     pub actions: &'static str,
     /// Settings heading.
     pub settings: &'static str,
-    /// Read-only thresholds note.
-    pub thresholds_read_only: &'static str,
+    /// Settings tab.
+    pub tab_settings: &'static str,
+    /// Users tab.
+    pub tab_users: &'static str,
+    /// Frame source heading.
+    pub frame_source: &'static str,
+    /// A camera in the source list.
+    pub camera: &'static str,
+    /// Camera resolution.
+    pub resolution: &'static str,
+    /// The camera's default resolution.
+    pub resolution_default: &'static str,
+    /// No live source.
+    pub source_none: &'static str,
+    /// The source given on the command line.
+    pub source_other: &'static str,
+    /// Listing cameras.
+    pub cameras_searching: &'static str,
+    /// No camera listed.
+    pub no_camera_listed: &'static str,
+    /// Thresholds heading.
+    pub thresholds: &'static str,
+    /// decision.approveAt label.
+    pub approve_at: &'static str,
+    /// decision.rejectMatchBelow label.
+    pub reject_match_below: &'static str,
+    /// matching.minimumLevel label.
+    pub minimum_level: &'static str,
+    /// decision.minSharpness label.
+    pub min_sharpness: &'static str,
+    /// Lowest brightness label.
+    pub brightness_min: &'static str,
+    /// Highest brightness label.
+    pub brightness_max: &'static str,
+    /// Idle timeout label.
+    pub idle_timeout: &'static str,
+    /// Weights label (read-only).
+    pub weights: &'static str,
+    /// Non-admins: why the thresholds are read-only.
+    pub admin_only: &'static str,
+    /// Apply button.
+    pub apply_settings: &'static str,
+    /// Reset the form.
+    pub undo_changes: &'static str,
+    /// Applied and saved.
+    pub settings_saved: &'static str,
+    /// Applied, file not written.
+    pub settings_not_saved: &'static str,
+    /// Applied, no file.
+    pub settings_no_file: &'static str,
+    /// Nothing changed.
+    pub settings_unchanged: &'static str,
+    /// Refused.
+    pub settings_refused: &'static str,
+    /// Role.
+    pub role: &'static str,
+    /// Agent role.
+    pub role_agent: &'static str,
+    /// Supervisor role.
+    pub role_supervisor: &'static str,
+    /// Admin role.
+    pub role_admin: &'static str,
+    /// Account status.
+    pub status: &'static str,
+    /// Active account.
+    pub active: &'static str,
+    /// Disabled account.
+    pub disabled: &'static str,
+    /// Locked account.
+    pub locked: &'static str,
+    /// Failed logins.
+    pub failed_logins: &'static str,
+    /// Manage a user (button, followed by the name).
+    pub manage: &'static str,
+    /// Create-user heading.
+    pub new_user: &'static str,
+    /// Password confirmation.
+    pub password_again: &'static str,
+    /// Create button.
+    pub create_user: &'static str,
+    /// Change role button.
+    pub change_role: &'static str,
+    /// Disable button.
+    pub disable_user: &'static str,
+    /// Enable button.
+    pub enable_user: &'static str,
+    /// New password field.
+    pub new_password: &'static str,
+    /// New password confirmation.
+    pub new_password_again: &'static str,
+    /// Reset password button.
+    pub reset_password: &'static str,
+    /// Unlock button.
+    pub unlock_user: &'static str,
+    /// Marks the signed-in user.
+    pub you: &'static str,
     /// Start the liveness challenge.
     pub start_challenge: &'static str,
     /// Prompt before the first step.
@@ -496,7 +590,54 @@ pub static EN: Strings = Strings {
     operator: "Operator",
     actions: "Supervisor actions",
     settings: "Settings",
-    thresholds_read_only: "Thresholds in force (read-only; an administrator changes them in the configuration file)",
+    tab_settings: "Kiosk settings",
+    tab_users: "Users",
+    frame_source: "Frame source",
+    camera: "Camera",
+    resolution: "Resolution",
+    resolution_default: "Camera default (1280×720 asked)",
+    source_none: "None: import files",
+    source_other: "Source given at start",
+    cameras_searching: "Looking for cameras…",
+    no_camera_listed: "No camera is listed by this computer: documents and selfies are imported from files.",
+    thresholds: "Decision thresholds",
+    approve_at: "Approve at overall confidence (0–100)",
+    reject_match_below: "Reject below face-match confidence (0–100)",
+    minimum_level: "Minimum match level",
+    min_sharpness: "Minimum face sharpness (0–100)",
+    brightness_min: "Face brightness, lowest (0–100)",
+    brightness_max: "Face brightness, highest (0–100)",
+    idle_timeout: "Idle timeout (seconds)",
+    weights: "Weights: document / selfie / match",
+    admin_only: "Only an administrator can change the thresholds and the idle timeout.",
+    apply_settings: "Apply settings",
+    undo_changes: "Undo changes",
+    settings_saved: "Settings applied and saved to",
+    settings_not_saved: "Settings applied, but the settings file could not be written (they last until the kiosk restarts)",
+    settings_no_file: "Settings applied for this session (no settings file)",
+    settings_unchanged: "Nothing changed",
+    settings_refused: "Settings not changed",
+    role: "Role",
+    role_agent: "Agent",
+    role_supervisor: "Supervisor",
+    role_admin: "Administrator",
+    status: "Status",
+    active: "active",
+    disabled: "disabled",
+    locked: "locked",
+    failed_logins: "Failed logins",
+    manage: "Manage",
+    new_user: "New user",
+    password_again: "Password again",
+    create_user: "Create user",
+    change_role: "Change role",
+    disable_user: "Disable account",
+    enable_user: "Enable account",
+    new_password: "New password",
+    new_password_again: "New password again",
+    reset_password: "Reset password",
+    unlock_user: "Unlock",
+    you: "(you)",
     start_challenge: "Start the liveness check",
     prompt_face: "Look straight at the camera",
     prompt_turn_left: "Turn your head to your left",
@@ -665,7 +806,54 @@ pub static FR: Strings = Strings {
     operator: "Opérateur",
     actions: "Actions du superviseur",
     settings: "Réglages",
-    thresholds_read_only: "Seuils en vigueur (lecture seule ; un administrateur les modifie dans le fichier de configuration)",
+    tab_settings: "Réglages de la borne",
+    tab_users: "Utilisateurs",
+    frame_source: "Source d'images",
+    camera: "Caméra",
+    resolution: "Résolution",
+    resolution_default: "Par défaut de la caméra (1280×720 demandé)",
+    source_none: "Aucune : importer des fichiers",
+    source_other: "Source donnée au démarrage",
+    cameras_searching: "Recherche des caméras…",
+    no_camera_listed: "Aucune caméra n'est détectée sur cet ordinateur : les documents et selfies sont importés depuis des fichiers.",
+    thresholds: "Seuils de décision",
+    approve_at: "Approuver à partir de la confiance globale (0–100)",
+    reject_match_below: "Rejeter sous la confiance de correspondance (0–100)",
+    minimum_level: "Niveau de correspondance minimal",
+    min_sharpness: "Netteté minimale du visage (0–100)",
+    brightness_min: "Luminosité du visage, minimum (0–100)",
+    brightness_max: "Luminosité du visage, maximum (0–100)",
+    idle_timeout: "Délai d'inactivité (secondes)",
+    weights: "Pondérations : document / selfie / correspondance",
+    admin_only: "Seul un administrateur peut modifier les seuils et le délai d'inactivité.",
+    apply_settings: "Appliquer les réglages",
+    undo_changes: "Annuler les modifications",
+    settings_saved: "Réglages appliqués et enregistrés dans",
+    settings_not_saved: "Réglages appliqués, mais le fichier de réglages n'a pas pu être écrit (ils valent jusqu'au redémarrage)",
+    settings_no_file: "Réglages appliqués pour cette session (pas de fichier de réglages)",
+    settings_unchanged: "Aucune modification",
+    settings_refused: "Réglages non modifiés",
+    role: "Rôle",
+    role_agent: "Agent",
+    role_supervisor: "Superviseur",
+    role_admin: "Administrateur",
+    status: "État",
+    active: "actif",
+    disabled: "désactivé",
+    locked: "verrouillé",
+    failed_logins: "Échecs de connexion",
+    manage: "Gérer",
+    new_user: "Nouvel utilisateur",
+    password_again: "Mot de passe (confirmation)",
+    create_user: "Créer l'utilisateur",
+    change_role: "Changer le rôle",
+    disable_user: "Désactiver le compte",
+    enable_user: "Activer le compte",
+    new_password: "Nouveau mot de passe",
+    new_password_again: "Nouveau mot de passe (confirmation)",
+    reset_password: "Réinitialiser le mot de passe",
+    unlock_user: "Déverrouiller",
+    you: "(vous)",
     start_challenge: "Lancer le contrôle de présence",
     prompt_face: "Regardez droit vers la caméra",
     prompt_turn_left: "Tournez la tête vers votre gauche",

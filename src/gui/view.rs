@@ -78,8 +78,6 @@ pub struct UiState {
     pub import_error: Option<String>,
     /// Set when a supervisor asks to leave the kiosk.
     pub exit_requested: bool,
-    /// Settings in force, as (configuration key, value) rows for the read-only settings view.
-    pub settings: Vec<(String, String)>,
     /// The agent asked for a liveness challenge (taken by the app, which issues it).
     pub challenge_requested: bool,
     /// The live document meter: its state, the latest assessment and automatic capture.
@@ -381,15 +379,13 @@ pub fn draw(
     egui::CentralPanel::default().show(ui, |ui| {
         egui::ScrollArea::vertical().show(ui, |ui| match st.screen {
             Screen::Login => login(ui, st, &mut jobs),
-            Screen::Start => {
-                start(ui, st);
-                settings(ui, st.lang.s(), &us.settings);
-            }
+            Screen::Start => start(ui, st),
             Screen::Document => capture_screen(ui, st, us, has_source, Target::Document, &mut jobs),
             Screen::Selfie => capture_screen(ui, st, us, has_source, Target::Selfie, &mut jobs),
             Screen::Processing => processing(ui, st),
             Screen::Result => result_screen(ui, st, us, &mut jobs),
             Screen::Review => review(ui, st, us, &mut jobs),
+            Screen::Settings => jobs.extend(super::admin_view::draw(ui, st)),
         });
     });
     if st.session.is_none() {
@@ -456,6 +452,9 @@ fn top_bar(
             ui.label(format!("{} ({})", user.username, user.role.as_str()));
             if ui.button(s.log_out).clicked() {
                 jobs.extend(st.logout());
+            }
+            if st.screen != Screen::Settings && ui.button(s.settings).clicked() {
+                jobs.extend(super::admin::open(st));
             }
             if user.is_supervisor() {
                 if st.screen == Screen::Review {
@@ -581,23 +580,6 @@ fn start(ui: &mut egui::Ui, st: &mut AppState) {
     if big_button(ui, s.start_verification, true) {
         st.begin_verification(crate::record::now_ms());
     }
-}
-
-fn settings(ui: &mut egui::Ui, s: &Strings, rows: &[(String, String)]) {
-    ui.add_space(16.0);
-    egui::CollapsingHeader::new(s.settings).show(ui, |ui| {
-        ui.label(RichText::new(s.thresholds_read_only).small());
-        egui::Grid::new("settings")
-            .striped(true)
-            .min_row_height(24.0)
-            .show(ui, |ui| {
-                for (k, v) in rows {
-                    ui.label(RichText::new(k).monospace());
-                    ui.label(v);
-                    ui.end_row();
-                }
-            });
-    });
 }
 
 fn capture_screen(

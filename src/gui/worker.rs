@@ -160,6 +160,8 @@ pub enum Job {
         /// Supervisor's note.
         note: String,
     },
+    /// Settings and user management (`admin.rs`).
+    Admin(super::admin::AdminJob),
 }
 
 /// Where a verification is.
@@ -294,6 +296,8 @@ pub enum Event {
     },
     /// A supervisor operation failed.
     ReviewFailed(String),
+    /// Settings and user management answers (`admin.rs`).
+    Admin(super::admin::AdminEvent),
 }
 
 /// The UI's end of the worker.
@@ -483,6 +487,11 @@ impl Worker {
                 };
                 if let Some(p) = got {
                     self.pipeline = p;
+                    // Thresholds changed while the models loaded apply to them too.
+                    if let Some(p) = self.pipeline.as_mut() {
+                        let _ =
+                            p.set_thresholds(self.config.matching.clone(), self.config.decision);
+                    }
                     models_pending = false;
                 } else if wait {
                     models_pending = false;
@@ -563,6 +572,15 @@ impl Worker {
                     Ok(action_id) => Event::Overridden { id, action_id },
                     Err(e) => Event::ReviewFailed(e),
                 });
+            }
+            Job::Admin(job) => {
+                let parts = super::admin::WorkerParts {
+                    store: self.store.as_mut(),
+                    session: self.session.as_ref(),
+                    config: &mut self.config,
+                    pipeline: self.pipeline.as_mut(),
+                };
+                out.send(Event::Admin(super::admin::serve(parts, job)));
             }
         }
     }
