@@ -92,6 +92,33 @@ fn the_meter_names_each_capture_problem_and_accepts_a_good_card() {
 }
 
 #[test]
+fn a_face_in_front_of_the_camera_is_not_a_document() {
+    // Every frame of both selfie clips: a person in front of a door or a wall, no document.
+    let mut m = meter();
+    for clip in ["frames/single_face", "frames/wolfgang"] {
+        let dir = common::data(clip);
+        let mut files: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "png"))
+            .collect();
+        files.sort();
+        assert!(files.len() >= 10, "{clip}");
+        for f in files {
+            let img = image::open(&f).unwrap().to_rgb8();
+            let a = m.assess(&img).unwrap();
+            assert!(
+                !a.quality.acceptable && a.quality.reasons == ["no_document"],
+                "{}: {} boxes, {:?}",
+                f.display(),
+                a.text_boxes,
+                a.quality
+            );
+        }
+    }
+}
+
+#[test]
 fn automatic_capture_waits_for_a_good_still_card() {
     let mut m = meter();
     let card = card();

@@ -844,7 +844,12 @@ fn document_meter(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState) {
                 });
             }
         }
-        if let Some((a, _, _)) = us.meter.latest.as_ref() {
+        if let Some((a, _, _)) = us
+            .meter
+            .latest
+            .as_ref()
+            .filter(|_| us.meter.auto.hint != Some(Hint::NoDocument))
+        {
             let q = &a.quality;
             let has = |r: &str| q.reasons.iter().any(|x| x == r);
             ui.horizontal_wrapped(|ui| {

@@ -27,6 +27,11 @@ pub struct FrameAssessment {
     pub ms: f64,
 }
 
+/// Fewest text lines a document in view shows (an ID card's visual zone has eight or more; a
+/// face in front of a door or a bookshelf yields a few stray boxes). Below it the frame is
+/// `no_document`, whatever its sharpness and light.
+pub const MIN_TEXT_BOXES: usize = 5;
+
 impl DocumentReader {
     /// Measure a live frame's capture quality without reading it: text detection, orientation,
     /// the document's edges, then sharpness, brightness, glare (also over the text rows) and fill,
@@ -49,6 +54,10 @@ impl DocumentReader {
         }
         if !boxes.is_empty() && glare::glare_on_rows(rgb, &boxes, theta) > glare::COVERED_LENGTH {
             quality.reasons.push("glare_on_text".into());
+            quality.acceptable = false;
+        }
+        if boxes.len() < MIN_TEXT_BOXES {
+            quality.reasons = vec!["no_document".into()];
             quality.acceptable = false;
         }
         Ok(FrameAssessment {
