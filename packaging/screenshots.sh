@@ -70,9 +70,9 @@ at 97 341                        # Log in
 at 188 244; typ GH               # Country
 shot 2-start
 at 107 479                       # Start verification
-at 581 545                       # Import the document file
+at 581 580                       # Import the document file
 shot 3-document 1.5
-at 308 612                       # Next
+at 308 738                       # Next
 sleep 1
 at 120 482                       # Start the liveness check
 shot 4-selfie 1.5                # a step's prompt, progress and countdowns
@@ -105,3 +105,23 @@ at 420 23                        # Français
 at 990 23                        # back to verifications
 shot 10-french
 xdotool key Escape
+
+# The document screen's live meter: a second kiosk whose camera shows an ID card held too far
+# away (synthetic frames from the document_frames example).
+kill "$app" 2>/dev/null || true
+wait "$app" 2>/dev/null || true
+cargo run --release --quiet --example document_frames -- "$work/card"
+db2="$work/audit2.sqlite3"
+KYC_KIOSK_ADMIN_PASSWORD=admin-pass-1 "$bin" audit create-admin --db "$db2" --username admin
+"$bin" gui --db "$db2" --settings "$work/kiosk-settings2.toml" \
+  --source "image:$work/card/01_far.jpg" >"$work/app2.log" 2>&1 &
+app=$!
+win=$(xdotool search --sync --name "KYC kiosk" | head -1)
+xdotool windowfocus --sync "$win"
+sleep 3
+at 188 191; typ admin
+at 188 275; typ admin-pass-1
+at 97 341                        # Log in
+at 188 244; typ GH               # Country
+at 107 479                       # Start verification
+shot 3b-document-meter 3         # edges found, "Move the document closer", the meters

@@ -401,6 +401,12 @@ impl KioskApp {
         if side != self.ui.meter.side {
             self.ui.meter.clear();
             self.ui.meter.side = side;
+            // The frame on screen is assessed at once (a still `image:` source sends only one).
+            if side.is_some()
+                && let Some(f) = &self.ui.frame
+            {
+                m.offer(f);
+            }
         }
         for ev in events {
             match ev {
