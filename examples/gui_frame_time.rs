@@ -18,16 +18,18 @@
 
 #[path = "../tests/common/kiosk.rs"]
 mod kiosk;
+#[path = "../tests/common/session.rs"]
+mod session;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
-use kyc_kiosk::audit::{AuditConfig, AuditStore, Role as UserRole};
+use kyc_kiosk::audit::Role as UserRole;
 use kyc_kiosk::gui::capture::SourceSpec;
 use kyc_kiosk::gui::state::{Screen, StoreStatus};
-use kyc_kiosk::gui::strings::{EN, Lang};
+use kyc_kiosk::gui::strings::EN;
 use kyc_kiosk::gui::{AppOptions, FrameTimes, KioskApp};
 
 use kiosk::{click, type_into_role as type_into, wait_for};
@@ -44,32 +46,18 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(20);
     let dir = tempfile::tempdir().unwrap();
-    let audit = AuditConfig::at(dir.path().join("audit.sqlite3")).with_fast_hashing();
-    {
-        let mut store = AuditStore::open(audit.clone()).unwrap();
-        store.create_first_admin("admin", "admin-pass-1").unwrap();
-        let admin = store.login("admin", "admin-pass-1").unwrap();
-        store
-            .create_user(&admin, "ama", "agent-pass-1", UserRole::Agent)
-            .unwrap();
-    }
+    let audit = session::store_with_users(dir.path(), &[("ama", "agent-pass-1", UserRole::Agent)]);
     let frames = dir.path().join("frames");
     std::fs::create_dir(&frames).unwrap();
     std::fs::copy(data("obama2.jpg"), frames.join("f0.jpg")).unwrap();
     std::fs::copy(data("obama3.jpg"), frames.join("f1.jpg")).unwrap();
     let opts = AppOptions {
-        config: kyc_kiosk::Config::default(),
-        audit,
         source: Some(SourceSpec::Frames {
             dir: frames,
             fps: 30.0,
         }),
-        document: None,
-        selfie: None,
-        lang: Lang::En,
-        kiosk: false,
         idle_timeout: Duration::from_secs(3600),
-        challenge: None,
+        ..AppOptions::new(kyc_kiosk::Config::default(), audit)
     };
     let mut h = Harness::builder()
         .with_size([1280.0, 800.0])

@@ -8,13 +8,15 @@
 
 #[path = "common/kiosk.rs"]
 mod kiosk;
+#[path = "common/session.rs"]
+mod session;
 
 use std::time::Duration;
 
 use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use kyc_kiosk::audit::{AuditConfig, AuditStore, Role as UserRole};
+use kyc_kiosk::audit::{AuditStore, Role as UserRole};
 use kyc_kiosk::gui::admin::{SettingsField, SettingsNotice};
 use kyc_kiosk::gui::settings_file::{self, SettingsFile};
 use kyc_kiosk::gui::state::{Screen, StoreStatus};
@@ -65,26 +67,10 @@ fn admin_changes_a_threshold_and_manages_users_agent_sees_it_read_only() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("audit.sqlite3");
     let settings = dir.path().join("conf").join(settings_file::FILE_NAME);
-    let audit = AuditConfig::at(&db).with_fast_hashing();
-    {
-        let mut store = AuditStore::open(audit.clone()).unwrap();
-        store.create_first_admin("admin", "admin-pass-1").unwrap();
-        let admin = store.login("admin", "admin-pass-1").unwrap();
-        store
-            .create_user(&admin, "ama", "agent-pass-1", UserRole::Agent)
-            .unwrap();
-        store.logout(admin).unwrap();
-    }
+    let audit = session::store_with_users(dir.path(), &[("ama", "agent-pass-1", UserRole::Agent)]);
     let opts = AppOptions {
-        config: kyc_kiosk::Config::default(),
-        audit: audit.clone(),
-        source: None,
-        document: None,
-        selfie: None,
-        lang: Lang::En,
-        kiosk: false,
         idle_timeout: Duration::from_secs(3600),
-        challenge: None,
+        ..AppOptions::new(kyc_kiosk::Config::default(), audit.clone())
     };
     let app = KioskApp::new(opts).with_settings_file(Some(settings.clone()));
     let mut h = Harness::builder()
@@ -274,24 +260,13 @@ fn admin_changes_a_threshold_and_manages_users_agent_sees_it_read_only() {
 #[test]
 fn a_settings_file_that_cannot_be_written_is_reported_and_the_change_stays_in_force() {
     let dir = tempfile::tempdir().unwrap();
-    let audit = AuditConfig::at(dir.path().join("audit.sqlite3")).with_fast_hashing();
-    {
-        let mut store = AuditStore::open(audit.clone()).unwrap();
-        store.create_first_admin("admin", "admin-pass-1").unwrap();
-    }
+    let audit = session::store_with_users(dir.path(), &[]);
     // The settings file's folder is a plain file: every write fails.
     let blocker = dir.path().join("not-a-folder");
     std::fs::write(&blocker, b"x").unwrap();
     let opts = AppOptions {
-        config: kyc_kiosk::Config::default(),
-        audit,
-        source: None,
-        document: None,
-        selfie: None,
-        lang: Lang::En,
-        kiosk: false,
         idle_timeout: Duration::from_secs(3600),
-        challenge: None,
+        ..AppOptions::new(kyc_kiosk::Config::default(), audit)
     };
     let app = KioskApp::new(opts).with_settings_file(Some(blocker.join("kiosk-settings.toml")));
     let mut h = Harness::builder()

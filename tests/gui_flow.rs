@@ -13,6 +13,8 @@ mod kiosk;
 mod moves;
 #[path = "common/passport.rs"]
 mod passport;
+#[path = "common/session.rs"]
+mod session;
 #[path = "common/synth.rs"]
 mod synth;
 
@@ -21,9 +23,7 @@ use std::time::Duration;
 use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use kyc_kiosk::audit::{
-    AuditConfig, AuditStore, Decision, ImageKind, ReviewStatus, Role as UserRole,
-};
+use kyc_kiosk::audit::{AuditStore, Decision, ImageKind, ReviewStatus, Role as UserRole};
 use kyc_kiosk::gui::capture::SourceSpec;
 use kyc_kiosk::gui::state::{Screen, StoreStatus};
 use kyc_kiosk::gui::strings::{EN, Lang};
@@ -206,37 +206,25 @@ fn check_queue_filters(h: &mut Harness<'_, KioskApp>, approved: i64, referred: i
 #[test]
 fn agent_approves_and_refers_then_supervisor_overrides() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("audit.sqlite3");
-    let audit = AuditConfig::at(&db).with_fast_hashing();
-    {
-        let mut store = AuditStore::open(audit.clone()).unwrap();
-        store.create_first_admin("admin", "admin-pass-1").unwrap();
-        let admin = store.login("admin", "admin-pass-1").unwrap();
-        store
-            .create_user(&admin, "ama", "agent-pass-1", UserRole::Agent)
-            .unwrap();
-        store
-            .create_user(&admin, "kofi", "super-pass-1", UserRole::Supervisor)
-            .unwrap();
-        store.logout(admin).unwrap();
-    }
+    let audit = session::store_with_users(
+        dir.path(),
+        &[
+            ("ama", "agent-pass-1", UserRole::Agent),
+            ("kofi", "super-pass-1", UserRole::Supervisor),
+        ],
+    );
     // The camera is an image sequence: the customer turns left, then right, in a loop.
     let frames = dir.path().join("frames");
     moves::write_challenge_frames(&data("frames/single_face"), &frames);
 
     let opts = AppOptions {
-        config: kyc_kiosk::Config::default(),
-        audit: audit.clone(),
         source: Some(SourceSpec::Frames {
             dir: frames.clone(),
             fps: 5.0,
         }),
-        document: None,
-        selfie: None,
-        lang: Lang::En,
-        kiosk: false,
         idle_timeout: Duration::from_secs(3600),
         challenge: Some(vec![Step::TurnLeft, Step::TurnRight]),
+        ..AppOptions::new(kyc_kiosk::Config::default(), audit.clone())
     };
     let mut h = Harness::builder()
         .with_size([1280.0, 1400.0])
@@ -510,25 +498,11 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
 fn french_ui_and_idle_timeout_clears_the_customer() {
     use kyc_kiosk::gui::strings::FR;
     let dir = tempfile::tempdir().unwrap();
-    let audit = AuditConfig::at(dir.path().join("audit.sqlite3")).with_fast_hashing();
-    {
-        let mut store = AuditStore::open(audit.clone()).unwrap();
-        store.create_first_admin("admin", "admin-pass-1").unwrap();
-        let admin = store.login("admin", "admin-pass-1").unwrap();
-        store
-            .create_user(&admin, "awa", "agent-pass-1", UserRole::Agent)
-            .unwrap();
-    }
+    let audit = session::store_with_users(dir.path(), &[("awa", "agent-pass-1", UserRole::Agent)]);
     let opts = AppOptions {
-        config: kyc_kiosk::Config::default(),
-        audit,
-        source: None,
-        document: None,
-        selfie: None,
-        lang: Lang::En,
         kiosk: true,
         idle_timeout: Duration::from_secs(1),
-        challenge: None,
+        ..AppOptions::new(kyc_kiosk::Config::default(), audit)
     };
     let mut h = Harness::builder()
         .with_size([1280.0, 1000.0])
@@ -566,18 +540,13 @@ fn french_ui_and_idle_timeout_clears_the_customer() {
 #[test]
 fn two_sided_card_needs_its_back_which_is_read_recorded_and_reviewed() {
     let dir = tempfile::tempdir().unwrap();
-    let audit = AuditConfig::at(dir.path().join("audit.sqlite3")).with_fast_hashing();
-    {
-        let mut store = AuditStore::open(audit.clone()).unwrap();
-        store.create_first_admin("admin", "admin-pass-1").unwrap();
-        let admin = store.login("admin", "admin-pass-1").unwrap();
-        store
-            .create_user(&admin, "ama", "agent-pass-1", UserRole::Agent)
-            .unwrap();
-        store
-            .create_user(&admin, "kofi", "super-pass-1", UserRole::Supervisor)
-            .unwrap();
-    }
+    let audit = session::store_with_users(
+        dir.path(),
+        &[
+            ("ama", "agent-pass-1", UserRole::Agent),
+            ("kofi", "super-pass-1", UserRole::Supervisor),
+        ],
+    );
     let fonts = synth::Fonts::load();
     let portrait = synth::portrait_crop(&common::load("obama.jpg").rgb);
     let (front, back) = synth::id_card_two_sided(&fonts, &synth::people()[2], &portrait);
@@ -585,15 +554,8 @@ fn two_sided_card_needs_its_back_which_is_read_recorded_and_reviewed() {
     front.image.save(&front_file).unwrap();
     back.image.save(&back_file).unwrap();
     let opts = AppOptions {
-        config: kyc_kiosk::Config::default(),
-        audit: audit.clone(),
-        source: None,
-        document: None,
-        selfie: None,
-        lang: Lang::En,
-        kiosk: false,
         idle_timeout: Duration::from_secs(3600),
-        challenge: None,
+        ..AppOptions::new(kyc_kiosk::Config::default(), audit.clone())
     };
     let mut h = Harness::builder()
         .with_size([1280.0, 1400.0])

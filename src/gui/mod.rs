@@ -111,6 +111,25 @@ pub struct AppOptions {
     pub challenge: Option<Vec<Step>>,
 }
 
+impl AppOptions {
+    /// The command line's defaults (no frame source, English, not in kiosk mode, a 120 s idle
+    /// timeout, a random challenge per customer) over `config` and `audit`.
+    #[must_use]
+    pub fn new(config: Config, audit: AuditConfig) -> Self {
+        AppOptions {
+            config,
+            audit,
+            source: None,
+            document: None,
+            selfie: None,
+            lang: Lang::En,
+            kiosk: false,
+            idle_timeout: Duration::from_secs(120),
+            challenge: None,
+        }
+    }
+}
+
 /// Per-frame UI cost, for the frame-time figure.
 #[derive(Default)]
 pub struct FrameTimes {

@@ -1,6 +1,6 @@
-//! A kiosk under test: a fresh audit store with an administrator and an agent (`ama`), the app
-//! on a frame source, the agent signed in and a verification started (Ghana, individual) — the
-//! harness is left on the document screen.
+//! A kiosk under test: a fresh audit store with an administrator and its users; the app on a
+//! frame source with the agent `ama` signed in and a verification started (Ghana, individual) —
+//! the harness is left on the document screen.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
@@ -12,7 +12,7 @@ use kyc_kiosk::Config;
 use kyc_kiosk::audit::{AuditConfig, AuditStore, Role as UserRole};
 use kyc_kiosk::gui::capture::SourceSpec;
 use kyc_kiosk::gui::state::{Screen, StoreStatus};
-use kyc_kiosk::gui::strings::{EN, Lang};
+use kyc_kiosk::gui::strings::EN;
 use kyc_kiosk::gui::{AppOptions, KioskApp};
 use kyc_kiosk::liveness::challenge::Step;
 
@@ -26,6 +26,20 @@ pub fn audit_config(dir: &Path) -> AuditConfig {
     AuditConfig::at(dir.join("audit.sqlite3")).with_fast_hashing()
 }
 
+/// A fresh audit store in `dir` with the administrator `admin` (password `admin-pass-1`) and
+/// `users` (username, password, role) created by them; returns the store's settings.
+pub fn store_with_users(dir: &Path, users: &[(&str, &str, UserRole)]) -> AuditConfig {
+    let audit = audit_config(dir);
+    let mut store = AuditStore::open(audit.clone()).unwrap();
+    store.create_first_admin("admin", "admin-pass-1").unwrap();
+    let admin = store.login("admin", "admin-pass-1").unwrap();
+    for (name, password, role) in users {
+        store.create_user(&admin, name, password, *role).unwrap();
+    }
+    store.logout(admin).unwrap();
+    audit
+}
+
 /// Open the kiosk on `source` with `config`, sign `ama` in and start a verification.
 pub fn on_document_screen(
     dir: &Path,
@@ -33,25 +47,12 @@ pub fn on_document_screen(
     config: Config,
     challenge: Option<Vec<Step>>,
 ) -> Harness<'static, KioskApp> {
-    let audit = audit_config(dir);
-    {
-        let mut store = AuditStore::open(audit.clone()).unwrap();
-        store.create_first_admin("admin", "admin-pass-1").unwrap();
-        let admin = store.login("admin", "admin-pass-1").unwrap();
-        store
-            .create_user(&admin, "ama", AGENT_PASSWORD, UserRole::Agent)
-            .unwrap();
-    }
+    let audit = store_with_users(dir, &[("ama", AGENT_PASSWORD, UserRole::Agent)]);
     let opts = AppOptions {
-        config,
-        audit,
         source: Some(source),
-        document: None,
-        selfie: None,
-        lang: Lang::En,
-        kiosk: false,
         idle_timeout: Duration::from_secs(3600),
         challenge,
+        ..AppOptions::new(config, audit)
     };
     let mut h = Harness::builder()
         .with_size([1280.0, 1100.0])
