@@ -471,7 +471,7 @@ impl Worker {
                 });
                 let _ = models_tx.send(loaded.ok());
             });
-        if let Err(e) = loader {
+        if let Err(e) = &loader {
             out.send(Event::PipelineFailed(format!(
                 "cannot start the model loader: {e}"
             )));
@@ -501,6 +501,11 @@ impl Worker {
         }
         if let (Some(store), Some(session)) = (self.store.as_mut(), self.session.take()) {
             let _ = store.logout(session);
+        }
+        // A kiosk closed while its models load waits for the loader: ONNX Runtime must not be
+        // torn down at process exit under a thread still creating sessions (it crashed so).
+        if let Ok(handle) = loader {
+            let _ = handle.join();
         }
     }
 
