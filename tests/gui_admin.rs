@@ -45,22 +45,7 @@ fn settings_events(db: &std::path::Path) -> Vec<(String, serde_json::Value)> {
     events_of(db, "settings_changed")
 }
 
-/// Every event of a kind: (actor, payload).
-fn events_of(db: &std::path::Path, kind: &str) -> Vec<(String, serde_json::Value)> {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = conn
-        .prepare("SELECT actor, payload FROM events WHERE kind = ?1 ORDER BY seq")
-        .unwrap();
-    stmt.query_map([kind], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-    })
-    .unwrap()
-    .map(|r| {
-        let (a, p) = r.unwrap();
-        (a, serde_json::from_str(&p).unwrap())
-    })
-    .collect()
-}
+use session::events_of;
 
 #[test]
 fn admin_changes_a_threshold_and_manages_users_agent_sees_it_read_only() {

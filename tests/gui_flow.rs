@@ -599,16 +599,7 @@ fn two_sided_card_needs_its_back_which_is_read_recorded_and_reviewed() {
     assert!(h.query_by_label(EN.back_required).is_none());
     click(&mut h, EN.next);
     assert_eq!(h.state().state.screen, Screen::Selfie);
-    h.state_mut().ui.selfie_path = data("obama2.jpg").display().to_string();
-    h.step();
-    click(&mut h, EN.import);
-    wait_for(&mut h, "selfie import", |a| {
-        a.state.session.as_ref().is_some_and(|s| s.selfie.is_some())
-    });
-    click(&mut h, EN.verify);
-    wait_for(&mut h, "the result screen", |a| {
-        a.state.screen == Screen::Result
-    });
+    session::import_selfie_and_verify(&mut h, &data("obama2.jpg"));
     {
         let view = h
             .state()

@@ -29,19 +29,7 @@ use kiosk::{click, type_into_role, wait_for};
 
 /// `liveness_challenge_failed` events in the database: (actor, payload).
 fn failed_events(db: &std::path::Path) -> Vec<(String, serde_json::Value)> {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let mut stmt = conn
-        .prepare(
-            "SELECT actor, payload FROM events WHERE kind = 'liveness_challenge_failed' ORDER BY seq",
-        )
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-        .unwrap()
-        .map(|row| {
-            let (actor, payload) = row.unwrap();
-            (actor, serde_json::from_str(&payload).unwrap())
-        })
-        .collect()
+    session::events_of(db, "liveness_challenge_failed")
 }
 
 #[test]
@@ -120,16 +108,7 @@ fn failed_challenges_are_recorded_and_a_still_selfie_after_them_is_referred() {
     assert!(h.query_by_label(EN.try_again).is_none());
 
     // The agent falls back on a still selfie: checked passively, and referred for the failures.
-    h.state_mut().ui.selfie_path = data("frames/single_face/0000.png").display().to_string();
-    h.step();
-    click(&mut h, EN.import);
-    wait_for(&mut h, "selfie import", |a| {
-        a.state.session.as_ref().is_some_and(|s| s.selfie.is_some())
-    });
-    click(&mut h, EN.verify);
-    wait_for(&mut h, "the result screen", |a| {
-        a.state.screen == Screen::Result
-    });
+    session::import_selfie_and_verify(&mut h, &data("frames/single_face/0000.png"));
     let result = h
         .state()
         .state

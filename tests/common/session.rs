@@ -40,6 +40,35 @@ pub fn store_with_users(dir: &Path, users: &[(&str, &str, UserRole)]) -> AuditCo
     audit
 }
 
+/// Every audit event of `kind` in the database at `db`, oldest first: (actor, payload).
+pub fn events_of(db: &Path, kind: &str) -> Vec<(String, serde_json::Value)> {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT actor, payload FROM events WHERE kind = ?1 ORDER BY seq")
+        .unwrap();
+    stmt.query_map([kind], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })
+    .unwrap()
+    .map(|r| {
+        let (a, p) = r.unwrap();
+        (a, serde_json::from_str(&p).unwrap())
+    })
+    .collect()
+}
+
+/// On the selfie screen: import `path` as the selfie, run the checks, wait for the result.
+pub fn import_selfie_and_verify(h: &mut Harness<'_, KioskApp>, path: &Path) {
+    h.state_mut().ui.selfie_path = path.display().to_string();
+    h.step();
+    click(h, EN.import);
+    wait_for(h, "selfie import", |a| {
+        a.state.session.as_ref().is_some_and(|s| s.selfie.is_some())
+    });
+    click(h, EN.verify);
+    wait_for(h, "the result screen", |a| a.state.screen == Screen::Result);
+}
+
 /// Open the kiosk on `source` with `config`, sign `ama` in and start a verification.
 pub fn on_document_screen(
     dir: &Path,
