@@ -15,8 +15,8 @@ mod synth;
 
 use std::path::PathBuf;
 
-use kyc_kiosk::Config;
-use kyc_kiosk::document::{DocumentReader, ReaderOptions};
+use kyc_core::Config;
+use kyc_core::document::{DocumentReader, ReaderOptions};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);

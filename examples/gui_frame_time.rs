@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
-use kyc_kiosk::audit::Role as UserRole;
+use kyc_core::audit::Role as UserRole;
 use kyc_kiosk::gui::capture::SourceSpec;
 use kyc_kiosk::gui::state::{Screen, StoreStatus};
 use kyc_kiosk::gui::strings::EN;
@@ -57,7 +57,7 @@ fn main() {
             fps: 30.0,
         }),
         idle_timeout: Duration::from_secs(3600),
-        ..AppOptions::new(kyc_kiosk::Config::default(), audit)
+        ..AppOptions::new(kyc_core::Config::default(), audit)
     };
     let mut h = Harness::builder()
         .with_size([1280.0, 800.0])

@@ -8,11 +8,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use image::{Rgb, RgbImage};
-use kyc_kiosk::imaging::{ImageLimits, decode_file};
-use kyc_kiosk::inference::Runtime;
-use kyc_kiosk::liveness::challenge::{Challenge, Step};
-use kyc_kiosk::liveness::{LivenessChecker, LivenessConfig};
-use kyc_kiosk::{Config, models};
+use kyc_core::imaging::{ImageLimits, decode_file};
+use kyc_core::inference::Runtime;
+use kyc_core::liveness::challenge::{Challenge, Step};
+use kyc_core::liveness::{LivenessChecker, LivenessConfig};
+use kyc_core::{Config, models};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
@@ -44,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let threads: usize = args.next().map_or(Ok(1), |s| s.parse())?;
     let rounds: usize = args.next().map_or(Ok(5), |s| s.parse())?;
-    let files = kyc_kiosk::liveness::cli::frame_files(&dir)?;
+    let files = kyc_kiosk::cli::liveness::frame_files(&dir)?;
     let frames: Vec<RgbImage> = files
         .iter()
         .map(|f| decode_file(f, &ImageLimits::default()).map(|d| to_640x480(&d.rgb)))
@@ -65,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let faces = checker.face_engine().detect_all(f)?;
             let t1 = Instant::now();
             if let Some(face) = faces.first() {
-                let _ = kyc_kiosk::face::quality::pose(&face.landmarks);
+                let _ = kyc_core::face::quality::pose(&face.landmarks);
             }
             let _ = checker.passive_score_face(f, faces.first())?;
             let t2 = Instant::now();

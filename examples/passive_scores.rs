@@ -6,11 +6,11 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use kyc_kiosk::face::FaceEngine;
-use kyc_kiosk::imaging::{ImageLimits, decode_file};
-use kyc_kiosk::inference::Runtime;
-use kyc_kiosk::liveness::passive::{LIVE_CLASS, PassiveDetector};
-use kyc_kiosk::{Config, models};
+use kyc_core::face::FaceEngine;
+use kyc_core::imaging::{ImageLimits, decode_file};
+use kyc_core::inference::Runtime;
+use kyc_core::liveness::passive::{LIVE_CLASS, PassiveDetector};
+use kyc_core::{Config, models};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::default();

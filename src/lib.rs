@@ -1,26 +1,6 @@
-//! kyc-kiosk core: capture, inference, face, document, liveness, decision and audit.
+//! kyc-kiosk: the kiosk window and the command line over `kyc_core`.
 //!
-//! The core knows nothing of the GUI; the `kyc-kiosk` binary and the tests drive it.
-//! See ARCHITECTURE.md for the map and the direction of data flow.
+//! The core (`crates/kyc-core`) knows nothing of this crate; see ARCHITECTURE.md for the map.
 
-pub mod audit;
-pub mod bench;
-pub mod config;
-pub mod decision;
-pub mod document;
-pub mod error;
-pub mod face;
+pub mod cli;
 pub mod gui;
-pub mod imaging;
-pub mod inference;
-pub mod liveness;
-pub mod models;
-pub mod pipeline;
-pub mod record;
-pub mod result;
-pub mod timing;
-
-pub use config::Config;
-pub use error::{Error, InputError, Result};
-pub use pipeline::{Input, Pipeline};
-pub use result::{MatchResult, VerificationResult};

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
-use kyc_kiosk::error::exit;
-use kyc_kiosk::{Config, Error, Input, Pipeline};
+use kyc_core::error::exit;
+use kyc_core::{Config, Error, Input, Pipeline};
 use serde::Serialize;
 
 /// Offline KYC kiosk: document portrait, selfie and face match on this computer's CPU.
@@ -87,7 +87,7 @@ enum Command {
     },
     /// The audit store: verify the chain, purge, erase, export, statistics, first admin.
     #[command(subcommand)]
-    Audit(kyc_kiosk::audit::cli::AuditCommand),
+    Audit(kyc_kiosk::cli::audit::AuditCommand),
     /// List every face found in an image.
     Detect {
         /// Image (JPEG or PNG).
@@ -136,7 +136,7 @@ enum Command {
     /// Run a demonstration verification on the fetched sample photos.
     Demo,
     #[command(flatten)]
-    Document(kyc_kiosk::document::cli::DocumentCommand),
+    Document(kyc_kiosk::cli::document::DocumentCommand),
     /// Open the kiosk window (the default when no command is given).
     Gui(kyc_kiosk::gui::GuiArgs),
 }
@@ -242,28 +242,28 @@ fn run(cli: Cli) -> Result<i32, Error> {
             id_type,
             id_number,
         }) => {
-            let started_ms = kyc_kiosk::record::now_ms();
+            let started_ms = kyc_core::record::now_ms();
             // Open the store first: a broken store must stop before any work is done.
             let mut store = if record {
-                Some(kyc_kiosk::record::open_store(&config, db.as_deref())?)
+                Some(kyc_core::record::open_store(&config, db.as_deref())?)
             } else {
                 None
             };
             // A liveness sequence first: it chooses the selfie frame.
             let sequence = match &selfie_frames {
                 Some(dir) => {
-                    let args = kyc_kiosk::liveness::cli::LivenessArgs {
+                    let args = kyc_kiosk::cli::liveness::LivenessArgs {
                         frames: dir.clone(),
                         fps,
                         challenge: challenge.clone(),
                         mirrored,
                         json,
                     };
-                    let (liveness, issued) = match kyc_kiosk::liveness::cli::plan(&config, &args)? {
+                    let (liveness, issued) = match kyc_kiosk::cli::liveness::plan(&config, &args)? {
                         Ok(plan) => plan,
                         Err(u) => return Ok(u.report(json)),
                     };
-                    Some(kyc_kiosk::liveness::cli::check_folder_outcome(
+                    Some(kyc_kiosk::cli::liveness::check_folder_outcome(
                         &config, liveness, dir, fps, issued,
                     )?)
                 }
@@ -280,19 +280,19 @@ fn run(cli: Cli) -> Result<i32, Error> {
                         ),
                         // No frame qualified (the liveness block says why): analyse the first.
                         _ => {
-                            let files = kyc_kiosk::liveness::cli::frame_files(dir)?;
+                            let files = kyc_kiosk::cli::liveness::frame_files(dir)?;
                             let first = files.first().ok_or_else(|| {
-                                Error::Input(kyc_kiosk::error::InputError::NotFound {
+                                Error::Input(kyc_core::error::InputError::NotFound {
                                     path: dir.clone(),
                                 })
                             })?;
                             let limits = config.limits;
-                            let decoded = kyc_kiosk::imaging::decode_file(first, &limits)?;
+                            let decoded = kyc_core::imaging::decode_file(first, &limits)?;
                             (decoded.rgb, first.display().to_string())
                         }
                     };
-                    let bytes = kyc_kiosk::record::png(&rgb);
-                    let decoded = kyc_kiosk::imaging::Decoded {
+                    let bytes = kyc_core::record::png(&rgb);
+                    let decoded = kyc_core::imaging::Decoded {
                         file_bytes: bytes.as_ref().map_or(0, |b| b.len() as u64),
                         rgb,
                         format: "png",
@@ -300,7 +300,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     (Input::Image(decoded, name), bytes)
                 }
                 _ => {
-                    return Ok(kyc_kiosk::liveness::cli::usage(
+                    return Ok(kyc_kiosk::cli::liveness::usage(
                         json,
                         "missing_selfie",
                         "give --selfie <image> or --selfie-frames <dir>".into(),
@@ -313,7 +313,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 selfie_input,
                 sequence.as_ref().map(|o| &o.result),
             )?;
-            kyc_kiosk::decision::check_claimed_id(
+            kyc_core::decision::check_claimed_id(
                 &mut verification.result,
                 id_type.as_deref(),
                 id_number.as_deref(),
@@ -333,12 +333,12 @@ fn run(cli: Cli) -> Result<i32, Error> {
                         (None, Some(bytes)) => bytes,
                         (None, None) => Vec::new(),
                     };
-                    let ctx = kyc_kiosk::record::RecordContext {
+                    let ctx = kyc_core::record::RecordContext {
                         operator: &operator,
                         customer_type: if customer_type == "business" {
-                            kyc_kiosk::audit::CustomerType::Business
+                            kyc_core::audit::CustomerType::Business
                         } else {
-                            kyc_kiosk::audit::CustomerType::Individual
+                            kyc_core::audit::CustomerType::Individual
                         },
                         claimed_id_type: id_type.as_deref(),
                         claimed_id_number: id_number.as_deref(),
@@ -347,7 +347,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                         selfie_bytes: Some(&selfie_bytes),
                         document_back_bytes: back_bytes.as_deref(),
                     };
-                    kyc_kiosk::record::record(store, &config, &verification, &ctx)?
+                    kyc_core::record::record(store, &config, &verification, &ctx)?
                 }
                 None => verification.result,
             };
@@ -361,7 +361,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Some(Command::Detect { image, json }) => {
             let mut pipeline = Pipeline::load(config)?;
             let limits = pipeline.config().limits;
-            let decoded = kyc_kiosk::imaging::decode_file(&image, &limits)?;
+            let decoded = kyc_core::imaging::decode_file(&image, &limits)?;
             let engine = pipeline.face_engine().ok_or_else(|| Error::Inference {
                 model: "face_detector".into(),
                 message: "not loaded".into(),
@@ -376,7 +376,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     width: u32,
                     height: u32,
                     face_count: usize,
-                    faces: Vec<kyc_kiosk::face::detect::FaceBox>,
+                    faces: Vec<kyc_core::face::detect::FaceBox>,
                     detect_ms: f64,
                 }
                 print_json(&DetectJson {
@@ -403,7 +403,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             Ok(exit::OK)
         }
         Some(Command::Bench { a, b, runs, json }) => {
-            let report = kyc_kiosk::bench::bench_match(config, &a, &b, runs)?;
+            let report = kyc_core::bench::bench_match(config, &a, &b, runs)?;
             if json {
                 print_json(&report);
             } else {
@@ -411,9 +411,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
             }
             Ok(exit::OK)
         }
-        Some(Command::Audit(cmd)) => Ok(kyc_kiosk::audit::cli::run(cmd)?),
+        Some(Command::Audit(cmd)) => Ok(kyc_kiosk::cli::audit::run(cmd)?),
         Some(Command::EvalImpostors { images }) => {
-            let report = kyc_kiosk::bench::eval_impostors(config, &images)?;
+            let report = kyc_core::bench::eval_impostors(config, &images)?;
             print_json(&report);
             Ok(exit::OK)
         }
@@ -423,9 +423,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
             challenge,
             mirrored,
             json,
-        }) => kyc_kiosk::liveness::cli::run(
+        }) => kyc_kiosk::cli::liveness::run(
             &config,
-            &kyc_kiosk::liveness::cli::LivenessArgs {
+            &kyc_kiosk::cli::liveness::LivenessArgs {
                 frames,
                 fps,
                 challenge,
@@ -433,14 +433,14 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 json,
             },
         ),
-        Some(Command::Document(cmd)) => kyc_kiosk::document::cli::run(&config, cmd),
+        Some(Command::Document(cmd)) => kyc_kiosk::cli::document::run(&config, cmd),
         Some(Command::Demo) => demo(config),
         Some(Command::Gui(args)) => kyc_kiosk::gui::run(&args, config),
         None => kyc_kiosk::gui::run(&kyc_kiosk::gui::GuiArgs::default(), config),
     }
 }
 
-fn print_verification(r: &kyc_kiosk::VerificationResult) {
+fn print_verification(r: &kyc_core::VerificationResult) {
     println!(
         "decision: {:?} (overall confidence {:.1})",
         r.decision, r.overall_confidence

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use kyc_kiosk::audit::*;
+use kyc_core::audit::*;
 
 /// Command-line options.
 #[derive(Debug, Parser)]

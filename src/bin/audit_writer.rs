@@ -9,7 +9,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use kyc_kiosk::audit::*;
+use kyc_core::audit::*;
 
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);

@@ -11,9 +11,9 @@
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, channel};
 
-use crate::audit::{AuditStore, Permission, Role, UserInfo, UserSession, role_allows};
-use crate::config::Config;
-use crate::pipeline::Pipeline;
+use kyc_core::audit::{AuditStore, Permission, Role, UserInfo, UserSession, role_allows};
+use kyc_core::config::Config;
+use kyc_core::pipeline::Pipeline;
 
 use super::capture::SourceSpec;
 use super::settings_file::{self, IDLE_TIMEOUT_RANGE, KioskSettings};
@@ -1006,7 +1006,7 @@ mod tests {
 
     #[test]
     fn the_worker_refuses_thresholds_from_non_admins_and_records_an_admin_change() {
-        use crate::audit::{AuditConfig, AuditStore};
+        use kyc_core::audit::{AuditConfig, AuditStore};
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("audit.sqlite3");
         let mut store = AuditStore::open(AuditConfig::at(&db).with_fast_hashing()).unwrap();

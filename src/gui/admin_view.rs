@@ -4,7 +4,7 @@
 use eframe::egui;
 use egui::{Color32, RichText, Vec2};
 
-use crate::audit::Role;
+use kyc_core::audit::Role;
 
 use super::admin::{
     self, AdminTab, RESOLUTIONS, SettingsField, SettingsNotice, UserAction, can_edit_thresholds,
@@ -386,7 +386,7 @@ fn users_tab(ui: &mut egui::Ui, st: &mut AppState, jobs: &mut Vec<Job>) {
         .as_ref()
         .map(|u| u.username.clone())
         .unwrap_or_default();
-    let now = crate::record::now_ms();
+    let now = kyc_core::record::now_ms();
     let mut select: Option<String> = None;
     if st.admin.users.busy {
         ui.spinner();

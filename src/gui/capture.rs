@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use image::RgbImage;
 
-use crate::imaging::{self, ImageLimits};
+use kyc_core::imaging::{self, ImageLimits};
 
 /// Longest side of the preview image the capture thread prepares for the screen.
 pub const PREVIEW_MAX_SIDE: u32 = 640;

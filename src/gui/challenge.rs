@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 
-use crate::config::Config;
-use crate::inference::Runtime;
-use crate::liveness::challenge::{Challenge, ChallengeState, StepOutcome};
-use crate::liveness::{LivenessChecker, LivenessResult, LivenessSession};
-use crate::models;
+use kyc_core::config::Config;
+use kyc_core::inference::Runtime;
+use kyc_core::liveness::challenge::{Challenge, ChallengeState, StepOutcome};
+use kyc_core::liveness::{LivenessChecker, LivenessResult, LivenessSession};
+use kyc_core::models;
 
 use super::capture::{Frame, preview_of};
 use super::worker::Captured;

@@ -12,9 +12,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::config::Config;
-use crate::document::reader::meter::FrameAssessment;
-use crate::document::reader::{DocumentReader, ReaderOptions};
+use kyc_core::config::Config;
+use kyc_core::document::reader::meter::FrameAssessment;
+use kyc_core::document::reader::{DocumentReader, ReaderOptions};
 
 use super::capture::Frame;
 
@@ -284,8 +284,8 @@ fn motion(a: &[[f32; 2]; 4], b: &[[f32; 2]; 4]) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::document::locate::DocumentQuad;
-    use crate::document::reader::DocumentQuality;
+    use kyc_core::document::locate::DocumentQuad;
+    use kyc_core::document::reader::DocumentQuality;
 
     fn assessment(reasons: &[&str], corners: Option<[[f32; 2]; 4]>) -> FrameAssessment {
         FrameAssessment {

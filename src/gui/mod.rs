@@ -21,13 +21,13 @@ use std::time::{Duration, Instant};
 
 use eframe::egui;
 
-use crate::audit::AuditConfig;
-use crate::config::Config;
-use crate::error::{Error, exit};
+use kyc_core::audit::AuditConfig;
+use kyc_core::config::Config;
+use kyc_core::error::{Error, exit};
 
-use crate::liveness::challenge::{Challenge, Step};
 use capture::{CaptureEvent, CaptureHandle, SourceSpec};
 use challenge::ChallengeHandle;
+use kyc_core::liveness::challenge::{Challenge, Step};
 use meter::{Hint, MeterEvent, MeterHandle, Side};
 use settings_file::{KioskSettings, SettingsFile};
 use state::AppState;
@@ -549,10 +549,10 @@ pub fn options_with_saved(
         .or_else(|| saved.and_then(SettingsFile::idle_timeout_secs))
         .unwrap_or(120);
     let challenge = match &args.challenge {
-        Some(text) => Some(crate::liveness::cli::parse_steps(text)?),
+        Some(text) => Some(crate::cli::liveness::parse_steps(text)?),
         None => None,
     };
-    let audit = crate::record::store_config(&config, args.db.as_deref());
+    let audit = kyc_core::record::store_config(&config, args.db.as_deref());
     Ok(AppOptions {
         config,
         audit,

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::capture::SourceSpec;
 use super::strings::Lang;
-use crate::config::{Config, DecisionPolicy};
+use kyc_core::config::{Config, DecisionPolicy};
 
 /// Environment variable naming the settings file.
 pub const SETTINGS_ENV: &str = "KYC_KIOSK_SETTINGS";

@@ -2,13 +2,13 @@
 //! worker's events. Pure data — no egui, no threads — so every rule is unit-tested without a
 //! window. Methods that need work done return the [`Job`] for the caller to send.
 
-use crate::audit::{self, CustomerType, RecordReceipt, RecordSummary, Role, Stats};
-use crate::document::idnumber::{self, IdType};
-use crate::liveness::LivenessResult;
-use crate::liveness::challenge::{Challenge, ChallengeState, StepOutcome};
-use crate::record::{FieldEdit, OperatorDecision};
-use crate::result::Decision;
 use eframe::egui;
+use kyc_core::audit::{self, CustomerType, RecordReceipt, RecordSummary, Role, Stats};
+use kyc_core::document::idnumber::{self, IdType};
+use kyc_core::liveness::LivenessResult;
+use kyc_core::liveness::challenge::{Challenge, ChallengeState, StepOutcome};
+use kyc_core::record::{FieldEdit, OperatorDecision};
+use kyc_core::result::Decision;
 
 use super::challenge::ChallengeEvent;
 use super::strings::Lang;
@@ -403,7 +403,7 @@ impl QueueFilterForm {
             if t.len() != 10 || !t.contains('-') {
                 return Err(format!("{t:?}: YYYY-MM-DD"));
             }
-            audit::cli::parse_time(t)
+            crate::cli::audit::parse_time(t)
                 .map(Some)
                 .map_err(|e| e.to_string())
         };
@@ -1217,11 +1217,11 @@ mod tests {
     }
 
     fn finished(run: u64, live: bool) -> ChallengeEvent {
-        use crate::liveness::challenge::ChallengeConfig;
-        use crate::liveness::passive::{PassiveConfig, aggregate};
-        use crate::liveness::{ActiveSummary, LivenessDecision};
+        use kyc_core::liveness::challenge::ChallengeConfig;
+        use kyc_core::liveness::passive::{PassiveConfig, aggregate};
+        use kyc_core::liveness::{ActiveSummary, LivenessDecision};
         let challenge = Challenge::with_steps(
-            vec![crate::liveness::challenge::Step::TurnLeft],
+            vec![kyc_core::liveness::challenge::Step::TurnLeft],
             &ChallengeConfig::default(),
         );
         let result = LivenessResult {
@@ -1232,7 +1232,7 @@ mod tests {
                     ChallengeState::Passed
                 } else {
                     ChallengeState::Failed {
-                        reason: crate::liveness::challenge::FailReason::StepTimeout,
+                        reason: kyc_core::liveness::challenge::FailReason::StepTimeout,
                         step: Some(0),
                     }
                 },
@@ -1265,7 +1265,7 @@ mod tests {
 
     #[test]
     fn a_live_challenge_gives_the_selfie_and_its_result_goes_with_the_verification() {
-        use crate::liveness::challenge::ChallengeConfig;
+        use kyc_core::liveness::challenge::ChallengeConfig;
         let mut st = logged_in(Role::Agent);
         st.start.country = "GH".into();
         assert!(st.begin_verification(0));
@@ -1273,7 +1273,7 @@ mod tests {
         st.go(Screen::Selfie);
         let ch = || {
             Challenge::with_steps(
-                vec![crate::liveness::challenge::Step::TurnLeft],
+                vec![kyc_core::liveness::challenge::Step::TurnLeft],
                 &ChallengeConfig::default(),
             )
         };
@@ -1287,8 +1287,8 @@ mod tests {
             run,
             state: ChallengeState::InProgress { step: 0 },
             steps: vec![StepOutcome {
-                step: crate::liveness::challenge::Step::TurnLeft,
-                status: crate::liveness::challenge::StepStatus::InProgress,
+                step: kyc_core::liveness::challenge::Step::TurnLeft,
+                status: kyc_core::liveness::challenge::StepStatus::InProgress,
                 started_ms: Some(1000.0),
                 performed_ms: None,
                 completed_ms: None,

@@ -8,10 +8,10 @@ use std::sync::mpsc::{Receiver, channel};
 
 use egui::{Color32, RichText, TextureHandle, TextureOptions, Vec2};
 
-use crate::audit::{self, CustomerType};
-use crate::document::idnumber::IdType;
-use crate::liveness::challenge::{ChallengeState, Step};
-use crate::result::{Decision, VerificationResult};
+use kyc_core::audit::{self, CustomerType};
+use kyc_core::document::idnumber::IdType;
+use kyc_core::liveness::challenge::{ChallengeState, Step};
+use kyc_core::result::{Decision, VerificationResult};
 
 use super::capture::{self, Frame};
 use super::meter::{AutoCapture, Hint, Side};
@@ -21,7 +21,7 @@ use super::state::{
 };
 use super::strings::{Lang, Strings};
 use super::worker::{Captured, Job, Stage};
-use crate::document::reader::meter::FrameAssessment;
+use kyc_core::document::reader::meter::FrameAssessment;
 
 /// Which image an import or capture is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +117,12 @@ impl UiState {
             .clone()
     }
 
-    fn start_import(&mut self, target: Target, path: String, limits: crate::imaging::ImageLimits) {
+    fn start_import(
+        &mut self,
+        target: Target,
+        path: String,
+        limits: kyc_core::imaging::ImageLimits,
+    ) {
         let (tx, rx) = channel();
         std::thread::spawn(move || {
             let r = capture::load_frame(std::path::Path::new(path.trim()), &limits, 0, 0.0);
@@ -263,7 +268,7 @@ fn back_side_panel(
         {
             let (tx, rx) = channel();
             let path = us.back.path.trim().to_string();
-            let limits = crate::imaging::ImageLimits::default();
+            let limits = kyc_core::imaging::ImageLimits::default();
             std::thread::spawn(move || {
                 let _ = tx.send(capture::load_frame(
                     std::path::Path::new(&path),
@@ -578,7 +583,7 @@ fn start(ui: &mut egui::Ui, st: &mut AppState) {
     }
     ui.add_space(10.0);
     if big_button(ui, s.start_verification, true) {
-        st.begin_verification(crate::record::now_ms());
+        st.begin_verification(kyc_core::record::now_ms());
     }
 }
 
@@ -698,7 +703,7 @@ fn capture_screen(
             )
             .clicked()
         {
-            us.start_import(target, path, crate::imaging::ImageLimits::default());
+            us.start_import(target, path, kyc_core::imaging::ImageLimits::default());
         }
         if us.importing() {
             ui.spinner();
@@ -1105,8 +1110,8 @@ fn document_extras(
                 }
                 ui.label(format!("{:.0}", field.confidence));
                 ui.label(match field.source {
-                    crate::document::fields::FieldSource::Mrz => s.mrz,
-                    crate::document::fields::FieldSource::Visual => "visual",
+                    kyc_core::document::fields::FieldSource::Mrz => s.mrz,
+                    kyc_core::document::fields::FieldSource::Visual => "visual",
                 });
                 if corrected {
                     ui.label(
@@ -1186,7 +1191,7 @@ fn liveness_line(ui: &mut egui::Ui, s: &Strings, r: &VerificationResult) {
         .score
         .map_or_else(|| "–".into(), |x| format!("{x:.0}"));
     let how = match (&l.mode, &l.challenge) {
-        (crate::result::LivenessMode::Sequence, Some(c)) => format!(
+        (kyc_core::result::LivenessMode::Sequence, Some(c)) => format!(
             "{}: {}",
             s.challenge,
             c.steps

@@ -10,16 +10,16 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use crate::audit::{
+use kyc_core::audit::{
     self, AuditConfig, AuditError, AuditStore, CustomerType, DuplicateReport, ImageKind, Page,
     RecordDetail, RecordFilter, RecordReceipt, RecordSummary, Role, Stats, UserSession,
 };
-use crate::config::Config;
-use crate::imaging;
-use crate::liveness::LivenessResult;
-use crate::pipeline::{Input, Pipeline, Verification};
-use crate::record::{self, OperatorDecision, RecordContext};
-use crate::result::{Decision, VerificationResult};
+use kyc_core::config::Config;
+use kyc_core::imaging;
+use kyc_core::liveness::LivenessResult;
+use kyc_core::pipeline::{Input, Pipeline, Verification};
+use kyc_core::record::{self, OperatorDecision, RecordContext};
+use kyc_core::result::{Decision, VerificationResult};
 
 use super::capture::preview_of;
 
@@ -661,13 +661,13 @@ impl Worker {
                 liveness.as_deref(),
             )
             .map_err(|e| e.to_string())?;
-        crate::decision::check_claimed_id(
+        kyc_core::decision::check_claimed_id(
             &mut verification.result,
             claim.id_type.as_deref(),
             claim.id_number.as_deref(),
         );
         let failed = self.failed_challenges.get(&ticket).copied().unwrap_or(0);
-        crate::decision::apply_failed_attempts(&mut verification.result, failed);
+        kyc_core::decision::apply_failed_attempts(&mut verification.result, failed);
         out.send(Event::Progress {
             ticket,
             stage: Stage::Duplicates,

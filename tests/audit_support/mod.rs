@@ -1,7 +1,7 @@
 //! Shared fixtures for the audit integration tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use kyc_kiosk::audit::*;
+use kyc_core::audit::*;
 use serde_json::json;
 
 /// A temporary store with fast password hashing.

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use image::RgbImage;
-use kyc_kiosk::imaging::{Decoded, ImageLimits, decode_file};
-use kyc_kiosk::{Config, Pipeline};
+use kyc_core::imaging::{Decoded, ImageLimits, decode_file};
+use kyc_core::{Config, Pipeline};
 
 /// A fetched test image; fails with the fetch command when the test set-up did not run.
 pub fn data(name: &str) -> PathBuf {
@@ -62,7 +62,7 @@ pub fn face_crops(name: &str, pipeline: &mut Pipeline) -> Vec<RgbImage> {
     faces
         .iter()
         .map(|f| {
-            kyc_kiosk::imaging::crop(
+            kyc_core::imaging::crop(
                 &img,
                 f.x - f.width / 4.0,
                 f.y - f.height / 4.0,

@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use image::{Rgb, RgbImage};
-use kyc_kiosk::face::detect::FaceBox;
-use kyc_kiosk::liveness::challenge::Step;
+use kyc_core::face::detect::FaceBox;
+use kyc_core::liveness::challenge::Step;
 
 /// Displace pixels around the nose tip by up to `(dx, dy)` pixels with a Gaussian falloff
 /// (σ = 0.3 face widths), as a nose standing in front of the face plane moves when the head
@@ -27,7 +27,7 @@ pub fn bulge(img: &RgbImage, face: &FaceBox, dx: f32, dy: f32) -> RgbImage {
         }
         let g = (-r2 / two_s2).exp();
         for c in 0..3 {
-            px.0[c] = kyc_kiosk::imaging::sample_bilinear(img, fx - dx * g, fy - dy * g, c)
+            px.0[c] = kyc_core::imaging::sample_bilinear(img, fx - dx * g, fy - dy * g, c)
                 .round()
                 .clamp(0.0, 255.0) as u8;
         }
@@ -44,7 +44,7 @@ pub fn zoom(img: &RgbImage, face: &FaceBox, k: f32) -> RgbImage {
         let sy = cy + (y as f32 - h / 2.0) / k;
         let mut p = [0u8; 3];
         for (c, v) in p.iter_mut().enumerate() {
-            *v = kyc_kiosk::imaging::sample_bilinear(img, sx, sy, c)
+            *v = kyc_core::imaging::sample_bilinear(img, sx, sy, c)
                 .round()
                 .clamp(0.0, 255.0) as u8;
         }
@@ -74,16 +74,15 @@ pub fn perform(img: &RgbImage, face: &FaceBox, step: Step) -> RgbImage {
 /// challenge starts.
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 pub fn write_challenge_frames(clip: &std::path::Path, dir: &std::path::Path) {
-    let runtime = kyc_kiosk::inference::Runtime::open(&kyc_kiosk::models::models_dir())
+    let runtime = kyc_core::inference::Runtime::open(&kyc_core::models::models_dir())
         .expect("ONNX Runtime: run `python3 packaging/fetch.py models`");
-    let mut faces =
-        kyc_kiosk::face::FaceEngine::load(&runtime, kyc_kiosk::Config::default().face, 1)
-            .expect("models: run `python3 packaging/fetch.py models`");
-    let files = kyc_kiosk::liveness::cli::frame_files(clip)
+    let mut faces = kyc_core::face::FaceEngine::load(&runtime, kyc_core::Config::default().face, 1)
+        .expect("models: run `python3 packaging/fetch.py models`");
+    let files = kyc_kiosk::cli::liveness::frame_files(clip)
         .expect("clip frames: run `python3 packaging/fetch.py testdata`");
     std::fs::create_dir_all(dir).unwrap();
     for (i, f) in files.iter().take(20).enumerate() {
-        let img = kyc_kiosk::imaging::decode_file(f, &Default::default())
+        let img = kyc_core::imaging::decode_file(f, &Default::default())
             .unwrap()
             .rgb;
         let step = match i {

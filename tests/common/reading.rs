@@ -3,7 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use image::RgbImage;
-use kyc_kiosk::document::{DocumentReader, DocumentReading};
+use kyc_core::document::{DocumentReader, DocumentReading};
 use serde_json::Value;
 
 use crate::common;

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
-use kyc_kiosk::Config;
-use kyc_kiosk::audit::{AuditConfig, AuditStore, Role as UserRole};
+use kyc_core::Config;
+use kyc_core::audit::{AuditConfig, AuditStore, Role as UserRole};
+use kyc_core::liveness::challenge::Step;
 use kyc_kiosk::gui::capture::SourceSpec;
 use kyc_kiosk::gui::state::{Screen, StoreStatus};
 use kyc_kiosk::gui::strings::EN;
 use kyc_kiosk::gui::{AppOptions, KioskApp};
-use kyc_kiosk::liveness::challenge::Step;
 
 use crate::kiosk::{click, type_into_role, wait_for};
 

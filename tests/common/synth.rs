@@ -15,8 +15,8 @@
 
 use ab_glyph::{Font, FontVec, PxScale, ScaleFont};
 use image::{Rgb, RgbImage};
-use kyc_kiosk::document::mrz::MrzFormat;
-use kyc_kiosk::document::mrz::generate::{MrzSpec, generate};
+use kyc_core::document::mrz::MrzFormat;
+use kyc_core::document::mrz::generate::{MrzSpec, generate};
 use serde_json::{Map, Value, json};
 
 pub const OCRB: &str = "/usr/share/fonts/opentype/ocr-b/OCRB.otf";
@@ -735,7 +735,7 @@ pub fn ghana_card(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> SynthDoc {
 
 /// The Ghana Card PIN check digit as `idnumber` validates it (found by trying each digit).
 pub fn ghana_check(nine: &str) -> char {
-    use kyc_kiosk::document::idnumber::{IdType, validate};
+    use kyc_core::document::idnumber::{IdType, validate};
     for d in '0'..='9' {
         if validate("GH", IdType::GhanaCardPin, &format!("GHA-{nine}-{d}")).is_valid() {
             return d;
@@ -1052,7 +1052,7 @@ pub fn place_on(doc: &RgbImage, cw: u32, ch: u32, quad: [[f64; 2]; 4], bg: [u8; 
             return Rgb(bg.map(|c| c.saturating_add(n)));
         }
         let p = [0, 1, 2].map(|c| {
-            kyc_kiosk::imaging::sample_bilinear(doc, (u - 0.5) as f32, (v - 0.5) as f32, c)
+            kyc_core::imaging::sample_bilinear(doc, (u - 0.5) as f32, (v - 0.5) as f32, c)
                 .round()
                 .clamp(0.0, 255.0) as u8
         });

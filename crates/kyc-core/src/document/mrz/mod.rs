@@ -1,0 +1,332 @@
+//! Machine-readable zone (ICAO Doc 9303) reading: format detection, normalisation, parsing,
+//! check-digit verification and check-digit-guided repair of OCR confusions.
+//!
+//! The OCR layer hands over its candidate lines (top to bottom, optionally with per-character
+//! confidences) and gets back an [`MrzReading`]:
+//!
+//! ```
+//! use kyc_core::document::mrz::{parse_mrz_lines, IsoDate, MrzFormat};
+//! let today = IsoDate::new(2026, 11, 22).unwrap();
+//! let r = parse_mrz_lines(
+//!     &[
+//!         "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
+//!         "L898902C36UTO74O8122F12O4159ZE184226B<<<<<1O",
+//!     ],
+//!     today,
+//! )
+//! .unwrap();
+//! assert_eq!(r.format, MrzFormat::Td3);
+//! assert!(r.valid);
+//! assert_eq!(r.fields.birth_date.value.as_deref(), Some("1974-08-12"));
+//! assert_eq!(r.repairs.len(), 3); // the three letter Os in digit fields
+//! ```
+
+mod date;
+mod engine;
+pub mod generate;
+mod layout;
+
+pub use date::{DateRole, IsoDate, days_in_month, resolve_yymmdd};
+pub use layout::{CheckName, MrzFormat, char_value, check_digit, check_digit_bytes};
+
+use serde::{Deserialize, Serialize};
+
+/// One line of OCR output offered to the MRZ reader.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CandidateLine {
+    /// The text as the OCR read it (any case, spaces and `«` allowed).
+    pub text: String,
+    /// Optional confidence 0–1 for each character of `text` (by `char`, same count).
+    pub confidences: Option<Vec<f32>>,
+}
+
+impl CandidateLine {
+    /// A line without per-character confidences.
+    pub fn new(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            confidences: None,
+        }
+    }
+
+    /// A line with one confidence (0–1) per character of `text`.
+    pub fn with_confidences(text: impl Into<String>, confidences: Vec<f32>) -> Self {
+        Self {
+            text: text.into(),
+            confidences: Some(confidences),
+        }
+    }
+}
+
+impl From<&str> for CandidateLine {
+    fn from(s: &str) -> Self {
+        Self::new(s)
+    }
+}
+
+/// Settings of the MRZ reader.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MrzOptions {
+    /// The date that resolves two-digit years (births are never later than this).
+    pub today: IsoDate,
+    /// An expiry date may lie at most this many years after `today` (else previous century).
+    pub max_expiry_years_ahead: i32,
+    /// A character whose OCR confidence is below this is "uncertain": only uncertain characters
+    /// may be swapped digit-for-digit (e.g. 3↔8) and they are preferred for any repair.
+    pub low_confidence: f32,
+    /// Allow digit-for-digit swaps even without per-character confidences (off: a misprinted
+    /// check digit could otherwise be "repaired" into a false pass).
+    pub digit_swaps_without_confidence: bool,
+    /// Try repairs that change two characters of one field when no single change is unique.
+    pub allow_double_substitutions: bool,
+}
+
+impl MrzOptions {
+    /// Defaults with the given "today".
+    pub fn new(today: IsoDate) -> Self {
+        Self {
+            today,
+            max_expiry_years_ahead: 20,
+            low_confidence: 0.6,
+            digit_swaps_without_confidence: false,
+            allow_double_substitutions: true,
+        }
+    }
+}
+
+/// One text field of the MRZ.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MrzField {
+    /// Cleaned value: fillers trimmed (or turned into spaces in names).
+    pub value: String,
+    /// The characters of the field as they stand in the corrected lines.
+    pub raw: String,
+    /// Result of the field's own check digit; `None` when the field has none.
+    pub valid: Option<bool>,
+    /// Lowest OCR confidence (0–1) among the field's characters, when confidences were given.
+    pub confidence: Option<f32>,
+}
+
+/// A date field of the MRZ.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MrzDateField {
+    /// ISO 8601 `YYYY-MM-DD`, or `None` when the field is unknown (fillers) or names no real day.
+    pub value: Option<String>,
+    /// The six `YYMMDD` characters as they stand in the corrected lines.
+    pub raw: String,
+    /// Result of the field's check digit.
+    pub valid: Option<bool>,
+    /// Lowest OCR confidence (0–1) among the field's characters, when confidences were given.
+    pub confidence: Option<f32>,
+}
+
+/// Every field of an MRZ; fields a format lacks are `None`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MrzFields {
+    /// Document code, fillers trimmed: `P`, `PD`, `I`, `ID`, `AC`, `V`, …
+    pub document_code: MrzField,
+    /// Issuing state or organisation (ICAO 3-letter code; `D` for Germany).
+    pub issuing_state: MrzField,
+    /// Document number; a long TD1/TD2 number includes its overflow from the optional data.
+    pub document_number: MrzField,
+    /// TD3 personal number (with its own check digit).
+    pub personal_number: Option<MrzField>,
+    /// First optional-data element (TD1 line 1, TD2, MRV); without a long number's overflow.
+    pub optional_data1: Option<MrzField>,
+    /// TD1's second optional-data element (line 2).
+    pub optional_data2: Option<MrzField>,
+    /// Date of birth.
+    pub birth_date: MrzDateField,
+    /// `M`, `F`, `X`, or empty for unspecified (`<`).
+    pub sex: MrzField,
+    /// Date of expiry.
+    pub expiry_date: MrzDateField,
+    /// Nationality (ICAO 3-letter code).
+    pub nationality: MrzField,
+    /// Primary identifier (surname), fillers as spaces.
+    pub primary_identifier: MrzField,
+    /// Secondary identifier (given names), fillers as spaces.
+    pub secondary_identifier: MrzField,
+}
+
+/// The outcome of one check digit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckResult {
+    /// Which check digit.
+    pub name: CheckName,
+    /// The digit computed from the covered characters (`None` if one is outside the alphabet).
+    pub expected: Option<char>,
+    /// The character printed in the check-digit position.
+    pub found: char,
+    /// Whether they agree (a filler found counts as 0 only where the covered field is empty).
+    pub ok: bool,
+}
+
+/// Why a character was changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RepairReason {
+    /// The field allows only digits or only letters, and the character has one look-alike there.
+    FieldRule,
+    /// A filler `<` read as `K` (runs of K in filler areas).
+    Filler,
+    /// A failing check digit passes after this unique substitution from the confusion sets.
+    CheckDigit,
+    /// A filler inserted to bring the line to its format's length.
+    LengthPad,
+    /// A character removed to bring the line to its format's length.
+    LengthTrim,
+}
+
+/// One change made to the OCR text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Repair {
+    /// Line index (0-based) in `corrected`.
+    pub line: usize,
+    /// Character index (0-based): in the corrected line for substitutions and insertions, in the
+    /// normalised line before trimming for removals.
+    pub position: usize,
+    /// The character before (`None` for an insertion).
+    pub from: Option<char>,
+    /// The character after (`None` for a removal).
+    pub to: Option<char>,
+    /// Why.
+    pub reason: RepairReason,
+}
+
+/// A parsed, verified and possibly repaired MRZ.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MrzReading {
+    /// The candidate lines the zone was read from, exactly as the OCR gave them.
+    pub raw: Vec<String>,
+    /// The lines after normalisation and repair (fixed length, `0-9 A-Z <` only).
+    pub corrected: Vec<String>,
+    /// The detected layout.
+    pub format: MrzFormat,
+    /// Every field.
+    pub fields: MrzFields,
+    /// Every check digit the format prints, in order.
+    pub checks: Vec<CheckResult>,
+    /// `true` only when every check digit (and the composite) passes.
+    pub valid: bool,
+    /// The names of the failing checks (empty when `valid`).
+    pub failed_checks: Vec<CheckName>,
+    /// Every change made to the text, in the order made.
+    pub repairs: Vec<Repair>,
+}
+
+/// Why no MRZ could be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MrzError {
+    /// No candidate line looks like MRZ text.
+    #[error("no MRZ-like line among {0} candidate lines")]
+    NoMrzLines(usize),
+    /// MRZ-like lines were found, but no ICAO layout fits their number and lengths.
+    #[error(
+        "MRZ-like lines of lengths {0:?} fit no ICAO 9303 layout (TD1, TD2, TD3, MRV-A, MRV-B)"
+    )]
+    NoLayoutFits(Vec<usize>),
+}
+
+/// Read an MRZ from OCR candidate lines (top to bottom). Lines that are not MRZ-like (visual zone
+/// text) may be included; the best-scoring window of consecutive lines is chosen.
+pub fn parse_mrz(
+    candidates: &[CandidateLine],
+    options: &MrzOptions,
+) -> Result<MrzReading, MrzError> {
+    engine::read(candidates, options)
+}
+
+/// [`parse_mrz`] for plain strings with default options.
+pub fn parse_mrz_lines(lines: &[&str], today: IsoDate) -> Result<MrzReading, MrzError> {
+    let c: Vec<CandidateLine> = lines.iter().map(|l| CandidateLine::new(*l)).collect();
+    parse_mrz(&c, &MrzOptions::new(today))
+}
+
+/// [`parse_mrz`] for one block of text with one line per row, default options.
+pub fn parse_mrz_text(text: &str, today: IsoDate) -> Result<MrzReading, MrzError> {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    parse_mrz_lines(&lines, today)
+}
+
+/// Parse lines already known to be in `format` (no detection, still normalised and repaired).
+pub fn parse_mrz_as(
+    format: MrzFormat,
+    candidates: &[CandidateLine],
+    options: &MrzOptions,
+) -> Result<MrzReading, MrzError> {
+    engine::read_as(format, candidates, options)
+}
+
+/// The broad kind of document an MRZ belongs to, from its format and document code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DocumentKind {
+    /// Passport book (TD3, code `P…`).
+    Passport,
+    /// Identity card or other official travel document (TD1/TD2, codes `I…`, `A…`, `C…`).
+    IdCard,
+    /// Visa (MRV-A/MRV-B, code `V…`).
+    Visa,
+    /// Anything else.
+    Other,
+}
+
+impl MrzReading {
+    /// The broad kind of document.
+    pub fn document_kind(&self) -> DocumentKind {
+        let code = self.fields.document_code.value.as_bytes().first().copied();
+        match (self.format, code) {
+            (MrzFormat::MrvA | MrzFormat::MrvB, _) | (_, Some(b'V')) => DocumentKind::Visa,
+            (_, Some(b'P')) => DocumentKind::Passport,
+            (_, Some(b'I' | b'A' | b'C')) => DocumentKind::IdCard,
+            _ => DocumentKind::Other,
+        }
+    }
+
+    /// The date of birth, when the field names a real day.
+    pub fn birth_date(&self) -> Option<IsoDate> {
+        self.fields
+            .birth_date
+            .value
+            .as_deref()
+            .and_then(IsoDate::parse_iso)
+    }
+
+    /// The date of expiry, when the field names a real day.
+    pub fn expiry_date(&self) -> Option<IsoDate> {
+        self.fields
+            .expiry_date
+            .value
+            .as_deref()
+            .and_then(IsoDate::parse_iso)
+    }
+
+    /// `Some(true)` when the document expired before `today`; `None` without an expiry date.
+    pub fn is_expired(&self, today: IsoDate) -> Option<bool> {
+        self.expiry_date().map(|e| e < today)
+    }
+
+    /// The holder's age in whole years on `today`; `None` without a birth date.
+    pub fn age_on(&self, today: IsoDate) -> Option<i32> {
+        self.birth_date().map(|b| b.years_until(&today))
+    }
+
+    /// Full name as printed on most documents: secondary identifier then primary identifier.
+    pub fn full_name(&self) -> String {
+        let given = self.fields.secondary_identifier.value.trim();
+        let surname = self.fields.primary_identifier.value.trim();
+        match (given.is_empty(), surname.is_empty()) {
+            (true, _) => surname.to_string(),
+            (_, true) => given.to_string(),
+            _ => format!("{given} {surname}"),
+        }
+    }
+}

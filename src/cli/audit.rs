@@ -1,0 +1,426 @@
+//! `kyc-kiosk audit …` subcommands. Hook into `main.rs` with one line, e.g.
+//! `Command::Audit(cmd) => std::process::exit(crate::cli::audit::run(cmd)?)`.
+//!
+//! Exit codes from [`run`]: 0 success, 2 chain or database broken (`verify`), errors are
+//! returned as `Err` for the caller to print (and exit 1).
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+
+use kyc_core::audit::AuditError;
+use kyc_core::audit::ExportFormat;
+use kyc_core::audit::{AuditConfig, AuditStore};
+use kyc_core::audit::{Decision, RecordFilter};
+
+/// Where the database and key file are.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct StoreArgs {
+    /// Audit database (default: the platform data folder, `kyc-kiosk/audit.sqlite3`).
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Key file (default: `<db>.key` when --db is given, else the platform config folder).
+    #[arg(long, value_name = "PATH")]
+    pub key: Option<PathBuf>,
+}
+
+/// Record filters shared by `export` and `stats`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct FilterArgs {
+    /// Created on or after this day (YYYY-MM-DD, UTC) or ms since epoch.
+    #[arg(long, value_name = "DATE")]
+    pub from: Option<String>,
+    /// Created before this day (YYYY-MM-DD, UTC, exclusive) or ms since epoch.
+    #[arg(long, value_name = "DATE")]
+    pub to: Option<String>,
+    /// Only this operator.
+    #[arg(long)]
+    pub operator: Option<String>,
+    /// Only this current decision (approve, refer, reject).
+    #[arg(long)]
+    pub decision: Option<Decision>,
+}
+
+/// Export file format on the command line (the store's [`ExportFormat`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    /// One JSON object per line (summary plus the full result JSON).
+    Jsonl,
+    /// Comma-separated summary columns with a header row (RFC 4180 quoting).
+    Csv,
+}
+
+impl From<FormatArg> for ExportFormat {
+    fn from(f: FormatArg) -> Self {
+        match f {
+            FormatArg::Jsonl => ExportFormat::Jsonl,
+            FormatArg::Csv => ExportFormat::Csv,
+        }
+    }
+}
+
+/// The `audit` subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain and report every edited, deleted, reordered or truncated record.
+    Verify {
+        /// Store location.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete images older than N days (decisions and templates stay).
+    Purge {
+        /// Store location.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Retention in days.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+    },
+    /// Erase a customer's biometric data (images and face templates), leaving a tombstone.
+    Erase {
+        /// Store location.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The customer's ID number (every record with it is erased).
+        #[arg(long, required_unless_present = "record")]
+        customer: Option<String>,
+        /// Erase one record by id instead (repeatable).
+        #[arg(long)]
+        record: Vec<i64>,
+        /// Reason written into the tombstone.
+        #[arg(long, default_value = "customer request")]
+        reason: String,
+    },
+    /// Export records as JSON Lines or CSV.
+    Export {
+        /// Store location.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Output format.
+        #[arg(long, value_enum)]
+        format: FormatArg,
+        /// Filters.
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Counts per decision and operator, and processing times.
+    Stats {
+        /// Store location.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Filters.
+        #[command(flatten)]
+        filter: FilterArgs,
+    },
+    /// One-time install step: create the first administrator. The password is read from
+    /// --password-file, else `KYC_KIOSK_ADMIN_PASSWORD`, else the first line of standard input.
+    CreateAdmin {
+        /// Store location.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Administrator username.
+        #[arg(long)]
+        username: String,
+        /// File whose first line is the password.
+        #[arg(long, value_name = "PATH")]
+        password_file: Option<PathBuf>,
+    },
+}
+
+/// Run one audit subcommand; returns the process exit code.
+pub fn run(cmd: AuditCommand) -> Result<i32, AuditError> {
+    let mut stdout = std::io::stdout().lock();
+    run_to(cmd, &mut stdout)
+}
+
+/// Like [`run`] but writing to `out` (used by tests).
+pub fn run_to(cmd: AuditCommand, out: &mut dyn Write) -> Result<i32, AuditError> {
+    let io = |e| AuditError::io("standard output", e);
+    match cmd {
+        AuditCommand::Verify { store, json } => {
+            let s = open_existing(&store)?;
+            let integrity = s.integrity_check()?;
+            let report = s.verify()?;
+            let sound = integrity == ["ok"];
+            if json {
+                let v = serde_json::json!({ "integrity_check": integrity, "chain": report });
+                serde_json::to_writer_pretty(&mut *out, &v)?;
+                writeln!(out).map_err(io)?;
+            } else {
+                writeln!(out, "integrity_check: {}", integrity.join("; ")).map_err(io)?;
+                writeln!(
+                    out,
+                    "events: {}  records: {}  checkpoints: {}  head: {}",
+                    report.events, report.records, report.checkpoints, report.head_seq
+                )
+                .map_err(io)?;
+                for p in &report.problems {
+                    writeln!(out, "PROBLEM {}", serde_json::to_string(p)?).map_err(io)?;
+                }
+                writeln!(
+                    out,
+                    "{}",
+                    if report.is_intact() && sound {
+                        "chain OK"
+                    } else {
+                        "chain BROKEN"
+                    }
+                )
+                .map_err(io)?;
+            }
+            Ok(if report.is_intact() && sound { 0 } else { 2 })
+        }
+        AuditCommand::Purge { store, days } => {
+            let mut s = open_existing(&store)?;
+            let by = s.system_session("cli-purge");
+            let r = s.purge_images(&by, days)?;
+            writeln!(
+                out,
+                "purged {} images of {} records older than {days} days",
+                r.blobs, r.records
+            )
+            .map_err(io)?;
+            Ok(0)
+        }
+        AuditCommand::Erase {
+            store,
+            customer,
+            record,
+            reason,
+        } => {
+            let mut s = open_existing(&store)?;
+            let by = s.system_session("cli-erase");
+            let r = match customer {
+                Some(c) => s.erase_customer(&by, &c, &reason)?,
+                None => s.erase_records(&by, &record, &reason)?,
+            };
+            writeln!(
+                out,
+                "erased {} images and {} templates of records {:?}",
+                r.blobs, r.templates, r.verification_ids
+            )
+            .map_err(io)?;
+            Ok(0)
+        }
+        AuditCommand::Export {
+            store,
+            format,
+            filter,
+            out: path,
+        } => {
+            let mut s = open_existing(&store)?;
+            let by = s.system_session("cli-export");
+            let f = filter.to_filter()?;
+            let n = match path {
+                Some(p) => {
+                    let file = std::fs::File::create(&p).map_err(|e| AuditError::io(&p, e))?;
+                    let mut w = std::io::BufWriter::new(file);
+                    s.export(&by, &f, format.into(), &mut w)?
+                }
+                None => s.export(&by, &f, format.into(), out)?,
+            };
+            eprintln!("exported {n} records");
+            Ok(0)
+        }
+        AuditCommand::Stats { store, filter } => {
+            let s = open_existing(&store)?;
+            let by = s.system_session("cli-stats");
+            let st = s.stats(&by, &filter.to_filter()?)?;
+            serde_json::to_writer_pretty(&mut *out, &st)?;
+            writeln!(out).map_err(io)?;
+            Ok(0)
+        }
+        AuditCommand::CreateAdmin {
+            store,
+            username,
+            password_file,
+        } => {
+            let from_file = match &password_file {
+                Some(p) => Some(
+                    std::fs::read_to_string(p)
+                        .map_err(|e| AuditError::io(p, e))?
+                        .lines()
+                        .next()
+                        .unwrap_or_default()
+                        .to_string(),
+                ),
+                None => None,
+            };
+            let password =
+                match from_file.map_or_else(|| std::env::var("KYC_KIOSK_ADMIN_PASSWORD"), Ok) {
+                    Ok(p) => p,
+                    Err(_) => {
+                        let mut line = String::new();
+                        std::io::stdin()
+                            .lock()
+                            .read_line(&mut line)
+                            .map_err(|e| AuditError::io("standard input", e))?;
+                        line.trim_end_matches(['\r', '\n']).to_string()
+                    }
+                };
+            let mut s = AuditStore::open(config(&store))?;
+            let id = s.create_first_admin(&username, &password)?;
+            writeln!(out, "created administrator {username} (user id {id})").map_err(io)?;
+            Ok(0)
+        }
+    }
+}
+
+/// The store configuration the CLI arguments describe.
+pub fn config(store: &StoreArgs) -> AuditConfig {
+    let mut cfg = match &store.db {
+        Some(db) => AuditConfig::at(db),
+        None => AuditConfig::default(),
+    };
+    if let Some(k) = &store.key {
+        cfg.key_path = k.clone();
+    }
+    cfg
+}
+
+/// Open an existing store without creating a database or a key.
+fn open_existing(store: &StoreArgs) -> Result<AuditStore, AuditError> {
+    let mut cfg = config(store);
+    if !cfg.db_path.exists() {
+        return Err(AuditError::NotFound(format!(
+            "audit database {}",
+            cfg.db_path.display()
+        )));
+    }
+    cfg.create_key = false;
+    AuditStore::open(cfg)
+}
+
+impl FilterArgs {
+    /// Turn the text arguments into a [`RecordFilter`].
+    pub fn to_filter(&self) -> Result<RecordFilter, AuditError> {
+        Ok(RecordFilter {
+            from_ms: self.from.as_deref().map(parse_time).transpose()?,
+            to_ms: self.to.as_deref().map(parse_time).transpose()?,
+            operator: self.operator.clone(),
+            decision: self.decision,
+            review_status: None,
+            text: None,
+        })
+    }
+}
+
+/// Parse `YYYY-MM-DD` (UTC midnight) or an integer of ms since the epoch.
+pub fn parse_time(s: &str) -> Result<i64, AuditError> {
+    if let Ok(ms) = s.parse::<i64>() {
+        return Ok(ms);
+    }
+    let bad = || AuditError::InvalidInput(format!("bad date {s:?}: use YYYY-MM-DD or ms"));
+    let mut it = s.split('-');
+    let (Some(y), Some(m), Some(d), None) = (it.next(), it.next(), it.next(), it.next()) else {
+        return Err(bad());
+    };
+    let (y, m, d): (i64, i64, i64) = (
+        y.parse().map_err(|_| bad())?,
+        m.parse().map_err(|_| bad())?,
+        d.parse().map_err(|_| bad())?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return Err(bad());
+    }
+    // Days from 1970-01-01 to the civil date (proleptic Gregorian).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Ok(days * 86_400_000)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// How `main.rs` is expected to nest the commands.
+    #[derive(Debug, Parser)]
+    struct Top {
+        #[command(subcommand)]
+        cmd: TopCmd,
+    }
+
+    #[derive(Debug, clap::Subcommand)]
+    enum TopCmd {
+        #[command(subcommand)]
+        Audit(AuditCommand),
+    }
+
+    fn parse(args: &[&str]) -> AuditCommand {
+        let mut v = vec!["kyc-kiosk", "audit"];
+        v.extend_from_slice(args);
+        match Top::try_parse_from(v).unwrap().cmd {
+            TopCmd::Audit(c) => c,
+        }
+    }
+
+    #[test]
+    fn command_line_shapes() {
+        use clap::CommandFactory;
+        Top::command().debug_assert();
+        match parse(&["verify", "--db", "/x/a.db", "--json"]) {
+            AuditCommand::Verify { store, json } => {
+                assert_eq!(store.db.unwrap(), PathBuf::from("/x/a.db"));
+                assert!(json);
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&[
+            "export",
+            "--format",
+            "csv",
+            "--from",
+            "2024-03-01",
+            "--decision",
+            "refer",
+            "--operator",
+            "ama",
+        ]) {
+            AuditCommand::Export { format, filter, .. } => {
+                assert_eq!(format, FormatArg::Csv);
+                let f = filter.to_filter().unwrap();
+                assert_eq!(f.from_ms, Some(1_709_251_200_000));
+                assert_eq!(f.decision, Some(Decision::Refer));
+                assert_eq!(f.operator.as_deref(), Some("ama"));
+            }
+            other => panic!("{other:?}"),
+        }
+        match parse(&["purge"]) {
+            AuditCommand::Purge { days, .. } => assert_eq!(days, 30),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            parse(&["erase", "--customer", "GHA-1"]),
+            AuditCommand::Erase {
+                customer: Some(_),
+                ..
+            }
+        ));
+        let mut v = vec!["kyc-kiosk", "audit", "erase"];
+        assert!(Top::try_parse_from(v.clone()).is_err());
+        v.extend(["--record", "7"]);
+        assert!(Top::try_parse_from(v).is_ok());
+    }
+
+    #[test]
+    fn parses_dates() {
+        assert_eq!(parse_time("1970-01-01").unwrap(), 0);
+        assert_eq!(parse_time("2024-03-01").unwrap(), 1_709_251_200_000);
+        assert_eq!(parse_time("12345").unwrap(), 12345);
+        assert!(parse_time("2024-13-01").is_err());
+        assert!(parse_time("yesterday").is_err());
+    }
+}

@@ -1,0 +1,5 @@
+//! Command-line front ends of the core's capabilities (clap arguments, printing, exit codes).
+
+pub mod audit;
+pub mod document;
+pub mod liveness;

@@ -1,0 +1,12 @@
+//! Integration tests: cli (one test binary; each file below was its own binary before).
+
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../common/passport.rs"]
+mod passport;
+#[path = "../common/synth.rs"]
+mod synth;
+
+mod cli;
+mod document_cli;
+mod liveness_cli;

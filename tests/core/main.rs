@@ -1,0 +1,31 @@
+//! Integration tests: core (one test binary; each file below was its own binary before).
+
+#[path = "../audit_support/mod.rs"]
+mod audit_support;
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../common/moves.rs"]
+mod moves;
+#[path = "../common/passport.rs"]
+mod passport;
+#[path = "../common/reading.rs"]
+mod reading;
+#[path = "../common/synth.rs"]
+mod synth;
+
+mod audit_chain;
+mod audit_crash;
+mod audit_duplicates;
+mod audit_export;
+mod audit_retention;
+mod audit_store;
+mod audit_user_admin;
+mod audit_users;
+mod document_locate;
+mod document_read;
+mod document_sides;
+mod faces_real;
+mod idnumber_checks;
+mod liveness_real;
+mod mrz_parse;
+mod mrz_samples;

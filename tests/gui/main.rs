@@ -1,0 +1,23 @@
+//! Integration tests: gui (one test binary; each file below was its own binary before).
+
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../common/held.rs"]
+mod held;
+#[path = "../common/kiosk.rs"]
+mod kiosk;
+#[path = "../common/moves.rs"]
+mod moves;
+#[path = "../common/passport.rs"]
+mod passport;
+#[path = "../common/reading.rs"]
+mod reading;
+#[path = "../common/session.rs"]
+mod session;
+#[path = "../common/synth.rs"]
+mod synth;
+
+mod document_meter;
+mod gui_admin;
+mod gui_flow;
+mod gui_liveness_retries;
