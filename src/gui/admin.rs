@@ -11,15 +11,15 @@
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, channel};
 
-use kyc_core::audit::{AuditStore, Permission, Role, UserInfo, UserSession, role_allows};
+use kyc_core::audit::{Permission, Role, UserInfo, role_allows};
 use kyc_core::config::Config;
-use kyc_core::pipeline::Pipeline;
 
 use super::capture::SourceSpec;
-use super::settings_file::{self, IDLE_TIMEOUT_RANGE, KioskSettings};
+use super::messages::Job;
+pub use super::messages::{AdminEvent, AdminJob, SettingsNotice};
+use super::settings_file::{IDLE_TIMEOUT_RANGE, KioskSettings};
 use super::state::{AppState, Screen};
 use super::strings::Lang;
-use super::worker::Job;
 
 /// Resolutions offered for a camera (`None`: the camera's default, 1280×720 asked).
 pub const RESOLUTIONS: [Option<(u32, u32)>; 4] = [
@@ -242,21 +242,6 @@ pub fn can_edit_thresholds(role: Role) -> bool {
 #[must_use]
 pub fn can_manage_users(role: Role) -> bool {
     role_allows(role, Permission::ManageUsers)
-}
-
-/// A line under the form: saved, saved for this session only, refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SettingsNotice {
-    /// Applied and written to the file.
-    Saved(PathBuf),
-    /// Applied, but there is no settings file to write.
-    NoFile,
-    /// Applied, but writing the file failed (the message); in force until the kiosk restarts.
-    NotSaved(String),
-    /// Nothing differed from the settings in force.
-    Unchanged,
-    /// Refused by the worker (permission, audit store); nothing changed.
-    Failed(String),
 }
 
 /// The create-user form.
@@ -548,93 +533,6 @@ pub fn select_user(st: &mut AppState, username: &str) {
     u.message = None;
 }
 
-/// Work for the worker from the settings screen.
-#[derive(Debug)]
-pub enum AdminJob {
-    /// Apply and save new settings (recorded as `settings_changed` first).
-    ApplySettings {
-        /// The settings in force.
-        before: Box<KioskSettings>,
-        /// The settings asked for.
-        after: Box<KioskSettings>,
-        /// The settings file to write.
-        file: Option<PathBuf>,
-    },
-    /// List users.
-    ListUsers,
-    /// Create a user.
-    CreateUser {
-        /// Username.
-        username: String,
-        /// Role.
-        role: Role,
-        /// Password (dropped after hashing).
-        password: String,
-    },
-    /// Change a user's role.
-    SetRole {
-        /// Username.
-        username: String,
-        /// New role.
-        role: Role,
-    },
-    /// Disable or enable a user.
-    SetDisabled {
-        /// Username.
-        username: String,
-        /// Disable (`true`) or enable.
-        disabled: bool,
-    },
-    /// Give a user a new password.
-    ResetPassword {
-        /// Username.
-        username: String,
-        /// New password.
-        password: String,
-    },
-    /// Clear a user's lockout.
-    Unlock {
-        /// Username.
-        username: String,
-    },
-    /// At start: chain the settings in force (`settings_in_force`, by `system:kiosk-start`), so
-    /// a settings file edited outside the kiosk shows up in the chain as a difference from the
-    /// last `settings_changed`.
-    RecordStart {
-        /// The settings in force at start.
-        settings: Box<KioskSettings>,
-        /// The settings file they were read from, if any.
-        file: Option<PathBuf>,
-    },
-}
-
-/// The worker's answers to [`AdminJob`]s.
-#[derive(Debug)]
-pub enum AdminEvent {
-    /// The settings are recorded in the audit chain and in force.
-    SettingsApplied {
-        /// The settings now in force.
-        settings: Box<KioskSettings>,
-        /// The configuration now in force.
-        config: Box<Config>,
-        /// How saving went.
-        notice: SettingsNotice,
-    },
-    /// The settings were refused (nothing changed).
-    SettingsFailed(String),
-    /// The users, after a listing or a change.
-    Users {
-        /// Every user.
-        list: Vec<UserInfo>,
-        /// What was done, if anything.
-        done: Option<String>,
-    },
-    /// A user operation was refused.
-    UsersFailed(String),
-    /// The start was chained (or why not).
-    StartRecorded(Result<(), String>),
-}
-
 /// Apply a worker answer to the state.
 pub fn apply(st: &mut AppState, ev: AdminEvent) {
     let a = &mut st.admin;
@@ -677,156 +575,6 @@ pub fn apply(st: &mut AppState, ev: AdminEvent) {
         }
         AdminEvent::StartRecorded(Ok(())) => {}
         AdminEvent::StartRecorded(Err(m)) => st.notice = Some(m),
-    }
-}
-
-/// What the worker lends to an [`AdminJob`].
-pub struct WorkerParts<'a> {
-    /// The audit store, if open.
-    pub store: Option<&'a mut AuditStore>,
-    /// The signed-in user.
-    pub session: Option<&'a UserSession>,
-    /// The worker's configuration (recorded with each verification).
-    pub config: &'a mut Config,
-    /// The pipeline, once loaded.
-    pub pipeline: Option<&'a mut Pipeline>,
-}
-
-/// Serve one [`AdminJob`] on the worker thread.
-pub fn serve(parts: WorkerParts<'_>, job: AdminJob) -> AdminEvent {
-    if let AdminJob::RecordStart { settings, file } = &job {
-        let Some(store) = parts.store else {
-            return AdminEvent::StartRecorded(Err("the audit store is not open".into()));
-        };
-        let by = store.system_session("kiosk-start");
-        let payload = serde_json::json!({
-            "settings": settings.to_file(),
-            "file": file.as_ref().map(|f| f.display().to_string()),
-        });
-        return AdminEvent::StartRecorded(
-            store
-                .log_event(&by, "settings_in_force", payload)
-                .map(|_| ())
-                .map_err(|e| format!("settings in force not recorded: {e}")),
-        );
-    }
-    let (Some(store), Some(session)) = (parts.store, parts.session) else {
-        return match job {
-            AdminJob::ApplySettings { .. } => AdminEvent::SettingsFailed("not logged in".into()),
-            _ => AdminEvent::UsersFailed("not logged in".into()),
-        };
-    };
-    match job {
-        AdminJob::ApplySettings {
-            before,
-            after,
-            file,
-        } => apply_settings(
-            store,
-            session,
-            parts.config,
-            parts.pipeline,
-            &before,
-            &after,
-            file,
-        ),
-        AdminJob::ListUsers => users_event(store, session, None),
-        other => {
-            let (done, result) = match &other {
-                AdminJob::CreateUser {
-                    username,
-                    role,
-                    password,
-                } => (
-                    format!("created {username} ({})", role.as_str()),
-                    store
-                        .create_user(session, username, password, *role)
-                        .map(|_| ()),
-                ),
-                AdminJob::SetRole { username, role } => (
-                    format!("{username} is now {}", role.as_str()),
-                    store.set_user_role(session, username, *role),
-                ),
-                AdminJob::SetDisabled { username, disabled } => (
-                    format!(
-                        "{username} {}",
-                        if *disabled { "disabled" } else { "enabled" }
-                    ),
-                    store.set_user_disabled(session, username, *disabled),
-                ),
-                AdminJob::ResetPassword { username, password } => (
-                    format!("new password set for {username}"),
-                    store.reset_password(session, username, password),
-                ),
-                AdminJob::Unlock { username } => (
-                    format!("{username} unlocked"),
-                    store.unlock_user(session, username),
-                ),
-                AdminJob::ApplySettings { .. }
-                | AdminJob::ListUsers
-                | AdminJob::RecordStart { .. } => ("".into(), Ok(())),
-            };
-            match result {
-                Ok(()) => users_event(store, session, Some(done)),
-                Err(e) => AdminEvent::UsersFailed(e.to_string()),
-            }
-        }
-    }
-}
-
-fn users_event(store: &AuditStore, session: &UserSession, done: Option<String>) -> AdminEvent {
-    match store.list_users(session) {
-        Ok(list) => AdminEvent::Users { list, done },
-        Err(e) => AdminEvent::UsersFailed(e.to_string()),
-    }
-}
-
-/// Record, then apply, then save: a change the audit chain did not take is not applied; a
-/// file that cannot be written leaves the change in force and says so.
-fn apply_settings(
-    store: &mut AuditStore,
-    session: &UserSession,
-    config: &mut Config,
-    pipeline: Option<&mut Pipeline>,
-    before: &KioskSettings,
-    after: &KioskSettings,
-    file: Option<PathBuf>,
-) -> AdminEvent {
-    if after.admin_part_differs(before)
-        && let Err(e) = session.require(Permission::Settings)
-    {
-        return AdminEvent::SettingsFailed(e.to_string());
-    }
-    let next = after.apply_to(config);
-    if let Err(e) = next.validate() {
-        return AdminEvent::SettingsFailed(e);
-    }
-    let payload = serde_json::json!({
-        "before": before.to_file(),
-        "after": after.to_file(),
-        "changed": after.changed_keys(before),
-        "file": file.as_ref().map(|f| f.display().to_string()),
-    });
-    if let Err(e) = store.log_event(session, "settings_changed", payload) {
-        return AdminEvent::SettingsFailed(format!("not applied: the audit store refused: {e}"));
-    }
-    if let Some(p) = pipeline
-        && let Err(e) = p.set_thresholds(next.matching.clone(), next.decision)
-    {
-        return AdminEvent::SettingsFailed(e);
-    }
-    *config = next;
-    let notice = match &file {
-        None => SettingsNotice::NoFile,
-        Some(path) => match settings_file::save(path, after) {
-            Ok(()) => SettingsNotice::Saved(path.clone()),
-            Err(e) => SettingsNotice::NotSaved(e),
-        },
-    };
-    AdminEvent::SettingsApplied {
-        settings: Box::new(after.clone()),
-        config: Box::new(config.clone()),
-        notice,
     }
 }
 
@@ -1002,91 +750,6 @@ mod tests {
         assert_eq!(st.admin.take_applied(), Some(next));
         assert_eq!(st.admin.take_applied(), None);
         assert!(matches!(st.admin.notice, Some(SettingsNotice::NotSaved(_))));
-    }
-
-    #[test]
-    fn the_worker_refuses_thresholds_from_non_admins_and_records_an_admin_change() {
-        use kyc_core::audit::{AuditConfig, AuditStore};
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("audit.sqlite3");
-        let mut store = AuditStore::open(AuditConfig::at(&db).with_fast_hashing()).unwrap();
-        store.create_first_admin("root", "root-password").unwrap();
-        let root = store.login("root", "root-password").unwrap();
-        store
-            .create_user(&root, "ama", "ama-password", Role::Agent)
-            .unwrap();
-        let ama = store.login("ama", "ama-password").unwrap();
-        let file = dir.path().join("kiosk-settings.toml");
-        let before = current();
-        let mut after = before.clone();
-        after.decision.approve_at = 95.0;
-        let events = || -> Vec<(String, String)> {
-            let conn = rusqlite::Connection::open(&db).unwrap();
-            let mut q = conn
-                .prepare("SELECT actor, payload FROM events WHERE kind = 'settings_changed'")
-                .unwrap();
-            q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-                .unwrap()
-                .map(Result::unwrap)
-                .collect()
-        };
-        let mut config = Config::default();
-        let job = || AdminJob::ApplySettings {
-            before: Box::new(before.clone()),
-            after: Box::new(after.clone()),
-            file: Some(file.clone()),
-        };
-        // An agent's job asking for a threshold change (a forged form) is refused.
-        let ev = serve(
-            WorkerParts {
-                store: Some(&mut store),
-                session: Some(&ama),
-                config: &mut config,
-                pipeline: None,
-            },
-            job(),
-        );
-        assert!(
-            matches!(&ev, AdminEvent::SettingsFailed(m) if m.contains("permission denied")),
-            "{ev:?}"
-        );
-        assert_eq!(config, Config::default());
-        assert!(events().is_empty() && !file.exists());
-        // The admin's goes to the chain first, then the configuration and the file.
-        let ev = serve(
-            WorkerParts {
-                store: Some(&mut store),
-                session: Some(&root),
-                config: &mut config,
-                pipeline: None,
-            },
-            job(),
-        );
-        assert!(
-            matches!(&ev, AdminEvent::SettingsApplied { notice: SettingsNotice::Saved(p), .. } if *p == file),
-            "{ev:?}"
-        );
-        assert_eq!(config.decision.approve_at, 95.0);
-        let ev = events();
-        assert_eq!(ev.len(), 1);
-        assert_eq!(ev[0].0, "root");
-        let p: serde_json::Value = serde_json::from_str(&ev[0].1).unwrap();
-        assert_eq!(p["changed"], serde_json::json!(["decision.approveAt"]));
-        assert_eq!(p["after"]["decision"]["approveAt"], 95.0);
-        let saved = settings_file::load(&file).unwrap().unwrap();
-        assert_eq!(saved.decision.unwrap().approve_at, 95.0);
-        assert!(store.verify().unwrap().problems.is_empty());
-        // Without a session nothing is done.
-        let ev = serve(
-            WorkerParts {
-                store: Some(&mut store),
-                session: None,
-                config: &mut config,
-                pipeline: None,
-            },
-            AdminJob::ListUsers,
-        );
-        assert!(matches!(ev, AdminEvent::UsersFailed(_)));
     }
 
     #[test]
