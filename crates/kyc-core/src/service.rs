@@ -1225,3 +1225,347 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.write_all(bytes)?;
     f.sync_all()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::Role;
+
+    fn fetched(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/data/fetched")
+            .join(name)
+    }
+
+    /// A store in `dir` with an administrator and the users given; the service's settings.
+    fn store(dir: &Path, users: &[(&str, Role)]) -> AuditConfig {
+        let cfg = AuditConfig::at(dir.join("audit.sqlite3")).with_fast_hashing();
+        let mut store = AuditStore::open(cfg.clone()).unwrap();
+        store.create_first_admin("admin", "admin-pass-1").unwrap();
+        let admin = store.login("admin", "admin-pass-1").unwrap();
+        for (name, role) in users {
+            store
+                .create_user(&admin, name, &format!("{name}-pass-1"), *role)
+                .unwrap();
+        }
+        store.logout(admin).unwrap();
+        cfg
+    }
+
+    fn open(cfg: &AuditConfig, config: Config) -> VerificationService {
+        let settings = SettingsInForce::with_file(config, None, None).unwrap();
+        VerificationService::open(settings, cfg.clone()).unwrap()
+    }
+
+    fn claim(id_number: Option<&str>) -> Claim {
+        Claim {
+            customer_type: CustomerType::Individual,
+            country: Some("GH".into()),
+            id_type: id_number.map(|_| "ghanaCardPin".to_string()),
+            id_number: id_number.map(str::to_string),
+            started_ms: record::now_ms(),
+        }
+    }
+
+    /// (operator, decision, reason, result JSON, image kinds) of record `id`.
+    fn row(
+        svc: &VerificationService,
+        id: i64,
+    ) -> (String, String, String, serde_json::Value, Vec<String>) {
+        let conn = &svc.store().conn;
+        let (op, d, r, j): (String, String, String, String) = conn
+            .query_row(
+                "SELECT operator, decision, decision_reason, result_json FROM verifications WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        let mut stmt = conn
+            .prepare("SELECT kind FROM blobs WHERE verification_id = ?1 ORDER BY kind")
+            .unwrap();
+        let kinds = stmt
+            .query_map([id], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        (op, d, r, serde_json::from_str(&j).unwrap(), kinds)
+    }
+
+    fn count(svc: &VerificationService, sql: &str) -> i64 {
+        svc.store().conn.query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    fn markers(dir: &Path) -> usize {
+        std::fs::read_dir(dir.join("audit.sqlite3.open-sessions"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    }
+
+    #[test]
+    fn the_service_decides_and_records_with_the_settings_in_force() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = store(dir.path(), &[("ama", Role::Agent)]);
+        // The administrator's threshold: nothing approves below 99.5.
+        let file = SettingsFile {
+            decision: Some(crate::config::DecisionPolicy {
+                approve_at: 99.5,
+                ..crate::config::DecisionPolicy::default()
+            }),
+            ..SettingsFile::default()
+        };
+        let path = dir.path().join(settings::FILE_NAME);
+        settings::save(&path, &file).unwrap();
+        let in_force = SettingsInForce::load(Config::default(), Some(&path)).unwrap();
+        let mut svc = VerificationService::open(in_force, cfg).unwrap();
+        svc.record_settings_in_force("test", None).unwrap();
+        svc.login("ama", "ama-pass-1").unwrap();
+        svc.begin(claim(None)).unwrap();
+        assert!(matches!(svc.verify(|_| {}), Err(ServiceError::NoDocument)));
+        svc.capture_document(Capture::file(&fetched("obama.jpg")).unwrap())
+            .unwrap();
+        assert_eq!(markers(dir.path()), 2, "marker and the document front");
+        svc.capture_selfie(Capture::file(&fetched("obama2.jpg")).unwrap(), None)
+            .unwrap();
+        assert!(matches!(svc.decide(None), Err(ServiceError::NotVerified)));
+        assert!(matches!(
+            svc.verify(|_| {}),
+            Err(ServiceError::ModelsNotLoaded)
+        ));
+        svc.load_pipeline().unwrap();
+        let mut stages = Vec::new();
+        let checked = svc.verify(|s| stages.push(s)).unwrap();
+        assert_eq!(
+            stages,
+            [Stage::Decoding, Stage::Analysing, Stage::Duplicates]
+        );
+        assert!(checked.result.face_match.outcome.is_match);
+        assert!(checked.result.overall_confidence < 99.5);
+        assert_eq!(checked.result.decision, Decision::Refer);
+        assert!(
+            checked
+                .result
+                .reasons
+                .iter()
+                .any(|r| r.code == ReasonCode::LowOverallConfidence || r.code == "no_document"),
+            "{:?}",
+            checked.result.reasons
+        );
+        let result = svc.decide(None).unwrap();
+        let receipt = result.record.clone().unwrap();
+        assert!(svc.session().is_none());
+        assert_eq!(markers(dir.path()), 0);
+        let (op, decision, _, json, kinds) = row(&svc, receipt.id);
+        assert_eq!(op, "ama");
+        assert_eq!(decision, "refer");
+        assert_eq!(json["decision"], "refer");
+        assert_eq!(kinds, ["document_front", "portrait", "selfie"]);
+        let approve_at: f64 = svc
+            .store()
+            .conn
+            .query_row(
+                "SELECT json_extract(models_json, '$.decision.approveAt') FROM verifications WHERE id = ?1",
+                [receipt.id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!((approve_at - 99.5).abs() < 1e-6);
+        let in_force: String = svc
+            .store()
+            .conn
+            .query_row(
+                "SELECT payload FROM events WHERE kind = 'settings_in_force'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let in_force: serde_json::Value = serde_json::from_str(&in_force).unwrap();
+        assert_eq!(in_force["settings"]["decision"]["approveAt"], 99.5);
+        assert!(svc.store().verify().unwrap().problems.is_empty());
+    }
+
+    #[test]
+    fn an_undecided_verification_is_recorded_abandoned_on_logout_next_customer_and_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = store(dir.path(), &[("ama", Role::Agent)]);
+        let doc = || Capture::file(&fetched("obama.jpg")).unwrap();
+        let mut svc = open(&cfg, Config::default());
+        svc.login("ama", "ama-pass-1").unwrap();
+        // No document yet: nothing to keep, nothing written.
+        svc.begin(claim(None)).unwrap();
+        assert_eq!(svc.abandon(AbandonReason::NextCustomer).unwrap(), None);
+        assert_eq!(count(&svc, "SELECT COUNT(*) FROM verifications"), 0);
+        // Log-out with a document captured.
+        svc.begin(claim(None)).unwrap();
+        svc.capture_document(doc()).unwrap();
+        let first = svc.logout().unwrap().unwrap();
+        assert!(svc.user().is_none() && svc.session().is_none());
+        let (op, decision, reason, json, kinds) = row(&svc, first.id);
+        assert_eq!((op.as_str(), decision.as_str()), ("ama", "abandoned"));
+        assert!(reason.contains("logged out"), "{reason}");
+        assert_eq!(json["abandoned"]["reason"], "logout");
+        assert_eq!(json["reasons"][0]["code"], "abandoned");
+        assert_eq!(kinds, ["document_front"]);
+        // The next customer started over an open one.
+        svc.login("ama", "ama-pass-1").unwrap();
+        svc.begin(claim(None)).unwrap();
+        svc.capture_document(doc()).unwrap();
+        svc.capture_document_back(Some(doc())).unwrap();
+        svc.begin(claim(None)).unwrap();
+        let id: i64 = count(&svc, "SELECT MAX(id) FROM verifications");
+        let (_, decision, reason, _, kinds) = row(&svc, id);
+        assert_eq!(decision, "abandoned");
+        assert!(reason.contains("next customer"), "{reason}");
+        assert_eq!(kinds, ["document_back", "document_front"]);
+        // The service closed (dropped) with one open.
+        svc.capture_document(doc()).unwrap();
+        drop(svc);
+        let svc = open(&cfg, Config::default());
+        assert!(svc.recovered().is_empty());
+        let id: i64 = count(&svc, "SELECT MAX(id) FROM verifications");
+        let (_, decision, reason, json, _) = row(&svc, id);
+        assert_eq!(decision, "abandoned");
+        assert!(reason.contains("closed"), "{reason}");
+        assert_eq!(json["abandoned"]["reason"], "closed");
+        assert_eq!(count(&svc, "SELECT COUNT(*) FROM verifications"), 3);
+        assert_eq!(
+            count(&svc, "SELECT COUNT(*) FROM events WHERE kind = 'logout'"),
+            3
+        );
+        assert_eq!(markers(dir.path()), 0);
+        assert!(svc.store().verify().unwrap().problems.is_empty());
+    }
+
+    #[test]
+    fn a_crash_with_a_verification_open_is_recorded_abandoned_at_the_next_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = store(dir.path(), &[("ama", Role::Agent)]);
+        let mut svc = open(&cfg, Config::default());
+        svc.login("ama", "ama-pass-1").unwrap();
+        svc.begin(claim(Some("GHA-123456789-0"))).unwrap();
+        svc.capture_document(Capture::file(&fetched("obama.jpg")).unwrap())
+            .unwrap();
+        // A crash: nothing runs after this point (no drop, no logout).
+        std::mem::forget(svc);
+        assert_eq!(markers(dir.path()), 2);
+        // The marker is sealed: the claimed number is not readable in it.
+        let sealed: Vec<u8> = std::fs::read_dir(dir.path().join("audit.sqlite3.open-sessions"))
+            .unwrap()
+            .flat_map(|e| std::fs::read(e.unwrap().path()).unwrap())
+            .collect();
+        assert!(!sealed.windows(15).any(|w| w == b"GHA-123456789-0"));
+        let svc = open(&cfg, Config::default());
+        assert_eq!(svc.recovered().len(), 1);
+        let (op, decision, reason, json, kinds) = row(&svc, svc.recovered()[0]);
+        assert_eq!((op.as_str(), decision.as_str()), ("ama", "abandoned"));
+        assert!(reason.contains("unexpectedly"), "{reason}");
+        assert_eq!(json["abandoned"]["reason"], "crash");
+        assert_eq!(kinds, ["document_front"]);
+        assert_eq!(markers(dir.path()), 0);
+        // Found once only.
+        drop(svc);
+        let svc = open(&cfg, Config::default());
+        assert!(svc.recovered().is_empty());
+        assert_eq!(count(&svc, "SELECT COUNT(*) FROM verifications"), 1);
+    }
+
+    #[test]
+    fn repeated_attempts_for_one_claim_are_linked() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = store(dir.path(), &[("ama", Role::Agent)]);
+        let mut svc = open(&cfg, Config::default());
+        svc.login("ama", "ama-pass-1").unwrap();
+        let doc = || Capture::file(&fetched("obama.jpg")).unwrap();
+        let mut ids = Vec::new();
+        for number in ["GHA-123456789-0", "GHA-987654321-0", "gha 123456789 0"] {
+            svc.begin(claim(Some(number))).unwrap();
+            svc.capture_document(doc()).unwrap();
+            ids.push(
+                svc.abandon(AbandonReason::NextCustomer)
+                    .unwrap()
+                    .unwrap()
+                    .id,
+            );
+        }
+        let (_, _, _, first, _) = row(&svc, ids[0]);
+        assert!(
+            first
+                .get("previousAttempts")
+                .is_none_or(|p| p == &serde_json::json!([]))
+        );
+        let (_, _, _, other, _) = row(&svc, ids[1]);
+        assert_eq!(other["previousAttempts"], serde_json::json!([]));
+        // The third is the first one's number written differently: linked to it alone.
+        let (_, _, _, third, _) = row(&svc, ids[2]);
+        assert_eq!(third["previousAttempts"], serde_json::json!([ids[0]]));
+    }
+
+    #[test]
+    fn a_supervisor_cannot_decide_a_case_they_ran() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = store(
+            dir.path(),
+            &[("kofi", Role::Supervisor), ("efua", Role::Supervisor)],
+        );
+        let mut svc = open(&cfg, Config::default());
+        svc.login("kofi", "kofi-pass-1").unwrap();
+        svc.begin(claim(None)).unwrap();
+        svc.capture_document(Capture::file(&fetched("obama.jpg")).unwrap())
+            .unwrap();
+        let id = svc
+            .abandon(AbandonReason::NextCustomer)
+            .unwrap()
+            .unwrap()
+            .id;
+        let err = svc.review(id, Decision::Reject, "looks wrong").unwrap_err();
+        assert!(
+            matches!(&err, ServiceError::OwnCase { id: i, operator } if *i == id && operator == "kofi"),
+            "{err}"
+        );
+        assert!(err.to_string().contains("cannot decide a case they ran"));
+        assert_eq!(count(&svc, "SELECT COUNT(*) FROM supervisor_actions"), 0);
+        // Another supervisor may.
+        svc.login("efua", "efua-pass-1").unwrap();
+        let action = svc.review(id, Decision::Reject, "looks wrong").unwrap();
+        assert!(action > 0);
+        assert_eq!(count(&svc, "SELECT COUNT(*) FROM supervisor_actions"), 1);
+        // Signed out: refused before the store is asked.
+        svc.logout().unwrap();
+        assert!(matches!(
+            svc.review(id, Decision::Approve, "x"),
+            Err(ServiceError::NotLoggedIn)
+        ));
+    }
+
+    #[test]
+    fn the_idle_timeout_abandons_and_logs_the_operator_out_in_the_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = store(dir.path(), &[("ama", Role::Agent)]);
+        let mut svc = open(&cfg, Config::default());
+        svc.login("ama", "ama-pass-1").unwrap();
+        svc.begin(claim(None)).unwrap();
+        svc.capture_document(Capture::file(&fetched("obama.jpg")).unwrap())
+            .unwrap();
+        let receipt = svc.idle_timeout().unwrap().unwrap();
+        assert!(svc.user().is_none());
+        let (_, decision, reason, _, _) = row(&svc, receipt.id);
+        assert_eq!(decision, "abandoned");
+        assert!(reason.contains("idle"), "{reason}");
+        let (actor, next): (String, String) = svc
+            .store()
+            .conn
+            .query_row(
+                "SELECT actor, (SELECT kind FROM events e2 WHERE e2.seq = events.seq + 1)
+                 FROM events WHERE kind = 'idle_logout'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((actor.as_str(), next.as_str()), ("ama", "logout"));
+        // Nobody signed in: nothing to record a verification under.
+        assert!(matches!(
+            svc.begin(claim(None)),
+            Err(ServiceError::NotLoggedIn)
+        ));
+        assert!(svc.store().verify().unwrap().problems.is_empty());
+    }
+}
