@@ -4,6 +4,7 @@
 //! The UI thread only paints and exchanges messages; see `ARCHITECTURE-gui.md`.
 
 pub mod admin;
+pub mod admin_model;
 pub mod admin_view;
 pub mod capture;
 pub mod challenge;

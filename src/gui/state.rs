@@ -10,8 +10,9 @@ use kyc_core::liveness::challenge::{Challenge, ChallengeState, StepOutcome};
 use kyc_core::result::Decision;
 use kyc_core::service::{FieldEdit, OperatorDecision};
 
+use super::admin_model::{NewUserForm, SettingsNotice};
 use super::challenge::ChallengeEvent;
-use super::messages::{Captured, Claim, Event, Job, RecordView, ResultView, Stage};
+use super::messages::{AdminEvent, Captured, Claim, Event, Job, RecordView, ResultView, Stage};
 use super::strings::Lang;
 
 /// Liveness challenges one customer may attempt; after that the agent imports a still selfie
@@ -460,7 +461,7 @@ pub struct AppState {
     /// The liveness models' state (the challenge thread).
     pub liveness_models: ModelStatus,
     /// The settings screen and user management.
-    pub admin: super::admin::AdminState,
+    pub admin: super::admin_model::AdminState,
     next_ticket: u64,
     next_run: u64,
 }
@@ -489,7 +490,7 @@ impl AppState {
             notice: None,
             last_activity_ms: 0.0,
             liveness_models: ModelStatus::Loading,
-            admin: super::admin::AdminState::default(),
+            admin: super::admin_model::AdminState::default(),
             next_ticket: 1,
             next_run: 1,
         }
@@ -1078,9 +1079,55 @@ impl AppState {
                 self.review.busy = false;
                 self.review.message = Some(m);
             }
-            Event::Admin(ev) => super::admin::apply(self, ev),
+            Event::Admin(ev) => self.apply_admin(ev),
         }
         jobs
+    }
+
+    /// Apply a settings-screen answer from the worker.
+    pub fn apply_admin(&mut self, ev: AdminEvent) {
+        let st = self;
+        let a = &mut st.admin;
+        match ev {
+            AdminEvent::SettingsApplied {
+                settings,
+                config,
+                notice,
+            } => {
+                a.busy = false;
+                st.lang = settings.lang;
+                a.set_current((*settings).clone(), *config);
+                a.applied = Some(*settings);
+                a.reset_form();
+                a.notice = Some(notice);
+            }
+            AdminEvent::SettingsFailed(m) => {
+                a.busy = false;
+                a.notice = Some(SettingsNotice::Failed(m));
+            }
+            AdminEvent::Users { list, done } => {
+                let u = &mut a.users;
+                u.busy = false;
+                if let Some(sel) = &u.selected
+                    && let Some(info) = list.iter().find(|x| &x.username == sel)
+                {
+                    u.role = Some(info.role);
+                }
+                if done.as_deref().is_some_and(|d| d.starts_with("created ")) {
+                    u.new_user = NewUserForm::default();
+                }
+                u.list = list;
+                if let Some(d) = done {
+                    u.message = Some(Ok(d));
+                }
+            }
+            AdminEvent::UsersFailed(m) => {
+                a.users.busy = false;
+                a.users.message = Some(Err(m));
+            }
+            AdminEvent::StartRecorded(Ok(())) => {}
+            AdminEvent::StartRecorded(Err(m)) => st.notice = Some(m),
+        }
     }
 
     fn session_for(&mut self, ticket: u64) -> Option<&mut Session> {
