@@ -15,9 +15,9 @@ use super::challenge::ChallengeEvent;
 use super::messages::{AdminEvent, Captured, Claim, Event, Job, RecordView, ResultView, Stage};
 use super::strings::Lang;
 
-/// Liveness challenges one customer may attempt; after that the agent imports a still selfie
-/// (which is referred) or cancels.
-pub const MAX_CHALLENGE_ATTEMPTS: u32 = 3;
+/// Liveness challenges one customer may attempt (the service's limit); after that the agent
+/// imports a still selfie (which is referred) or cancels.
+pub use kyc_core::service::MAX_CHALLENGE_ATTEMPTS;
 
 /// Which screen is showing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
