@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use kyc_core::error::exit;
+use kyc_core::service::{Capture, Claim, VerificationService};
+use kyc_core::settings::SettingsInForce;
 use kyc_core::{Config, Error, Input, Pipeline};
 use serde::Serialize;
 
@@ -84,6 +86,11 @@ enum Command {
         /// ID number the customer claimed.
         #[arg(long)]
         id_number: Option<String>,
+        /// Kiosk settings file laid over the configuration (the thresholds an administrator
+        /// set on the settings screen); defaults to $KYC_KIOSK_SETTINGS or
+        /// <config dir>/kyc-kiosk/kiosk-settings.toml.
+        #[arg(long)]
+        settings: Option<PathBuf>,
     },
     /// The audit store: verify the chain, purge, erase, export, statistics, first admin.
     #[command(subcommand)]
@@ -241,11 +248,21 @@ fn run(cli: Cli) -> Result<i32, Error> {
             customer_type,
             id_type,
             id_number,
+            settings,
         }) => {
             let started_ms = kyc_core::record::now_ms();
+            // The settings in force: the configuration with the kiosk settings file laid over
+            // it, the same thresholds the kiosk window decides with.
+            let settings_path = settings.or_else(kyc_core::settings::default_path);
+            let in_force = SettingsInForce::load(config, settings_path.as_deref())?;
+            let config = in_force.config.clone();
             // Open the store first: a broken store must stop before any work is done.
-            let mut store = if record {
-                Some(kyc_core::record::open_store(&config, db.as_deref())?)
+            let mut service = if record {
+                let audit = VerificationService::store_config(&in_force, db.as_deref());
+                let mut svc = VerificationService::open(in_force, audit)?;
+                svc.act_as(operator.clone());
+                svc.record_settings_in_force("cli-verify", None)?;
+                Some(svc)
             } else {
                 None
             };
@@ -269,36 +286,26 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 }
                 None => None,
             };
-            let mut pipeline = Pipeline::load(config.clone())?;
-            let (selfie_input, frame_png) = match (&selfie, &sequence, &selfie_frames) {
-                (Some(path), _, _) => (Input::File(path), None),
-                (None, Some(outcome), Some(dir)) => {
-                    let (rgb, name) = match (&outcome.selfie, &outcome.result.selfie) {
-                        (Some(img), Some(choice)) => (
-                            img.clone(),
-                            format!("{} (frame {})", dir.display(), choice.frame_index),
-                        ),
-                        // No frame qualified (the liveness block says why): analyse the first.
-                        _ => {
-                            let files = kyc_kiosk::cli::liveness::frame_files(dir)?;
-                            let first = files.first().ok_or_else(|| {
-                                Error::Input(kyc_core::error::InputError::NotFound {
-                                    path: dir.clone(),
-                                })
-                            })?;
-                            let limits = config.limits;
-                            let decoded = kyc_core::imaging::decode_file(first, &limits)?;
-                            (decoded.rgb, first.display().to_string())
-                        }
-                    };
-                    let bytes = kyc_core::record::png(&rgb);
-                    let decoded = kyc_core::imaging::Decoded {
-                        file_bytes: bytes.as_ref().map_or(0, |b| b.len() as u64),
-                        rgb,
-                        format: "png",
-                    };
-                    (Input::Image(decoded, name), bytes)
-                }
+            let selfie_capture = match (&selfie, &sequence, &selfie_frames) {
+                (Some(path), _, _) => Capture::file(path)?,
+                (None, Some(outcome), Some(dir)) => match (&outcome.selfie, &outcome.result.selfie)
+                {
+                    (Some(img), Some(choice)) => Capture::pixels(
+                        format!("{} (frame {})", dir.display(), choice.frame_index),
+                        img.clone(),
+                    ),
+                    // No frame qualified (the liveness block says why): analyse the first.
+                    _ => {
+                        let files = kyc_kiosk::cli::liveness::frame_files(dir)?;
+                        let first = files.first().ok_or_else(|| {
+                            Error::Input(kyc_core::error::InputError::NotFound {
+                                path: dir.clone(),
+                            })
+                        })?;
+                        let decoded = kyc_core::imaging::decode_file(first, &config.limits)?;
+                        Capture::pixels(first.display().to_string(), decoded.rgb)
+                    }
+                },
                 _ => {
                     return Ok(kyc_kiosk::cli::liveness::usage(
                         json,
@@ -307,49 +314,48 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     ));
                 }
             };
-            let mut verification = pipeline.verify_sides(
-                Input::File(&document),
-                document_back.as_deref().map(Input::File),
-                selfie_input,
-                sequence.as_ref().map(|o| &o.result),
-            )?;
-            kyc_core::decision::check_claimed_id(
-                &mut verification.result,
-                id_type.as_deref(),
-                id_number.as_deref(),
-            );
-            let result = match store.as_mut() {
-                Some(store) => {
-                    let read = |p: &PathBuf| {
-                        std::fs::read(p).map_err(|source| Error::Io {
-                            context: format!("reading {}", p.display()),
-                            source,
-                        })
-                    };
-                    let doc_bytes = read(&document)?;
-                    let back_bytes = document_back.as_ref().map(read).transpose()?;
-                    let selfie_bytes = match (&selfie, frame_png) {
-                        (Some(path), _) => read(path)?,
-                        (None, Some(bytes)) => bytes,
-                        (None, None) => Vec::new(),
-                    };
-                    let ctx = kyc_core::record::RecordContext {
-                        operator: &operator,
-                        customer_type: if customer_type == "business" {
-                            kyc_core::audit::CustomerType::Business
-                        } else {
-                            kyc_core::audit::CustomerType::Individual
-                        },
-                        claimed_id_type: id_type.as_deref(),
-                        claimed_id_number: id_number.as_deref(),
-                        started_ms,
-                        document_bytes: Some(&doc_bytes),
-                        selfie_bytes: Some(&selfie_bytes),
-                        document_back_bytes: back_bytes.as_deref(),
-                    };
-                    kyc_core::record::record(store, &config, &verification, &ctx)?
+            let claim = Claim {
+                customer_type: if customer_type == "business" {
+                    kyc_core::audit::CustomerType::Business
+                } else {
+                    kyc_core::audit::CustomerType::Individual
+                },
+                country: None,
+                id_type,
+                id_number,
+                started_ms,
+            };
+            let liveness = sequence.map(|o| o.result);
+            let result = match service.as_mut() {
+                Some(svc) => {
+                    // One path with the kiosk window: the service runs the checks and records.
+                    svc.begin(claim)?;
+                    svc.capture_document(Capture::file(&document)?)?;
+                    svc.capture_document_back(
+                        document_back.as_deref().map(Capture::file).transpose()?,
+                    )?;
+                    svc.capture_selfie(selfie_capture, liveness)?;
+                    svc.load_pipeline()?;
+                    svc.verify(|_| {})?;
+                    svc.decide(None)?
                 }
-                None => verification.result,
+                None => {
+                    let mut pipeline = Pipeline::load(config.clone())?;
+                    let limits = config.limits;
+                    let (selfie_decoded, _) = selfie_capture.materialise(&limits)?;
+                    let mut verification = pipeline.verify_sides(
+                        Input::File(&document),
+                        document_back.as_deref().map(Input::File),
+                        Input::Image(selfie_decoded, selfie_capture.name.clone()),
+                        liveness.as_ref(),
+                    )?;
+                    kyc_core::decision::check_claimed_id(
+                        &mut verification.result,
+                        claim.id_type.as_deref(),
+                        claim.id_number.as_deref(),
+                    );
+                    verification.result
+                }
             };
             if json {
                 print_json(&result);

@@ -10,10 +10,10 @@ use super::admin::{
     self, AdminTab, RESOLUTIONS, SettingsField, SettingsNotice, UserAction, can_edit_thresholds,
     can_manage_users,
 };
+use super::messages::Job;
 use super::settings_file::source_arg;
 use super::state::AppState;
 use super::strings::{Lang, Strings};
-use super::worker::Job;
 
 fn error_text(ui: &mut egui::Ui, text: &str) {
     ui.label(RichText::new(text).color(Color32::from_rgb(230, 70, 70)));

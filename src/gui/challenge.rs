@@ -18,7 +18,7 @@ use kyc_core::liveness::{LivenessChecker, LivenessResult, LivenessSession};
 use kyc_core::models;
 
 use super::capture::{Frame, preview_of};
-use super::worker::Captured;
+use super::messages::Captured;
 
 /// Slack after the challenge's deadline before a run with too few frames is ended anyway (the
 /// source stopped, or frames stopped arriving).

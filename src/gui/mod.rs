@@ -4,9 +4,11 @@
 //! The UI thread only paints and exchanges messages; see `ARCHITECTURE-gui.md`.
 
 pub mod admin;
+pub mod admin_model;
 pub mod admin_view;
 pub mod capture;
 pub mod challenge;
+pub mod messages;
 pub mod meter;
 pub mod settings_file;
 pub mod state;
@@ -199,6 +201,7 @@ impl KioskApp {
         let worker = worker::spawn(WorkerConfig {
             config: opts.config.clone(),
             audit: opts.audit.clone(),
+            settings_path: None,
         });
         let mut ui = view::UiState::default();
         if let Some(p) = &opts.document {
@@ -314,7 +317,7 @@ impl KioskApp {
             && let Some(settings) = self.state.admin.current.clone()
         {
             self.worker
-                .send(worker::Job::Admin(admin::AdminJob::RecordStart {
+                .send(messages::Job::Admin(messages::AdminJob::RecordStart {
                     settings: Box::new(settings),
                     file: self.state.admin.settings_file.clone(),
                 }));
@@ -375,7 +378,7 @@ impl KioskApp {
             self.opts.kiosk,
             now,
         );
-        for job in jobs {
+        for job in jobs.into_iter().chain(self.state.capture_jobs()) {
             self.worker.send(job);
         }
         if let Some(applied) = self.state.admin.take_applied() {
@@ -529,10 +532,10 @@ pub fn options_with_saved(
     saved: Option<&SettingsFile>,
 ) -> Result<AppOptions, String> {
     let config = match saved {
-        Some(f) => f.overlay(&config)?,
+        Some(f) => f.overlay(&config).map_err(|e| e.to_string())?,
         None => config,
     };
-    let source = match (&args.source, saved.and_then(SettingsFile::source)) {
+    let source = match (&args.source, saved.and_then(settings_file::saved_source)) {
         (Some(s), _) => Some(s.parse::<SourceSpec>()?),
         (None, Some(saved)) => saved,
         (None, None) => capture::first_camera().map(|index| SourceSpec::Camera {
@@ -542,7 +545,9 @@ pub fn options_with_saved(
     };
     let lang = match &args.lang {
         Some(l) => Lang::parse(l).ok_or_else(|| format!("unknown language {l:?}"))?,
-        None => saved.and_then(SettingsFile::lang).unwrap_or_default(),
+        None => saved
+            .and_then(settings_file::saved_lang)
+            .unwrap_or_default(),
     };
     let idle = args
         .idle_timeout

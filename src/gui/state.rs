@@ -7,16 +7,17 @@ use kyc_core::audit::{self, CustomerType, RecordReceipt, RecordSummary, Role, St
 use kyc_core::document::idnumber::{self, IdType};
 use kyc_core::liveness::LivenessResult;
 use kyc_core::liveness::challenge::{Challenge, ChallengeState, StepOutcome};
-use kyc_core::record::{FieldEdit, OperatorDecision};
 use kyc_core::result::Decision;
+use kyc_core::service::{FieldEdit, OperatorDecision};
 
+use super::admin_model::{NewUserForm, SettingsNotice};
 use super::challenge::ChallengeEvent;
+use super::messages::{AdminEvent, Captured, Claim, Event, Job, RecordView, ResultView, Stage};
 use super::strings::Lang;
-use super::worker::{Captured, Claim, Event, Job, RecordView, ResultView, Stage};
 
-/// Liveness challenges one customer may attempt; after that the agent imports a still selfie
-/// (which is referred) or cancels.
-pub const MAX_CHALLENGE_ATTEMPTS: u32 = 3;
+/// Liveness challenges one customer may attempt (the service's limit); after that the agent
+/// imports a still selfie (which is referred) or cancels.
+pub use kyc_core::service::MAX_CHALLENGE_ATTEMPTS;
 
 /// Which screen is showing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,7 +167,7 @@ impl StartForm {
         }
         Ok(Claim {
             customer_type: self.customer_type,
-            country,
+            country: Some(country),
             id_type: self.id_type.map(|t| t.name().to_string()),
             id_number: normalized,
             started_ms,
@@ -326,31 +327,12 @@ pub struct Session {
     pub receipt: Option<RecordReceipt>,
     /// Error from the worker (bad image, inference).
     pub error: Option<String>,
+    /// The document sides as now kept were sent to the worker (the verification is open in
+    /// the service, and ends in the store whatever happens).
+    pub captures_sent: bool,
 }
 
-/// Whether the document's back side is asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BackSide {
-    /// The claimed ID type is a card whose back carries the MRZ or fields the reading needs:
-    /// the back must be captured before the selfie.
-    Required,
-    /// Nothing claimed, or a type without a useful back (passports, number-only claims): the
-    /// agent may add one or skip it.
-    Optional,
-}
-
-/// The back-side rule: the national ID cards in scope that carry their MRZ on the back (Ghana
-/// Card, Kenya ID, Uganda ID; TD1 cards) require it; every other claim, or none, leaves it to
-/// the agent ("Add back side" is always offered, "Skip" only when not required).
-#[must_use]
-pub fn back_side_rule(id_type: Option<IdType>) -> BackSide {
-    match id_type {
-        Some(IdType::GhanaCardPin | IdType::KenyaNationalId | IdType::UgandaNin) => {
-            BackSide::Required
-        }
-        _ => BackSide::Optional,
-    }
-}
+pub use kyc_core::service::{BackSide, back_side_rule};
 
 /// The session may leave the document screen as far as the back side goes: a required back is
 /// captured.
@@ -479,7 +461,7 @@ pub struct AppState {
     /// The liveness models' state (the challenge thread).
     pub liveness_models: ModelStatus,
     /// The settings screen and user management.
-    pub admin: super::admin::AdminState,
+    pub admin: super::admin_model::AdminState,
     next_ticket: u64,
     next_run: u64,
 }
@@ -508,7 +490,7 @@ impl AppState {
             notice: None,
             last_activity_ms: 0.0,
             liveness_models: ModelStatus::Loading,
-            admin: super::admin::AdminState::default(),
+            admin: super::admin_model::AdminState::default(),
             next_ticket: 1,
             next_run: 1,
         }
@@ -533,6 +515,8 @@ impl AppState {
 
     /// Log out: the customer's data and the review screen are cleared.
     pub fn logout(&mut self) -> Vec<Job> {
+        // The worker's logout ends an open verification (as abandoned, by log-out).
+        self.session = None;
         let mut jobs = self.clear_session();
         self.review = ReviewState::default();
         self.admin.clear_user_data();
@@ -567,6 +551,7 @@ impl AppState {
                     decision: DecisionForm::default(),
                     receipt: None,
                     error: None,
+                    captures_sent: false,
                 });
                 self.notice = None;
                 self.screen = Screen::Document;
@@ -585,6 +570,7 @@ impl AppState {
             s.document = Some(image);
             s.document_preview = Some(preview);
             s.error = None;
+            s.captures_sent = false;
         }
     }
 
@@ -621,6 +607,7 @@ impl AppState {
             s.document_back_preview = Some(preview);
             s.back_step = true;
             s.error = None;
+            s.captures_sent = false;
         }
     }
 
@@ -629,6 +616,7 @@ impl AppState {
         if let Some(s) = self.session.as_mut() {
             s.document_back = None;
             s.document_back_preview = None;
+            s.captures_sent = false;
         }
     }
 
@@ -642,6 +630,7 @@ impl AppState {
             s.document_back = None;
             s.document_back_preview = None;
             s.back_step = false;
+            s.captures_sent = false;
         }
         true
     }
@@ -892,23 +881,47 @@ impl AppState {
         self.last_activity_ms = now_ms;
     }
 
-    /// Clear the customer's data after `timeout_ms` without input. Returns the jobs to send.
+    /// The document sides kept since the last call, for the worker: from the first document
+    /// capture on, the verification is open in the service and ends in the audit store.
+    pub fn capture_jobs(&mut self) -> Vec<Job> {
+        let Some(s) = self.session.as_mut() else {
+            return Vec::new();
+        };
+        if s.captures_sent || s.receipt.is_some() {
+            return Vec::new();
+        }
+        let Some(document) = s.document.clone() else {
+            return Vec::new();
+        };
+        s.captures_sent = true;
+        vec![Job::DocumentCaptured {
+            ticket: s.ticket,
+            claim: s.claim.clone(),
+            document,
+            document_back: s.document_back.clone(),
+        }]
+    }
+
+    /// After `timeout_ms` without input the operator is logged out (the worker ends an open
+    /// verification as abandoned and chains the idle log-out) and the customer's data is
+    /// cleared from the screen. Returns the jobs to send.
     pub fn idle_check(&mut self, now_ms: f64, timeout_ms: f64) -> Vec<Job> {
-        let customer_data = self.session.is_some()
-            || self.start != StartForm::default()
-            || self.review.selected.is_some();
         let busy = self
             .session
             .as_ref()
             .is_some_and(|s| s.stage.is_some() || s.decision.saving);
-        if !customer_data || busy || now_ms - self.last_activity_ms < timeout_ms {
+        if self.user.is_none() || busy || now_ms - self.last_activity_ms < timeout_ms {
             return Vec::new();
         }
-        let jobs = self.clear_session();
-        self.review.selected = None;
-        self.review.note.clear();
+        self.session = None;
+        let mut jobs = self.clear_session();
+        self.review = ReviewState::default();
+        self.admin.clear_user_data();
+        self.user = None;
+        self.screen = Screen::Login;
         self.notice = Some(self.lang.s().idle_cleared.to_string());
         self.last_activity_ms = now_ms;
+        jobs.push(Job::IdleTimeout);
         jobs
     }
 
@@ -983,7 +996,8 @@ impl AppState {
                 self.login.busy = false;
                 self.login.error = Some(m);
             }
-            Event::LoggedOut => {}
+            Event::LoggedOut | Event::Abandoned { .. } => {}
+            Event::ServiceFailed(m) => self.notice = Some(m),
             Event::Progress { ticket, stage } => {
                 if let Some(s) = self.session_for(ticket) {
                     s.stage = Some(stage);
@@ -1065,9 +1079,55 @@ impl AppState {
                 self.review.busy = false;
                 self.review.message = Some(m);
             }
-            Event::Admin(ev) => super::admin::apply(self, ev),
+            Event::Admin(ev) => self.apply_admin(ev),
         }
         jobs
+    }
+
+    /// Apply a settings-screen answer from the worker.
+    pub fn apply_admin(&mut self, ev: AdminEvent) {
+        let st = self;
+        let a = &mut st.admin;
+        match ev {
+            AdminEvent::SettingsApplied {
+                settings,
+                config,
+                notice,
+            } => {
+                a.busy = false;
+                st.lang = settings.lang;
+                a.set_current((*settings).clone(), *config);
+                a.applied = Some(*settings);
+                a.reset_form();
+                a.notice = Some(notice);
+            }
+            AdminEvent::SettingsFailed(m) => {
+                a.busy = false;
+                a.notice = Some(SettingsNotice::Failed(m));
+            }
+            AdminEvent::Users { list, done } => {
+                let u = &mut a.users;
+                u.busy = false;
+                if let Some(sel) = &u.selected
+                    && let Some(info) = list.iter().find(|x| &x.username == sel)
+                {
+                    u.role = Some(info.role);
+                }
+                if done.as_deref().is_some_and(|d| d.starts_with("created ")) {
+                    u.new_user = NewUserForm::default();
+                }
+                u.list = list;
+                if let Some(d) = done {
+                    u.message = Some(Ok(d));
+                }
+            }
+            AdminEvent::UsersFailed(m) => {
+                a.users.busy = false;
+                a.users.message = Some(Err(m));
+            }
+            AdminEvent::StartRecorded(Ok(())) => {}
+            AdminEvent::StartRecorded(Err(m)) => st.notice = Some(m),
+        }
     }
 
     fn session_for(&mut self, ticket: u64) -> Option<&mut Session> {
@@ -1129,7 +1189,7 @@ mod tests {
         st.start.id_number = "GHA-123456789-0".into();
         assert!(st.begin_verification(42));
         let s = st.session.as_ref().unwrap();
-        assert_eq!(s.claim.country, "GH");
+        assert_eq!(s.claim.country.as_deref(), Some("GH"));
         assert_eq!(s.claim.id_type.as_deref(), Some("ghanaCardPin"));
         assert_eq!(s.claim.id_number.as_deref(), Some("GHA-123456789-0"));
         assert_eq!(s.claim.started_ms, 42);
@@ -1172,7 +1232,7 @@ mod tests {
     }
 
     #[test]
-    fn stale_tickets_are_ignored_and_idle_timeout_clears_the_customer() {
+    fn stale_tickets_are_ignored_and_idle_timeout_logs_the_operator_out() {
         let mut st = logged_in(Role::Agent);
         st.start.country = "KE".into();
         st.touch(1000.0);
@@ -1184,11 +1244,24 @@ mod tests {
         });
         assert!(st.session.as_ref().unwrap().error.is_none());
         assert!(st.idle_check(2000.0, 60_000.0).is_empty());
+        // A document kept: the worker hears of it once (the verification is open from then on).
+        st.set_document(img("doc.png"), egui::ColorImage::example());
+        let sent = st.capture_jobs();
+        assert!(
+            matches!(sent.as_slice(), [Job::DocumentCaptured { ticket: t, document_back: None, .. }] if *t == ticket)
+        );
+        assert!(st.capture_jobs().is_empty());
+        // The idle timeout: the worker ends the verification and logs the operator out (one
+        // job; no separate discard, so the record says "idle timeout", not "next customer").
         let jobs = st.idle_check(1000.0 + 60_000.0, 60_000.0);
-        assert!(matches!(jobs.as_slice(), [Job::Discard { ticket: t }] if *t == ticket));
-        assert!(st.session.is_none());
+        assert!(
+            matches!(jobs.as_slice(), [Job::IdleTimeout]),
+            "{}",
+            jobs.len()
+        );
+        assert!(st.session.is_none() && st.user.is_none());
         assert_eq!(st.start, StartForm::default());
-        assert_eq!(st.screen, Screen::Start);
+        assert_eq!(st.screen, Screen::Login);
         assert_eq!(st.notice.as_deref(), Some(Lang::En.s().idle_cleared));
         // Nothing left to clear: no repeated notices or jobs.
         assert!(st.idle_check(1_000_000.0, 60_000.0).is_empty());

@@ -237,6 +237,10 @@ pub struct Strings {
     pub reject: &'static str,
     /// Refer to supervisor.
     pub refer: &'static str,
+    /// A verification ended without a decision.
+    pub abandoned: &'static str,
+    /// Earlier records of the same claim (repeated attempts).
+    pub previous_attempts: &'static str,
     /// Reason field.
     pub reason: &'static str,
     /// Reason required.
@@ -564,6 +568,8 @@ pub static EN: Strings = Strings {
     approve: "Approve",
     reject: "Reject",
     refer: "Refer to supervisor",
+    abandoned: "Abandoned",
+    previous_attempts: "Earlier attempts for this ID number",
     reason: "Reason",
     err_reason: "Give a reason for this decision.",
     approve_needs_supervisor: "The checks did not all pass: only a supervisor can approve.",
@@ -780,6 +786,8 @@ pub static FR: Strings = Strings {
     approve: "Approuver",
     reject: "Rejeter",
     refer: "Transmettre au superviseur",
+    abandoned: "Abandonnée",
+    previous_attempts: "Tentatives précédentes pour ce numéro",
     reason: "Motif",
     err_reason: "Indiquez le motif de cette décision.",
     approve_needs_supervisor: "Tous les contrôles n'ont pas réussi : seul un superviseur peut approuver.",

@@ -14,13 +14,13 @@ use kyc_core::liveness::challenge::{ChallengeState, Step};
 use kyc_core::result::{Decision, VerificationResult};
 
 use super::capture::{self, Frame};
+use super::messages::{Captured, Job, Stage};
 use super::meter::{AutoCapture, Hint, Side};
 use super::state::{
     AppState, DecisionError, FieldForm, FormError, MAX_CHALLENGE_ATTEMPTS, ModelStatus, Screen,
     StoreStatus,
 };
 use super::strings::{Lang, Strings};
-use super::worker::{Captured, Job, Stage};
 use kyc_core::document::reader::meter::FrameAssessment;
 
 /// Which image an import or capture is for.
@@ -315,6 +315,7 @@ fn decision_color(d: Decision) -> Color32 {
         Decision::Approve => Color32::from_rgb(40, 160, 70),
         Decision::Refer => Color32::from_rgb(220, 150, 20),
         Decision::Reject => Color32::from_rgb(210, 50, 50),
+        Decision::Abandoned => Color32::from_rgb(120, 120, 120),
     }
 }
 
@@ -323,6 +324,7 @@ fn decision_word(s: &Strings, d: Decision) -> &'static str {
         Decision::Approve => s.approve,
         Decision::Refer => s.refer,
         Decision::Reject => s.reject,
+        Decision::Abandoned => s.abandoned,
     }
 }
 
@@ -331,7 +333,17 @@ fn audit_decision_word(s: &Strings, d: audit::Decision) -> &'static str {
         audit::Decision::Approve => s.approve,
         audit::Decision::Refer => s.refer,
         audit::Decision::Reject => s.reject,
+        audit::Decision::Abandoned => s.abandoned,
     }
+}
+
+/// The record ids in a stored result's `previousAttempts` (repeated attempts for one claim).
+#[must_use]
+pub fn previous_attempts(result: &serde_json::Value) -> Vec<i64> {
+    result["previousAttempts"]
+        .as_array()
+        .map(|a| a.iter().filter_map(serde_json::Value::as_i64).collect())
+        .unwrap_or_default()
 }
 
 fn big_button(ui: &mut egui::Ui, text: &str, enabled: bool) -> bool {
@@ -1628,6 +1640,11 @@ fn record_detail(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &
     ui.label(RichText::new(s.reasons).strong());
     for r in sum.decision_reason.split("; ") {
         ui.label(format!("• {r}"));
+    }
+    let earlier = previous_attempts(&view.detail.result);
+    if !earlier.is_empty() {
+        let ids: Vec<String> = earlier.iter().map(|id| format!("#{id}")).collect();
+        ui.label(format!("{}: {}", s.previous_attempts, ids.join(", ")));
     }
     if !view.detail.supervisor_actions.is_empty() {
         ui.label(RichText::new(s.actions).strong());

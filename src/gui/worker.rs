@@ -1,304 +1,28 @@
-//! The background worker: one thread that owns the `Pipeline`, the audit store and the logged-in
-//! user's session. The UI sends it [`Job`]s and reads [`Event`]s back; nothing here runs on the
-//! UI thread, so model loading, inference, argon2 and SQLite never freeze a frame.
+//! The background worker: one thread that owns the verification service (the audit store, the
+//! models, the signed-in user and the verification in progress). The UI sends it [`Job`]s and
+//! reads [`Event`]s back; this is a thin message loop — every rule of a verification's life is
+//! the service's (`kyc_core::service`) — and nothing here runs on the UI thread, so model
+//! loading, inference, argon2 and SQLite never freeze a frame.
 
 use eframe::egui;
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use kyc_core::audit::{
-    self, AuditConfig, AuditError, AuditStore, CustomerType, DuplicateReport, ImageKind, Page,
-    RecordDetail, RecordFilter, RecordReceipt, RecordSummary, Role, Stats, UserSession,
-};
+use kyc_core::audit::{self, AuditConfig, ImageKind, Page, RecordFilter};
 use kyc_core::config::Config;
 use kyc_core::imaging;
-use kyc_core::liveness::LivenessResult;
-use kyc_core::pipeline::{Input, Pipeline, Verification};
-use kyc_core::record::{self, OperatorDecision, RecordContext};
-use kyc_core::result::{Decision, VerificationResult};
+use kyc_core::pipeline::Pipeline;
+use kyc_core::service::{self, AbandonReason, ServiceError, VerificationService};
+use kyc_core::settings::SettingsInForce;
 
 use super::capture::preview_of;
-
-/// An image the agent captured or imported: its encoded bytes (a file, a JPEG camera frame) or,
-/// for a raw camera frame, its pixels (the worker encodes them as PNG for the record).
-#[derive(Debug, Clone)]
-pub struct Captured {
-    /// File or frame name.
-    pub name: String,
-    /// The encoded file (PNG/JPEG) as read, when there is one.
-    pub bytes: Option<Arc<Vec<u8>>>,
-    /// Decoded pixels, when there are no encoded bytes.
-    pub pixels: Option<Arc<image::RgbImage>>,
-}
-
-impl Captured {
-    /// An encoded file.
-    #[must_use]
-    pub fn encoded(name: impl Into<String>, bytes: Arc<Vec<u8>>) -> Self {
-        Captured {
-            name: name.into(),
-            bytes: Some(bytes),
-            pixels: None,
-        }
-    }
-
-    /// Decode (with the configured limits) or take the pixels; returns them with the bytes to
-    /// keep in the record.
-    ///
-    /// # Errors
-    /// An image that does not decode, or nothing to decode.
-    pub fn materialise(
-        &self,
-        limits: &imaging::ImageLimits,
-    ) -> Result<(imaging::Decoded, Arc<Vec<u8>>), String> {
-        if let Some(bytes) = &self.bytes {
-            let d = imaging::decode_bytes(bytes, std::path::Path::new(&self.name), limits)
-                .map_err(|e| e.to_string())?;
-            return Ok((d, Arc::clone(bytes)));
-        }
-        let Some(rgb) = &self.pixels else {
-            return Err(format!("{}: no image", self.name));
-        };
-        let png = record::png(rgb).ok_or_else(|| format!("{}: cannot encode", self.name))?;
-        let file_bytes = png.len() as u64;
-        Ok((
-            imaging::Decoded {
-                rgb: (**rgb).clone(),
-                format: "png",
-                file_bytes,
-            },
-            Arc::new(png),
-        ))
-    }
-}
-
-/// What the customer claimed at the start.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Claim {
-    /// Individual or business.
-    pub customer_type: CustomerType,
-    /// ISO alpha-2 country.
-    pub country: String,
-    /// Claimed ID type (JSON name), if given.
-    pub id_type: Option<String>,
-    /// Claimed ID number, if given.
-    pub id_number: Option<String>,
-    /// Session start, ms since the epoch.
-    pub started_ms: i64,
-}
-
-/// Work for the worker.
-pub enum Job {
-    /// Check a password.
-    Login {
-        /// Username.
-        username: String,
-        /// Password (dropped after hashing).
-        password: String,
-    },
-    /// End the user's session.
-    Logout,
-    /// Run the pipeline on a document and a selfie.
-    Verify {
-        /// Ticket that ties the answer to the session that asked.
-        ticket: u64,
-        /// The claim (for the duplicate check's ID number).
-        claim: Claim,
-        /// Document image (the front when there are two sides).
-        document: Captured,
-        /// The document's back side, when the agent captured one.
-        document_back: Option<Captured>,
-        /// Selfie image.
-        selfie: Captured,
-        /// The liveness challenge that chose the selfie (`None`: passive check on the image).
-        liveness: Option<Box<LivenessResult>>,
-    },
-    /// Record the verification held for `ticket` with the operator's decision.
-    Decide {
-        /// The verification's ticket.
-        ticket: u64,
-        /// The operator's decision and reason.
-        decision: OperatorDecision,
-    },
-    /// Forget the verification held for a ticket (cancel, idle timeout).
-    Discard {
-        /// The ticket.
-        ticket: u64,
-    },
-    /// Record a failed liveness challenge as an audit event at once (a customer who fails and
-    /// walks away still leaves a trace), and count it for the session's verification.
-    ChallengeFailed {
-        /// The session's ticket.
-        ticket: u64,
-        /// Failed attempts so far in the session, this one included.
-        attempt: u32,
-        /// What the customer claimed.
-        claim: Claim,
-        /// The failed challenge's result.
-        result: Box<LivenessResult>,
-    },
-    /// Load the records matching a filter (the review queue) and statistics.
-    LoadQueue {
-        /// Which records.
-        filter: Box<RecordFilter>,
-    },
-    /// Load one record with its images.
-    LoadRecord {
-        /// Record id.
-        id: i64,
-    },
-    /// A supervisor decides a case.
-    Override {
-        /// Record id.
-        id: i64,
-        /// New decision.
-        decision: audit::Decision,
-        /// Supervisor's note.
-        note: String,
-    },
-    /// Settings and user management (`admin.rs`).
-    Admin(super::admin::AdminJob),
-}
-
-/// Where a verification is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// Waiting for the models to finish loading.
-    WaitingForModels,
-    /// Decoding the images.
-    Decoding,
-    /// Face detection, embedding, match.
-    Analysing,
-    /// 1:N duplicate search.
-    Duplicates,
-}
-
-/// A finished verification, ready for the result screen.
-pub struct ResultView {
-    /// The result (the same type the CLI prints).
-    pub result: VerificationResult,
-    /// 1:N findings (not yet folded into the decision; recording does that).
-    pub duplicates: DuplicateReport,
-    /// Document portrait crop.
-    pub portrait: Option<egui::ColorImage>,
-    /// Selfie, downscaled.
-    pub selfie: egui::ColorImage,
-    /// Document, downscaled.
-    pub document: egui::ColorImage,
-    /// The document's back side, downscaled, when there is one.
-    pub document_back: Option<egui::ColorImage>,
-    /// Milliseconds from the job arriving to the result (pipeline time after the last capture).
-    pub pipeline_ms: f64,
-}
-
-/// A record for the supervisor's detail view.
-pub struct RecordView {
-    /// The stored record.
-    pub detail: RecordDetail,
-    /// Stored portrait, if any.
-    pub portrait: Option<egui::ColorImage>,
-    /// Stored selfie, if any.
-    pub selfie: Option<egui::ColorImage>,
-    /// Stored back side of the document, if the record has one.
-    pub document_back: Option<egui::ColorImage>,
-}
-
-/// What the worker reports.
-pub enum Event {
-    /// The store is open.
-    StoreReady {
-        /// Whether any administrator exists (else: show how to create one).
-        has_admin: bool,
-        /// Where the database is.
-        db_path: PathBuf,
-    },
-    /// The store could not be opened.
-    StoreFailed(String),
-    /// The models are loaded.
-    PipelineReady {
-        /// Load time.
-        load_ms: f64,
-    },
-    /// The models could not be loaded.
-    PipelineFailed(String),
-    /// Logged in.
-    LoggedIn {
-        /// Username.
-        username: String,
-        /// Role.
-        role: Role,
-    },
-    /// Login refused.
-    LoginFailed(String),
-    /// Logged out.
-    LoggedOut,
-    /// A verification moved on.
-    Progress {
-        /// Its ticket.
-        ticket: u64,
-        /// The stage now running.
-        stage: Stage,
-    },
-    /// A verification finished.
-    Verified {
-        /// Its ticket.
-        ticket: u64,
-        /// What to show.
-        view: Box<ResultView>,
-    },
-    /// A verification failed (bad image, inference error).
-    VerifyFailed {
-        /// Its ticket.
-        ticket: u64,
-        /// Why.
-        message: String,
-    },
-    /// A failed challenge could not be written to the audit store.
-    ChallengeLogFailed {
-        /// The session's ticket.
-        ticket: u64,
-        /// Why.
-        message: String,
-    },
-    /// The decision is durably recorded.
-    Recorded {
-        /// Its ticket.
-        ticket: u64,
-        /// The store's receipt.
-        receipt: RecordReceipt,
-    },
-    /// The store refused the record (nothing was written).
-    RecordFailed {
-        /// Its ticket.
-        ticket: u64,
-        /// Why.
-        message: String,
-    },
-    /// The review queue and statistics.
-    Queue {
-        /// Pending cases, oldest first.
-        queue: Vec<RecordSummary>,
-        /// Statistics over every record (absent without the export permission).
-        stats: Option<Stats>,
-    },
-    /// One record.
-    Record(Box<RecordView>),
-    /// A supervisor decision is recorded.
-    Overridden {
-        /// Record id.
-        id: i64,
-        /// Action row id.
-        action_id: i64,
-    },
-    /// A supervisor operation failed.
-    ReviewFailed(String),
-    /// Settings and user management answers (`admin.rs`).
-    Admin(super::admin::AdminEvent),
-}
+use super::messages::{
+    AdminEvent, AdminJob, Captured, Claim, Event, Job, RecordView, ResultView, SettingsNotice,
+    Stage,
+};
 
 /// The UI's end of the worker.
 pub struct WorkerHandle {
@@ -344,10 +68,12 @@ impl Drop for WorkerHandle {
 /// How the worker finds its models and store.
 #[derive(Clone)]
 pub struct WorkerConfig {
-    /// Pipeline settings.
+    /// Pipeline settings (the settings in force: the settings file already laid over).
     pub config: Config,
     /// Audit store settings.
     pub audit: AuditConfig,
+    /// The settings file the settings screen writes, if any.
+    pub settings_path: Option<PathBuf>,
 }
 
 /// Start the worker thread: it opens the store, then loads the models, then serves jobs.
@@ -392,63 +118,52 @@ impl Out {
     }
 }
 
-struct Pending {
-    ticket: u64,
-    claim: Claim,
-    verification: Verification,
-    document: Arc<Vec<u8>>,
-    document_back: Option<Arc<Vec<u8>>>,
-    selfie: Arc<Vec<u8>>,
-}
-
-/// The images of one verification job.
-struct Images {
-    document: Captured,
-    document_back: Option<Captured>,
-    selfie: Captured,
-}
-
 struct Worker {
+    service: Option<VerificationService>,
     config: Config,
-    store: Option<AuditStore>,
-    pipeline: Option<Pipeline>,
-    session: Option<UserSession>,
-    pending: Option<Pending>,
-    /// Failed liveness challenges per ticket (the session in progress).
-    failed_challenges: HashMap<u64, u32>,
+    /// The UI's ticket of the verification open in the service.
+    ticket: Option<u64>,
 }
 
-fn audit_msg(e: &AuditError) -> String {
+fn msg(e: &ServiceError) -> String {
     e.to_string()
 }
 
 impl Worker {
     fn start(cfg: WorkerConfig, out: &Out) -> Worker {
-        let store = match AuditStore::open(cfg.audit.clone()) {
-            Ok(store) => {
-                let has_admin = store.has_admin().unwrap_or(false);
+        let settings = SettingsInForce {
+            config: cfg.config.clone(),
+            file: None,
+            path: cfg.settings_path.clone(),
+        };
+        let service = match VerificationService::open(settings, cfg.audit.clone()) {
+            Ok(svc) => {
+                let has_admin = svc.store().has_admin().unwrap_or(false);
                 out.send(Event::StoreReady {
                     has_admin,
-                    db_path: store.db_path().to_path_buf(),
+                    db_path: svc.store().db_path().to_path_buf(),
                 });
-                Some(store)
+                for id in svc.recovered() {
+                    out.send(Event::Abandoned {
+                        ticket: None,
+                        id: *id,
+                    });
+                }
+                Some(svc)
             }
             Err(e) => {
                 out.send(Event::StoreFailed(format!(
                     "{}: {}",
                     cfg.audit.db_path.display(),
-                    audit_msg(&e)
+                    msg(&e)
                 )));
                 None
             }
         };
         Worker {
+            service,
             config: cfg.config,
-            store,
-            pipeline: None,
-            session: None,
-            pending: None,
-            failed_challenges: HashMap::new(),
+            ticket: None,
         }
     }
 
@@ -486,11 +201,11 @@ impl Worker {
                     models_rx.try_recv().ok()
                 };
                 if let Some(p) = got {
-                    self.pipeline = p;
                     // Thresholds changed while the models loaded apply to them too.
-                    if let Some(p) = self.pipeline.as_mut() {
-                        let _ =
-                            p.set_thresholds(self.config.matching.clone(), self.config.decision);
+                    if let (Some(p), Some(svc)) = (p, self.service.as_mut())
+                        && let Err(e) = svc.set_pipeline(p)
+                    {
+                        out.send(Event::PipelineFailed(msg(&e)));
                     }
                     models_pending = false;
                 } else if wait {
@@ -499,9 +214,8 @@ impl Worker {
             }
             self.handle(job, out);
         }
-        if let (Some(store), Some(session)) = (self.store.as_mut(), self.session.take()) {
-            let _ = store.logout(session);
-        }
+        // Dropping the service ends an open verification as abandoned and logs the user out.
+        drop(self.service.take());
         // A kiosk closed while its models load waits for the loader: ONNX Runtime must not be
         // torn down at process exit under a thread still creating sessions (it crashed so).
         if let Ok(handle) = loader {
@@ -509,15 +223,53 @@ impl Worker {
         }
     }
 
+    fn service(&mut self) -> Result<&mut VerificationService, String> {
+        self.service
+            .as_mut()
+            .ok_or_else(|| "the audit store is not open".to_string())
+    }
+
+    /// Report how ending a verification without a decision went.
+    fn report_abandoned(
+        out: &Out,
+        ticket: Option<u64>,
+        r: Result<Option<audit::RecordReceipt>, ServiceError>,
+    ) {
+        match r {
+            Ok(Some(receipt)) => out.send(Event::Abandoned {
+                ticket,
+                id: receipt.id,
+            }),
+            Ok(None) => {}
+            Err(e) => out.send(Event::ServiceFailed(msg(&e))),
+        }
+    }
+
     fn handle(&mut self, job: Job, out: &Out) {
         match job {
             Job::Login { username, password } => out.send(self.login(&username, &password)),
-            Job::Logout => {
-                self.pending = None;
-                if let (Some(store), Some(session)) = (self.store.as_mut(), self.session.take()) {
-                    let _ = store.logout(session);
+            Job::Logout | Job::IdleTimeout => {
+                let idle = matches!(job, Job::IdleTimeout);
+                let ticket = self.ticket.take();
+                if let Some(svc) = self.service.as_mut() {
+                    let r = if idle {
+                        svc.idle_timeout()
+                    } else {
+                        svc.logout()
+                    };
+                    Self::report_abandoned(out, ticket, r);
                 }
                 out.send(Event::LoggedOut);
+            }
+            Job::DocumentCaptured {
+                ticket,
+                claim,
+                document,
+                document_back,
+            } => {
+                if let Err(message) = self.open_session(ticket, claim, document, document_back) {
+                    out.send(Event::VerifyFailed { ticket, message });
+                }
             }
             Job::Verify {
                 ticket,
@@ -527,12 +279,10 @@ impl Worker {
                 selfie,
                 liveness,
             } => {
-                let images = Images {
-                    document,
-                    document_back,
-                    selfie,
-                };
-                let ev = match self.verify(ticket, claim, images, liveness, out) {
+                let ev = match self
+                    .open_session(ticket, claim, document, document_back)
+                    .and_then(|()| self.verify(ticket, selfie, liveness.map(|l| *l), out))
+                {
                     Ok(view) => Event::Verified {
                         ticket,
                         view: Box::new(view),
@@ -549,19 +299,26 @@ impl Worker {
                 out.send(ev);
             }
             Job::Discard { ticket } => {
-                if self.pending.as_ref().is_some_and(|p| p.ticket == ticket) {
-                    self.pending = None;
+                if self.ticket == Some(ticket) {
+                    self.ticket = None;
+                    if let Some(svc) = self.service.as_mut() {
+                        let r = svc.abandon(AbandonReason::NextCustomer);
+                        Self::report_abandoned(out, Some(ticket), r);
+                    }
                 }
-                self.failed_challenges.remove(&ticket);
             }
             Job::ChallengeFailed {
                 ticket,
-                attempt,
+                attempt: _,
                 claim,
                 result,
             } => {
-                self.failed_challenges.insert(ticket, attempt);
-                if let Err(message) = self.log_failed_challenge(ticket, attempt, &claim, &result) {
+                let r = self.ensure_session(ticket, claim).and_then(|()| {
+                    self.service()?
+                        .challenge_failed(&result)
+                        .map_err(|e| msg(&e))
+                });
+                if let Err(message) = r {
                     out.send(Event::ChallengeLogFailed { ticket, message });
                 }
             }
@@ -573,207 +330,117 @@ impl Worker {
                 Err(e) => Event::ReviewFailed(e),
             }),
             Job::Override { id, decision, note } => {
-                out.send(match self.override_case(id, decision, &note) {
+                let r = self
+                    .service()
+                    .and_then(|svc| svc.review(id, decision, &note).map_err(|e| msg(&e)));
+                out.send(match r {
                     Ok(action_id) => Event::Overridden { id, action_id },
                     Err(e) => Event::ReviewFailed(e),
                 });
             }
-            Job::Admin(job) => {
-                let parts = super::admin::WorkerParts {
-                    store: self.store.as_mut(),
-                    session: self.session.as_ref(),
-                    config: &mut self.config,
-                    pipeline: self.pipeline.as_mut(),
-                };
-                out.send(Event::Admin(super::admin::serve(parts, job)));
-            }
+            Job::Admin(job) => out.send(Event::Admin(serve_admin(self.service.as_mut(), job))),
         }
     }
 
     fn login(&mut self, username: &str, password: &str) -> Event {
-        let Some(store) = self.store.as_mut() else {
+        self.ticket = None;
+        let Some(svc) = self.service.as_mut() else {
             return Event::LoginFailed("the audit store is not open".into());
         };
-        if let Some(old) = self.session.take() {
-            let _ = store.logout(old);
+        match svc.login(username, password) {
+            Ok(session) => Event::LoggedIn {
+                username: session.username().to_string(),
+                role: session.role(),
+            },
+            Err(e) => Event::LoginFailed(msg(&e)),
         }
-        match store.login(username, password) {
-            Ok(session) => {
-                let ev = Event::LoggedIn {
-                    username: session.username().to_string(),
-                    role: session.role(),
-                };
-                self.session = Some(session);
-                ev
-            }
-            Err(e) => Event::LoginFailed(audit_msg(&e)),
+    }
+
+    /// The service's verification for `ticket`: begun with `claim` when it is a new one.
+    fn ensure_session(&mut self, ticket: u64, claim: Claim) -> Result<(), String> {
+        if self.ticket == Some(ticket) && self.service()?.session().is_some() {
+            return Ok(());
         }
+        self.service()?.begin(claim).map_err(|e| msg(&e))?;
+        self.ticket = Some(ticket);
+        Ok(())
+    }
+
+    /// Open (or update) the verification for `ticket` with its document sides.
+    fn open_session(
+        &mut self,
+        ticket: u64,
+        claim: Claim,
+        document: Captured,
+        document_back: Option<Captured>,
+    ) -> Result<(), String> {
+        self.ensure_session(ticket, claim)?;
+        let svc = self.service()?;
+        svc.capture_document(document).map_err(|e| msg(&e))?;
+        svc.capture_document_back(document_back)
+            .map_err(|e| msg(&e))
     }
 
     fn verify(
         &mut self,
         ticket: u64,
-        claim: Claim,
-        images: Images,
-        liveness: Option<Box<LivenessResult>>,
+        selfie: Captured,
+        liveness: Option<kyc_core::liveness::LivenessResult>,
         out: &Out,
     ) -> Result<ResultView, String> {
-        let Images {
-            document,
-            document_back,
-            selfie,
-        } = images;
-        self.pending = None;
-        if self.session.is_none() {
+        let svc = self.service()?;
+        if svc.user().is_none() {
             return Err("not logged in".into());
         }
-        let started = Instant::now();
-        let limits = self.config.limits;
-        out.send(Event::Progress {
-            ticket,
-            stage: Stage::Decoding,
-        });
-        let (doc, document_bytes) = document.materialise(&limits)?;
-        let back = match &document_back {
-            Some(c) => Some(c.materialise(&limits)?),
-            None => None,
-        };
-        let (sel, selfie_bytes) = selfie.materialise(&limits)?;
-        let document_preview = preview_of(&doc.rgb);
-        let back_preview = back.as_ref().map(|(d, _)| preview_of(&d.rgb));
-        let (back_input, back_bytes) = match (back, &document_back) {
-            (Some((d, bytes)), Some(c)) => (Some(Input::Image(d, c.name.clone())), Some(bytes)),
-            _ => (None, None),
-        };
-        let selfie_preview = preview_of(&sel.rgb);
-        let Some(pipeline) = self.pipeline.as_mut() else {
+        if !svc.has_pipeline() {
             return Err("the models are not loaded".into());
-        };
-        out.send(Event::Progress {
-            ticket,
-            stage: Stage::Analysing,
-        });
-        let mut verification = pipeline
-            .verify_sides(
-                Input::Image(doc, document.name.clone()),
-                back_input,
-                Input::Image(sel, selfie.name.clone()),
-                liveness.as_deref(),
-            )
-            .map_err(|e| e.to_string())?;
-        kyc_core::decision::check_claimed_id(
-            &mut verification.result,
-            claim.id_type.as_deref(),
-            claim.id_number.as_deref(),
-        );
-        let failed = self.failed_challenges.get(&ticket).copied().unwrap_or(0);
-        kyc_core::decision::apply_failed_attempts(&mut verification.result, failed);
-        out.send(Event::Progress {
-            ticket,
-            stage: Stage::Duplicates,
-        });
-        let duplicates = match (self.store.as_ref(), verification.selfie_template.as_deref()) {
-            (Some(store), Some(t)) => store
-                .check_duplicates(t, claim.id_number.as_deref())
-                .map_err(|e| audit_msg(&e))?,
-            _ => DuplicateReport::default(),
-        };
-        let view = ResultView {
-            result: verification.result.clone(),
-            duplicates,
-            portrait: verification.portrait.as_ref().map(preview_of),
-            selfie: selfie_preview,
-            document: document_preview,
-            document_back: back_preview,
-            pipeline_ms: started.elapsed().as_secs_f64() * 1000.0,
-        };
-        self.pending = Some(Pending {
-            ticket,
-            claim,
-            verification,
-            document: document_bytes,
-            document_back: back_bytes,
-            selfie: selfie_bytes,
-        });
-        Ok(view)
-    }
-
-    /// One failed challenge as a chained `liveness_challenge_failed` event: the challenge issued
-    /// (nonce, steps), how each step went, the passive score and why it failed.
-    fn log_failed_challenge(
-        &mut self,
-        ticket: u64,
-        attempt: u32,
-        claim: &Claim,
-        result: &LivenessResult,
-    ) -> Result<i64, String> {
-        let (Some(store), Some(session)) = (self.store.as_mut(), self.session.as_ref()) else {
-            return Err("not logged in".into());
-        };
-        let payload = serde_json::json!({
-            "ticket": ticket,
-            "attempt": attempt,
-            "sessionStartedMs": claim.started_ms,
-            "customerType": claim.customer_type.as_str(),
-            "country": claim.country,
-            "claimedIdType": claim.id_type,
-            "claimedIdNumber": claim.id_number,
-            "challenge": result.challenge,
-            "active": result.active,
-            "passive": result.passive,
-            "reasons": result.reasons,
-            "frameCount": result.frame_count,
-        });
-        store
-            .log_event(session, "liveness_challenge_failed", payload)
-            .map_err(|e| audit_msg(&e))
+        }
+        svc.capture_selfie(selfie, liveness).map_err(|e| msg(&e))?;
+        let checked = svc
+            .verify(|stage| {
+                out.send(Event::Progress {
+                    ticket,
+                    stage: match stage {
+                        service::Stage::Decoding => Stage::Decoding,
+                        service::Stage::Analysing => Stage::Analysing,
+                        service::Stage::Duplicates => Stage::Duplicates,
+                    },
+                });
+            })
+            .map_err(|e| msg(&e))?;
+        Ok(ResultView {
+            portrait: checked.portrait.as_ref().map(preview_of),
+            selfie: preview_of(&checked.selfie),
+            document: preview_of(&checked.document),
+            document_back: checked.document_back.as_ref().map(preview_of),
+            result: checked.result,
+            duplicates: checked.duplicates,
+            pipeline_ms: checked.pipeline_ms,
+        })
     }
 
     fn decide(
         &mut self,
         ticket: u64,
-        decision: &OperatorDecision,
-    ) -> Result<RecordReceipt, String> {
-        let (Some(store), Some(session)) = (self.store.as_mut(), self.session.as_ref()) else {
-            return Err("not logged in".into());
-        };
-        let Some(p) = self.pending.as_ref().filter(|p| p.ticket == ticket) else {
+        decision: &service::OperatorDecision,
+    ) -> Result<audit::RecordReceipt, String> {
+        if self.ticket != Some(ticket) {
             return Err("this verification is no longer held; run it again".into());
-        };
-        let ctx = RecordContext {
-            operator: session.username(),
-            customer_type: p.claim.customer_type,
-            claimed_id_type: p.claim.id_type.as_deref(),
-            claimed_id_number: p.claim.id_number.as_deref(),
-            started_ms: p.claim.started_ms,
-            document_bytes: Some(p.document.as_slice()),
-            selfie_bytes: Some(p.selfie.as_slice()),
-            document_back_bytes: p.document_back.as_ref().map(|b| b.as_slice()),
-        };
-        let result = record::record_decided(
-            store,
-            &self.config,
-            &p.verification,
-            &ctx,
-            Some(p.claim.country.as_str()),
-            Some(decision),
-        )
-        .map_err(|e| audit_msg(&e))?;
-        self.pending = None;
+        }
+        let svc = self.service()?;
+        if svc.user().is_none() {
+            return Err("not logged in".into());
+        }
+        let result = svc.decide(Some(decision)).map_err(|e| msg(&e))?;
+        self.ticket = None;
         result
             .record
             .ok_or_else(|| "the store returned no receipt".to_string())
     }
 
-    fn parts(&self) -> Result<(&AuditStore, &UserSession), String> {
-        match (self.store.as_ref(), self.session.as_ref()) {
-            (Some(store), Some(session)) => Ok((store, session)),
-            _ => Err("not logged in".into()),
-        }
-    }
-
-    fn queue(&self, filter: &RecordFilter) -> Result<Event, String> {
-        let (store, session) = self.parts()?;
+    fn queue(&mut self, filter: &RecordFilter) -> Result<Event, String> {
+        let svc = self.service()?;
+        let (store, session) = svc.store_and_user().map_err(|e| msg(&e))?;
         let page = Page {
             offset: 0,
             limit: 200,
@@ -793,7 +460,7 @@ impl Worker {
                 rows
             })
         }
-        .map_err(|e| audit_msg(&e))?;
+        .map_err(|e| e.to_string())?;
         // Statistics over the same records, whatever their review status.
         let stats = store
             .stats(
@@ -807,10 +474,11 @@ impl Worker {
         Ok(Event::Queue { queue, stats })
     }
 
-    fn load_record(&self, id: i64) -> Result<RecordView, String> {
-        let (store, session) = self.parts()?;
-        let detail = store.get_record(session, id).map_err(|e| audit_msg(&e))?;
-        let limits = self.config.limits;
+    fn load_record(&mut self, id: i64) -> Result<RecordView, String> {
+        let svc = self.service()?;
+        let limits = svc.config().limits;
+        let (store, session) = svc.store_and_user().map_err(|e| msg(&e))?;
+        let detail = store.get_record(session, id).map_err(|e| e.to_string())?;
         let image = |kind: ImageKind| -> Option<egui::ColorImage> {
             if !detail.images.contains(&kind) {
                 return None;
@@ -830,28 +498,193 @@ impl Worker {
             document_back,
         })
     }
+}
 
-    fn override_case(
-        &mut self,
-        id: i64,
-        decision: audit::Decision,
-        note: &str,
-    ) -> Result<i64, String> {
-        let (Some(store), Some(session)) = (self.store.as_mut(), self.session.as_ref()) else {
-            return Err("not logged in".into());
+/// Serve one settings-screen job with the service (on the worker thread).
+pub fn serve_admin(service: Option<&mut VerificationService>, job: AdminJob) -> AdminEvent {
+    let Some(svc) = service else {
+        return match job {
+            AdminJob::RecordStart { .. } => {
+                AdminEvent::StartRecorded(Err("the audit store is not open".into()))
+            }
+            AdminJob::ApplySettings { .. } => {
+                AdminEvent::SettingsFailed("the audit store is not open".into())
+            }
+            _ => AdminEvent::UsersFailed("the audit store is not open".into()),
         };
-        store
-            .record_supervisor_action(session, id, "override", Some(decision), note.trim())
-            .map_err(|e| audit_msg(&e))
+    };
+    match job {
+        AdminJob::RecordStart { settings, file } => {
+            svc.set_settings_path(file);
+            AdminEvent::StartRecorded(
+                svc.record_settings_in_force("kiosk-start", Some(&settings.to_file()))
+                    .map(|_| ())
+                    .map_err(|e| format!("settings in force not recorded: {e}")),
+            )
+        }
+        AdminJob::ApplySettings {
+            before,
+            after,
+            file,
+        } => {
+            svc.set_settings_path(file);
+            match svc.change_settings(&before.to_file(), &after.to_file()) {
+                Err(ServiceError::Audit(e @ audit::AuditError::PermissionDenied { .. })) => {
+                    AdminEvent::SettingsFailed(e.to_string())
+                }
+                Err(e @ ServiceError::Audit(_)) => {
+                    AdminEvent::SettingsFailed(format!("not applied: the audit store refused: {e}"))
+                }
+                Err(e) => AdminEvent::SettingsFailed(msg(&e)),
+                Ok(saved) => AdminEvent::SettingsApplied {
+                    settings: after,
+                    config: Box::new(svc.config().clone()),
+                    notice: match saved {
+                        Ok(None) => SettingsNotice::NoFile,
+                        Ok(Some(path)) => SettingsNotice::Saved(path),
+                        Err(e) => SettingsNotice::NotSaved(e.to_string()),
+                    },
+                },
+            }
+        }
+        other => {
+            let Ok((store, session)) = svc.store_and_user() else {
+                return AdminEvent::UsersFailed("not logged in".into());
+            };
+            let (done, result) = match &other {
+                AdminJob::CreateUser {
+                    username,
+                    role,
+                    password,
+                } => (
+                    Some(format!("created {username} ({})", role.as_str())),
+                    store
+                        .create_user(session, username, password, *role)
+                        .map(|_| ()),
+                ),
+                AdminJob::SetRole { username, role } => (
+                    Some(format!("{username} is now {}", role.as_str())),
+                    store.set_user_role(session, username, *role),
+                ),
+                AdminJob::SetDisabled { username, disabled } => (
+                    Some(format!(
+                        "{username} {}",
+                        if *disabled { "disabled" } else { "enabled" }
+                    )),
+                    store.set_user_disabled(session, username, *disabled),
+                ),
+                AdminJob::ResetPassword { username, password } => (
+                    Some(format!("new password set for {username}")),
+                    store.reset_password(session, username, password),
+                ),
+                AdminJob::Unlock { username } => (
+                    Some(format!("{username} unlocked")),
+                    store.unlock_user(session, username),
+                ),
+                AdminJob::ListUsers
+                | AdminJob::ApplySettings { .. }
+                | AdminJob::RecordStart { .. } => (None, Ok(())),
+            };
+            if let Err(e) = result {
+                return AdminEvent::UsersFailed(e.to_string());
+            }
+            match store.list_users(session) {
+                Ok(list) => AdminEvent::Users { list, done },
+                Err(e) => AdminEvent::UsersFailed(e.to_string()),
+            }
+        }
     }
 }
 
-/// The result type's decision as the audit store's.
-#[must_use]
-pub fn to_audit(d: Decision) -> audit::Decision {
-    match d {
-        Decision::Approve => audit::Decision::Approve,
-        Decision::Refer => audit::Decision::Refer,
-        Decision::Reject => audit::Decision::Reject,
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gui::capture::SourceSpec;
+    use crate::gui::settings_file::{self, KioskSettings};
+    use crate::gui::strings::Lang;
+    use kyc_core::audit::Role;
+
+    fn current() -> KioskSettings {
+        KioskSettings::from_parts(
+            &Config::default(),
+            Some(&SourceSpec::Frames {
+                dir: "/tmp/clip".into(),
+                fps: 5.0,
+            }),
+            Lang::En,
+            120,
+        )
+    }
+
+    #[test]
+    fn the_worker_refuses_thresholds_from_non_admins_and_records_an_admin_change() {
+        use kyc_core::audit::{AuditConfig, AuditStore};
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("audit.sqlite3");
+        let audit_cfg = AuditConfig::at(&db).with_fast_hashing();
+        {
+            let mut store = AuditStore::open(audit_cfg.clone()).unwrap();
+            store.create_first_admin("root", "root-password").unwrap();
+            let root = store.login("root", "root-password").unwrap();
+            store
+                .create_user(&root, "ama", "ama-password", Role::Agent)
+                .unwrap();
+            store.logout(root).unwrap();
+        }
+        let settings = SettingsInForce {
+            config: Config::default(),
+            file: None,
+            path: None,
+        };
+        let mut svc = VerificationService::open(settings, audit_cfg).unwrap();
+        svc.login("ama", "ama-password").unwrap();
+        let file = dir.path().join("kiosk-settings.toml");
+        let before = current();
+        let mut after = before.clone();
+        after.decision.approve_at = 95.0;
+        let events = || -> Vec<(String, String)> {
+            let conn = rusqlite::Connection::open(&db).unwrap();
+            let mut q = conn
+                .prepare("SELECT actor, payload FROM events WHERE kind = 'settings_changed'")
+                .unwrap();
+            q.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect()
+        };
+        let job = || AdminJob::ApplySettings {
+            before: Box::new(before.clone()),
+            after: Box::new(after.clone()),
+            file: Some(file.clone()),
+        };
+        // An agent's job asking for a threshold change (a forged form) is refused.
+        let ev = serve_admin(Some(&mut svc), job());
+        assert!(
+            matches!(&ev, AdminEvent::SettingsFailed(m) if m.contains("permission denied")),
+            "{ev:?}"
+        );
+        assert_eq!(svc.config(), &Config::default());
+        assert!(events().is_empty() && !file.exists());
+        // The admin's goes to the chain first, then the configuration and the file.
+        svc.login("root", "root-password").unwrap();
+        let ev = serve_admin(Some(&mut svc), job());
+        assert!(
+            matches!(&ev, AdminEvent::SettingsApplied { notice: SettingsNotice::Saved(p), .. } if *p == file),
+            "{ev:?}"
+        );
+        assert_eq!(svc.config().decision.approve_at, 95.0);
+        let ev = events();
+        assert_eq!(ev.len(), 1);
+        assert_eq!(ev[0].0, "root");
+        let p: serde_json::Value = serde_json::from_str(&ev[0].1).unwrap();
+        assert_eq!(p["changed"], serde_json::json!(["decision.approveAt"]));
+        assert_eq!(p["after"]["decision"]["approveAt"], 95.0);
+        let saved = settings_file::load(&file).unwrap().unwrap();
+        assert_eq!(saved.decision.unwrap().approve_at, 95.0);
+        assert!(svc.store().verify().unwrap().problems.is_empty());
+        // Without a session nothing is done.
+        svc.logout().unwrap();
+        let ev = serve_admin(Some(&mut svc), AdminJob::ListUsers);
+        assert!(matches!(ev, AdminEvent::UsersFailed(_)));
     }
 }

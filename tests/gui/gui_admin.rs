@@ -220,7 +220,7 @@ fn admin_changes_a_threshold_and_manages_users_agent_sees_it_read_only() {
     assert_eq!(events[1].1["changed"], serde_json::json!(["kiosk.lang"]));
     assert_eq!(events[1].1["after"]["decision"]["approveAt"], 88.0);
     let saved = settings_file::load(&settings).unwrap().unwrap();
-    assert_eq!(saved.lang(), Some(Lang::Fr));
+    assert_eq!(settings_file::saved_lang(&saved), Some(Lang::Fr));
     assert_eq!(saved.decision.unwrap().approve_at, 88.0);
 
     // The whole chain still verifies, user changes included.

@@ -490,14 +490,18 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
 }
 
 #[test]
-fn french_ui_and_idle_timeout_clears_the_customer() {
+/// The idle timeout used to clear the customer and leave the agent signed in; it now logs the
+/// agent out (issue 13: an unattended kiosk must not stay signed in) and the verification the
+/// customer left, whose document was captured, ends in the store as abandoned.
+fn french_ui_and_idle_timeout_logs_the_agent_out_and_records_the_abandoned_case() {
     use kyc_kiosk::gui::strings::FR;
     let dir = tempfile::tempdir().unwrap();
     let audit = session::store_with_users(dir.path(), &[("awa", "agent-pass-1", UserRole::Agent)]);
+    let db = audit.db_path.clone();
     let opts = AppOptions {
         kiosk: true,
         idle_timeout: Duration::from_secs(1),
-        ..AppOptions::new(kyc_core::Config::default(), audit)
+        ..AppOptions::new(kyc_core::Config::default(), audit.clone())
     };
     let mut h = Harness::builder()
         .with_size([1280.0, 1000.0])
@@ -521,12 +525,55 @@ fn french_ui_and_idle_timeout_clears_the_customer() {
     assert!(h.query_by_role_and_label(Role::Button, FR.import).is_some());
     // An agent in kiosk mode has no way out of the kiosk.
     assert!(h.query_by_label(FR.exit).is_none());
-    // Left alone, the customer's session is cleared from the screen.
-    wait_for(&mut h, "the idle timeout", |a| a.state.session.is_none());
-    assert_eq!(h.state().state.screen, Screen::Start);
+    // The customer's document is captured: from now on the case ends in the store.
+    h.state_mut().ui.document_path = data("obama.jpg").display().to_string();
+    h.step();
+    click(&mut h, FR.import);
+    // Left alone, the kiosk clears the customer and logs the agent out.
+    wait_for(&mut h, "the idle timeout", |a| a.state.user.is_none());
+    assert!(h.state().state.session.is_none());
+    assert_eq!(h.state().state.screen, Screen::Login);
     assert_eq!(h.state().state.notice.as_deref(), Some(FR.idle_cleared));
     assert!(h.state().state.start.country.is_empty());
-    assert!(h.state().state.user.is_some(), "the agent stays signed in");
+    // In the chain: the idle log-out by the agent, then the log-out itself.
+    for _ in 0..12_000 {
+        if !session::events_of(&db, "idle_logout").is_empty() {
+            break;
+        }
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let idle = session::events_of(&db, "idle_logout");
+    assert_eq!(idle.len(), 1);
+    assert_eq!(idle[0].0, "awa");
+    assert!(
+        session::events_of(&db, "logout")
+            .iter()
+            .any(|(a, _)| a == "awa")
+    );
+    // The abandoned case, with the document the customer left.
+    let mut store = AuditStore::open(audit).unwrap();
+    let admin = store.login("admin", "admin-pass-1").unwrap();
+    let rows = store
+        .query(
+            &admin,
+            &kyc_core::audit::RecordFilter::default(),
+            kyc_core::audit::Page::default(),
+        )
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].operator, "awa");
+    assert_eq!(rows[0].decision, Decision::Abandoned);
+    assert!(
+        rows[0].decision_reason.contains("idle"),
+        "{}",
+        rows[0].decision_reason
+    );
+    assert_eq!(rows[0].country.as_deref(), Some("SN"));
+    let detail = store.get_record(&admin, rows[0].id).unwrap();
+    assert_eq!(detail.images, [ImageKind::DocumentFront]);
+    assert_eq!(detail.result["abandoned"]["reason"], "idle_timeout");
+    assert!(store.verify().unwrap().problems.is_empty());
 }
 
 /// A Ghana Card claimed: the back side is required before the selfie (no skip), front and back

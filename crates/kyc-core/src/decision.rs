@@ -2,21 +2,19 @@
 
 use crate::config::{DecisionPolicy, Weights};
 use crate::face::FaceDetection;
-use crate::result::{Decision, DocumentBlock, FaceMatch, QualityBlock, Reason};
+use crate::result::{DocumentBlock, FaceMatch, QualityBlock};
+use crate::verdict::{Decision, Reason, ReasonCode};
 
 /// The reason given when nothing else is.
-const ALL_PASSED: &str = "all_checks_passed";
+const ALL_PASSED: ReasonCode = ReasonCode::AllChecksPassed;
 
 /// Drop "every check passed" once a later check has something to say.
 pub(crate) fn drop_all_passed(reasons: &mut Vec<Reason>) {
     reasons.retain(|r| r.code != ALL_PASSED);
 }
 
-fn reason(code: &str, message: impl Into<String>) -> Reason {
-    Reason {
-        code: code.to_string(),
-        message: message.into(),
-    }
+fn reason(code: impl Into<ReasonCode>, message: impl Into<String>) -> Reason {
+    Reason::new(code, message)
 }
 
 /// weights·(document, selfie detection, face match) confidences, 0–100, rounded to 0.01.
@@ -157,7 +155,7 @@ pub fn apply_liveness(
     }
     drop_all_passed(reasons);
     for r in &liveness.reasons {
-        reasons.push(reason(&r.code, format!("liveness: {}", r.message)));
+        reasons.push(reason(r.code.clone(), format!("liveness: {}", r.message)));
     }
     match liveness.mode {
         LivenessMode::Sequence => Decision::Reject,

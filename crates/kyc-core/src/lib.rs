@@ -17,7 +17,10 @@ pub mod models;
 pub mod pipeline;
 pub mod record;
 pub mod result;
+pub mod service;
+pub mod settings;
 pub mod timing;
+pub mod verdict;
 
 pub use config::Config;
 pub use error::{Error, InputError, Result};

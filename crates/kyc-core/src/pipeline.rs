@@ -546,6 +546,7 @@ impl Pipeline {
             timings_ms: timings.rounded(),
             liveness: Some(liveness),
             record: None,
+            previous_attempts: Vec::new(),
         };
         Ok(Verification {
             result,
@@ -558,6 +559,7 @@ impl Pipeline {
 }
 
 /// A verification with the artefacts the audit store keeps.
+#[derive(Debug)]
 pub struct Verification {
     /// The result.
     pub result: VerificationResult,

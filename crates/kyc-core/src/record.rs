@@ -12,7 +12,8 @@ use crate::audit::{
 };
 use crate::config::Config;
 use crate::pipeline::Verification;
-use crate::result::{Decision, Reason, VerificationResult};
+use crate::result::VerificationResult;
+use crate::verdict::{Decision, Reason, ReasonCode};
 
 /// Who ran the verification and what the customer claimed.
 #[derive(Debug, Clone)]
@@ -101,19 +102,11 @@ pub fn png(img: &RgbImage) -> Option<Vec<u8>> {
     Some(out.into_inner())
 }
 
-fn to_audit(decision: Decision) -> audit::Decision {
-    match decision {
-        Decision::Approve => audit::Decision::Approve,
-        Decision::Refer => audit::Decision::Refer,
-        Decision::Reject => audit::Decision::Reject,
-    }
-}
-
 /// Fold the store's duplicate findings into the result: a flagged case is referred for review.
 fn apply_duplicates(result: &mut VerificationResult, dup: &audit::DuplicateReport) {
     if !dup.same_face_different_id.is_empty() {
         result.reasons.push(Reason {
-            code: "duplicate_face".into(),
+            code: ReasonCode::DuplicateFace,
             message: format!(
                 "this face is already enrolled under another ID number (records {:?})",
                 dup.same_face_different_id
@@ -122,7 +115,7 @@ fn apply_duplicates(result: &mut VerificationResult, dup: &audit::DuplicateRepor
     }
     if !dup.same_id_different_face.is_empty() {
         result.reasons.push(Reason {
-            code: "id_number_other_face".into(),
+            code: ReasonCode::IdNumberOtherFace,
             message: format!(
                 "this ID number is already enrolled with a different face (records {:?})",
                 dup.same_id_different_face
@@ -224,8 +217,8 @@ pub fn record_decided(
             0,
             format!(
                 "operator decided {} (suggested {}): {}",
-                to_audit(d.decision),
-                to_audit(result.decision),
+                d.decision,
+                result.decision,
                 d.reason.trim()
             ),
         );
@@ -267,7 +260,7 @@ pub fn record_decided(
         started_ms: ctx.started_ms,
         finished_ms,
         indexed: IndexedFields {
-            decision: to_audit(decision),
+            decision,
             decision_reason: reasons.join("; "),
             // The number the customer claimed (what duplicate checks key on), else the one read.
             document_number: ctx

@@ -69,28 +69,7 @@ pub struct MatchResult {
     pub timings_ms: Timings,
 }
 
-/// The suggested decision, ordered by severity (approve < refer < reject), so that combining
-/// checks is `max`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Decision {
-    /// Every check passed with enough confidence.
-    Approve,
-    /// A person must look: something failed or is uncertain.
-    Refer,
-    /// The checks say this is not the document holder.
-    Reject,
-}
-
-/// A reason behind the decision.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Reason {
-    /// Stable code.
-    pub code: String,
-    /// Words for the agent.
-    pub message: String,
-}
+pub use crate::verdict::{Decision, Reason, ReasonCode};
 
 /// The document block.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -169,6 +148,10 @@ pub struct VerificationResult {
     /// Where the audit store kept this verification, when it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub record: Option<crate::audit::RecordReceipt>,
+    /// Earlier records of the same claim (the same ID number), oldest first: repeated attempts
+    /// for one customer, linked for the supervisor. Empty (and left out) for a first attempt.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_attempts: Vec<i64>,
 }
 
 /// How liveness was checked.
@@ -244,11 +227,11 @@ impl LivenessBlock {
         let mut reasons = Vec::new();
         match passive.score {
             None => reasons.push(Reason {
-                code: "passive_not_scored".into(),
+                code: ReasonCode::PassiveNotScored,
                 message: "the selfie has no usable face for the anti-spoofing check".into(),
             }),
             Some(s) if !passive.is_live => reasons.push(Reason {
-                code: "passive_spoof_suspected".into(),
+                code: ReasonCode::PassiveSpoofSuspected,
                 message: format!(
                     "passive anti-spoofing score {s:.1} is below the threshold {:.1}",
                     passive.threshold

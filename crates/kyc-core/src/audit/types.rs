@@ -14,17 +14,7 @@ pub enum CustomerType {
     Business,
 }
 
-/// The outcome of a verification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Decision {
-    /// Customer accepted.
-    Approve,
-    /// Sent to a supervisor.
-    Refer,
-    /// Customer refused.
-    Reject,
-}
+pub use crate::verdict::Decision;
 
 /// Where a record stands in the supervisor review queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,7 +74,12 @@ macro_rules! str_enum {
 }
 
 str_enum!(CustomerType { Individual => "individual", Business => "business" });
-str_enum!(Decision { Approve => "approve", Refer => "refer", Reject => "reject" });
+str_enum!(Decision {
+    Approve => "approve",
+    Refer => "refer",
+    Reject => "reject",
+    Abandoned => "abandoned",
+});
 str_enum!(ReviewStatus { None => "none", Pending => "pending", Closed => "closed" });
 str_enum!(ImageKind {
     DocumentFront => "document_front",
@@ -342,4 +337,132 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
+}
+
+/// The kind of a chained audit event. Serialised (and stored in `events.kind`) as the same
+/// snake_case strings the chain has always used, so stored chains still verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    /// A verification record was written (by the store).
+    VerificationRecorded,
+    /// An operator corrected a field (by the store).
+    FieldCorrected,
+    /// A supervisor acted on a record (by the store).
+    SupervisorAction,
+    /// Images older than a cutoff were purged (by the store).
+    ImagesPurged,
+    /// A customer's biometric data was erased (by the store).
+    CustomerErased,
+    /// Images of given records were deleted (by the store).
+    ImagesDeleted,
+    /// A user logged in (by the store).
+    Login,
+    /// A login was refused (by the store).
+    LoginFailed,
+    /// A user was locked out (by the store).
+    LoginLocked,
+    /// A user logged out (by the store).
+    Logout,
+    /// A user was created (by the store).
+    UserCreated,
+    /// The first administrator was created (by the store).
+    FirstAdminCreated,
+    /// A user's role changed (by the store).
+    UserRoleChanged,
+    /// A user was disabled (by the store).
+    UserDisabled,
+    /// A user was enabled (by the store).
+    UserEnabled,
+    /// A user's password was reset (by the store).
+    UserPasswordReset,
+    /// A locked user was unlocked (by the store).
+    UserUnlocked,
+    /// Records were exported (by the store).
+    Export,
+    /// The settings in force when the kiosk or a recording command started.
+    SettingsInForce,
+    /// An administrator changed the settings.
+    SettingsChanged,
+    /// A customer failed a liveness challenge.
+    LivenessChallengeFailed,
+    /// A verification session opened: a document was captured.
+    VerificationOpened,
+    /// The operator was logged out after the idle timeout.
+    IdleLogout,
+}
+
+str_enum!(EventKind {
+    VerificationRecorded => "verification_recorded",
+    FieldCorrected => "field_corrected",
+    SupervisorAction => "supervisor_action",
+    ImagesPurged => "images_purged",
+    CustomerErased => "customer_erased",
+    ImagesDeleted => "images_deleted",
+    Login => "login",
+    LoginFailed => "login_failed",
+    LoginLocked => "login_locked",
+    Logout => "logout",
+    UserCreated => "user_created",
+    FirstAdminCreated => "first_admin_created",
+    UserRoleChanged => "user_role_changed",
+    UserDisabled => "user_disabled",
+    UserEnabled => "user_enabled",
+    UserPasswordReset => "user_password_reset",
+    UserUnlocked => "user_unlocked",
+    Export => "export",
+    SettingsInForce => "settings_in_force",
+    SettingsChanged => "settings_changed",
+    LivenessChallengeFailed => "liveness_challenge_failed",
+    VerificationOpened => "verification_opened",
+    IdleLogout => "idle_logout",
+});
+
+impl EventKind {
+    /// Every kind, for checks over the whole set.
+    pub const ALL: [EventKind; 23] = [
+        Self::VerificationRecorded,
+        Self::FieldCorrected,
+        Self::SupervisorAction,
+        Self::ImagesPurged,
+        Self::CustomerErased,
+        Self::ImagesDeleted,
+        Self::Login,
+        Self::LoginFailed,
+        Self::LoginLocked,
+        Self::Logout,
+        Self::UserCreated,
+        Self::FirstAdminCreated,
+        Self::UserRoleChanged,
+        Self::UserDisabled,
+        Self::UserEnabled,
+        Self::UserPasswordReset,
+        Self::UserUnlocked,
+        Self::Export,
+        Self::SettingsInForce,
+        Self::SettingsChanged,
+        Self::LivenessChallengeFailed,
+        Self::VerificationOpened,
+        Self::IdleLogout,
+    ];
+}
+
+#[cfg(test)]
+mod event_kind_tests {
+    use super::EventKind;
+
+    #[test]
+    fn event_kinds_keep_their_stored_strings() {
+        for k in EventKind::ALL {
+            let json = serde_json::to_value(k).unwrap_or_default();
+            assert_eq!(json, k.as_str(), "{k:?}");
+            assert_eq!(EventKind::parse(k.as_str()).ok(), Some(k));
+        }
+        assert_eq!(EventKind::SettingsChanged.as_str(), "settings_changed");
+        assert_eq!(
+            EventKind::LivenessChallengeFailed.as_str(),
+            "liveness_challenge_failed"
+        );
+        assert!(EventKind::parse("no_such_kind").is_err());
+    }
 }

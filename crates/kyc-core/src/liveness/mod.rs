@@ -482,7 +482,7 @@ impl LivenessSession {
                 .map(|s| format!(" (step {}: {})", step.unwrap_or(0) + 1, s.name()))
                 .unwrap_or_default();
             reasons.push(Reason {
-                code: format!("challenge_{}", snake(&format!("{reason:?}"))),
+                code: format!("challenge_{}", snake(&format!("{reason:?}"))).into(),
                 message: format!("{}{step_name}", reason.message()),
             });
         }
