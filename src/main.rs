@@ -72,9 +72,10 @@ enum Command {
         /// Audit database (default: the platform data folder).
         #[arg(long, requires = "record")]
         db: Option<PathBuf>,
-        /// Operator recorded with the verification.
-        #[arg(long, default_value = "system:cli")]
-        operator: String,
+        /// With --record: log in as this user, recorded as the operator (password from
+        /// KYC_KIOSK_PASSWORD, else asked on a terminal).
+        #[arg(long)]
+        operator: Option<String>,
         /// Customer type: individual or business.
         #[arg(long, default_value = "individual", value_parser = ["individual", "business"])]
         customer_type: String,
@@ -249,6 +250,11 @@ fn run(cli: Cli) -> Result<i32, Error> {
             } else {
                 None
             };
+            let session = match store.as_mut() {
+                Some(s) => Some(kyc_kiosk::cli::auth::authenticate(s, operator.as_deref())?),
+                None => None,
+            };
+            let operator = session.as_ref().map_or("", |s| s.username()).to_string();
             // A liveness sequence first: it chooses the selfie frame.
             let sequence = match &selfie_frames {
                 Some(dir) => {
