@@ -19,7 +19,7 @@ use kyc_core::audit::{AuditConfig, AuditStore};
 use kyc_core::audit::{Decision, RecordFilter};
 use kyc_core::error::exit;
 
-use super::auth::{AuthArgs, authenticate};
+use super::auth::AuthArgs;
 
 /// Where the database and key file are.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -206,7 +206,7 @@ pub fn run_to(cmd: AuditCommand, out: &mut dyn Write) -> Result<i32, AuditError>
         }
         AuditCommand::Purge { store, auth, days } => {
             let mut s = open_existing(&store)?;
-            let by = authenticate(&mut s, auth.operator.as_deref())?;
+            let by = auth.login(&mut s)?;
             let r = s.purge_images(&by, days);
             s.logout(by)?;
             let r = r?;
@@ -226,7 +226,7 @@ pub fn run_to(cmd: AuditCommand, out: &mut dyn Write) -> Result<i32, AuditError>
             reason,
         } => {
             let mut s = open_existing(&store)?;
-            let by = authenticate(&mut s, auth.operator.as_deref())?;
+            let by = auth.login(&mut s)?;
             let r = match customer {
                 Some(c) => s.erase_customer(&by, &c, &reason),
                 None => s.erase_records(&by, &record, &reason),
@@ -250,7 +250,7 @@ pub fn run_to(cmd: AuditCommand, out: &mut dyn Write) -> Result<i32, AuditError>
         } => {
             let f = filter.to_filter()?;
             let mut s = open_existing(&store)?;
-            let by = authenticate(&mut s, auth.operator.as_deref())?;
+            let by = auth.login(&mut s)?;
             let n = match path {
                 Some(p) => std::fs::File::create(&p)
                     .map_err(|e| AuditError::io(&p, e))
@@ -272,7 +272,7 @@ pub fn run_to(cmd: AuditCommand, out: &mut dyn Write) -> Result<i32, AuditError>
         } => {
             let f = filter.to_filter()?;
             let mut s = open_existing(&store)?;
-            let by = authenticate(&mut s, auth.operator.as_deref())?;
+            let by = auth.login(&mut s)?;
             let st = s.stats(&by, &f);
             s.logout(by)?;
             let st = st?;

@@ -16,12 +16,46 @@ use zeroize::Zeroizing;
 pub const PASSWORD_ENV: &str = "KYC_KIOSK_PASSWORD";
 
 /// Who runs a command that reads or changes records.
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Clone, Default, clap::Args)]
 pub struct AuthArgs {
     /// Log in as this user; the password comes from KYC_KIOSK_PASSWORD, else it is asked for
     /// on the terminal (without it, and off a terminal, the command is refused).
     #[arg(long = "operator", value_name = "NAME")]
     pub operator: Option<String>,
+    /// The password, when the caller already has it (programs and tests calling
+    /// `cli::audit::run_to`); never taken from the command line.
+    #[arg(skip)]
+    pub password: Option<Zeroizing<String>>,
+}
+
+impl std::fmt::Debug for AuthArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthArgs")
+            .field("operator", &self.operator)
+            .field("password", &self.password.as_ref().map(|_| "…"))
+            .finish()
+    }
+}
+
+impl AuthArgs {
+    /// Credentials given in full (name and password), e.g. by a test or another program.
+    pub fn with_password(operator: &str, password: &str) -> Self {
+        AuthArgs {
+            operator: Some(operator.to_string()),
+            password: Some(Zeroizing::new(password.to_string())),
+        }
+    }
+
+    /// Log in as [`authenticate`] does, using the password held here first.
+    ///
+    /// # Errors
+    /// As [`authenticate`].
+    pub fn login(&self, store: &mut AuditStore) -> Result<UserSession, AuditError> {
+        match (&self.operator, &self.password) {
+            (Some(name), Some(password)) => store.login(name.trim(), password),
+            _ => authenticate(store, self.operator.as_deref()),
+        }
+    }
 }
 
 /// Log a user in for one command: `operator` with the password from [`PASSWORD_ENV`], or asked

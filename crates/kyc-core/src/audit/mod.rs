@@ -60,7 +60,7 @@ mod store;
 mod types;
 mod users;
 
-pub use anchor::{Anchor, AnchorRead};
+pub use anchor::{Anchor, AnchorRead, read as read_anchor};
 pub use chain::{Problem, VerifyReport};
 pub use crypto::{AuditKeys, KeyState};
 pub use error::AuditError;
