@@ -426,3 +426,86 @@ fn failed_creation_leaves_no_empty_database_behind() {
     assert!(AuditStore::open(c).is_err());
     assert!(!db.exists(), "a half-made database was left behind");
 }
+
+#[test]
+fn erasure_leaves_no_personal_data_in_the_file() {
+    let (dir, mut store) = open_tmp();
+    let admin = user(&mut store, "root", Role::Admin);
+    let keep = record(&mut store, Rec::default());
+    let mrz = "P<GHANKRUMAHOSEI<<KWAME<<<<<<<<<<<<<<<<<<<<<";
+    let result = serde_json::json!({
+        "fullName": "KWAME NKRUMAHOSEI",
+        "documentNumber": "G987654321",
+        "mrz": { "lines": [mrz, "G987654321GHA8001014M3001012<<<<<<<<<<<<<<02"] },
+        "ocr": { "text": "REPUBLIC OF GHANA Kwame Nkrumahosei born 01.01.1980" },
+    });
+    let models = serde_json::json!({ "face": "test" });
+    let template = template(42);
+    let corrections = [FieldCorrection {
+        field: "lastName".into(),
+        before: "NKRUMAH0SEI".into(),
+        after: "NKRUMAHOSEI".into(),
+        corrected_by: "root".into(),
+        corrected_ms: now_ms(),
+    }];
+    let doc = image("erase-me", 3000);
+    let now = now_ms();
+    let rc = store
+        .record_verification(&NewVerification {
+            operator: "root",
+            customer_type: CustomerType::Individual,
+            claimed_id_type: Some("passport"),
+            claimed_id_number: Some("G987654321"),
+            started_ms: now - 30_000,
+            finished_ms: now,
+            indexed: IndexedFields {
+                decision: Decision::Approve,
+                decision_reason: "all checks passed".into(),
+                document_number: Some("G987654321".into()),
+                full_name: Some("KWAME NKRUMAHOSEI".into()),
+                country: Some("GH".into()),
+                overall_confidence: Some(90.0),
+            },
+            result: &result,
+            models: &models,
+            images: &[(ImageKind::DocumentFront, doc.as_slice())],
+            template: Some(&template),
+            corrections: &corrections,
+        })
+        .unwrap();
+    drop(store);
+    let db = dir.path().join("audit.sqlite3");
+    let file_has = |needle: &str| -> bool {
+        let mut bytes = std::fs::read(&db).unwrap();
+        if let Ok(wal) = std::fs::read(dir.path().join("audit.sqlite3-wal")) {
+            bytes.extend(wal);
+        }
+        bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+    };
+    // The personal data is in the file before erasure (so the check below can fail) …
+    for needle in ["NKRUMAH", "Nkrumah", "G987654321", "born 01.01.1980"] {
+        assert!(file_has(needle), "{needle} not stored in the first place");
+    }
+    let mut store = AuditStore::open(cfg(&dir)).unwrap();
+    let r = store.erase_customer(&admin, "G987654321", "customer request").unwrap();
+    assert_eq!(r.verification_ids, vec![rc.id]);
+    assert_eq!((r.blobs, r.templates), (1, 1));
+    assert!(store.verify().unwrap().is_intact());
+    let detail = store.get_record(&admin, rc.id).unwrap();
+    assert_eq!(detail.result["erased"], true);
+    assert_eq!(detail.summary.full_name, None);
+    assert_eq!(detail.summary.document_number, None);
+    assert_eq!(detail.corrections[0].before, "");
+    assert_eq!(detail.summary.decision, Decision::Approve);
+    // The other customer's record is untouched.
+    let other = store.get_record(&admin, keep.id).unwrap();
+    assert_eq!(other.summary.full_name.as_deref(), Some("Ama Mensah"));
+    drop(store);
+    // … and gone from every byte of the file afterwards.
+    for needle in ["NKRUMAH", "Nkrumah", "G987654321", "born 01.01.1980", "P<GHA"] {
+        assert!(!file_has(needle), "{needle} still in the database file");
+    }
+    assert_eq!(count_events(&dir, "customer_erased"), 1);
+    let (code, problems) = cli_verify(&db);
+    assert_eq!((code, problems), (exit::OK, Vec::<String>::new()));
+}

@@ -1180,8 +1180,31 @@ fn apply_event(
             }
         }
         EV_ERASE | EV_IMAGES_DELETED => {
-            if let Some(ids) = serde_json::from_str::<serde_json::Value>(&e.payload)
-                .ok()
+            let v = serde_json::from_str::<serde_json::Value>(&e.payload).ok();
+            if e.kind == EV_ERASE
+                && let Some(v) = &v
+            {
+                // The erased rows' new digests (personal columns cleared).
+                let map = |key: &str| -> BTreeMap<String, String> {
+                    v.get(key)
+                        .cloned()
+                        .and_then(|m| serde_json::from_value(m).ok())
+                        .unwrap_or_default()
+                };
+                for (id, sha) in map("rows") {
+                    if let Some(st) = id.parse::<i64>().ok().and_then(|id| verifs.get_mut(&id)) {
+                        st.row_sha = d32(&sha);
+                    }
+                }
+                for (id, sha) in map("corrections") {
+                    if let Ok(id) = id.parse::<i64>()
+                        && corrections.contains_key(&id)
+                    {
+                        corrections.insert(id, sha);
+                    }
+                }
+            }
+            if let Some(ids) = v
                 .and_then(|v| v.get("verification_ids").cloned())
                 .and_then(|v| serde_json::from_value::<Vec<i64>>(v).ok())
             {

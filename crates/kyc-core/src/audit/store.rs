@@ -1082,8 +1082,10 @@ impl AuditStore {
         Ok(blobs)
     }
 
-    /// Erase the biometric data (images and templates) of every record of a customer, found by
-    /// normalised ID number; leaves a tombstone event (with a keyed tag, not the ID itself).
+    /// Erase the personal data of every record of a customer, found by normalised ID number:
+    /// images, face templates, name, ID and document numbers, the stored result JSON (fields,
+    /// MRZ, OCR text) and corrected values. Decisions, times and operators stay; a tombstone
+    /// event (with a keyed tag, not the ID itself) chains the new row digests.
     pub fn erase_customer(
         &mut self,
         by: &UserSession,
@@ -1135,13 +1137,48 @@ impl AuditStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut blobs = 0u64;
         let mut templates = 0u64;
+        let mut rows = std::collections::BTreeMap::new();
+        let mut corrections = std::collections::BTreeMap::new();
+        let erased_result = serde_json::json!({ "erased": true, "erasedMs": now }).to_string();
         for id in ids {
+            // Every piece of personal data goes: name, numbers, the whole result JSON (fields,
+            // MRZ lines, OCR text), corrected values, images and the face template.
             let n = tx.execute(
-                "UPDATE verifications SET erased_ms = ?2 WHERE id = ?1",
-                params![id, now],
+                "UPDATE verifications SET erased_ms = ?2, claimed_id_number = NULL,
+                     document_number = NULL, id_key = NULL, full_name = NULL, result_json = ?3
+                 WHERE id = ?1",
+                params![id, now, erased_result],
             )?;
             if n == 0 {
                 return Err(AuditError::NotFound(format!("verification {id}")));
+            }
+            rows.insert(id.to_string(), verification_canon(&tx, *id)?.digest()?);
+            tx.execute(
+                "UPDATE corrections SET before_value = '', after_value = ''
+                 WHERE verification_id = ?1",
+                [id],
+            )?;
+            let mut stmt = tx.prepare(
+                "SELECT id, field, before_value, after_value, corrected_by, corrected_ms
+                 FROM corrections WHERE verification_id = ?1",
+            )?;
+            let found = stmt
+                .query_map([id], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        FieldCorrection {
+                            field: r.get(1)?,
+                            before: r.get(2)?,
+                            after: r.get(3)?,
+                            corrected_by: r.get(4)?,
+                            corrected_ms: r.get(5)?,
+                        },
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            drop(stmt);
+            for (cid, c) in found {
+                corrections.insert(cid.to_string(), chain::correction_digest(cid, *id, &c)?);
             }
             blobs += tx.execute("DELETE FROM blobs WHERE verification_id = ?1", [id])? as u64;
             templates +=
@@ -1158,6 +1195,7 @@ impl AuditStore {
                 payload: serde_json::json!({
                     "verification_ids": ids, "id_tag": tag, "reason": reason,
                     "blobs": blobs, "templates": templates,
+                    "rows": rows, "corrections": corrections,
                 }),
             },
         )?;
@@ -1308,6 +1346,44 @@ fn validate(rec: &NewVerification<'_>) -> Result<(), AuditError> {
         super::search::normalized(t)?;
     }
     Ok(())
+}
+
+/// The chained columns of verification `id` as stored now.
+pub(crate) fn verification_canon(
+    conn: &Connection,
+    id: i64,
+) -> Result<chain::VerificationCanon, AuditError> {
+    Ok(conn.query_row(
+        "SELECT id, kiosk_id, operator, customer_type, claimed_id_type, claimed_id_number,
+                started_ms, finished_ms, created_ms, decision, decision_reason,
+                document_number, id_key, full_name, country, overall_confidence,
+                result_json, models_json, duplicates_json
+         FROM verifications WHERE id = ?1",
+        [id],
+        |r| {
+            Ok(chain::VerificationCanon {
+                id: r.get(0)?,
+                kiosk_id: r.get(1)?,
+                operator: r.get(2)?,
+                customer_type: r.get(3)?,
+                claimed_id_type: r.get(4)?,
+                claimed_id_number: r.get(5)?,
+                started_ms: r.get(6)?,
+                finished_ms: r.get(7)?,
+                created_ms: r.get(8)?,
+                decision: r.get(9)?,
+                decision_reason: r.get(10)?,
+                document_number: r.get(11)?,
+                id_key: r.get(12)?,
+                full_name: r.get(13)?,
+                country: r.get(14)?,
+                overall_confidence: r.get(15)?,
+                result_json: r.get(16)?,
+                models_json: r.get(17)?,
+                duplicates_json: r.get(18)?,
+            })
+        },
+    )?)
 }
 
 /// Associated data binding a sealed blob to its record and kind.
