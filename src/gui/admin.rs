@@ -284,9 +284,10 @@ impl Default for NewUserForm {
 }
 
 /// Shortest password the store accepts (it checks again).
-pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MIN_PASSWORD_CHARS: usize = kyc_core::audit::MIN_PASSWORD_CHARS;
 
-/// A password typed twice: the two must agree and be long enough.
+/// A password typed twice: the two must agree and meet the store's password policy (length,
+/// not only whitespace, not a common password).
 ///
 /// # Errors
 /// Which rule failed.
@@ -294,12 +295,7 @@ pub fn check_password(a: &str, b: &str) -> Result<(), String> {
     if a != b {
         return Err("the two passwords differ".into());
     }
-    if a.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(format!(
-            "the password must have at least {MIN_PASSWORD_CHARS} characters"
-        ));
-    }
-    Ok(())
+    kyc_core::audit::check_password_policy(a).map_err(|e| e.to_string())
 }
 
 /// The users tab.
@@ -1098,8 +1094,8 @@ mod tests {
         ));
         let u = &mut st.admin.users.new_user;
         u.username = "efua".into();
-        u.password = "password-1".into();
-        u.password2 = "password-2".into();
+        u.password = "efua-pass-0001".into();
+        u.password2 = "efua-pass-0002".into();
         assert!(create_user(&mut st).is_none());
         assert!(
             st.admin
@@ -1116,8 +1112,8 @@ mod tests {
         u.password2 = "short".into();
         assert!(create_user(&mut st).is_none());
         let u = &mut st.admin.users.new_user;
-        u.password = "password-1".into();
-        u.password2 = "password-1".into();
+        u.password = "efua-pass-0001".into();
+        u.password2 = "efua-pass-0001".into();
         u.role = Role::Supervisor;
         let Some(Job::Admin(AdminJob::CreateUser {
             username,
@@ -1129,7 +1125,7 @@ mod tests {
         };
         assert_eq!(
             (username.as_str(), role, password.as_str()),
-            ("efua", Role::Supervisor, "password-1")
+            ("efua", Role::Supervisor, "efua-pass-0001")
         );
         assert!(
             st.admin.users.new_user.password.is_empty(),

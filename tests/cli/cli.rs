@@ -417,15 +417,34 @@ fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
     let db = dir.join("audit.sqlite3");
     let doc = passport::passport_file("obama.jpg", 0, &dir);
     let admin = kiosk(
-        &["audit", "create-admin", "--db", s(&db), "--username", "root"],
+        &[
+            "audit",
+            "create-admin",
+            "--db",
+            s(&db),
+            "--username",
+            "root",
+        ],
         &[("KYC_KIOSK_ADMIN_PASSWORD", Path::new("root-password-1"))],
     );
-    assert_eq!(admin.status.code(), Some(0), "{}", String::from_utf8_lossy(&admin.stderr));
+    assert_eq!(
+        admin.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&admin.stderr)
+    );
     // No credentials: refused before any work, nothing recorded.
     let anonymous = kiosk(
         &[
-            "verify", "--document", s(&doc), "--selfie", s(&data("obama3.jpg")), "--json",
-            "--record", "--db", s(&db),
+            "verify",
+            "--document",
+            s(&doc),
+            "--selfie",
+            s(&data("obama3.jpg")),
+            "--json",
+            "--record",
+            "--db",
+            s(&db),
         ],
         &[],
     );
@@ -521,7 +540,11 @@ fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
     };
     let none = export(&[], &[]);
     assert_eq!(none.status.code(), Some(8));
-    assert!(none.stdout.is_empty(), "{}", String::from_utf8_lossy(&none.stdout));
+    assert!(
+        none.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&none.stdout)
+    );
     assert!(String::from_utf8_lossy(&none.stderr).contains("credentials required"));
     let wrong = export(
         &[("KYC_KIOSK_PASSWORD", Path::new("not-the-password"))],
@@ -533,7 +556,12 @@ fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
         &[("KYC_KIOSK_PASSWORD", Path::new("root-password-1"))],
         &["--operator", "root"],
     );
-    assert_eq!(good.status.code(), Some(0), "{}", String::from_utf8_lossy(&good.stderr));
+    assert_eq!(
+        good.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&good.stdout).lines().count(), 2);
 
     // Edit a stored decision behind the store's back: the chain check names the record.
@@ -554,7 +582,14 @@ fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
     let db2 = dir2.join("audit.sqlite3");
     let admin = || {
         kiosk(
-            &["audit", "create-admin", "--db", s(&db2), "--username", "root"],
+            &[
+                "audit",
+                "create-admin",
+                "--db",
+                s(&db2),
+                "--username",
+                "root",
+            ],
             &[("KYC_KIOSK_ADMIN_PASSWORD", Path::new("root-password-1"))],
         )
     };
@@ -566,8 +601,18 @@ fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
         &["audit", "stats", "--db", s(&db2), "--operator", "root"],
         &[("KYC_KIOSK_PASSWORD", Path::new("root-password-1"))],
     );
-    assert_eq!(stats.status.code(), Some(0), "{}", String::from_utf8_lossy(&stats.stderr));
-    assert_eq!(kiosk(&["audit", "verify", "--db", s(&db2)], &[]).status.code(), Some(0));
+    assert_eq!(
+        stats.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&stats.stderr)
+    );
+    assert_eq!(
+        kiosk(&["audit", "verify", "--db", s(&db2)], &[])
+            .status
+            .code(),
+        Some(0)
+    );
     std::fs::copy(dir2.join("copy"), &db2).unwrap();
     let rolled = kiosk(&["audit", "verify", "--db", s(&db2)], &[]);
     assert_eq!(rolled.status.code(), Some(7));

@@ -159,7 +159,10 @@ fn another_store_in_place_of_the_file_is_caught() {
     std::fs::copy(other.path().join("audit.sqlite3"), &db).unwrap();
     let (code, problems) = cli_verify(&db);
     assert_eq!(code, exit::AUDIT_BROKEN);
-    assert!(problems.contains(&"anchor_mismatch".to_string()), "{problems:?}");
+    assert!(
+        problems.contains(&"anchor_mismatch".to_string()),
+        "{problems:?}"
+    );
 }
 
 #[test]
@@ -215,9 +218,15 @@ fn deleted_or_forged_anchor_is_caught() {
     let forged = text.replacen(&format!("\n{}\n", lines[2]), "\n3\n", 1);
     assert_ne!(forged, text);
     std::fs::write(&anchor, forged).unwrap();
-    assert_eq!(cli_verify(&db), (exit::AUDIT_BROKEN, vec!["anchor_invalid".into()]));
+    assert_eq!(
+        cli_verify(&db),
+        (exit::AUDIT_BROKEN, vec!["anchor_invalid".into()])
+    );
     std::fs::remove_file(&anchor).unwrap();
-    assert_eq!(cli_verify(&db), (exit::AUDIT_BROKEN, vec!["anchor_missing".into()]));
+    assert_eq!(
+        cli_verify(&db),
+        (exit::AUDIT_BROKEN, vec!["anchor_missing".into()])
+    );
     // The kiosk does not quietly start a new anchor over an existing chain.
     let mut store = AuditStore::open(cfg_at(&db)).unwrap();
     assert!(matches!(
@@ -245,7 +254,10 @@ fn anchor_follows_every_commit() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&anchor_file).unwrap().permissions().mode();
+        let mode = std::fs::metadata(&anchor_file)
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }
@@ -290,8 +302,11 @@ fn create_admin_after_demoting_the_admin_in_sqlite_is_refused() {
     store.create_first_admin("root", "root-password-1").unwrap();
     drop(store);
     let conn = raw(&dir);
-    conn.execute("UPDATE users SET role = 'agent' WHERE username = 'root'", [])
-        .unwrap();
+    conn.execute(
+        "UPDATE users SET role = 'agent' WHERE username = 'root'",
+        [],
+    )
+    .unwrap();
     assert_eq!(
         conn.query_row("SELECT count(*) FROM users WHERE role = 'admin'", [], |r| {
             r.get::<_, i64>(0)
@@ -359,8 +374,18 @@ fn unknown_names_lock_like_known_ones() {
     let mut known = Vec::new();
     let mut unknown = Vec::new();
     for _ in 0..6 {
-        known.push(store.login("ama", "wrong-password").unwrap_err().to_string());
-        unknown.push(store.login("nobody", "wrong-password").unwrap_err().to_string());
+        known.push(
+            store
+                .login("ama", "wrong-password")
+                .unwrap_err()
+                .to_string(),
+        );
+        unknown.push(
+            store
+                .login("nobody", "wrong-password")
+                .unwrap_err()
+                .to_string(),
+        );
     }
     // Same errors, attempt by attempt (the name aside).
     let anon = |v: &[String], name: &str| -> Vec<String> {
@@ -396,7 +421,10 @@ fn weak_passwords_are_refused() {
         "iloveyou2024",
     ] {
         assert!(
-            matches!(check_password_policy(weak), Err(AuditError::WeakPassword(_))),
+            matches!(
+                check_password_policy(weak),
+                Err(AuditError::WeakPassword(_))
+            ),
             "{weak:?} accepted"
         );
     }
@@ -487,7 +515,9 @@ fn erasure_leaves_no_personal_data_in_the_file() {
         assert!(file_has(needle), "{needle} not stored in the first place");
     }
     let mut store = AuditStore::open(cfg(&dir)).unwrap();
-    let r = store.erase_customer(&admin, "G987654321", "customer request").unwrap();
+    let r = store
+        .erase_customer(&admin, "G987654321", "customer request")
+        .unwrap();
     assert_eq!(r.verification_ids, vec![rc.id]);
     assert_eq!((r.blobs, r.templates), (1, 1));
     assert!(store.verify().unwrap().is_intact());
@@ -502,7 +532,13 @@ fn erasure_leaves_no_personal_data_in_the_file() {
     assert_eq!(other.summary.full_name.as_deref(), Some("Ama Mensah"));
     drop(store);
     // … and gone from every byte of the file afterwards.
-    for needle in ["NKRUMAH", "Nkrumah", "G987654321", "born 01.01.1980", "P<GHA"] {
+    for needle in [
+        "NKRUMAH",
+        "Nkrumah",
+        "G987654321",
+        "born 01.01.1980",
+        "P<GHA",
+    ] {
         assert!(!file_has(needle), "{needle} still in the database file");
     }
     assert_eq!(count_events(&dir, "customer_erased"), 1);

@@ -346,11 +346,8 @@ fn damaged_key_file_keeps_records_readable() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(
-            cfg(&fresh).key_path,
-            std::fs::Permissions::from_mode(0o600),
-        )
-        .unwrap();
+        std::fs::set_permissions(cfg(&fresh).key_path, std::fs::Permissions::from_mode(0o600))
+            .unwrap();
     }
     assert!(matches!(
         AuditStore::open(cfg(&fresh)),

@@ -240,7 +240,9 @@ mod tests {
         };
         assert_eq!((a.counter, a.head_seq), (2, 5));
         // An edited sequence number breaks the MAC; another key does not verify it.
-        let text = std::fs::read_to_string(&p).unwrap().replacen("\n5\n", "\n9\n", 1);
+        let text = std::fs::read_to_string(&p)
+            .unwrap()
+            .replacen("\n5\n", "\n9\n", 1);
         std::fs::write(&p, text).unwrap();
         assert!(matches!(read(&p, &k).unwrap(), AnchorRead::Invalid(_)));
         assert!(advance(&p, &k, 10, &[1u8; 32], true).is_err());

@@ -738,9 +738,11 @@ impl AuditStore {
             } else if a.head_seq > 0 {
                 let at: Option<Vec<u8>> = self
                     .conn
-                    .query_row("SELECT hash FROM events WHERE seq = ?1", [a.head_seq], |r| {
-                        Ok(as_bytes(r.get(0)?))
-                    })
+                    .query_row(
+                        "SELECT hash FROM events WHERE seq = ?1",
+                        [a.head_seq],
+                        |r| Ok(as_bytes(r.get(0)?)),
+                    )
                     .optional()?;
                 if at.as_deref() != Some(a.head_hash.as_slice()) {
                     report

@@ -60,7 +60,8 @@ impl AuditKeys {
     /// or write (`KeyPermissions`): a key others can read protects nothing.
     pub fn load(path: &Path) -> Result<Self, AuditError> {
         check_key_permissions(path)?;
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| AuditError::io(path, e))?);
+        let text =
+            Zeroizing::new(std::fs::read_to_string(path).map_err(|e| AuditError::io(path, e))?);
         let malformed = |reason: &str| AuditError::KeyMalformed {
             path: path.to_path_buf(),
             reason: reason.to_string(),
@@ -89,7 +90,11 @@ impl AuditKeys {
             opts.mode(0o600);
         }
         let mut f = opts.open(path).map_err(|e| AuditError::io(path, e))?;
-        let body = Zeroizing::new(format!("{HEADER}\n{}\n{}\n", hex(&self.enc), hex(&self.mac)));
+        let body = Zeroizing::new(format!(
+            "{HEADER}\n{}\n{}\n",
+            hex(&self.enc),
+            hex(&self.mac)
+        ));
         f.write_all(body.as_bytes())
             .and_then(|_| f.sync_all())
             .map_err(|e| AuditError::io(path, e))?;

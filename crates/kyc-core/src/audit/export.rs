@@ -228,9 +228,9 @@ fn csv_fields(s: &RecordSummary) -> Vec<String> {
 /// Quote a CSV field when needed; neutralise spreadsheet formulas (a leading = + - @, or a
 /// leading tab or carriage return, which spreadsheets skip before reading a formula).
 fn csv_escape(f: &str) -> String {
-    let f = if f.starts_with(['\t', '\r']) {
-        format!("'{f}")
-    } else if f.starts_with(['=', '+', '-', '@']) && f.parse::<f64>().is_err() {
+    let formula = f.starts_with(['\t', '\r'])
+        || (f.starts_with(['=', '+', '-', '@']) && f.parse::<f64>().is_err());
+    let f = if formula {
         format!("'{f}")
     } else {
         f.to_string()

@@ -356,9 +356,11 @@ impl AuditStore {
             AnchorRead::Valid(a) if a.head_seq > 0 => {
                 let at: Option<Vec<u8>> = self
                     .conn
-                    .query_row("SELECT hash FROM events WHERE seq = ?1", [a.head_seq], |r| {
-                        r.get(0)
-                    })
+                    .query_row(
+                        "SELECT hash FROM events WHERE seq = ?1",
+                        [a.head_seq],
+                        |r| r.get(0),
+                    )
                     .optional()?;
                 if at.as_deref() == Some(a.head_hash.as_slice()) {
                     None

@@ -201,15 +201,74 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 /// Bases of the most common passwords (lower case): a password that is one of these, or one
 /// of these followed by digits and punctuation ("password123!"), is refused.
 const COMMON_PASSWORDS: &[&str] = &[
-    "password", "passw0rd", "p@ssw0rd", "p@ssword", "qwerty", "qwertyuiop", "qwertyuiopasdf",
-    "asdfghjkl", "asdfghjkl;", "zxcvbnm", "azerty", "abc", "abcdef", "abcdefg", "abcdefgh",
-    "abcdefghijkl", "letmein", "welcome", "welcomehome", "iloveyou", "admin", "administrator",
-    "adminadmin", "root", "toor", "monkey", "dragon", "football", "baseball", "sunshine",
-    "princess", "master", "superman", "batman", "trustno1", "starwars", "whatever", "freedom",
-    "shadow", "michael", "jennifer", "charlie", "computer", "internet", "changeme",
-    "changeit", "secret", "default", "guest", "login", "kiosk", "user", "test", "passpass",
-    "passwordpassword", "mypassword", "newpassword", "letmeinnow", "hello", "helloworld",
-    "qazwsx", "qazwsxedc", "1q2w3e4r", "1qaz2wsx", "q1w2e3r4", "zaq12wsx", "aa", "a",
+    "password",
+    "passw0rd",
+    "p@ssw0rd",
+    "p@ssword",
+    "qwerty",
+    "qwertyuiop",
+    "qwertyuiopasdf",
+    "asdfghjkl",
+    "asdfghjkl;",
+    "zxcvbnm",
+    "azerty",
+    "abc",
+    "abcdef",
+    "abcdefg",
+    "abcdefgh",
+    "abcdefghijkl",
+    "letmein",
+    "welcome",
+    "welcomehome",
+    "iloveyou",
+    "admin",
+    "administrator",
+    "adminadmin",
+    "root",
+    "toor",
+    "monkey",
+    "dragon",
+    "football",
+    "baseball",
+    "sunshine",
+    "princess",
+    "master",
+    "superman",
+    "batman",
+    "trustno1",
+    "starwars",
+    "whatever",
+    "freedom",
+    "shadow",
+    "michael",
+    "jennifer",
+    "charlie",
+    "computer",
+    "internet",
+    "changeme",
+    "changeit",
+    "secret",
+    "default",
+    "guest",
+    "login",
+    "kiosk",
+    "user",
+    "test",
+    "passpass",
+    "passwordpassword",
+    "mypassword",
+    "newpassword",
+    "letmeinnow",
+    "hello",
+    "helloworld",
+    "qazwsx",
+    "qazwsxedc",
+    "1q2w3e4r",
+    "1qaz2wsx",
+    "q1w2e3r4",
+    "zaq12wsx",
+    "aa",
+    "a",
 ];
 
 /// Check a new password against the policy: at least [`MIN_PASSWORD_CHARS`] characters, not
@@ -234,7 +293,10 @@ pub fn check_password_policy(password: &str) -> Result<(), AuditError> {
     {
         return weak("it repeats one character");
     }
-    if password.chars().all(|c| c.is_ascii_digit() || c.is_whitespace()) {
+    if password
+        .chars()
+        .all(|c| c.is_ascii_digit() || c.is_whitespace())
+    {
         return weak("it is only digits");
     }
     let lower = password.trim().to_lowercase();
