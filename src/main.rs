@@ -74,9 +74,10 @@ enum Command {
         /// Audit database (default: the platform data folder).
         #[arg(long, requires = "record")]
         db: Option<PathBuf>,
-        /// Operator recorded with the verification.
-        #[arg(long, default_value = "system:cli")]
-        operator: String,
+        /// With --record: log in as this user, recorded as the operator (password from
+        /// KYC_KIOSK_PASSWORD, else asked on a terminal).
+        #[arg(long)]
+        operator: Option<String>,
         /// Customer type: individual or business.
         #[arg(long, default_value = "individual", value_parser = ["individual", "business"])]
         customer_type: String,
@@ -260,7 +261,10 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let mut service = if record {
                 let audit = VerificationService::store_config(&in_force, db.as_deref());
                 let mut svc = VerificationService::open(in_force, audit)?;
-                svc.act_as(operator.clone());
+                // Credentials first: nothing is chained for an unknown caller.
+                let user =
+                    kyc_kiosk::cli::auth::authenticate(svc.store_mut(), operator.as_deref())?;
+                svc.sign_in(user);
                 svc.record_settings_in_force("cli-verify", None)?;
                 Some(svc)
             } else {

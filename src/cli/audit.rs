@@ -1,8 +1,14 @@
 //! `kyc-kiosk audit …` subcommands. Hook into `main.rs` with one line, e.g.
 //! `Command::Audit(cmd) => std::process::exit(crate::cli::audit::run(cmd)?)`.
 //!
-//! Exit codes from [`run`]: 0 success, 2 chain or database broken (`verify`), errors are
-//! returned as `Err` for the caller to print (and exit 1).
+//! Exit codes from [`run`]: 0 success, 7 ([`exit::AUDIT_BROKEN`]) when `verify` finds the
+//! trail broken (distinct from 2, a usage error); errors are returned as `Err` for the caller
+//! to print and map (6 storage, 8 credentials or permission).
+//!
+//! `export`, `stats`, `purge` and `erase` log a user in first ([`super::auth::authenticate`]):
+//! on a terminal by prompt, else `--operator NAME` with the password in `KYC_KIOSK_PASSWORD`.
+//! `verify` needs no user (it reads no record's content and writes nothing): it opens the
+//! database read-only and checks it against the chain-head anchor beside the key.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -11,6 +17,9 @@ use kyc_core::audit::AuditError;
 use kyc_core::audit::ExportFormat;
 use kyc_core::audit::{AuditConfig, AuditStore};
 use kyc_core::audit::{Decision, RecordFilter};
+use kyc_core::error::exit;
+
+use super::auth::AuthArgs;
 
 /// Where the database and key file are.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -32,8 +41,8 @@ pub struct FilterArgs {
     /// Created before this day (YYYY-MM-DD, UTC, exclusive) or ms since epoch.
     #[arg(long, value_name = "DATE")]
     pub to: Option<String>,
-    /// Only this operator.
-    #[arg(long)]
+    /// Only the records of this operator (`--operator` is who runs the command).
+    #[arg(long = "by-operator", value_name = "NAME")]
     pub operator: Option<String>,
     /// Only this current decision (approve, refer, reject).
     #[arg(long)]
@@ -75,6 +84,9 @@ pub enum AuditCommand {
         /// Store location.
         #[command(flatten)]
         store: StoreArgs,
+        /// Who runs it.
+        #[command(flatten)]
+        auth: AuthArgs,
         /// Retention in days.
         #[arg(long, default_value_t = 30)]
         days: u32,
@@ -84,6 +96,9 @@ pub enum AuditCommand {
         /// Store location.
         #[command(flatten)]
         store: StoreArgs,
+        /// Who runs it.
+        #[command(flatten)]
+        auth: AuthArgs,
         /// The customer's ID number (every record with it is erased).
         #[arg(long, required_unless_present = "record")]
         customer: Option<String>,
@@ -99,6 +114,9 @@ pub enum AuditCommand {
         /// Store location.
         #[command(flatten)]
         store: StoreArgs,
+        /// Who runs it.
+        #[command(flatten)]
+        auth: AuthArgs,
         /// Output format.
         #[arg(long, value_enum)]
         format: FormatArg,
@@ -114,6 +132,9 @@ pub enum AuditCommand {
         /// Store location.
         #[command(flatten)]
         store: StoreArgs,
+        /// Who runs it.
+        #[command(flatten)]
+        auth: AuthArgs,
         /// Filters.
         #[command(flatten)]
         filter: FilterArgs,
@@ -144,7 +165,10 @@ pub fn run_to(cmd: AuditCommand, out: &mut dyn Write) -> Result<i32, AuditError>
     let io = |e| AuditError::io("standard output", e);
     match cmd {
         AuditCommand::Verify { store, json } => {
-            let s = open_existing(&store)?;
+            // Read-only: never creates, migrates or repairs anything.
+            let mut cfg = config(&store);
+            cfg.create_key = false;
+            let s = AuditStore::open_read_only(cfg)?;
             let integrity = s.integrity_check()?;
             let report = s.verify()?;
             let sound = integrity == ["ok"];
@@ -174,12 +198,18 @@ pub fn run_to(cmd: AuditCommand, out: &mut dyn Write) -> Result<i32, AuditError>
                 )
                 .map_err(io)?;
             }
-            Ok(if report.is_intact() && sound { 0 } else { 2 })
+            Ok(if report.is_intact() && sound {
+                exit::OK
+            } else {
+                exit::AUDIT_BROKEN
+            })
         }
-        AuditCommand::Purge { store, days } => {
+        AuditCommand::Purge { store, auth, days } => {
             let mut s = open_existing(&store)?;
-            let by = s.system_session("cli-purge");
-            let r = s.purge_images(&by, days)?;
+            let by = auth.login(&mut s)?;
+            let r = s.purge_images(&by, days);
+            s.logout(by)?;
+            let r = r?;
             writeln!(
                 out,
                 "purged {} images of {} records older than {days} days",
@@ -190,16 +220,19 @@ pub fn run_to(cmd: AuditCommand, out: &mut dyn Write) -> Result<i32, AuditError>
         }
         AuditCommand::Erase {
             store,
+            auth,
             customer,
             record,
             reason,
         } => {
             let mut s = open_existing(&store)?;
-            let by = s.system_session("cli-erase");
+            let by = auth.login(&mut s)?;
             let r = match customer {
-                Some(c) => s.erase_customer(&by, &c, &reason)?,
-                None => s.erase_records(&by, &record, &reason)?,
+                Some(c) => s.erase_customer(&by, &c, &reason),
+                None => s.erase_records(&by, &record, &reason),
             };
+            s.logout(by)?;
+            let r = r?;
             writeln!(
                 out,
                 "erased {} images and {} templates of records {:?}",
@@ -210,28 +243,39 @@ pub fn run_to(cmd: AuditCommand, out: &mut dyn Write) -> Result<i32, AuditError>
         }
         AuditCommand::Export {
             store,
+            auth,
             format,
             filter,
             out: path,
         } => {
-            let mut s = open_existing(&store)?;
-            let by = s.system_session("cli-export");
             let f = filter.to_filter()?;
+            let mut s = open_existing(&store)?;
+            let by = auth.login(&mut s)?;
             let n = match path {
-                Some(p) => {
-                    let file = std::fs::File::create(&p).map_err(|e| AuditError::io(&p, e))?;
-                    let mut w = std::io::BufWriter::new(file);
-                    s.export(&by, &f, format.into(), &mut w)?
-                }
-                None => s.export(&by, &f, format.into(), out)?,
+                Some(p) => std::fs::File::create(&p)
+                    .map_err(|e| AuditError::io(&p, e))
+                    .and_then(|file| {
+                        let mut w = std::io::BufWriter::new(file);
+                        s.export(&by, &f, format.into(), &mut w)
+                    }),
+                None => s.export(&by, &f, format.into(), out),
             };
+            s.logout(by)?;
+            let n = n?;
             eprintln!("exported {n} records");
             Ok(0)
         }
-        AuditCommand::Stats { store, filter } => {
-            let s = open_existing(&store)?;
-            let by = s.system_session("cli-stats");
-            let st = s.stats(&by, &filter.to_filter()?)?;
+        AuditCommand::Stats {
+            store,
+            auth,
+            filter,
+        } => {
+            let f = filter.to_filter()?;
+            let mut s = open_existing(&store)?;
+            let by = auth.login(&mut s)?;
+            let st = s.stats(&by, &f);
+            s.logout(by)?;
+            let st = st?;
             serde_json::to_writer_pretty(&mut *out, &st)?;
             writeln!(out).map_err(io)?;
             Ok(0)
@@ -386,11 +430,19 @@ mod tests {
             "2024-03-01",
             "--decision",
             "refer",
-            "--operator",
+            "--by-operator",
             "ama",
+            "--operator",
+            "kofi",
         ]) {
-            AuditCommand::Export { format, filter, .. } => {
+            AuditCommand::Export {
+                format,
+                filter,
+                auth,
+                ..
+            } => {
                 assert_eq!(format, FormatArg::Csv);
+                assert_eq!(auth.operator.as_deref(), Some("kofi"));
                 let f = filter.to_filter().unwrap();
                 assert_eq!(f.from_ms, Some(1_709_251_200_000));
                 assert_eq!(f.decision, Some(Decision::Refer));

@@ -367,8 +367,8 @@ mod tests {
         ));
         let u = &mut st.admin.users.new_user;
         u.username = "efua".into();
-        u.password = "password-1".into();
-        u.password2 = "password-2".into();
+        u.password = "efua-pass-0001".into();
+        u.password2 = "efua-pass-0002".into();
         assert!(create_user(&mut st).is_none());
         assert!(
             st.admin
@@ -385,8 +385,8 @@ mod tests {
         u.password2 = "short".into();
         assert!(create_user(&mut st).is_none());
         let u = &mut st.admin.users.new_user;
-        u.password = "password-1".into();
-        u.password2 = "password-1".into();
+        u.password = "efua-pass-0001".into();
+        u.password2 = "efua-pass-0001".into();
         u.role = Role::Supervisor;
         let Some(Job::Admin(AdminJob::CreateUser {
             username,
@@ -398,7 +398,7 @@ mod tests {
         };
         assert_eq!(
             (username.as_str(), role, password.as_str()),
-            ("efua", Role::Supervisor, "password-1")
+            ("efua", Role::Supervisor, "efua-pass-0001")
         );
         assert!(
             st.admin.users.new_user.password.is_empty(),

@@ -261,9 +261,10 @@ impl Default for NewUserForm {
 }
 
 /// Shortest password the store accepts (it checks again).
-pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MIN_PASSWORD_CHARS: usize = kyc_core::audit::MIN_PASSWORD_CHARS;
 
-/// A password typed twice: the two must agree and be long enough.
+/// A password typed twice: the two must agree and meet the store's password policy (length,
+/// not only whitespace, not a common password).
 ///
 /// # Errors
 /// Which rule failed.
@@ -271,12 +272,7 @@ pub fn check_password(a: &str, b: &str) -> Result<(), String> {
     if a != b {
         return Err("the two passwords differ".into());
     }
-    if a.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(format!(
-            "the password must have at least {MIN_PASSWORD_CHARS} characters"
-        ));
-    }
-    Ok(())
+    kyc_core::audit::check_password_policy(a).map_err(|e| e.to_string())
 }
 
 /// The users tab.

@@ -416,6 +416,47 @@ fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
     std::fs::create_dir_all(&dir).unwrap();
     let db = dir.join("audit.sqlite3");
     let doc = passport::passport_file("obama.jpg", 0, &dir);
+    let admin = kiosk(
+        &[
+            "audit",
+            "create-admin",
+            "--db",
+            s(&db),
+            "--username",
+            "root",
+        ],
+        &[("KYC_KIOSK_ADMIN_PASSWORD", Path::new("root-password-1"))],
+    );
+    assert_eq!(
+        admin.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&admin.stderr)
+    );
+    // No credentials: refused before any work, nothing recorded.
+    let anonymous = kiosk(
+        &[
+            "verify",
+            "--document",
+            s(&doc),
+            "--selfie",
+            s(&data("obama3.jpg")),
+            "--json",
+            "--record",
+            "--db",
+            s(&db),
+        ],
+        &[],
+    );
+    assert_eq!(anonymous.status.code(), Some(8));
+    assert!(String::from_utf8_lossy(&anonymous.stderr).contains("credentials required"));
+    let count = || -> i64 {
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .query_row("SELECT count(*) FROM verifications", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(count(), 0);
     let run = |selfie: &str, id: &str| {
         let selfie = data(selfie);
         let out = kiosk(
@@ -429,12 +470,14 @@ fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
                 "--record",
                 "--db",
                 s(&db),
+                "--operator",
+                "root",
                 "--id-type",
                 "passport",
                 "--id-number",
                 id,
             ],
-            &[],
+            &[("KYC_KIOSK_PASSWORD", Path::new("root-password-1"))],
         );
         assert_eq!(
             out.status.code(),
@@ -478,6 +521,48 @@ fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
         "{}",
         String::from_utf8_lossy(&ok.stdout)
     );
+    // The recorded operator is the user who logged in.
+    let operators: Vec<String> = rusqlite::Connection::open(&db)
+        .unwrap()
+        .prepare("SELECT operator FROM verifications ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(operators, ["root", "root"]);
+
+    // Export: without credentials it fails and prints no record; a wrong password too.
+    let export = |env: &[(&str, &Path)], extra: &[&str]| {
+        let mut args = vec!["audit", "export", "--db", s(&db), "--format", "jsonl"];
+        args.extend_from_slice(extra);
+        kiosk(&args, env)
+    };
+    let none = export(&[], &[]);
+    assert_eq!(none.status.code(), Some(8));
+    assert!(
+        none.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&none.stdout)
+    );
+    assert!(String::from_utf8_lossy(&none.stderr).contains("credentials required"));
+    let wrong = export(
+        &[("KYC_KIOSK_PASSWORD", Path::new("not-the-password"))],
+        &["--operator", "root"],
+    );
+    assert_eq!(wrong.status.code(), Some(8));
+    assert!(wrong.stdout.is_empty());
+    let good = export(
+        &[("KYC_KIOSK_PASSWORD", Path::new("root-password-1"))],
+        &["--operator", "root"],
+    );
+    assert_eq!(
+        good.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&good.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&good.stdout).lines().count(), 2);
 
     // Edit a stored decision behind the store's back: the chain check names the record.
     let conn = rusqlite::Connection::open(&db).unwrap();
@@ -488,5 +573,48 @@ fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
     .unwrap();
     drop(conn);
     let broken = kiosk(&["audit", "verify", "--db", s(&db)], &[]);
-    assert_ne!(broken.status.code(), Some(0));
+    assert_eq!(broken.status.code(), Some(7));
+
+    // An earlier copy of the file put back: broken too (exit 7, not 0, not 2).
+    let dir2 = tmp("record-rollback");
+    let _ = std::fs::remove_dir_all(&dir2);
+    std::fs::create_dir_all(&dir2).unwrap();
+    let db2 = dir2.join("audit.sqlite3");
+    let admin = || {
+        kiosk(
+            &[
+                "audit",
+                "create-admin",
+                "--db",
+                s(&db2),
+                "--username",
+                "root",
+            ],
+            &[("KYC_KIOSK_ADMIN_PASSWORD", Path::new("root-password-1"))],
+        )
+    };
+    assert_eq!(admin().status.code(), Some(0));
+    std::fs::copy(&db2, dir2.join("copy")).unwrap();
+    // A second create-admin is refused, whatever the users table says.
+    assert_eq!(admin().status.code(), Some(6));
+    let stats = kiosk(
+        &["audit", "stats", "--db", s(&db2), "--operator", "root"],
+        &[("KYC_KIOSK_PASSWORD", Path::new("root-password-1"))],
+    );
+    assert_eq!(
+        stats.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&stats.stderr)
+    );
+    assert_eq!(
+        kiosk(&["audit", "verify", "--db", s(&db2)], &[])
+            .status
+            .code(),
+        Some(0)
+    );
+    std::fs::copy(dir2.join("copy"), &db2).unwrap();
+    let rolled = kiosk(&["audit", "verify", "--db", s(&db2)], &[]);
+    assert_eq!(rolled.status.code(), Some(7));
+    assert!(String::from_utf8_lossy(&rolled.stdout).contains("anchor_ahead"));
 }

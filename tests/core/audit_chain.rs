@@ -279,7 +279,8 @@ fn cli_verify_exit_code_follows_the_chain() {
         &mut out,
     )
     .unwrap();
-    assert_eq!(code, 2);
+    // Broken has its own exit code, distinct from a usage error (2).
+    assert_eq!(code, kyc_core::error::exit::AUDIT_BROKEN);
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["chain"]["problems"][0]["problem"], "record_edited");
     assert_eq!(v["chain"]["problems"][0]["id"], ids[1]);

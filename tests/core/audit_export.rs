@@ -6,6 +6,7 @@ use crate::audit_support;
 use audit_support::*;
 use kyc_core::audit::*;
 use kyc_kiosk::cli::audit::{AuditCommand, FilterArgs, StoreArgs, run_to};
+use kyc_kiosk::cli::auth::AuthArgs;
 
 fn fill(store: &mut AuditStore) {
     for (op, d) in [
@@ -139,7 +140,9 @@ fn stats_count_per_decision_and_operator() {
 fn cli_export_and_stats() {
     let (dir, mut store) = open_tmp();
     fill(&mut store);
+    let _ = user(&mut store, "sup", Role::Supervisor);
     drop(store);
+    let sup = || AuthArgs::with_password("sup", "password-of-user");
     let db = || StoreArgs {
         db: Some(dir.path().join("audit.sqlite3")),
         key: None,
@@ -148,6 +151,7 @@ fn cli_export_and_stats() {
     let code = run_to(
         AuditCommand::Export {
             store: db(),
+            auth: sup(),
             format: kyc_kiosk::cli::audit::FormatArg::Csv,
             filter: FilterArgs {
                 operator: Some("ama".into()),
@@ -165,6 +169,7 @@ fn cli_export_and_stats() {
     run_to(
         AuditCommand::Stats {
             store: db(),
+            auth: sup(),
             filter: FilterArgs {
                 decision: Some(Decision::Approve),
                 ..Default::default()
@@ -228,6 +233,7 @@ fn cli_create_admin_purge_and_erase() {
     run_to(
         AuditCommand::Purge {
             store: db(),
+            auth: AuthArgs::with_password("root", "install-password-1"),
             days: 0,
         },
         &mut Vec::new(),
@@ -237,6 +243,7 @@ fn cli_create_admin_purge_and_erase() {
     run_to(
         AuditCommand::Erase {
             store: db(),
+            auth: AuthArgs::with_password("root", "install-password-1"),
             customer: Some("X-1".into()),
             record: vec![],
             reason: "request".into(),

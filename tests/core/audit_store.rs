@@ -343,6 +343,12 @@ fn damaged_key_file_keeps_records_readable() {
     // A damaged key next to a new database is an error, not a silent new key.
     let fresh = tempfile::tempdir().unwrap();
     std::fs::write(cfg(&fresh).key_path, "not a key\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(cfg(&fresh).key_path, std::fs::Permissions::from_mode(0o600))
+            .unwrap();
+    }
     assert!(matches!(
         AuditStore::open(cfg(&fresh)),
         Err(AuditError::KeyMalformed { .. })

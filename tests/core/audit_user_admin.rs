@@ -191,7 +191,7 @@ fn password_reset_replaces_the_password_and_clears_the_lock() {
     assert!(info(&store, &root, "ama").locked_at(now_ms()));
     assert!(matches!(
         store.reset_password(&root, "ama", "short"),
-        Err(AuditError::InvalidInput(_))
+        Err(AuditError::WeakPassword(_))
     ));
     store
         .reset_password(&root, "ama", "brand-new-password")

@@ -36,7 +36,7 @@ fn weak_passwords_and_bad_names_are_refused() {
     let (_dir, mut store) = open_tmp();
     assert!(matches!(
         store.create_first_admin("root", "short"),
-        Err(AuditError::InvalidInput(_))
+        Err(AuditError::WeakPassword(_))
     ));
     assert!(matches!(
         store.create_first_admin("system:x", "long-enough-pw"),
@@ -45,10 +45,10 @@ fn weak_passwords_and_bad_names_are_refused() {
     store.create_first_admin("root", "root-password-1").unwrap();
     let admin = store.login("root", "root-password-1").unwrap();
     store
-        .create_user(&admin, "ama", "password-1", Role::Agent)
+        .create_user(&admin, "ama", "ama-password-1", Role::Agent)
         .unwrap();
     assert!(matches!(
-        store.create_user(&admin, "ama", "password-2", Role::Agent),
+        store.create_user(&admin, "ama", "ama-password-2", Role::Agent),
         Err(AuditError::UserExists(_))
     ));
 }

@@ -13,6 +13,7 @@ mod reading;
 #[path = "../common/synth.rs"]
 mod synth;
 
+mod audit_attacks;
 mod audit_chain;
 mod audit_crash;
 mod audit_duplicates;

@@ -175,6 +175,13 @@ impl Error {
             Self::Input(_) => exit::BAD_INPUT,
             Self::Model { .. } | Self::Runtime { .. } | Self::Config { .. } => exit::SETUP,
             Self::Inference { .. } | Self::Io { .. } => exit::INTERNAL,
+            Self::Audit(
+                crate::audit::AuditError::InvalidCredentials
+                | crate::audit::AuditError::CredentialsRequired
+                | crate::audit::AuditError::AccountLocked { .. }
+                | crate::audit::AuditError::AccountDisabled(_)
+                | crate::audit::AuditError::PermissionDenied { .. },
+            ) => exit::AUTH,
             Self::Audit(_) => exit::STORAGE,
         }
     }
@@ -194,6 +201,12 @@ pub mod exit {
     pub const INTERNAL: i32 = 5;
     /// The audit store refused or failed; nothing was half-written.
     pub const STORAGE: i32 = 6;
+    /// `audit verify`: the trail is broken (edited, cut, rolled back, emptied, or its anchor
+    /// disagrees); the report says what.
+    pub const AUDIT_BROKEN: i32 = 7;
+    /// No credentials, wrong credentials, a locked or disabled account, or a role that may not
+    /// run the command.
+    pub const AUTH: i32 = 8;
 }
 
 /// Result type of the core.

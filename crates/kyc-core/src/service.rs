@@ -603,6 +603,18 @@ impl VerificationService {
         })
     }
 
+    /// Take a user the caller has already authenticated against this service's store (the
+    /// command line's password prompt or environment variable); a user already signed in is
+    /// signed out first.
+    pub fn sign_in(&mut self, session: UserSession) {
+        if self.user.is_some() {
+            if let Err(e) = self.logout() {
+                tracing::warn!(error = %e, "signing the previous user out failed");
+            }
+        }
+        self.user = Some(session);
+    }
+
     /// Sign a user in (a user already signed in is signed out first, ending their open
     /// verification as abandoned).
     ///

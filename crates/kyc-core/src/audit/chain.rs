@@ -14,6 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::anchor::AnchorRead;
 use super::crypto::{AuditKeys, hex, sha256_hex};
 use super::error::AuditError;
 use super::store::{AuditStore, supervisor_action_from_row};
@@ -193,6 +194,50 @@ pub(crate) fn user_row_is_chained(
     let state = serde_json::from_str::<UserStatePayload>(&payload).ok();
     Ok(authentic
         && state.is_some_and(|p| p.user_id == id && p.row_sha256 == want && p.disabled == disabled))
+}
+
+/// Event kinds that carry a name's lockout state (`lock_user`, `failed_attempts`,
+/// `locked_until_ms`).
+pub(crate) const LOCK_STATE_KINDS: &str =
+    "'login', 'login_failed', 'user_unlocked', 'user_password_reset'";
+
+/// The lockout state of a login name as the chain records it: failed logins in a row and the
+/// lock's end, from the newest authentic event carrying it; (0, None) when none does. The
+/// users table's copy is never trusted (an edited row unlocks no one).
+pub(crate) fn chained_lockout(
+    conn: &Connection,
+    keys: &AuditKeys,
+    username: &str,
+) -> Result<(u32, Option<i64>), AuditError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT ts_ms, kind, actor, verification_id, payload, prev_hash, hash FROM events
+         WHERE kind IN ({LOCK_STATE_KINDS})
+           AND (CASE WHEN json_valid(payload) THEN json_extract(payload, '$.lock_user') END) = ?1
+         ORDER BY seq DESC LIMIT 1"
+    ))?;
+    let mut rows = stmt.query([username])?;
+    let Some(r) = rows.next()? else {
+        return Ok((0, None));
+    };
+    let (ts, kind, actor, vid, payload): (i64, String, String, Option<i64>, String) =
+        match (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)) {
+            (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => (a, b, c, d, e),
+            _ => return Err(AuditError::Corrupt("a login event was edited".into())),
+        };
+    let prev = as_bytes(r.get(5)?);
+    let hash = as_bytes(r.get(6)?);
+    if event_hash(keys, &prev, ts, &kind, &actor, vid, &payload).as_slice() != hash {
+        return Err(AuditError::Corrupt(format!(
+            "the login state of {username} was edited outside the kiosk"
+        )));
+    }
+    let v: serde_json::Value = serde_json::from_str(&payload)?;
+    let failed = v
+        .get("failed_attempts")
+        .and_then(serde_json::Value::as_u64)
+        .unwrap_or(0);
+    let until = v.get("locked_until_ms").and_then(serde_json::Value::as_i64);
+    Ok((u32::try_from(failed).unwrap_or(u32::MAX), until))
 }
 
 fn lp(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -389,6 +434,30 @@ pub enum Problem {
         /// Row id.
         id: i64,
     },
+    /// The file holds no audit store at all (0 bytes, or not this program's database).
+    EmptyDatabase,
+    /// The store's metadata (the key fingerprint) is gone: its tables were emptied.
+    MetadataMissing,
+    /// The chain-head anchor file beside the key is missing.
+    AnchorMissing,
+    /// The anchor file is malformed or its MAC fails (forged or edited).
+    AnchorInvalid {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The anchor records a longer chain than the database holds: the newest events were
+    /// deleted, the tables emptied, or an older copy of the file put back.
+    AnchorAhead {
+        /// Head seq the anchor recorded.
+        anchor_seq: i64,
+        /// Last seq present in the database.
+        found_head_seq: i64,
+    },
+    /// The event at the anchored seq is not the anchored one: the database was replaced.
+    AnchorMismatch {
+        /// The anchored seq.
+        seq: i64,
+    },
 }
 
 /// What `verify` checked and what it found.
@@ -527,6 +596,38 @@ impl AuditStore {
     pub fn verify(&self) -> Result<VerifyReport, AuditError> {
         let keys = self.keys()?;
         let mut report = VerifyReport::default();
+        // The anchor first: a commit racing this walk can then only put the database ahead.
+        let anchored = super::anchor::read(&self.cfg.anchor_file(), keys)?;
+        match &anchored {
+            AnchorRead::Missing => report.problems.push(Problem::AnchorMissing),
+            AnchorRead::Invalid(reason) => report.problems.push(Problem::AnchorInvalid {
+                reason: reason.clone(),
+            }),
+            AnchorRead::Valid(_) => {}
+        }
+        if self.schema_missing {
+            report.problems.push(Problem::EmptyDatabase);
+            if let AnchorRead::Valid(a) = &anchored
+                && a.head_seq > 0
+            {
+                report.problems.push(Problem::AnchorAhead {
+                    anchor_seq: a.head_seq,
+                    found_head_seq: 0,
+                });
+            }
+            return Ok(report);
+        }
+        let fingerprint: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'key_fingerprint'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if fingerprint.is_none() {
+            report.problems.push(Problem::MetadataMissing);
+        }
         // Pass 1: every event's hash, to tell a reordered event from a deleted one.
         let mut seqs: Vec<i64> = Vec::new();
         let mut by_hash: HashMap<Digest32, i64> = HashMap::new();
@@ -628,6 +729,28 @@ impl AuditStore {
             hex(&expected_prev)
         };
 
+        if let AnchorRead::Valid(a) = &anchored {
+            if a.head_seq > last_seq {
+                report.problems.push(Problem::AnchorAhead {
+                    anchor_seq: a.head_seq,
+                    found_head_seq: last_seq,
+                });
+            } else if a.head_seq > 0 {
+                let at: Option<Vec<u8>> = self
+                    .conn
+                    .query_row(
+                        "SELECT hash FROM events WHERE seq = ?1",
+                        [a.head_seq],
+                        |r| Ok(as_bytes(r.get(0)?)),
+                    )
+                    .optional()?;
+                if at.as_deref() != Some(a.head_hash.as_slice()) {
+                    report
+                        .problems
+                        .push(Problem::AnchorMismatch { seq: a.head_seq });
+                }
+            }
+        }
         self.check_checkpoints(keys, &seqs, last_seq, &mut report)?;
         self.check_verifications(&mut verifs, &purges, &mut report)?;
         self.check_rows(&corrections, &actions, &verifs, &mut report)?;
@@ -1059,8 +1182,31 @@ fn apply_event(
             }
         }
         EV_ERASE | EV_IMAGES_DELETED => {
-            if let Some(ids) = serde_json::from_str::<serde_json::Value>(&e.payload)
-                .ok()
+            let v = serde_json::from_str::<serde_json::Value>(&e.payload).ok();
+            if e.kind == EV_ERASE
+                && let Some(v) = &v
+            {
+                // The erased rows' new digests (personal columns cleared).
+                let map = |key: &str| -> BTreeMap<String, String> {
+                    v.get(key)
+                        .cloned()
+                        .and_then(|m| serde_json::from_value(m).ok())
+                        .unwrap_or_default()
+                };
+                for (id, sha) in map("rows") {
+                    if let Some(st) = id.parse::<i64>().ok().and_then(|id| verifs.get_mut(&id)) {
+                        st.row_sha = d32(&sha);
+                    }
+                }
+                for (id, sha) in map("corrections") {
+                    if let Ok(id) = id.parse::<i64>()
+                        && corrections.contains_key(&id)
+                    {
+                        corrections.insert(id, sha);
+                    }
+                }
+            }
+            if let Some(ids) = v
                 .and_then(|v| v.get("verification_ids").cloned())
                 .and_then(|v| serde_json::from_value::<Vec<i64>>(v).ok())
             {

@@ -12,6 +12,7 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hmac::{Hmac, Mac};
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::error::AuditError;
 
@@ -21,8 +22,9 @@ const HEADER: &str = "kyc-kiosk-audit-key v1";
 /// Length of the random nonce stored in front of each blob.
 pub(crate) const NONCE_LEN: usize = 12;
 
-/// The two secrets of one kiosk: the blob encryption key and the chain MAC key.
-#[derive(Clone)]
+/// The two secrets of one kiosk: the blob encryption key and the chain MAC key. Wiped from
+/// memory when dropped.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct AuditKeys {
     enc: [u8; 32],
     mac: [u8; 32],
@@ -54,9 +56,12 @@ impl AuditKeys {
         hex(&h.finalize()[..16])
     }
 
-    /// Read keys from a key file.
+    /// Read keys from a key file. Refuses a key file that its group or other users may read
+    /// or write (`KeyPermissions`): a key others can read protects nothing.
     pub fn load(path: &Path) -> Result<Self, AuditError> {
-        let text = std::fs::read_to_string(path).map_err(|e| AuditError::io(path, e))?;
+        check_key_permissions(path)?;
+        let text =
+            Zeroizing::new(std::fs::read_to_string(path).map_err(|e| AuditError::io(path, e))?);
         let malformed = |reason: &str| AuditError::KeyMalformed {
             path: path.to_path_buf(),
             reason: reason.to_string(),
@@ -85,7 +90,11 @@ impl AuditKeys {
             opts.mode(0o600);
         }
         let mut f = opts.open(path).map_err(|e| AuditError::io(path, e))?;
-        let body = format!("{HEADER}\n{}\n{}\n", hex(&self.enc), hex(&self.mac));
+        let body = Zeroizing::new(format!(
+            "{HEADER}\n{}\n{}\n",
+            hex(&self.enc),
+            hex(&self.mac)
+        ));
         f.write_all(body.as_bytes())
             .and_then(|_| f.sync_all())
             .map_err(|e| AuditError::io(path, e))?;
@@ -131,6 +140,12 @@ impl AuditKeys {
         m.finalize().into_bytes().into()
     }
 
+    /// The key of the chain-head anchor file, derived from the chain key (its own domain, so an
+    /// anchor MAC can never pass for an event MAC).
+    pub(crate) fn anchor_key(&self) -> Zeroizing<[u8; 32]> {
+        Zeroizing::new(self.mac(&[b"kyc-kiosk-audit-anchor-key-v1"]))
+    }
+
     /// A keyed, non-reversible tag of an identifier (used in tombstones instead of the plain ID).
     pub(crate) fn tag(&self, domain: &str, value: &str) -> String {
         hex(&self.mac(&[domain.as_bytes(), &[0], value.as_bytes()])[..16])
@@ -160,6 +175,25 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 /// SHA-256 of bytes, as lower-case hex.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
+}
+
+/// Refuse a key file readable or writable by its group or by others.
+fn check_key_permissions(path: &Path) -> Result<(), AuditError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(path).map_err(|e| AuditError::io(path, e))?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(AuditError::KeyPermissions {
+                path: path.to_path_buf(),
+                mode,
+            });
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 fn parse_key(line: Option<&str>) -> Option<[u8; 32]> {
@@ -204,6 +238,13 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             let mode = std::fs::metadata(&p).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
+            for lax in [0o666, 0o640, 0o604, 0o620] {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(lax)).unwrap();
+                assert!(
+                    matches!(AuditKeys::load(&p), Err(AuditError::KeyPermissions { mode, .. }) if mode == lax),
+                    "{lax:o}"
+                );
+            }
         }
     }
 }

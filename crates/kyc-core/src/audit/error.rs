@@ -33,6 +33,33 @@ pub enum AuditError {
         "the audit key file {0} is missing; records are readable but images, templates and the chain are not"
     )]
     KeyMissing(PathBuf),
+    /// The key file may be read or written by its group or other users: refused until fixed.
+    #[error(
+        "the audit key file {path} has mode {mode:o}: it must be readable by its owner only (chmod 600)"
+    )]
+    KeyPermissions {
+        /// Key file path.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The chain-head anchor outside the database disagrees with it (the database was rolled
+    /// back, cut or replaced, or the anchor was deleted or forged): writes are refused.
+    #[error("audit trail does not match its anchor {path}: {reason}; run `kyc-kiosk audit verify`")]
+    AnchorMismatch {
+        /// Anchor file path.
+        path: PathBuf,
+        /// What disagrees.
+        reason: String,
+    },
+    /// A command that reads or changes records was given no credentials.
+    #[error(
+        "credentials required: run on a terminal to be asked, or give --operator NAME with the password in KYC_KIOSK_PASSWORD"
+    )]
+    CredentialsRequired,
+    /// The password does not meet the policy (length, whitespace, common passwords).
+    #[error("password refused: {0}")]
+    WeakPassword(String),
     /// The key file exists but cannot be parsed.
     #[error("the audit key file {path} is malformed: {reason}")]
     KeyMalformed {

@@ -225,9 +225,12 @@ fn csv_fields(s: &RecordSummary) -> Vec<String> {
     ]
 }
 
-/// Quote a CSV field when needed; neutralise spreadsheet formulas (a leading = + - @).
+/// Quote a CSV field when needed; neutralise spreadsheet formulas (a leading = + - @, or a
+/// leading tab or carriage return, which spreadsheets skip before reading a formula).
 fn csv_escape(f: &str) -> String {
-    let f = if f.starts_with(['=', '+', '-', '@']) && f.parse::<f64>().is_err() {
+    let formula = f.starts_with(['\t', '\r'])
+        || (f.starts_with(['=', '+', '-', '@']) && f.parse::<f64>().is_err());
+    let f = if formula {
         format!("'{f}")
     } else {
         f.to_string()
@@ -260,5 +263,7 @@ mod tests {
         assert_eq!(csv_escape("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_escape("=SUM(A1)"), "'=SUM(A1)");
         assert_eq!(csv_escape("-12.5"), "-12.5");
+        assert_eq!(csv_escape("\t=1+2"), "'\t=1+2");
+        assert_eq!(csv_escape("\r=HYPERLINK(1)"), "\"'\r=HYPERLINK(1)\"");
     }
 }

@@ -49,6 +49,7 @@
 //! # Ok(()) }
 //! ```
 
+mod anchor;
 mod chain;
 mod crypto;
 mod error;
@@ -59,6 +60,7 @@ mod store;
 mod types;
 mod users;
 
+pub use anchor::{Anchor, AnchorRead, read as read_anchor};
 pub use chain::{Problem, VerifyReport};
 pub use crypto::{AuditKeys, KeyState};
 pub use error::AuditError;
@@ -67,4 +69,6 @@ pub use schema::SCHEMA_VERSION;
 pub use search::{DEFAULT_DUPLICATE_THRESHOLD, FaceIndex, TEMPLATE_DIM};
 pub use store::{AuditConfig, AuditStore, ErasureReport, PurgeReport};
 pub use types::*;
-pub use users::{Permission, Role, UserInfo, UserSession, role_allows};
+pub use users::{
+    MIN_PASSWORD_CHARS, Permission, Role, UserInfo, UserSession, check_password_policy, role_allows,
+};

@@ -118,6 +118,12 @@ CREATE TABLE users (
     disabled         INTEGER NOT NULL DEFAULT 0
 );
 "#,
+    // v2: find a login name's newest lockout state in the chain without scanning it.
+    r#"
+CREATE INDEX events_lock_user ON events(
+    (CASE WHEN json_valid(payload) THEN json_extract(payload, '$.lock_user') END)
+) WHERE kind IN ('login', 'login_failed', 'user_unlocked', 'user_password_reset');
+"#,
 ];
 
 /// Schema version this build writes.

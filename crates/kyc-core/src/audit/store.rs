@@ -6,6 +6,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
+use super::anchor::{self, AnchorRead};
 use super::chain::{self, EventIn};
 use super::crypto::{AuditKeys, KeyState, sha256_hex};
 use super::error::AuditError;
@@ -21,6 +22,9 @@ pub struct AuditConfig {
     pub db_path: PathBuf,
     /// Key file (blob key + chain key), kept outside the database.
     pub key_path: PathBuf,
+    /// Chain-head anchor file; `None` = beside the key file (`<key file>` with the extension
+    /// `anchor`), see [`AuditConfig::anchor_file`].
+    pub anchor_path: Option<PathBuf>,
     /// Create the key file when the database is new and no key exists.
     pub create_key: bool,
     /// Identifier of this kiosk, written into every record.
@@ -60,6 +64,7 @@ impl Default for AuditConfig {
         AuditConfig {
             db_path: data.join("audit.sqlite3"),
             key_path: conf.join("audit.key"),
+            anchor_path: None,
             create_key: true,
             kiosk_id: default_kiosk_id(),
             checkpoint_every: 100,
@@ -87,6 +92,14 @@ impl AuditConfig {
             key_path: PathBuf::from(key),
             ..AuditConfig::default()
         }
+    }
+
+    /// Where the chain-head anchor is kept: `anchor_path`, else the key file's path with the
+    /// extension `anchor` (`audit.key` → `audit.anchor`, `x.sqlite3.key` → `x.sqlite3.anchor`).
+    pub fn anchor_file(&self) -> PathBuf {
+        self.anchor_path
+            .clone()
+            .unwrap_or_else(|| self.key_path.with_extension("anchor"))
     }
 
     /// Cheap password hashing for tests (never in production).
@@ -134,6 +147,14 @@ pub struct AuditStore {
     pub(crate) key_state: KeyState,
     pub(crate) cfg: AuditConfig,
     pub(crate) index: FaceIndex,
+    /// Opened by [`AuditStore::open_read_only`]: nothing is ever written.
+    pub(crate) read_only: bool,
+    /// The database holds no audit schema (only possible read-only: a 0-byte or foreign file).
+    pub(crate) schema_missing: bool,
+    /// Why the database disagrees with its anchor (found at open): writes are refused.
+    pub(crate) anchor_broken: Option<String>,
+    /// The last failure to move the anchor forward after a commit (the commit itself stood).
+    pub(crate) anchor_error: Option<String>,
 }
 
 impl std::fmt::Debug for AuditStore {
@@ -164,6 +185,22 @@ impl AuditStore {
         {
             std::fs::create_dir_all(dir).map_err(|e| AuditError::io(dir, e))?;
         }
+        let is_new = !cfg.db_path.exists();
+        let db_path = cfg.db_path.clone();
+        let opened = Self::open_inner(cfg, is_new);
+        if opened.is_err() && is_new {
+            // A new database that could not be set up (full disk, read-only folder) must not
+            // stay behind as a 0-byte or half-made file that later looks like a wiped store.
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let mut p = db_path.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(PathBuf::from(p));
+            }
+        }
+        opened
+    }
+
+    fn open_inner(cfg: AuditConfig, is_new: bool) -> Result<Self, AuditError> {
         let mut conn = Connection::open(&cfg.db_path)?;
         conn.busy_timeout(cfg.busy_timeout)?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -189,11 +226,194 @@ impl AuditStore {
             key_state,
             cfg,
             index: FaceIndex::new(),
+            read_only: false,
+            schema_missing: false,
+            anchor_broken: None,
+            anchor_error: None,
         };
+        if let Some(keys) = store.keys.clone()
+            && store.key_state == KeyState::Ok
+        {
+            let path = store.cfg.anchor_file();
+            if is_new && anchor::read(&path, &keys)? == AnchorRead::Missing {
+                // A new store starts its anchor at the empty chain (seq 0).
+                anchor::advance(&path, &keys, 0, &[0u8; 32], true)?;
+            }
+            store.anchor_broken = store.anchor_problem(&keys)?;
+        }
         if store.cfg.load_index_at_open {
             store.reload_index()?;
         }
         Ok(store)
+    }
+
+    /// Open an existing store for checking only: the file is opened read-only, nothing is
+    /// created, migrated or repaired, and no key is made. A missing database is `NotFound`; a
+    /// 0-byte or foreign file opens (its `verify` then reports the missing audit schema).
+    ///
+    /// # Errors
+    /// `NotFound`, key errors (`KeyPermissions`, `KeyMalformed`), `SchemaTooNew`, SQLite errors.
+    pub fn open_read_only(cfg: AuditConfig) -> Result<Self, AuditError> {
+        use rusqlite::OpenFlags;
+        let meta = std::fs::metadata(&cfg.db_path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                AuditError::NotFound(format!("audit database {}", cfg.db_path.display()))
+            } else {
+                AuditError::io(&cfg.db_path, e)
+            }
+        })?;
+        if !meta.is_file() {
+            return Err(AuditError::InvalidInput(format!(
+                "{} is not a regular file",
+                cfg.db_path.display()
+            )));
+        }
+        let conn = Connection::open_with_flags(
+            &cfg.db_path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(cfg.busy_timeout)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if version > schema::SCHEMA_VERSION {
+            return Err(AuditError::SchemaTooNew {
+                found: version,
+                supported: schema::SCHEMA_VERSION,
+            });
+        }
+        let schema_missing = version == 0;
+        if !schema_missing && version < schema::SCHEMA_VERSION {
+            return Err(AuditError::InvalidInput(format!(
+                "audit database schema version {version} is older than this program's ({}); \
+                 open it once with the kiosk to migrate it",
+                schema::SCHEMA_VERSION
+            )));
+        }
+        let keys = if cfg.key_path.exists() {
+            AuditKeys::load(&cfg.key_path)?
+        } else {
+            return Err(AuditError::KeyMissing(cfg.key_path.clone()));
+        };
+        let stored: Option<String> = if schema_missing {
+            None
+        } else {
+            conn.query_row(
+                "SELECT value FROM meta WHERE key = 'key_fingerprint'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?
+        };
+        let (keys, key_state) = match stored {
+            Some(fp) if fp != keys.fingerprint() => (None, KeyState::Wrong(cfg.key_path.clone())),
+            _ => (Some(keys), KeyState::Ok),
+        };
+        Ok(AuditStore {
+            conn,
+            keys,
+            key_state,
+            cfg,
+            index: FaceIndex::new(),
+            read_only: true,
+            schema_missing,
+            anchor_broken: None,
+            anchor_error: None,
+        })
+    }
+
+    /// The newest event's (seq, hash), or (0, zeros) for an empty chain.
+    pub(crate) fn chain_head(&self) -> Result<(i64, Vec<u8>), AuditError> {
+        if self.schema_missing {
+            return Ok((0, vec![0u8; 32]));
+        }
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .unwrap_or((0, vec![0u8; 32])))
+    }
+
+    /// Compare the anchor file with the database; `Some(reason)` when they disagree. The
+    /// anchor is read before the database, so a concurrent commit can only put the database
+    /// ahead of the anchor (which is fine), never behind it.
+    pub(crate) fn anchor_problem(&self, keys: &AuditKeys) -> Result<Option<String>, AuditError> {
+        let path = self.cfg.anchor_file();
+        let read = anchor::read(&path, keys)?;
+        let (head_seq, _) = self.chain_head()?;
+        Ok(match read {
+            AnchorRead::Missing => Some(format!(
+                "the anchor file is missing (the database holds {head_seq} events)"
+            )),
+            AnchorRead::Invalid(reason) => Some(format!("the anchor file is invalid: {reason}")),
+            AnchorRead::Valid(a) if a.head_seq > head_seq => Some(format!(
+                "the anchor records event {} but the database ends at event {head_seq} \
+                 (newest events deleted, or an older copy of the database put back)",
+                a.head_seq
+            )),
+            AnchorRead::Valid(a) if a.head_seq > 0 => {
+                let at: Option<Vec<u8>> = self
+                    .conn
+                    .query_row(
+                        "SELECT hash FROM events WHERE seq = ?1",
+                        [a.head_seq],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                if at.as_deref() == Some(a.head_hash.as_slice()) {
+                    None
+                } else {
+                    Some(format!(
+                        "event {} differs from the anchored one (the database was replaced)",
+                        a.head_seq
+                    ))
+                }
+            }
+            AnchorRead::Valid(_) => None,
+        })
+    }
+
+    /// Why writes are refused because the database disagrees with its anchor (found at open),
+    /// if they are.
+    pub fn anchor_broken(&self) -> Option<&str> {
+        self.anchor_broken.as_deref()
+    }
+
+    /// The last failure to move the anchor forward after a commit, if any (the commit stood;
+    /// the anchor then lags the database until the next successful write).
+    pub fn anchor_error(&self) -> Option<&str> {
+        self.anchor_error.as_deref()
+    }
+
+    /// The keys for a write: refused on a read-only store and on one that disagrees with its
+    /// anchor (rolled back, cut or replaced).
+    pub(crate) fn write_keys(&self) -> Result<AuditKeys, AuditError> {
+        if self.read_only {
+            return Err(AuditError::InvalidInput(
+                "the audit store was opened read-only".into(),
+            ));
+        }
+        if let Some(reason) = &self.anchor_broken {
+            return Err(AuditError::AnchorMismatch {
+                path: self.cfg.anchor_file(),
+                reason: reason.clone(),
+            });
+        }
+        Ok(self.keys()?.clone())
+    }
+
+    /// After a commit: move the anchor to the new chain head (fsynced). A failure leaves the
+    /// commit standing and is kept in [`AuditStore::anchor_error`].
+    pub(crate) fn committed(&mut self) {
+        let Some(keys) = self.keys.clone() else {
+            return;
+        };
+        let outcome = self.chain_head().and_then(|(seq, hash)| {
+            anchor::advance(&self.cfg.anchor_file(), &keys, seq, &hash, false)
+        });
+        self.anchor_error = outcome.err().map(|e| e.to_string());
     }
 
     /// The configuration the store was opened with.
@@ -291,7 +511,7 @@ impl AuditStore {
         &mut self,
         recs: &[NewVerification<'_>],
     ) -> Result<Vec<RecordReceipt>, AuditError> {
-        let keys = self.keys()?.clone();
+        let keys = self.write_keys()?;
         for rec in recs {
             validate(rec)?;
         }
@@ -441,6 +661,7 @@ impl AuditStore {
             });
         }
         tx.commit()?;
+        self.committed();
         for (id, key, t) in new_templates {
             self.index.insert(id, key, t)?;
         }
@@ -459,13 +680,14 @@ impl AuditStore {
         if by.role() == Role::Agent && operator != by.username() {
             return Err(by.denied(Permission::ViewAllRecords));
         }
-        let keys = self.keys()?.clone();
+        let keys = self.write_keys()?;
         let every = self.cfg.checkpoint_every;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let cid = insert_correction(&tx, &keys, every, verification_id, c)?;
         tx.commit()?;
+        self.committed();
         Ok(cid)
     }
 
@@ -482,7 +704,7 @@ impl AuditStore {
         if action.trim().is_empty() {
             return Err(AuditError::InvalidInput("empty supervisor action".into()));
         }
-        let keys = self.keys()?.clone();
+        let keys = self.write_keys()?;
         let every = self.cfg.checkpoint_every;
         let tx = self
             .conn
@@ -546,6 +768,7 @@ impl AuditStore {
             },
         )?;
         tx.commit()?;
+        self.committed();
         Ok(aid)
     }
 
@@ -776,7 +999,7 @@ impl AuditStore {
         cutoff_ms: i64,
     ) -> Result<PurgeReport, AuditError> {
         by.require(Permission::Purge)?;
-        let keys = self.keys()?.clone();
+        let keys = self.write_keys()?;
         let every = self.cfg.checkpoint_every;
         let now = now_ms();
         let tx = self
@@ -806,6 +1029,7 @@ impl AuditStore {
             },
         )?;
         tx.commit()?;
+        self.committed();
         self.flush_wal();
         Ok(PurgeReport {
             cutoff_ms,
@@ -824,7 +1048,7 @@ impl AuditStore {
         reason: &str,
     ) -> Result<u64, AuditError> {
         by.require(Permission::Erase)?;
-        let keys = self.keys()?.clone();
+        let keys = self.write_keys()?;
         let every = self.cfg.checkpoint_every;
         let now = now_ms();
         let tx = self
@@ -855,12 +1079,15 @@ impl AuditStore {
             },
         )?;
         tx.commit()?;
+        self.committed();
         self.flush_wal();
         Ok(blobs)
     }
 
-    /// Erase the biometric data (images and templates) of every record of a customer, found by
-    /// normalised ID number; leaves a tombstone event (with a keyed tag, not the ID itself).
+    /// Erase the personal data of every record of a customer, found by normalised ID number:
+    /// images, face templates, name, ID and document numbers, the stored result JSON (fields,
+    /// MRZ, OCR text) and corrected values. Decisions, times and operators stay; a tombstone
+    /// event (with a keyed tag, not the ID itself) chains the new row digests.
     pub fn erase_customer(
         &mut self,
         by: &UserSession,
@@ -904,7 +1131,7 @@ impl AuditStore {
         if ids.is_empty() {
             return Err(AuditError::NotFound("no record for that customer".into()));
         }
-        let keys = self.keys()?.clone();
+        let keys = self.write_keys()?;
         let every = self.cfg.checkpoint_every;
         let now = now_ms();
         let tx = self
@@ -912,13 +1139,48 @@ impl AuditStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut blobs = 0u64;
         let mut templates = 0u64;
+        let mut rows = std::collections::BTreeMap::new();
+        let mut corrections = std::collections::BTreeMap::new();
+        let erased_result = serde_json::json!({ "erased": true, "erasedMs": now }).to_string();
         for id in ids {
+            // Every piece of personal data goes: name, numbers, the whole result JSON (fields,
+            // MRZ lines, OCR text), corrected values, images and the face template.
             let n = tx.execute(
-                "UPDATE verifications SET erased_ms = ?2 WHERE id = ?1",
-                params![id, now],
+                "UPDATE verifications SET erased_ms = ?2, claimed_id_number = NULL,
+                     document_number = NULL, id_key = NULL, full_name = NULL, result_json = ?3
+                 WHERE id = ?1",
+                params![id, now, erased_result],
             )?;
             if n == 0 {
                 return Err(AuditError::NotFound(format!("verification {id}")));
+            }
+            rows.insert(id.to_string(), verification_canon(&tx, *id)?.digest()?);
+            tx.execute(
+                "UPDATE corrections SET before_value = '', after_value = ''
+                 WHERE verification_id = ?1",
+                [id],
+            )?;
+            let mut stmt = tx.prepare(
+                "SELECT id, field, before_value, after_value, corrected_by, corrected_ms
+                 FROM corrections WHERE verification_id = ?1",
+            )?;
+            let found = stmt
+                .query_map([id], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        FieldCorrection {
+                            field: r.get(1)?,
+                            before: r.get(2)?,
+                            after: r.get(3)?,
+                            corrected_by: r.get(4)?,
+                            corrected_ms: r.get(5)?,
+                        },
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            drop(stmt);
+            for (cid, c) in found {
+                corrections.insert(cid.to_string(), chain::correction_digest(cid, *id, &c)?);
             }
             blobs += tx.execute("DELETE FROM blobs WHERE verification_id = ?1", [id])? as u64;
             templates +=
@@ -935,10 +1197,12 @@ impl AuditStore {
                 payload: serde_json::json!({
                     "verification_ids": ids, "id_tag": tag, "reason": reason,
                     "blobs": blobs, "templates": templates,
+                    "rows": rows, "corrections": corrections,
                 }),
             },
         )?;
         tx.commit()?;
+        self.committed();
         for id in ids {
             self.index.remove(*id);
         }
@@ -960,12 +1224,13 @@ impl AuditStore {
 
     /// Write a checkpoint of (chain head, event count) now.
     pub fn checkpoint(&mut self) -> Result<(), AuditError> {
-        let keys = self.keys()?.clone();
+        let keys = self.write_keys()?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         chain::write_checkpoint(&tx, &keys)?;
         tx.commit()?;
+        self.committed();
         Ok(())
     }
 
@@ -1006,7 +1271,7 @@ impl AuditStore {
         verification_id: Option<i64>,
         payload: serde_json::Value,
     ) -> Result<i64, AuditError> {
-        let keys = self.keys()?.clone();
+        let keys = self.write_keys()?;
         let every = self.cfg.checkpoint_every;
         let tx = self
             .conn
@@ -1023,6 +1288,7 @@ impl AuditStore {
             },
         )?;
         tx.commit()?;
+        self.committed();
         Ok(seq)
     }
 }
@@ -1084,6 +1350,44 @@ fn validate(rec: &NewVerification<'_>) -> Result<(), AuditError> {
     Ok(())
 }
 
+/// The chained columns of verification `id` as stored now.
+pub(crate) fn verification_canon(
+    conn: &Connection,
+    id: i64,
+) -> Result<chain::VerificationCanon, AuditError> {
+    Ok(conn.query_row(
+        "SELECT id, kiosk_id, operator, customer_type, claimed_id_type, claimed_id_number,
+                started_ms, finished_ms, created_ms, decision, decision_reason,
+                document_number, id_key, full_name, country, overall_confidence,
+                result_json, models_json, duplicates_json
+         FROM verifications WHERE id = ?1",
+        [id],
+        |r| {
+            Ok(chain::VerificationCanon {
+                id: r.get(0)?,
+                kiosk_id: r.get(1)?,
+                operator: r.get(2)?,
+                customer_type: r.get(3)?,
+                claimed_id_type: r.get(4)?,
+                claimed_id_number: r.get(5)?,
+                started_ms: r.get(6)?,
+                finished_ms: r.get(7)?,
+                created_ms: r.get(8)?,
+                decision: r.get(9)?,
+                decision_reason: r.get(10)?,
+                document_number: r.get(11)?,
+                id_key: r.get(12)?,
+                full_name: r.get(13)?,
+                country: r.get(14)?,
+                overall_confidence: r.get(15)?,
+                result_json: r.get(16)?,
+                models_json: r.get(17)?,
+                duplicates_json: r.get(18)?,
+            })
+        },
+    )?)
+}
+
 /// Associated data binding a sealed blob to its record and kind.
 pub(crate) fn blob_aad(id: i64, kind: &str) -> Vec<u8> {
     format!("kyc-kiosk-audit:{id}:{kind}").into_bytes()
@@ -1119,6 +1423,8 @@ fn load_keys(
     let keys = if cfg.key_path.exists() {
         match AuditKeys::load(&cfg.key_path) {
             Ok(k) => Some(k),
+            // A key others may read is refused outright, whatever the database holds.
+            Err(e @ AuditError::KeyPermissions { .. }) => return Err(e),
             // An unreadable or damaged key must not make the records unreadable: open with
             // blobs, chain checks and writes disabled.
             Err(_) if stored.is_some() => {

@@ -195,7 +195,118 @@ enum UserChange<'a> {
     Unlock,
 }
 
-const MIN_PASSWORD_LEN: usize = 8;
+/// Shortest password the store accepts, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// Bases of the most common passwords (lower case): a password that is one of these, or one
+/// of these followed by digits and punctuation ("password123!"), is refused.
+const COMMON_PASSWORDS: &[&str] = &[
+    "password",
+    "passw0rd",
+    "p@ssw0rd",
+    "p@ssword",
+    "qwerty",
+    "qwertyuiop",
+    "qwertyuiopasdf",
+    "asdfghjkl",
+    "asdfghjkl;",
+    "zxcvbnm",
+    "azerty",
+    "abc",
+    "abcdef",
+    "abcdefg",
+    "abcdefgh",
+    "abcdefghijkl",
+    "letmein",
+    "welcome",
+    "welcomehome",
+    "iloveyou",
+    "admin",
+    "administrator",
+    "adminadmin",
+    "root",
+    "toor",
+    "monkey",
+    "dragon",
+    "football",
+    "baseball",
+    "sunshine",
+    "princess",
+    "master",
+    "superman",
+    "batman",
+    "trustno1",
+    "starwars",
+    "whatever",
+    "freedom",
+    "shadow",
+    "michael",
+    "jennifer",
+    "charlie",
+    "computer",
+    "internet",
+    "changeme",
+    "changeit",
+    "secret",
+    "default",
+    "guest",
+    "login",
+    "kiosk",
+    "user",
+    "test",
+    "passpass",
+    "passwordpassword",
+    "mypassword",
+    "newpassword",
+    "letmeinnow",
+    "hello",
+    "helloworld",
+    "qazwsx",
+    "qazwsxedc",
+    "1q2w3e4r",
+    "1qaz2wsx",
+    "q1w2e3r4",
+    "zaq12wsx",
+    "aa",
+    "a",
+];
+
+/// Check a new password against the policy: at least [`MIN_PASSWORD_CHARS`] characters, not
+/// only whitespace, not a run of one character, not only digits, and not a common password
+/// (optionally followed by digits and punctuation).
+///
+/// # Errors
+/// `WeakPassword` naming the rule that failed.
+pub fn check_password_policy(password: &str) -> Result<(), AuditError> {
+    let weak = |why: &str| Err(AuditError::WeakPassword(why.to_string()));
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return weak(&format!(
+            "it must have at least {MIN_PASSWORD_CHARS} characters"
+        ));
+    }
+    if password.trim().is_empty() {
+        return weak("it is only whitespace");
+    }
+    let mut chars = password.chars();
+    if let Some(first) = chars.next()
+        && chars.all(|c| c == first)
+    {
+        return weak("it repeats one character");
+    }
+    if password
+        .chars()
+        .all(|c| c.is_ascii_digit() || c.is_whitespace())
+    {
+        return weak("it is only digits");
+    }
+    let lower = password.trim().to_lowercase();
+    let base = lower.trim_end_matches(|c: char| c.is_ascii_digit() || c.is_ascii_punctuation());
+    let base = base.trim_start_matches(|c: char| c.is_ascii_digit());
+    if COMMON_PASSWORDS.contains(&base) || COMMON_PASSWORDS.contains(&lower.as_str()) {
+        return weak("it is one of the most common passwords");
+    }
+    Ok(())
+}
 
 impl AuditStore {
     /// An admin identity for scheduled maintenance run by the kiosk itself or the `audit` CLI
@@ -217,11 +328,12 @@ impl AuditStore {
     }
 
     fn hash_password(&self, password: &str) -> Result<String, AuditError> {
-        if password.chars().count() < MIN_PASSWORD_LEN {
-            return Err(AuditError::InvalidInput(format!(
-                "password must have at least {MIN_PASSWORD_LEN} characters"
-            )));
-        }
+        check_password_policy(password)?;
+        self.hash_unchecked(password)
+    }
+
+    /// Hash without the policy (the unknown-user path spends the same work as a real check).
+    fn hash_unchecked(&self, password: &str) -> Result<String, AuditError> {
         let salt = SaltString::generate(&mut OsRng);
         Ok(self
             .hasher()?
@@ -240,7 +352,7 @@ impl AuditStore {
     }
 
     /// One-time installation step: create the first administrator. Refuses with `AdminExists`
-    /// once any admin exists. Run it from `kyc-kiosk audit create-admin` at install time.
+    /// once any user exists or the chain records any user event. Run it from `kyc-kiosk audit create-admin` at install time.
     pub fn create_first_admin(
         &mut self,
         username: &str,
@@ -273,14 +385,24 @@ impl AuditStore {
         actor: &str,
         first_admin: bool,
     ) -> Result<i64, AuditError> {
-        let keys = self.keys()?.clone();
+        let keys = self.write_keys()?;
         let every = self.cfg.checkpoint_every;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         if first_admin {
+            // Only on a store that never had a user: neither a row nor any user event in the
+            // chain (demoting the admin in SQLite does not reopen the first-admin step).
+            let kinds = chain::USER_STATE_KINDS
+                .iter()
+                .map(|k| format!("'{k}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
             let exists: bool = tx.query_row(
-                "SELECT EXISTS(SELECT 1 FROM users WHERE role = 'admin')",
+                &format!(
+                    "SELECT EXISTS(SELECT 1 FROM users)
+                         OR EXISTS(SELECT 1 FROM events WHERE kind IN ({kinds}))"
+                ),
                 [],
                 |r| r.get(0),
             )?;
@@ -320,42 +442,27 @@ impl AuditStore {
             },
         )?;
         tx.commit()?;
+        self.committed();
         Ok(id)
     }
 
     /// Check a password. Every attempt is chained (`login`, `login_failed`, `login_locked`);
-    /// after `lockout_after` failures in a row the account is locked for `lockout_for`.
+    /// after `lockout_after` failures in a row the name is locked for `lockout_for`. The
+    /// lockout state is read from the chain (the newest authentic event carrying it), not from
+    /// the user row, so editing the row does not unlock anyone; unknown names are counted and
+    /// locked exactly like known ones and get the same errors, after the same password work.
     pub fn login(&mut self, username: &str, password: &str) -> Result<UserSession, AuditError> {
         let now = now_ms();
-        let row: Option<(i64, String, String, u32, Option<i64>, bool)> = self
+        let keys = self.write_keys()?;
+        let row: Option<(i64, String, String, bool)> = self
             .conn
             .query_row(
-                "SELECT id, role, password_hash, failed_attempts, locked_until_ms, disabled
-                 FROM users WHERE username = ?1",
+                "SELECT id, role, password_hash, disabled FROM users WHERE username = ?1",
                 [username],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                    ))
-                },
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        let Some((id, role, hash, failed, locked_until, disabled)) = row else {
-            // Spend about the same time as a real check so names cannot be probed by timing.
-            let _ = self.hash_password("not-a-real-password");
-            self.append(
-                "login_failed",
-                username,
-                None,
-                serde_json::json!({ "reason": "unknown_user" }),
-            )?;
-            return Err(AuditError::InvalidCredentials);
-        };
+        let (failed, locked_until) = chain::chained_lockout(&self.conn, &keys, username)?;
         if let Some(until) = locked_until
             && until > now
         {
@@ -363,38 +470,42 @@ impl AuditStore {
                 "login_locked",
                 username,
                 None,
-                serde_json::json!({ "user_id": id, "locked_until_ms": until }),
+                serde_json::json!({ "user_id": row.as_ref().map(|r| r.0), "locked_until_ms": until }),
             )?;
             return Err(AuditError::AccountLocked {
                 username: username.to_string(),
                 until_ms: until,
             });
         }
-        // A user row edited behind the store's back (role raised, hash swapped) is refused.
-        if !chain::user_row_is_chained(
-            &self.conn,
-            self.keys()?,
-            id,
-            username,
-            &role,
-            &hash,
-            disabled,
-        )? {
-            self.append(
-                "login_failed",
-                username,
-                None,
-                serde_json::json!({ "user_id": id, "reason": "user_record_tampered" }),
-            )?;
-            return Err(AuditError::Corrupt(format!(
-                "user {username} does not match the audit chain (edited outside the kiosk)"
-            )));
-        }
-        let ok = PasswordHash::new(&hash).ok().is_some_and(|h| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &h)
-                .is_ok()
-        });
+        let (id, ok, disabled, role) = match row {
+            None => {
+                // Spend the same work as a real check so names cannot be probed by timing.
+                let _ = self.hash_unchecked(password);
+                (None, false, false, String::new())
+            }
+            Some((id, role, hash, disabled)) => {
+                // A user row edited behind the store's back (role raised, hash swapped) is refused.
+                if !chain::user_row_is_chained(
+                    &self.conn, &keys, id, username, &role, &hash, disabled,
+                )? {
+                    self.append(
+                        "login_failed",
+                        username,
+                        None,
+                        serde_json::json!({ "user_id": id, "reason": "user_record_tampered" }),
+                    )?;
+                    return Err(AuditError::Corrupt(format!(
+                        "user {username} does not match the audit chain (edited outside the kiosk)"
+                    )));
+                }
+                let ok = PasswordHash::new(&hash).ok().is_some_and(|h| {
+                    Argon2::default()
+                        .verify_password(password.as_bytes(), &h)
+                        .is_ok()
+                });
+                (Some(id), ok, disabled, role)
+            }
+        };
         if ok && disabled {
             // The right password for a disabled account: say so (and count no failure).
             self.append(
@@ -405,6 +516,7 @@ impl AuditStore {
             )?;
             return Err(AuditError::AccountDisabled(username.to_string()));
         }
+        let every = self.cfg.checkpoint_every;
         if !ok {
             let failed = if locked_until.is_some_and(|u| u <= now) {
                 1 // the previous lock expired: start counting again
@@ -416,15 +528,16 @@ impl AuditStore {
             } else {
                 None
             };
-            let keys = self.keys()?.clone();
-            let every = self.cfg.checkpoint_every;
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
-            tx.execute(
-                "UPDATE users SET failed_attempts = ?2, locked_until_ms = ?3 WHERE id = ?1",
-                params![id, if lock.is_some() { 0 } else { failed }, lock],
-            )?;
+            if let Some(id) = id {
+                // The row mirrors the chained state for the users list; it is never trusted.
+                tx.execute(
+                    "UPDATE users SET failed_attempts = ?2, locked_until_ms = ?3 WHERE id = ?1",
+                    params![id, if lock.is_some() { 0 } else { failed }, lock],
+                )?;
+            }
             chain::append_event(
                 &tx,
                 &keys,
@@ -434,17 +547,19 @@ impl AuditStore {
                     actor: username,
                     verification_id: None,
                     payload: serde_json::json!({
-                        "user_id": id, "reason": "bad_password",
-                        "failed_attempts": failed, "locked_until_ms": lock,
+                        "user_id": id,
+                        "reason": if id.is_some() { "bad_password" } else { "unknown_user" },
+                        "lock_user": username, "failed_attempts": failed, "locked_until_ms": lock,
                     }),
                 },
             )?;
             tx.commit()?;
+            self.committed();
             return Err(AuditError::InvalidCredentials);
         }
-        let role = Role::parse(&role)?;
-        let keys = self.keys()?.clone();
-        let every = self.cfg.checkpoint_every;
+        let (Some(id), role) = (id, Role::parse(&role)?) else {
+            return Err(AuditError::InvalidCredentials);
+        };
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -460,10 +575,14 @@ impl AuditStore {
                 kind: "login",
                 actor: username,
                 verification_id: None,
-                payload: serde_json::json!({ "user_id": id, "role": role.as_str() }),
+                payload: serde_json::json!({
+                    "user_id": id, "role": role.as_str(),
+                    "lock_user": username, "failed_attempts": 0, "locked_until_ms": null,
+                }),
             },
         )?;
         tx.commit()?;
+        self.committed();
         Ok(UserSession {
             user_id: Some(id),
             username: username.to_string(),
@@ -582,7 +701,7 @@ impl AuditStore {
             UserChange::Password(p) => Some(self.hash_password(p)?),
             _ => None,
         };
-        let keys = self.keys()?.clone();
+        let keys = self.write_keys()?;
         let every = self.cfg.checkpoint_every;
         let tx = self
             .conn
@@ -688,13 +807,22 @@ impl AuditStore {
                 kind,
                 actor: by.username(),
                 verification_id: None,
-                payload: serde_json::json!({
-                    "id": id, "user_id": id, "username": username, "role": new_role.as_str(),
-                    "disabled": new_disabled, "row_sha256": row_sha256, "change": detail,
-                }),
+                payload: if clears_lock {
+                    serde_json::json!({
+                        "id": id, "user_id": id, "username": username, "role": new_role.as_str(),
+                        "disabled": new_disabled, "row_sha256": row_sha256, "change": detail,
+                        "lock_user": username, "failed_attempts": 0, "locked_until_ms": null,
+                    })
+                } else {
+                    serde_json::json!({
+                        "id": id, "user_id": id, "username": username, "role": new_role.as_str(),
+                        "disabled": new_disabled, "row_sha256": row_sha256, "change": detail,
+                    })
+                },
             },
         )?;
         tx.commit()?;
+        self.committed();
         Ok(())
     }
 }
