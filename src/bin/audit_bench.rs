@@ -82,7 +82,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         bench_index_load(&dir, args.index_load, &mut rng)?;
     }
     if args.dir.is_none() {
-        let _ = std::fs::remove_dir_all(&dir);
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            eprintln!("warning: {}: not removed: {e}", dir.display());
+        }
     }
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! file over it. It is written whole, to a temporary file that is synced and then renamed over
 //! the old one, so a crash or a full disk leaves the previous file intact.
 
+use kyc_core::logs::WarnOnErr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -314,12 +315,12 @@ pub fn save(path: &Path, settings: &KioskSettings) -> Result<(), String> {
         std::fs::rename(&tmp, path)?;
         // Make the rename itself durable (best effort: not every file system allows it).
         if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
+            d.sync_all().warn_on_err("syncing the settings folder");
         }
         Ok(())
     })();
     written.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
+        std::fs::remove_file(&tmp).warn_on_err("removing a partly written settings file");
         format!("{}: {e}", path.display())
     })
 }

@@ -3,6 +3,7 @@
 //! UI thread, so model loading, inference, argon2 and SQLite never freeze a frame.
 
 use eframe::egui;
+use kyc_core::logs::{WarnOnErr, join_or_warn};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -312,7 +313,9 @@ impl WorkerHandle {
     /// Queue a job. A dead worker is reported by the next `poll` as no events; the UI shows
     /// the job's screen as still busy rather than crashing.
     pub fn send(&self, job: Job) {
-        let _ = self.jobs.send(job);
+        self.jobs
+            .send(job)
+            .warn_on_err("queueing a job for the worker");
     }
 
     /// Every event waiting.
@@ -336,7 +339,7 @@ impl Drop for WorkerHandle {
         let (tx, _) = channel();
         self.jobs = tx;
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            join_or_warn(t, "closing the worker");
         }
     }
 }
@@ -366,6 +369,7 @@ pub fn spawn(cfg: WorkerConfig) -> WorkerHandle {
             };
             Worker::start(cfg, &out).serve(&jobs_rx, &out);
         })
+        .inspect_err(|e| tracing::error!(error = %e, "cannot start the worker thread"))
         .ok();
     WorkerHandle {
         jobs: jobs_tx,
@@ -383,7 +387,9 @@ struct Out {
 
 impl Out {
     fn send(&self, ev: Event) {
-        let _ = self.tx.send(ev);
+        self.tx
+            .send(ev)
+            .warn_on_err("sending a worker event to the window");
         if let Ok(slot) = self.repaint.lock()
             && let Some(ctx) = slot.as_ref()
         {
@@ -469,7 +475,9 @@ impl Worker {
                     },
                     Err(e) => Event::PipelineFailed(e.to_string()),
                 });
-                let _ = models_tx.send(loaded.ok());
+                models_tx
+                    .send(loaded.ok())
+                    .warn_on_err("handing the loaded models to the worker");
             });
         if let Err(e) = &loader {
             out.send(Event::PipelineFailed(format!(
@@ -489,8 +497,8 @@ impl Worker {
                     self.pipeline = p;
                     // Thresholds changed while the models loaded apply to them too.
                     if let Some(p) = self.pipeline.as_mut() {
-                        let _ =
-                            p.set_thresholds(self.config.matching.clone(), self.config.decision);
+                        p.set_thresholds(self.config.matching.clone(), self.config.decision)
+                            .warn_on_err("applying the thresholds to the loaded models");
                     }
                     models_pending = false;
                 } else if wait {
@@ -500,12 +508,12 @@ impl Worker {
             self.handle(job, out);
         }
         if let (Some(store), Some(session)) = (self.store.as_mut(), self.session.take()) {
-            let _ = store.logout(session);
+            store.logout(session).warn_on_err("logging out at close");
         }
         // A kiosk closed while its models load waits for the loader: ONNX Runtime must not be
         // torn down at process exit under a thread still creating sessions (it crashed so).
         if let Ok(handle) = loader {
-            let _ = handle.join();
+            join_or_warn(handle, "waiting for the model loader");
         }
     }
 
@@ -515,7 +523,7 @@ impl Worker {
             Job::Logout => {
                 self.pending = None;
                 if let (Some(store), Some(session)) = (self.store.as_mut(), self.session.take()) {
-                    let _ = store.logout(session);
+                    store.logout(session).warn_on_err("logging out");
                 }
                 out.send(Event::LoggedOut);
             }
@@ -595,7 +603,7 @@ impl Worker {
             return Event::LoginFailed("the audit store is not open".into());
         };
         if let Some(old) = self.session.take() {
-            let _ = store.logout(old);
+            store.logout(old).warn_on_err("ending the previous session");
         }
         match store.login(username, password) {
             Ok(session) => {
@@ -803,6 +811,7 @@ impl Worker {
                     ..filter.clone()
                 },
             )
+            .inspect_err(|e| tracing::warn!(error = %e, "review statistics not computed"))
             .ok();
         Ok(Event::Queue { queue, stats })
     }

@@ -143,6 +143,8 @@ impl Pipeline {
                 ..ReaderOptions::default()
             },
         )?;
+        let load_ms = started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(lanes = lane_count, ms = load_ms, "pipeline loaded");
         Ok(Self {
             config,
             lanes,
@@ -150,7 +152,7 @@ impl Pipeline {
             passive_model,
             reader: Some(reader),
             models,
-            load_ms: started.elapsed().as_secs_f64() * 1000.0,
+            load_ms,
         })
     }
 
@@ -515,6 +517,13 @@ impl Pipeline {
             decision::apply_document(decision, &mut reasons, document_block.reading.as_ref());
         let decision = decision::apply_liveness(decision, &mut reasons, &liveness);
         timings.record("total", started);
+        tracing::info!(
+            decision = ?decision,
+            overall = f64::from(overall),
+            reasons = reasons.len(),
+            stages = %timings.summary(),
+            "verification done"
+        );
         let portrait = document_block.portrait.face.as_ref().map(|f| {
             // The portrait with a margin, as an agent would crop it.
             imaging::crop(

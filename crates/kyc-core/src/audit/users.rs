@@ -10,6 +10,7 @@ use super::chain::{self, EventIn};
 use super::error::AuditError;
 use super::store::AuditStore;
 use super::types::now_ms;
+use crate::logs::WarnOnErr;
 
 /// What a user is allowed to be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -347,7 +348,8 @@ impl AuditStore {
             .optional()?;
         let Some((id, role, hash, failed, locked_until, disabled)) = row else {
             // Spend about the same time as a real check so names cannot be probed by timing.
-            let _ = self.hash_password("not-a-real-password");
+            self.hash_password("not-a-real-password")
+                .warn_on_err("hashing the timing-decoy password");
             self.append(
                 "login_failed",
                 username,
