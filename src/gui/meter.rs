@@ -93,7 +93,7 @@ pub fn spawn(config: Config, wake: Arc<dyn Fn() + Send + Sync>) -> MeterHandle {
             };
             let mut config = config;
             config.threads = 1;
-            let mut reader = match DocumentReader::load_with(&config, options) {
+            let mut reader = match DocumentReader::load(config.reader_options(options)) {
                 Ok(r) => {
                     send(MeterEvent::Ready);
                     r

@@ -10,3 +10,4 @@ mod synth;
 mod cli;
 mod document_cli;
 mod liveness_cli;
+mod logs_cli;

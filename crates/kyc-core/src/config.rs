@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::document::reader::ReaderOptions;
 use crate::error::{Error, Result};
 use crate::face::FaceConfig;
 use crate::face::matching::MatchPolicy;
@@ -123,7 +124,7 @@ pub struct LoggingConfig {
 impl Default for LoggingConfig {
     fn default() -> Self {
         Self {
-            level: "info".into(),
+            level: "info,ort=warn".into(),
             stderr: "warn".into(),
             dir: None,
             keep_files: 14,
@@ -267,6 +268,18 @@ impl Config {
         Ok(config)
     }
 
+    /// `options` with this configuration's models folder, threads and face rules: what the
+    /// document reader takes from the configuration.
+    #[must_use]
+    pub fn reader_options(&self, options: ReaderOptions) -> ReaderOptions {
+        ReaderOptions {
+            models_dir: self.models_dir.clone(),
+            threads: self.threads,
+            face: self.face,
+            ..options
+        }
+    }
+
     /// Check values that would make results meaningless.
     ///
     /// # Errors
@@ -373,6 +386,50 @@ mod tests {
         assert!(Config::from_toml("[decision]\napproveAt = -1").is_err());
     }
 
+    /// Every key path of a TOML value (`decision.approveAt`, …); arrays of tables by their
+    /// first element.
+    fn key_paths(v: &toml::Value, prefix: &str, out: &mut Vec<String>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    let path = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    key_paths(v, &path, out);
+                }
+            }
+            toml::Value::Array(a) if a.first().is_some_and(toml::Value::is_table) => {
+                key_paths(&a[0], prefix, out);
+            }
+            _ => out.push(prefix.to_string()),
+        }
+    }
+
+    #[test]
+    fn the_shipped_default_file_has_every_key_at_its_default() {
+        let text = include_str!("../../../assets/config.default.toml");
+        let shipped = Config::from_toml(text).unwrap();
+        assert_eq!(shipped, Config::default());
+        let mut in_file = Vec::new();
+        key_paths(&toml::from_str(text).unwrap(), "", &mut in_file);
+        let mut expected = Vec::new();
+        key_paths(
+            &toml::Value::try_from(Config::default()).unwrap(),
+            "",
+            &mut expected,
+        );
+        in_file.sort();
+        expected.sort();
+        if in_file != expected {
+            panic!(
+                "assets/config.default.toml keys differ; the defaults serialise as:\n{}",
+                toml::to_string(&Config::default()).unwrap()
+            );
+        }
+    }
+
     #[test]
     fn logging_filters_and_file_cap_are_checked() {
         let c = Config::from_toml(
@@ -382,7 +439,7 @@ mod tests {
         assert_eq!(c.logging.level, "debug,ort=warn");
         assert_eq!(c.logging.keep_files, 3);
         assert_eq!(c.logging.log_dir(), PathBuf::from("/tmp/l"));
-        assert_eq!(Config::default().logging.level, "info");
+        assert_eq!(Config::default().logging.level, "info,ort=warn");
         assert!(
             Config::default()
                 .logging

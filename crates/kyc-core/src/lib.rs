@@ -19,6 +19,7 @@ pub mod pipeline;
 pub mod record;
 pub mod result;
 pub mod timing;
+pub mod verdict;
 
 pub use config::Config;
 pub use error::{Error, InputError, Result};

@@ -137,11 +137,10 @@ impl Pipeline {
         // The document's text (OCR, MRZ, fields); its portrait is analysed by the face lanes.
         let reader = DocumentReader::from_runtime(
             &runtime,
-            &config,
-            ReaderOptions {
+            config.reader_options(ReaderOptions {
                 portrait: false,
                 ..ReaderOptions::default()
-            },
+            }),
         )?;
         let load_ms = started.elapsed().as_secs_f64() * 1000.0;
         tracing::info!(lanes = lane_count, ms = load_ms, "pipeline loaded");

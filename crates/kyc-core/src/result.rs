@@ -8,6 +8,7 @@ use crate::face::FaceDetection;
 use crate::face::matching::MatchOutcome;
 use crate::inference::ModelInfo;
 use crate::timing::Timings;
+pub use crate::verdict::{Decision, Reason};
 
 /// Version of the JSON shape below; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -67,29 +68,6 @@ pub struct MatchResult {
     pub models: Vec<ModelInfo>,
     /// Per-stage milliseconds.
     pub timings_ms: Timings,
-}
-
-/// The suggested decision, ordered by severity (approve < refer < reject), so that combining
-/// checks is `max`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Decision {
-    /// Every check passed with enough confidence.
-    Approve,
-    /// A person must look: something failed or is uncertain.
-    Refer,
-    /// The checks say this is not the document holder.
-    Reject,
-}
-
-/// A reason behind the decision.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Reason {
-    /// Stable code.
-    pub code: String,
-    /// Words for the agent.
-    pub message: String,
 }
 
 /// The document block.
