@@ -15,7 +15,6 @@ mod synth;
 
 use std::path::PathBuf;
 
-use kyc_core::Config;
 use kyc_core::document::{DocumentReader, ReaderOptions};
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -46,16 +45,11 @@ fn main() {
     else {
         return;
     };
-    let mut reader = DocumentReader::load_with(
-        &Config {
-            threads: 1,
-            ..Config::default()
-        },
-        ReaderOptions {
-            portrait: false,
-            ..ReaderOptions::default()
-        },
-    )
+    let mut reader = DocumentReader::load(ReaderOptions {
+        portrait: false,
+        threads: 1,
+        ..ReaderOptions::default()
+    })
     .expect("models: run packaging/setup.sh all");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&out)
         .unwrap()

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use kyc_core::error::exit;
 use kyc_core::service::{Capture, Claim, VerificationService};
 use kyc_core::settings::SettingsInForce;
+use kyc_core::logs::WarnOnErr;
 use kyc_core::{Config, Error, Input, Pipeline};
 use serde::Serialize;
 
@@ -158,7 +159,7 @@ fn main() -> ExitCode {
             } else {
                 exit::OK
             };
-            let _ = e.print();
+            e.print().warn_on_err("printing the usage message");
             return ExitCode::from(code as u8);
         }
     };
@@ -175,6 +176,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => ExitCode::from(code as u8),
         Err(err) => {
+            tracing::debug!(code = err.code(), "command failed");
             eprintln!("kyc-kiosk: {err}");
             if json {
                 #[derive(Serialize)]
@@ -202,12 +204,13 @@ fn main() -> ExitCode {
 fn print_json<T: Serialize>(value: &T) {
     let mut out = std::io::stdout().lock();
     if serde_json::to_writer_pretty(&mut out, value).is_ok() {
-        let _ = writeln!(out);
+        writeln!(out).warn_on_err("ending the JSON output");
     }
 }
 
 fn run(cli: Cli) -> Result<i32, Error> {
     let config = Config::load(cli.config.as_deref())?;
+    kyc_kiosk::logging::init(&config.logging);
     match cli.command {
         Some(Command::Match { a, b, json }) => {
             let mut pipeline = Pipeline::load(config)?;

@@ -81,8 +81,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.index_load > 0 {
         bench_index_load(&dir, args.index_load, &mut rng)?;
     }
-    if args.dir.is_none() {
-        let _ = std::fs::remove_dir_all(&dir);
+    if args.dir.is_none()
+        && let Err(e) = std::fs::remove_dir_all(&dir)
+    {
+        eprintln!("warning: {}: not removed: {e}", dir.display());
     }
     Ok(())
 }

@@ -355,33 +355,34 @@ impl FilterArgs {
     }
 }
 
-/// Parse `YYYY-MM-DD` (UTC midnight) or an integer of ms since the epoch.
+/// Fewest digits a millisecond timestamp is given with (10¹⁰ ms is 1970-04-26): shorter
+/// numbers (`2026`) are refused rather than read as moments of 1970.
+pub const MIN_MS_DIGITS: usize = 11;
+
+/// Parse a calendar date `YYYY-MM-DD` (UTC midnight; the date must exist) or milliseconds since
+/// the epoch written with at least [`MIN_MS_DIGITS`] digits.
+///
+/// # Errors
+/// [`AuditError::InvalidInput`] saying what is wrong: not a date, a date that does not exist
+/// (`2026-02-31`), or a number too short to be a millisecond timestamp.
 pub fn parse_time(s: &str) -> Result<i64, AuditError> {
-    if let Ok(ms) = s.parse::<i64>() {
-        return Ok(ms);
+    let s = s.trim();
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        if s.len() < MIN_MS_DIGITS {
+            return Err(AuditError::InvalidInput(format!(
+                "{s:?} is neither a date (YYYY-MM-DD) nor a millisecond timestamp \
+                 ({MIN_MS_DIGITS} digits or more)"
+            )));
+        }
+        return s.parse::<i64>().map_err(|_| {
+            AuditError::InvalidInput(format!("{s:?}: millisecond timestamp out of range"))
+        });
     }
-    let bad = || AuditError::InvalidInput(format!("bad date {s:?}: use YYYY-MM-DD or ms"));
-    let mut it = s.split('-');
-    let (Some(y), Some(m), Some(d), None) = (it.next(), it.next(), it.next(), it.next()) else {
-        return Err(bad());
-    };
-    let (y, m, d): (i64, i64, i64) = (
-        y.parse().map_err(|_| bad())?,
-        m.parse().map_err(|_| bad())?,
-        d.parse().map_err(|_| bad())?,
-    );
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return Err(bad());
-    }
-    // Days from 1970-01-01 to the civil date (proleptic Gregorian).
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Ok(days * 86_400_000)
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    let date = time::Date::parse(s, &format)
+        .map_err(|e| AuditError::InvalidInput(format!("bad date {s:?}: {e} (use YYYY-MM-DD)")))?;
+    let seconds = date.midnight().assume_utc().unix_timestamp();
+    Ok(seconds * 1000)
 }
 
 #[cfg(test)]
@@ -471,8 +472,31 @@ mod tests {
     fn parses_dates() {
         assert_eq!(parse_time("1970-01-01").unwrap(), 0);
         assert_eq!(parse_time("2024-03-01").unwrap(), 1_709_251_200_000);
-        assert_eq!(parse_time("12345").unwrap(), 12345);
+        assert_eq!(parse_time("1709251200000").unwrap(), 1_709_251_200_000);
+        // Too short to be a millisecond timestamp: refused, not read as 12 s after 1970.
+        assert!(parse_time("12345").is_err());
         assert!(parse_time("2024-13-01").is_err());
         assert!(parse_time("yesterday").is_err());
+    }
+
+    #[test]
+    fn impossible_dates_and_bare_years_are_refused_with_a_reason() {
+        let msg = |s: &str| parse_time(s).unwrap_err().to_string();
+        let feb31 = msg("2026-02-31");
+        assert!(
+            feb31.contains("2026-02-31") && feb31.contains("YYYY-MM-DD"),
+            "{feb31}"
+        );
+        assert!(parse_time("2025-02-29").is_err(), "2025 is not a leap year");
+        assert_eq!(parse_time("2024-02-29").unwrap(), 1_709_164_800_000);
+        assert_eq!(parse_time("2024-12-31").unwrap(), 1_735_603_200_000);
+        let year = msg("2026");
+        assert!(
+            year.contains("millisecond") && year.contains("YYYY-MM-DD"),
+            "{year}"
+        );
+        assert!(parse_time("2024-3-1").is_err(), "two-digit month and day");
+        assert!(parse_time("").is_err());
+        assert_eq!(parse_time(" 2024-03-01 ").unwrap(), 1_709_251_200_000);
     }
 }

@@ -133,7 +133,7 @@ pub fn run(config: &Config, cmd: DocumentCommand) -> Result<i32> {
                 locate: !no_locate,
             };
             let mut reader =
-                DocumentReader::load_with(config, options(&ocr, today.as_deref(), sw)?)?;
+                DocumentReader::load(config.reader_options(options(&ocr, today.as_deref(), sw)?))?;
             let (reading, _) =
                 reader.read_sides(&decoded.rgb, back_decoded.as_ref().map(|d| &d.rgb))?;
             if json {
@@ -161,7 +161,7 @@ pub fn run(config: &Config, cmd: DocumentCommand) -> Result<i32> {
                 locate: !no_locate,
             };
             let mut reader =
-                DocumentReader::load_with(config, options(&ocr, today.as_deref(), sw)?)?;
+                DocumentReader::load(config.reader_options(options(&ocr, today.as_deref(), sw)?))?;
             let report = evaluate(&mut reader, config, &dir)?;
             if json {
                 print_json(&report);

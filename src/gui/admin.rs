@@ -8,6 +8,7 @@
 //! `settings_changed` event to the audit chain before anything takes effect, hands the new
 //! thresholds to the pipeline, and writes the settings file.
 
+use kyc_core::logs::WarnOnErr;
 use std::sync::mpsc::channel;
 
 pub use super::admin_model::*;
@@ -32,7 +33,8 @@ pub fn open(st: &mut AppState) -> Vec<Job> {
     if st.admin.camera_query.is_none() {
         let (tx, rx) = channel();
         std::thread::spawn(move || {
-            let _ = tx.send(list_cameras());
+            tx.send(list_cameras())
+                .warn_on_err("handing the camera list to the window");
         });
         st.admin.camera_query = Some(rx);
     }

@@ -6,6 +6,7 @@
 //! [`CaptureEvent::Retrying`] and reopened every [`CAMERA_RETRY`] until it works again.
 
 use eframe::egui;
+use kyc_core::logs::{WarnOnErr, join_or_warn};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -199,7 +200,7 @@ impl Drop for CaptureHandle {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            join_or_warn(t, "stopping the frame source");
         }
     }
 }
@@ -280,6 +281,7 @@ pub fn spawn(
             }
             other => run_source(&other, &limits, &tx, &stop2, wake.as_ref()),
         })
+        .inspect_err(|e| tracing::error!(error = %e, "cannot start the capture thread"))
         .ok();
     CaptureHandle { rx, stop, thread }
 }
@@ -488,15 +490,17 @@ fn run_source(
             let files = match list_frames(dir) {
                 Ok(f) if !f.is_empty() => f,
                 Ok(_) => {
-                    let _ = tx.send(CaptureEvent::Failed(format!(
+                    tx.send(CaptureEvent::Failed(format!(
                         "{}: no PNG or JPEG files",
                         dir.display()
-                    )));
+                    )))
+                    .warn_on_err("reporting an empty frames folder");
                     wake();
                     return;
                 }
                 Err(e) => {
-                    let _ = tx.send(CaptureEvent::Failed(format!("{}: {e}", dir.display())));
+                    tx.send(CaptureEvent::Failed(format!("{}: {e}", dir.display())))
+                        .warn_on_err("reporting an unreadable frames folder");
                     wake();
                     return;
                 }

@@ -4,6 +4,7 @@
 //! yet taken, so a slow analysis skips frames instead of falling behind) and reads back progress
 //! after every analysed frame and the outcome at the end. No inference runs on the UI thread.
 
+use kyc_core::logs::{WarnOnErr, join_or_warn};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -96,12 +97,16 @@ pub struct ChallengeHandle {
 impl ChallengeHandle {
     /// Start a run.
     pub fn start(&self, run: u64, challenge: Challenge) {
-        let _ = self.control.send(Control::Start { run, challenge });
+        self.control
+            .send(Control::Start { run, challenge })
+            .warn_on_err("starting a challenge run");
     }
 
     /// Abandon the run in progress.
     pub fn stop(&self) {
-        let _ = self.control.send(Control::Stop);
+        self.control
+            .send(Control::Stop)
+            .warn_on_err("stopping a challenge run");
     }
 
     /// Offer the newest frame (replaces one not yet taken).
@@ -122,7 +127,7 @@ impl Drop for ChallengeHandle {
         let (tx, _) = channel();
         self.control = tx;
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            join_or_warn(t, "closing the liveness thread");
         }
     }
 }
@@ -138,7 +143,9 @@ pub fn spawn(config: Config, wake: Arc<dyn Fn() + Send + Sync>) -> ChallengeHand
         .name("kyc-liveness".into())
         .spawn(move || {
             let send = |ev: ChallengeEvent| {
-                let _ = events_tx.send(ev);
+                events_tx
+                    .send(ev)
+                    .warn_on_err("sending a liveness event to the window");
                 wake();
             };
             let dir = config.models_dir.clone().unwrap_or_else(models::models_dir);
@@ -158,6 +165,7 @@ pub fn spawn(config: Config, wake: Arc<dyn Fn() + Send + Sync>) -> ChallengeHand
             };
             serve(&mut checker, &control_rx, &mailbox2, &send);
         })
+        .inspect_err(|e| tracing::error!(error = %e, "cannot start the liveness thread"))
         .ok();
     ChallengeHandle {
         control: control_tx,

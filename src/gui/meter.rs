@@ -7,6 +7,7 @@
 //! prompt the customer sees and the moment to capture: [`AutoCapture::NEEDED`] acceptable
 //! assessments in a row with the document's corners still.
 
+use kyc_core::logs::{WarnOnErr, join_or_warn};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -65,7 +66,7 @@ impl Drop for MeterHandle {
     fn drop(&mut self) {
         self.stop.take();
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            join_or_warn(t, "closing the document meter");
         }
     }
 }
@@ -81,7 +82,9 @@ pub fn spawn(config: Config, wake: Arc<dyn Fn() + Send + Sync>) -> MeterHandle {
         .name("kyc-doc-meter".into())
         .spawn(move || {
             let send = |ev: MeterEvent| {
-                let _ = events_tx.send(ev);
+                events_tx
+                    .send(ev)
+                    .warn_on_err("sending a meter event to the window");
                 wake();
             };
             let options = ReaderOptions {
@@ -90,7 +93,7 @@ pub fn spawn(config: Config, wake: Arc<dyn Fn() + Send + Sync>) -> MeterHandle {
             };
             let mut config = config;
             config.threads = 1;
-            let mut reader = match DocumentReader::load_with(&config, options) {
+            let mut reader = match DocumentReader::load(config.reader_options(options)) {
                 Ok(r) => {
                     send(MeterEvent::Ready);
                     r
@@ -128,6 +131,7 @@ pub fn spawn(config: Config, wake: Arc<dyn Fn() + Send + Sync>) -> MeterHandle {
                 }
             }
         })
+        .inspect_err(|e| tracing::error!(error = %e, "cannot start the document meter thread"))
         .ok();
     MeterHandle {
         stop: Some(stop_tx),

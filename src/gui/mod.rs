@@ -505,11 +505,28 @@ impl eframe::App for KioskApp {
             ui.ctx()
                 .send_viewport_cmd(egui::ViewportCommand::CancelClose);
         }
+        // A thread that died (its panic is in the log) would leave a screen waiting forever.
+        if let Some(message) = crate::logging::fatal_message() {
+            fatal_screen(ui, &message);
+            return;
+        }
         self.frame(ui);
         if self.ui.exit_requested {
             ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
         }
     }
+}
+
+/// What the window shows once a thread of the kiosk has panicked: the kiosk cannot go on.
+fn fatal_screen(ui: &mut egui::Ui, message: &str) {
+    ui.vertical_centered(|ui| {
+        ui.add_space(ui.available_height() * 0.3);
+        ui.heading("The kiosk stopped working. Please call a member of staff.");
+        ui.heading("Le kiosque ne fonctionne plus. Veuillez appeler un agent.");
+        ui.add_space(16.0);
+        ui.label(message);
+        ui.label("The details are in the kiosk's log.");
+    });
 }
 
 /// Build the options from the command line and configuration.

@@ -2,6 +2,7 @@
 //! asked for; never blocks (file imports decode on a short-lived thread).
 
 use eframe::egui;
+use kyc_core::logs::WarnOnErr;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, channel};
@@ -126,7 +127,8 @@ impl UiState {
         let (tx, rx) = channel();
         std::thread::spawn(move || {
             let r = capture::load_frame(std::path::Path::new(path.trim()), &limits, 0, 0.0);
-            let _ = tx.send(r);
+            tx.send(r)
+                .warn_on_err("handing an imported image to the window");
         });
         self.import_error = None;
         self.import = Some((target, rx));
@@ -270,12 +272,13 @@ fn back_side_panel(
             let path = us.back.path.trim().to_string();
             let limits = kyc_core::imaging::ImageLimits::default();
             std::thread::spawn(move || {
-                let _ = tx.send(capture::load_frame(
+                tx.send(capture::load_frame(
                     std::path::Path::new(&path),
                     &limits,
                     0,
                     0.0,
-                ));
+                ))
+                .warn_on_err("handing the imported back side to the window");
             });
             us.back.error = None;
             us.back.import = Some(rx);

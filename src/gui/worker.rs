@@ -5,6 +5,7 @@
 //! loading, inference, argon2 and SQLite never freeze a frame.
 
 use eframe::egui;
+use kyc_core::logs::{WarnOnErr, join_or_warn};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
@@ -36,7 +37,9 @@ impl WorkerHandle {
     /// Queue a job. A dead worker is reported by the next `poll` as no events; the UI shows
     /// the job's screen as still busy rather than crashing.
     pub fn send(&self, job: Job) {
-        let _ = self.jobs.send(job);
+        self.jobs
+            .send(job)
+            .warn_on_err("queueing a job for the worker");
     }
 
     /// Every event waiting.
@@ -60,7 +63,7 @@ impl Drop for WorkerHandle {
         let (tx, _) = channel();
         self.jobs = tx;
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            join_or_warn(t, "closing the worker");
         }
     }
 }
@@ -92,6 +95,7 @@ pub fn spawn(cfg: WorkerConfig) -> WorkerHandle {
             };
             Worker::start(cfg, &out).serve(&jobs_rx, &out);
         })
+        .inspect_err(|e| tracing::error!(error = %e, "cannot start the worker thread"))
         .ok();
     WorkerHandle {
         jobs: jobs_tx,
@@ -109,7 +113,9 @@ struct Out {
 
 impl Out {
     fn send(&self, ev: Event) {
-        let _ = self.tx.send(ev);
+        self.tx
+            .send(ev)
+            .warn_on_err("sending a worker event to the window");
         if let Ok(slot) = self.repaint.lock()
             && let Some(ctx) = slot.as_ref()
         {
@@ -184,7 +190,9 @@ impl Worker {
                     },
                     Err(e) => Event::PipelineFailed(e.to_string()),
                 });
-                let _ = models_tx.send(loaded.ok());
+                models_tx
+                    .send(loaded.ok())
+                    .warn_on_err("handing the loaded models to the worker");
             });
         if let Err(e) = &loader {
             out.send(Event::PipelineFailed(format!(
@@ -219,7 +227,7 @@ impl Worker {
         // A kiosk closed while its models load waits for the loader: ONNX Runtime must not be
         // torn down at process exit under a thread still creating sessions (it crashed so).
         if let Ok(handle) = loader {
-            let _ = handle.join();
+            join_or_warn(handle, "waiting for the model loader");
         }
     }
 
@@ -470,6 +478,7 @@ impl Worker {
                     ..filter.clone()
                 },
             )
+            .inspect_err(|e| tracing::warn!(error = %e, "review statistics not computed"))
             .ok();
         Ok(Event::Queue { queue, stats })
     }

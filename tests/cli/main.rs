@@ -11,3 +11,4 @@ mod cli;
 mod document_cli;
 mod liveness_cli;
 mod settings_governs_cli;
+mod logs_cli;

@@ -6,21 +6,17 @@ use crate::reading;
 use crate::synth;
 
 use image::RgbImage;
-use kyc_core::Config;
 use kyc_core::document::mrz::IsoDate;
 use kyc_core::document::{DocumentReader, ReaderOptions};
 use reading::*;
 use synth::*;
 
 fn reader(options: ReaderOptions) -> DocumentReader {
-    DocumentReader::load_with(
-        &Config::default(),
-        ReaderOptions {
-            today: Some(IsoDate::new(2026, 11, 29).unwrap()),
-            portrait: false,
-            ..options
-        },
-    )
+    DocumentReader::load(ReaderOptions {
+        today: Some(IsoDate::new(2026, 11, 29).unwrap()),
+        portrait: false,
+        ..options
+    })
     .expect("models: run `python3 packaging/fetch.py models`")
 }
 

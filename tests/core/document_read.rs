@@ -7,7 +7,6 @@ use crate::reading;
 use crate::synth;
 
 use image::RgbImage;
-use kyc_core::Config;
 use kyc_core::document::mrz::{CheckName, IsoDate, RepairReason};
 use kyc_core::document::{DocumentReader, ReaderOptions};
 use reading::*;
@@ -18,14 +17,11 @@ fn today() -> IsoDate {
 }
 
 fn reader(portrait: bool) -> DocumentReader {
-    DocumentReader::load_with(
-        &Config::default(),
-        ReaderOptions {
-            today: Some(today()),
-            portrait,
-            ..ReaderOptions::default()
-        },
-    )
+    DocumentReader::load(ReaderOptions {
+        today: Some(today()),
+        portrait,
+        ..ReaderOptions::default()
+    })
     .expect("models: run `python3 packaging/fetch.py models`")
 }
 

@@ -12,7 +12,6 @@ use std::path::Path;
 use std::process::Command;
 
 use image::RgbImage;
-use kyc_core::Config;
 use kyc_core::audit::{AuditConfig, AuditStore, ImageKind};
 use kyc_core::document::mrz::IsoDate;
 use kyc_core::document::{DocumentReader, DocumentReading, ReaderOptions};
@@ -21,14 +20,11 @@ use serde_json::Value;
 use synth::*;
 
 fn reader(portrait: bool) -> DocumentReader {
-    DocumentReader::load_with(
-        &Config::default(),
-        ReaderOptions {
-            today: Some(IsoDate::new(2026, 11, 29).unwrap()),
-            portrait,
-            ..ReaderOptions::default()
-        },
-    )
+    DocumentReader::load(ReaderOptions {
+        today: Some(IsoDate::new(2026, 11, 29).unwrap()),
+        portrait,
+        ..ReaderOptions::default()
+    })
     .expect("models: run `python3 packaging/fetch.py models`")
 }
 

@@ -30,13 +30,10 @@ use reading::face;
 use synth::*;
 
 fn meter() -> DocumentReader {
-    DocumentReader::load_with(
-        &Config::default(),
-        ReaderOptions {
-            portrait: false,
-            ..ReaderOptions::default()
-        },
-    )
+    DocumentReader::load(ReaderOptions {
+        portrait: false,
+        ..ReaderOptions::default()
+    })
     .expect("models: run `python3 packaging/fetch.py models`")
 }
 

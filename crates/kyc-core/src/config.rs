@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::document::reader::ReaderOptions;
 use crate::error::{Error, Result};
 use crate::face::FaceConfig;
 use crate::face::matching::MatchPolicy;
@@ -100,6 +101,98 @@ impl DecisionPolicy {
     }
 }
 
+/// Level words a log filter may use.
+const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
+
+/// Logging: where the kiosk's log file goes, how many are kept, and how much is written.
+///
+/// A filter is a level (`info`) or comma-separated `target=level` directives after an optional
+/// default level (`info,kyc_core=debug,ort=warn`), as `RUST_LOG` spells them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LoggingConfig {
+    /// Filter of the log file.
+    pub level: String,
+    /// Filter of standard error (command-line commands and the window alike).
+    pub stderr: String,
+    /// Folder of the log files; empty means `<state dir>/kyc-kiosk/logs`.
+    pub dir: Option<PathBuf>,
+    /// Daily files kept, today's included; older ones are deleted at start and at rotation.
+    pub keep_files: usize,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        Self {
+            level: "info,ort=warn".into(),
+            stderr: "warn".into(),
+            dir: None,
+            keep_files: 14,
+        }
+    }
+}
+
+impl LoggingConfig {
+    /// The log folder: `dir`, else `<state dir>/kyc-kiosk/logs` (the data folder where the
+    /// platform has no state folder).
+    #[must_use]
+    pub fn log_dir(&self) -> PathBuf {
+        self.dir.clone().unwrap_or_else(|| {
+            dirs::state_dir()
+                .or_else(dirs::data_dir)
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join("kyc-kiosk")
+                .join("logs")
+        })
+    }
+
+    /// Every value out of range, keyed by its configuration key.
+    #[must_use]
+    pub fn problems(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        for (key, filter) in [
+            ("logging.level", &self.level),
+            ("logging.stderr", &self.stderr),
+        ] {
+            if let Err(e) = check_filter(filter) {
+                out.push((key, format!("{key}: {e}")));
+            }
+        }
+        if self.keep_files == 0 || self.keep_files > 366 {
+            out.push((
+                "logging.keepFiles",
+                format!("logging.keepFiles must be 1–366 (got {})", self.keep_files),
+            ));
+        }
+        out
+    }
+}
+
+/// Check a log filter's syntax (see [`LoggingConfig`]).
+///
+/// # Errors
+/// A message naming the first directive that is not `level` or `target=level`.
+pub fn check_filter(filter: &str) -> std::result::Result<(), String> {
+    for directive in filter.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+        let (target, level) = match directive.split_once('=') {
+            Some((t, l)) => (Some(t.trim()), l.trim()),
+            None => (None, directive),
+        };
+        let target_ok = target.is_none_or(|t| {
+            !t.is_empty()
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':' || c == '-')
+        });
+        if !target_ok || !LEVELS.contains(&level.to_ascii_lowercase().as_str()) {
+            return Err(format!(
+                "{directive:?} is not a level ({}) or target=level",
+                LEVELS.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// All settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -120,6 +213,8 @@ pub struct Config {
     pub threads: usize,
     /// Models folder; empty means the default search (see `models::models_dir`).
     pub models_dir: Option<PathBuf>,
+    /// Log file, its rotation and levels.
+    pub logging: LoggingConfig,
 }
 
 impl Default for Config {
@@ -133,6 +228,7 @@ impl Default for Config {
             liveness: crate::liveness::LivenessConfig::default(),
             threads: 2,
             models_dir: None,
+            logging: LoggingConfig::default(),
         }
     }
 }
@@ -172,6 +268,18 @@ impl Config {
         Ok(config)
     }
 
+    /// `options` with this configuration's models folder, threads and face rules: what the
+    /// document reader takes from the configuration.
+    #[must_use]
+    pub fn reader_options(&self, options: ReaderOptions) -> ReaderOptions {
+        ReaderOptions {
+            models_dir: self.models_dir.clone(),
+            threads: self.threads,
+            face: self.face,
+            ..options
+        }
+    }
+
     /// Check values that would make results meaningless.
     ///
     /// # Errors
@@ -198,6 +306,7 @@ impl Config {
             out.push((key, e));
         }
         out.extend(self.decision.problems());
+        out.extend(self.logging.problems());
         if let Err(e) = self.other_checks() {
             out.push(("config", e));
         }
@@ -275,5 +384,79 @@ mod tests {
         c.matching.minimum_level = 0;
         assert_eq!(keys(&c), ["matching.minimumLevel"]);
         assert!(Config::from_toml("[decision]\napproveAt = -1").is_err());
+    }
+
+    /// Every key path of a TOML value (`decision.approveAt`, …); arrays of tables by their
+    /// first element.
+    fn key_paths(v: &toml::Value, prefix: &str, out: &mut Vec<String>) {
+        match v {
+            toml::Value::Table(t) => {
+                for (k, v) in t {
+                    let path = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    key_paths(v, &path, out);
+                }
+            }
+            toml::Value::Array(a) if a.first().is_some_and(toml::Value::is_table) => {
+                key_paths(&a[0], prefix, out);
+            }
+            _ => out.push(prefix.to_string()),
+        }
+    }
+
+    #[test]
+    fn the_shipped_default_file_has_every_key_at_its_default() {
+        let text = include_str!("../../../assets/config.default.toml");
+        let shipped = Config::from_toml(text).unwrap();
+        assert_eq!(shipped, Config::default());
+        let mut in_file = Vec::new();
+        key_paths(&toml::from_str(text).unwrap(), "", &mut in_file);
+        let mut expected = Vec::new();
+        key_paths(
+            &toml::Value::try_from(Config::default()).unwrap(),
+            "",
+            &mut expected,
+        );
+        in_file.sort();
+        expected.sort();
+        if in_file != expected {
+            panic!(
+                "assets/config.default.toml keys differ; the defaults serialise as:\n{}",
+                toml::to_string(&Config::default()).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn logging_filters_and_file_cap_are_checked() {
+        let c = Config::from_toml(
+            "[logging]\nlevel = \"debug,ort=warn\"\nstderr = \"off\"\nkeepFiles = 3\ndir = \"/tmp/l\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.logging.level, "debug,ort=warn");
+        assert_eq!(c.logging.keep_files, 3);
+        assert_eq!(c.logging.log_dir(), PathBuf::from("/tmp/l"));
+        assert_eq!(Config::default().logging.level, "info,ort=warn");
+        assert!(
+            Config::default()
+                .logging
+                .log_dir()
+                .ends_with("kyc-kiosk/logs")
+        );
+        let keys = |text: &str| {
+            let c: Config = toml::from_str(text).unwrap();
+            c.problems().into_iter().map(|(k, _)| k).collect::<Vec<_>>()
+        };
+        assert_eq!(keys("[logging]\nlevel = \"loud\""), ["logging.level"]);
+        assert_eq!(
+            keys("[logging]\nstderr = \"kyc_core=\""),
+            ["logging.stderr"]
+        );
+        assert_eq!(keys("[logging]\nkeepFiles = 0"), ["logging.keepFiles"]);
+        assert!(keys("[logging]\nlevel = \"warn,kyc_core::inference=trace\"").is_empty());
+        assert!(check_filter("info,=debug").is_err());
     }
 }

@@ -4,8 +4,10 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::time::Instant;
 
 use ort::environment::Environment;
+use ort::logging::LogLevel;
 use ort::session::Session;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::value::TensorRef;
@@ -83,6 +85,7 @@ impl Runtime {
             fetch: FETCH_COMMAND,
         };
         let environment = ENVIRONMENT.get_or_init(|| {
+            let started = Instant::now();
             // The library is hashed before it is mapped into the process.
             let bytes = std::fs::read(&lib).map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => "file is missing".to_string(),
@@ -97,7 +100,20 @@ impl Runtime {
             }
             drop(bytes);
             let builder = ort::init_from(&lib).map_err(|e| format!("cannot load: {e}"))?;
-            builder.with_name("kyc-kiosk").build().map_err(|e| format!("cannot initialise: {e}"))
+            // With ort's `tracing` feature the runtime's own messages arrive as `tracing`
+            // events (target `ort::logging`); the runtime is told to send only what the
+            // subscriber in place would keep, so verbose messages are not even formatted.
+            let environment = builder
+                .with_name("kyc-kiosk")
+                .build()
+                .map_err(|e| format!("cannot initialise: {e}"))?;
+            environment.set_log_level(runtime_log_level());
+            tracing::info!(
+                file = %manifest.runtime.file,
+                ms = started.elapsed().as_secs_f64() * 1000.0,
+                "ONNX Runtime loaded"
+            );
+            Ok(environment)
         });
         match environment {
             Ok(environment) => Ok(Self {
@@ -105,7 +121,10 @@ impl Runtime {
                 manifest,
                 environment,
             }),
-            Err(reason) => Err(runtime_error(reason.clone())),
+            Err(reason) => {
+                tracing::error!(file = %manifest.runtime.file, reason = %reason, "ONNX Runtime unusable");
+                Err(runtime_error(reason.clone()))
+            }
         }
     }
 
@@ -129,6 +148,17 @@ impl Runtime {
     /// # Errors
     /// [`Error::Model`] when the file is missing or altered, or ONNX Runtime rejects it.
     pub fn load(&self, id: &str, threads: usize) -> Result<OrtModel> {
+        let started = Instant::now();
+        let loaded = self.load_inner(id, threads);
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        match &loaded {
+            Ok(_) => tracing::info!(model = id, threads, ms, "model loaded"),
+            Err(e) => tracing::error!(model = id, error = %e, "model not loaded"),
+        }
+        loaded
+    }
+
+    fn load_inner(&self, id: &str, threads: usize) -> Result<OrtModel> {
         let entry = self.manifest.entry(id)?;
         let bytes = models::read_verified(&self.dir, entry)?;
         let path = self.dir.join(&entry.file);
@@ -174,6 +204,17 @@ impl Runtime {
             input_name,
             output_names,
         })
+    }
+}
+
+/// The runtime's own log level matching the most verbose level any subscriber keeps.
+fn runtime_log_level() -> LogLevel {
+    use tracing::level_filters::LevelFilter;
+    match LevelFilter::current() {
+        LevelFilter::TRACE => LogLevel::Verbose,
+        LevelFilter::DEBUG | LevelFilter::INFO => LogLevel::Info,
+        LevelFilter::WARN => LogLevel::Warning,
+        _ => LogLevel::Error,
     }
 }
 
@@ -232,6 +273,7 @@ impl InferenceModel for OrtModel {
     }
 
     fn run(&mut self, input: &Tensor) -> Result<Vec<Tensor>> {
+        let _span = tracing::trace_span!("run", model = %self.info.id).entered();
         let view = TensorRef::from_array_view((input.shape.clone(), input.data.as_slice()))
             .map_err(|e| self.fail(e.to_string()))?;
         let id = self.info.id.clone();

@@ -13,6 +13,7 @@ pub mod face;
 pub mod imaging;
 pub mod inference;
 pub mod liveness;
+pub mod logs;
 pub mod models;
 pub mod pipeline;
 pub mod record;

@@ -84,8 +84,7 @@ impl Manifest {
 /// Hex sha256 of a byte slice.
 #[must_use]
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// Find the models folder: `$KYC_KIOSK_MODELS`, else `models/` beside the executable or in one
@@ -130,6 +129,7 @@ pub fn read_verified(dir: &Path, entry: &ManifestEntry) -> Result<Vec<u8>> {
     })?;
     let actual = sha256_hex(&bytes);
     if actual != entry.sha256 {
+        tracing::error!(model = %entry.id, file = %entry.file, "model file altered or incomplete");
         return Err(model_error(format!(
             "sha256 is {actual}, the manifest expects {}: the file is altered or incomplete",
             entry.sha256

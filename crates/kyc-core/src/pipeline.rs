@@ -137,12 +137,13 @@ impl Pipeline {
         // The document's text (OCR, MRZ, fields); its portrait is analysed by the face lanes.
         let reader = DocumentReader::from_runtime(
             &runtime,
-            &config,
-            ReaderOptions {
+            config.reader_options(ReaderOptions {
                 portrait: false,
                 ..ReaderOptions::default()
-            },
+            }),
         )?;
+        let load_ms = started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(lanes = lane_count, ms = load_ms, "pipeline loaded");
         Ok(Self {
             config,
             lanes,
@@ -150,7 +151,7 @@ impl Pipeline {
             passive_model,
             reader: Some(reader),
             models,
-            load_ms: started.elapsed().as_secs_f64() * 1000.0,
+            load_ms,
         })
     }
 
@@ -515,6 +516,13 @@ impl Pipeline {
             decision::apply_document(decision, &mut reasons, document_block.reading.as_ref());
         let decision = decision::apply_liveness(decision, &mut reasons, &liveness);
         timings.record("total", started);
+        tracing::info!(
+            decision = ?decision,
+            overall = f64::from(overall),
+            reasons = reasons.len(),
+            stages = %timings.summary(),
+            "verification done"
+        );
         let portrait = document_block.portrait.face.as_ref().map(|f| {
             // The portrait with a margin, as an agent would crop it.
             imaging::crop(

@@ -8,6 +8,7 @@ use crate::face::FaceDetection;
 use crate::face::matching::MatchOutcome;
 use crate::inference::ModelInfo;
 use crate::timing::Timings;
+pub use crate::verdict::{Decision, Reason, ReasonCode};
 
 /// Version of the JSON shape below; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -69,7 +70,6 @@ pub struct MatchResult {
     pub timings_ms: Timings,
 }
 
-pub use crate::verdict::{Decision, Reason, ReasonCode};
 
 /// The document block.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@
 //! for the same ID number are linked in the result's `previousAttempts`. A supervisor cannot
 //! decide a case they ran.
 
+use crate::logs::WarnOnErr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -1139,7 +1140,7 @@ impl VerificationService {
                     write_private(&path, &sealed).map_err(|e| fail(&path, &e))?;
                 }
                 None => {
-                    let _ = std::fs::remove_file(&path);
+                    std::fs::remove_file(&path).warn_on_err("removing an open-verification marker");
                 }
             }
         }
@@ -1152,7 +1153,8 @@ impl VerificationService {
             ImageKind::DocumentBack.as_str(),
             "marker",
         ] {
-            let _ = std::fs::remove_file(self.marker_path(id, part));
+            std::fs::remove_file(self.marker_path(id, part))
+                .warn_on_err("removing an open-verification marker");
         }
     }
 
@@ -1216,9 +1218,10 @@ impl Drop for VerificationService {
     /// A verification still open when the service closes ends as abandoned (`closed`); the
     /// user is signed out. Failures keep the marker, so the next start records it.
     fn drop(&mut self) {
-        let _ = self.abandon(AbandonReason::Closed);
+        self.abandon(AbandonReason::Closed)
+            .warn_on_err("recording the open verification as abandoned at close");
         if let Some(user) = self.user.take() {
-            let _ = self.store.logout(user);
+            self.store.logout(user).warn_on_err("logging out at close");
         }
     }
 }

@@ -7,6 +7,7 @@
 //! one, so a crash or a full disk leaves the previous file intact. The frame source and the
 //! language are kept as text here; the window parses and checks them.
 
+use crate::logs::WarnOnErr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -264,12 +265,12 @@ pub fn save(path: &Path, settings: &SettingsFile) -> Result<(), SettingsError> {
         std::fs::rename(&tmp, path)?;
         // Make the rename itself durable (best effort: not every file system allows it).
         if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
+            d.sync_all().warn_on_err("syncing the settings folder");
         }
         Ok(())
     })();
     written.map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
+        std::fs::remove_file(&tmp).warn_on_err("removing a partly written settings file");
         unwritable(path, &e)
     })
 }

@@ -12,6 +12,7 @@ impl Timings {
     /// Record the time since `start` under `stage` (added to any earlier time of that stage).
     pub fn record(&mut self, stage: &str, start: Instant) {
         let ms = start.elapsed().as_secs_f64() * 1000.0;
+        tracing::debug!(stage, ms, "stage done");
         *self.0.entry(stage.to_string()).or_insert(0.0) += ms;
     }
 
@@ -25,6 +26,16 @@ impl Timings {
         for (k, v) in other.0 {
             *self.0.entry(k).or_insert(0.0) += v;
         }
+    }
+
+    /// The stages and their times as one line (`decode=12.3 detect=40.1 …`), for the log.
+    #[must_use]
+    pub fn summary(&self) -> String {
+        self.0
+            .iter()
+            .map(|(k, v)| format!("{k}={v:.1}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Round every figure to 0.01 ms for output.

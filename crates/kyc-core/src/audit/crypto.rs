@@ -165,11 +165,7 @@ pub enum KeyState {
 
 /// Lower-case hex of bytes.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    ::hex::encode(bytes)
 }
 
 /// SHA-256 of bytes, as lower-case hex.
@@ -198,14 +194,8 @@ fn check_key_permissions(path: &Path) -> Result<(), AuditError> {
 
 fn parse_key(line: Option<&str>) -> Option<[u8; 32]> {
     let line = line?.trim();
-    if line.len() != 64 {
-        return None;
-    }
     let mut out = [0u8; 32];
-    for (i, chunk) in line.as_bytes().chunks(2).enumerate() {
-        let s = std::str::from_utf8(chunk).ok()?;
-        out[i] = u8::from_str_radix(s, 16).ok()?;
-    }
+    ::hex::decode_to_slice(line, &mut out).ok()?;
     Some(out)
 }
 

@@ -14,6 +14,7 @@ use super::schema;
 use super::search::{DEFAULT_DUPLICATE_THRESHOLD, FaceIndex, TEMPLATE_DIM};
 use super::types::*;
 use super::users::{Permission, Role, UserSession};
+use crate::logs::WarnOnErr;
 
 /// Settings of the audit store; `Default` uses the platform data and config folders.
 #[derive(Debug, Clone)]
@@ -662,6 +663,15 @@ impl AuditStore {
         }
         tx.commit()?;
         self.committed();
+        for r in &receipts {
+            tracing::info!(
+                verification_id = r.id,
+                seq = r.event_seq,
+                face_matches = r.duplicates.matches.len(),
+                flagged = r.duplicates.flagged(),
+                "audit: verification recorded"
+            );
+        }
         for (id, key, t) in new_templates {
             self.index.insert(id, key, t)?;
         }
@@ -1217,9 +1227,9 @@ impl AuditStore {
     /// Copy the WAL into the database and truncate it, so deleted data leaves the WAL too.
     fn flush_wal(&self) {
         // Best effort: a reader in another process may keep the WAL alive until it finishes.
-        let _ = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .warn_on_err("truncating the audit WAL");
     }
 
     /// Write a checkpoint of (chain head, event count) now.
@@ -1289,6 +1299,7 @@ impl AuditStore {
         )?;
         tx.commit()?;
         self.committed();
+        tracing::info!(kind, seq, verification_id, "audit: event written");
         Ok(seq)
     }
 }
@@ -1478,7 +1489,8 @@ fn restrict_permissions(path: &Path) {
     {
         use std::os::unix::fs::PermissionsExt;
         // Best effort: the database holds personal data, so keep it owner-only.
-        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .warn_on_err("making the audit database owner-only");
     }
     #[cfg(not(unix))]
     let _ = path;

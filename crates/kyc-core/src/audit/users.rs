@@ -1,5 +1,6 @@
 //! Users, roles, permissions, login with lockout, and the one-time first-admin step.
 
+use crate::logs::WarnOnErr;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use rand_core::OsRng;
@@ -480,7 +481,8 @@ impl AuditStore {
         let (id, ok, disabled, role) = match row {
             None => {
                 // Spend the same work as a real check so names cannot be probed by timing.
-                let _ = self.hash_unchecked(password);
+                self.hash_unchecked(password)
+                    .warn_on_err("hashing the timing-decoy password");
                 (None, false, false, String::new())
             }
             Some((id, role, hash, disabled)) => {

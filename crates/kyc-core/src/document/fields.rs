@@ -177,17 +177,9 @@ impl VisualFields {
 /// Lower-case, accents stripped, `’` as `'`: for label matching.
 #[must_use]
 pub fn fold(s: &str) -> String {
-    s.chars()
-        .flat_map(char::to_lowercase)
+    super::letters::strip_accents(&s.to_lowercase())
+        .chars()
         .map(|c| match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
-            'ç' => 'c',
-            'è' | 'é' | 'ê' | 'ë' => 'e',
-            'ì' | 'í' | 'î' | 'ï' => 'i',
-            'ñ' => 'n',
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => 'o',
-            'ù' | 'ú' | 'û' | 'ü' => 'u',
-            'ý' | 'ÿ' => 'y',
             '’' | '`' | '´' => '\'',
             _ => c,
         })

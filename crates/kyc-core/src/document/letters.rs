@@ -10,36 +10,53 @@
 //! prefers a diaeresis after a vowel when the image gives it a fair share — French writes `ë`,
 //! `ï`, `ü` only after another vowel, which is exactly where the recogniser hesitates.
 
-/// Base letter of a Latin letter with a diacritic (Latin-1 Supplement, Latin Extended-A and the
-/// dot-below letters), or the letter itself when it is a plain ASCII letter. `None` otherwise.
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// Latin letters whose diacritic is part of the glyph (a stroke or a missing dot), so Unicode
+/// gives them no decomposition; each with the letter it is written for.
+const STROKED: [(char, char); 13] = [
+    ('Ø', 'O'),
+    ('ø', 'o'),
+    ('Đ', 'D'),
+    ('đ', 'd'),
+    ('Ħ', 'H'),
+    ('ħ', 'h'),
+    ('ı', 'i'),
+    ('Ŀ', 'L'),
+    ('ŀ', 'l'),
+    ('Ł', 'L'),
+    ('ł', 'l'),
+    ('Ŧ', 'T'),
+    ('ŧ', 't'),
+];
+
+fn unstroke(c: char) -> char {
+    STROKED
+        .iter()
+        .find(|(s, _)| *s == c)
+        .map_or(c, |(_, base)| *base)
+}
+
+/// Base letter of a Latin letter with diacritics (its canonical decomposition without the
+/// combining marks, or the letter a stroked one is written for), or the letter itself when it is
+/// a plain ASCII letter. `None` for anything else (`ß`, `æ`, digits, punctuation, other scripts).
 #[must_use]
 pub fn base_letter(c: char) -> Option<char> {
-    const LATIN1: &str = "AAAAAA?CEEEEIIII?NOOOOO?OUUUUY??aaaaaa?ceeeeiiii?nooooo?ouuuuy?y";
-    const EXT_A: &str = "AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIi??JjKk?LlLlLlLlLlNnNnNn???OoOoOo??RrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZz?";
-    let code = c as u32;
-    let base = match code {
-        0x41..=0x5A | 0x61..=0x7A => Some(c),
-        0xC0..=0xFF => LATIN1.chars().nth((code - 0xC0) as usize),
-        0x100..=0x17F => EXT_A.chars().nth((code - 0x100) as usize),
-        _ => match c {
-            'Ẹ' | 'Ẽ' => Some('E'),
-            'ẹ' | 'ẽ' => Some('e'),
-            'Ọ' => Some('O'),
-            'ọ' => Some('o'),
-            'Ị' => Some('I'),
-            'ị' => Some('i'),
-            'Ụ' => Some('U'),
-            'ụ' => Some('u'),
-            'Ṣ' => Some('S'),
-            'ṣ' => Some('s'),
-            'Ṅ' => Some('N'),
-            'ṅ' => Some('n'),
-            'Ǹ' => Some('N'),
-            'ǹ' => Some('n'),
-            _ => None,
-        },
-    };
-    base.filter(|b| *b != '?')
+    let mut parts = std::iter::once(unstroke(c)).nfd();
+    let base = parts.next()?;
+    (base.is_ascii_alphabetic() && parts.all(is_combining_mark)).then_some(base)
+}
+
+/// `text` with its accents removed: canonical decomposition (NFD), combining marks dropped,
+/// stroked letters written as their base letter (`Zoë` → `Zoe`, `Łódź` → `Lodz`).
+#[must_use]
+pub fn strip_accents(text: &str) -> String {
+    text.chars()
+        .map(unstroke)
+        .nfd()
+        .filter(|c| !is_combining_mark(*c))
+        .collect()
 }
 
 /// Accented letters written in the region's names: French (all of its accents), the acute and
@@ -52,10 +69,10 @@ pub fn is_regional(c: char) -> bool {
             .any(|r| r == c || r.to_uppercase().any(|u| u == c))
 }
 
-/// A diaeresis letter (`ä ë ï ö ü ÿ` and capitals).
+/// A letter with a diaeresis (`ä ë ï ö ü ÿ`, capitals, and any other carrying U+0308).
 #[must_use]
 pub fn has_diaeresis(c: char) -> bool {
-    "äëïöüÿÄËÏÖÜŸ".contains(c)
+    std::iter::once(c).nfd().skip(1).any(|m| m == '\u{308}')
 }
 
 /// A vowel, accented or not.
@@ -191,6 +208,23 @@ mod tests {
         assert_eq!(base_letter('ß'), None);
         assert_eq!(base_letter('<'), None);
         assert_eq!(base_letter('7'), None);
+        assert_eq!(base_letter('ø'), Some('o'));
+        assert_eq!(base_letter('Ł'), Some('L'));
+        assert_eq!(base_letter('ǹ'), Some('n'));
+        assert_eq!(base_letter('Ṣ'), Some('S'));
+        assert_eq!(base_letter('æ'), None);
+        assert_eq!(base_letter('Д'), None);
+        assert!(has_diaeresis('ï') && has_diaeresis('Ÿ') && !has_diaeresis('i'));
+        assert!(!has_diaeresis('é'));
+    }
+
+    #[test]
+    fn accents_are_stripped_by_decomposition() {
+        assert_eq!(strip_accents("Aïcha"), "Aicha");
+        assert_eq!(strip_accents("Zoë Adébáyọ̀"), "Zoe Adebayo");
+        assert_eq!(strip_accents("ŁÓDŹ Øre"), "LODZ Ore");
+        assert_eq!(strip_accents("N’Guessan <<"), "N’Guessan <<");
+        assert_eq!(strip_accents("ß æ"), "ß æ");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 pub mod meter;
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use image::RgbImage;
@@ -15,9 +16,8 @@ use super::glare;
 use super::locate::{self, DocumentQuad};
 use super::mrz::{self, IsoDate, MrzOptions, MrzReading};
 use super::ocr::{OcrEngine, OcrSettings, TextBox, TextLine, parse_charset};
-use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::face::{FaceAnalysis, FaceDetection, FaceEngine, Role};
+use crate::face::{FaceAnalysis, FaceConfig, FaceDetection, FaceEngine, Role};
 use crate::imaging::{Decoded, luma};
 use crate::inference::{ModelInfo, Runtime};
 use crate::models;
@@ -64,6 +64,12 @@ pub struct ReaderOptions {
     /// the band they lie in), skipping the visual zone and the portrait. Falls back to the
     /// whole read when no MRZ is found that way.
     pub mrz_only: bool,
+    /// Models folder; `None` means the default search (see `models::models_dir`).
+    pub models_dir: Option<PathBuf>,
+    /// ONNX Runtime intra-op threads of the text models and the portrait's face models.
+    pub threads: usize,
+    /// Face detection rules for the portrait.
+    pub face: FaceConfig,
 }
 
 impl Default for ReaderOptions {
@@ -76,6 +82,9 @@ impl Default for ReaderOptions {
             portrait: true,
             locate: true,
             mrz_only: false,
+            models_dir: None,
+            threads: 2,
+            face: FaceConfig::default(),
         }
     }
 }
@@ -218,35 +227,27 @@ impl std::fmt::Debug for DocumentReader {
 }
 
 impl DocumentReader {
-    /// Load with default options (tiny OCR models, portrait analysis on).
-    ///
-    /// # Errors
-    /// When ONNX Runtime or a model is missing, altered or rejected.
-    pub fn load(config: &Config) -> Result<Self> {
-        Self::load_with(config, ReaderOptions::default())
-    }
-
-    /// Load with the given options.
+    /// Load with the given options (see [`crate::Config::reader_options`] for the ones a
+    /// configuration gives).
     ///
     /// # Errors
     /// When ONNX Runtime or a model is missing, altered or rejected, or the recogniser has no
     /// character list.
-    pub fn load_with(config: &Config, options: ReaderOptions) -> Result<Self> {
-        let dir = config.models_dir.clone().unwrap_or_else(models::models_dir);
+    pub fn load(options: ReaderOptions) -> Result<Self> {
+        let dir = options
+            .models_dir
+            .clone()
+            .unwrap_or_else(models::models_dir);
         let runtime = Runtime::open(&dir)?;
-        Self::from_runtime(&runtime, config, options)
+        Self::from_runtime(&runtime, options)
     }
 
     /// Load on an already opened runtime (the verify pipeline shares its runtime).
     ///
     /// # Errors
-    /// As [`DocumentReader::load_with`].
-    pub fn from_runtime(
-        runtime: &Runtime,
-        config: &Config,
-        options: ReaderOptions,
-    ) -> Result<Self> {
-        let threads = config.threads.max(1);
+    /// As [`DocumentReader::load`].
+    pub fn from_runtime(runtime: &Runtime, options: ReaderOptions) -> Result<Self> {
+        let threads = options.threads.max(1);
         let (det_id, rec_id) = options.models.ids();
         let det = runtime.load(det_id, threads)?;
         let rec = runtime.load(rec_id, threads)?;
@@ -260,7 +261,7 @@ impl DocumentReader {
         let charset = parse_charset(&meta);
         let mut infos = vec![det.info().clone(), rec.info().clone(), cls.info().clone()];
         let face = if options.portrait {
-            let f = FaceEngine::load(runtime, config.face, threads)?;
+            let f = FaceEngine::load(runtime, options.face, threads)?;
             infos.extend(f.models().iter().cloned());
             Some(f)
         } else {

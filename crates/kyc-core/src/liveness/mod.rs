@@ -19,7 +19,7 @@ use crate::face::detect::FaceBox;
 use crate::face::mesh::FaceMesher;
 use crate::face::{FaceConfig, FaceEngine, align, embed, quality};
 use crate::inference::{ModelInfo, Runtime};
-use crate::result::Reason;
+use crate::verdict::Reason;
 use challenge::{
     Baseline, Challenge, ChallengeConfig, ChallengeState, ChallengeTracker, FaceObservation,
     Observation, StepOutcome,
