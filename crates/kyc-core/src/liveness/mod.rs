@@ -7,6 +7,7 @@
 //! the audit record and the selfie frame to match against the document.
 
 pub mod challenge;
+pub mod checks;
 pub mod passive;
 
 use std::time::Instant;
@@ -41,6 +42,8 @@ pub struct LivenessConfig {
     pub reference_frames: usize,
     /// Another face at least this fraction of the subject's width counts as a face in view.
     pub other_face_ratio: f32,
+    /// Thresholds of the checks over the whole challenge (3D consistency, background, temporal).
+    pub checks: checks::CheckConfig,
 }
 
 impl Default for LivenessConfig {
@@ -51,6 +54,7 @@ impl Default for LivenessConfig {
             embed_every: 3,
             reference_frames: 2,
             other_face_ratio: 0.3,
+            checks: checks::CheckConfig::default(),
         }
     }
 }
@@ -142,6 +146,9 @@ pub struct LivenessResult {
     pub is_live: bool,
     /// Why not live (empty when live).
     pub reasons: Vec<Reason>,
+    /// The checks over the whole challenge, each with its measure and whether it passed.
+    #[serde(default)]
+    pub checks: Vec<checks::Check>,
     /// Frames received.
     pub frame_count: usize,
     /// Per-frame measurements.
@@ -252,6 +259,7 @@ impl LivenessChecker {
     #[must_use]
     pub fn start(&self, challenge: Challenge) -> LivenessSession {
         LivenessSession {
+            samples: Vec::new(),
             needs_mesh: challenge
                 .steps
                 .iter()
@@ -311,6 +319,7 @@ impl LivenessChecker {
 /// One challenge in progress.
 pub struct LivenessSession {
     tracker: ChallengeTracker,
+    samples: Vec<checks::FrameSample>,
     needs_mesh: bool,
     frames: Vec<FrameRecord>,
     reference: Vec<Vec<f32>>,
@@ -390,6 +399,14 @@ impl LivenessSession {
             face_count,
             face: None,
         };
+        let t = Instant::now();
+        let mut sample = checks::FrameSample {
+            t_ms,
+            thumb: checks::thumbnail(img),
+            face: None,
+            mesh: None,
+        };
+        self.time("thumbnail", t);
         if let Some(face) = primary.filter(|_| !self.tracker.state().is_final()) {
             let (yaw, pitch, _) = quality::pose(&face.landmarks);
             let width_frac = face.width / img.width().max(1) as f32;
@@ -402,12 +419,18 @@ impl LivenessSession {
                 let t = Instant::now();
                 record.passive_score = Some(checker.passive.score(img, &face)?);
                 self.time("passive", t);
-                if let (true, Some(mesher)) = (self.needs_mesh, checker.mesher.as_mut()) {
+                sample.face = Some((face.x, face.y, face.width, face.height));
+                // The mesh serves the expression steps and the 3D-consistency check of the
+                // head movements, so every frame with one face is meshed.
+                if let Some(mesher) = checker.mesher.as_mut() {
                     let t = Instant::now();
                     let mesh = mesher.mesh(img, &face)?;
                     self.time("mesh", t);
                     if mesh.presence >= 0.5 {
-                        record.expression = mesh.expression();
+                        if self.needs_mesh {
+                            record.expression = mesh.expression();
+                        }
+                        sample.mesh = Some((mesh.points, mesh.depth));
                     }
                 }
             }
@@ -466,6 +489,7 @@ impl LivenessSession {
         let state = self.tracker.observe(&observation);
         record.state = state;
         self.frames.push(record);
+        self.samples.push(sample);
         Ok(state)
     }
 
@@ -517,8 +541,49 @@ impl LivenessSession {
                 (None, None)
             }
         };
+        let cfg = &checker.config.checks;
+        let mut checks = vec![checks::Check {
+            check: "passive".into(),
+            passed: passive.is_live,
+            value: passive.score,
+            limit: Some(passive.threshold),
+            detail: format!(
+                "median passive score over the {} frame(s) of the challenge with one face",
+                passive.frames
+            ),
+        }];
+        let unrequested = matches!(
+            state,
+            ChallengeState::Failed {
+                reason: challenge::FailReason::UnrequestedMovement,
+                ..
+            }
+        );
+        checks.push(checks::Check {
+            check: "movementOrder".into(),
+            passed: !unrequested,
+            value: None,
+            limit: None,
+            detail: if unrequested {
+                challenge::FailReason::UnrequestedMovement.message().into()
+            } else {
+                "no head movement other than the one asked was held".into()
+            },
+        });
+        checks.extend(checks::temporal(&self.samples, cfg));
+        checks.extend(checks::motion(&self.samples, self.tracker.outcomes(), cfg));
+        for c in checks
+            .iter()
+            .filter(|c| !c.passed && c.check != "passive" && c.check != "movementOrder")
+        {
+            reasons.push(Reason {
+                code: format!("liveness_{}", snake(&c.check)),
+                message: format!("{} check failed: {}", c.check, c.detail),
+            });
+        }
         let passed = state == ChallengeState::Passed;
-        let is_live = passed && passive.is_live && selfie.is_some();
+        let is_live =
+            passed && passive.is_live && selfie.is_some() && checks.iter().all(|c| c.passed);
         let timings_ms = self
             .stage_ms
             .iter()
@@ -545,6 +610,7 @@ impl LivenessSession {
                 },
                 is_live,
                 reasons,
+                checks,
                 frame_count: self.frames.len(),
                 frames: self.frames,
                 models: checker.models.clone(),
