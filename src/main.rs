@@ -53,7 +53,8 @@ enum Command {
         /// sharpest frontal frame becomes the selfie.
         #[arg(long)]
         selfie_frames: Option<PathBuf>,
-        /// Frames per second of --selfie-frames.
+        /// Frames per second of --selfie-frames (frame times come from the folder's
+        /// timestamps.txt instead when it has one).
         #[arg(long, default_value_t = 10.0, requires = "selfie_frames")]
         fps: f64,
         /// Challenge steps for --selfie-frames, comma-separated (turnLeft, turnRight, lookUp,
@@ -63,6 +64,10 @@ enum Command {
         /// The --selfie-frames are mirrored (selfie preview): swaps left and right.
         #[arg(long, requires = "selfie_frames")]
         mirrored: bool,
+        /// Kiosk mode: the selfie must come from a live challenge (--selfie-frames); a still
+        /// selfie file is refused.
+        #[arg(long)]
+        kiosk: bool,
         /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
@@ -119,7 +124,8 @@ enum Command {
         /// Folder of frames (PNG/JPEG), in file-name order.
         #[arg(long)]
         frames: PathBuf,
-        /// Frames per second of the sequence.
+        /// Frames per second of the sequence (frame times come from the folder's
+        /// timestamps.txt instead when it has one: one capture time in ms a line).
         #[arg(long)]
         fps: f64,
         /// Challenge steps, comma-separated (turnLeft, turnRight, lookUp, comeCloser, smile, blink); random
@@ -234,6 +240,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             fps,
             challenge,
             mirrored,
+            kiosk,
             json,
             record,
             db,
@@ -243,6 +250,15 @@ fn run(cli: Cli) -> Result<i32, Error> {
             id_number,
         }) => {
             let started_ms = kyc_core::record::now_ms();
+            if kiosk && selfie.is_some() {
+                return Ok(kyc_kiosk::cli::liveness::usage(
+                    json,
+                    "kiosk_needs_challenge",
+                    "--kiosk takes the selfie only from a live challenge (--selfie-frames); a \
+                     still selfie file is refused"
+                        .into(),
+                ));
+            }
             // Open the store first: a broken store must stop before any work is done.
             let mut store = if record {
                 Some(kyc_core::record::open_store(&config, db.as_deref())?)

@@ -110,8 +110,18 @@ fn verify_json_has_every_block_even_when_one_fails() {
     let doc = passport::passport_file("obama.jpg", 0, &tmp("docs"));
     let face = data("obama3.jpg");
     let v = verify_json(&doc, &face, &[]);
-    assert_eq!(v["verified"], true, "{}", v["reasons"]);
-    assert_eq!(v["decision"], "approve");
+    // Every check passes, but the selfie is a still file: referred, never approved, and the
+    // only reason is the still capture.
+    assert_eq!(v["verified"], false, "{}", v["reasons"]);
+    assert_eq!(v["decision"], "refer");
+    assert_eq!(v["liveness"]["captureSource"], "still");
+    let codes: Vec<&str> = v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["still_selfie"], "{}", v["reasons"]);
     let reading = &v["document"]["reading"];
     assert_eq!(reading["found"], true);
     assert_eq!(reading["mrz"]["valid"], true);
@@ -132,7 +142,13 @@ fn verify_json_has_every_block_even_when_one_fails() {
         )
     };
     let same = with_number("ci 0482913");
-    assert_eq!(same["decision"], "approve");
+    assert_eq!(same["decision"], "refer");
+    assert_eq!(
+        same["reasons"].as_array().unwrap().len(),
+        1,
+        "{}",
+        same["reasons"]
+    );
     assert_eq!(same["document"]["idNumberMatch"]["mismatch"], false);
     let other = with_number("CI0482918");
     assert_eq!(other["decision"], "refer");
@@ -445,7 +461,9 @@ fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
         json(&out)
     };
     let first = run("obama3.jpg", "CI0482913");
-    assert_eq!(first["decision"], "approve");
+    // A still selfie: referred (never approved), with nothing else against it.
+    assert_eq!(first["decision"], "refer");
+    assert_eq!(first["reasons"][0]["code"], "still_selfie");
     assert!(first["record"]["id"].as_i64().unwrap() >= 1);
     assert_eq!(
         first["record"]["duplicates"]["sameFaceDifferentId"]

@@ -44,6 +44,12 @@ pub struct LivenessConfig {
     pub other_face_ratio: f32,
     /// Thresholds of the checks over the whole challenge (3D consistency, background, temporal).
     pub checks: checks::CheckConfig,
+    /// A selfie whose face embedding has a cosine above this to the document portrait's is the
+    /// document's own picture (a real selfie never matches its document that closely).
+    pub max_document_cosine: f32,
+    /// A selfie whose aligned face correlates above this, pixel for pixel, with the document
+    /// portrait's is the document's own picture.
+    pub max_document_pixel_similarity: f32,
 }
 
 impl Default for LivenessConfig {
@@ -55,8 +61,86 @@ impl Default for LivenessConfig {
             reference_frames: 2,
             other_face_ratio: 0.3,
             checks: checks::CheckConfig::default(),
+            max_document_cosine: 0.93,
+            max_document_pixel_similarity: 0.9,
         }
     }
+}
+
+/// Where a verification's selfie came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CaptureSource {
+    /// A still image (a file, the kiosk's import): never approved, at best referred.
+    #[default]
+    Still,
+    /// The frame a liveness challenge chose.
+    Challenge,
+}
+
+/// How close the selfie is to the document's own portrait.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentLikeness {
+    /// Cosine between the two face embeddings, when both were embedded.
+    pub cosine: Option<f32>,
+    /// Correlation of the two aligned grey faces (−1–1), when both were aligned.
+    pub pixel_similarity: Option<f32>,
+    /// Cosine limit in force.
+    pub max_cosine: f32,
+    /// Pixel-similarity limit in force.
+    pub max_pixel_similarity: f32,
+    /// Either limit was exceeded: the selfie is the document's picture.
+    pub same_picture: bool,
+}
+
+impl DocumentLikeness {
+    /// Compare the selfie with the document portrait by embedding cosine and by the pixels of
+    /// the two aligned faces.
+    #[must_use]
+    pub fn measure(
+        cosine: Option<f32>,
+        aligned: Option<(&RgbImage, &RgbImage)>,
+        cfg: &LivenessConfig,
+    ) -> Self {
+        let pixel_similarity = aligned.and_then(|(a, b)| pixel_similarity(a, b));
+        let same_picture = cosine.is_some_and(|c| c > cfg.max_document_cosine)
+            || pixel_similarity.is_some_and(|p| p > cfg.max_document_pixel_similarity);
+        Self {
+            cosine,
+            pixel_similarity,
+            max_cosine: cfg.max_document_cosine,
+            max_pixel_similarity: cfg.max_document_pixel_similarity,
+            same_picture,
+        }
+    }
+}
+
+/// Pearson correlation of two equally sized images' grey levels (−1–1); `None` when the sizes
+/// differ or either image is flat.
+#[must_use]
+pub fn pixel_similarity(a: &RgbImage, b: &RgbImage) -> Option<f32> {
+    if a.dimensions() != b.dimensions() || a.width() == 0 || a.height() == 0 {
+        return None;
+    }
+    let grey = |p: &image::Rgb<u8>| {
+        0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2])
+    };
+    let n = f64::from(a.width() * a.height());
+    let (ga, gb): (Vec<f64>, Vec<f64>) = a
+        .pixels()
+        .zip(b.pixels())
+        .map(|(p, q)| (grey(p), grey(q)))
+        .unzip();
+    let (ma, mb) = (ga.iter().sum::<f64>() / n, gb.iter().sum::<f64>() / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in ga.iter().zip(&gb) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma).powi(2);
+        sbb += (y - mb).powi(2);
+    }
+    let d = (saa * sbb).sqrt();
+    (d > 1e-9).then(|| (sab / d) as f32)
 }
 
 /// What was measured on one frame (kept in the result for the audit record).
