@@ -29,6 +29,10 @@ enum Command {
         a: PathBuf,
         /// Second image (JPEG or PNG).
         b: PathBuf,
+        /// Lowest match level (1–5) accepted as a match for this call; raises the configured
+        /// minimum, never lowers it.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+        minimum_match_level: Option<u8>,
         /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
@@ -68,6 +72,10 @@ enum Command {
         /// selfie file is refused.
         #[arg(long)]
         kiosk: bool,
+        /// Lowest match level (1–5) accepted as a match for this call; raises the configured
+        /// minimum, never lowers it.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+        minimum_match_level: Option<u8>,
         /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
@@ -204,11 +212,24 @@ fn print_json<T: Serialize>(value: &T) {
     }
 }
 
+/// The configuration with the match minimum raised to `level` for one call (never lowered).
+fn raise_minimum_level(mut config: Config, level: Option<u8>) -> Config {
+    if let Some(level) = level {
+        config.matching.minimum_level = config.matching.minimum_level.max(level);
+    }
+    config
+}
+
 fn run(cli: Cli) -> Result<i32, Error> {
     let config = Config::load(cli.config.as_deref())?;
     match cli.command {
-        Some(Command::Match { a, b, json }) => {
-            let mut pipeline = Pipeline::load(config)?;
+        Some(Command::Match {
+            a,
+            b,
+            minimum_match_level,
+            json,
+        }) => {
+            let mut pipeline = Pipeline::load(raise_minimum_level(config, minimum_match_level))?;
             let result = pipeline.match_inputs(Input::File(&a), Input::File(&b))?;
             if json {
                 print_json(&result);
@@ -241,6 +262,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             challenge,
             mirrored,
             kiosk,
+            minimum_match_level,
             json,
             record,
             db,
@@ -250,6 +272,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             id_number,
         }) => {
             let started_ms = kyc_core::record::now_ms();
+            let config = raise_minimum_level(config, minimum_match_level);
             if kiosk && selfie.is_some() {
                 return Ok(kyc_kiosk::cli::liveness::usage(
                     json,

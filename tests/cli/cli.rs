@@ -508,3 +508,70 @@ fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
     let broken = kiosk(&["audit", "verify", "--db", s(&db)], &[]);
     assert_ne!(broken.status.code(), Some(0));
 }
+
+#[test]
+fn minimum_match_level_raises_the_configured_minimum_and_never_lowers_it() {
+    let (a, b) = (data("obama.jpg"), data("obama3.jpg"));
+    let plain = json(&kiosk(&["match", s(&a), s(&b), "--json"], &[]));
+    let level = plain["matchLevel"].as_u64().unwrap();
+    let configured = plain["minimumMatchLevel"].as_u64().unwrap();
+    assert_eq!(plain["isMatch"], true);
+    // Asking for a lower minimum keeps the configured one.
+    let low = json(&kiosk(
+        &[
+            "match",
+            s(&a),
+            s(&b),
+            "--minimum-match-level",
+            "1",
+            "--json",
+        ],
+        &[],
+    ));
+    assert_eq!(low["minimumMatchLevel"].as_u64().unwrap(), configured);
+    // The pair's own level is still a match; one above it is not.
+    let at = level.to_string();
+    let same = json(&kiosk(
+        &[
+            "match",
+            s(&a),
+            s(&b),
+            "--minimum-match-level",
+            &at,
+            "--json",
+        ],
+        &[],
+    ));
+    assert_eq!(same["isMatch"], true);
+    assert_eq!(
+        same["minimumMatchLevel"].as_u64().unwrap(),
+        level.max(configured)
+    );
+    if level < 5 {
+        let above = (level + 1).to_string();
+        let out = kiosk(
+            &[
+                "match",
+                s(&a),
+                s(&b),
+                "--minimum-match-level",
+                &above,
+                "--json",
+            ],
+            &[],
+        );
+        assert_eq!(json(&out)["isMatch"], false);
+    }
+    let out = kiosk(
+        &[
+            "match",
+            s(&a),
+            s(&b),
+            "--minimum-match-level",
+            "6",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -450,10 +450,8 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
     let l = &d1.result["liveness"];
     assert_eq!(l["mode"], "sequence");
     assert_eq!(l["isLive"], true);
-    assert_eq!(
-        l["challenge"]["steps"],
-        serde_json::json!(["turnLeft", "turnRight"])
-    );
+    assert_eq!(l["challenge"]["steps"], serde_json::json!(["smile"]));
+    assert_eq!(l["captureSource"], "challenge");
     assert_eq!(l["active"]["passed"], true);
     assert!(l["selfieFrame"]["frameIndex"].is_number());
     // The selfie is the frame the challenge chose, its file's bytes as played.

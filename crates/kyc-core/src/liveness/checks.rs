@@ -564,6 +564,37 @@ mod tests {
     }
 
     #[test]
+    fn outline_motion_compares_the_ring_with_the_middle() {
+        let (w, h) = (160, 90);
+        let base = Thumb {
+            width: w,
+            height: h,
+            scale: 4.0,
+            pixels: (0..w * h).map(|i| ((i * 37) % 200) as f32).collect(),
+        };
+        // A face 160 px wide centred at (320, 180) frame pixels: (80, 45) in the thumbnail,
+        // 40 thumbnail pixels wide.
+        let face = (240.0, 100.0, 160.0, 160.0);
+        let changed = |inner: bool, ring: bool| {
+            let mut t = base.clone();
+            for y in 0..h {
+                for x in 0..w {
+                    let r = (x as f32 + 0.5 - 80.0).hypot(y as f32 + 0.5 - 45.0) / 40.0;
+                    if (inner && r < 0.3) || (ring && (0.55..0.9).contains(&r)) {
+                        t.pixels[y * w + x] += 20.0;
+                    }
+                }
+            }
+            t
+        };
+        // Only the middle moved (a warp about the nose): 0. Both moved alike (a head): 1.
+        assert!(outline_motion(&base, &changed(true, false), &face).unwrap() < 1e-6);
+        let both = outline_motion(&base, &changed(true, true), &face).unwrap();
+        assert!((both - 1.0).abs() < 1e-4, "{both}");
+        assert!(outline_motion(&base, &base, &face).is_none());
+    }
+
+    #[test]
     fn solver_rejects_singular_systems() {
         assert!(solve(vec![1.0, 2.0, 2.0, 4.0], vec![1.0, 2.0], 2).is_none());
         let x = solve(vec![2.0, 1.0, 1.0, 3.0], vec![3.0, 5.0], 2).unwrap();
