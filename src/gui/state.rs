@@ -1321,6 +1321,7 @@ mod tests {
             },
             is_live: live,
             reasons: Vec::new(),
+            checks: Vec::new(),
             frame_count: 3,
             frames: Vec::new(),
             models: Vec::new(),

@@ -110,8 +110,18 @@ fn verify_json_has_every_block_even_when_one_fails() {
     let doc = passport::passport_file("obama.jpg", 0, &tmp("docs"));
     let face = data("obama3.jpg");
     let v = verify_json(&doc, &face, &[]);
-    assert_eq!(v["verified"], true, "{}", v["reasons"]);
-    assert_eq!(v["decision"], "approve");
+    // Every check passes, but the selfie is a still file: referred, never approved, and the
+    // only reason is the still capture.
+    assert_eq!(v["verified"], false, "{}", v["reasons"]);
+    assert_eq!(v["decision"], "refer");
+    assert_eq!(v["liveness"]["captureSource"], "still");
+    let codes: Vec<&str> = v["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["code"].as_str())
+        .collect();
+    assert_eq!(codes, ["still_selfie"], "{}", v["reasons"]);
     let reading = &v["document"]["reading"];
     assert_eq!(reading["found"], true);
     assert_eq!(reading["mrz"]["valid"], true);
@@ -132,7 +142,13 @@ fn verify_json_has_every_block_even_when_one_fails() {
         )
     };
     let same = with_number("ci 0482913");
-    assert_eq!(same["decision"], "approve");
+    assert_eq!(same["decision"], "refer");
+    assert_eq!(
+        same["reasons"].as_array().unwrap().len(),
+        1,
+        "{}",
+        same["reasons"]
+    );
     assert_eq!(same["document"]["idNumberMatch"]["mismatch"], false);
     let other = with_number("CI0482918");
     assert_eq!(other["decision"], "refer");
@@ -488,7 +504,9 @@ fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
         json(&out)
     };
     let first = run("obama3.jpg", "CI0482913");
-    assert_eq!(first["decision"], "approve");
+    // A still selfie: referred (never approved), with nothing else against it.
+    assert_eq!(first["decision"], "refer");
+    assert_eq!(first["reasons"][0]["code"], "still_selfie");
     assert!(first["record"]["id"].as_i64().unwrap() >= 1);
     assert_eq!(
         first["record"]["duplicates"]["sameFaceDifferentId"]
@@ -617,4 +635,71 @@ fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
     let rolled = kiosk(&["audit", "verify", "--db", s(&db2)], &[]);
     assert_eq!(rolled.status.code(), Some(7));
     assert!(String::from_utf8_lossy(&rolled.stdout).contains("anchor_ahead"));
+}
+
+#[test]
+fn minimum_match_level_raises_the_configured_minimum_and_never_lowers_it() {
+    let (a, b) = (data("obama.jpg"), data("obama3.jpg"));
+    let plain = json(&kiosk(&["match", s(&a), s(&b), "--json"], &[]));
+    let level = plain["matchLevel"].as_u64().unwrap();
+    let configured = plain["minimumMatchLevel"].as_u64().unwrap();
+    assert_eq!(plain["isMatch"], true);
+    // Asking for a lower minimum keeps the configured one.
+    let low = json(&kiosk(
+        &[
+            "match",
+            s(&a),
+            s(&b),
+            "--minimum-match-level",
+            "1",
+            "--json",
+        ],
+        &[],
+    ));
+    assert_eq!(low["minimumMatchLevel"].as_u64().unwrap(), configured);
+    // The pair's own level is still a match; one above it is not.
+    let at = level.to_string();
+    let same = json(&kiosk(
+        &[
+            "match",
+            s(&a),
+            s(&b),
+            "--minimum-match-level",
+            &at,
+            "--json",
+        ],
+        &[],
+    ));
+    assert_eq!(same["isMatch"], true);
+    assert_eq!(
+        same["minimumMatchLevel"].as_u64().unwrap(),
+        level.max(configured)
+    );
+    if level < 5 {
+        let above = (level + 1).to_string();
+        let out = kiosk(
+            &[
+                "match",
+                s(&a),
+                s(&b),
+                "--minimum-match-level",
+                &above,
+                "--json",
+            ],
+            &[],
+        );
+        assert_eq!(json(&out)["isMatch"], false);
+    }
+    let out = kiosk(
+        &[
+            "match",
+            s(&a),
+            s(&b),
+            "--minimum-match-level",
+            "6",
+            "--json",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -54,6 +54,12 @@ fn recorded_clip_without_the_movements_is_not_live_and_the_result_is_determinist
     assert_eq!(v["frameCount"], 24);
     assert!(v["selfie"]["frameIndex"].is_number());
     assert_eq!(v["reasons"][0]["code"], "challenge_incomplete");
+    // The checks over the whole challenge, each named with its outcome: the real clip passes
+    // them all (only the challenge itself failed).
+    let checks = v["checks"].as_array().unwrap();
+    let names: Vec<&str> = checks.iter().filter_map(|c| c["check"].as_str()).collect();
+    assert_eq!(names, ["passive", "movementOrder", "temporal", "frameRate"]);
+    assert!(checks.iter().all(|c| c["passed"] == true), "{checks:?}");
     let again = json(&kiosk(&args));
     for key in [
         "challenge",
@@ -62,6 +68,7 @@ fn recorded_clip_without_the_movements_is_not_live_and_the_result_is_determinist
         "selfie",
         "decision",
         "reasons",
+        "checks",
     ] {
         assert_eq!(v[key], again[key], "{key} differs between runs");
     }
@@ -179,7 +186,18 @@ fn verify_with_one_selfie_runs_the_passive_check_alone() {
     assert_eq!(l["passive"]["frames"], 1);
     assert!(l["passive"]["score"].as_f64().unwrap() >= 50.0, "{l}");
     assert_eq!(l["isLive"], true);
-    assert_eq!(v["decision"], "approve");
+    // A still selfie is never approved: referred, and labelled as a still.
+    assert_eq!(l["captureSource"], "still");
+    assert_eq!(v["decision"], "refer");
+    assert!(
+        v["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["code"] == "still_selfie"),
+        "{v}"
+    );
+    assert_eq!(l["documentLikeness"]["samePicture"], false);
     assert!(
         v["models"]
             .as_array()
@@ -218,4 +236,69 @@ fn verify_refuses_selfie_and_selfie_frames_together_and_needs_one() {
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(json(&out)["error"]["code"], "invalid_challenge");
+}
+
+#[test]
+fn kiosk_mode_refuses_a_still_selfie_file() {
+    let doc = common::data("obama.jpg");
+    let d = doc.to_str().unwrap();
+    let selfie = common::data("obama2.jpg");
+    let out = kiosk(&[
+        "verify",
+        "--document",
+        d,
+        "--selfie",
+        selfie.to_str().unwrap(),
+        "--kiosk",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(json(&out)["error"]["code"], "kiosk_needs_challenge");
+}
+
+#[test]
+fn a_timestamps_file_gives_the_measured_frame_rate() {
+    // The clip's frames with capture times one second apart: whatever --fps claims, the
+    // measured rate (1 fps) is too low and the frameRate check says so.
+    let src = common::data("frames/single_face");
+    let dir = std::env::temp_dir().join(format!("kyc-liveness-times-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = kyc_kiosk::cli::liveness::frame_files(&src).unwrap();
+    let mut times = String::new();
+    for (i, f) in files.iter().take(12).enumerate() {
+        std::fs::copy(f, dir.join(f.file_name().unwrap())).unwrap();
+        times.push_str(&format!("{}\n", i * 1000));
+    }
+    std::fs::write(dir.join("timestamps.txt"), &times).unwrap();
+    let args = [
+        "liveness",
+        "--frames",
+        dir.to_str().unwrap(),
+        "--fps",
+        "10",
+        "--challenge",
+        "smile",
+        "--json",
+    ];
+    let v = json(&kiosk(&args));
+    let rate = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "frameRate")
+        .unwrap()
+        .clone();
+    assert_eq!(rate["passed"], false, "{rate}");
+    assert!(
+        (rate["value"].as_f64().unwrap() - 1.0).abs() < 1e-6,
+        "{rate}"
+    );
+    assert_eq!(v["isLive"], false);
+    assert_eq!(v["frames"][3]["tMs"], 3000.0);
+    // A malformed file is a usage error.
+    std::fs::write(dir.join("timestamps.txt"), "0\nsoon\n").unwrap();
+    let out = kiosk(&args);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(json(&out)["error"]["code"], "invalid_timestamps");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

