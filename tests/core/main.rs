@@ -26,6 +26,7 @@ mod document_read;
 mod document_sides;
 mod faces_real;
 mod idnumber_checks;
+mod image_formats;
 mod liveness_real;
 mod mrz_parse;
 mod mrz_samples;
