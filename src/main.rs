@@ -79,7 +79,7 @@ enum Command {
         #[arg(long, default_value = "individual", value_parser = ["individual", "business"])]
         customer_type: String,
         /// ID type the customer claimed (e.g. ghana_card, passport).
-        #[arg(long)]
+        #[arg(long, value_parser = |s: &str| s.parse::<kyc_core::document::idnumber::IdType>().map(|t| t.name().to_string()))]
         id_type: Option<String>,
         /// ID number the customer claimed.
         #[arg(long)]

@@ -406,9 +406,12 @@ pub fn evaluate(reader: &mut DocumentReader, config: &Config, dir: &Path) -> Res
         })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "jpg" | "jpeg" | "png" | "bmp" | "tif" | "tiff" | "webp"))
+            p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                matches!(
+                    e.to_ascii_lowercase().as_str(),
+                    "jpg" | "jpeg" | "png" | "bmp" | "tif" | "tiff" | "webp"
+                )
+            })
         })
         .collect();
     files.sort();

@@ -117,7 +117,10 @@ fn lossless_formats_decode_to_the_same_pixels() {
 #[test]
 fn greyscale_infrared_bmp_reads_as_grey_rgb_from_a_file() {
     let grey: GrayImage = DynamicImage::ImageRgb8(photo()).to_luma8();
-    let bytes = encode(&DynamicImage::ImageLuma8(grey.clone()), image::ImageFormat::Bmp);
+    let bytes = encode(
+        &DynamicImage::ImageLuma8(grey.clone()),
+        image::ImageFormat::Bmp,
+    );
     // An 8-bit BMP: 1 byte per pixel plus a 256-entry palette, not 24-bit colour.
     let bpp = u16::from_le_bytes([bytes[28], bytes[29]]);
     assert_eq!(bpp, 8);

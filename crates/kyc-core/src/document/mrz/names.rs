@@ -20,6 +20,8 @@ const INFERRED_TRAILING: f32 = 0.8;
 const LOW_CONF_TRAILING: f32 = 0.55;
 /// Confidence kept when letters stand after the name's end that cannot be fillers.
 const STRAY_LETTERS: f32 = 0.4;
+/// Confidence kept when the name has no secondary identifier and may have lost its separator.
+const LOST_SEPARATOR: f32 = 0.5;
 /// Confidence given to a name the printed zone confirms.
 pub const CONFIRMED: f32 = 0.97;
 
@@ -66,7 +68,7 @@ fn filler_like(text: &[u8], confs: &[Option<f32>], i: usize, low: f32) -> bool {
 /// How many tokens make up the name: the secondary identifier starts right after the first
 /// `<<`; a run of three or more fillers after the primary identifier, or a second run of two or
 /// more after the secondary one, ends the name.
-fn name_token_count(text: &[u8], toks: &[Token]) -> usize {
+fn name_token_count(toks: &[Token]) -> usize {
     let mut separator_seen = false;
     for (k, pair) in toks.windows(2).enumerate() {
         let gap = pair[1].start - pair[0].end;
@@ -77,7 +79,6 @@ fn name_token_count(text: &[u8], toks: &[Token]) -> usize {
             separator_seen = true;
             continue;
         }
-        let _ = text;
         return k + 1;
     }
     toks.len()
@@ -90,7 +91,7 @@ pub fn settle(text: &[u8], confs: &[Option<f32>], low: f32) -> Settled {
     let mut out = text.to_vec();
     let mut changed = Vec::new();
     let toks = tokens(text);
-    let keep = name_token_count(text, &toks);
+    let keep = name_token_count(&toks);
     let mut cap = 1.0f32;
     let mut evidence = false;
     for t in &toks[keep.min(toks.len())..] {
@@ -109,9 +110,17 @@ pub fn settle(text: &[u8], confs: &[Option<f32>], low: f32) -> Settled {
     // filler, where the field shows misread fillers elsewhere or the letters are uncertain.
     if keep >= 2
         && let Some(last) = toks.get(keep - 1)
-        && last.end - last.start <= 2
-        && toks[keep - 2].end + 1 == last.start
         && (last.start..last.end).all(|i| FILLER_LOOKALIKES.contains(&text[i]))
+        && {
+            let len = last.end - last.start;
+            let gap = last.start - toks[keep - 2].end;
+            // "AAA": one letter repeated, as a filler run is misread.
+            let repeated = len >= 2
+                && text[last.start..last.end]
+                    .iter()
+                    .all(|&c| c == text[last.start]);
+            (gap == 1 && (len <= 2 || repeated)) || (gap == 2 && repeated && evidence)
+        }
     {
         let uncertain = (last.start..last.end)
             .any(|i| confs.get(i).copied().flatten().is_some_and(|c| c < low));
@@ -126,6 +135,20 @@ pub fn settle(text: &[u8], confs: &[Option<f32>], low: f32) -> Settled {
                 LOW_CONF_TRAILING
             });
         }
+    }
+    // No secondary identifier left, and a component of the primary one starts with a letter a
+    // filler is read as: the separator's second filler may have been read as that letter
+    // (`DUPUIS<AJEAN` for `DUPUIS<<JEAN`); only the printed name can tell.
+    let settled = tokens(&out);
+    let named = &settled[..name_token_count(&settled)];
+    let has_separator = named.windows(2).any(|w| w[1].start - w[0].end == 2);
+    if !has_separator
+        && named
+            .iter()
+            .skip(1)
+            .any(|t| FILLER_LOOKALIKES.contains(&out[t.start]))
+    {
+        cap = cap.min(LOST_SEPARATOR);
     }
     changed.sort_unstable();
     // The letters kept: their mean confidence, held near their weakest.
@@ -233,7 +256,12 @@ mod tests {
         assert_eq!(target, b"DUPUIS<<JEAN<<<<<<<<".to_vec());
         let confs = vec![Some(0.9); 20];
         assert!(explains(b"DUPUIS<AJEAN<<AAA<<<", &confs, &target, 0.6));
-        assert!(!explains(b"DUPUIS<<JEAN<<<<<<<<", &confs, &field_from_words(&["DUPONT".into()], &["JEAN".into()], 20), 0.6));
+        assert!(!explains(
+            b"DUPUIS<<JEAN<<<<<<<<",
+            &confs,
+            &field_from_words(&["DUPONT".into()], &["JEAN".into()], 20),
+            0.6
+        ));
         assert!(!explains(b"DUPUIS<<JEANNE<<<<<<", &confs, &target, 0.6));
     }
 }
