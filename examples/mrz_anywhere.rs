@@ -66,6 +66,9 @@ fn spread_scan(fonts: &Fonts, page: &RgbImage) -> RgbImage {
     scan
 }
 
+/// A named image and, when known, its printed MRZ.
+type Item = (String, RgbImage, Option<Vec<String>>);
+
 fn decoded(rgb: RgbImage) -> Decoded {
     Decoded {
         rgb,
@@ -89,7 +92,7 @@ fn main() {
     )
     .unwrap()
     .rgb;
-    let mut sets: Vec<(&str, Vec<(String, RgbImage, Option<Vec<String>>)>)> = Vec::new();
+    let mut sets: Vec<(&str, Vec<Item>)> = Vec::new();
     let people = people();
     let docs: Vec<SynthDoc> = people.iter().map(|p| passport(&fonts, p, &face)).collect();
     let mut pages = Vec::new();

@@ -1,5 +1,6 @@
 //! A document that could not be read (the text models failed) is reported in the document
 //! block and refers the case; it does not abort the verification.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use kyc_core::decision::apply_document;
 use kyc_core::document::DocumentReading;

@@ -96,10 +96,8 @@ pub fn settle(text: &[u8], confs: &[Option<f32>], low: f32) -> Settled {
     let mut evidence = false;
     for t in &toks[keep.min(toks.len())..] {
         if (t.start..t.end).all(|i| filler_like(text, confs, i, low)) {
-            for i in t.start..t.end {
-                out[i] = b'<';
-                changed.push(i);
-            }
+            out[t.start..t.end].fill(b'<');
+            changed.extend(t.start..t.end);
             evidence = true;
         } else {
             // Letters after the name's end that look like nothing a filler is read as.
@@ -125,10 +123,8 @@ pub fn settle(text: &[u8], confs: &[Option<f32>], low: f32) -> Settled {
         let uncertain = (last.start..last.end)
             .any(|i| confs.get(i).copied().flatten().is_some_and(|c| c < low));
         if evidence || uncertain {
-            for i in last.start..last.end {
-                out[i] = b'<';
-                changed.push(i);
-            }
+            out[last.start..last.end].fill(b'<');
+            changed.extend(last.start..last.end);
             cap = cap.min(if evidence {
                 INFERRED_TRAILING
             } else {
