@@ -7,9 +7,9 @@ use std::time::Instant;
 
 use clap::{Parser, Subcommand};
 use kyc_core::error::exit;
+use kyc_core::logs::WarnOnErr;
 use kyc_core::service::{Capture, Claim, VerificationService};
 use kyc_core::settings::SettingsInForce;
-use kyc_core::logs::WarnOnErr;
 use kyc_core::{Config, Error, Input, Pipeline};
 use serde::Serialize;
 
@@ -96,7 +96,7 @@ enum Command {
         #[arg(long, default_value = "individual", value_parser = ["individual", "business"])]
         customer_type: String,
         /// ID type the customer claimed (e.g. ghana_card, passport).
-        #[arg(long)]
+        #[arg(long, value_parser = |s: &str| s.parse::<kyc_core::document::idnumber::IdType>().map(|t| t.name().to_string()))]
         id_type: Option<String>,
         /// ID number the customer claimed.
         #[arg(long)]

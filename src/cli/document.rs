@@ -17,7 +17,7 @@ use kyc_core::imaging;
 pub enum DocumentCommand {
     /// Read an ID document or passport image: OCR, MRZ, fields, checks, quality, portrait.
     ReadDocument {
-        /// Image of the document (JPEG or PNG); its front when it has two sides.
+        /// Image of the document (JPEG, PNG, BMP, TIFF or WebP); its front when it has two sides.
         image: PathBuf,
         /// Image of the document's back side (ID cards with the MRZ on the back): both sides
         /// are read and merged (MRZ from the side with a valid one, printed fields from the
@@ -406,9 +406,12 @@ pub fn evaluate(reader: &mut DocumentReader, config: &Config, dir: &Path) -> Res
         })?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            p.extension()
-                .and_then(|e| e.to_str())
-                .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "jpg" | "jpeg" | "png"))
+            p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                matches!(
+                    e.to_ascii_lowercase().as_str(),
+                    "jpg" | "jpeg" | "png" | "bmp" | "tif" | "tiff" | "webp"
+                )
+            })
         })
         .collect();
     files.sort();

@@ -321,9 +321,10 @@ fn bad_inputs_get_specific_errors() {
     std::fs::write(&gif, b"GIF89a\x01\x00\x01\x00\x80\x00\x00\xff\xff\xff\x00\x00\x00!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;").unwrap();
     assert_bad_input(&gif, "unsupported_format");
 
+    // WebP is read now; a WebP holding only its headers is a cut-off file.
     let webp = tmp("photo.webp");
     std::fs::write(&webp, b"RIFF\x24\x00\x00\x00WEBPVP8 \x18\x00\x00\x00").unwrap();
-    assert_bad_input(&webp, "unsupported_format");
+    assert_bad_input(&webp, "truncated_image");
 
     // Over 15 MB: a real JPEG padded with trailing bytes.
     let big = tmp("huge.jpg");

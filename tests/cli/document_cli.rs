@@ -181,3 +181,53 @@ fn eval_documents_scores_against_truth_files() {
     assert_eq!(v["fieldsCorrect"], 2);
     assert_eq!(v["items"][0]["mrzFormat"], "TD3");
 }
+
+#[test]
+fn verify_refuses_an_unknown_id_type_and_takes_the_documented_one() {
+    // The option's own help gives `ghana_card` as an example: it must be understood (the run
+    // then stops at the missing file, exit 3, not at the command line, exit 2).
+    let missing = "/nonexistent/doc.png";
+    let known = kiosk()
+        .args([
+            "verify",
+            "--document",
+            missing,
+            "--selfie",
+            missing,
+            "--id-type",
+            "ghana_card",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&known.stderr);
+    assert!(!stderr.contains("unknown ID type"), "{stderr}");
+    assert_eq!(known.status.code(), Some(3), "{stderr}");
+
+    let out = kiosk()
+        .args([
+            "verify",
+            "--document",
+            missing,
+            "--selfie",
+            missing,
+            "--id-type",
+            "nonsense",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "a usage error");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown ID type \"nonsense\""), "{stderr}");
+    for supported in [
+        "ghana_card_pin",
+        "nigeria_nin",
+        "kenya_national_id",
+        "passport",
+    ] {
+        assert!(
+            stderr.contains(supported),
+            "{supported} not listed: {stderr}"
+        );
+    }
+}

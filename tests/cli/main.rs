@@ -10,5 +10,5 @@ mod synth;
 mod cli;
 mod document_cli;
 mod liveness_cli;
-mod settings_governs_cli;
 mod logs_cli;
+mod settings_governs_cli;

@@ -316,6 +316,53 @@ fn draw_mrz(
     }
 }
 
+/// [`draw_mrz`] character by character on OCR-B's fixed pitch, the fillers as `chevrons`.
+#[allow(clippy::too_many_arguments)]
+fn draw_mrz_chevrons(
+    img: &mut RgbImage,
+    fonts: &Fonts,
+    lines: &[String],
+    x: f32,
+    y: f32,
+    width: f32,
+    gap: f32,
+    chevrons: Chevrons,
+) {
+    let n = lines[0].len();
+    let px = width / (text_width(&fonts.ocrb, 100.0, &"<".repeat(n)) / 100.0);
+    let pitch = width / n as f32;
+    let small = px * chevrons.scale;
+    for (i, l) in lines.iter().enumerate() {
+        let top = y + i as f32 * (px + gap);
+        for (k, ch) in l.chars().enumerate() {
+            let left = x + k as f32 * pitch;
+            if ch == '<' {
+                let dx = (pitch - text_width(&fonts.ocrb, small, "<")) / 2.0;
+                let g = chevrons.grey;
+                draw(
+                    img,
+                    &fonts.ocrb,
+                    small,
+                    left + dx,
+                    top + (px - small) * 0.6,
+                    "<",
+                    [g, g, g],
+                );
+            } else {
+                draw(
+                    img,
+                    &fonts.ocrb,
+                    px,
+                    left,
+                    top,
+                    &ch.to_string(),
+                    [10, 10, 10],
+                );
+            }
+        }
+    }
+}
+
 fn common_truth(p: &Person, doc_type: &str) -> Map<String, Value> {
     let mut t = Map::new();
     t.insert("documentType".into(), json!(doc_type));
@@ -336,12 +383,43 @@ pub fn passport(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> SynthDoc {
     passport_with_mrz(fonts, p, portrait, lines)
 }
 
+/// How a passport prints its MRZ fillers: real passports print `<` thinner, smaller and lighter
+/// than the letters (laser or inkjet personalisation), which the OCR reads as `A` or `K`.
+#[derive(Debug, Clone, Copy)]
+pub struct Chevrons {
+    /// Glyph size relative to the letters.
+    pub scale: f32,
+    /// Grey level of the chevron ink (letters are 10).
+    pub grey: u8,
+}
+
+/// [`passport`] with its MRZ fillers printed as `chevrons`.
+pub fn passport_with_chevrons(
+    fonts: &Fonts,
+    p: &Person,
+    portrait: &RgbImage,
+    chevrons: Chevrons,
+) -> SynthDoc {
+    let lines = generate(MrzFormat::Td3, &mrz_spec(p, "P")).unwrap();
+    passport_page(fonts, p, portrait, lines, Some(chevrons))
+}
+
 /// [`passport`] with the MRZ lines given (to print a misprint or a look-alike on purpose).
 pub fn passport_with_mrz(
     fonts: &Fonts,
     p: &Person,
     portrait: &RgbImage,
     lines: Vec<String>,
+) -> SynthDoc {
+    passport_page(fonts, p, portrait, lines, None)
+}
+
+fn passport_page(
+    fonts: &Fonts,
+    p: &Person,
+    portrait: &RgbImage,
+    lines: Vec<String>,
+    chevrons: Option<Chevrons>,
 ) -> SynthDoc {
     let mut img = background(1250, 880, [236, 232, 220]);
     draw(
@@ -425,7 +503,10 @@ pub fn passport_with_mrz(
         22.0,
         32.0,
     );
-    draw_mrz(&mut img, fonts, &lines, 45.0, 700.0, 1160.0, 22.0);
+    match chevrons {
+        Some(c) => draw_mrz_chevrons(&mut img, fonts, &lines, 45.0, 700.0, 1160.0, 22.0, c),
+        None => draw_mrz(&mut img, fonts, &lines, 45.0, 700.0, 1160.0, 22.0),
+    }
     let mut t = common_truth(p, "passport");
     t.insert("nationality".into(), json!(p.nationality));
     t.insert("issuingCountry".into(), json!(p.issuer));

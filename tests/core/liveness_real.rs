@@ -199,7 +199,7 @@ fn real_frames_warped_to_fake_the_moves_pass_no_challenge() {
             );
             for f in &failed {
                 let code = format!("liveness_{}", snake(f));
-                assert!(r.reasons.iter().any(|x| x.code == code), "{code}");
+                assert!(r.reasons.iter().any(|x| x.code == code.as_str()), "{code}");
             }
         }
     }

@@ -292,16 +292,30 @@ pub fn check_claimed_id(
         .and_then(IdType::from_name)
         .or_else(|| key.map(|k| k.id_type))
         .unwrap_or(IdType::Passport);
-    let candidates: Vec<&str> = key
-        .map(|k| k.normalized.as_str())
-        .into_iter()
-        .chain(fields.document_number.as_ref().map(|f| f.value.as_str()))
-        .chain(fields.personal_number.as_ref().map(|f| f.value.as_str()))
-        .collect();
-    let Some(report) = candidates
+    // The field that holds a number of this type: a passport number is the document number
+    // (never the MRZ's personal number); a national number is the key number, else the
+    // personal number, else the document number. A match in any of them counts; a mismatch
+    // is reported against the type's own field.
+    let key_number = key.map(|k| k.normalized.as_str());
+    let document_number = fields.document_number.as_ref().map(|f| f.value.as_str());
+    let personal_number = fields.personal_number.as_ref().map(|f| f.value.as_str());
+    let candidates: Vec<&str> = if kind == IdType::Passport {
+        vec![document_number]
+    } else {
+        vec![key_number, personal_number, document_number]
+    }
+    .into_iter()
+    .flatten()
+    .collect();
+    let reports: Vec<_> = candidates
         .iter()
         .map(|read| compare_numbers(kind, claimed, read, false))
-        .min_by_key(|r| (r.mismatch, r.differences.len()))
+        .collect();
+    let Some(report) = reports
+        .iter()
+        .find(|r| !r.mismatch)
+        .or_else(|| reports.first())
+        .cloned()
     else {
         return;
     };

@@ -30,8 +30,8 @@ pub enum InputError {
         /// The limit in force.
         limit: u64,
     },
-    /// The file is an image, but not JPEG or PNG.
-    #[error("{path}: {format} images are not supported; use JPEG or PNG")]
+    /// The file is an image, but not JPEG, PNG, BMP, TIFF or WebP.
+    #[error("{path}: {format} images are not supported; use JPEG, PNG, BMP, TIFF or WebP")]
     UnsupportedFormat {
         /// The path given.
         path: PathBuf,

@@ -33,7 +33,7 @@ impl Default for ImageLimits {
 pub struct Decoded {
     /// The pixels.
     pub rgb: RgbImage,
-    /// "jpeg" or "png".
+    /// `jpeg`, `png`, `bmp`, `tiff` or `webp`.
     pub format: &'static str,
     /// Size of the encoded file in bytes.
     pub file_bytes: u64,
@@ -144,6 +144,9 @@ pub fn decode_bytes(
     let (format, name) = match sniff(bytes) {
         Some("JPEG") => (ImageFormat::Jpeg, "jpeg"),
         Some("PNG") => (ImageFormat::Png, "png"),
+        Some("BMP") => (ImageFormat::Bmp, "bmp"),
+        Some("TIFF") => (ImageFormat::Tiff, "tiff"),
+        Some("WebP") => (ImageFormat::WebP, "webp"),
         Some(other) => {
             return Err(InputError::UnsupportedFormat {
                 path: p(),
@@ -152,9 +155,12 @@ pub fn decode_bytes(
         }
         None => return Err(InputError::NotAnImage { path: p() }),
     };
+    // JPEG and PNG decoders fill a cut-off stream with grey rows without an error, so their
+    // structure is checked first; BMP, TIFF and WebP decoders fail on missing data themselves.
     let complete = match format {
         ImageFormat::Jpeg => jpeg_is_complete(bytes),
-        _ => png_is_complete(bytes),
+        ImageFormat::Png => png_is_complete(bytes),
+        _ => true,
     };
     if !complete {
         let detail = if format == ImageFormat::Jpeg {

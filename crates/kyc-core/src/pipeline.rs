@@ -413,7 +413,14 @@ impl Pipeline {
         let reading: Option<DocumentReading> = match read {
             Some((out, ms)) => {
                 timings.set("document.read", ms);
-                Some(out?)
+                // A reading that failed (inference error) is reported in the document block,
+                // as the reference service does; the face match and liveness still stand.
+                Some(out.unwrap_or_else(|e| {
+                    DocumentReading::unread(
+                        "ocr_failed",
+                        format!("the document could not be read: {e}"),
+                    )
+                }))
             }
             None => None,
         };

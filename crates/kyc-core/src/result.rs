@@ -70,7 +70,6 @@ pub struct MatchResult {
     pub timings_ms: Timings,
 }
 
-
 /// The document block.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -125,7 +125,7 @@ pub struct CrossCheck {
 #[serde(rename_all = "camelCase")]
 pub struct Flag {
     /// Stable code: `expired`, `under_age`, `mrz_invalid`, `mrz_visual_mismatch`,
-    /// `id_number_invalid`.
+    /// `mrz_name_uncertain`, `id_number_invalid`.
     pub code: &'static str,
     /// In words.
     pub message: String,
@@ -1145,6 +1145,24 @@ pub fn assemble(
                 mrz_conf(p.valid, p.confidence, zv),
                 FieldSource::Mrz,
             );
+        }
+        // No check digit covers the name: one the grammar could not settle is shown as
+        // unconfirmed, with the name's own confidence.
+        if m.name_uncertain {
+            for slot in [&mut f.last_name, &mut f.first_name] {
+                if let Some(v) = slot.as_mut() {
+                    v.confidence = v.confidence.min(m.name_confidence * 100.0);
+                }
+            }
+            flags.push(Flag {
+                code: "mrz_name_uncertain",
+                message: format!(
+                    "the MRZ name {:?} may hold fillers read as letters (name confidence {:.2}); \
+                     check it against the document",
+                    m.full_name(),
+                    m.name_confidence
+                ),
+            });
         }
         // Cross-check the visual zone against the MRZ; accented visual names win when they agree.
         let mut compare = |name: &'static str,

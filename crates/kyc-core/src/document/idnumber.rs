@@ -114,6 +114,20 @@ impl IdType {
             .find(|t| t.name().eq_ignore_ascii_case(name.trim()))
     }
 
+    /// The name as typed on a command line: `ghana_card_pin` for `ghanaCardPin`.
+    pub fn snake_name(self) -> String {
+        let mut out = String::new();
+        for c in self.name().chars() {
+            if c.is_ascii_uppercase() {
+                out.push('_');
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
     /// A one-line statement of the format rule and of what is known about a check digit.
     pub fn rule(self) -> &'static str {
         match self {
@@ -581,4 +595,77 @@ pub fn check_and_lookup(
     };
     let outcome = registry.lookup(&normalised);
     (check, outcome)
+}
+
+/// An ID type name that names no supported type.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown ID type {given:?}; supported: {}",
+    IdType::ALL.iter().map(|t| t.snake_name()).collect::<Vec<_>>().join(", ")
+)]
+pub struct UnknownIdType {
+    /// What was given.
+    pub given: String,
+}
+
+impl std::str::FromStr for IdType {
+    type Err = UnknownIdType;
+
+    /// Accepts the JSON name (`ghanaCardPin`), its snake-case form (`ghana_card_pin`, any case,
+    /// `-` for `_`) and the document names people type: `ghana_card`, `nin`, `bvn`,
+    /// `voter_card`/`pvc` (Nigeria), `kenya_id`, `uganda_id`, `kra_pin`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let key: String = s
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, '_' | '-' | ' '))
+            .flat_map(char::to_lowercase)
+            .collect();
+        let alias = match key.as_str() {
+            "ghanacard" | "ghanaid" | "ghananationalid" => Some(Self::GhanaCardPin),
+            "ssnit" => Some(Self::GhanaSsnit),
+            "nin" | "ninslip" | "nigeriaid" | "nigerianationalid" => Some(Self::NigeriaNin),
+            "bvn" => Some(Self::NigeriaBvn),
+            "vnin" => Some(Self::NigeriaVnin),
+            "pvc" | "nigeriavotercard" => Some(Self::NigeriaVin),
+            "ghanavotercard" => Some(Self::GhanaVoterId),
+            "kenyaid" => Some(Self::KenyaNationalId),
+            "krapin" => Some(Self::KenyaKraPin),
+            "ugandaid" | "ugandanationalid" => Some(Self::UgandaNin),
+            _ => None,
+        };
+        alias
+            .or_else(|| {
+                Self::ALL
+                    .into_iter()
+                    .find(|t| t.name().to_ascii_lowercase() == key)
+            })
+            .ok_or_else(|| UnknownIdType {
+                given: s.to_string(),
+            })
+    }
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    #[test]
+    fn names_aliases_and_unknown_types() {
+        assert_eq!("ghana_card".parse(), Ok(IdType::GhanaCardPin));
+        assert_eq!("ghanaCardPin".parse(), Ok(IdType::GhanaCardPin));
+        assert_eq!("GHANA-CARD-PIN".parse(), Ok(IdType::GhanaCardPin));
+        assert_eq!("passport".parse(), Ok(IdType::Passport));
+        assert_eq!("nin".parse(), Ok(IdType::NigeriaNin));
+        for t in IdType::ALL {
+            assert_eq!(t.snake_name().parse(), Ok(t));
+        }
+        let err = "nonsense".parse::<IdType>().unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("\"nonsense\"") && msg.contains("ghana_card_pin"),
+            "{msg}"
+        );
+        assert!(msg.contains("passport"));
+    }
 }

@@ -169,6 +169,50 @@ pub struct DocumentReading {
     pub sides: Option<Sides>,
 }
 
+impl DocumentReading {
+    /// A reading that could not be made (text detection or recognition failed): no document
+    /// found, with `reason_code` and `reason` saying why, so that a verification reports the
+    /// failure in-band instead of aborting.
+    #[must_use]
+    pub fn unread(reason_code: &str, reason: String) -> Self {
+        let quality = DocumentQuality {
+            sharpness: 0.0,
+            brightness: 0.0,
+            glare_percent: 0.0,
+            fill_percent: 0.0,
+            rotation_degrees: 0,
+            skew_degrees: 0.0,
+            acceptable: false,
+            reasons: vec![reason_code.to_string()],
+        };
+        Self {
+            found: false,
+            reason_code: Some(reason_code.to_string()),
+            reason: Some(reason),
+            assembled: Assembled {
+                fields: fields::DocumentFields::default(),
+                confidence: 0.0,
+                cross_checks: Vec::new(),
+                flags: Vec::new(),
+                id_number: None,
+            },
+            mrz: None,
+            layout: None,
+            quality,
+            document_quad: None,
+            region_source: "text".to_string(),
+            rectified: false,
+            mrz_only: false,
+            portrait: None,
+            lines: Vec::new(),
+            models: Vec::new(),
+            timings_ms: Timings::default(),
+            back: None,
+            sides: None,
+        }
+    }
+}
+
 /// What was read on a document's back side, beside the merged reading.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -324,6 +368,7 @@ impl DocumentReader {
         let t_all = Instant::now();
         let mut side = self.read_side(rgb, today, &mut timings, true)?;
         let t = Instant::now();
+        confirm_mrz_name(&mut side.mrz, &side.visual, today);
         let assembled =
             fields::assemble(side.mrz.as_ref(), &side.visual, today, self.options.min_age);
         timings.record("fields", t);
@@ -382,6 +427,7 @@ impl DocumentReader {
         } else {
             Vec::new()
         };
+        confirm_mrz_name(&mut side.mrz, &side.visual, today);
         let mut assembled =
             fields::assemble(side.mrz.as_ref(), &side.visual, today, self.options.min_age);
         if !back_found {
@@ -763,6 +809,27 @@ impl TextPass {
         };
         mrz * 10.0 + self.score
     }
+}
+
+/// Confirm (or repair) the MRZ name with the printed surname and given names, when both were
+/// read: the printed zone is the only witness to the name's fillers.
+fn confirm_mrz_name(mrz: &mut Option<MrzReading>, visual: &VisualFields, today: IsoDate) {
+    let Some(m) = mrz.as_mut() else {
+        return;
+    };
+    let words = |field: &str| -> Vec<String> {
+        visual
+            .get(field)
+            .map(|(v, _)| {
+                v.split(|c: char| c.is_whitespace() || c == '-')
+                    .map(fields::mrz_key)
+                    .filter(|w| !w.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let low = MrzOptions::new(today).low_confidence;
+    m.confirm_name(&words("lastName"), &words("firstName"), low);
 }
 
 fn parse_placed(placed: &[PlacedLine], today: IsoDate) -> Option<MrzReading> {

@@ -661,7 +661,7 @@ impl LivenessSession {
             .filter(|c| !c.passed && c.check != "passive" && c.check != "movementOrder")
         {
             reasons.push(Reason {
-                code: format!("liveness_{}", snake(&c.check)),
+                code: format!("liveness_{}", snake(&c.check)).into(),
                 message: format!("{} check failed: {}", c.check, c.detail),
             });
         }

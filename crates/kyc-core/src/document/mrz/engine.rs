@@ -6,9 +6,10 @@ use super::layout::{
     CheckName, CheckSpec, FieldId, Kind, MrzFormat, Span, check_digit_bytes, check_specs, kind_at,
     long_number_check_index, span_of, spans,
 };
+use super::names;
 use super::{
     CandidateLine, CheckResult, MrzDateField, MrzError, MrzField, MrzFields, MrzOptions,
-    MrzReading, Repair, RepairReason,
+    MrzReading, NameRead, Repair, RepairReason,
 };
 
 /// One character with its OCR confidence.
@@ -981,7 +982,44 @@ fn name_part(s: &str) -> String {
         .join(" ")
 }
 
+/// Settle the name field by its grammar (see [`names`]): misread fillers after the name's end
+/// become fillers again, recorded as repairs. Returns the field as read before, with its
+/// confidences, and the name's confidence.
+fn settle_names(format: MrzFormat, a: &mut Attempt, opts: &MrzOptions) -> (NameRead, f32) {
+    let Some(span) = span_of(format, FieldId::Names) else {
+        return (NameRead::default(), 1.0);
+    };
+    let Some(line) = a.lines.get_mut(span.line) else {
+        return (NameRead::default(), 0.0);
+    };
+    let end = (span.start + span.len).min(line.len());
+    let cells = &line[span.start.min(end)..end];
+    let text: Vec<u8> = cells.iter().map(|c| c.ch).collect();
+    let confs: Vec<Option<f32>> = cells.iter().map(|c| c.conf).collect();
+    let settled = names::settle(&text, &confs, opts.low_confidence);
+    for &k in &settled.changed {
+        let cell = &mut line[span.start + k];
+        a.repairs.push(Repair {
+            line: span.line,
+            position: span.start + k,
+            from: Some(char::from(cell.ch)),
+            to: Some('<'),
+            reason: RepairReason::NameGrammar,
+        });
+        cell.ch = b'<';
+    }
+    let read = NameRead {
+        line: span.line,
+        start: span.start,
+        text: String::from_utf8_lossy(&text).into_owned(),
+        confidences: confs,
+    };
+    (read, settled.confidence)
+}
+
 fn build(format: MrzFormat, raw: Vec<String>, a: Attempt, opts: &MrzOptions) -> MrzReading {
+    let mut a = a;
+    let (name_read, name_confidence) = settle_names(format, &mut a, opts);
     let b = bytes(&a.lines);
     let check_of = |n: CheckName| a.checks.iter().find(|c| c.name == n).map(|c| c.ok);
     let field =
@@ -1101,5 +1139,8 @@ fn build(format: MrzFormat, raw: Vec<String>, a: Attempt, opts: &MrzOptions) -> 
         failed_checks,
         checks: a.checks,
         repairs: a.repairs,
+        name_confidence,
+        name_uncertain: name_confidence < names::NAME_UNCERTAIN_BELOW,
+        name_read,
     }
 }

@@ -25,6 +25,7 @@ mod date;
 mod engine;
 pub mod generate;
 mod layout;
+pub mod names;
 
 pub use date::{DateRole, IsoDate, days_in_month, resolve_yymmdd};
 pub use layout::{CheckName, MrzFormat, char_value, check_digit, check_digit_bytes};
@@ -181,6 +182,9 @@ pub enum RepairReason {
     LengthPad,
     /// A character removed to bring the line to its format's length.
     LengthTrim,
+    /// A letter where the name grammar (or the printed name) allows only a filler: a filler
+    /// the OCR read as a letter.
+    NameGrammar,
 }
 
 /// One change made to the OCR text.
@@ -220,6 +224,38 @@ pub struct MrzReading {
     pub failed_checks: Vec<CheckName>,
     /// Every change made to the text, in the order made.
     pub repairs: Vec<Repair>,
+    /// How sure the name is, 0–1: the recogniser's confidence in its letters, lowered when the
+    /// name grammar had to guess which letters were misread fillers, raised when the printed
+    /// name confirms it. No check digit covers the name.
+    pub name_confidence: f32,
+    /// The name stays uncertain (`name_confidence` under [`names::NAME_UNCERTAIN_BELOW`]):
+    /// show it as unconfirmed.
+    pub name_uncertain: bool,
+    /// The name field as recognised, before the grammar repairs, with its confidences.
+    #[serde(skip)]
+    pub name_read: NameRead,
+}
+
+/// The name field as the OCR read it, kept to confirm it against the printed name.
+///
+/// A working copy, not part of the reading's value: it is not serialised (empty after a JSON
+/// round trip), and any two compare equal (so that a reading equals itself after one).
+#[derive(Debug, Clone, Default)]
+pub struct NameRead {
+    /// Line of the field in `corrected`.
+    pub line: usize,
+    /// Offset of the field in that line.
+    pub start: usize,
+    /// The field's characters as recognised (after the field rules, before the grammar).
+    pub text: String,
+    /// Their confidences, when known.
+    pub confidences: Vec<Option<f32>>,
+}
+
+impl PartialEq for NameRead {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
 }
 
 /// Why no MRZ could be read.
@@ -317,6 +353,66 @@ impl MrzReading {
     /// The holder's age in whole years on `today`; `None` without a birth date.
     pub fn age_on(&self, today: IsoDate) -> Option<i32> {
         self.birth_date().map(|b| b.years_until(&today))
+    }
+
+    /// Check the name against the printed zone's surname and given names (words in `A-Z`, as
+    /// the MRZ writes them). When the printed name explains every difference from the name as
+    /// recognised by fillers read as letters, the MRZ takes the printed form (repairs recorded)
+    /// and the name is confirmed; a settled name equal to it is confirmed too. Returns whether
+    /// the name was confirmed.
+    pub fn confirm_name(&mut self, surname: &[String], given: &[String], low: f32) -> bool {
+        let read = self.name_read.clone();
+        if read.text.is_empty() || surname.is_empty() || given.is_empty() {
+            return false;
+        }
+        let len = read.text.len();
+        let target = names::field_from_words(surname, given, len);
+        let Some(line) = self.corrected.get(read.line) else {
+            return false;
+        };
+        let Some(current) = line.as_bytes().get(read.start..read.start + len) else {
+            return false;
+        };
+        if current != target.as_slice() {
+            if !names::explains(read.text.as_bytes(), &read.confidences, &target, low)
+                || !names::explains(current, &read.confidences, &target, low)
+            {
+                return false;
+            }
+            let mut bytes = line.as_bytes().to_vec();
+            for (k, (&c, &t)) in current.iter().zip(&target).enumerate() {
+                if c != t {
+                    self.repairs.push(Repair {
+                        line: read.line,
+                        position: read.start + k,
+                        from: Some(char::from(c)),
+                        to: Some(char::from(t)),
+                        reason: RepairReason::NameGrammar,
+                    });
+                    bytes[read.start + k] = t;
+                }
+            }
+            let field = String::from_utf8_lossy(&target).into_owned();
+            let (p_raw, s_raw) = field
+                .split_once("<<")
+                .map_or((field.clone(), String::new()), |(p, s)| {
+                    (p.to_string(), s.to_string())
+                });
+            let words = |s: &str| {
+                s.split('<')
+                    .filter(|w| !w.is_empty())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            self.fields.primary_identifier.value = words(&p_raw);
+            self.fields.primary_identifier.raw = p_raw;
+            self.fields.secondary_identifier.value = words(&s_raw);
+            self.fields.secondary_identifier.raw = s_raw;
+            self.corrected[read.line] = String::from_utf8_lossy(&bytes).into_owned();
+        }
+        self.name_confidence = self.name_confidence.max(names::CONFIRMED);
+        self.name_uncertain = false;
+        true
     }
 
     /// Full name as printed on most documents: secondary identifier then primary identifier.
