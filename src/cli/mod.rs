@@ -1,5 +1,6 @@
 //! Command-line front ends of the core's capabilities (clap arguments, printing, exit codes).
 
 pub mod audit;
+pub mod doctor;
 pub mod document;
 pub mod liveness;

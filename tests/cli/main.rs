@@ -8,5 +8,6 @@ mod passport;
 mod synth;
 
 mod cli;
+mod doctor_cli;
 mod document_cli;
 mod liveness_cli;

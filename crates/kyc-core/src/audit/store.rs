@@ -983,6 +983,61 @@ impl AuditStore {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
+    /// Open an existing store without writing to it (no creation, migration, key creation or
+    /// index load): for health checks beside a running kiosk. [`AuditStore::verify`] and
+    /// [`AuditStore::integrity_check`] work on it; writes fail.
+    ///
+    /// # Errors
+    /// When the database is missing, unreadable, not a database, or of a newer schema.
+    pub fn open_read_only(cfg: AuditConfig) -> Result<Self, AuditError> {
+        if !cfg.db_path.is_file() {
+            return Err(AuditError::io(
+                &cfg.db_path,
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            ));
+        }
+        let conn = Connection::open_with_flags(
+            &cfg.db_path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(cfg.busy_timeout)?;
+        let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if found > schema::SCHEMA_VERSION {
+            return Err(AuditError::SchemaTooNew {
+                found,
+                supported: schema::SCHEMA_VERSION,
+            });
+        }
+        let cfg = AuditConfig {
+            create_key: false,
+            load_index_at_open: false,
+            ..cfg
+        };
+        let (keys, key_state) = load_keys(&conn, &cfg)?;
+        Ok(AuditStore {
+            conn,
+            keys,
+            key_state,
+            cfg,
+            index: FaceIndex::new(),
+        })
+    }
+
+    /// The schema version the database is at (`PRAGMA user_version`); below
+    /// [`crate::audit::SCHEMA_VERSION`] until the next read-write open migrates it.
+    pub fn schema_version(&self) -> Result<i64, AuditError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Time of the newest chained event, ms since the epoch (`None` for an empty chain).
+    pub fn newest_event_ms(&self) -> Result<Option<i64>, AuditError> {
+        Ok(self
+            .conn
+            .query_row("SELECT max(ts_ms) FROM events", [], |r| r.get(0))?)
+    }
+
     /// Append a free-form audit event (e.g. settings changed) attributed to `by`.
     pub fn log_event(
         &mut self,
