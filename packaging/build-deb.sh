@@ -7,7 +7,9 @@
 # the models and ONNX Runtime listed in models/manifest.toml are verified by the binary itself
 # (`kyc-kiosk doctor`) before they are packed into /usr/lib/kyc-kiosk/models. The version is the
 # changelog's (packaging/debian/changelog), whose upstream part must equal Cargo.toml's.
-# --no-build packs the target/dist binary already there. The last line printed is the .deb's path.
+# --no-build packs the target/dist binary already there ($KYC_DEB_BIN names another, e.g. a
+# release build for a quick trial; $KYC_DEB_OUT the output folder, target/debian by default).
+# The last line printed is the .deb's path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -48,12 +50,13 @@ if [ "$build" = 1 ]; then
     echo "build-deb: cargo build --profile dist --locked" >&2
     cargo build --profile dist --locked --bin kyc-kiosk >&2
 fi
-bin=target/dist/kyc-kiosk
+bin=${KYC_DEB_BIN:-target/dist/kyc-kiosk}
 [ -x "$bin" ] || die "$bin is missing (run without --no-build)"
 
 # The binary verifies every model and the runtime against the manifest compiled into it.
 check_home=$(mktemp -d)
 stage=$(mktemp -d)
+chmod 0755 "$stage" # becomes the installed system's /
 trap 'rm -rf "$check_home" "$stage"' EXIT
 HOME=$check_home XDG_DATA_HOME=$check_home XDG_CONFIG_HOME=$check_home KYC_KIOSK_MODELS=$ROOT/models \
     "$bin" doctor --json >"$check_home/doctor.json" || true
@@ -111,6 +114,6 @@ find "$stage" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 
 mkdir -p "$OUT"
 deb="$OUT/kyc-kiosk_${version}_${arch}.deb"
-dpkg-deb --root-owner-group -Zxz -z6 --build "$stage" "$deb" >&2
+dpkg-deb --root-owner-group -Zzstd --build "$stage" "$deb" >&2
 echo "build-deb: $(du -h "$deb" | cut -f1) package, $installed_size KiB installed" >&2
 echo "$deb"
