@@ -158,6 +158,8 @@ enum Command {
     },
     /// Run a demonstration verification on the fetched sample photos.
     Demo,
+    /// Check this kiosk's health: cameras, models, audit store, disk, clock, configuration.
+    Doctor(kyc_kiosk::cli::doctor::DoctorArgs),
     #[command(flatten)]
     Document(kyc_kiosk::cli::document::DocumentCommand),
     /// Open the kiosk window (the default when no command is given).
@@ -231,6 +233,10 @@ fn raise_minimum_level(mut config: Config, level: Option<u8>) -> Config {
 }
 
 fn run(cli: Cli) -> Result<i32, Error> {
+    // Before the configuration is loaded: a broken configuration is one of doctor's findings.
+    if let Some(Command::Doctor(args)) = &cli.command {
+        return Ok(kyc_kiosk::cli::doctor::run(cli.config.as_deref(), args));
+    }
     let config = Config::load(cli.config.as_deref())?;
     kyc_kiosk::logging::init(&config.logging);
     match cli.command {
@@ -488,6 +494,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
         ),
         Some(Command::Document(cmd)) => kyc_kiosk::cli::document::run(&config, cmd),
         Some(Command::Demo) => demo(config),
+        Some(Command::Doctor(args)) => {
+            Ok(kyc_kiosk::cli::doctor::run(cli.config.as_deref(), &args))
+        }
         Some(Command::Gui(args)) => kyc_kiosk::gui::run(&args, config),
         None => kyc_kiosk::gui::run(&kyc_kiosk::gui::GuiArgs::default(), config),
     }

@@ -2,5 +2,6 @@
 
 pub mod audit;
 pub mod auth;
+pub mod doctor;
 pub mod document;
 pub mod liveness;

@@ -8,6 +8,7 @@ mod passport;
 mod synth;
 
 mod cli;
+mod doctor_cli;
 mod document_cli;
 mod liveness_cli;
 mod logs_cli;

@@ -13,6 +13,9 @@ use crate::imaging::ImageLimits;
 /// Environment variable naming a config file.
 pub const CONFIG_ENV: &str = "KYC_KIOSK_CONFIG";
 
+/// The installed package's configuration file (a conffile), last in the lookup order.
+pub const SYSTEM_CONFIG: &str = "/etc/kyc-kiosk/config.toml";
+
 /// Weights of the overall confidence (the reference services use 0.4 / 0.2 / 0.4).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -234,21 +237,12 @@ impl Default for Config {
 }
 
 impl Config {
-    /// Load `path`, or `$KYC_KIOSK_CONFIG`, or `<config dir>/kyc-kiosk/config.toml` when it
-    /// exists; otherwise the defaults.
+    /// Load the file [`Config::source`] picks; the defaults when it picks none.
     ///
     /// # Errors
     /// When the file exists but cannot be read or is invalid.
     pub fn load(path: Option<&Path>) -> Result<Self> {
-        let chosen = path
-            .map(Path::to_path_buf)
-            .or_else(|| std::env::var_os(CONFIG_ENV).map(PathBuf::from))
-            .or_else(|| {
-                dirs::config_dir()
-                    .map(|d| d.join("kyc-kiosk").join("config.toml"))
-                    .filter(|p| p.exists())
-            });
-        let Some(file) = chosen else {
+        let Some(file) = Self::source(path) else {
             return Ok(Self::default());
         };
         let text = std::fs::read_to_string(&file).map_err(|e| Error::Config {
@@ -256,6 +250,21 @@ impl Config {
             reason: format!("cannot read: {e}"),
         })?;
         Self::from_toml(&text).map_err(|reason| Error::Config { path: file, reason })
+    }
+
+    /// The configuration file in force: `path`, or `$KYC_KIOSK_CONFIG`, or
+    /// `<config dir>/kyc-kiosk/config.toml` when it exists, or the installed package's
+    /// [`SYSTEM_CONFIG`] when it exists; `None` means the defaults.
+    #[must_use]
+    pub fn source(path: Option<&Path>) -> Option<PathBuf> {
+        path.map(Path::to_path_buf)
+            .or_else(|| std::env::var_os(CONFIG_ENV).map(PathBuf::from))
+            .or_else(|| {
+                dirs::config_dir()
+                    .map(|d| d.join("kyc-kiosk").join("config.toml"))
+                    .filter(|p| p.exists())
+            })
+            .or_else(|| Some(PathBuf::from(SYSTEM_CONFIG)).filter(|p| p.exists()))
     }
 
     /// Parse and validate TOML text.

@@ -87,9 +87,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Where the Debian package installs the verified models and the runtime library.
+pub const PACKAGE_MODELS_DIR: &str = "/usr/lib/kyc-kiosk/models";
+
 /// Find the models folder: `$KYC_KIOSK_MODELS`, else `models/` beside the executable or in one
-/// of its parent folders (an installed kiosk, or `target/release` in a checkout), else the
-/// source checkout this binary was built from, else the platform data folder.
+/// of its parent folders (a copied kiosk folder, or `target/release` in a checkout), else the
+/// installed package's [`PACKAGE_MODELS_DIR`], else the source checkout this binary was built
+/// from, else the platform data folder.
 #[must_use]
 pub fn models_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os(MODELS_ENV) {
@@ -103,6 +107,10 @@ pub fn models_dir() -> PathBuf {
                 return candidate;
             }
         }
+    }
+    let packaged = PathBuf::from(PACKAGE_MODELS_DIR);
+    if has_manifest_files(&packaged) {
+        return packaged;
     }
     let source = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../models"));
     if has_manifest_files(&source) {

@@ -1258,6 +1258,21 @@ impl AuditStore {
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
+    /// The schema version the database is at (`PRAGMA user_version`); below
+    /// [`crate::audit::SCHEMA_VERSION`] until the next read-write open migrates it.
+    pub fn schema_version(&self) -> Result<i64, AuditError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Time of the newest chained event, ms since the epoch (`None` for an empty chain).
+    pub fn newest_event_ms(&self) -> Result<Option<i64>, AuditError> {
+        Ok(self
+            .conn
+            .query_row("SELECT max(ts_ms) FROM events", [], |r| r.get(0))?)
+    }
+
     /// Append a free-form audit event (e.g. settings changed) attributed to `by`.
     pub fn log_event(
         &mut self,
