@@ -26,12 +26,25 @@ fn a_verification_log_names_stages_and_no_personal_data() {
     let doc = passport::passport_file("obama.jpg", 0, tmp.path());
     let selfie = data("obama3.jpg");
     let db = tmp.path().join("audit.sqlite3");
+    let admin = Command::new(env!("CARGO_BIN_EXE_kyc-kiosk"))
+        .args(["--config", config.to_str().unwrap(), "audit", "create-admin"])
+        .args(["--db", db.to_str().unwrap(), "--username", "admin"])
+        .env("KYC_KIOSK_ADMIN_PASSWORD", "admin-passphrase-1")
+        .output()
+        .unwrap();
+    assert_eq!(
+        admin.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&admin.stderr)
+    );
     let out = Command::new(env!("CARGO_BIN_EXE_kyc-kiosk"))
         .args(["--config", config.to_str().unwrap(), "verify", "--json"])
         .args(["--document", doc.to_str().unwrap()])
         .args(["--selfie", selfie.to_str().unwrap()])
         .args(["--id-type", "passport", "--id-number", "CI0482913"])
-        .args(["--record", "--db", db.to_str().unwrap()])
+        .args(["--record", "--db", db.to_str().unwrap(), "--operator", "admin"])
+        .env("KYC_KIOSK_PASSWORD", "admin-passphrase-1")
         .env_remove("KYC_KIOSK_LOG")
         .env_remove("RUST_LOG")
         .env_remove("KYC_KIOSK_CONFIG")

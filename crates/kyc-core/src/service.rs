@@ -1256,11 +1256,11 @@ mod tests {
     fn store(dir: &Path, users: &[(&str, Role)]) -> AuditConfig {
         let cfg = AuditConfig::at(dir.join("audit.sqlite3")).with_fast_hashing();
         let mut store = AuditStore::open(cfg.clone()).unwrap();
-        store.create_first_admin("admin", "admin-pass-1").unwrap();
-        let admin = store.login("admin", "admin-pass-1").unwrap();
+        store.create_first_admin("admin", "admin-passphrase-1").unwrap();
+        let admin = store.login("admin", "admin-passphrase-1").unwrap();
         for (name, role) in users {
             store
-                .create_user(&admin, name, &format!("{name}-pass-1"), *role)
+                .create_user(&admin, name, &format!("{name}-passphrase-1"), *role)
                 .unwrap();
         }
         store.logout(admin).unwrap();
@@ -1333,7 +1333,7 @@ mod tests {
         let in_force = SettingsInForce::load(Config::default(), Some(&path)).unwrap();
         let mut svc = VerificationService::open(in_force, cfg).unwrap();
         svc.record_settings_in_force("test", None).unwrap();
-        svc.login("ama", "ama-pass-1").unwrap();
+        svc.login("ama", "ama-passphrase-1").unwrap();
         svc.begin(claim(None)).unwrap();
         assert!(matches!(svc.verify(|_| {}), Err(ServiceError::NoDocument)));
         svc.capture_document(Capture::file(&fetched("obama.jpg")).unwrap())
@@ -1404,7 +1404,7 @@ mod tests {
         let cfg = store(dir.path(), &[("ama", Role::Agent)]);
         let doc = || Capture::file(&fetched("obama.jpg")).unwrap();
         let mut svc = open(&cfg, Config::default());
-        svc.login("ama", "ama-pass-1").unwrap();
+        svc.login("ama", "ama-passphrase-1").unwrap();
         // No document yet: nothing to keep, nothing written.
         svc.begin(claim(None)).unwrap();
         assert_eq!(svc.abandon(AbandonReason::NextCustomer).unwrap(), None);
@@ -1421,7 +1421,7 @@ mod tests {
         assert_eq!(json["reasons"][0]["code"], "abandoned");
         assert_eq!(kinds, ["document_front"]);
         // The next customer started over an open one.
-        svc.login("ama", "ama-pass-1").unwrap();
+        svc.login("ama", "ama-passphrase-1").unwrap();
         svc.begin(claim(None)).unwrap();
         svc.capture_document(doc()).unwrap();
         svc.capture_document_back(Some(doc())).unwrap();
@@ -1455,7 +1455,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cfg = store(dir.path(), &[("ama", Role::Agent)]);
         let mut svc = open(&cfg, Config::default());
-        svc.login("ama", "ama-pass-1").unwrap();
+        svc.login("ama", "ama-passphrase-1").unwrap();
         svc.begin(claim(Some("GHA-123456789-0"))).unwrap();
         svc.capture_document(Capture::file(&fetched("obama.jpg")).unwrap())
             .unwrap();
@@ -1488,7 +1488,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cfg = store(dir.path(), &[("ama", Role::Agent)]);
         let mut svc = open(&cfg, Config::default());
-        svc.login("ama", "ama-pass-1").unwrap();
+        svc.login("ama", "ama-passphrase-1").unwrap();
         let doc = || Capture::file(&fetched("obama.jpg")).unwrap();
         let mut ids = Vec::new();
         for number in ["GHA-123456789-0", "GHA-987654321-0", "gha 123456789 0"] {
@@ -1522,7 +1522,7 @@ mod tests {
             &[("kofi", Role::Supervisor), ("efua", Role::Supervisor)],
         );
         let mut svc = open(&cfg, Config::default());
-        svc.login("kofi", "kofi-pass-1").unwrap();
+        svc.login("kofi", "kofi-passphrase-1").unwrap();
         svc.begin(claim(None)).unwrap();
         svc.capture_document(Capture::file(&fetched("obama.jpg")).unwrap())
             .unwrap();
@@ -1539,7 +1539,7 @@ mod tests {
         assert!(err.to_string().contains("cannot decide a case they ran"));
         assert_eq!(count(&svc, "SELECT COUNT(*) FROM supervisor_actions"), 0);
         // Another supervisor may.
-        svc.login("efua", "efua-pass-1").unwrap();
+        svc.login("efua", "efua-passphrase-1").unwrap();
         let action = svc.review(id, Decision::Reject, "looks wrong").unwrap();
         assert!(action > 0);
         assert_eq!(count(&svc, "SELECT COUNT(*) FROM supervisor_actions"), 1);
@@ -1556,7 +1556,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cfg = store(dir.path(), &[("ama", Role::Agent)]);
         let mut svc = open(&cfg, Config::default());
-        svc.login("ama", "ama-pass-1").unwrap();
+        svc.login("ama", "ama-passphrase-1").unwrap();
         svc.begin(claim(None)).unwrap();
         svc.capture_document(Capture::file(&fetched("obama.jpg")).unwrap())
             .unwrap();
