@@ -42,7 +42,7 @@ pub struct FilterArgs {
     #[arg(long, value_name = "DATE")]
     pub to: Option<String>,
     /// Only the records of this operator (`--operator` is who runs the command).
-    #[arg(long = "by-operator", value_name = "NAME")]
+    #[arg(id = "by_operator", long = "by-operator", value_name = "NAME")]
     pub operator: Option<String>,
     /// Only this current decision (approve, refer, reject).
     #[arg(long)]
