@@ -289,6 +289,11 @@ fn verify_document_back_is_merged_and_the_back_image_is_kept_in_the_record() {
     let dir = tempfile::tempdir().unwrap();
     let (front, back) = two_sided_files(dir.path(), "obama.jpg");
     let db = dir.path().join("audit.sqlite3");
+    // Recording needs a user's credentials.
+    AuditStore::open(AuditConfig::at(&db).with_fast_hashing())
+        .unwrap()
+        .create_first_admin("root", "root-password-1")
+        .unwrap();
     let v = run_json(
         kiosk()
             .args(["verify", "--json", "--record", "--document"])
@@ -298,7 +303,9 @@ fn verify_document_back_is_merged_and_the_back_image_is_kept_in_the_record() {
             .arg("--selfie")
             .arg(common::data("obama2.jpg"))
             .arg("--db")
-            .arg(&db),
+            .arg(&db)
+            .args(["--operator", "root"])
+            .env("KYC_KIOSK_PASSWORD", "root-password-1"),
     );
     let reading = &v["document"]["reading"];
     assert_eq!(reading["mrz"]["valid"], true);
@@ -318,7 +325,6 @@ fn verify_document_back_is_merged_and_the_back_image_is_kept_in_the_record() {
 
     // The record holds the back file's own bytes beside the front, and they load back.
     let mut store = AuditStore::open(AuditConfig::at(&db)).unwrap();
-    store.create_first_admin("root", "root-password-1").unwrap();
     let session = store.login("root", "root-password-1").unwrap();
     let detail = store.get_record(&session, id).unwrap();
     assert!(detail.images.contains(&ImageKind::DocumentFront));

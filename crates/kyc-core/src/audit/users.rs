@@ -310,9 +310,9 @@ pub fn check_password_policy(password: &str) -> Result<(), AuditError> {
 }
 
 impl AuditStore {
-    /// An admin identity for scheduled maintenance run by the kiosk itself or the `audit` CLI
-    /// (retention purge at start-up, command-line erasure); its actions are chained under
-    /// `system:<purpose>`. The CLI relies on OS file permissions of the database and key file.
+    /// An admin identity for scheduled maintenance run by the kiosk itself (retention purge at
+    /// start-up); its actions are chained under `system:<purpose>`. The `audit` commands that
+    /// read or change records log a real user in instead.
     pub fn system_session(&self, purpose: &str) -> UserSession {
         UserSession {
             user_id: None,
