@@ -27,7 +27,12 @@ fn a_verification_log_names_stages_and_no_personal_data() {
     let selfie = data("obama3.jpg");
     let db = tmp.path().join("audit.sqlite3");
     let admin = Command::new(env!("CARGO_BIN_EXE_kyc-kiosk"))
-        .args(["--config", config.to_str().unwrap(), "audit", "create-admin"])
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "audit",
+            "create-admin",
+        ])
         .args(["--db", db.to_str().unwrap(), "--username", "admin"])
         .env("KYC_KIOSK_ADMIN_PASSWORD", "admin-passphrase-1")
         .output()
@@ -43,7 +48,13 @@ fn a_verification_log_names_stages_and_no_personal_data() {
         .args(["--document", doc.to_str().unwrap()])
         .args(["--selfie", selfie.to_str().unwrap()])
         .args(["--id-type", "passport", "--id-number", "CI0482913"])
-        .args(["--record", "--db", db.to_str().unwrap(), "--operator", "admin"])
+        .args([
+            "--record",
+            "--db",
+            db.to_str().unwrap(),
+            "--operator",
+            "admin",
+        ])
         .env("KYC_KIOSK_PASSWORD", "admin-passphrase-1")
         .env_remove("KYC_KIOSK_LOG")
         .env_remove("RUST_LOG")
@@ -87,7 +98,7 @@ fn a_verification_log_names_stages_and_no_personal_data() {
         "stage=\"match\"",
         "stage=\"total\"",
         "verification done",
-        "decision=Approve",
+        "decision=Refer",
         "document.read=",
         "audit: verification recorded",
     ] {

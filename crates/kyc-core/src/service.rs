@@ -1139,9 +1139,7 @@ impl VerificationService {
                     let sealed = keys.seal(&marker_aad(&s.id, part), &b)?;
                     write_private(&path, &sealed).map_err(|e| fail(&path, &e))?;
                 }
-                None => {
-                    std::fs::remove_file(&path).warn_on_err("removing an open-verification marker");
-                }
+                None => remove_if_present(&path),
             }
         }
         Ok(())
@@ -1153,8 +1151,7 @@ impl VerificationService {
             ImageKind::DocumentBack.as_str(),
             "marker",
         ] {
-            std::fs::remove_file(self.marker_path(id, part))
-                .warn_on_err("removing an open-verification marker");
+            remove_if_present(&self.marker_path(id, part));
         }
     }
 
@@ -1241,6 +1238,14 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
+/// Remove a marker file; one already gone is fine, any other failure is logged.
+fn remove_if_present(path: &Path) {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        other => other.warn_on_err("removing an open-verification marker"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1256,7 +1261,9 @@ mod tests {
     fn store(dir: &Path, users: &[(&str, Role)]) -> AuditConfig {
         let cfg = AuditConfig::at(dir.join("audit.sqlite3")).with_fast_hashing();
         let mut store = AuditStore::open(cfg.clone()).unwrap();
-        store.create_first_admin("admin", "admin-passphrase-1").unwrap();
+        store
+            .create_first_admin("admin", "admin-passphrase-1")
+            .unwrap();
         let admin = store.login("admin", "admin-passphrase-1").unwrap();
         for (name, role) in users {
             store
