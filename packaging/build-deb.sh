@@ -3,11 +3,12 @@
 #
 #   packaging/build-deb.sh [--no-build]
 #
-# The binary comes from the dist profile (`cargo build --profile dist --locked`, target/dist/);
+# The binary comes from the release profile (the one the tests build: no LTO, so nothing is built
+# twice in CI; $KYC_DEB_PROFILE=dist gives the thin-LTO build, which takes far longer on 2 cores);
 # the models and ONNX Runtime listed in models/manifest.toml are verified by the binary itself
 # (`kyc-kiosk doctor`) before they are packed into /usr/lib/kyc-kiosk/models. The version is the
 # changelog's (packaging/debian/changelog), whose upstream part must equal Cargo.toml's.
-# --no-build packs the target/dist binary already there ($KYC_DEB_BIN names another, e.g. a
+# --no-build packs the binary of that profile already there ($KYC_DEB_BIN names another, e.g. a
 # release build for a quick trial; $KYC_DEB_OUT the output folder, target/debian by default).
 # The last line printed is the .deb's path.
 set -euo pipefail
@@ -46,11 +47,12 @@ if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
 fi
 export SOURCE_DATE_EPOCH
 
+profile=${KYC_DEB_PROFILE:-release}
 if [ "$build" = 1 ]; then
-    echo "build-deb: cargo build --profile dist --locked" >&2
-    cargo build --profile dist --locked --bin kyc-kiosk >&2
+    echo "build-deb: cargo build --profile $profile --locked" >&2
+    cargo build --profile "$profile" --locked --bin kyc-kiosk >&2
 fi
-bin=${KYC_DEB_BIN:-target/dist/kyc-kiosk}
+bin=${KYC_DEB_BIN:-target/$profile/kyc-kiosk}
 [ -x "$bin" ] || die "$bin is missing (run without --no-build)"
 
 # The binary verifies every model and the runtime against the manifest compiled into it.
