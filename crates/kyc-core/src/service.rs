@@ -609,9 +609,8 @@ impl VerificationService {
     /// signed out first.
     pub fn sign_in(&mut self, session: UserSession) {
         if self.user.is_some() {
-            if let Err(e) = self.logout() {
-                tracing::warn!(error = %e, "signing the previous user out failed");
-            }
+            self.logout()
+                .warn_on_err("signing the previous user out failed");
         }
         self.user = Some(session);
     }
