@@ -181,7 +181,11 @@ assert r["decision"] != "approve", r["decision"]
 echo "install-test: two verifications in $(($(date +%s) - t0)) s" >&2
 
 step="record as the kiosk user (network cut)"
-offline runuser -u kyc-kiosk -- "${KIOSK_ENV[@]}" /usr/bin/kyc-kiosk verify --record \
+# Recording needs credentials: the first administrator, then verify --record signed in as them.
+offline runuser -u kyc-kiosk -- "${KIOSK_ENV[@]}" KYC_KIOSK_ADMIN_PASSWORD=install-test-admin-1 \
+    /usr/bin/kyc-kiosk audit create-admin --username admin >&2 || fail "create-admin exited $?"
+offline runuser -u kyc-kiosk -- "${KIOSK_ENV[@]}" KYC_KIOSK_PASSWORD=install-test-admin-1 \
+    /usr/bin/kyc-kiosk verify --record --operator admin \
     --document /tmp/samples/document.jpg --selfie /tmp/samples/selfie.jpg --json \
     >"$out/recorded.json" || fail "verify --record exited $?"
 [ -f "$root$STATE/audit.sqlite3" ] || fail "the kiosk user's store is not in $STATE"
