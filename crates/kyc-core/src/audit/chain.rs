@@ -91,32 +91,57 @@ pub(crate) struct EventIn<'a> {
     pub payload: serde_json::Value,
 }
 
-/// The immutable columns of a verification row, hashed into its creation event.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct VerificationCanon {
+/// The immutable columns of a verification row, hashed into its creation event
+/// (`row_sha256` in the `verification_recorded` payload). Public so a second party (the
+/// central service) recomputes the same digest over a row it received.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VerificationCanon {
+    /// Record id in the kiosk's store.
     pub id: i64,
+    /// Kiosk that wrote the record.
     pub kiosk_id: String,
+    /// Operator username.
     pub operator: String,
+    /// `individual` or `business`.
     pub customer_type: String,
+    /// Claimed ID type.
     pub claimed_id_type: Option<String>,
+    /// Claimed ID number.
     pub claimed_id_number: Option<String>,
+    /// Session start, ms since epoch.
     pub started_ms: i64,
+    /// Session end, ms since epoch.
     pub finished_ms: i64,
+    /// Write time, ms since epoch.
     pub created_ms: i64,
+    /// Decision at write time.
     pub decision: String,
+    /// Reason given.
     pub decision_reason: String,
+    /// Document number read.
     pub document_number: Option<String>,
+    /// Normalised ID number used for duplicate matching.
     pub id_key: Option<String>,
+    /// Holder's full name.
     pub full_name: Option<String>,
+    /// Issuing country.
     pub country: Option<String>,
+    /// Overall confidence 0–100.
     pub overall_confidence: Option<f64>,
+    /// The full `VerificationResult` JSON text.
     pub result_json: String,
+    /// Models and thresholds JSON text.
     pub models_json: String,
+    /// Duplicate findings JSON text.
     pub duplicates_json: String,
 }
 
 impl VerificationCanon {
-    pub(crate) fn digest(&self) -> Result<String, AuditError> {
+    /// SHA-256 (hex) of the row's canonical JSON: what the creation event's `row_sha256` holds.
+    ///
+    /// # Errors
+    /// `Json` when the row cannot be serialised (a non-finite confidence).
+    pub fn digest(&self) -> Result<String, AuditError> {
         digest(self)
     }
 }

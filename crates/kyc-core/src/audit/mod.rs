@@ -54,6 +54,7 @@ mod chain;
 mod crypto;
 mod error;
 mod export;
+mod outbox;
 mod schema;
 mod search;
 mod store;
@@ -61,7 +62,8 @@ mod types;
 mod users;
 
 pub use anchor::{Anchor, AnchorRead, read as read_anchor};
-pub use chain::{Problem, VerifyReport};
+pub use chain::{Problem, VerificationCanon, VerifyReport};
+pub use outbox::{ChainEvent, MAX_EVENTS_PER_READ, OutboxRecord};
 pub use crypto::{AuditKeys, KeyState};
 pub use error::AuditError;
 pub use export::{ExportFormat, Stats, TIME_BUCKETS_MS, TimeBucket, TimeSummary};
