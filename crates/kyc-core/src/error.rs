@@ -143,6 +143,9 @@ pub enum Error {
     /// The audit store refused or failed (disk full, corrupt database, wrong key, …).
     #[error("audit store: {0}")]
     Audit(#[from] crate::audit::AuditError),
+    /// Fleet enrolment or sync failed (central service unreachable, refusal, quarantine).
+    #[error("fleet sync: {0}")]
+    Fleet(#[from] crate::fleet::FleetError),
     /// Another I/O failure (writing output, reading a folder).
     #[error("{context}: {source}")]
     Io {
@@ -165,6 +168,7 @@ impl Error {
             Self::Config { .. } => "invalid_config",
             Self::Io { .. } => "io_error",
             Self::Audit(_) => "audit_store",
+            Self::Fleet(e) => e.code(),
         }
     }
 
@@ -183,6 +187,12 @@ impl Error {
                 | crate::audit::AuditError::PermissionDenied { .. },
             ) => exit::AUTH,
             Self::Audit(_) => exit::STORAGE,
+            Self::Fleet(crate::fleet::FleetError::Audit(_) | crate::fleet::FleetError::Io { .. }) => {
+                exit::STORAGE
+            }
+            Self::Fleet(crate::fleet::FleetError::InvalidInput(_)) => exit::BAD_INPUT,
+            Self::Fleet(crate::fleet::FleetError::Quarantined(_)) => exit::AUDIT_BROKEN,
+            Self::Fleet(_) => exit::FLEET,
         }
     }
 }
@@ -207,6 +217,9 @@ pub mod exit {
     /// No credentials, wrong credentials, a locked or disabled account, or a role that may not
     /// run the command.
     pub const AUTH: i32 = 8;
+    /// Fleet sync: the central service is unreachable, refused the request, or answered
+    /// something unexpected (a quarantined kiosk exits 7).
+    pub const FLEET: i32 = 9;
 }
 
 /// Result type of the core.

@@ -10,6 +10,7 @@ pub mod decision;
 pub mod document;
 pub mod error;
 pub mod face;
+pub mod fleet;
 pub mod health;
 pub mod imaging;
 pub mod inference;
