@@ -30,6 +30,9 @@ dpkg-query -W -f='${Status}' libclang-dev 2>/dev/null | grep -q 'ok installed' |
 # Fonts of the synthetic documents in tests/document_read.rs and examples/synth_documents.rs.
 [ -f /usr/share/fonts/opentype/ocr-b/OCRB.otf ] || need+=(fonts-ocr-b)  # the MRZ font
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+# PostgreSQL 15 for the central service (kyc-central) and its tests, which start throwaway
+# clusters with initdb/pg_ctl. (Debian 12 ships no pgvector package.)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || need+=(postgresql)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "setup: installing ${need[*]}"
   as_root apt-get update -qq

@@ -1,0 +1,182 @@
+//! The HTTP API (axum): enrolment, the signed sync endpoints, health.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use kyc_core::fleet::wire::{EnrollRequest, ErrorBody, PushRequest, paths};
+use serde::Serialize;
+
+use crate::{Central, CentralError};
+
+/// Largest request body (a push of records with their images).
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// An error answer: status, stable code, message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: u16,
+    /// Stable code.
+    pub code: String,
+    /// Explanation.
+    pub message: String,
+}
+
+impl ApiError {
+    fn new(status: u16, code: &str, message: &str) -> Self {
+        ApiError {
+            status,
+            code: code.to_string(),
+            message: message.to_string(),
+        }
+    }
+    /// 400.
+    pub fn bad_request(code: &str, m: &str) -> Self {
+        Self::new(400, code, m)
+    }
+    /// 401.
+    pub fn unauthorized(code: &str, m: &str) -> Self {
+        Self::new(401, code, m)
+    }
+    /// 409.
+    pub fn conflict(code: &str, m: &str) -> Self {
+        Self::new(409, code, m)
+    }
+    /// 409 `quarantined`.
+    pub fn quarantined(why: &str) -> Self {
+        Self::new(
+            409,
+            "quarantined",
+            &format!("kiosk quarantined ({why}); an administrator must clear it"),
+        )
+    }
+}
+
+impl From<CentralError> for ApiError {
+    fn from(e: CentralError) -> Self {
+        let (status, code) = match &e {
+            CentralError::InvalidInput(_) => (400, "invalid_input"),
+            CentralError::WeakPassword(_) => (400, "weak_password"),
+            CentralError::Unauthorized(_) => (401, "unauthorized"),
+            CentralError::Forbidden(_) => (403, "forbidden"),
+            CentralError::NotFound(_) => (404, "not_found"),
+            CentralError::Conflict(_) => (409, "conflict"),
+            CentralError::Db(_) | CentralError::Setup(_) | CentralError::SchemaTooNew { .. } => {
+                (503, "unavailable")
+            }
+        };
+        if status == 503 {
+            tracing::warn!(error = %e, "central: request failed");
+        }
+        ApiError::new(status, code, &e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (
+            status,
+            axum::Json(ErrorBody {
+                error: self.code,
+                message: self.message,
+            }),
+        )
+            .into_response()
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request("bad_json", &format!("body is not the expected JSON: {e}")))
+}
+
+fn json<T: Serialize>(v: T) -> Response {
+    axum::Json(v).into_response()
+}
+
+async fn signed_kiosk(
+    central: &Central,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<String, ApiError> {
+    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or(uri.path());
+    central
+        .authenticate(
+            method.as_str(),
+            path,
+            |h| headers.get(h).and_then(|v| v.to_str().ok()).map(str::to_string),
+            body,
+        )
+        .await
+}
+
+async fn enroll(State(c): State<Arc<Central>>, body: Bytes) -> Result<Response, ApiError> {
+    let req: EnrollRequest = parse(&body)?;
+    Ok(json(c.enroll(&req).await?))
+}
+
+async fn head(
+    State(c): State<Arc<Central>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let kiosk = signed_kiosk(&c, &method, &uri, &headers, &body).await?;
+    if let Err(e) = c.prune_nonces().await {
+        tracing::warn!(error = %e, "central: nonce pruning failed");
+    }
+    Ok(json(c.head(&kiosk).await?))
+}
+
+async fn push(
+    State(c): State<Arc<Central>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let kiosk = signed_kiosk(&c, &method, &uri, &headers, &body).await?;
+    let req: PushRequest = parse(&body)?;
+    Ok(json(c.push(&kiosk, &req).await?))
+}
+
+async fn health(State(c): State<Arc<Central>>) -> Result<Response, ApiError> {
+    let v = c.schema_version().await?;
+    Ok(json(serde_json::json!({ "status": "ok", "schemaVersion": v })))
+}
+
+/// The API's routes.
+pub fn router(central: Arc<Central>) -> Router {
+    Router::new()
+        .route(paths::ENROLL, post(enroll))
+        .route(paths::HEAD, get(head))
+        .route(paths::PUSH, post(push))
+        .route("/v1/health", get(health))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(central)
+}
+
+/// Serve the API on `listener` until `shutdown` completes.
+///
+/// # Errors
+/// `Setup` when serving fails.
+pub async fn serve(
+    central: Arc<Central>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), CentralError> {
+    axum::serve(listener, router(central))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| CentralError::Setup(format!("serving: {e}")))
+}

@@ -1,0 +1,754 @@
+//! The central side of kiosk enrolment and sync: one-time enrolment tokens, request
+//! authentication (signature, clock, single-use nonce), and the push, checked against the
+//! chain already received (see [`kyc_core::fleet::verify`]).
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use kyc_core::audit::{VerificationCanon, now_ms};
+use kyc_core::fleet::crypto::{SignedParts, record_aad, verify_request};
+use kyc_core::fleet::verify::hash_from_hex;
+use kyc_core::fleet::wire::*;
+use kyc_core::fleet::{ChainBreak, check_link, check_record, open_sealed};
+use rand_core::{OsRng, RngCore};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::server::ApiError;
+use crate::{Central, CentralError, CentralUser};
+
+/// How long an enrolment token stays valid.
+pub const TOKEN_TTL_MS: i64 = 24 * 3600 * 1000;
+
+const BLOB_KINDS: &[&str] = &[
+    "document_front",
+    "document_back",
+    "portrait",
+    "selfie",
+    "template",
+];
+
+/// An alert raised on a kiosk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Alert {
+    /// Row id.
+    pub id: i64,
+    /// Kiosk.
+    pub kiosk_id: String,
+    /// `gap`, `bad_link`, `fork`, `rollback`, `record_mismatch`, `malformed`.
+    pub kind: String,
+    /// What was found.
+    pub detail: String,
+    /// When, ms since epoch.
+    pub raised_ms: i64,
+    /// When an administrator cleared it.
+    pub cleared_ms: Option<i64>,
+    /// Who cleared it.
+    pub cleared_by: Option<String>,
+}
+
+/// One kiosk's sync state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KioskStatus {
+    /// Kiosk.
+    pub kiosk_id: String,
+    /// Highest sequence stored.
+    pub ack_seq: i64,
+    /// Highest head it reported.
+    pub reported_seq: i64,
+    /// Records stored.
+    pub records: i64,
+    /// Whether quarantined.
+    pub quarantined: bool,
+    /// Why.
+    pub quarantine_reason: Option<String>,
+}
+
+fn sha256(b: &[u8]) -> Vec<u8> {
+    Sha256::digest(b).to_vec()
+}
+
+fn valid_kiosk_id(k: &str) -> Result<(), CentralError> {
+    if k.is_empty()
+        || k.len() > 64
+        || !k
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err(CentralError::InvalidInput(format!(
+            "kiosk id {k:?}: 1 to 64 of a-z, A-Z, 0-9, '.', '_', '-'"
+        )));
+    }
+    Ok(())
+}
+
+enum PushFail {
+    Break(ChainBreak),
+    Api(ApiError),
+}
+
+impl From<ChainBreak> for PushFail {
+    fn from(b: ChainBreak) -> Self {
+        PushFail::Break(b)
+    }
+}
+
+impl From<tokio_postgres::Error> for PushFail {
+    fn from(e: tokio_postgres::Error) -> Self {
+        PushFail::Api(ApiError::from(CentralError::Db(e)))
+    }
+}
+
+impl Central {
+    /// An administrator makes a one-time enrolment token for `kiosk_id` (valid 24 h).
+    ///
+    /// # Errors
+    /// `Forbidden`, `InvalidInput`, `Conflict` when the kiosk is enrolled already.
+    pub async fn create_enrol_token(
+        &self,
+        by: &CentralUser,
+        kiosk_id: &str,
+    ) -> Result<String, CentralError> {
+        by.require_admin()?;
+        valid_kiosk_id(kiosk_id)?;
+        let c = self.pool.get().await?;
+        let enrolled = c
+            .query_opt(
+                "SELECT 1 FROM kiosks WHERE kiosk_id = $1 AND public_key IS NOT NULL",
+                &[&kiosk_id],
+            )
+            .await?
+            .is_some();
+        if enrolled {
+            return Err(CentralError::Conflict(format!(
+                "kiosk {kiosk_id} is enrolled already"
+            )));
+        }
+        let mut raw = [0u8; 20];
+        OsRng.fill_bytes(&mut raw);
+        let token = hex::encode(raw);
+        let now = now_ms();
+        c.execute(
+            "INSERT INTO enrol_tokens (token_sha256, kiosk_id, created_by, created_ms, expires_ms)
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &sha256(token.as_bytes()),
+                &kiosk_id,
+                &by.username,
+                &now,
+                &(now + TOKEN_TTL_MS),
+            ],
+        )
+        .await?;
+        tracing::info!(kiosk_id, "central: enrolment token made");
+        Ok(token)
+    }
+
+    /// A kiosk presents its token and public key; answers the central public key.
+    ///
+    /// # Errors
+    /// 401 for an unknown, used, expired or mismatched token; 400 for a bad key; 409 when
+    /// enrolled already.
+    pub async fn enroll(&self, req: &EnrollRequest) -> Result<EnrollResponse, ApiError> {
+        valid_kiosk_id(&req.kiosk_id)?;
+        let pk = hex::decode(&req.public_key)
+            .ok()
+            .filter(|v| v.len() == 32)
+            .ok_or_else(|| ApiError::bad_request("bad_key", "publicKey is not 32 bytes of hex"))?;
+        kyc_core::fleet::crypto::parse_public_key(&pk)
+            .map_err(|e| ApiError::bad_request("bad_key", &e.to_string()))?;
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await.map_err(CentralError::from)?;
+        let row = tx
+            .query_opt(
+                "SELECT kiosk_id, expires_ms, used_ms FROM enrol_tokens
+                 WHERE token_sha256 = $1 FOR UPDATE",
+                &[&sha256(req.token.as_bytes())],
+            )
+            .await
+            .map_err(CentralError::from)?;
+        let bad = |m: &str| ApiError::unauthorized("bad_token", m);
+        let Some(row) = row else {
+            return Err(bad("unknown enrolment token"));
+        };
+        let (kiosk, expires, used): (String, i64, Option<i64>) = (row.get(0), row.get(1), row.get(2));
+        if used.is_some() {
+            return Err(bad("this enrolment token was used already"));
+        }
+        if expires < now_ms() {
+            return Err(bad("this enrolment token has expired"));
+        }
+        if kiosk != req.kiosk_id {
+            return Err(bad("this enrolment token is for another kiosk"));
+        }
+        let n = tx
+            .execute(
+                "INSERT INTO kiosks (kiosk_id, public_key, enrolled_ms) VALUES ($1, $2, $3)
+                 ON CONFLICT (kiosk_id) DO UPDATE SET public_key = EXCLUDED.public_key,
+                     enrolled_ms = EXCLUDED.enrolled_ms
+                 WHERE kiosks.public_key IS NULL",
+                &[&req.kiosk_id, &pk, &now_ms()],
+            )
+            .await
+            .map_err(CentralError::from)?;
+        if n == 0 {
+            return Err(ApiError::conflict("already_enrolled", "kiosk is enrolled already"));
+        }
+        tx.execute(
+            "UPDATE enrol_tokens SET used_ms = $2 WHERE token_sha256 = $1",
+            &[&sha256(req.token.as_bytes()), &now_ms()],
+        )
+        .await
+        .map_err(CentralError::from)?;
+        tx.commit().await.map_err(CentralError::from)?;
+        tracing::info!(kiosk_id = %req.kiosk_id, "central: kiosk enrolled");
+        Ok(EnrollResponse {
+            kiosk_id: req.kiosk_id.clone(),
+            central_public_key: hex::encode(self.public_key()),
+        })
+    }
+
+    /// Authenticate a signed request: the four headers present, the timestamp within
+    /// [`MAX_CLOCK_SKEW_MS`], the signature valid for the kiosk's enrolled key, and the nonce
+    /// never seen before for that kiosk. Returns the kiosk id.
+    ///
+    /// # Errors
+    /// 401 `unsigned`, `stale`, `unknown_kiosk`, `bad_signature`, `replayed`.
+    pub async fn authenticate(
+        &self,
+        method: &str,
+        path: &str,
+        header: impl Fn(&str) -> Option<String>,
+        body: &[u8],
+    ) -> Result<String, ApiError> {
+        let need = |h: &str| {
+            header(h).ok_or_else(|| {
+                ApiError::unauthorized("unsigned", &format!("missing header {h}: requests must be signed"))
+            })
+        };
+        let kiosk = need(headers::KIOSK)?;
+        let ts: i64 = need(headers::TIMESTAMP)?
+            .parse()
+            .map_err(|_| ApiError::unauthorized("unsigned", "timestamp is not a number"))?;
+        let nonce = need(headers::NONCE)?;
+        let sig = hex::decode(need(headers::SIGNATURE)?)
+            .map_err(|_| ApiError::unauthorized("bad_signature", "signature is not hex"))?;
+        if nonce.len() < 16 || nonce.len() > 64 || !nonce.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(ApiError::unauthorized("unsigned", "nonce must be 16 to 64 hex digits"));
+        }
+        let now = now_ms();
+        if (now - ts).abs() > MAX_CLOCK_SKEW_MS {
+            return Err(ApiError::unauthorized(
+                "stale",
+                "request timestamp is more than 5 minutes from the server's clock",
+            ));
+        }
+        let c = self.pool.get().await?;
+        let pk: Option<Vec<u8>> = c
+            .query_opt("SELECT public_key FROM kiosks WHERE kiosk_id = $1", &[&kiosk])
+            .await
+            .map_err(CentralError::from)?
+            .and_then(|r| r.get(0));
+        let Some(pk) = pk else {
+            return Err(ApiError::unauthorized("unknown_kiosk", "kiosk is not enrolled"));
+        };
+        let parts = SignedParts {
+            method,
+            path,
+            kiosk_id: &kiosk,
+            timestamp_ms: ts,
+            nonce: &nonce,
+            body,
+        };
+        verify_request(&pk, &parts, &sig)
+            .map_err(|_| ApiError::unauthorized("bad_signature", "request signature does not verify"))?;
+        let fresh = c
+            .execute(
+                "INSERT INTO request_nonces (kiosk_id, nonce, seen_ms) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+                &[&kiosk, &nonce, &now],
+            )
+            .await
+            .map_err(CentralError::from)?;
+        if fresh == 0 {
+            tracing::warn!(kiosk_id = %kiosk, "central: replayed request refused");
+            return Err(ApiError::unauthorized("replayed", "this request was seen before"));
+        }
+        Ok(kiosk)
+    }
+
+    /// Forget nonces older than twice the clock window (they would be refused as stale).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn prune_nonces(&self) -> Result<u64, CentralError> {
+        let c = self.pool.get().await?;
+        Ok(c.execute(
+            "DELETE FROM request_nonces WHERE seen_ms < $1",
+            &[&(now_ms() - 2 * MAX_CLOCK_SKEW_MS)],
+        )
+        .await?)
+    }
+
+    /// What is stored for `kiosk_id`.
+    ///
+    /// # Errors
+    /// 404 for an unknown kiosk.
+    pub async fn head(&self, kiosk_id: &str) -> Result<HeadResponse, ApiError> {
+        let c = self.pool.get().await?;
+        let row = c
+            .query_opt(
+                "SELECT ack_seq, ack_hash, quarantined, quarantine_reason FROM kiosks
+                 WHERE kiosk_id = $1",
+                &[&kiosk_id],
+            )
+            .await
+            .map_err(CentralError::from)?
+            .ok_or_else(|| ApiError::from(CentralError::NotFound(format!("kiosk {kiosk_id}"))))?;
+        let hash: Vec<u8> = row.get(1);
+        Ok(HeadResponse {
+            kiosk_id: kiosk_id.to_string(),
+            ack_seq: row.get(0),
+            ack_hash: hex::encode(hash),
+            quarantined: row.get(2),
+            reason: row.get(3),
+        })
+    }
+
+    /// Store a push from `kiosk_id` (already authenticated), all or nothing. Events already
+    /// held with the same hash are skipped; a gap, a bad link, a fork, a rollback or a record
+    /// that does not match its event quarantines the kiosk, raises an alert and refuses the
+    /// push (409 `quarantined`).
+    ///
+    /// # Errors
+    /// 409 `quarantined`; 400 for a malformed push; database errors.
+    pub async fn push(&self, kiosk_id: &str, req: &PushRequest) -> Result<PushResponse, ApiError> {
+        if req.kiosk_id != kiosk_id {
+            return Err(ApiError::bad_request(
+                "kiosk_mismatch",
+                "the push names another kiosk than the one that signed it",
+            ));
+        }
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await.map_err(CentralError::from)?;
+        let row = tx
+            .query_one(
+                "SELECT ack_seq, ack_hash, reported_seq, quarantined, quarantine_reason
+                 FROM kiosks WHERE kiosk_id = $1 FOR UPDATE",
+                &[&kiosk_id],
+            )
+            .await
+            .map_err(CentralError::from)?;
+        let (ack_seq, ack_hash, reported, quarantined, reason): (
+            i64,
+            Vec<u8>,
+            i64,
+            bool,
+            Option<String>,
+        ) = (row.get(0), row.get(1), row.get(2), row.get(3), row.get(4));
+        if quarantined {
+            return Err(ApiError::quarantined(&reason.unwrap_or_default()));
+        }
+        let ack_hash: [u8; 32] = ack_hash.try_into().unwrap_or([0u8; 32]);
+        match self
+            .apply_push(&tx, kiosk_id, ack_seq, ack_hash, reported, req)
+            .await
+        {
+            Ok(resp) => {
+                tx.commit().await.map_err(CentralError::from)?;
+                Ok(resp)
+            }
+            Err(PushFail::Api(e)) => Err(e),
+            Err(PushFail::Break(b)) => {
+                drop(tx);
+                drop(c);
+                self.quarantine(kiosk_id, &b).await?;
+                Err(ApiError::quarantined(&b.to_string()))
+            }
+        }
+    }
+
+    async fn apply_push(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        kiosk_id: &str,
+        ack_seq: i64,
+        ack_hash: [u8; 32],
+        reported: i64,
+        req: &PushRequest,
+    ) -> Result<PushResponse, PushFail> {
+        let head_hash = hash_from_hex(req.head.seq, &req.head.hash)?;
+        let newest_known = ack_seq.max(reported);
+        if req.head.seq < newest_known {
+            return Err(ChainBreak::Rollback {
+                reported: req.head.seq,
+                acknowledged: newest_known,
+            }
+            .into());
+        }
+        if req.head.seq == ack_seq && ack_seq > 0 && head_hash != ack_hash {
+            return Err(ChainBreak::Fork { seq: ack_seq }.into());
+        }
+        let known = tx
+            .prepare("SELECT hash FROM kiosk_events WHERE kiosk_id = $1 AND seq = $2")
+            .await?;
+        let ins_event = tx
+            .prepare(
+                "INSERT INTO kiosk_events (kiosk_id, seq, ts_ms, kind, actor, verification_id,
+                     payload, prev_hash, hash, received_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .await?;
+        let ins_record = tx
+            .prepare(
+                "INSERT INTO records (kiosk_id, record_id, event_seq, created_ms, decision,
+                     current_decision, review_status, sealed_row, received_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .await?;
+        let ins_blob = tx
+            .prepare(
+                "INSERT INTO record_blobs (kiosk_id, record_id, kind, sealed) VALUES ($1, $2, $3, $4)",
+            )
+            .await?;
+        let upd_state = tx
+            .prepare(
+                "UPDATE records SET current_decision = coalesce($3, current_decision),
+                     review_status = coalesce($4, review_status)
+                 WHERE kiosk_id = $1 AND record_id = $2",
+            )
+            .await?;
+        let now = now_ms();
+        let (mut cur_seq, mut cur_hash) = (ack_seq, ack_hash);
+        let (mut accepted, mut duplicates) = (0u64, 0u64);
+        for item in &req.items {
+            let ev = &item.event;
+            if ev.seq <= cur_seq {
+                let stored: Option<Vec<u8>> = tx
+                    .query_opt(&known, &[&kiosk_id, &ev.seq])
+                    .await?
+                    .map(|r| r.get(0));
+                let theirs = hash_from_hex(ev.seq, &ev.hash)?;
+                match stored {
+                    Some(h) if h == theirs => {
+                        duplicates += 1;
+                        continue;
+                    }
+                    _ => return Err(ChainBreak::Fork { seq: ev.seq }.into()),
+                }
+            }
+            check_link(cur_seq, &cur_hash, ev)?;
+            let hash = hash_from_hex(ev.seq, &ev.hash)?;
+            let prev = hash_from_hex(ev.seq, &ev.prev_hash)?;
+            tx.execute(
+                &ins_event,
+                &[
+                    &kiosk_id,
+                    &ev.seq,
+                    &ev.ts_ms,
+                    &ev.kind,
+                    &ev.actor,
+                    &ev.verification_id,
+                    &ev.payload,
+                    &prev.as_slice(),
+                    &hash.as_slice(),
+                    &now,
+                ],
+            )
+            .await?;
+            if let Some(rec) = &item.record {
+                let row = self.open_row(kiosk_id, rec)?;
+                check_record(ev, &row)?;
+                let sealed_row = B64.decode(&rec.sealed_row).map_err(|_| {
+                    PushFail::Break(ChainBreak::RecordMismatch {
+                        id: rec.id,
+                        why: "sealed row is not base64".into(),
+                    })
+                })?;
+                tx.execute(
+                    &ins_record,
+                    &[
+                        &kiosk_id,
+                        &rec.id,
+                        &ev.seq,
+                        &row.created_ms,
+                        &row.decision,
+                        &rec.current_decision,
+                        &rec.review_status,
+                        &sealed_row,
+                        &now,
+                    ],
+                )
+                .await?;
+                let mut kinds = std::collections::HashSet::new();
+                for b in &rec.blobs {
+                    let mismatch = |why: &str| {
+                        PushFail::Break(ChainBreak::RecordMismatch {
+                            id: rec.id,
+                            why: format!("{} {why}", b.kind),
+                        })
+                    };
+                    if !BLOB_KINDS.contains(&b.kind.as_str()) || !kinds.insert(b.kind.as_str()) {
+                        return Err(mismatch("is an unknown or repeated kind"));
+                    }
+                    let sealed = B64.decode(&b.sealed).map_err(|_| mismatch("is not base64"))?;
+                    // Authenticate now (sealed to us, bound to this kiosk, record and kind);
+                    // the plain bytes are dropped at once: blobs rest sealed.
+                    open_sealed(&self.secret, &record_aad(kiosk_id, rec.id, &b.kind), &sealed)
+                        .map_err(|_| mismatch("does not open with the central key"))?;
+                    tx.execute(&ins_blob, &[&kiosk_id, &rec.id, &b.kind, &sealed])
+                        .await?;
+                }
+            } else if ev.kind == "supervisor_action"
+                && let Some(vid) = ev.verification_id
+            {
+                let p: serde_json::Value =
+                    serde_json::from_str(&ev.payload).unwrap_or(serde_json::Value::Null);
+                let cur = p.get("current_decision").and_then(|v| v.as_str());
+                let rev = p.get("review_status").and_then(|v| v.as_str());
+                tx.execute(&upd_state, &[&kiosk_id, &vid, &cur, &rev]).await?;
+            }
+            cur_seq = ev.seq;
+            cur_hash = hash;
+            accepted += 1;
+        }
+        if req.head.seq < cur_seq {
+            return Err(ChainBreak::Rollback {
+                reported: req.head.seq,
+                acknowledged: cur_seq,
+            }
+            .into());
+        }
+        if req.head.seq == cur_seq && cur_seq > 0 && head_hash != cur_hash {
+            return Err(ChainBreak::Fork { seq: cur_seq }.into());
+        }
+        tx.execute(
+            "UPDATE kiosks SET ack_seq = $2, ack_hash = $3, reported_seq = GREATEST(reported_seq, $4),
+                 last_sync_ms = $5 WHERE kiosk_id = $1",
+            &[&kiosk_id, &cur_seq, &cur_hash.as_slice(), &req.head.seq, &now],
+        )
+        .await?;
+        if accepted > 0 {
+            tracing::info!(kiosk_id, accepted, duplicates, ack_seq = cur_seq, "central: push stored");
+        }
+        Ok(PushResponse {
+            ack_seq: cur_seq,
+            ack_hash: hex::encode(cur_hash),
+            accepted,
+            duplicates,
+        })
+    }
+
+    fn open_row(&self, kiosk_id: &str, rec: &WireRecord) -> Result<VerificationCanon, PushFail> {
+        let mismatch = |why: &str| {
+            PushFail::Break(ChainBreak::RecordMismatch {
+                id: rec.id,
+                why: why.to_string(),
+            })
+        };
+        let sealed = B64
+            .decode(&rec.sealed_row)
+            .map_err(|_| mismatch("sealed row is not base64"))?;
+        let plain = open_sealed(&self.secret, &record_aad(kiosk_id, rec.id, "row"), &sealed)
+            .map_err(|_| mismatch("sealed row does not open with the central key"))?;
+        let row: VerificationCanon =
+            serde_json::from_slice(&plain).map_err(|_| mismatch("row is not a record"))?;
+        if row.id != rec.id {
+            return Err(mismatch("row id differs from the record id"));
+        }
+        Ok(row)
+    }
+
+    /// Quarantine a kiosk and raise an alert (in its own transaction, so it stands although
+    /// the push is refused).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn quarantine(&self, kiosk_id: &str, why: &ChainBreak) -> Result<(), CentralError> {
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        tx.execute(
+            "UPDATE kiosks SET quarantined = TRUE, quarantine_reason = $2 WHERE kiosk_id = $1",
+            &[&kiosk_id, &why.to_string()],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO alerts (kiosk_id, kind, detail, raised_ms) VALUES ($1, $2, $3, $4)",
+            &[&kiosk_id, &why.kind(), &why.to_string(), &now_ms()],
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::warn!(kiosk_id, kind = why.kind(), "central: kiosk quarantined");
+        Ok(())
+    }
+
+    /// An administrator clears a kiosk's quarantine and its open alerts. The chain received so
+    /// far stays as it is: the kiosk's next push must still link to it.
+    ///
+    /// # Errors
+    /// `Forbidden`, `NotFound`, database errors.
+    pub async fn clear_quarantine(
+        &self,
+        by: &CentralUser,
+        kiosk_id: &str,
+    ) -> Result<u64, CentralError> {
+        by.require_admin()?;
+        let mut c = self.pool.get().await?;
+        let tx = c.transaction().await?;
+        let n = tx
+            .execute(
+                "UPDATE kiosks SET quarantined = FALSE, quarantine_reason = NULL WHERE kiosk_id = $1",
+                &[&kiosk_id],
+            )
+            .await?;
+        if n == 0 {
+            return Err(CentralError::NotFound(format!("kiosk {kiosk_id}")));
+        }
+        let cleared = tx
+            .execute(
+                "UPDATE alerts SET cleared_ms = $2, cleared_by = $3
+                 WHERE kiosk_id = $1 AND cleared_ms IS NULL",
+                &[&kiosk_id, &now_ms(), &by.username],
+            )
+            .await?;
+        tx.commit().await?;
+        tracing::info!(kiosk_id, cleared, "central: quarantine cleared");
+        Ok(cleared)
+    }
+
+    /// Alerts, newest first (`open_only`: not cleared).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn alerts(&self, open_only: bool) -> Result<Vec<Alert>, CentralError> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT id, kiosk_id, kind, detail, raised_ms, cleared_ms, cleared_by FROM alerts
+                 WHERE NOT $1 OR cleared_ms IS NULL ORDER BY id DESC",
+                &[&open_only],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Alert {
+                id: r.get(0),
+                kiosk_id: r.get(1),
+                kind: r.get(2),
+                detail: r.get(3),
+                raised_ms: r.get(4),
+                cleared_ms: r.get(5),
+                cleared_by: r.get(6),
+            })
+            .collect())
+    }
+
+    /// Every kiosk's sync state.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn kiosks(&self) -> Result<Vec<KioskStatus>, CentralError> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT k.kiosk_id, k.ack_seq, k.reported_seq, k.quarantined, k.quarantine_reason,
+                        (SELECT count(*) FROM records r WHERE r.kiosk_id = k.kiosk_id)
+                 FROM kiosks k ORDER BY k.kiosk_id",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| KioskStatus {
+                kiosk_id: r.get(0),
+                ack_seq: r.get(1),
+                reported_seq: r.get(2),
+                quarantined: r.get(3),
+                quarantine_reason: r.get(4),
+                records: r.get(5),
+            })
+            .collect())
+    }
+
+    /// Re-check every stored chain: each kiosk's events from 1 to its acknowledged sequence,
+    /// without gaps, each linking to the previous, and each stored record matching its event.
+    /// Returns the problems found (empty = intact).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn verify_stored(&self) -> Result<Vec<String>, CentralError> {
+        let c = self.pool.get().await?;
+        let mut problems = Vec::new();
+        for k in c.query("SELECT kiosk_id, ack_seq, ack_hash FROM kiosks ORDER BY kiosk_id", &[]).await? {
+            let (kiosk, ack, ack_hash): (String, i64, Vec<u8>) = (k.get(0), k.get(1), k.get(2));
+            let events = c
+                .query(
+                    "SELECT seq, ts_ms, kind, actor, verification_id, payload, prev_hash, hash
+                     FROM kiosk_events WHERE kiosk_id = $1 ORDER BY seq",
+                    &[&kiosk],
+                )
+                .await?;
+            let mut seq = 0i64;
+            let mut hash = [0u8; 32];
+            let mut by_seq = std::collections::HashMap::new();
+            for e in &events {
+                let prev: Vec<u8> = e.get(6);
+                let h: Vec<u8> = e.get(7);
+                let ev = WireEvent {
+                    seq: e.get(0),
+                    ts_ms: e.get(1),
+                    kind: e.get(2),
+                    actor: e.get(3),
+                    verification_id: e.get(4),
+                    payload: e.get(5),
+                    prev_hash: hex::encode(&prev),
+                    hash: hex::encode(&h),
+                };
+                if let Err(b) = check_link(seq, &hash, &ev) {
+                    problems.push(format!("{kiosk}: {b}"));
+                }
+                seq = ev.seq;
+                hash = h.as_slice().try_into().unwrap_or([0u8; 32]);
+                by_seq.insert(ev.seq, ev);
+            }
+            if seq != ack || hash.as_slice() != ack_hash.as_slice() {
+                problems.push(format!("{kiosk}: stored head {seq} differs from acknowledged {ack}"));
+            }
+            for r in c
+                .query(
+                    "SELECT record_id, event_seq, sealed_row FROM records WHERE kiosk_id = $1",
+                    &[&kiosk],
+                )
+                .await?
+            {
+                let (id, ev_seq, sealed): (i64, i64, Vec<u8>) = (r.get(0), r.get(1), r.get(2));
+                let ok = open_sealed(&self.secret, &record_aad(&kiosk, id, "row"), &sealed)
+                    .ok()
+                    .and_then(|p| serde_json::from_slice::<VerificationCanon>(&p).ok())
+                    .zip(by_seq.get(&ev_seq))
+                    .is_some_and(|(row, ev)| check_record(ev, &row).is_ok());
+                if !ok {
+                    problems.push(format!("{kiosk}: record {id} does not match event {ev_seq}"));
+                }
+            }
+        }
+        Ok(problems)
+    }
+
+    /// Records stored per kiosk: `(kiosk, record ids)`, for counting lost and duplicated.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn record_ids(&self) -> Result<Vec<(String, Vec<i64>)>, CentralError> {
+        let c = self.pool.get().await?;
+        let rows = c
+            .query(
+                "SELECT kiosk_id, array_agg(record_id ORDER BY record_id) FROM records
+                 GROUP BY kiosk_id ORDER BY kiosk_id",
+                &[],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+}
