@@ -162,6 +162,11 @@ enum Command {
     Doctor(kyc_kiosk::cli::doctor::DoctorArgs),
     #[command(flatten)]
     Document(kyc_kiosk::cli::document::DocumentCommand),
+    /// Join the central service's fleet (`fleet enroll`).
+    #[command(subcommand)]
+    Fleet(kyc_kiosk::cli::fleet::FleetCommand),
+    /// Push this kiosk's chained trail and records (sealed) to the central service.
+    Sync(kyc_kiosk::cli::fleet::SyncArgs),
     /// Open the kiosk window (the default when no command is given).
     Gui(kyc_kiosk::gui::GuiArgs),
 }
@@ -497,6 +502,8 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Some(Command::Doctor(args)) => {
             Ok(kyc_kiosk::cli::doctor::run(cli.config.as_deref(), &args))
         }
+        Some(Command::Fleet(cmd)) => kyc_kiosk::cli::fleet::run_fleet(cmd),
+        Some(Command::Sync(args)) => kyc_kiosk::cli::fleet::run_sync(args),
         Some(Command::Gui(args)) => kyc_kiosk::gui::run(&args, config),
         None => kyc_kiosk::gui::run(&kyc_kiosk::gui::GuiArgs::default(), config),
     }

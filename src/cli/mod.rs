@@ -5,3 +5,4 @@ pub mod auth;
 pub mod doctor;
 pub mod document;
 pub mod liveness;
+pub mod fleet;

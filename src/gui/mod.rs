@@ -622,6 +622,22 @@ pub fn run(args: &GuiArgs, config: Config) -> Result<i32, Error> {
         viewport,
         ..Default::default()
     };
+    // An enrolled kiosk pushes its trail to the central service in the background while the
+    // window is open (every minute; failures are logged and retried, the kiosk works offline).
+    let fleet = kyc_core::fleet::FleetConfig::path_for(&opts.audit.db_path);
+    let _sync = if fleet.exists() {
+        kyc_core::fleet::client::BackgroundSync::spawn(
+            opts.audit.clone(),
+            fleet,
+            Duration::from_secs(60),
+            kyc_core::fleet::SyncOptions::default(),
+            |_| {},
+        )
+        .map_err(|e| tracing::warn!(error = %e, "fleet: background sync not started"))
+        .ok()
+    } else {
+        None
+    };
     eframe::run_native(
         "kyc-kiosk",
         native,

@@ -1,0 +1,95 @@
+//! A headless kiosk for the fleet simulation (`packaging/fleet-sim.sh`): records real
+//! verifications of image pairs through the same `VerificationService` path as
+//! `kyc-kiosk verify --record` (models loaded once), while the background sync thread
+//! pushes the trail to the central service. Prints `ack <record id>` once each record is
+//! committed.
+//!
+//! Usage: `fleet_kiosk <db> <records> <sync-every-seconds> <document> <selfie> [<document>
+//! <selfie> …]`, signing in as `$KYC_KIOSK_OPERATOR` with `$KYC_KIOSK_PASSWORD`. `<records>`
+//! is the total the store should hold: a kiosk restarted after a crash continues from there.
+//! With a sync interval of 0 there is no background sync.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use kyc_core::Config;
+use kyc_core::fleet::FleetConfig;
+use kyc_core::fleet::client::{BackgroundSync, SyncOptions};
+use kyc_core::service::{Capture, Claim, VerificationService};
+use kyc_core::settings::SettingsInForce;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.len() < 5 || args.len() % 2 == 0 {
+        eprintln!(
+            "usage: fleet_kiosk <db> <records> <sync-every-seconds> <document> <selfie> [...]"
+        );
+        return ExitCode::from(2);
+    }
+    match run(&args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fleet_kiosk: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let db = PathBuf::from(&args[0]);
+    let total: i64 = args[1].parse()?;
+    let every: u64 = args[2].parse()?;
+    let pairs: Vec<(PathBuf, PathBuf)> = args[3..]
+        .chunks(2)
+        .map(|c| (PathBuf::from(&c[0]), PathBuf::from(&c[1])))
+        .collect();
+    let settings = SettingsInForce::load(Config::load(None)?, None)?;
+    let audit = VerificationService::store_config(&settings, Some(&db));
+    let fleet = FleetConfig::path_for(&db);
+    let _sync = if every > 0 {
+        let opts = SyncOptions {
+            timeout: Duration::from_secs(5),
+            ..SyncOptions::default()
+        };
+        Some(BackgroundSync::spawn(
+            audit.clone(),
+            fleet,
+            Duration::from_secs(every),
+            opts,
+            |r| match r {
+                Ok(rep) => eprintln!("sync ack {} of {}", rep.ack_seq, rep.local_seq),
+                Err(e) => eprintln!("sync failed: {e}"),
+            },
+        )?)
+    } else {
+        None
+    };
+    let mut svc = VerificationService::open(settings, audit)?;
+    let operator = std::env::var("KYC_KIOSK_OPERATOR").unwrap_or_else(|_| "ama".into());
+    let password = std::env::var("KYC_KIOSK_PASSWORD")?;
+    svc.login(&operator, &password)?;
+    svc.load_pipeline()?;
+    let mut made = svc.store().record_count()?;
+    let mut out = std::io::stdout().lock();
+    while made < total {
+        let (doc, selfie) = &pairs[made as usize % pairs.len()];
+        svc.begin(Claim::individual_now())?;
+        svc.capture_document(Capture::file(doc)?)?;
+        svc.capture_document_back(None)?;
+        svc.capture_selfie(Capture::file(selfie)?, None)?;
+        svc.verify(|_| {})?;
+        let result = svc.decide(None)?;
+        let id = result.record.as_ref().map(|r| r.id).unwrap_or(-1);
+        writeln!(out, "ack {id}")?;
+        out.flush()?;
+        made = svc.store().record_count()?;
+    }
+    svc.logout()?;
+    // Let the background sync push the last records before leaving.
+    if every > 0 {
+        std::thread::sleep(Duration::from_secs(every + 1));
+    }
+    Ok(())
+}
