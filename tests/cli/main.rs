@@ -13,3 +13,4 @@ mod document_cli;
 mod liveness_cli;
 mod logs_cli;
 mod settings_governs_cli;
+mod fleet_cli;
