@@ -194,6 +194,9 @@ fn copy_kiosk(name: &str, to: &Path) -> PathBuf {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(prepared_kiosks().join(name)).unwrap() {
         let p = entry.unwrap().path();
+        if !p.is_file() {
+            continue; // the (empty) open-sessions folder
+        }
         let dest = to.join(p.file_name().unwrap());
         std::fs::copy(&p, &dest).unwrap();
     }
