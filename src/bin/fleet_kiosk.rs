@@ -22,7 +22,7 @@ use kyc_core::settings::SettingsInForce;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.len() < 5 || args.len() % 2 == 0 {
+    if args.len() < 5 || args.len().is_multiple_of(2) {
         eprintln!(
             "usage: fleet_kiosk <db> <records> <sync-every-seconds> <document> <selfie> [...]"
         );

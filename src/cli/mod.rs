@@ -4,5 +4,5 @@ pub mod audit;
 pub mod auth;
 pub mod doctor;
 pub mod document;
-pub mod liveness;
 pub mod fleet;
+pub mod liveness;

@@ -232,7 +232,9 @@ fn local(db: &Path) -> AuditStore {
 
 fn local_ids(db: &Path) -> Vec<i64> {
     let conn = rusqlite::Connection::open(db).unwrap();
-    let mut st = conn.prepare("SELECT id FROM verifications ORDER BY id").unwrap();
+    let mut st = conn
+        .prepare("SELECT id FROM verifications ORDER BY id")
+        .unwrap();
     st.query_map([], |r| r.get(0))
         .unwrap()
         .map(Result::unwrap)
@@ -291,16 +293,29 @@ fn three_kiosks_push_their_recorded_verifications_sealed_and_a_second_run_adds_n
                         .to_vec()
                 };
                 assert_eq!(plain.as_slice(), want.as_slice(), "{kind}");
-                assert!(!sealed.windows(want.len().min(64)).any(|w| w == &want[..want.len().min(64)]));
+                assert!(
+                    !sealed
+                        .windows(want.len().min(64))
+                        .any(|w| w == &want[..want.len().min(64)])
+                );
             }
         }
 
         // Idempotent: nothing new, nothing stored twice.
         let again: serde_json::Value =
             serde_json::from_str(ok(sync_cli(&db, None)).trim()).unwrap();
-        assert_eq!((again["accepted"].as_i64(), again["ackSeq"].as_i64()), (Some(0), Some(head)));
+        assert_eq!(
+            (again["accepted"].as_i64(), again["ackSeq"].as_i64()),
+            (Some(0), Some(head))
+        );
     }
-    assert!(central.rt.block_on(central.central.verify_stored()).unwrap().is_empty());
+    assert!(
+        central
+            .rt
+            .block_on(central.central.verify_stored())
+            .unwrap()
+            .is_empty()
+    );
     assert!(central.alerts().is_empty());
 }
 
@@ -338,18 +353,29 @@ fn a_push_cut_midway_resumes_with_nothing_lost_or_duplicated() {
     let (hs, hh) = store.head().unwrap();
     let req = PushRequest {
         kiosk_id: "k1".into(),
-        head: WireHead { seq: hs, hash: hex::encode(hh) },
+        head: WireHead {
+            seq: hs,
+            hash: hex::encode(hh),
+        },
         items,
     };
     let first = client::push(&cfg, &req, Duration::from_secs(30)).unwrap();
     let second = client::push(&cfg, &req, Duration::from_secs(30)).unwrap();
     assert_eq!((first.accepted, first.duplicates, first.ack_seq), (2, 0, 5));
-    assert_eq!((second.accepted, second.duplicates, second.ack_seq), (0, 2, 5));
+    assert_eq!(
+        (second.accepted, second.duplicates, second.ack_seq),
+        (0, 2, 5)
+    );
 
     // Cut 3: the central service goes away; the kiosk's run fails and keeps everything.
     central.cut();
     let out = sync_cli(&db, None);
-    assert_eq!(out.status.code(), Some(9), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(9),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("unreachable"));
 
     // Back on another port: the run resumes from what the server acknowledged.
@@ -361,7 +387,13 @@ fn a_push_cut_midway_resumes_with_nothing_lost_or_duplicated() {
     assert_eq!(central.record_ids("k1"), local_ids(&db));
     let st = central.status("k1");
     assert_eq!((st.ack_seq, st.records), (head, 2));
-    assert!(central.rt.block_on(central.central.verify_stored()).unwrap().is_empty());
+    assert!(
+        central
+            .rt
+            .block_on(central.central.verify_stored())
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -395,28 +427,50 @@ fn a_store_rolled_back_with_its_anchor_passes_locally_but_is_quarantined_central
         .arg(&db)
         .output()
         .unwrap();
-    assert_eq!(verify.status.code(), Some(0), "{}", String::from_utf8_lossy(&verify.stdout));
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verify.stdout)
+    );
     assert!(local(&db).head().unwrap().0 < acked);
 
     // The central service remembers: the next sync quarantines the kiosk.
     let out = sync_cli(&db, None);
-    assert_eq!(out.status.code(), Some(7), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(7),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("quarantined"));
     let st = central.status("k2");
     assert!(st.quarantined, "{st:?}");
     assert_eq!(st.ack_seq, acked);
     let alerts = central.alerts();
     assert_eq!(alerts.len(), 1);
-    assert_eq!((alerts[0].kiosk_id.as_str(), alerts[0].kind.as_str()), ("k2", "rollback"));
+    assert_eq!(
+        (alerts[0].kiosk_id.as_str(), alerts[0].kind.as_str()),
+        ("k2", "rollback")
+    );
     // Pushes stay refused until an administrator clears the kiosk.
     assert_eq!(sync_cli(&db, None).status.code(), Some(7));
     let user = central.admin();
     let supervisor_refused = central.rt.block_on(central.central.clear_quarantine(
-        &CentralUser { username: "sup".into(), role: CentralRole::Supervisor },
+        &CentralUser {
+            username: "sup".into(),
+            role: CentralRole::Supervisor,
+        },
         "k2",
     ));
     assert!(supervisor_refused.is_err());
-    assert_eq!(central.rt.block_on(central.central.clear_quarantine(&user, "k2")).unwrap(), 1);
+    assert_eq!(
+        central
+            .rt
+            .block_on(central.central.clear_quarantine(&user, "k2"))
+            .unwrap(),
+        1
+    );
     assert!(!central.status("k2").quarantined);
     assert!(central.alerts().is_empty());
 }
@@ -434,7 +488,10 @@ fn push_of(db: &Path, after: i64, n: usize) -> (FleetConfig, PushRequest) {
     let (hs, hh) = store.head().unwrap();
     let req = PushRequest {
         kiosk_id: cfg.kiosk_id.clone(),
-        head: WireHead { seq: hs, hash: hex::encode(hh) },
+        head: WireHead {
+            seq: hs,
+            hash: hex::encode(hh),
+        },
         items,
     };
     (cfg, req)
@@ -476,9 +533,16 @@ fn forged_events_and_records_are_refused_and_quarantine_the_kiosk() {
     rec.sealed_row = base64::engine::general_purpose::STANDARD.encode(sealed);
     let e = client::push(&cfg, &req, Duration::from_secs(30)).unwrap_err();
     assert!(refused_code(e).starts_with("quarantined"));
-    assert_eq!(central.status("k1").ack_seq, 0, "nothing of the forged push is kept");
+    assert_eq!(
+        central.status("k1").ack_seq,
+        0,
+        "nothing of the forged push is kept"
+    );
     assert_eq!(central.alerts()[0].kind, "record_mismatch");
-    central.rt.block_on(central.central.clear_quarantine(&user, "k1")).unwrap();
+    central
+        .rt
+        .block_on(central.central.clear_quarantine(&user, "k1"))
+        .unwrap();
 
     // 2. An event that does not link to the previous one (its payload rewritten, hash kept).
     let (cfg, mut req) = push_of(&kiosks[1], 0, 1000);
@@ -486,7 +550,10 @@ fn forged_events_and_records_are_refused_and_quarantine_the_kiosk() {
     let e = client::push(&cfg, &req, Duration::from_secs(30)).unwrap_err();
     assert!(refused_code(e).starts_with("quarantined"));
     assert_eq!(central.alerts()[0].kind, "bad_link");
-    central.rt.block_on(central.central.clear_quarantine(&user, "k2")).unwrap();
+    central
+        .rt
+        .block_on(central.central.clear_quarantine(&user, "k2"))
+        .unwrap();
 
     // 3. A gap: events 1-2 pushed, then 5 onwards.
     let (cfg, mut req) = push_of(&kiosks[2], 0, 1000);
@@ -494,7 +561,10 @@ fn forged_events_and_records_are_refused_and_quarantine_the_kiosk() {
     let e = client::push(&cfg, &req, Duration::from_secs(30)).unwrap_err();
     assert!(refused_code(e).starts_with("quarantined"));
     assert_eq!(central.alerts()[0].kind, "gap");
-    central.rt.block_on(central.central.clear_quarantine(&user, "k3")).unwrap();
+    central
+        .rt
+        .block_on(central.central.clear_quarantine(&user, "k3"))
+        .unwrap();
 
     // 4. A fork: after an honest sync, event 2 is sent again with another hash.
     ok(sync_cli(&kiosks[2], None));
@@ -516,7 +586,13 @@ fn forged_events_and_records_are_refused_and_quarantine_the_kiosk() {
     ok(sync_cli(&kiosks[0], None));
     ok(sync_cli(&kiosks[1], None));
     assert_eq!(central.record_ids("k1"), local_ids(&kiosks[0]));
-    assert!(central.rt.block_on(central.central.verify_stored()).unwrap().is_empty());
+    assert!(
+        central
+            .rt
+            .block_on(central.central.verify_stored())
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[test]
@@ -529,8 +605,15 @@ fn replayed_stale_unsigned_and_altered_requests_are_refused() {
     let body = serde_json::to_vec(&req).unwrap();
     let server = ServerUrl::parse(&central.url).unwrap();
     let send = |headers: &[(&str, String)], body: &[u8]| {
-        let r = http::request(&server, "POST", paths::PUSH, headers, body, Duration::from_secs(30))
-            .unwrap();
+        let r = http::request(
+            &server,
+            "POST",
+            paths::PUSH,
+            headers,
+            body,
+            Duration::from_secs(30),
+        )
+        .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         (r.status, v["error"].as_str().unwrap_or("").to_string())
     };
@@ -541,7 +624,14 @@ fn replayed_stale_unsigned_and_altered_requests_are_refused() {
     assert_eq!(send(&headers, &body), (401, "replayed".to_string()));
     // Signed ten minutes ago.
     let old = kyc_core::audit::now_ms() - 10 * 60 * 1000;
-    let stale = client::signed_headers_at(&cfg, "POST", paths::PUSH, &body, old, "0123456789abcdef0123");
+    let stale = client::signed_headers_at(
+        &cfg,
+        "POST",
+        paths::PUSH,
+        &body,
+        old,
+        "0123456789abcdef0123",
+    );
     assert_eq!(send(&stale, &body), (401, "stale".to_string()));
     // No signature at all.
     assert_eq!(send(&[], &body), (401, "unsigned".to_string()));
@@ -559,9 +649,16 @@ fn replayed_stale_unsigned_and_altered_requests_are_refused() {
             public_key: hex::encode(kyc_core::fleet::KioskIdentity::generate().public_key()),
         })
         .unwrap();
-        http::request(&server, "POST", paths::ENROLL, &[], &b, Duration::from_secs(30))
-            .unwrap()
-            .status
+        http::request(
+            &server,
+            "POST",
+            paths::ENROLL,
+            &[],
+            &b,
+            Duration::from_secs(30),
+        )
+        .unwrap()
+        .status
     };
     assert_eq!(enroll_with("k8"), 401);
     assert_eq!(enroll_with("k9"), 200);
@@ -577,7 +674,10 @@ fn replayed_stale_unsigned_and_altered_requests_are_refused() {
         CentralRole::Supervisor,
         "password",
     ));
-    assert!(matches!(weak, Err(kyc_central::CentralError::WeakPassword(_))), "{weak:?}");
+    assert!(
+        matches!(weak, Err(kyc_central::CentralError::WeakPassword(_))),
+        "{weak:?}"
+    );
     central
         .rt
         .block_on(central.central.create_user(
@@ -587,7 +687,20 @@ fn replayed_stale_unsigned_and_altered_requests_are_refused() {
             "supervisor-pass-3",
         ))
         .unwrap();
-    let sup = central.rt.block_on(central.central.sign_in("sup", "supervisor-pass-3")).unwrap();
-    assert!(central.rt.block_on(central.central.create_enrol_token(&sup, "k7")).is_err());
-    assert!(central.rt.block_on(central.central.sign_in("sup", "wrong-pass-3")).is_err());
+    let sup = central
+        .rt
+        .block_on(central.central.sign_in("sup", "supervisor-pass-3"))
+        .unwrap();
+    assert!(
+        central
+            .rt
+            .block_on(central.central.create_enrol_token(&sup, "k7"))
+            .is_err()
+    );
+    assert!(
+        central
+            .rt
+            .block_on(central.central.sign_in("sup", "wrong-pass-3"))
+            .is_err()
+    );
 }

@@ -10,7 +10,7 @@ mod synth;
 mod cli;
 mod doctor_cli;
 mod document_cli;
+mod fleet_cli;
 mod liveness_cli;
 mod logs_cli;
 mod settings_governs_cli;
-mod fleet_cli;

@@ -31,7 +31,10 @@ pub fn load_or_create(path: &Path) -> Result<CentralSecret, CentralError> {
             opts.mode(0o600);
         }
         let mut f = opts.open(path).map_err(|e| setup(e.to_string()))?;
-        let body = Zeroizing::new(format!("{HEADER}\n{}\n", hex::encode(s.to_bytes().as_ref())));
+        let body = Zeroizing::new(format!(
+            "{HEADER}\n{}\n",
+            hex::encode(s.to_bytes().as_ref())
+        ));
         f.write_all(body.as_bytes())
             .and_then(|_| f.sync_all())
             .map_err(|e| setup(e.to_string()))?;

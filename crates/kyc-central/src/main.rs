@@ -84,7 +84,9 @@ enum Command {
 
 fn password(var: &str) -> Result<String, CentralError> {
     std::env::var(var).map_err(|_| {
-        CentralError::InvalidInput(format!("set {var} to the password (it is never an argument)"))
+        CentralError::InvalidInput(format!(
+            "set {var} to the password (it is never an argument)"
+        ))
     })
 }
 
@@ -168,7 +170,9 @@ async fn run(cli: Cli) -> Result<ExitCode, CentralError> {
         Command::Status => print_json(&central.kiosks().await?)?,
         Command::Verify => {
             let problems = central.verify_stored().await?;
-            print_json(&serde_json::json!({ "intact": problems.is_empty(), "problems": problems }))?;
+            print_json(
+                &serde_json::json!({ "intact": problems.is_empty(), "problems": problems }),
+            )?;
             if !problems.is_empty() {
                 return Ok(ExitCode::from(7));
             }

@@ -93,8 +93,9 @@ impl IntoResponse for ApiError {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request("bad_json", &format!("body is not the expected JSON: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request("bad_json", &format!("body is not the expected JSON: {e}"))
+    })
 }
 
 fn json<T: Serialize>(v: T) -> Response {
@@ -108,12 +109,20 @@ async fn signed_kiosk(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<String, ApiError> {
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or(uri.path());
+    let path = uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or(uri.path());
     central
         .authenticate(
             method.as_str(),
             path,
-            |h| headers.get(h).and_then(|v| v.to_str().ok()).map(str::to_string),
+            |h| {
+                headers
+                    .get(h)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            },
             body,
         )
         .await
@@ -152,7 +161,9 @@ async fn push(
 
 async fn health(State(c): State<Arc<Central>>) -> Result<Response, ApiError> {
     let v = c.schema_version().await?;
-    Ok(json(serde_json::json!({ "status": "ok", "schemaVersion": v })))
+    Ok(json(
+        serde_json::json!({ "status": "ok", "schemaVersion": v }),
+    ))
 }
 
 /// The API's routes.

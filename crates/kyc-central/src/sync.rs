@@ -172,7 +172,8 @@ impl Central {
         let Some(row) = row else {
             return Err(bad("unknown enrolment token"));
         };
-        let (kiosk, expires, used): (String, i64, Option<i64>) = (row.get(0), row.get(1), row.get(2));
+        let (kiosk, expires, used): (String, i64, Option<i64>) =
+            (row.get(0), row.get(1), row.get(2));
         if used.is_some() {
             return Err(bad("this enrolment token was used already"));
         }
@@ -193,7 +194,10 @@ impl Central {
             .await
             .map_err(CentralError::from)?;
         if n == 0 {
-            return Err(ApiError::conflict("already_enrolled", "kiosk is enrolled already"));
+            return Err(ApiError::conflict(
+                "already_enrolled",
+                "kiosk is enrolled already",
+            ));
         }
         tx.execute(
             "UPDATE enrol_tokens SET used_ms = $2 WHERE token_sha256 = $1",
@@ -224,7 +228,10 @@ impl Central {
     ) -> Result<String, ApiError> {
         let need = |h: &str| {
             header(h).ok_or_else(|| {
-                ApiError::unauthorized("unsigned", &format!("missing header {h}: requests must be signed"))
+                ApiError::unauthorized(
+                    "unsigned",
+                    &format!("missing header {h}: requests must be signed"),
+                )
             })
         };
         let kiosk = need(headers::KIOSK)?;
@@ -235,7 +242,10 @@ impl Central {
         let sig = hex::decode(need(headers::SIGNATURE)?)
             .map_err(|_| ApiError::unauthorized("bad_signature", "signature is not hex"))?;
         if nonce.len() < 16 || nonce.len() > 64 || !nonce.chars().all(|c| c.is_ascii_hexdigit()) {
-            return Err(ApiError::unauthorized("unsigned", "nonce must be 16 to 64 hex digits"));
+            return Err(ApiError::unauthorized(
+                "unsigned",
+                "nonce must be 16 to 64 hex digits",
+            ));
         }
         let now = now_ms();
         if (now - ts).abs() > MAX_CLOCK_SKEW_MS {
@@ -246,12 +256,18 @@ impl Central {
         }
         let c = self.pool.get().await?;
         let pk: Option<Vec<u8>> = c
-            .query_opt("SELECT public_key FROM kiosks WHERE kiosk_id = $1", &[&kiosk])
+            .query_opt(
+                "SELECT public_key FROM kiosks WHERE kiosk_id = $1",
+                &[&kiosk],
+            )
             .await
             .map_err(CentralError::from)?
             .and_then(|r| r.get(0));
         let Some(pk) = pk else {
-            return Err(ApiError::unauthorized("unknown_kiosk", "kiosk is not enrolled"));
+            return Err(ApiError::unauthorized(
+                "unknown_kiosk",
+                "kiosk is not enrolled",
+            ));
         };
         let parts = SignedParts {
             method,
@@ -261,8 +277,9 @@ impl Central {
             nonce: &nonce,
             body,
         };
-        verify_request(&pk, &parts, &sig)
-            .map_err(|_| ApiError::unauthorized("bad_signature", "request signature does not verify"))?;
+        verify_request(&pk, &parts, &sig).map_err(|_| {
+            ApiError::unauthorized("bad_signature", "request signature does not verify")
+        })?;
         let fresh = c
             .execute(
                 "INSERT INTO request_nonces (kiosk_id, nonce, seen_ms) VALUES ($1, $2, $3)
@@ -273,7 +290,10 @@ impl Central {
             .map_err(CentralError::from)?;
         if fresh == 0 {
             tracing::warn!(kiosk_id = %kiosk, "central: replayed request refused");
-            return Err(ApiError::unauthorized("replayed", "this request was seen before"));
+            return Err(ApiError::unauthorized(
+                "replayed",
+                "this request was seen before",
+            ));
         }
         Ok(kiosk)
     }
@@ -492,11 +512,17 @@ impl Central {
                     if !BLOB_KINDS.contains(&b.kind.as_str()) || !kinds.insert(b.kind.as_str()) {
                         return Err(mismatch("is an unknown or repeated kind"));
                     }
-                    let sealed = B64.decode(&b.sealed).map_err(|_| mismatch("is not base64"))?;
+                    let sealed = B64
+                        .decode(&b.sealed)
+                        .map_err(|_| mismatch("is not base64"))?;
                     // Authenticate now (sealed to us, bound to this kiosk, record and kind);
                     // the plain bytes are dropped at once: blobs rest sealed.
-                    open_sealed(&self.secret, &record_aad(kiosk_id, rec.id, &b.kind), &sealed)
-                        .map_err(|_| mismatch("does not open with the central key"))?;
+                    open_sealed(
+                        &self.secret,
+                        &record_aad(kiosk_id, rec.id, &b.kind),
+                        &sealed,
+                    )
+                    .map_err(|_| mismatch("does not open with the central key"))?;
                     tx.execute(&ins_blob, &[&kiosk_id, &rec.id, &b.kind, &sealed])
                         .await?;
                 }
@@ -507,7 +533,8 @@ impl Central {
                     serde_json::from_str(&ev.payload).unwrap_or(serde_json::Value::Null);
                 let cur = p.get("current_decision").and_then(|v| v.as_str());
                 let rev = p.get("review_status").and_then(|v| v.as_str());
-                tx.execute(&upd_state, &[&kiosk_id, &vid, &cur, &rev]).await?;
+                tx.execute(&upd_state, &[&kiosk_id, &vid, &cur, &rev])
+                    .await?;
             }
             cur_seq = ev.seq;
             cur_hash = hash;
@@ -530,7 +557,13 @@ impl Central {
         )
         .await?;
         if accepted > 0 {
-            tracing::info!(kiosk_id, accepted, duplicates, ack_seq = cur_seq, "central: push stored");
+            tracing::info!(
+                kiosk_id,
+                accepted,
+                duplicates,
+                ack_seq = cur_seq,
+                "central: push stored"
+            );
         }
         Ok(PushResponse {
             ack_seq: cur_seq,
@@ -680,7 +713,13 @@ impl Central {
     pub async fn verify_stored(&self) -> Result<Vec<String>, CentralError> {
         let c = self.pool.get().await?;
         let mut problems = Vec::new();
-        for k in c.query("SELECT kiosk_id, ack_seq, ack_hash FROM kiosks ORDER BY kiosk_id", &[]).await? {
+        for k in c
+            .query(
+                "SELECT kiosk_id, ack_seq, ack_hash FROM kiosks ORDER BY kiosk_id",
+                &[],
+            )
+            .await?
+        {
             let (kiosk, ack, ack_hash): (String, i64, Vec<u8>) = (k.get(0), k.get(1), k.get(2));
             let events = c
                 .query(
@@ -713,7 +752,9 @@ impl Central {
                 by_seq.insert(ev.seq, ev);
             }
             if seq != ack || hash.as_slice() != ack_hash.as_slice() {
-                problems.push(format!("{kiosk}: stored head {seq} differs from acknowledged {ack}"));
+                problems.push(format!(
+                    "{kiosk}: stored head {seq} differs from acknowledged {ack}"
+                ));
             }
             for r in c
                 .query(
@@ -729,7 +770,9 @@ impl Central {
                     .zip(by_seq.get(&ev_seq))
                     .is_some_and(|(row, ev)| check_record(ev, &row).is_ok());
                 if !ok {
-                    problems.push(format!("{kiosk}: record {id} does not match event {ev_seq}"));
+                    problems.push(format!(
+                        "{kiosk}: record {id} does not match event {ev_seq}"
+                    ));
                 }
             }
         }

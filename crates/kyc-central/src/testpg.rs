@@ -132,7 +132,8 @@ impl TestCluster {
     /// # Errors
     /// As [`TestCluster::start`] (the error is kept: later calls get it again).
     pub fn shared() -> Result<&'static TestCluster, CentralError> {
-        static SHARED: std::sync::OnceLock<Result<TestCluster, String>> = std::sync::OnceLock::new();
+        static SHARED: std::sync::OnceLock<Result<TestCluster, String>> =
+            std::sync::OnceLock::new();
         let r = SHARED.get_or_init(|| {
             let c = TestCluster::start().map_err(|e| e.to_string())?;
             c.watch_parent().map_err(|e| e.to_string())?;
@@ -146,7 +147,11 @@ impl TestCluster {
     fn watch_parent(&self) -> Result<(), CentralError> {
         let pid = std::process::id();
         let ctl = self.bin.join("pg_ctl");
-        let run = if self.as_postgres { "runuser -u postgres -- " } else { "" };
+        let run = if self.as_postgres {
+            "runuser -u postgres -- "
+        } else {
+            ""
+        };
         let script = format!(
             "while kill -0 {pid} 2>/dev/null; do sleep 0.3; done; \
              {run}'{}' -D '{}' -m immediate -w stop >/dev/null 2>&1; rm -rf '{}'",
@@ -186,13 +191,21 @@ impl TestCluster {
     /// # Errors
     /// `Setup` when the name is not a plain identifier; database errors.
     pub async fn create_database(&self, name: &str) -> Result<String, CentralError> {
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
-            return Err(CentralError::Setup(format!("database name {name:?}: use a-z, 0-9, _")));
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(CentralError::Setup(format!(
+                "database name {name:?}: use a-z, 0-9, _"
+            )));
         }
         let (client, conn) =
             tokio_postgres::connect(&self.conn_string("postgres"), tokio_postgres::NoTls).await?;
         let task = tokio::spawn(conn);
-        client.batch_execute(&format!("CREATE DATABASE {name}")).await?;
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await?;
         drop(client);
         let _ = task.await;
         Ok(self.conn_string(name))
@@ -233,7 +246,10 @@ impl TestCluster {
         }
         self.stopped = true;
         let data = self.data_dir();
-        self.run("pg_ctl", &["-D", path_str(&data)?, "-m", "immediate", "-w", "stop"])
+        self.run(
+            "pg_ctl",
+            &["-D", path_str(&data)?, "-m", "immediate", "-w", "stop"],
+        )
     }
 }
 

@@ -174,7 +174,11 @@ impl Central {
     ///
     /// # Errors
     /// `Unauthorized` (same message for an unknown name and a wrong password), database errors.
-    pub async fn sign_in(&self, username: &str, password: &str) -> Result<CentralUser, CentralError> {
+    pub async fn sign_in(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<CentralUser, CentralError> {
         let c = self.pool.get().await?;
         let row = c
             .query_opt(
@@ -198,7 +202,9 @@ impl Central {
             return Err(refused());
         }
         if disabled {
-            return Err(CentralError::Unauthorized(format!("{username} is disabled")));
+            return Err(CentralError::Unauthorized(format!(
+                "{username} is disabled"
+            )));
         }
         Ok(CentralUser {
             username: username.to_string(),

@@ -187,9 +187,9 @@ impl Error {
                 | crate::audit::AuditError::PermissionDenied { .. },
             ) => exit::AUTH,
             Self::Audit(_) => exit::STORAGE,
-            Self::Fleet(crate::fleet::FleetError::Audit(_) | crate::fleet::FleetError::Io { .. }) => {
-                exit::STORAGE
-            }
+            Self::Fleet(
+                crate::fleet::FleetError::Audit(_) | crate::fleet::FleetError::Io { .. },
+            ) => exit::STORAGE,
             Self::Fleet(crate::fleet::FleetError::InvalidInput(_)) => exit::BAD_INPUT,
             Self::Fleet(crate::fleet::FleetError::Quarantined(_)) => exit::AUDIT_BROKEN,
             Self::Fleet(_) => exit::FLEET,

@@ -63,10 +63,10 @@ mod users;
 
 pub use anchor::{Anchor, AnchorRead, read as read_anchor};
 pub use chain::{Problem, VerificationCanon, VerifyReport};
-pub use outbox::{ChainEvent, MAX_EVENTS_PER_READ, OutboxRecord};
 pub use crypto::{AuditKeys, KeyState};
 pub use error::AuditError;
 pub use export::{ExportFormat, Stats, TIME_BUCKETS_MS, TimeBucket, TimeSummary};
+pub use outbox::{ChainEvent, MAX_EVENTS_PER_READ, OutboxRecord};
 pub use schema::SCHEMA_VERSION;
 pub use search::{DEFAULT_DUPLICATE_THRESHOLD, FaceIndex, TEMPLATE_DIM};
 pub use store::{AuditConfig, AuditStore, ErasureReport, PurgeReport};

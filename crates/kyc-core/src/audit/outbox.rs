@@ -123,19 +123,21 @@ impl AuditStore {
         )?;
         let keys = self.keys()?;
         let mut images = Vec::new();
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT kind, sealed FROM blobs WHERE verification_id = ?1 ORDER BY kind")?;
-        let rows = stmt.query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT kind, sealed FROM blobs WHERE verification_id = ?1 ORDER BY kind",
+        )?;
+        let rows = stmt.query_map([id], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })?;
         for r in rows {
             let (kind, sealed) = r?;
             let k = ImageKind::parse(&kind)?;
-            let plain = keys
-                .open(&blob_aad(id, &kind), &sealed)
-                .ok_or_else(|| AuditError::BlobAuthFailed {
+            let plain = keys.open(&blob_aad(id, &kind), &sealed).ok_or_else(|| {
+                AuditError::BlobAuthFailed {
                     record_id: id,
                     kind: kind.clone(),
-                })?;
+                }
+            })?;
             images.push((k, Zeroizing::new(plain)));
         }
         let sealed: Option<Vec<u8>> = self
@@ -148,11 +150,12 @@ impl AuditStore {
             .optional()?;
         let template = match sealed {
             Some(s) => Some(Zeroizing::new(
-                keys.open(&blob_aad(id, "template"), &s)
-                    .ok_or_else(|| AuditError::BlobAuthFailed {
+                keys.open(&blob_aad(id, "template"), &s).ok_or_else(|| {
+                    AuditError::BlobAuthFailed {
                         record_id: id,
                         kind: "template".into(),
-                    })?,
+                    }
+                })?,
             )),
             None => None,
         };

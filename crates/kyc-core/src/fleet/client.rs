@@ -84,7 +84,8 @@ impl FleetConfig {
         if f.format != FORMAT {
             return Err(bad("not a kiosk fleet file"));
         }
-        let seed = Zeroizing::new(hex::decode(&f.signing_seed).map_err(|_| bad("bad signing key"))?);
+        let seed =
+            Zeroizing::new(hex::decode(&f.signing_seed).map_err(|_| bad("bad signing key"))?);
         let central: [u8; 32] = hex::decode(&f.central_public_key)
             .ok()
             .and_then(|v| v.try_into().ok())
@@ -147,7 +148,10 @@ fn refused(resp: &http::Response) -> FleetError {
         None => FleetError::Refused {
             status: resp.status,
             code: "http".into(),
-            message: String::from_utf8_lossy(&resp.body).chars().take(200).collect(),
+            message: String::from_utf8_lossy(&resp.body)
+                .chars()
+                .take(200)
+                .collect(),
         },
     }
 }
@@ -170,7 +174,9 @@ pub fn enroll(
         )));
     }
     if kiosk_id.trim().is_empty() || token.trim().is_empty() {
-        return Err(FleetError::InvalidInput("kiosk id and token are required".into()));
+        return Err(FleetError::InvalidInput(
+            "kiosk id and token are required".into(),
+        ));
     }
     let server = ServerUrl::parse(server)?;
     let identity = KioskIdentity::generate();
@@ -180,7 +186,14 @@ pub fn enroll(
         public_key: hex::encode(identity.public_key()),
     })
     .map_err(|e| FleetError::Protocol(e.to_string()))?;
-    let resp = http::request(&server, "POST", paths::ENROLL, &[], &body, Duration::from_secs(30))?;
+    let resp = http::request(
+        &server,
+        "POST",
+        paths::ENROLL,
+        &[],
+        &body,
+        Duration::from_secs(30),
+    )?;
     if resp.status != 200 {
         return Err(refused(&resp));
     }
@@ -505,7 +518,9 @@ impl BackgroundSync {
                             ack_seq = rep.ack_seq,
                             "fleet: sync run done"
                         ),
-                        Err(e) => tracing::warn!(code = e.code(), error = %e, "fleet: sync run failed"),
+                        Err(e) => {
+                            tracing::warn!(code = e.code(), error = %e, "fleet: sync run failed")
+                        }
                     }
                     on_run(&r);
                     let (lock, cv) = &*flag;

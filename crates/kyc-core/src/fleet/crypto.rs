@@ -108,8 +108,11 @@ pub fn verify_request(
     let sig: [u8; 64] = signature
         .try_into()
         .map_err(|_| FleetError::Crypto("signature is not 64 bytes".into()))?;
-    vk.verify_strict(request_message(req).as_bytes(), &Signature::from_bytes(&sig))
-        .map_err(|_| FleetError::Crypto("request signature does not verify".into()))
+    vk.verify_strict(
+        request_message(req).as_bytes(),
+        &Signature::from_bytes(&sig),
+    )
+    .map_err(|_| FleetError::Crypto("request signature does not verify".into()))
 }
 
 /// Parse a kiosk's ed25519 public key, refusing one that is not a valid point.
@@ -123,7 +126,9 @@ pub fn parse_public_key(public_key: &[u8]) -> Result<VerifyingKey, FleetError> {
     let vk = VerifyingKey::from_bytes(&pk)
         .map_err(|_| FleetError::Crypto("public key is not a valid ed25519 point".into()))?;
     if vk.is_weak() {
-        return Err(FleetError::Crypto("public key is a weak (small-order) point".into()));
+        return Err(FleetError::Crypto(
+            "public key is a weak (small-order) point".into(),
+        ));
     }
     Ok(vk)
 }
@@ -290,12 +295,30 @@ mod tests {
         let sig = k.sign_request(&base);
         assert!(verify_request(&k.public_key(), &base, &sig).is_ok());
         let variants = [
-            SignedParts { method: "GET", ..base },
-            SignedParts { path: "/v1/sync/head", ..base },
-            SignedParts { kiosk_id: "k2", ..base },
-            SignedParts { timestamp_ms: 1_001, ..base },
-            SignedParts { nonce: "ac", ..base },
-            SignedParts { body: b"{ }", ..base },
+            SignedParts {
+                method: "GET",
+                ..base
+            },
+            SignedParts {
+                path: "/v1/sync/head",
+                ..base
+            },
+            SignedParts {
+                kiosk_id: "k2",
+                ..base
+            },
+            SignedParts {
+                timestamp_ms: 1_001,
+                ..base
+            },
+            SignedParts {
+                nonce: "ac",
+                ..base
+            },
+            SignedParts {
+                body: b"{ }",
+                ..base
+            },
         ];
         for v in variants {
             assert!(verify_request(&k.public_key(), &v, &sig).is_err(), "{v:?}");

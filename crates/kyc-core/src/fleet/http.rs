@@ -39,7 +39,9 @@ impl ServerUrl {
         };
         let rest = rest.trim_end_matches('/');
         if rest.contains('/') || rest.contains('@') || rest.is_empty() {
-            return Err(bad("give only the host and port, e.g. http://10.0.0.5:8440"));
+            return Err(bad(
+                "give only the host and port, e.g. http://10.0.0.5:8440",
+            ));
         }
         let (host, port) = match rest.rsplit_once(':') {
             Some((h, p)) if !h.ends_with(']') || h.starts_with('[') => (
@@ -53,7 +55,10 @@ impl ServerUrl {
             return Err(bad("missing host or port"));
         }
         Ok(ServerUrl {
-            host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_string(),
             port,
         })
     }
@@ -90,7 +95,8 @@ pub fn request(
     body: &[u8],
     timeout: Duration,
 ) -> Result<Response, FleetError> {
-    let unreachable = |e: std::io::Error| FleetError::Unreachable(format!("{}: {e}", server.to_url()));
+    let unreachable =
+        |e: std::io::Error| FleetError::Unreachable(format!("{}: {e}", server.to_url()));
     let addrs: Vec<_> = (server.host.as_str(), server.port)
         .to_socket_addrs()
         .map_err(unreachable)?
@@ -114,8 +120,12 @@ pub fn request(
             })));
         }
     };
-    stream.set_read_timeout(Some(timeout)).map_err(unreachable)?;
-    stream.set_write_timeout(Some(timeout)).map_err(unreachable)?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .map_err(unreachable)?;
+    stream
+        .set_write_timeout(Some(timeout))
+        .map_err(unreachable)?;
     stream.set_nodelay(true).map_err(unreachable)?;
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\nContent-Length: {}\r\n",
@@ -128,7 +138,9 @@ pub fn request(
     }
     for (k, v) in headers {
         if v.contains(['\r', '\n']) || k.contains(['\r', '\n', ':']) {
-            return Err(FleetError::InvalidInput(format!("header {k} has a line break")));
+            return Err(FleetError::InvalidInput(format!(
+                "header {k} has a line break"
+            )));
         }
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -184,7 +196,10 @@ fn read_response<R: BufRead>(mut r: R) -> Result<Response, ReadError> {
         if let Some((k, v)) = l.split_once(':') {
             let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
             if k == "content-length" {
-                length = Some(v.parse().map_err(|_| ReadError::Bad("bad content-length".into()))?);
+                length = Some(
+                    v.parse()
+                        .map_err(|_| ReadError::Bad("bad content-length".into()))?,
+                );
             } else if k == "transfer-encoding" && v.eq_ignore_ascii_case("chunked") {
                 chunked = true;
             }
@@ -232,18 +247,31 @@ mod tests {
     fn urls_parse_or_say_why_not() {
         assert_eq!(
             ServerUrl::parse("http://127.0.0.1:8440/").unwrap(),
-            ServerUrl { host: "127.0.0.1".into(), port: 8440 }
+            ServerUrl {
+                host: "127.0.0.1".into(),
+                port: 8440
+            }
         );
         assert_eq!(ServerUrl::parse("http://central").unwrap().port, 80);
         assert_eq!(ServerUrl::parse("http://[::1]:9").unwrap().host, "::1");
-        for bad in ["https://x:1", "ftp://x", "http://", "http://x:0", "http://x:99999", "http://x/y", "x:1"] {
+        for bad in [
+            "https://x:1",
+            "ftp://x",
+            "http://",
+            "http://x:0",
+            "http://x:99999",
+            "http://x/y",
+            "x:1",
+        ] {
             assert!(ServerUrl::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn responses_parse_by_length_and_chunks() {
-        let r = read_response(&b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}extra"[..]).ok().unwrap();
+        let r = read_response(&b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}extra"[..])
+            .ok()
+            .unwrap();
         assert_eq!((r.status, r.body.as_slice()), (200, &b"{}"[..]));
         let r = read_response(&b"HTTP/1.1 409 Conflict\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"[..]).ok().unwrap();
         assert_eq!((r.status, r.body.as_slice()), (409, &b"abcde"[..]));
