@@ -106,7 +106,7 @@ wait_acks() { # kiosk, count
     sleep 0.2
   done
 }
-local_ids() { sqlite3 "$WORK/k$1/audit.sqlite3" "SELECT '$1:' || id FROM verifications ORDER BY id"; }
+local_ids() { sqlite3 "$WORK/k$1/audit.sqlite3" "SELECT 'k$1:' || id FROM verifications ORDER BY id"; }
 local_head() { sqlite3 "$WORK/k$1/audit.sqlite3" "SELECT coalesce(max(seq), 0) FROM events"; }
 central_ack() { psql_q "SELECT ack_seq FROM kiosks WHERE kiosk_id = 'k$1'"; }
 
@@ -115,6 +115,17 @@ for i in $(seq "$KIOSKS"); do start_kiosk "$i"; done
 ROLLED=""
 if [ "$FAULTS" = 1 ]; then
   QUARTER=$(( (RECORDS + 3) / 4 ))
+  # The last kiosk's files are copied aside, later put back: a joint rollback.
+  R=$KIOSKS
+  wait_acks "$R" "$QUARTER"
+  kill -STOP "${KPID[$R]}" 2>/dev/null || true
+  mkdir -p "$WORK/snapshot"
+  for f in audit.sqlite3 audit.sqlite3-wal audit.sqlite3.key audit.sqlite3.anchor; do
+    [ -f "$WORK/k$R/$f" ] && cp -p "$WORK/k$R/$f" "$WORK/snapshot/$f"
+  done
+  kill -CONT "${KPID[$R]}" 2>/dev/null || true
+  log "fault: kiosk k$R's store copied aside at $(local_head "$R") events"
+  ROLLED=$R
   # A kiosk killed in the middle of its writes, then restarted.
   wait_acks 1 "$QUARTER"
   kill -9 "${KPID[1]}"; wait "${KPID[1]}" 2>/dev/null || true
@@ -134,17 +145,6 @@ if [ "$FAULTS" = 1 ]; then
   sleep 7
   kill -CONT "$CPID"
   log "network restored"
-  # The last kiosk's files are copied aside, later put back: a joint rollback.
-  R=$KIOSKS
-  wait_acks "$R" "$QUARTER"
-  kill -STOP "${KPID[$R]}"
-  mkdir -p "$WORK/snapshot"
-  for f in audit.sqlite3 audit.sqlite3-wal audit.sqlite3.key audit.sqlite3.anchor; do
-    [ -f "$WORK/k$R/$f" ] && cp -p "$WORK/k$R/$f" "$WORK/snapshot/$f"
-  done
-  kill -CONT "${KPID[$R]}"
-  log "fault: kiosk k$R's store copied aside at $(local_head "$R") events"
-  ROLLED=$R
 fi
 
 for i in $(seq "$KIOSKS"); do wait "${KPID[$i]}" || { log "kiosk k$i failed"; tail -5 "$WORK/k$i.log" >&2; exit 5; }; done

@@ -704,3 +704,38 @@ fn replayed_stale_unsigned_and_altered_requests_are_refused() {
             .is_err()
     );
 }
+
+#[test]
+fn the_fleet_simulation_with_faults_loses_nothing_and_detects_the_rollback() {
+    let bin = Path::new(env!("CARGO_BIN_EXE_kyc-kiosk")).parent().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = Command::new(root.join("packaging/fleet-sim.sh"))
+        .args(["--kiosks", "2", "--records", "4", "--faults"])
+        .env("KYC_SIM_BIN", bin)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let last: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(last["kiosks"], 2, "{last}");
+    assert!(last["recordsMade"].as_i64().unwrap() >= 8, "{last}");
+    assert_eq!(last["recordsCentral"], last["recordsMade"], "{last}");
+    assert_eq!(
+        (last["lost"].as_i64(), last["duplicated"].as_i64()),
+        (Some(0), Some(0)),
+        "{last}"
+    );
+    assert_eq!(last["chainVerified"], true, "{last}");
+    assert_eq!(
+        (
+            last["rollbacksInjected"].as_i64(),
+            last["rollbacksDetected"].as_i64()
+        ),
+        (Some(1), Some(1)),
+        "{last}"
+    );
+}
