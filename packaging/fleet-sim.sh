@@ -106,8 +106,8 @@ wait_acks() { # kiosk, count
     sleep 0.2
   done
 }
-local_ids() { sqlite3 "$WORK/k$1/audit.sqlite3" "SELECT 'k$1:' || id FROM verifications ORDER BY id"; }
-local_head() { sqlite3 "$WORK/k$1/audit.sqlite3" "SELECT coalesce(max(seq), 0) FROM events"; }
+local_ids() { "$BIN/fleet_kiosk" --ids "$WORK/k$1/audit.sqlite3" | sed "s/^/k$1:/"; }
+local_head() { "$BIN/fleet_kiosk" --head "$WORK/k$1/audit.sqlite3"; }
 central_ack() { psql_q "SELECT ack_seq FROM kiosks WHERE kiosk_id = 'k$1'"; }
 
 started=$(date +%s)

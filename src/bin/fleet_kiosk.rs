@@ -8,6 +8,10 @@
 //! <selfie> …]`, signing in as `$KYC_KIOSK_OPERATOR` with `$KYC_KIOSK_PASSWORD`. `<records>`
 //! is the total the store should hold: a kiosk restarted after a crash continues from there.
 //! With a sync interval of 0 there is no background sync.
+//!
+//! `fleet_kiosk --ids <db>` prints the store's record ids, one per line, and
+//! `fleet_kiosk --head <db>` its newest chained sequence: the simulation's accounting reads
+//! the encrypted store through the store's own key, as the kiosk does.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -22,6 +26,17 @@ use kyc_core::settings::SettingsInForce;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [mode, db] = args.as_slice()
+        && (mode == "--ids" || mode == "--head")
+    {
+        return match inspect(mode, db) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("fleet_kiosk: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if args.len() < 5 || args.len().is_multiple_of(2) {
         eprintln!(
             "usage: fleet_kiosk <db> <records> <sync-every-seconds> <document> <selfie> [...]"
@@ -35,6 +50,24 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn inspect(mode: &str, db: &str) -> Result<(), Box<dyn std::error::Error>> {
+    use kyc_core::audit::{AuditConfig, AuditStore};
+    let mut out = std::io::stdout().lock();
+    if mode == "--head" {
+        let mut cfg = AuditConfig::at(db);
+        cfg.load_index_at_open = false;
+        let (seq, _) = AuditStore::open_read_only(cfg)?.head()?;
+        writeln!(out, "{seq}")?;
+    } else {
+        let conn = AuditStore::raw_connection(&AuditConfig::at(db))?;
+        let mut st = conn.prepare("SELECT id FROM verifications ORDER BY id")?;
+        for id in st.query_map([], |r| r.get::<_, i64>(0))? {
+            writeln!(out, "{}", id?)?;
+        }
+    }
+    Ok(())
 }
 
 fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {

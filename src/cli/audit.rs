@@ -173,11 +173,23 @@ pub fn run_to(cmd: AuditCommand, out: &mut dyn Write) -> Result<i32, AuditError>
             let report = s.verify()?;
             let sound = integrity == ["ok"];
             if json {
-                let v = serde_json::json!({ "integrity_check": integrity, "chain": report });
+                let v = serde_json::json!({
+                    "integrity_check": integrity,
+                    "encrypted": s.is_encrypted(),
+                    "chain": report,
+                });
                 serde_json::to_writer_pretty(&mut *out, &v)?;
                 writeln!(out).map_err(io)?;
             } else {
                 writeln!(out, "integrity_check: {}", integrity.join("; ")).map_err(io)?;
+                if !s.is_encrypted() {
+                    writeln!(
+                        out,
+                        "NOTE: the database file is not encrypted yet (an earlier version's \
+                         store); the kiosk encrypts it when it next opens it"
+                    )
+                    .map_err(io)?;
+                }
                 writeln!(
                     out,
                     "events: {}  records: {}  checkpoints: {}  head: {}",

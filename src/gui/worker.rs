@@ -7,7 +7,7 @@
 use eframe::egui;
 use kyc_core::logs::{WarnOnErr, join_or_warn};
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -124,6 +124,9 @@ impl Out {
     }
 }
 
+/// How long the worker waits for a job before checking whether the retention purge is due.
+const RETENTION_POLL: std::time::Duration = std::time::Duration::from_secs(3600);
+
 struct Worker {
     service: Option<VerificationService>,
     config: Config,
@@ -200,7 +203,19 @@ impl Worker {
             )));
         }
         let mut models_pending = true;
-        while let Ok(job) = jobs.recv() {
+        loop {
+            // Wake at least hourly so the daily retention purge runs on an idle kiosk too.
+            let job = match jobs.recv_timeout(RETENTION_POLL) {
+                Ok(job) => Some(job),
+                Err(RecvTimeoutError::Timeout) => None,
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            if let Some(svc) = self.service.as_mut() {
+                svc.retention_if_due()
+                    .map(|_| ())
+                    .warn_on_err("running the daily retention purge");
+            }
+            let Some(job) = job else { continue };
             if models_pending {
                 let wait = matches!(job, Job::Verify { .. });
                 let got = if wait {
@@ -652,7 +667,9 @@ mod tests {
         let mut after = before.clone();
         after.decision.approve_at = 95.0;
         let events = || -> Vec<(String, String)> {
-            let conn = rusqlite::Connection::open(&db).unwrap();
+            let conn =
+                kyc_core::audit::AuditStore::raw_connection(&kyc_core::audit::AuditConfig::at(&db))
+                    .unwrap();
             let mut q = conn
                 .prepare("SELECT actor, payload FROM events WHERE kind = 'settings_changed'")
                 .unwrap();

@@ -138,9 +138,10 @@ pub fn user(store: &mut AuditStore, name: &str, role: Role) -> UserSession {
     store.login(name, "password-of-user").unwrap()
 }
 
-/// A second connection straight to the database file, as an attacker would use.
+/// A second connection straight to the database file, as an attacker holding the key file
+/// would use (the file is encrypted: without the key nothing in it can be read).
 pub fn raw(dir: &tempfile::TempDir) -> rusqlite::Connection {
-    rusqlite::Connection::open(dir.path().join("audit.sqlite3")).unwrap()
+    AuditStore::raw_connection(&cfg(dir)).unwrap()
 }
 
 /// Count events of a kind.
@@ -150,4 +151,72 @@ pub fn count_events(dir: &tempfile::TempDir, kind: &str) -> i64 {
             r.get(0)
         })
         .unwrap()
+}
+
+/// Page size and reserved tail (16-byte IV + 64-byte HMAC) of an SQLCipher 4 database.
+const CIPHER_PAGE: usize = 4096;
+const CIPHER_RESERVE: usize = 80;
+
+/// Every page of the SQLCipher database `db` and of its WAL, decrypted with `keys`
+/// (AES-256-CBC under the raw database key, the page's IV in its reserved tail), free pages
+/// included: all someone holding the key could read from the disk. Panics when the first
+/// page does not decrypt to an SQLite page header (a wrong key or another format).
+pub fn decrypted_pages(db: &std::path::Path, keys: &AuditKeys) -> Vec<u8> {
+    use aes::cipher::{BlockDecryptMut, KeyIvInit, block_padding::NoPadding};
+    type Dec = cbc::Decryptor<aes::Aes256>;
+    let literal = keys.database_key_literal();
+    let hex = &literal[2..66];
+    let key: Vec<u8> = (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect();
+    let decrypt = |page_no: u32, page: &[u8]| -> Vec<u8> {
+        let start = if page_no == 1 { 16 } else { 0 };
+        let end = CIPHER_PAGE - CIPHER_RESERVE;
+        let iv = &page[end..end + 16];
+        let mut buf = page[start..end].to_vec();
+        Dec::new_from_slices(&key, iv)
+            .unwrap()
+            .decrypt_padded_mut::<NoPadding>(&mut buf)
+            .unwrap();
+        buf
+    };
+    let bytes = std::fs::read(db).unwrap();
+    let mut out = Vec::with_capacity(bytes.len());
+    for (i, page) in bytes.chunks_exact(CIPHER_PAGE).enumerate() {
+        let plain = decrypt(i as u32 + 1, page);
+        if i == 0 {
+            // Bytes 16..18 of an SQLite header: the page size, big-endian.
+            assert_eq!(&plain[..2], &[0x10, 0x00], "page 1 did not decrypt");
+        }
+        out.extend(plain);
+    }
+    let mut wal = db.as_os_str().to_owned();
+    wal.push("-wal");
+    if let Ok(wal) = std::fs::read(std::path::PathBuf::from(wal))
+        && wal.len() > 32
+    {
+        for frame in wal[32..].chunks_exact(24 + CIPHER_PAGE) {
+            let page_no = u32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
+            out.extend(decrypt(page_no, &frame[24..]));
+        }
+    }
+    out
+}
+
+/// Raw bytes of the database file and its WAL (and shared-memory index), as read from disk.
+pub fn raw_bytes(db: &std::path::Path) -> Vec<u8> {
+    let mut bytes = std::fs::read(db).unwrap();
+    for suffix in ["-wal", "-shm"] {
+        let mut p = db.as_os_str().to_owned();
+        p.push(suffix);
+        if let Ok(more) = std::fs::read(std::path::PathBuf::from(p)) {
+            bytes.extend(more);
+        }
+    }
+    bytes
+}
+
+/// Whether `needle` occurs in `hay`.
+pub fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
 }

@@ -468,7 +468,7 @@ fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
     assert_eq!(anonymous.status.code(), Some(8));
     assert!(String::from_utf8_lossy(&anonymous.stderr).contains("credentials required"));
     let count = || -> i64 {
-        rusqlite::Connection::open(&db)
+        kyc_core::audit::AuditStore::raw_connection(&kyc_core::audit::AuditConfig::at(&db))
             .unwrap()
             .query_row("SELECT count(*) FROM verifications", [], |r| r.get(0))
             .unwrap()
@@ -541,14 +541,15 @@ fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
         String::from_utf8_lossy(&ok.stdout)
     );
     // The recorded operator is the user who logged in.
-    let operators: Vec<String> = rusqlite::Connection::open(&db)
-        .unwrap()
-        .prepare("SELECT operator FROM verifications ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let operators: Vec<String> =
+        kyc_core::audit::AuditStore::raw_connection(&kyc_core::audit::AuditConfig::at(&db))
+            .unwrap()
+            .prepare("SELECT operator FROM verifications ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
     assert_eq!(operators, ["root", "root"]);
 
     // Export: without credentials it fails and prints no record; a wrong password too.
@@ -584,7 +585,8 @@ fn verify_record_keeps_a_chained_record_and_flags_a_duplicate_face() {
     assert_eq!(String::from_utf8_lossy(&good.stdout).lines().count(), 2);
 
     // Edit a stored decision behind the store's back: the chain check names the record.
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    let conn = kyc_core::audit::AuditStore::raw_connection(&kyc_core::audit::AuditConfig::at(&db))
+        .unwrap();
     conn.execute(
         "UPDATE verifications SET current_decision = 'approve' WHERE id = ?1",
         [second["record"]["id"].as_i64().unwrap()],

@@ -222,7 +222,8 @@ fn doctor_checks_an_existing_store_chain_and_names_the_config_file() {
     );
 
     // An edited chained event is an error, named by the chain check.
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    let conn = kyc_core::audit::AuditStore::raw_connection(&kyc_core::audit::AuditConfig::at(&db))
+        .unwrap();
     conn.execute("UPDATE events SET actor = 'intruder' WHERE seq = 1", [])
         .unwrap();
     drop(conn);

@@ -231,7 +231,7 @@ fn local(db: &Path) -> AuditStore {
 }
 
 fn local_ids(db: &Path) -> Vec<i64> {
-    let conn = rusqlite::Connection::open(db).unwrap();
+    let conn = AuditStore::raw_connection(&AuditConfig::at(db)).unwrap();
     let mut st = conn
         .prepare("SELECT id FROM verifications ORDER BY id")
         .unwrap();

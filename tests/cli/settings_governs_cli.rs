@@ -51,7 +51,8 @@ fn verify_record(dir: &Path) -> Value {
 
 /// (decision, thresholds kept with the record) of record `id`.
 fn stored(db: &Path, id: i64) -> (String, Value) {
-    let conn = rusqlite::Connection::open(db).unwrap();
+    let conn =
+        kyc_core::audit::AuditStore::raw_connection(&kyc_core::audit::AuditConfig::at(db)).unwrap();
     let (decision, models): (String, String) = conn
         .query_row(
             "SELECT decision, models_json FROM verifications WHERE id = ?1",
@@ -154,7 +155,8 @@ fn a_threshold_set_on_the_settings_screen_governs_the_next_verify_record() {
     assert_eq!(thresholds["approveAt"], 100.0);
 
     // Both runs chained the settings they decided with.
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    let conn = kyc_core::audit::AuditStore::raw_connection(&kyc_core::audit::AuditConfig::at(&db))
+        .unwrap();
     let mut q = conn
         .prepare("SELECT actor, payload FROM events WHERE kind = 'settings_in_force' ORDER BY seq")
         .unwrap();

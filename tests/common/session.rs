@@ -42,7 +42,8 @@ pub fn store_with_users(dir: &Path, users: &[(&str, &str, UserRole)]) -> AuditCo
 
 /// Every audit event of `kind` in the database at `db`, oldest first: (actor, payload).
 pub fn events_of(db: &Path, kind: &str) -> Vec<(String, serde_json::Value)> {
-    let conn = rusqlite::Connection::open(db).unwrap();
+    let conn =
+        kyc_core::audit::AuditStore::raw_connection(&kyc_core::audit::AuditConfig::at(db)).unwrap();
     let mut stmt = conn
         .prepare("SELECT actor, payload FROM events WHERE kind = ?1 ORDER BY seq")
         .unwrap();

@@ -37,11 +37,19 @@ fn newer_schema_is_refused() {
 }
 
 #[test]
-fn garbage_file_is_reported_corrupt() {
+fn garbage_file_is_refused_and_left_alone() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("audit.sqlite3"), vec![0x42u8; 8192]).unwrap();
+    let db = dir.path().join("audit.sqlite3");
+    std::fs::write(&db, vec![0x42u8; 8192]).unwrap();
+    // No key beside it: none is made for a file that already holds something.
     let err = AuditStore::open(cfg(&dir)).unwrap_err();
-    assert!(matches!(err, AuditError::Corrupt(_)), "{err:?}");
+    assert!(matches!(err, AuditError::KeyMissing(_)), "{err:?}");
+    assert!(!cfg(&dir).key_path.exists());
+    // With a key: the key does not open it (it is no database).
+    AuditKeys::generate().save_new(&cfg(&dir).key_path).unwrap();
+    let err = AuditStore::open(cfg(&dir)).unwrap_err();
+    assert!(matches!(err, AuditError::WrongKey(_)), "{err:?}");
+    assert_eq!(std::fs::read(&db).unwrap(), vec![0x42u8; 8192]);
 }
 
 #[test]
@@ -128,47 +136,45 @@ fn records_survive_reopen_and_index_is_reloaded() {
 }
 
 #[test]
-fn wrong_key_blocks_only_blobs_and_writes() {
+fn wrong_key_opens_nothing() {
     let (dir, mut store) = open_tmp();
-    let sup = user(&mut store, "sup", Role::Supervisor);
-    let rc = record(&mut store, Rec::default());
+    record(&mut store, Rec::default());
     drop(store);
+    let db = cfg(&dir).db_path;
+    let before = std::fs::read(&db).unwrap();
     // Replace the key file with another kiosk's key.
     let key = cfg(&dir).key_path;
     std::fs::remove_file(&key).unwrap();
     AuditKeys::generate().save_new(&key).unwrap();
-    let mut store = AuditStore::open(cfg(&dir)).unwrap();
-    assert!(matches!(store.key_state(), KeyState::Wrong(_)));
-    // The record itself is still readable.
-    let d = store.get_record(&sup, rc.id).unwrap();
-    assert_eq!(d.summary.full_name.as_deref(), Some("Ama Mensah"));
+    assert!(matches!(AuditStore::open(cfg(&dir)), Err(AuditError::WrongKey(p)) if p == key));
     assert!(matches!(
-        store.load_image(&sup, rc.id, ImageKind::Selfie),
+        AuditStore::open_read_only(cfg(&dir)),
+        Err(AuditError::WrongKey(p)) if p == key
+    ));
+    assert!(matches!(
+        AuditStore::raw_connection(&cfg(&dir)),
         Err(AuditError::WrongKey(_))
     ));
-    assert!(matches!(store.verify(), Err(AuditError::WrongKey(_))));
-    assert!(matches!(
-        try_record(&mut store, Rec::default()),
-        Err(AuditError::WrongKey(_))
-    ));
+    let msg = AuditError::WrongKey(key.clone()).to_string();
+    assert!(msg.contains("does not open this database"), "{msg}");
+    // The failed opens changed nothing.
+    assert_eq!(std::fs::read(&db).unwrap(), before);
 }
 
 #[test]
 fn missing_key_is_not_silently_regenerated() {
     let (dir, mut store) = open_tmp();
-    let sup = user(&mut store, "sup", Role::Supervisor);
-    let rc = record(&mut store, Rec::default());
+    record(&mut store, Rec::default());
     drop(store);
     let key = cfg(&dir).key_path;
     std::fs::remove_file(&key).unwrap();
-    let store = AuditStore::open(cfg(&dir)).unwrap();
-    assert!(matches!(store.key_state(), KeyState::Missing(_)));
+    assert!(matches!(AuditStore::open(cfg(&dir)), Err(AuditError::KeyMissing(p)) if p == key));
     assert!(!key.exists());
-    assert_eq!(store.get_record(&sup, rc.id).unwrap().summary.id, rc.id);
     assert!(matches!(
-        store.load_image(&sup, rc.id, ImageKind::Portrait),
+        AuditStore::open_read_only(cfg(&dir)),
         Err(AuditError::KeyMissing(_))
     ));
+    assert!(!key.exists());
 }
 
 #[test]
@@ -327,18 +333,15 @@ fn full_disk_is_a_typed_error_and_loses_nothing_acknowledged() {
 }
 
 #[test]
-fn damaged_key_file_keeps_records_readable() {
+fn damaged_key_file_is_a_specific_error() {
     let (dir, mut store) = open_tmp();
-    let sup = user(&mut store, "sup", Role::Supervisor);
-    let rc = record(&mut store, Rec::default());
+    record(&mut store, Rec::default());
     drop(store);
+    // Rewritten in place: the file keeps its 0600 mode.
     std::fs::write(cfg(&dir).key_path, "not a key\n").unwrap();
-    let store = AuditStore::open(cfg(&dir)).unwrap();
-    assert!(matches!(store.key_state(), KeyState::Wrong(_)));
-    assert_eq!(store.get_record(&sup, rc.id).unwrap().summary.id, rc.id);
     assert!(matches!(
-        store.load_image(&sup, rc.id, ImageKind::Selfie),
-        Err(AuditError::WrongKey(_))
+        AuditStore::open(cfg(&dir)),
+        Err(AuditError::KeyMalformed { .. })
     ));
     // A damaged key next to a new database is an error, not a silent new key.
     let fresh = tempfile::tempdir().unwrap();

@@ -17,6 +17,7 @@ mod audit_attacks;
 mod audit_chain;
 mod audit_crash;
 mod audit_duplicates;
+mod audit_encryption;
 mod audit_export;
 mod audit_retention;
 mod audit_store;

@@ -228,7 +228,7 @@ fn admin_changes_a_threshold_and_manages_users_agent_sees_it_read_only() {
     let report = store.verify().unwrap();
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     let kinds: Vec<String> = {
-        let conn = rusqlite::Connection::open(&db).unwrap();
+        let conn = AuditStore::raw_connection(&kyc_core::audit::AuditConfig::at(&db)).unwrap();
         let mut stmt = conn
             .prepare("SELECT kind FROM events WHERE kind LIKE 'user_%' ORDER BY seq")
             .unwrap();

@@ -104,6 +104,23 @@ impl DecisionPolicy {
     }
 }
 
+/// Retention of the audit store's images.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RetentionConfig {
+    /// Days the document, portrait and selfie images of a recorded verification are kept. The
+    /// kiosk purges older ones by itself when it starts and once a day (chained as
+    /// `images_purged` by `system:retention`); decisions, results and face templates stay.
+    /// 0 keeps images until an administrator purges or erases them.
+    pub image_days: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self { image_days: 90 }
+    }
+}
+
 /// Level words a log filter may use.
 const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
 
@@ -218,6 +235,8 @@ pub struct Config {
     pub models_dir: Option<PathBuf>,
     /// Log file, its rotation and levels.
     pub logging: LoggingConfig,
+    /// How long the audit store keeps images.
+    pub retention: RetentionConfig,
 }
 
 impl Default for Config {
@@ -232,6 +251,7 @@ impl Default for Config {
             threads: 2,
             models_dir: None,
             logging: LoggingConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }

@@ -243,7 +243,7 @@ pub fn check_store(cfg: &AuditConfig) -> (Check, Option<i64>) {
     let mut details = json!({
         "db": db,
         "exists": true,
-        "key": cfg.key_path,
+        "key": cfg.key_source(),
         "newestEventMs": newest,
     });
     let error = |summary: String, details: Value| {
@@ -311,7 +311,21 @@ pub fn check_store(cfg: &AuditConfig) -> (Check, Option<i64>) {
     details["events"] = json!(report.events);
     details["headSeq"] = json!(report.head_seq);
     details["problems"] = json!(report.problems);
-    if report.is_intact() {
+    details["encrypted"] = json!(store.is_encrypted());
+    if report.is_intact() && !store.is_encrypted() {
+        (
+            Check::new(
+                "store",
+                Status::Warning,
+                format!(
+                    "audit store {} sound but not encrypted yet (an earlier version's store): the kiosk encrypts it when it next opens it",
+                    db.display()
+                ),
+                details,
+            ),
+            newest,
+        )
+    } else if report.is_intact() {
         (
             Check::new(
                 "store",
@@ -561,7 +575,7 @@ mod tests {
         assert_eq!(sound.details["records"], json!(0));
         assert!(newest.unwrap() > 1_700_000_000_000);
 
-        let conn = rusqlite::Connection::open(&cfg.db_path).unwrap();
+        let conn = crate::audit::AuditStore::raw_connection(&cfg).unwrap();
         conn.execute("UPDATE events SET actor = 'intruder' WHERE seq = 1", [])
             .unwrap();
         drop(conn);

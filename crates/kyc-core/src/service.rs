@@ -20,7 +20,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{
     AuditConfig, AuditError, AuditStore, CustomerType, DuplicateReport, EventKind, ImageKind,
-    IndexedFields, NewVerification, Permission, RecordReceipt, UserSession, normalize_id_number,
+    IndexedFields, NewVerification, Permission, PurgeReport, RecordReceipt, UserSession,
+    normalize_id_number,
 };
 use crate::config::Config;
 use crate::imaging::{self, Decoded, ImageLimits};
@@ -384,7 +385,12 @@ pub struct VerificationService {
     markers: PathBuf,
     recovered: Vec<i64>,
     next_id: u64,
+    /// When the retention purge last ran (`None`: not yet).
+    last_retention: Option<Instant>,
 }
+
+/// How often the kiosk runs the retention purge ([`VerificationService::retention_if_due`]).
+pub const RETENTION_EVERY: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 impl std::fmt::Debug for VerificationService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -437,9 +443,58 @@ impl VerificationService {
             markers,
             recovered: Vec::new(),
             next_id: 0,
+            last_retention: None,
         };
         svc.recover_crashed()?;
+        // Retention runs by itself at start; a failure (e.g. a trail that disagrees with its
+        // anchor refuses writes) must not keep the kiosk from showing what is wrong.
+        svc.retention_if_due()
+            .map(|_| ())
+            .warn_on_err("running the retention purge at start");
         Ok(svc)
+    }
+
+    /// Purge images past the configured retention (`[retention] imageDays`) as of `now_ms`,
+    /// when any are due: one `images_purged` event by `system:retention`, as the CLI's purge.
+    /// Nothing is written when retention is off (0 days) or no image is past it.
+    ///
+    /// # Errors
+    /// The purge failed (the store refuses writes, disk full, …).
+    pub fn run_retention_at(&mut self, now_ms: i64) -> Result<Option<PurgeReport>, ServiceError> {
+        self.last_retention = Some(Instant::now());
+        let days = self.settings.config.retention.image_days;
+        if days == 0 {
+            return Ok(None);
+        }
+        let cutoff = now_ms.saturating_sub(i64::from(days) * 86_400_000);
+        let due = self.store.records_with_images_before(cutoff)?;
+        if due == 0 {
+            return Ok(None);
+        }
+        let by = self.store.system_session("retention");
+        let report = self.store.purge_images_before(&by, cutoff)?;
+        tracing::info!(
+            records = report.records,
+            blobs = report.blobs,
+            days,
+            "retention: images past retention purged"
+        );
+        Ok(Some(report))
+    }
+
+    /// Run the retention purge ([`Self::run_retention_at`], now) unless it ran less than
+    /// [`RETENTION_EVERY`] ago: at open, and from the kiosk's worker while it runs.
+    ///
+    /// # Errors
+    /// As [`Self::run_retention_at`].
+    pub fn retention_if_due(&mut self) -> Result<Option<PurgeReport>, ServiceError> {
+        if self
+            .last_retention
+            .is_some_and(|t| t.elapsed() < RETENTION_EVERY)
+        {
+            return Ok(None);
+        }
+        self.run_retention_at(crate::audit::now_ms())
     }
 
     /// The store settings for `settings`'s configuration and `db` (the default place when `None`).
@@ -1588,5 +1643,90 @@ mod tests {
             Err(ServiceError::NotLoggedIn)
         ));
         assert!(svc.store().verify().unwrap().problems.is_empty());
+    }
+
+    #[test]
+    fn retention_purges_images_past_the_configured_days_by_itself_chained() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = store(dir.path(), &[]);
+        {
+            let mut st = AuditStore::open(cfg.clone()).unwrap();
+            let result = serde_json::json!({ "fullName": "AMA MENSAH" });
+            let models = serde_json::json!({});
+            let img = vec![7u8; 500];
+            let template: Vec<f32> = (0..crate::audit::TEMPLATE_DIM)
+                .map(|i| (i as f32 * 0.37).sin())
+                .collect();
+            st.record_verification(&NewVerification {
+                operator: "admin",
+                customer_type: CustomerType::Individual,
+                claimed_id_type: None,
+                claimed_id_number: Some("GHA-1"),
+                started_ms: record::now_ms() - 1000,
+                finished_ms: record::now_ms(),
+                indexed: IndexedFields {
+                    decision: Decision::Approve,
+                    decision_reason: "test".into(),
+                    document_number: Some("GHA-1".into()),
+                    full_name: Some("AMA MENSAH".into()),
+                    country: None,
+                    overall_confidence: Some(90.0),
+                },
+                result: &result,
+                models: &models,
+                images: &[
+                    (ImageKind::DocumentFront, img.as_slice()),
+                    (ImageKind::Selfie, img.as_slice()),
+                ],
+                template: Some(&template),
+                corrections: &[],
+            })
+            .unwrap();
+        }
+        let purges = "SELECT count(*) FROM events WHERE kind = 'images_purged'";
+        let mut config = Config::default();
+        config.retention.image_days = 30;
+        let mut svc = open(&cfg, config);
+        // The run at start found nothing 30 days old: nothing purged, nothing chained …
+        assert_eq!(count(&svc, purges), 0);
+        assert_eq!(count(&svc, "SELECT count(*) FROM blobs"), 2);
+        // … and it did run: the next is due a day later.
+        assert!(svc.retention_if_due().unwrap().is_none());
+        // 31 days on, the images go; the record and its template stay.
+        let later = record::now_ms() + 31 * 86_400_000;
+        let report = svc.run_retention_at(later).unwrap().unwrap();
+        assert_eq!((report.records, report.blobs), (1, 2));
+        assert_eq!(count(&svc, "SELECT count(*) FROM blobs"), 0);
+        assert_eq!(count(&svc, "SELECT count(*) FROM verifications"), 1);
+        assert_eq!(count(&svc, "SELECT count(*) FROM templates"), 1);
+        assert_eq!(count(&svc, purges), 1);
+        let actor: String = svc
+            .store()
+            .conn
+            .query_row(
+                "SELECT actor FROM events WHERE kind = 'images_purged'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(actor, "system:retention");
+        assert!(svc.store().verify().unwrap().is_intact());
+        // Nothing left past retention: the next run writes nothing.
+        assert!(svc.run_retention_at(later).unwrap().is_none());
+        assert_eq!(count(&svc, purges), 1);
+        drop(svc);
+
+        // Retention off (0 days): nothing is ever purged.
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = store(dir.path(), &[]);
+        let mut config = Config::default();
+        config.retention.image_days = 0;
+        let mut svc = open(&cfg, config);
+        assert!(
+            svc.run_retention_at(record::now_ms() + 10_000 * 86_400_000)
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(count(&svc, purges), 0);
     }
 }

@@ -32,6 +32,8 @@ pub(crate) const EV_PURGE: &str = "images_purged";
 pub(crate) const EV_ERASE: &str = "customer_erased";
 /// Images of given records were deleted on request (templates kept).
 pub(crate) const EV_IMAGES_DELETED: &str = "images_deleted";
+/// A plaintext store of an earlier version was encrypted (SQLCipher).
+pub(crate) const EV_STORE_ENCRYPTED: &str = "store_encrypted";
 
 const RESERVED: &[&str] = &[
     EV_VERIFICATION,
@@ -40,6 +42,7 @@ const RESERVED: &[&str] = &[
     EV_PURGE,
     EV_ERASE,
     EV_IMAGES_DELETED,
+    EV_STORE_ENCRYPTED,
     "login",
     "login_failed",
     "login_locked",

@@ -19,6 +19,8 @@ use super::error::AuditError;
 type HmacSha256 = Hmac<Sha256>;
 
 const HEADER: &str = "kyc-kiosk-audit-key v1";
+/// Domain of the database (SQLCipher) key, derived from the blob key.
+const DATABASE_KEY_DOMAIN: &[u8] = b"kyc-kiosk-audit-database-key-v1";
 /// Length of the random nonce stored in front of each blob.
 pub(crate) const NONCE_LEN: usize = 12;
 
@@ -146,18 +148,38 @@ impl AuditKeys {
         Zeroizing::new(self.mac(&[b"kyc-kiosk-audit-anchor-key-v1"]))
     }
 
+    /// The key of the database file itself (SQLCipher), as the raw-key literal `PRAGMA key`
+    /// takes (`x'…'`, 64 hex digits: used as is, no passphrase stretching). Derived from the
+    /// blob key in its own domain, so it is never the same bytes as the blob or chain key and
+    /// knowing it (it sits in SQLCipher's memory) gives neither. An administrator holding the
+    /// key file can open the database with it in any SQLCipher 4 tool.
+    pub fn database_key_literal(&self) -> Zeroizing<String> {
+        Zeroizing::new(format!("x'{}'", hex(self.database_key().as_slice())))
+    }
+
+    fn database_key(&self) -> Zeroizing<[u8; 32]> {
+        // HMAC accepts keys of any length: this cannot fail.
+        let Ok(mut m) = <HmacSha256 as Mac>::new_from_slice(&self.enc) else {
+            return Zeroizing::new([0u8; 32]);
+        };
+        m.update(DATABASE_KEY_DOMAIN);
+        Zeroizing::new(m.finalize().into_bytes().into())
+    }
+
     /// A keyed, non-reversible tag of an identifier (used in tombstones instead of the plain ID).
     pub(crate) fn tag(&self, domain: &str, value: &str) -> String {
         hex(&self.mac(&[domain.as_bytes(), &[0], value.as_bytes()])[..16])
     }
 }
 
-/// Where keys came from when the store was opened.
+/// Where keys came from when the store was opened. Since the whole database is encrypted, an
+/// opened store is always `Ok` (a missing or wrong key fails the open with `KeyMissing` /
+/// `WrongKey`); the other states remain for callers that match on them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyState {
     /// Keys loaded and matching the database.
     Ok,
-    /// No key file: records are readable, blobs and chain checks are not, writes are refused.
+    /// No key file: nothing in the database can be read.
     Missing(PathBuf),
     /// The key file belongs to another database.
     Wrong(PathBuf),
@@ -212,6 +234,26 @@ mod tests {
         assert!(k.open(b"8:selfie", &sealed).is_none());
         let other = AuditKeys::generate();
         assert!(other.open(b"7:selfie", &sealed).is_none());
+    }
+
+    #[test]
+    fn database_key_is_its_own_domain() {
+        let k = AuditKeys::generate();
+        let lit = k.database_key_literal();
+        assert!(
+            lit.starts_with("x'") && lit.ends_with('\''),
+            "{}",
+            lit.as_str()
+        );
+        assert_eq!(lit.len(), 2 + 64 + 1);
+        let db = k.database_key();
+        assert_ne!(*db, k.enc);
+        assert_ne!(*db, k.mac);
+        assert_ne!(*db, *k.anchor_key());
+        assert!(!lit.contains(&hex(&k.enc)) && !lit.contains(&hex(&k.mac)));
+        // Deterministic for one key file, different for another.
+        assert_eq!(*k.database_key_literal(), *lit);
+        assert_ne!(*AuditKeys::generate().database_key_literal(), *lit);
     }
 
     #[test]

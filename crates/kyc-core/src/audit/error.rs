@@ -25,12 +25,15 @@ pub enum AuditError {
         /// Highest version this build knows.
         supported: i64,
     },
-    /// The key file does not belong to this database (blobs cannot be decrypted, chain cannot be checked).
-    #[error("the audit key at {0} does not match this database")]
-    WrongKey(PathBuf),
-    /// The key file is missing for a database that already holds records.
+    /// The key does not open the database: it belongs to another store, or the file is not an
+    /// audit database (an encrypted file cannot tell the two apart).
     #[error(
-        "the audit key file {0} is missing; records are readable but images, templates and the chain are not"
+        "the audit key at {0} does not open this database: a wrong key, or the file is not an audit database"
+    )]
+    WrongKey(PathBuf),
+    /// The key file is missing for a database that already exists (nothing in it is readable).
+    #[error(
+        "the audit key file {0} is missing: the encrypted audit database cannot be opened without it"
     )]
     KeyMissing(PathBuf),
     /// The key file may be read or written by its group or other users: refused until fixed.

@@ -1,6 +1,7 @@
 //! Tamper-evident audit store: every verification, correction, decision, login and
-//! maintenance action, in SQLite, chained by keyed hashes, with biometric blobs encrypted at
-//! rest, role-based access, retention, erasure, 1:N duplicate search and exports.
+//! maintenance action, in SQLite, chained by keyed hashes, the whole file encrypted at rest
+//! (SQLCipher) and biometric blobs sealed again on their own, role-based access, retention,
+//! erasure, 1:N duplicate search and exports.
 //!
 //! Start with [`AuditStore::open`], write with [`AuditStore::record_verification`], check with
 //! [`AuditStore::verify`]; the `kyc-kiosk audit …` commands are in the kiosk crate's `cli::audit`.
@@ -51,6 +52,7 @@
 
 mod anchor;
 mod chain;
+mod cipher;
 mod crypto;
 mod error;
 mod export;
@@ -69,7 +71,7 @@ pub use export::{ExportFormat, Stats, TIME_BUCKETS_MS, TimeBucket, TimeSummary};
 pub use outbox::{ChainEvent, MAX_EVENTS_PER_READ, OutboxRecord};
 pub use schema::SCHEMA_VERSION;
 pub use search::{DEFAULT_DUPLICATE_THRESHOLD, FaceIndex, TEMPLATE_DIM};
-pub use store::{AuditConfig, AuditStore, ErasureReport, PurgeReport};
+pub use store::{AuditConfig, AuditStore, ErasureReport, PurgeReport, STORE_KEY_CREDENTIAL};
 pub use types::*;
 pub use users::{
     MIN_PASSWORD_CHARS, Permission, Role, UserInfo, UserSession, check_password_policy, role_allows,

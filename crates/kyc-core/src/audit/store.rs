@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::anchor::{self, AnchorRead};
 use super::chain::{self, EventIn};
+use super::cipher::{self, FileKind};
 use super::crypto::{AuditKeys, KeyState, sha256_hex};
 use super::error::AuditError;
 use super::schema;
@@ -21,8 +22,14 @@ use crate::logs::WarnOnErr;
 pub struct AuditConfig {
     /// SQLite database file.
     pub db_path: PathBuf,
-    /// Key file (blob key + chain key), kept outside the database.
+    /// Key file (blob key + chain key; the database key is derived from it), kept outside the
+    /// database. Not read when the service manager passed the key as a credential (see
+    /// [`AuditConfig::key_source`]).
     pub key_path: PathBuf,
+    /// The folder of credentials the service manager passed (`$CREDENTIALS_DIRECTORY`, set by
+    /// systemd's `LoadCredentialEncrypted=`/`LoadCredential=`); when it holds
+    /// [`STORE_KEY_CREDENTIAL`], the keys are read from there instead of `key_path`.
+    pub credentials_dir: Option<PathBuf>,
     /// Chain-head anchor file; `None` = beside the key file (`<key file>` with the extension
     /// `anchor`), see [`AuditConfig::anchor_file`].
     pub anchor_path: Option<PathBuf>,
@@ -65,6 +72,9 @@ impl Default for AuditConfig {
         AuditConfig {
             db_path: data.join("audit.sqlite3"),
             key_path: conf.join("audit.key"),
+            credentials_dir: std::env::var_os("CREDENTIALS_DIRECTORY")
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from),
             anchor_path: None,
             create_key: true,
             kiosk_id: default_kiosk_id(),
@@ -103,6 +113,19 @@ impl AuditConfig {
             .unwrap_or_else(|| self.key_path.with_extension("anchor"))
     }
 
+    /// The file the keys are read from: the credential [`STORE_KEY_CREDENTIAL`] in
+    /// `credentials_dir` when it exists (decrypted by the service manager, TPM2-bound where the
+    /// machine has one), else `key_path`.
+    pub fn key_source(&self) -> PathBuf {
+        if let Some(dir) = &self.credentials_dir {
+            let p = dir.join(STORE_KEY_CREDENTIAL);
+            if p.is_file() {
+                return p;
+            }
+        }
+        self.key_path.clone()
+    }
+
     /// Cheap password hashing for tests (never in production).
     pub fn with_fast_hashing(mut self) -> Self {
         self.argon2_m_kib = 256;
@@ -110,6 +133,10 @@ impl AuditConfig {
         self
     }
 }
+
+/// Name of the credential holding the store's key file (`systemd-creds encrypt
+/// --name=kyc-kiosk-store-key …`, loaded with `LoadCredentialEncrypted=`).
+pub const STORE_KEY_CREDENTIAL: &str = "kyc-kiosk-store-key";
 
 fn default_kiosk_id() -> String {
     std::fs::read_to_string("/etc/hostname")
@@ -152,6 +179,9 @@ pub struct AuditStore {
     pub(crate) read_only: bool,
     /// The database holds no audit schema (only possible read-only: a 0-byte or foreign file).
     pub(crate) schema_missing: bool,
+    /// The database file is encrypted (SQLCipher); false only for a plaintext store of an
+    /// earlier version opened read-only (the next read-write open encrypts it).
+    pub(crate) encrypted: bool,
     /// Why the database disagrees with its anchor (found at open): writes are refused.
     pub(crate) anchor_broken: Option<String>,
     /// The last failure to move the anchor forward after a commit (the commit itself stood).
@@ -202,7 +232,18 @@ impl AuditStore {
     }
 
     fn open_inner(cfg: AuditConfig, is_new: bool) -> Result<Self, AuditError> {
+        let kind = cipher::file_kind(&cfg.db_path)?;
+        let key_source = cfg.key_source();
+        let keys = obtain_keys(&cfg, &key_source, kind)?;
+        // A plaintext store of an earlier version is encrypted once, before anything else.
+        let encrypted_now = if kind == FileKind::Plaintext {
+            cipher::encrypt_plaintext(&cfg.db_path, &keys, &key_source, cfg.busy_timeout)?
+        } else {
+            None
+        };
         let mut conn = Connection::open(&cfg.db_path)?;
+        // The key comes first: nothing can be read or written before it.
+        cipher::apply_key(&conn, &keys, &key_source)?;
         conn.busy_timeout(cfg.busy_timeout)?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -220,27 +261,42 @@ impl AuditStore {
         if let Some(pages) = cfg.max_db_pages {
             conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
         }
-        let (keys, key_state) = load_keys(&conn, &cfg)?;
+        check_fingerprint(&conn, &keys, &key_source, true)?;
         let mut store = AuditStore {
             conn,
-            keys,
-            key_state,
+            keys: Some(keys.clone()),
+            key_state: KeyState::Ok,
             cfg,
             index: FaceIndex::new(),
             read_only: false,
             schema_missing: false,
+            encrypted: true,
             anchor_broken: None,
             anchor_error: None,
         };
-        if let Some(keys) = store.keys.clone()
-            && store.key_state == KeyState::Ok
-        {
-            let path = store.cfg.anchor_file();
-            if is_new && anchor::read(&path, &keys)? == AnchorRead::Missing {
-                // A new store starts its anchor at the empty chain (seq 0).
-                anchor::advance(&path, &keys, 0, &[0u8; 32], true)?;
+        let path = store.cfg.anchor_file();
+        if is_new && anchor::read(&path, &keys)? == AnchorRead::Missing {
+            // A new store starts its anchor at the empty chain (seq 0).
+            anchor::advance(&path, &keys, 0, &[0u8; 32], true)?;
+        }
+        store.anchor_broken = store.anchor_problem(&keys)?;
+        if let Some(done) = encrypted_now {
+            // Chained only on a trail that matches its anchor (a rolled-back file stays refused).
+            if store.anchor_broken.is_none() {
+                let (head_seq, _) = store.chain_head()?;
+                store.append(
+                    chain::EV_STORE_ENCRYPTED,
+                    "system:encryption",
+                    None,
+                    serde_json::json!({
+                        "from": "plaintext",
+                        "cipher": "sqlcipher",
+                        "cipher_version": done.cipher_version,
+                        "plaintext_bytes": done.plaintext_bytes,
+                        "head_seq_before": head_seq,
+                    }),
+                )?;
             }
-            store.anchor_broken = store.anchor_problem(&keys)?;
         }
         if store.cfg.load_index_at_open {
             store.reload_index()?;
@@ -249,11 +305,15 @@ impl AuditStore {
     }
 
     /// Open an existing store for checking only: the file is opened read-only, nothing is
-    /// created, migrated or repaired, and no key is made. A missing database is `NotFound`; a
-    /// 0-byte or foreign file opens (its `verify` then reports the missing audit schema).
+    /// created, migrated, encrypted or repaired, and no key is made. A missing database is
+    /// `NotFound`; a 0-byte file opens (its `verify` then reports the missing audit schema).
+    /// A plaintext store of an earlier version is checked as it is ([`AuditStore::is_encrypted`]
+    /// is then false; the kiosk encrypts it when it next opens it read-write).
     ///
     /// # Errors
-    /// `NotFound`, key errors (`KeyPermissions`, `KeyMalformed`), `SchemaTooNew`, SQLite errors.
+    /// `NotFound`, key errors (`KeyMissing`, `KeyPermissions`, `KeyMalformed`, `WrongKey` — a
+    /// key that does not open the file, or a file that is not an audit database),
+    /// `SchemaTooNew`, SQLite errors.
     pub fn open_read_only(cfg: AuditConfig) -> Result<Self, AuditError> {
         use rusqlite::OpenFlags;
         let meta = std::fs::metadata(&cfg.db_path).map_err(|e| {
@@ -269,10 +329,20 @@ impl AuditStore {
                 cfg.db_path.display()
             )));
         }
+        let key_source = cfg.key_source();
+        if !key_source.exists() {
+            return Err(AuditError::KeyMissing(key_source));
+        }
+        let keys = AuditKeys::load(&key_source)?;
+        let kind = cipher::file_kind(&cfg.db_path)?;
         let conn = Connection::open_with_flags(
             &cfg.db_path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
+        let encrypted = kind != FileKind::Plaintext;
+        if encrypted {
+            cipher::apply_key(&conn, &keys, &key_source)?;
+        }
         conn.busy_timeout(cfg.busy_timeout)?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > schema::SCHEMA_VERSION {
@@ -289,36 +359,45 @@ impl AuditStore {
                 schema::SCHEMA_VERSION
             )));
         }
-        let keys = if cfg.key_path.exists() {
-            AuditKeys::load(&cfg.key_path)?
-        } else {
-            return Err(AuditError::KeyMissing(cfg.key_path.clone()));
-        };
-        let stored: Option<String> = if schema_missing {
-            None
-        } else {
-            conn.query_row(
-                "SELECT value FROM meta WHERE key = 'key_fingerprint'",
-                [],
-                |r| r.get(0),
-            )
-            .optional()?
-        };
-        let (keys, key_state) = match stored {
-            Some(fp) if fp != keys.fingerprint() => (None, KeyState::Wrong(cfg.key_path.clone())),
-            _ => (Some(keys), KeyState::Ok),
-        };
+        if !schema_missing {
+            check_fingerprint(&conn, &keys, &key_source, false)?;
+        }
         Ok(AuditStore {
             conn,
-            keys,
-            key_state,
+            keys: Some(keys),
+            key_state: KeyState::Ok,
             cfg,
             index: FaceIndex::new(),
             read_only: true,
             schema_missing,
+            encrypted,
             anchor_broken: None,
             anchor_error: None,
         })
+    }
+
+    /// A connection to the database file keyed with `cfg`'s key and nothing else set up or
+    /// checked: for forensic inspection, and for tests that tamper with the file as someone
+    /// holding the key would. Nothing done through it is chained.
+    ///
+    /// # Errors
+    /// Key errors (`KeyMissing`, `KeyPermissions`, `KeyMalformed`), `WrongKey`, SQLite errors.
+    pub fn raw_connection(cfg: &AuditConfig) -> Result<Connection, AuditError> {
+        let source = cfg.key_source();
+        if !source.exists() {
+            return Err(AuditError::KeyMissing(source));
+        }
+        let keys = AuditKeys::load(&source)?;
+        let conn = Connection::open(&cfg.db_path)?;
+        cipher::apply_key(&conn, &keys, &source)?;
+        conn.busy_timeout(cfg.busy_timeout)?;
+        Ok(conn)
+    }
+
+    /// Whether the database file is encrypted (SQLCipher). Always true for a store opened
+    /// read-write; false for a plaintext store of an earlier version opened read-only.
+    pub fn is_encrypted(&self) -> bool {
+        self.encrypted
     }
 
     /// The newest event's (seq, hash), or (0, zeros) for an empty chain.
@@ -1002,6 +1081,18 @@ impl AuditStore {
         self.purge_images_before(by, cutoff)
     }
 
+    /// How many records created before `cutoff_ms` still hold images (what a purge with that
+    /// cutoff would touch).
+    pub fn records_with_images_before(&self, cutoff_ms: i64) -> Result<u64, AuditError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM verifications
+             WHERE created_ms < ?1 AND id IN (SELECT verification_id FROM blobs)",
+            [cutoff_ms],
+            |r| r.get(0),
+        )?;
+        Ok(n.max(0) as u64)
+    }
+
     /// Remove images of records created before `cutoff_ms` (ms since epoch).
     pub fn purge_images_before(
         &mut self,
@@ -1435,67 +1526,59 @@ fn bytes_to_template(b: &[u8]) -> Option<Vec<f32>> {
     )
 }
 
-fn load_keys(
+/// The keys for `cfg`, read from `source` ([`AuditConfig::key_source`]). A key file is made
+/// only for a store with nothing in it yet (no file or a 0-byte one), and never when the key
+/// comes from a credential.
+fn obtain_keys(cfg: &AuditConfig, source: &Path, kind: FileKind) -> Result<AuditKeys, AuditError> {
+    if source.exists() {
+        // A key others may read is refused outright (`KeyPermissions`).
+        return AuditKeys::load(source);
+    }
+    let fresh = matches!(kind, FileKind::Missing | FileKind::Empty);
+    if !(fresh && cfg.create_key && source == cfg.key_path) {
+        return Err(AuditError::KeyMissing(source.to_path_buf()));
+    }
+    let k = AuditKeys::generate();
+    match k.save_new(source) {
+        Ok(()) => Ok(k),
+        // Another process created it first: use theirs.
+        Err(AuditError::Io { source: e, .. }) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            AuditKeys::load(source)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The key's fingerprint in `meta` must be these keys' (a database key that opens the file
+/// with another key file's blob and chain keys is refused). A store without one gets it
+/// when `store` is set (a new store).
+fn check_fingerprint(
     conn: &Connection,
-    cfg: &AuditConfig,
-) -> Result<(Option<AuditKeys>, KeyState), AuditError> {
-    let stored: Option<String> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'key_fingerprint'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let keys = if cfg.key_path.exists() {
-        match AuditKeys::load(&cfg.key_path) {
-            Ok(k) => Some(k),
-            // A key others may read is refused outright, whatever the database holds.
-            Err(e @ AuditError::KeyPermissions { .. }) => return Err(e),
-            // An unreadable or damaged key must not make the records unreadable: open with
-            // blobs, chain checks and writes disabled.
-            Err(_) if stored.is_some() => {
-                return Ok((None, KeyState::Wrong(cfg.key_path.clone())));
-            }
-            Err(e) => return Err(e),
-        }
-    } else if stored.is_none() && cfg.create_key {
-        let k = AuditKeys::generate();
-        match k.save_new(&cfg.key_path) {
-            Ok(()) => Some(k),
-            // Another process created it first: use theirs.
-            Err(AuditError::Io { source, .. })
-                if source.kind() == std::io::ErrorKind::AlreadyExists =>
-            {
-                Some(AuditKeys::load(&cfg.key_path)?)
-            }
-            Err(e) => return Err(e),
-        }
-    } else {
-        None
-    };
-    let Some(keys) = keys else {
-        return Ok((None, KeyState::Missing(cfg.key_path.clone())));
-    };
-    match stored {
-        Some(fp) if fp != keys.fingerprint() => Ok((None, KeyState::Wrong(cfg.key_path.clone()))),
-        Some(_) => Ok((Some(keys), KeyState::Ok)),
-        None => {
-            conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('key_fingerprint', ?1)",
-                [keys.fingerprint()],
-            )?;
-            // Re-read: a concurrent opener may have stored its own fingerprint first.
-            let fp: String = conn.query_row(
+    keys: &AuditKeys,
+    source: &Path,
+    store: bool,
+) -> Result<(), AuditError> {
+    let read = || -> Result<Option<String>, AuditError> {
+        Ok(conn
+            .query_row(
                 "SELECT value FROM meta WHERE key = 'key_fingerprint'",
                 [],
                 |r| r.get(0),
-            )?;
-            if fp == keys.fingerprint() {
-                Ok((Some(keys), KeyState::Ok))
-            } else {
-                Ok((None, KeyState::Wrong(cfg.key_path.clone())))
-            }
-        }
+            )
+            .optional()?)
+    };
+    let mut stored = read()?;
+    if stored.is_none() && store {
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('key_fingerprint', ?1)",
+            [keys.fingerprint()],
+        )?;
+        // Re-read: a concurrent opener may have stored its fingerprint first.
+        stored = read()?;
+    }
+    match stored {
+        Some(fp) if fp != keys.fingerprint() => Err(AuditError::WrongKey(source.to_path_buf())),
+        _ => Ok(()),
     }
 }
 

@@ -390,6 +390,8 @@ pub enum EventKind {
     VerificationOpened,
     /// The operator was logged out after the idle timeout.
     IdleLogout,
+    /// A plaintext store of an earlier version was encrypted (by the store).
+    StoreEncrypted,
 }
 
 str_enum!(EventKind {
@@ -416,6 +418,7 @@ str_enum!(EventKind {
     LivenessChallengeFailed => "liveness_challenge_failed",
     VerificationOpened => "verification_opened",
     IdleLogout => "idle_logout",
+    StoreEncrypted => "store_encrypted",
 });
 
 impl EventKind {
