@@ -162,7 +162,7 @@ pub fn show(ctx: &egui::Context, p: &mut FilePicker, s: &Strings) -> PickerAnswe
             if ui
                 .add_enabled(
                     p.dir.parent().is_some(),
-                    egui::Button::new(RichText::new(format!("⬆ {}", s.picker_up)).size(21.0))
+                    egui::Button::new(RichText::new(s.picker_up).size(21.0))
                         .min_size(Vec2::new(140.0, 48.0)),
                 )
                 .clicked()
@@ -188,9 +188,9 @@ pub fn show(ctx: &egui::Context, p: &mut FilePicker, s: &Strings) -> PickerAnswe
                 }
                 for e in &p.entries {
                     let text = if e.is_dir {
-                        format!("📁 {}", e.name)
+                        format!("{}/", e.name)
                     } else {
-                        format!("🖼 {}", e.name)
+                        e.name.clone()
                     };
                     let chosen = p.selected.as_deref() == Some(e.path.as_path());
                     let r = ui.add(

@@ -244,7 +244,7 @@ pub fn pdf(lines: &[String]) -> Vec<u8> {
     let mut table = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
     for off in offsets {
         // Each entry is exactly 20 bytes: 10 digits, space, 5 digits, space, n, space, newline.
-        let _ = write!(table, "{off:010} 00000 n \n");
+        let _ = writeln!(table, "{off:010} 00000 n ");
     }
     let _ = write!(
         table,

@@ -369,9 +369,9 @@ fn back_side_panel(
             st.skip_back_side();
         }
     });
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let l = ui.label(s.back_file);
-        ui.add(egui::TextEdit::singleline(&mut us.back.path).desired_width(420.0))
+        ui.add(egui::TextEdit::singleline(&mut us.back.path).desired_width(240.0))
             .labelled_by(l.id);
         let busy = us.back.import.is_some();
         if ui
@@ -547,32 +547,39 @@ pub fn step_indicator(ui: &mut egui::Ui, steps: &[&str], current: usize) {
     ui.horizontal(|ui| {
         for (i, name) in steps.iter().enumerate() {
             if i > 0 {
-                ui.label(
-                    RichText::new("→")
-                        .size(22.0)
-                        .color(visuals.weak_text_color()),
-                );
+                // An arrow drawn as shapes (no font needs the glyph).
+                let (rect, _) = ui.allocate_exact_size(Vec2::new(28.0, 28.0), egui::Sense::hover());
+                let color = visuals.weak_text_color();
+                let y = rect.center().y;
+                let (x0, x1) = (rect.left() + 4.0, rect.right() - 4.0);
+                ui.painter()
+                    .line_segment([egui::pos2(x0, y), egui::pos2(x1 - 6.0, y)], (2.5, color));
+                ui.painter().add(egui::Shape::convex_polygon(
+                    vec![
+                        egui::pos2(x1, y),
+                        egui::pos2(x1 - 9.0, y - 6.0),
+                        egui::pos2(x1 - 9.0, y + 6.0),
+                    ],
+                    color,
+                    egui::Stroke::NONE,
+                ));
             }
-            let (fill, text) = match i.cmp(&current) {
-                std::cmp::Ordering::Less => (visuals.widgets.inactive.bg_fill, format!("✔ {name}")),
+            let done = Color32::from_rgb(40, 140, 70);
+            let (fill, color) = match i.cmp(&current) {
+                std::cmp::Ordering::Less => (done, Color32::WHITE),
                 std::cmp::Ordering::Equal => {
-                    (visuals.selection.bg_fill, format!("{} {name}", i + 1))
+                    (visuals.selection.bg_fill, visuals.selection.stroke.color)
                 }
-                std::cmp::Ordering::Greater => {
-                    (visuals.extreme_bg_color, format!("{} {name}", i + 1))
-                }
-            };
-            let color = if i == current {
-                visuals.selection.stroke.color
-            } else {
-                visuals.text_color()
+                std::cmp::Ordering::Greater => (visuals.extreme_bg_color, visuals.text_color()),
             };
             egui::Frame::new()
                 .fill(fill)
                 .corner_radius(16.0)
                 .inner_margin(Vec2::new(14.0, 6.0))
                 .show(ui, |ui| {
-                    let mut t = RichText::new(text).size(20.0).color(color);
+                    let mut t = RichText::new(format!("{}. {name}", i + 1))
+                        .size(20.0)
+                        .color(color);
                     if i == current {
                         t = t.strong();
                     }

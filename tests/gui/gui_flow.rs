@@ -572,7 +572,8 @@ fn french_ui_and_idle_timeout_logs_the_agent_out_and_records_the_abandoned_case(
     type_into_role(&mut h, Role::PasswordInput, FR.password, "agent-pass-1");
     click(&mut h, FR.log_in);
     wait_for(&mut h, "login", |a| a.state.user.is_some());
-    type_into(&mut h, FR.country, "SN");
+    h.state_mut().state.start.country = "SN".into();
+    h.step();
     click(&mut h, FR.start_verification);
     assert_eq!(h.state().state.screen, Screen::Document);
     // No camera source: the banner says so, and file import is offered.
@@ -688,11 +689,13 @@ fn two_sided_card_needs_its_back_which_is_read_recorded_and_reviewed() {
     h.step();
     click(&mut h, EN.import_back);
     wait_for(&mut h, "back import", |a| {
-        a.state
-            .session
-            .as_ref()
-            .is_some_and(|s| s.document_back.is_some())
+        a.ui.back.error.is_some()
+            || a.state
+                .session
+                .as_ref()
+                .is_some_and(|s| s.document_back.is_some())
     });
+    assert_eq!(h.state().ui.back.error, None);
     assert!(h.query_by_label(EN.back_required).is_none());
     click(&mut h, EN.next);
     assert_eq!(h.state().state.screen, Screen::Selfie);

@@ -77,12 +77,12 @@ fn the_document_screen_fits_both_sizes_and_the_flow_shows_its_step() {
         click(&mut h, EN.start_verification);
         assert_eq!(h.state().state.screen, Screen::Start);
         assert!(h.query_by_label(EN.err_country).is_some());
-        h.get_by_label(EN.country_choose).click();
+        h.get_by_role_and_label(Role::ComboBox, EN.country).click();
         h.run_steps(2);
         h.get_by_label("Kenya").click();
         h.run_steps(2);
         assert_eq!(h.state().state.start.country, "KE");
-        h.get_by_label(EN.id_type_none).click();
+        h.get_by_role_and_label(Role::ComboBox, EN.id_type).click();
         h.run_steps(2);
         for offered in ["National ID card", "KRA PIN", "Passport"] {
             assert!(h.query_by_label(offered).is_some(), "{offered}");
@@ -116,12 +116,15 @@ fn the_document_screen_fits_both_sizes_and_the_flow_shows_its_step() {
         for label in [EN.cancel, EN.retake, EN.next, EN.add_back] {
             inside(&h, label, size);
         }
-        // Step 2 of 4 is the current one.
+        // The flow shows where the customer is: step 2 of 4.
         assert!(
-            h.query_by_label(&format!("2 {}", EN.flow_document))
+            h.query_by_label(&format!("2. {}", EN.flow_document))
                 .is_some()
         );
-        assert!(h.query_by_label(&format!("✔ {}", EN.flow_claim)).is_some());
+        assert!(
+            h.query_by_label(&format!("4. {}", EN.flow_result))
+                .is_some()
+        );
     }
 }
 
