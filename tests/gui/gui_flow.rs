@@ -593,7 +593,12 @@ fn french_ui_and_idle_timeout_logs_the_agent_out_and_records_the_abandoned_case(
     assert!(h.state().state.start.country.is_empty());
     // In the chain: the idle log-out by the agent, then the log-out itself.
     for _ in 0..12_000 {
-        if !session::events_of(&db, "idle_logout").is_empty() {
+        // The idle log-out and the log-out are two commits: wait for both.
+        if !session::events_of(&db, "idle_logout").is_empty()
+            && session::events_of(&db, "logout")
+                .iter()
+                .any(|(a, _)| a == "awa")
+        {
             break;
         }
         h.step();
