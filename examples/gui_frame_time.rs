@@ -73,7 +73,8 @@ fn main() {
     type_into(&mut h, Role::PasswordInput, EN.password, "agent-pass-1");
     click(&mut h, EN.log_in);
     wait_for(&mut h, "the kiosk", |a| a.state.user.is_some());
-    type_into(&mut h, Role::TextInput, EN.country, "GH");
+    h.state_mut().state.start.country = "GH".into();
+    h.step();
     click(&mut h, EN.start_verification);
     h.state_mut().ui.document_path = data("obama.jpg").display().to_string();
     h.step();
@@ -85,6 +86,7 @@ fn main() {
             .is_some_and(|s| s.document.is_some())
     });
     click(&mut h, EN.next);
+    click(&mut h, EN.consent_agree);
     wait_for(&mut h, "the kiosk", |a| a.ui.frame.is_some());
     // The selfie is an imported still (the live source's challenge is timed by gui_flow).
     h.state_mut().ui.selfie_path = data("obama2.jpg").display().to_string();

@@ -504,8 +504,14 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }
         Some(Command::Fleet(cmd)) => kyc_kiosk::cli::fleet::run_fleet(cmd),
         Some(Command::Sync(args)) => kyc_kiosk::cli::fleet::run_sync(args),
-        Some(Command::Gui(args)) => kyc_kiosk::gui::run(&args, config),
-        None => kyc_kiosk::gui::run(&kyc_kiosk::gui::GuiArgs::default(), config),
+        Some(Command::Gui(args)) => {
+            kyc_kiosk::gui::run_with(&args, config, Config::source(cli.config.as_deref()))
+        }
+        None => kyc_kiosk::gui::run_with(
+            &kyc_kiosk::gui::GuiArgs::default(),
+            config,
+            Config::source(cli.config.as_deref()),
+        ),
     }
 }
 

@@ -61,24 +61,37 @@ pub fn run(config: Option<&Path>, args: &DoctorArgs) -> i32 {
 pub fn checks(config: Option<&Path>, args: &DoctorArgs) -> Report {
     let source = Config::source(config);
     let loaded = Config::load(config);
-    let mut out = vec![health::check_config(source.as_deref(), &loaded)];
-    let config = loaded.unwrap_or_default();
+    let store_cfg = super::audit::config(&args.store);
+    let mut out = core_checks(source.as_deref(), &loaded, &store_cfg);
+    out.push(check_cameras(loaded.unwrap_or_default().limits));
+    Report::new(out)
+}
+
+/// Every check but the camera, in report order: configuration (`source` is the file `loaded`
+/// came from), models, store, clock, disk. The kiosk window's System tab runs these too, with
+/// its own camera check (the window holds the camera).
+#[must_use]
+pub fn core_checks(
+    source: Option<&Path>,
+    loaded: &kyc_core::Result<Config>,
+    store_cfg: &kyc_core::audit::AuditConfig,
+) -> Vec<Check> {
+    let mut out = vec![health::check_config(source, loaded)];
+    let config = loaded.as_ref().cloned().unwrap_or_default();
     let models_dir = config
         .models_dir
         .clone()
         .unwrap_or_else(kyc_core::models::models_dir);
     out.push(health::check_models(&models_dir, config.threads));
-    let store_cfg = super::audit::config(&args.store);
-    let (store, newest) = health::check_store(&store_cfg);
+    let (store, newest) = health::check_store(store_cfg);
     out.push(store);
     out.push(health::check_clock(
         kyc_core::record::now_ms(),
         health::build_epoch_secs(),
         newest,
     ));
-    out.push(health::check_disk(&health::state_dir(&store_cfg)));
-    out.push(check_cameras(config.limits));
-    Report::new(out)
+    out.push(health::check_disk(&health::state_dir(store_cfg)));
+    out
 }
 
 /// The cameras the system lists, and one frame grabbed from the first; no camera is a warning

@@ -10,7 +10,7 @@ use kyc_core::config::Config;
 
 use super::capture::SourceSpec;
 pub use super::messages::{AdminEvent, AdminJob, SettingsNotice};
-use super::settings_file::{IDLE_TIMEOUT_RANGE, KioskSettings};
+use super::settings_file::{IDLE_TIMEOUT_RANGE, KioskSettings, Theme};
 use super::strings::Lang;
 
 /// Resolutions offered for a camera (`None`: the camera's default, 1280×720 asked).
@@ -57,6 +57,8 @@ pub enum AdminTab {
     Settings,
     /// User management (administrators).
     Users,
+    /// The kiosk's health: `kyc-kiosk doctor`'s checks (administrators).
+    System,
 }
 
 /// A settings field, for placing a message next to it.
@@ -118,6 +120,8 @@ pub struct SettingsForm {
     pub brightness_max: String,
     /// Idle timeout in seconds.
     pub idle_timeout: String,
+    /// Light or dark theme (administrators).
+    pub theme: Theme,
 }
 
 fn num(v: f32) -> String {
@@ -145,6 +149,7 @@ impl SettingsForm {
             brightness_min: num(s.decision.brightness_range.0),
             brightness_max: num(s.decision.brightness_range.1),
             idle_timeout: s.idle_timeout_secs.to_string(),
+            theme: s.theme,
         }
     }
 
@@ -197,6 +202,7 @@ impl SettingsForm {
                 number(SettingsField::Brightness, &self.brightness_max),
             );
             next.minimum_level = self.minimum_level;
+            next.theme = self.theme;
             match self.idle_timeout.trim().parse::<u64>() {
                 Ok(t) if IDLE_TIMEOUT_RANGE.contains(&t) => next.idle_timeout_secs = t,
                 _ => errors.push((
@@ -322,6 +328,8 @@ pub struct AdminState {
     /// Settings applied by the worker, for the app to act on (source, idle timeout).
     pub applied: Option<KioskSettings>,
     pub(crate) camera_query: Option<Receiver<Vec<CameraChoice>>>,
+    /// The System tab: the health report and its inputs.
+    pub system: super::system::SystemState,
 }
 
 impl AdminState {

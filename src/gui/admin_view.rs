@@ -11,7 +11,7 @@ use super::admin::{
     can_manage_users,
 };
 use super::messages::Job;
-use super::settings_file::source_arg;
+use super::settings_file::{Theme, source_arg};
 use super::state::AppState;
 use super::strings::{Lang, Strings};
 
@@ -68,11 +68,18 @@ pub fn draw(ui: &mut egui::Ui, st: &mut AppState) -> Vec<Job> {
             {
                 jobs.extend(admin::open_users(st));
             }
+            if ui
+                .selectable_label(st.admin.tab == AdminTab::System, s.tab_system)
+                .clicked()
+            {
+                super::system::open(st);
+            }
         }
     });
     ui.separator();
     match st.admin.tab {
         AdminTab::Users if can_manage_users(role) => users_tab(ui, st, &mut jobs),
+        AdminTab::System if can_manage_users(role) => super::system::draw(ui, st),
         _ => settings_tab(ui, st, role, &mut jobs),
     }
     jobs
@@ -312,6 +319,22 @@ fn settings_tab(ui: &mut egui::Ui, st: &mut AppState, role: Role, jobs: &mut Vec
                 w.document, w.selfie_detection, w.face_match
             ));
             ui.label(RichText::new("weights").monospace().small().weak());
+            ui.label("");
+            ui.end_row();
+            let l = ui.label(s.theme);
+            if editable {
+                ui.horizontal(|ui| {
+                    ui.selectable_value(&mut form.theme, Theme::Light, s.theme_light)
+                        .labelled_by(l.id);
+                    ui.selectable_value(&mut form.theme, Theme::Dark, s.theme_dark);
+                });
+            } else {
+                ui.label(match form.theme {
+                    Theme::Light => s.theme_light,
+                    Theme::Dark => s.theme_dark,
+                });
+            }
+            ui.label(RichText::new("kiosk.theme").monospace().small().weak());
             ui.label("");
             ui.end_row();
         });

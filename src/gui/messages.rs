@@ -82,6 +82,16 @@ pub enum Job {
         /// The failed challenge's result.
         result: Box<LivenessResult>,
     },
+    /// The customer answered the consent screen (a refusal ends the verification, recorded
+    /// as abandoned).
+    Consent {
+        /// The session's ticket.
+        ticket: u64,
+        /// Its claim (the verification is opened if the worker has not yet).
+        claim: Claim,
+        /// The answer.
+        consent: kyc_core::result::Consent,
+    },
     /// Load the records matching a filter (the review queue) and statistics.
     LoadQueue {
         /// Which records.
@@ -315,6 +325,21 @@ pub enum AdminJob {
         /// Username.
         username: String,
     },
+    /// First run: create the first administrator (the store's one-time step, as `kyc-kiosk
+    /// audit create-admin`), then, signed in as them, chain the kiosk's name/ID and branch as a
+    /// settings change, and sign out.
+    FirstRun {
+        /// The first administrator's username.
+        username: String,
+        /// Their password.
+        password: String,
+        /// The settings in force before.
+        before: Box<KioskSettings>,
+        /// The same with the kiosk's name/ID and branch.
+        after: Box<KioskSettings>,
+        /// The settings file to write.
+        file: Option<PathBuf>,
+    },
     /// At start: chain the settings in force (`settings_in_force`, by `system:kiosk-start`), so
     /// a settings file edited outside the kiosk shows up in the chain as a difference from the
     /// last `settings_changed`.
@@ -324,6 +349,21 @@ pub enum AdminJob {
         /// The settings file they were read from, if any.
         file: Option<PathBuf>,
     },
+}
+
+/// A field of the first-run form, for placing a message next to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FirstRunField {
+    /// The kiosk's name or ID.
+    KioskId,
+    /// The branch.
+    Branch,
+    /// The administrator's username.
+    Username,
+    /// The password (policy) or its repetition.
+    Password,
+    /// Not one field (the store refused).
+    Other,
 }
 
 /// The worker's answers to [`AdminJob`]s.
@@ -351,4 +391,20 @@ pub enum AdminEvent {
     UsersFailed(String),
     /// The start was chained (or why not).
     StartRecorded(Result<(), String>),
+    /// The first administrator exists and the kiosk's identity is chained and in force.
+    FirstRunDone {
+        /// The administrator created.
+        username: String,
+        /// The settings now in force.
+        settings: Box<KioskSettings>,
+        /// Where they were saved, or why not.
+        notice: SettingsNotice,
+    },
+    /// The first-run step was refused (the field it concerns, the store's message).
+    FirstRunFailed {
+        /// Which form field the message belongs next to.
+        field: FirstRunField,
+        /// What is wrong.
+        message: String,
+    },
 }

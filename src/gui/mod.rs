@@ -8,11 +8,16 @@ pub mod admin_model;
 pub mod admin_view;
 pub mod capture;
 pub mod challenge;
+pub mod countries;
 pub mod messages;
 pub mod meter;
+pub mod picker;
+pub mod receipt;
 pub mod settings_file;
+pub mod setup;
 pub mod state;
 pub mod strings;
+pub mod system;
 pub mod view;
 pub mod worker;
 
@@ -111,6 +116,22 @@ pub struct AppOptions {
     pub idle_timeout: Duration,
     /// Fixed challenge steps (`None`: a random challenge per customer).
     pub challenge: Option<Vec<Step>>,
+    /// The kiosk's name/ID and branch and the theme, as saved (first-run set-up, settings).
+    pub identity: Identity,
+    /// The configuration file the configuration came from (`None`: the defaults), for the
+    /// System tab.
+    pub config_path: Option<PathBuf>,
+}
+
+/// The kiosk's saved name/ID and branch, and its theme.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// The kiosk's name or ID (`None`: the host name).
+    pub kiosk_id: Option<String>,
+    /// The branch.
+    pub branch: Option<String>,
+    /// Light or dark.
+    pub theme: settings_file::Theme,
 }
 
 impl AppOptions {
@@ -128,6 +149,8 @@ impl AppOptions {
             kiosk: false,
             idle_timeout: Duration::from_secs(120),
             challenge: None,
+            identity: Identity::default(),
+            config_path: None,
         }
     }
 }
@@ -189,6 +212,10 @@ pub struct KioskApp {
     meter: Option<MeterHandle>,
     /// The run the challenge thread is working on, if any.
     challenge_run: Option<u64>,
+    /// The theme the window shows (applied when the settings change it).
+    theme_applied: Option<settings_file::Theme>,
+    /// A receipt being written: the session's ticket and the writer's answer.
+    receipt_job: Option<(u64, std::sync::mpsc::Receiver<Result<PathBuf, String>>)>,
     /// The settings in force were sent to the audit chain (first frame).
     start_recorded: bool,
     clock: Instant,
@@ -211,13 +238,23 @@ impl KioskApp {
             ui.selfie_path = p.display().to_string();
         }
         let mut state = AppState::new(opts.lang);
+        state.admin.system.inputs = Some(system::HealthInputs {
+            config: opts.config.clone(),
+            config_path: opts.config_path.clone(),
+            audit: opts.audit.clone(),
+        });
         state.admin.set_current(
-            KioskSettings::from_parts(
-                &opts.config,
-                opts.source.as_ref(),
-                opts.lang,
-                opts.idle_timeout.as_secs(),
-            ),
+            KioskSettings {
+                kiosk_id: opts.identity.kiosk_id.clone(),
+                branch: opts.identity.branch.clone(),
+                theme: opts.identity.theme,
+                ..KioskSettings::from_parts(
+                    &opts.config,
+                    opts.source.as_ref(),
+                    opts.lang,
+                    opts.idle_timeout.as_secs(),
+                )
+            },
             opts.config.clone(),
         );
         KioskApp {
@@ -230,6 +267,8 @@ impl KioskApp {
             challenge: None,
             meter: None,
             challenge_run: None,
+            receipt_job: None,
+            theme_applied: None,
             start_recorded: false,
             clock: Instant::now(),
         }
@@ -312,6 +351,17 @@ impl KioskApp {
         let t = Instant::now();
         let ctx = ui.ctx().clone();
         self.worker.set_repaint_context(&ctx);
+        let theme = self
+            .state
+            .admin
+            .current
+            .as_ref()
+            .map(|c| c.theme)
+            .unwrap_or_default();
+        if self.theme_applied != Some(theme) {
+            view::apply_theme(&ctx, theme);
+            self.theme_applied = Some(theme);
+        }
         self.ensure_capture(&ctx);
         if !std::mem::replace(&mut self.start_recorded, true)
             && let Some(settings) = self.state.admin.current.clone()
@@ -361,6 +411,20 @@ impl KioskApp {
                 None => {}
             }
         }
+        self.state.admin.system.camera = system::CameraSeen {
+            source: self
+                .opts
+                .source
+                .as_ref()
+                .map(|s| settings_file::source_arg(Some(s))),
+            frame: self
+                .ui
+                .frame
+                .as_ref()
+                .map(|f| (f.rgb.width(), f.rgb.height())),
+            error: self.ui.source_error.clone(),
+        };
+        self.write_receipt();
         let now = self.now_ms();
         if ctx.input(|i| !i.events.is_empty() || i.pointer.any_down()) {
             self.state.touch(now);
@@ -407,6 +471,62 @@ impl KioskApp {
 }
 
 impl KioskApp {
+    /// Once a case is recorded, write the customer's receipt on a short-lived thread into the
+    /// data folder, and take its answer.
+    fn write_receipt(&mut self) {
+        if let Some((ticket, rx)) = &self.receipt_job
+            && let Ok(result) = rx.try_recv()
+        {
+            let ticket = *ticket;
+            self.receipt_job = None;
+            if let Some(s) = self.state.session.as_mut().filter(|s| s.ticket == ticket) {
+                s.receipt_pdf = Some(result);
+            }
+        }
+        let Some(s) = self.state.session.as_ref() else {
+            return;
+        };
+        if self.receipt_job.is_some() || s.receipt_pdf.is_some() {
+            return;
+        }
+        let (Some(receipt), Some(current)) = (&s.receipt, &self.state.admin.current) else {
+            return;
+        };
+        let kiosk = current
+            .kiosk_id
+            .clone()
+            .unwrap_or_else(|| self.opts.audit.kiosk_id.clone());
+        let info = receipt::ReceiptInfo {
+            reference: receipt::reference(&kiosk, receipt.id),
+            decided_ms: kyc_core::record::now_ms(),
+            kiosk,
+            branch: current.branch.clone(),
+            decision: view::audit_decision_word(self.state.lang.s(), receipt.current_decision)
+                .to_string(),
+            lang: self.state.lang,
+        };
+        let dir = kyc_core::health::state_dir(&self.opts.audit);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let ticket = s.ticket;
+        let spawned = std::thread::Builder::new()
+            .name("kyc-receipt".into())
+            .spawn(move || {
+                let r = receipt::write(&dir, &info);
+                if let Err(e) = &r {
+                    tracing::warn!(error = %e, "the receipt could not be written");
+                }
+                kyc_core::logs::WarnOnErr::warn_on_err(tx.send(r), "handing the receipt's path");
+            });
+        match spawned {
+            Ok(_) => self.receipt_job = Some((ticket, rx)),
+            Err(e) => {
+                if let Some(s) = self.state.session.as_mut() {
+                    s.receipt_pdf = Some(Err(e.to_string()));
+                }
+            }
+        }
+    }
+
     /// The document screen is waiting for a side of the document: live frames go to the meter.
     fn wants_meter(&self) -> bool {
         self.state.meter_side().is_some()
@@ -574,7 +694,18 @@ pub fn options_with_saved(
         Some(text) => Some(crate::cli::liveness::parse_steps(text)?),
         None => None,
     };
-    let audit = kyc_core::record::store_config(&config, args.db.as_deref());
+    let mut audit = kyc_core::record::store_config(&config, args.db.as_deref());
+    let identity = Identity {
+        kiosk_id: saved.and_then(SettingsFile::kiosk_id).map(str::to_string),
+        branch: saved.and_then(SettingsFile::branch).map(str::to_string),
+        theme: saved
+            .and_then(SettingsFile::theme)
+            .and_then(settings_file::Theme::parse)
+            .unwrap_or_default(),
+    };
+    if let Some(id) = &identity.kiosk_id {
+        audit.kiosk_id.clone_from(id);
+    }
     Ok(AppOptions {
         config,
         audit,
@@ -585,6 +716,8 @@ pub fn options_with_saved(
         kiosk: args.kiosk,
         idle_timeout: Duration::from_secs(idle.max(5)),
         challenge,
+        identity,
+        config_path: None,
     })
 }
 
@@ -593,6 +726,19 @@ pub fn options_with_saved(
 /// # Errors
 /// When the window cannot be created (no display, no OpenGL).
 pub fn run(args: &GuiArgs, config: Config) -> Result<i32, Error> {
+    run_with(args, config, Config::source(None))
+}
+
+/// [`run`] with the configuration file the configuration was read from (`None`: the
+/// defaults), shown on the System tab.
+///
+/// # Errors
+/// When the window cannot be created (no display, no OpenGL).
+pub fn run_with(
+    args: &GuiArgs,
+    config: Config,
+    config_path: Option<PathBuf>,
+) -> Result<i32, Error> {
     let settings_path = args.settings.clone().or_else(settings_file::default_path);
     let saved = match settings_path.as_deref().map(settings_file::load) {
         Some(Err(reason)) => {
@@ -605,7 +751,7 @@ pub fn run(args: &GuiArgs, config: Config) -> Result<i32, Error> {
         None => None,
     };
     let opts = match options_with_saved(args, config, saved.as_ref()) {
-        Ok(o) => o,
+        Ok(o) => AppOptions { config_path, ..o },
         Err(msg) => {
             eprintln!("kyc-kiosk gui: {msg}");
             return Ok(exit::USAGE);
@@ -642,7 +788,7 @@ pub fn run(args: &GuiArgs, config: Config) -> Result<i32, Error> {
         "kyc-kiosk",
         native,
         Box::new(move |cc| {
-            view::setup_style(&cc.egui_ctx);
+            view::apply_theme(&cc.egui_ctx, opts.identity.theme);
             Ok(Box::new(
                 KioskApp::new(opts).with_settings_file(settings_path),
             ))

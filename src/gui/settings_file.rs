@@ -26,6 +26,43 @@ pub struct KioskSettings {
     pub decision: DecisionPolicy,
     /// Minimum match level 1–5 (`matching.minimumLevel`).
     pub minimum_level: u8,
+    /// The kiosk's name or ID (`None`: the host name is used).
+    pub kiosk_id: Option<String>,
+    /// The branch the kiosk stands in.
+    pub branch: Option<String>,
+    /// Light or dark.
+    pub theme: Theme,
+}
+
+/// The window's colour theme (an administrator's setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Theme {
+    /// Dark background, light text.
+    #[default]
+    Dark,
+    /// Light background, dark text.
+    Light,
+}
+
+impl Theme {
+    /// The name in the settings file.
+    #[must_use]
+    pub fn code(self) -> &'static str {
+        match self {
+            Theme::Dark => "dark",
+            Theme::Light => "light",
+        }
+    }
+
+    /// Parse `light` / `dark`.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Theme> {
+        match text.trim() {
+            "dark" => Some(Theme::Dark),
+            "light" => Some(Theme::Light),
+            _ => None,
+        }
+    }
 }
 
 /// The language's code in files and events.
@@ -83,7 +120,21 @@ impl KioskSettings {
             idle_timeout_secs,
             decision: config.decision,
             minimum_level: config.matching.minimum_level,
+            kiosk_id: None,
+            branch: None,
+            theme: Theme::default(),
         }
+    }
+
+    /// The same settings with the kiosk's identity and theme as saved in `saved`.
+    #[must_use]
+    pub fn with_saved_identity(mut self, saved: Option<&SettingsFile>) -> Self {
+        if let Some(f) = saved {
+            self.kiosk_id = f.kiosk_id().map(str::to_string);
+            self.branch = f.branch().map(str::to_string);
+            self.theme = f.theme().and_then(Theme::parse).unwrap_or_default();
+        }
+        self
     }
 
     /// As written to the file (and into `settings_changed` events).
@@ -94,6 +145,9 @@ impl KioskSettings {
                 source: Some(source_arg(self.source.as_ref())),
                 lang: Some(lang_code(self.lang).into()),
                 idle_timeout_secs: Some(self.idle_timeout_secs),
+                kiosk_id: self.kiosk_id.clone(),
+                branch: self.branch.clone(),
+                theme: Some(self.theme.code().into()),
             }),
             decision: Some(self.decision),
             matching: Some(MatchingSection {

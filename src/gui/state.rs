@@ -22,6 +22,8 @@ pub use kyc_core::service::MAX_CHALLENGE_ATTEMPTS;
 /// Which screen is showing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Screen {
+    /// First-run set-up (the store has no administrator yet).
+    Setup,
     /// Sign in.
     Login,
     /// Customer type, country, claimed ID.
@@ -131,6 +133,8 @@ pub enum FormError {
     Country,
     /// A number without a type.
     IdTypeMissing,
+    /// The ID type belongs to another country than the one chosen.
+    IdTypeCountry,
     /// The number fails the type's format (the checker's reason).
     IdFormat(String),
 }
@@ -143,8 +147,13 @@ impl StartForm {
     pub fn validate(&self, started_ms: i64) -> Result<Claim, Vec<FormError>> {
         let mut errors = Vec::new();
         let country = self.country.trim().to_ascii_uppercase();
-        if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
+        if super::countries::by_code(&country).is_none() {
             errors.push(FormError::Country);
+        }
+        if let Some(t) = self.id_type
+            && t.country().is_some_and(|c| c != country)
+        {
+            errors.push(FormError::IdTypeCountry);
         }
         let number = self.id_number.trim();
         let mut normalized = None;
@@ -330,6 +339,10 @@ pub struct Session {
     /// The document sides as now kept were sent to the worker (the verification is open in
     /// the service, and ends in the store whatever happens).
     pub captures_sent: bool,
+    /// The customer's answer to the consent screen (asked before the selfie).
+    pub consent: Option<bool>,
+    /// The receipt written after the decision: its file, or why it could not be written.
+    pub receipt_pdf: Option<Result<std::path::PathBuf, String>>,
 }
 
 pub use kyc_core::service::{BackSide, back_side_rule};
@@ -462,6 +475,8 @@ pub struct AppState {
     pub liveness_models: ModelStatus,
     /// The settings screen and user management.
     pub admin: super::admin_model::AdminState,
+    /// The first-run set-up form.
+    pub setup: super::setup::SetupForm,
     next_ticket: u64,
     next_run: u64,
 }
@@ -491,6 +506,7 @@ impl AppState {
             last_activity_ms: 0.0,
             liveness_models: ModelStatus::Loading,
             admin: super::admin_model::AdminState::default(),
+            setup: super::setup::SetupForm::default(),
             next_ticket: 1,
             next_run: 1,
         }
@@ -552,6 +568,8 @@ impl AppState {
                     receipt: None,
                     error: None,
                     captures_sent: false,
+                    consent: None,
+                    receipt_pdf: None,
                 });
                 self.notice = None;
                 self.screen = Screen::Document;
@@ -668,6 +686,7 @@ impl AppState {
         let run = self.next_run;
         let s = self.session.as_mut()?;
         if s.document.is_none()
+            || s.consent != Some(true)
             || s.challenge.as_ref().is_some_and(ChallengeView::running)
             || s.failed_challenges >= MAX_CHALLENGE_ATTEMPTS
         {
@@ -775,6 +794,31 @@ impl AppState {
         }
     }
 
+    /// The customer answers the consent screen (`text` is the wording shown). Agreeing opens
+    /// the selfie step; refusing ends the verification (the worker records it as abandoned,
+    /// consent refused) and clears the customer's data. Returns the job that records the answer.
+    pub fn answer_consent(&mut self, given: bool, text: &str) -> Option<Job> {
+        let lang = super::settings_file::lang_code(self.lang);
+        let s = self.session.as_mut()?;
+        if s.consent.is_some() || s.document.is_none() {
+            return None;
+        }
+        s.consent = Some(given);
+        let job = Job::Consent {
+            ticket: s.ticket,
+            claim: s.claim.clone(),
+            consent: kyc_core::result::Consent::now(given, lang, text),
+        };
+        if !given {
+            self.session = None;
+            self.start = StartForm::default();
+            self.start_errors.clear();
+            self.screen = Screen::Start;
+            self.notice = Some(self.lang.s().consent_refused_notice.to_string());
+        }
+        Some(job)
+    }
+
     /// Move between capture screens (only forward when the current image is there).
     pub fn go(&mut self, screen: Screen) {
         let ok = match (screen, self.session.as_ref()) {
@@ -795,6 +839,9 @@ impl AppState {
         let (Some(document), Some(selfie)) = (s.document.clone(), s.selfie.clone()) else {
             return None;
         };
+        if s.consent != Some(true) {
+            return None;
+        }
         s.stage = Some(if models_ready {
             Stage::Decoding
         } else {
@@ -976,6 +1023,9 @@ impl AppState {
                     has_admin,
                     db_path: db_path.display().to_string(),
                 };
+                if !has_admin && self.screen == Screen::Login {
+                    self.screen = Screen::Setup;
+                }
             }
             Event::StoreFailed(m) => self.store = StoreStatus::Failed(m),
             Event::PipelineReady { load_ms } => {
@@ -1127,6 +1177,14 @@ impl AppState {
             }
             AdminEvent::StartRecorded(Ok(())) => {}
             AdminEvent::StartRecorded(Err(m)) => st.notice = Some(m),
+            AdminEvent::FirstRunDone {
+                username,
+                settings,
+                notice,
+            } => super::setup::done(st, username, *settings, notice),
+            AdminEvent::FirstRunFailed { field, message } => {
+                super::setup::failed(st, field, message);
+            }
         }
     }
 
@@ -1159,6 +1217,36 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_consent_ends_the_session_and_records_the_refusal() {
+        let mut st = logged_in(Role::Agent);
+        st.start.country = "GH".into();
+        assert!(st.begin_verification(0));
+        assert!(st.answer_consent(false, "t").is_none(), "no document yet");
+        st.set_document(img("doc.jpg"), egui::ColorImage::example());
+        st.go(Screen::Selfie);
+        let ticket = st.session.as_ref().unwrap().ticket;
+        match st.answer_consent(false, "the text") {
+            Some(Job::Consent {
+                ticket: t, consent, ..
+            }) => {
+                assert_eq!(t, ticket);
+                assert!(!consent.given);
+                assert_eq!(
+                    consent.text_sha256,
+                    kyc_core::models::sha256_hex(b"the text")
+                );
+            }
+            _ => panic!("expected a consent job"),
+        }
+        assert!(st.session.is_none());
+        assert_eq!(st.screen, Screen::Start);
+        assert_eq!(
+            st.notice.as_deref(),
+            Some(Lang::En.s().consent_refused_notice)
+        );
+    }
+
+    #[test]
     fn login_needs_both_fields() {
         let mut st = AppState::new(Lang::En);
         st.login.username = "ama".into();
@@ -1182,6 +1270,16 @@ mod tests {
             st.start_errors,
             vec![FormError::Country, FormError::IdTypeMissing]
         );
+        // A country the kiosk does not support, and another country's ID type, are refused.
+        st.start.country = "FR".into();
+        st.start.id_number.clear();
+        assert!(!st.begin_verification(0));
+        assert_eq!(st.start_errors, vec![FormError::Country]);
+        st.start.country = "KE".into();
+        st.start.id_type = Some(IdType::GhanaCardPin);
+        assert!(!st.begin_verification(0));
+        assert_eq!(st.start_errors, vec![FormError::IdTypeCountry]);
+        st.start.id_number = "12".into();
         st.start.country = "gh".into();
         st.start.id_type = Some(IdType::GhanaCardPin);
         assert!(!st.begin_verification(0));
@@ -1209,6 +1307,13 @@ mod tests {
         assert_eq!(st.screen, Screen::Selfie);
         assert!(st.process().is_none());
         st.set_selfie(img("me.jpg"), egui::ColorImage::example());
+        // No verification without the customer's consent.
+        assert!(st.process().is_none());
+        assert!(matches!(
+            st.answer_consent(true, "text"),
+            Some(Job::Consent { consent, .. }) if consent.given && consent.lang == "en"
+        ));
+        assert!(st.answer_consent(false, "text").is_none(), "answered once");
         match st.process() {
             Some(Job::Verify {
                 document, selfie, ..
@@ -1353,6 +1458,8 @@ mod tests {
         };
         assert!(st.start_challenge(ch()).is_none(), "models not loaded yet");
         st.apply_challenge(ChallengeEvent::Ready);
+        assert!(st.start_challenge(ch()).is_none(), "no consent yet");
+        assert!(st.answer_consent(true, "text").is_some());
         let run = st.start_challenge(ch()).unwrap();
         assert!(st.challenge_running());
         assert!(st.start_challenge(ch()).is_none(), "one run at a time");
@@ -1443,6 +1550,7 @@ mod tests {
         st.go(Screen::Selfie);
         assert_eq!(st.screen, Screen::Selfie);
         st.set_selfie(img("me.jpg"), egui::ColorImage::example());
+        assert!(st.answer_consent(true, "text").is_some());
         match st.process() {
             Some(Job::Verify { document_back, .. }) => {
                 assert_eq!(document_back.unwrap().name, "back.jpg");
@@ -1470,6 +1578,7 @@ mod tests {
         assert!(s.document_back.is_none() && s.document_back_preview.is_none() && !s.back_step);
         st.go(Screen::Selfie);
         st.set_selfie(img("me.jpg"), egui::ColorImage::example());
+        assert!(st.answer_consent(true, "text").is_some());
         match st.process() {
             Some(Job::Verify { document_back, .. }) => assert!(document_back.is_none()),
             _ => panic!("expected a verify job"),

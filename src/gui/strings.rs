@@ -49,8 +49,6 @@ pub struct Strings {
     pub log_in: &'static str,
     /// Logout button.
     pub log_out: &'static str,
-    /// Shown when no user exists yet.
-    pub no_users: &'static str,
     /// Empty username or password.
     pub login_empty: &'static str,
     /// Store being opened.
@@ -463,6 +461,110 @@ pub struct Strings {
     pub clear_filters: &'static str,
     /// A filter could not be applied.
     pub bad_filter: &'static str,
+    /// First-run set-up heading.
+    pub setup_title: &'static str,
+    /// Set-up step: the kiosk.
+    pub setup_step_kiosk: &'static str,
+    /// Set-up step: the administrator.
+    pub setup_step_admin: &'static str,
+    /// Set-up step: the camera.
+    pub setup_step_camera: &'static str,
+    /// What the identity step asks.
+    pub setup_identity_help: &'static str,
+    /// Kiosk name/ID field.
+    pub setup_kiosk_id: &'static str,
+    /// Branch field.
+    pub setup_branch: &'static str,
+    /// What the administrator step asks.
+    pub setup_admin_help: &'static str,
+    /// Create the first administrator.
+    pub setup_create_admin: &'static str,
+    /// The administrator was created.
+    pub setup_admin_created: &'static str,
+    /// What the camera step shows.
+    pub setup_camera_help: &'static str,
+    /// The camera gives frames.
+    pub setup_camera_ok: &'static str,
+    /// The camera gives no frames.
+    pub setup_camera_failed: &'static str,
+    /// No camera is connected.
+    pub setup_no_camera: &'static str,
+    /// Leave the set-up for sign-in.
+    pub setup_continue: &'static str,
+    /// Customer step indicator: the claim.
+    pub flow_claim: &'static str,
+    /// Customer step indicator: the document.
+    pub flow_document: &'static str,
+    /// Customer step indicator: the selfie.
+    pub flow_selfie: &'static str,
+    /// Customer step indicator: the result.
+    pub flow_result: &'static str,
+    /// Settings screen: the System tab.
+    pub tab_system: &'static str,
+    /// Settings: the theme.
+    pub theme: &'static str,
+    /// Light theme.
+    pub theme_light: &'static str,
+    /// Dark theme.
+    pub theme_dark: &'static str,
+    /// System tab heading.
+    pub system_title: &'static str,
+    /// Run the checks again.
+    pub system_rerun: &'static str,
+    /// Checks running.
+    pub system_running: &'static str,
+    /// Column: the check.
+    pub system_check: &'static str,
+    /// Column: its status.
+    pub system_status: &'static str,
+    /// Column: what was found.
+    pub system_summary: &'static str,
+    /// The worst status.
+    pub system_overall: &'static str,
+    /// Status OK.
+    pub status_ok: &'static str,
+    /// Status warning.
+    pub status_warning: &'static str,
+    /// Status error.
+    pub status_error: &'static str,
+    /// When the checks ran.
+    pub system_checked_at: &'static str,
+    /// Consent screen heading.
+    pub consent_title: &'static str,
+    /// The consent text shown to the customer (its SHA-256 is recorded).
+    pub consent_text: &'static str,
+    /// The customer agrees.
+    pub consent_agree: &'static str,
+    /// The customer refuses.
+    pub consent_refuse: &'static str,
+    /// Shown after a refusal.
+    pub consent_refused_notice: &'static str,
+    /// Shown once consent is given.
+    pub consent_given: &'static str,
+    /// The receipt file was written.
+    pub receipt_written: &'static str,
+    /// The receipt could not be written.
+    pub receipt_failed: &'static str,
+    /// The receipt is being written.
+    pub receipt_writing: &'static str,
+    /// Country picker placeholder.
+    pub country_choose: &'static str,
+    /// Drag-and-drop hint.
+    pub drop_hint: &'static str,
+    /// Open the file picker.
+    pub browse: &'static str,
+    /// File picker heading.
+    pub picker_title: &'static str,
+    /// Go to the parent folder.
+    pub picker_up: &'static str,
+    /// Import the chosen file.
+    pub picker_open: &'static str,
+    /// Close the picker.
+    pub picker_close: &'static str,
+    /// No folders or images here.
+    pub picker_empty: &'static str,
+    /// The ID type is another country's.
+    pub err_id_type_country: &'static str,
 }
 
 /// English.
@@ -474,7 +576,6 @@ pub static EN: Strings = Strings {
     password: "Password",
     log_in: "Log in",
     log_out: "Log out",
-    no_users: "No user exists yet. Create the first administrator once with:\n  kyc-kiosk audit create-admin --username admin\nthen create agents and supervisors.",
     login_empty: "Enter your username and password.",
     store_opening: "Opening the audit store…",
     store_failed: "The audit store could not be opened",
@@ -485,12 +586,12 @@ pub static EN: Strings = Strings {
     customer_type: "Customer type",
     individual: "Individual",
     business: "Business",
-    country: "Country (2 letters)",
+    country: "Country",
     id_type: "ID type",
     id_type_none: "(not given)",
     id_number: "ID number",
     start_verification: "Start verification",
-    err_country: "Enter the country as two letters, e.g. GH.",
+    err_country: "Choose the customer's country.",
     err_id_type_missing: "Choose the ID type for this number.",
     err_id_format: "The ID number does not have the expected format",
     document_title: "ID document",
@@ -681,6 +782,58 @@ pub static EN: Strings = Strings {
     apply_filters: "Apply filters",
     clear_filters: "Clear filters",
     bad_filter: "Check the filters",
+    setup_title: "First-run set-up",
+    setup_step_kiosk: "Kiosk",
+    setup_step_admin: "Administrator",
+    setup_step_camera: "Camera",
+    setup_identity_help: "Name this kiosk and its branch. Both are written into every record.",
+    setup_kiosk_id: "Kiosk name or ID",
+    setup_branch: "Branch",
+    setup_admin_help: "Create the first administrator. They create the agents and supervisors afterwards.",
+    setup_create_admin: "Create administrator",
+    setup_admin_created: "Administrator created:",
+    setup_camera_help: "Camera test: the live picture should appear below.",
+    setup_camera_ok: "The camera works",
+    setup_camera_failed: "Warning: the camera gives no picture",
+    setup_no_camera: "Warning: no camera found. You can go on: the kiosk verifies imported files until a camera is connected (then choose it in Settings).",
+    setup_continue: "Continue to sign-in",
+    flow_claim: "Claim",
+    flow_document: "Document",
+    flow_selfie: "Selfie",
+    flow_result: "Result",
+    tab_system: "System",
+    theme: "Theme",
+    theme_light: "Light",
+    theme_dark: "Dark",
+    system_title: "Kiosk health (the checks of kyc-kiosk doctor)",
+    system_rerun: "Run the checks again",
+    system_running: "Checking…",
+    system_check: "Check",
+    system_status: "Status",
+    system_summary: "Finding",
+    system_overall: "Overall",
+    status_ok: "OK",
+    status_warning: "Warning",
+    status_error: "Error",
+    system_checked_at: "Checked at",
+    consent_title: "Your consent",
+    consent_text: "To verify your identity, this kiosk compares a photo of your face taken now with the photo on your identity document. This uses biometric data: images of your face and a face template computed from them. They are used only to verify your identity, kept encrypted in the bank's audit record for as long as the law on customer identification requires, and never shared outside the bank except where the law requires it. You may refuse: the verification then stops and an agent will help you another way. You can ask to see your data, have it corrected, or ask for its erasure, quoting the case reference on your receipt.",
+    consent_agree: "I agree",
+    consent_refuse: "I do not agree",
+    consent_refused_notice: "Consent refused: the verification was stopped and recorded as abandoned.",
+    consent_given: "Consent to biometric processing given",
+    receipt_written: "Receipt for the customer",
+    receipt_failed: "The receipt could not be written",
+    receipt_writing: "Writing the receipt…",
+    country_choose: "Choose the country",
+    drop_hint: "Or drop an image file onto this window.",
+    browse: "Choose a file…",
+    picker_title: "Choose an image",
+    picker_up: "Up",
+    picker_open: "Import this file",
+    picker_close: "Close",
+    picker_empty: "No folders or images here",
+    err_id_type_country: "This ID type belongs to another country.",
 };
 
 /// French.
@@ -692,7 +845,6 @@ pub static FR: Strings = Strings {
     password: "Mot de passe",
     log_in: "Se connecter",
     log_out: "Se déconnecter",
-    no_users: "Aucun utilisateur. Créez une seule fois le premier administrateur :\n  kyc-kiosk audit create-admin --username admin\npuis créez les agents et superviseurs.",
     login_empty: "Saisissez votre identifiant et votre mot de passe.",
     store_opening: "Ouverture du registre d'audit…",
     store_failed: "Le registre d'audit n'a pas pu être ouvert",
@@ -703,12 +855,12 @@ pub static FR: Strings = Strings {
     customer_type: "Type de client",
     individual: "Particulier",
     business: "Entreprise",
-    country: "Pays (2 lettres)",
+    country: "Pays",
     id_type: "Type de pièce",
     id_type_none: "(non précisé)",
     id_number: "Numéro de pièce",
     start_verification: "Commencer la vérification",
-    err_country: "Saisissez le pays en deux lettres, p. ex. CI.",
+    err_country: "Choisissez le pays du client.",
     err_id_type_missing: "Choisissez le type de pièce de ce numéro.",
     err_id_format: "Le numéro de pièce n'a pas le format attendu",
     document_title: "Pièce d'identité",
@@ -899,6 +1051,58 @@ pub static FR: Strings = Strings {
     apply_filters: "Appliquer les filtres",
     clear_filters: "Effacer les filtres",
     bad_filter: "Vérifiez les filtres",
+    setup_title: "Première mise en service",
+    setup_step_kiosk: "Kiosque",
+    setup_step_admin: "Administrateur",
+    setup_step_camera: "Caméra",
+    setup_identity_help: "Nommez ce kiosque et son agence. Les deux figurent dans chaque dossier.",
+    setup_kiosk_id: "Nom ou identifiant du kiosque",
+    setup_branch: "Agence",
+    setup_admin_help: "Créez le premier administrateur. Il créera ensuite les agents et les superviseurs.",
+    setup_create_admin: "Créer l'administrateur",
+    setup_admin_created: "Administrateur créé :",
+    setup_camera_help: "Test de la caméra : l'image en direct doit s'afficher ci-dessous.",
+    setup_camera_ok: "La caméra fonctionne",
+    setup_camera_failed: "Attention : la caméra ne donne pas d'image",
+    setup_no_camera: "Attention : aucune caméra trouvée. Vous pouvez continuer : le kiosque vérifie des fichiers importés jusqu'à ce qu'une caméra soit branchée (choisissez-la alors dans Paramètres).",
+    setup_continue: "Continuer vers la connexion",
+    flow_claim: "Identité déclarée",
+    flow_document: "Document",
+    flow_selfie: "Selfie",
+    flow_result: "Résultat",
+    tab_system: "Système",
+    theme: "Thème",
+    theme_light: "Clair",
+    theme_dark: "Sombre",
+    system_title: "État du kiosque (les contrôles de kyc-kiosk doctor)",
+    system_rerun: "Relancer les contrôles",
+    system_running: "Contrôles en cours…",
+    system_check: "Contrôle",
+    system_status: "État",
+    system_summary: "Constat",
+    system_overall: "Bilan",
+    status_ok: "OK",
+    status_warning: "Attention",
+    status_error: "Erreur",
+    system_checked_at: "Contrôlé à",
+    consent_title: "Votre consentement",
+    consent_text: "Pour vérifier votre identité, ce kiosque compare une photo de votre visage prise maintenant à la photo de votre pièce d'identité. Cela utilise des données biométriques : des images de votre visage et un gabarit facial calculé à partir d'elles. Elles servent uniquement à vérifier votre identité, sont conservées chiffrées dans le registre d'audit de la banque aussi longtemps que la loi sur l'identification des clients l'exige, et ne sont jamais communiquées hors de la banque sauf obligation légale. Vous pouvez refuser : la vérification s'arrête alors et un agent vous aidera autrement. Vous pouvez demander à consulter vos données, à les faire rectifier ou à les faire effacer, en indiquant la référence du dossier figurant sur votre reçu.",
+    consent_agree: "J'accepte",
+    consent_refuse: "Je refuse",
+    consent_refused_notice: "Consentement refusé : la vérification a été arrêtée et enregistrée comme abandonnée.",
+    consent_given: "Consentement au traitement biométrique donné",
+    receipt_written: "Reçu pour le client",
+    receipt_failed: "Le reçu n'a pas pu être écrit",
+    receipt_writing: "Écriture du reçu…",
+    country_choose: "Choisissez le pays",
+    drop_hint: "Ou déposez un fichier image sur cette fenêtre.",
+    browse: "Choisir un fichier…",
+    picker_title: "Choisir une image",
+    picker_up: "Dossier parent",
+    picker_open: "Importer ce fichier",
+    picker_close: "Fermer",
+    picker_empty: "Aucun dossier ni image ici",
+    err_id_type_country: "Ce type de pièce appartient à un autre pays.",
 };
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use kyc_core::result::{Decision, VerificationResult};
 use super::capture::{self, Frame};
 use super::messages::{Captured, Job, Stage};
 use super::meter::{AutoCapture, Hint, Side};
+use super::settings_file::Theme;
 use super::state::{
     AppState, DecisionError, FieldForm, FormError, MAX_CHALLENGE_ATTEMPTS, ModelStatus, Screen,
     StoreStatus,
@@ -85,6 +86,10 @@ pub struct UiState {
     pub meter: MeterView,
     /// The document back-side step's own fields.
     pub back: BackSideUi,
+    /// The in-window file picker, while open.
+    pub picker: Option<super::picker::FilePicker>,
+    /// The folder the picker last imported from.
+    pub last_dir: Option<std::path::PathBuf>,
     frame_tex: Option<TextureHandle>,
     textures: HashMap<String, TextureHandle>,
     import: Option<(Target, Receiver<Result<Frame, String>>)>,
@@ -103,6 +108,12 @@ impl UiState {
         self.source_error = None;
         self.source_retrying = false;
         self.frame = Some(f);
+    }
+
+    /// The live frame's texture, once a frame arrived.
+    #[must_use]
+    pub fn frame_texture(&self) -> Option<&TextureHandle> {
+        self.frame_tex.as_ref()
     }
 
     /// Whether an import is decoding.
@@ -132,6 +143,108 @@ impl UiState {
         });
         self.import_error = None;
         self.import = Some((target, rx));
+    }
+}
+
+impl UiState {
+    /// Decode `path` on a short-lived thread as the document's back side.
+    pub fn start_back_import(&mut self, path: String) {
+        let (tx, rx) = channel();
+        let limits = kyc_core::imaging::ImageLimits::default();
+        std::thread::spawn(move || {
+            tx.send(capture::load_frame(
+                std::path::Path::new(&path),
+                &limits,
+                0,
+                0.0,
+            ))
+            .warn_on_err("handing the imported back side to the window");
+        });
+        self.back.error = None;
+        self.back.import = Some(rx);
+    }
+
+    /// Open the file picker for `pick_for`, in the folder last used.
+    pub fn open_picker(&mut self, pick_for: super::picker::PickFor) {
+        self.picker = Some(super::picker::FilePicker::open(
+            pick_for,
+            super::picker::start_dir(self.last_dir.as_deref()),
+        ));
+    }
+
+    /// Import `path` as `pick_for` (from the picker or a file dropped on the window).
+    pub fn import_file(&mut self, pick_for: super::picker::PickFor, path: &std::path::Path) {
+        use super::picker::PickFor;
+        let text = path.display().to_string();
+        let limits = kyc_core::imaging::ImageLimits::default();
+        match pick_for {
+            PickFor::Document => {
+                self.document_path.clone_from(&text);
+                self.start_import(Target::Document, text, limits);
+            }
+            PickFor::Selfie => {
+                self.selfie_path.clone_from(&text);
+                self.start_import(Target::Selfie, text, limits);
+            }
+            PickFor::Back => {
+                self.back.path.clone_from(&text);
+                self.start_back_import(text);
+            }
+        }
+    }
+}
+
+/// What a file dropped on the window becomes on the screen showing: the document's front
+/// until it is kept, then the back while its step is open and empty; the selfie once the
+/// customer consented; nothing elsewhere.
+#[must_use]
+pub fn drop_target(st: &AppState) -> Option<super::picker::PickFor> {
+    use super::picker::PickFor;
+    let s = st.session.as_ref()?;
+    match st.screen {
+        Screen::Document if s.document.is_none() => Some(PickFor::Document),
+        Screen::Document if s.back_step && s.document_back.is_none() => Some(PickFor::Back),
+        Screen::Document => Some(PickFor::Document),
+        Screen::Selfie if s.consent == Some(true) => Some(PickFor::Selfie),
+        _ => None,
+    }
+}
+
+/// Files dropped on the window and the file picker: import what was chosen.
+fn imports(ctx: &egui::Context, st: &AppState, us: &mut UiState) {
+    let dropped: Vec<std::path::PathBuf> = ctx.input(|i| {
+        i.raw
+            .dropped_files
+            .iter()
+            .map(|f| f.path().to_path_buf())
+            .collect()
+    });
+    if let Some(path) = dropped.first() {
+        match drop_target(st) {
+            Some(target) if !us.importing() => us.import_file(target, path),
+            _ => {}
+        }
+    }
+    let Some(picker) = us.picker.as_mut() else {
+        return;
+    };
+    let valid = match picker.pick_for {
+        super::picker::PickFor::Selfie => st.screen == Screen::Selfie,
+        _ => st.screen == Screen::Document,
+    };
+    if !valid {
+        us.picker = None;
+        return;
+    }
+    match super::picker::show(ctx, picker, st.lang.s()) {
+        super::picker::PickerAnswer::Open => {}
+        super::picker::PickerAnswer::Closed => us.picker = None,
+        super::picker::PickerAnswer::Chosen(path) => {
+            let pick_for = picker.pick_for;
+            us.last_dir = path.parent().map(std::path::Path::to_path_buf);
+            us.picker = None;
+            us.import_file(pick_for, &path);
+        }
     }
 }
 
@@ -256,9 +369,9 @@ fn back_side_panel(
             st.skip_back_side();
         }
     });
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         let l = ui.label(s.back_file);
-        ui.add(egui::TextEdit::singleline(&mut us.back.path).desired_width(420.0))
+        ui.add(egui::TextEdit::singleline(&mut us.back.path).desired_width(240.0))
             .labelled_by(l.id);
         let busy = us.back.import.is_some();
         if ui
@@ -268,20 +381,11 @@ fn back_side_panel(
             )
             .clicked()
         {
-            let (tx, rx) = channel();
             let path = us.back.path.trim().to_string();
-            let limits = kyc_core::imaging::ImageLimits::default();
-            std::thread::spawn(move || {
-                tx.send(capture::load_frame(
-                    std::path::Path::new(&path),
-                    &limits,
-                    0,
-                    0.0,
-                ))
-                .warn_on_err("handing the imported back side to the window");
-            });
-            us.back.error = None;
-            us.back.import = Some(rx);
+            us.start_back_import(path);
+        }
+        if ui.button(s.browse).clicked() {
+            us.open_picker(super::picker::PickFor::Back);
         }
         if busy {
             ui.spinner();
@@ -295,9 +399,9 @@ fn back_side_panel(
     }
 }
 
-/// Larger text and controls for a touch screen.
+/// Larger text and controls for a touch screen (both themes).
 pub fn setup_style(ctx: &egui::Context) {
-    ctx.global_style_mut(|style| {
+    ctx.all_styles_mut(|style| {
         use egui::{FontId, TextStyle};
         style.text_styles = [
             (TextStyle::Heading, FontId::proportional(30.0)),
@@ -311,6 +415,60 @@ pub fn setup_style(ctx: &egui::Context) {
         style.spacing.item_spacing = Vec2::new(12.0, 10.0);
         style.spacing.interact_size.y = 40.0;
     });
+}
+
+/// The text and background colours of a theme: body text on the panel background has a
+/// contrast ratio of at least 12:1 in both (WCAG asks 4.5:1 for body text).
+#[must_use]
+pub fn theme_colors(theme: Theme) -> (Color32, Color32) {
+    match theme {
+        Theme::Light => (
+            Color32::from_rgb(20, 20, 20),
+            Color32::from_rgb(246, 246, 246),
+        ),
+        Theme::Dark => (
+            Color32::from_rgb(235, 235, 235),
+            Color32::from_rgb(24, 24, 24),
+        ),
+    }
+}
+
+/// WCAG contrast ratio of two colours (1–21).
+#[must_use]
+pub fn contrast_ratio(a: Color32, b: Color32) -> f32 {
+    let lum = |c: Color32| {
+        let ch = |v: u8| {
+            let v = f32::from(v) / 255.0;
+            if v <= 0.039_28 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * ch(c.r()) + 0.7152 * ch(c.g()) + 0.0722 * ch(c.b())
+    };
+    let (x, y) = (lum(a), lum(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
+/// Switch the window to `theme`: egui's light or dark visuals with the high-contrast text and
+/// panel colours of [`theme_colors`], and the touch-screen sizes of [`setup_style`].
+pub fn apply_theme(ctx: &egui::Context, theme: Theme) {
+    setup_style(ctx);
+    let (text, panel) = theme_colors(theme);
+    let mut v = match theme {
+        Theme::Light => egui::Visuals::light(),
+        Theme::Dark => egui::Visuals::dark(),
+    };
+    v.override_text_color = Some(text);
+    v.panel_fill = panel;
+    v.window_fill = panel;
+    let which = match theme {
+        Theme::Light => egui::Theme::Light,
+        Theme::Dark => egui::Theme::Dark,
+    };
+    ctx.set_visuals_of(which, v);
+    ctx.set_theme(which);
 }
 
 fn decision_color(d: Decision) -> Color32 {
@@ -331,7 +489,7 @@ fn decision_word(s: &Strings, d: Decision) -> &'static str {
     }
 }
 
-fn audit_decision_word(s: &Strings, d: audit::Decision) -> &'static str {
+pub(crate) fn audit_decision_word(s: &Strings, d: audit::Decision) -> &'static str {
     match d {
         audit::Decision::Approve => s.approve,
         audit::Decision::Refer => s.refer,
@@ -349,7 +507,7 @@ pub fn previous_attempts(result: &serde_json::Value) -> Vec<i64> {
         .unwrap_or_default()
 }
 
-fn big_button(ui: &mut egui::Ui, text: &str, enabled: bool) -> bool {
+pub(crate) fn big_button(ui: &mut egui::Ui, text: &str, enabled: bool) -> bool {
     ui.add_enabled(
         enabled,
         egui::Button::new(RichText::new(text).size(22.0)).min_size(Vec2::new(180.0, 52.0)),
@@ -357,11 +515,11 @@ fn big_button(ui: &mut egui::Ui, text: &str, enabled: bool) -> bool {
     .clicked()
 }
 
-fn error_text(ui: &mut egui::Ui, text: &str) {
+pub(crate) fn error_text(ui: &mut egui::Ui, text: &str) {
     ui.label(RichText::new(text).color(Color32::from_rgb(230, 70, 70)));
 }
 
-fn labelled_edit(
+pub(crate) fn labelled_edit(
     ui: &mut egui::Ui,
     label: &str,
     value: &mut String,
@@ -376,10 +534,76 @@ fn labelled_edit(
     .labelled_by(l.id)
 }
 
-fn show_image(ui: &mut egui::Ui, tex: &TextureHandle, max: Vec2) -> egui::Rect {
+pub(crate) fn show_image(ui: &mut egui::Ui, tex: &TextureHandle, max: Vec2) -> egui::Rect {
     let size = tex.size_vec2();
     let scale = (max.x / size.x).min(max.y / size.y).min(1.0);
     ui.image((tex.id(), size * scale)).rect
+}
+
+/// A row of numbered steps, the current one highlighted and those done ticked: where the
+/// customer (or the set-up) is in the flow.
+pub fn step_indicator(ui: &mut egui::Ui, steps: &[&str], current: usize) {
+    let visuals = ui.visuals().clone();
+    ui.horizontal(|ui| {
+        for (i, name) in steps.iter().enumerate() {
+            if i > 0 {
+                // An arrow drawn as shapes (no font needs the glyph).
+                let (rect, _) = ui.allocate_exact_size(Vec2::new(28.0, 28.0), egui::Sense::hover());
+                let color = visuals.weak_text_color();
+                let y = rect.center().y;
+                let (x0, x1) = (rect.left() + 4.0, rect.right() - 4.0);
+                ui.painter()
+                    .line_segment([egui::pos2(x0, y), egui::pos2(x1 - 6.0, y)], (2.5, color));
+                ui.painter().add(egui::Shape::convex_polygon(
+                    vec![
+                        egui::pos2(x1, y),
+                        egui::pos2(x1 - 9.0, y - 6.0),
+                        egui::pos2(x1 - 9.0, y + 6.0),
+                    ],
+                    color,
+                    egui::Stroke::NONE,
+                ));
+            }
+            let done = Color32::from_rgb(40, 140, 70);
+            let (fill, color) = match i.cmp(&current) {
+                std::cmp::Ordering::Less => (done, Color32::WHITE),
+                std::cmp::Ordering::Equal => {
+                    (visuals.selection.bg_fill, visuals.selection.stroke.color)
+                }
+                std::cmp::Ordering::Greater => (visuals.extreme_bg_color, visuals.text_color()),
+            };
+            egui::Frame::new()
+                .fill(fill)
+                .corner_radius(16.0)
+                .inner_margin(Vec2::new(14.0, 6.0))
+                .show(ui, |ui| {
+                    let mut t = RichText::new(format!("{}. {name}", i + 1))
+                        .size(20.0)
+                        .color(color);
+                    if i == current {
+                        t = t.strong();
+                    }
+                    ui.label(t);
+                });
+        }
+    });
+}
+
+/// The customer flow's step indicator (claim → document → selfie → result) for `screen`.
+fn flow_steps(ui: &mut egui::Ui, s: &Strings, screen: Screen) {
+    let at = match screen {
+        Screen::Start => 0,
+        Screen::Document => 1,
+        Screen::Selfie | Screen::Processing => 2,
+        Screen::Result => 3,
+        _ => return,
+    };
+    step_indicator(
+        ui,
+        &[s.flow_claim, s.flow_document, s.flow_selfie, s.flow_result],
+        at,
+    );
+    ui.add_space(4.0);
 }
 
 /// Draw the whole window for one frame; returns the jobs to send to the worker.
@@ -396,18 +620,57 @@ pub fn draw(
     poll_import(st, us);
     egui::Panel::top("top").show(ui, |ui| top_bar(ui, st, us, kiosk, &mut jobs));
     egui::Panel::bottom("status").show(ui, |ui| status_bar(ui, st));
+    if matches!(
+        st.screen,
+        Screen::Document | Screen::Selfie | Screen::Result | Screen::Review
+    ) {
+        egui::Panel::bottom("actions")
+            .frame(
+                egui::Frame::side_top_panel(&ui.ctx().global_style())
+                    .inner_margin(egui::Margin::symmetric(12, 10)),
+            )
+            .show(ui, |ui| match st.screen {
+                Screen::Document | Screen::Selfie => capture_actions(ui, st, us, &mut jobs),
+                Screen::Result => result_actions(ui, st, &mut jobs),
+                Screen::Review => review_actions(ui, st, &mut jobs),
+                _ => {}
+            });
+    }
     egui::CentralPanel::default().show(ui, |ui| {
+        flow_steps(ui, st.lang.s(), st.screen);
+        // The working screens fit the window (only their lists scroll); the forms scroll.
+        match st.screen {
+            Screen::Document => {
+                capture_screen(ui, st, us, has_source, Target::Document, &mut jobs);
+                return;
+            }
+            Screen::Selfie => {
+                capture_screen(ui, st, us, has_source, Target::Selfie, &mut jobs);
+                return;
+            }
+            Screen::Result => {
+                result_screen(ui, st, us);
+                return;
+            }
+            Screen::Review => {
+                review(ui, st, us, &mut jobs);
+                return;
+            }
+            _ => {}
+        }
         egui::ScrollArea::vertical().show(ui, |ui| match st.screen {
+            Screen::Setup => jobs.extend(super::setup::draw(ui, st, us, has_source)),
             Screen::Login => login(ui, st, &mut jobs),
             Screen::Start => start(ui, st),
             Screen::Document => capture_screen(ui, st, us, has_source, Target::Document, &mut jobs),
             Screen::Selfie => capture_screen(ui, st, us, has_source, Target::Selfie, &mut jobs),
             Screen::Processing => processing(ui, st),
-            Screen::Result => result_screen(ui, st, us, &mut jobs),
+            Screen::Result => result_screen(ui, st, us),
             Screen::Review => review(ui, st, us, &mut jobs),
             Screen::Settings => jobs.extend(super::admin_view::draw(ui, st)),
         });
     });
+    imports(ui.ctx(), st, us);
     if st.session.is_none() {
         us.textures.retain(|k, _| !k.starts_with("session-"));
     }
@@ -533,11 +796,6 @@ fn login(ui: &mut egui::Ui, st: &mut AppState, jobs: &mut Vec<Job>) {
             });
         }
         StoreStatus::Failed(m) => error_text(ui, &format!("{}: {m}", s.store_failed)),
-        StoreStatus::Ready {
-            has_admin: false, ..
-        } => {
-            ui.label(RichText::new(s.no_users).monospace());
-        }
         StoreStatus::Ready { .. } => {}
     }
     let store_ready = matches!(st.store, StoreStatus::Ready { .. });
@@ -577,22 +835,78 @@ fn start(ui: &mut egui::Ui, st: &mut AppState) {
             s.business,
         );
     });
-    labelled_edit(ui, s.country, &mut st.start.country, false);
-    ui.label(s.id_type);
-    egui::ComboBox::from_id_salt("id_type")
-        .selected_text(st.start.id_type.map_or(s.id_type_none, IdType::name))
+    let lang = st.lang;
+    let l = ui.label(s.country);
+    let chosen = super::countries::by_code(&st.start.country);
+    egui::ComboBox::from_id_salt("country")
+        .selected_text(RichText::new(chosen.map_or(s.country_choose, |c| c.name(lang))).size(22.0))
         .width(360.0)
+        .height(560.0)
         .show_ui(ui, |ui| {
-            ui.selectable_value(&mut st.start.id_type, None, s.id_type_none);
-            for t in IdType::ALL {
-                ui.selectable_value(&mut st.start.id_type, Some(t), t.name());
+            for c in super::countries::COUNTRIES {
+                let picked = chosen.is_some_and(|x| x.code == c.code);
+                if ui
+                    .add(
+                        egui::Button::selectable(picked, RichText::new(c.name(lang)).size(22.0))
+                            .min_size(Vec2::new(340.0, 48.0)),
+                    )
+                    .clicked()
+                {
+                    st.start.country = c.code.to_string();
+                    // Keep the ID type only if the new country supports it.
+                    if let Some(t) = st.start.id_type
+                        && !super::countries::id_types(c.code).contains(&t)
+                    {
+                        st.start.id_type = None;
+                    }
+                }
             }
-        });
+        })
+        .response
+        .labelled_by(l.id);
+    let l = ui.label(s.id_type);
+    let types = super::countries::id_types(&st.start.country);
+    egui::ComboBox::from_id_salt("id_type")
+        .selected_text(
+            RichText::new(
+                st.start
+                    .id_type
+                    .map_or(s.id_type_none, |t| super::countries::id_type_label(t, lang)),
+            )
+            .size(22.0),
+        )
+        .width(360.0)
+        .height(560.0)
+        .show_ui(ui, |ui| {
+            let mut choice = |ui: &mut egui::Ui, value: Option<IdType>, text: &str| {
+                if ui
+                    .add(
+                        egui::Button::selectable(
+                            st.start.id_type == value,
+                            RichText::new(text).size(22.0),
+                        )
+                        .min_size(Vec2::new(340.0, 48.0)),
+                    )
+                    .clicked()
+                {
+                    st.start.id_type = value;
+                }
+            };
+            choice(ui, None, s.id_type_none);
+            if chosen.is_some() {
+                for t in &types {
+                    choice(ui, Some(*t), super::countries::id_type_label(*t, lang));
+                }
+            }
+        })
+        .response
+        .labelled_by(l.id);
     labelled_edit(ui, s.id_number, &mut st.start.id_number, false);
     for e in &st.start_errors {
         match e {
             FormError::Country => error_text(ui, s.err_country),
             FormError::IdTypeMissing => error_text(ui, s.err_id_type_missing),
+            FormError::IdTypeCountry => error_text(ui, s.err_id_type_country),
             FormError::IdFormat(r) => error_text(ui, &format!("{}: {r}", s.err_id_format)),
         }
     }
@@ -625,11 +939,18 @@ fn capture_screen(
         Target::Selfie => session.selfie_preview.clone(),
     };
     let error = session.error.clone();
-    ui.heading(title);
+    if target == Target::Selfie && session.consent != Some(true) {
+        consent_panel(ui, st, jobs);
+        return;
+    }
+    ui.horizontal(|ui| {
+        ui.heading(title);
+        ui.label(guide);
+    });
     if !has_source {
         egui::Frame::new()
             .fill(Color32::from_rgb(120, 80, 0))
-            .inner_margin(10.0)
+            .inner_margin(8.0)
             .show(ui, |ui| {
                 ui.label(RichText::new(s.no_camera).color(Color32::WHITE))
             });
@@ -642,73 +963,157 @@ fn capture_screen(
         };
         error_text(ui, &format!("{what}: {e}"));
     }
-    ui.label(guide);
-    ui.horizontal(|ui| {
-        // Live preview with the guide shape.
-        if has_source {
-            ui.vertical(|ui| match us.frame_tex.as_ref() {
-                Some(tex) => {
-                    let tex = tex.clone();
-                    let shown = show_image(ui, &tex, Vec2::new(560.0, 420.0));
-                    let r = ui.min_rect();
-                    let rect = egui::Rect::from_center_size(
-                        r.center(),
-                        match target {
-                            Target::Document => Vec2::new(r.width() * 0.8, r.width() * 0.8 / 1.586),
-                            Target::Selfie => Vec2::new(r.height() * 0.55, r.height() * 0.75),
-                        },
+    // Two halves: the live picture on the left (sized to the height left), everything else
+    // — the capture kept, the meter or challenge, imports, the back side — on the right.
+    let avail = ui.available_size();
+    let half = (avail.x - 16.0) / 2.0;
+    ui.horizontal_top(|ui| {
+        ui.allocate_ui_with_layout(
+            Vec2::new(half, avail.y),
+            egui::Layout::top_down(egui::Align::Min),
+            |ui| {
+                if has_source {
+                    live_view(
+                        ui,
+                        st,
+                        us,
+                        target,
+                        Vec2::new(half, (avail.y - 40.0).max(200.0)),
                     );
-                    let stroke = egui::Stroke::new(
-                        if target == Target::Selfie { 5.0 } else { 3.0 },
-                        guide_color(st, us, target),
+                } else if let Some(img) = kept.as_ref() {
+                    let key = format!(
+                        "session-{ticket}-{target:?}-{}",
+                        img.size[0] * 100_000 + img.size[1]
                     );
+                    let tex = us.texture(ui.ctx(), &key, img);
+                    ui.label(RichText::new(s.captured).strong());
+                    show_image(ui, &tex, Vec2::new(half, (avail.y - 40.0).max(200.0)));
+                } else {
+                    drop_zone(ui, s, Vec2::new(half, (avail.y * 0.6).max(160.0)));
+                }
+            },
+        );
+        ui.allocate_ui_with_layout(
+            Vec2::new(half, avail.y),
+            egui::Layout::top_down(egui::Align::Min),
+            |ui| {
+                if has_source && let Some(img) = kept.as_ref() {
+                    let key = format!(
+                        "session-{ticket}-{target:?}-{}",
+                        img.size[0] * 100_000 + img.size[1]
+                    );
+                    let tex = us.texture(ui.ctx(), &key, img);
+                    ui.label(RichText::new(s.captured).strong());
+                    show_image(ui, &tex, Vec2::new(half * 0.7, avail.y * 0.3));
+                }
+                if has_source && us.frame_tex.is_some() {
                     match target {
-                        Target::Document => {
-                            ui.painter()
-                                .rect_stroke(rect, 12.0, stroke, egui::StrokeKind::Middle);
-                        }
-                        Target::Selfie => {
-                            ui.painter().add(egui::Shape::ellipse_stroke(
-                                rect.center(),
-                                rect.size() / 2.0,
-                                stroke,
-                            ));
-                        }
-                    }
-                    match target {
-                        Target::Document => {
-                            document_outline(ui, us, shown);
-                            document_meter(ui, st, us);
-                        }
+                        Target::Document => document_meter(ui, st, us),
                         Target::Selfie => challenge_panel(ui, st, us),
                     }
                 }
-                None => {
-                    ui.spinner();
-                    ui.label(s.waiting_frame);
+                import_row(ui, s, us, target);
+                if let Some(e) = &us.import_error {
+                    error_text(ui, e);
                 }
+                if let Some(e) = &error {
+                    error_text(ui, e);
+                }
+                back_side_panel(ui, st, us, has_source, target);
+            },
+        );
+    });
+}
+
+/// The live picture with its guide shape (a card outline or a face oval), fitted in `max`.
+fn live_view(ui: &mut egui::Ui, st: &AppState, us: &UiState, target: Target, max: Vec2) {
+    let s = st.lang.s();
+    let Some(tex) = us.frame_tex.clone() else {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label(s.waiting_frame);
+        });
+        return;
+    };
+    let shown = show_image(ui, &tex, max);
+    let r = shown;
+    let rect = egui::Rect::from_center_size(
+        r.center(),
+        match target {
+            Target::Document => Vec2::new(r.width() * 0.8, r.width() * 0.8 / 1.586),
+            Target::Selfie => Vec2::new(r.height() * 0.55, r.height() * 0.75),
+        },
+    );
+    let stroke = egui::Stroke::new(
+        if target == Target::Selfie { 5.0 } else { 3.0 },
+        guide_color(st, us, target),
+    );
+    match target {
+        Target::Document => {
+            ui.painter()
+                .rect_stroke(rect, 12.0, stroke, egui::StrokeKind::Middle);
+            document_outline(ui, us, shown);
+        }
+        Target::Selfie => {
+            ui.painter().add(egui::Shape::ellipse_stroke(
+                rect.center(),
+                rect.size() / 2.0,
+                stroke,
+            ));
+        }
+    }
+}
+
+/// Where a file can be dropped when there is no camera.
+fn drop_zone(ui: &mut egui::Ui, s: &Strings, size: Vec2) {
+    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let hovering = ui.ctx().input(|i| !i.raw.hovered_files.is_empty());
+    let color = if hovering {
+        Color32::from_rgb(30, 140, 230)
+    } else {
+        ui.visuals().weak_text_color()
+    };
+    ui.painter().rect_stroke(
+        rect.shrink(6.0),
+        12.0,
+        egui::Stroke::new(if hovering { 4.0 } else { 2.0 }, color),
+        egui::StrokeKind::Middle,
+    );
+    ui.painter().text(
+        rect.center(),
+        egui::Align2::CENTER_CENTER,
+        s.drop_hint,
+        egui::FontId::proportional(22.0),
+        color,
+    );
+}
+
+/// Import a file: the picker, the path typed (a fallback), and the drop hint.
+fn import_row(ui: &mut egui::Ui, s: &Strings, us: &mut UiState, target: Target) {
+    ui.add_space(4.0);
+    ui.horizontal_wrapped(|ui| {
+        if ui
+            .add_enabled(
+                !us.importing(),
+                egui::Button::new(RichText::new(s.browse).size(21.0))
+                    .min_size(Vec2::new(200.0, 48.0)),
+            )
+            .clicked()
+        {
+            us.open_picker(match target {
+                Target::Document => super::picker::PickFor::Document,
+                Target::Selfie => super::picker::PickFor::Selfie,
             });
         }
-        ui.vertical(|ui| {
-            if let Some(img) = kept.as_ref() {
-                let key = format!(
-                    "session-{ticket}-{target:?}-{}",
-                    img.size[0] * 100_000 + img.size[1]
-                );
-                let tex = us.texture(ui.ctx(), &key, img);
-                ui.label(RichText::new(s.captured).strong());
-                show_image(ui, &tex, Vec2::new(420.0, 320.0));
-            }
-        });
+        ui.label(RichText::new(s.drop_hint).small());
     });
-    ui.add_space(6.0);
     ui.horizontal(|ui| {
         let path = match target {
             Target::Document => &mut us.document_path,
             Target::Selfie => &mut us.selfie_path,
         };
         let l = ui.label(s.image_file);
-        ui.add(egui::TextEdit::singleline(path).desired_width(420.0))
+        ui.add(egui::TextEdit::singleline(path).desired_width(260.0))
             .labelled_by(l.id);
         let path = path.clone();
         if ui
@@ -724,23 +1129,40 @@ fn capture_screen(
             ui.spinner();
         }
     });
-    if let Some(e) = &us.import_error {
-        error_text(ui, e);
+}
+
+/// The document and selfie screens' buttons, in the action bar at the bottom of the window
+/// (always in view): cancel, retake, next / back, verify.
+fn capture_actions(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &mut Vec<Job>) {
+    let s = st.lang.s();
+    let target = match st.screen {
+        Screen::Document => Target::Document,
+        Screen::Selfie => Target::Selfie,
+        _ => return,
+    };
+    let Some(session) = st.session.as_ref() else {
+        return;
+    };
+    if target == Target::Selfie && session.consent != Some(true) {
+        return;
     }
-    if let Some(e) = &error {
-        error_text(ui, e);
-    }
-    back_side_panel(ui, st, us, has_source, target);
-    ui.add_space(10.0);
+    let kept = match target {
+        Target::Document => session.document.is_some(),
+        Target::Selfie => session.selfie.is_some(),
+    };
+    let ready = match target {
+        Target::Document => st.document_ready(),
+        Target::Selfie => kept,
+    };
     ui.horizontal(|ui| {
-        if ui.button(s.cancel).clicked() {
+        if big_button(ui, s.cancel, true) {
             jobs.extend(st.clear_session());
             return;
         }
         match target {
             Target::Document => {
-                if kept.is_some()
-                    && ui.button(s.retake).clicked()
+                if kept
+                    && big_button(ui, s.retake, true)
                     && let Some(sess) = st.session.as_mut()
                 {
                     sess.document = None;
@@ -748,18 +1170,18 @@ fn capture_screen(
                     us.meter.auto_captured = false;
                     us.meter.clear();
                 }
-                if big_button(ui, s.next, kept.is_some()) {
+                if big_button(ui, s.next, ready) {
                     st.go(Screen::Selfie);
                 }
             }
             Target::Selfie => {
-                if ui.button(s.back).clicked() {
+                if big_button(ui, s.back, true) {
                     st.go(Screen::Document);
                 }
-                if kept.is_some() && ui.button(s.retake).clicked() {
+                if kept && big_button(ui, s.retake, true) {
                     st.clear_selfie();
                 }
-                if big_button(ui, s.verify, kept.is_some())
+                if big_button(ui, s.verify, kept)
                     && let Some(job) = st.process()
                 {
                     jobs.push(job);
@@ -767,6 +1189,49 @@ fn capture_screen(
             }
         }
     });
+}
+
+fn consent_panel(ui: &mut egui::Ui, st: &mut AppState, jobs: &mut Vec<Job>) {
+    let s = st.lang.s();
+    ui.heading(s.consent_title);
+    ui.add_space(8.0);
+    egui::Frame::new()
+        .fill(ui.visuals().extreme_bg_color)
+        .inner_margin(18.0)
+        .corner_radius(8.0)
+        .show(ui, |ui| {
+            ui.set_max_width(980.0);
+            ui.label(RichText::new(s.consent_text).size(22.0));
+        });
+    ui.add_space(14.0);
+    ui.horizontal(|ui| {
+        let agree = ui.add(
+            egui::Button::new(RichText::new(s.consent_agree).size(26.0).strong())
+                .fill(Color32::from_rgb(30, 120, 60))
+                .min_size(Vec2::new(280.0, 72.0)),
+        );
+        ui.add_space(30.0);
+        let refuse = ui.add(
+            egui::Button::new(RichText::new(s.consent_refuse).size(26.0))
+                .min_size(Vec2::new(280.0, 72.0)),
+        );
+        let answer = if agree.clicked() {
+            Some(true)
+        } else if refuse.clicked() {
+            Some(false)
+        } else {
+            None
+        };
+        if let Some(given) = answer
+            && let Some(job) = st.answer_consent(given, s.consent_text)
+        {
+            jobs.push(job);
+        }
+    });
+    ui.add_space(10.0);
+    if ui.button(s.back).clicked() {
+        st.go(Screen::Document);
+    }
 }
 
 fn guide_color(st: &AppState, us: &UiState, target: Target) -> Color32 {
@@ -949,6 +1414,102 @@ fn step_prompt(s: &Strings, step: Step) -> &'static str {
     }
 }
 
+/// A pictogram for a liveness step, drawn with egui shapes in a `size` square: a face outline
+/// (an oval) with an arrow for a turn (left or right) or looking up, a smile, closed eyes for a
+/// blink, a zoom-in frame for coming closer; `None` (no face yet) is the bare outline.
+pub fn pictogram(ui: &mut egui::Ui, step: Option<Step>, size: f32) -> egui::Response {
+    use egui::{Pos2, Shape, Stroke, pos2};
+    let (rect, response) = ui.allocate_exact_size(Vec2::splat(size), egui::Sense::hover());
+    let color = ui.visuals().strong_text_color();
+    let accent = Color32::from_rgb(30, 140, 230);
+    let stroke = Stroke::new(size / 24.0, color);
+    let bold = Stroke::new(size / 14.0, accent);
+    let p = ui.painter_at(rect);
+    let c = rect.center();
+    let u = size / 2.0;
+    let at = |x: f32, y: f32| pos2(c.x + x * u, c.y + y * u);
+    let face = |p: &egui::Painter, center: Pos2| {
+        p.add(Shape::ellipse_stroke(
+            center,
+            Vec2::new(0.42 * u, 0.55 * u),
+            stroke,
+        ));
+    };
+    let arrow = |p: &egui::Painter, from: Pos2, to: Pos2| {
+        p.line_segment([from, to], bold);
+        let dir = (to - from).normalized();
+        let side = Vec2::new(-dir.y, dir.x);
+        let head = 0.22 * u;
+        p.add(Shape::convex_polygon(
+            vec![
+                to + dir * head * 0.4,
+                to - dir * head + side * head * 0.7,
+                to - dir * head - side * head * 0.7,
+            ],
+            accent,
+            Stroke::NONE,
+        ));
+    };
+    let eyes = |p: &egui::Painter, dx: f32, closed: bool| {
+        for x in [-0.16, 0.16] {
+            if closed {
+                p.line_segment([at(x + dx - 0.07, -0.15), at(x + dx + 0.07, -0.15)], stroke);
+            } else {
+                p.circle_filled(at(x + dx, -0.15), size / 30.0, color);
+            }
+        }
+    };
+    match step {
+        None => {
+            face(&p, c);
+            eyes(&p, 0.0, false);
+        }
+        Some(Step::TurnLeft) | Some(Step::TurnRight) => {
+            let sign = if step == Some(Step::TurnLeft) {
+                -1.0
+            } else {
+                1.0
+            };
+            face(&p, at(-0.25 * sign, 0.1));
+            eyes(&p, -0.35 * sign + 0.1 * sign, false);
+            arrow(&p, at(0.05 * sign, -0.75), at(0.85 * sign, -0.75));
+        }
+        Some(Step::LookUp) => {
+            face(&p, at(0.0, 0.25));
+            eyes(&p, 0.0, false);
+            arrow(&p, at(0.75, 0.6), at(0.75, -0.85));
+        }
+        Some(Step::Smile) => {
+            face(&p, c);
+            eyes(&p, 0.0, false);
+            let mouth: Vec<Pos2> = (0..=12)
+                .map(|i| {
+                    let t = std::f32::consts::PI * (0.15 + 0.7 * i as f32 / 12.0);
+                    at(0.22 * t.cos(), 0.12 + 0.2 * t.sin())
+                })
+                .collect();
+            p.add(Shape::line(mouth, bold));
+        }
+        Some(Step::Blink) => {
+            face(&p, c);
+            eyes(&p, 0.0, true);
+        }
+        Some(Step::ComeCloser) => {
+            face(&p, c);
+            eyes(&p, 0.0, false);
+            // A zoom-in frame: corner brackets around the face, arrows pointing out.
+            let r = 0.85;
+            let l = 0.3;
+            for (sx, sy) in [(-1.0, -1.0), (1.0, -1.0), (-1.0, 1.0), (1.0, 1.0)] {
+                let corner = at(sx * r, sy * r);
+                p.line_segment([corner, at(sx * (r - l), sy * r)], bold);
+                p.line_segment([corner, at(sx * r, sy * (r - l))], bold);
+            }
+        }
+    }
+    response
+}
+
 /// The liveness challenge under the selfie preview: start button, one prompt per step, progress
 /// (step k of n), countdowns, and the outcome.
 fn challenge_panel(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState) {
@@ -971,7 +1532,14 @@ fn challenge_panel(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState) {
                 ),
                 _ => (s.prompt_face, 0),
             };
-            ui.label(RichText::new(prompt).size(30.0).strong());
+            let step_now = match c.state {
+                ChallengeState::InProgress { step } => c.challenge.steps.get(step).copied(),
+                _ => None,
+            };
+            ui.horizontal(|ui| {
+                pictogram(ui, step_now, 96.0);
+                ui.label(RichText::new(prompt).size(34.0).strong());
+            });
             ui.horizontal(|ui| {
                 ui.label(format!("{} {} {} {n}", s.step, k.max(1), s.of));
                 ui.add(
@@ -1229,7 +1797,7 @@ fn fmt_opt(v: Option<f32>) -> String {
     v.map_or_else(|| "–".to_string(), |x| format!("{x:.0}"))
 }
 
-fn result_screen(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &mut Vec<Job>) {
+fn result_screen(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState) {
     let s = st.lang.s();
     let Some(session) = st.session.as_mut() else {
         st.screen = Screen::Start;
@@ -1335,74 +1903,113 @@ fn result_screen(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &
     let suggested = r.decision;
     let receipt = session.receipt.clone();
     let saving = session.decision.saving;
+    egui::ScrollArea::vertical()
+        .id_salt("result_body")
+        .show(ui, |ui| {
+            ui.columns(2, |cols| {
+                let ui = &mut cols[0];
+                ui.label(RichText::new(s.reasons).strong());
+                for reason in &r.reasons {
+                    ui.label(format!("• {} ({})", reason.message, reason.code));
+                }
+                if view.duplicates.flagged() {
+                    ui.label(RichText::new(s.duplicates).strong());
+                    for id in &view.duplicates.same_face_different_id {
+                        error_text(ui, &format!("• duplicate_face: {} #{id}", s.record));
+                    }
+                    for id in &view.duplicates.same_id_different_face {
+                        error_text(ui, &format!("• id_number_other_face: {} #{id}", s.record));
+                    }
+                }
+                document_extras(
+                    ui,
+                    s,
+                    r,
+                    &mut session.decision.fields,
+                    receipt.is_none() && !saving,
+                );
+                let ui = &mut cols[1];
+                if let Some(receipt) = &receipt {
+                    ui.label(
+                        RichText::new(format!(
+                            "{} #{} — {} ({})",
+                            s.saved,
+                            receipt.id,
+                            audit_decision_word(s, receipt.current_decision),
+                            receipt.review_status.as_str()
+                        ))
+                        .size(22.0)
+                        .strong(),
+                    );
+                    match &session.receipt_pdf {
+                        None => {
+                            ui.horizontal(|ui| {
+                                ui.spinner();
+                                ui.label(s.receipt_writing);
+                            });
+                        }
+                        Some(Ok(path)) => {
+                            ui.label(RichText::new(s.receipt_written).strong());
+                            ui.label(RichText::new(path.display().to_string()).monospace());
+                        }
+                        Some(Err(e)) => error_text(ui, &format!("{}: {e}", s.receipt_failed)),
+                    }
+                    return;
+                }
+                labelled_edit(ui, s.reason, &mut session.decision.reason, false);
+                match &session.decision.error {
+                    Some(DecisionError::ReasonMissing) => error_text(ui, s.err_reason),
+                    Some(DecisionError::NeedsSupervisor) => {
+                        error_text(ui, s.approve_needs_supervisor)
+                    }
+                    Some(DecisionError::EmptyField(f)) => {
+                        error_text(ui, &format!("{}: {f}", s.err_empty_field));
+                    }
+                    Some(DecisionError::Store(m)) => error_text(ui, m),
+                    None => {}
+                }
+                if suggested != Decision::Approve {
+                    ui.label(RichText::new(s.approve_needs_supervisor).small());
+                }
+                if saving {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label(s.saving);
+                    });
+                }
+            });
+        });
+}
+
+/// The result screen's buttons, in the action bar: approve, reject, refer; once recorded,
+/// next customer.
+fn result_actions(ui: &mut egui::Ui, st: &mut AppState, jobs: &mut Vec<Job>) {
+    let s = st.lang.s();
+    let Some(session) = st.session.as_ref() else {
+        return;
+    };
+    let Some(view) = session.result.as_ref() else {
+        return;
+    };
+    let suggested = view.result.decision;
+    let saving = session.decision.saving;
+    let recorded = session.receipt.is_some();
     let mut chosen = None;
     let mut next_customer = false;
-    ui.columns(2, |cols| {
-        let ui = &mut cols[0];
-        ui.label(RichText::new(s.reasons).strong());
-        for reason in &r.reasons {
-            ui.label(format!("• {} ({})", reason.message, reason.code));
-        }
-        if view.duplicates.flagged() {
-            ui.label(RichText::new(s.duplicates).strong());
-            for id in &view.duplicates.same_face_different_id {
-                error_text(ui, &format!("• duplicate_face: {} #{id}", s.record));
-            }
-            for id in &view.duplicates.same_id_different_face {
-                error_text(ui, &format!("• id_number_other_face: {} #{id}", s.record));
-            }
-        }
-        document_extras(
-            ui,
-            s,
-            r,
-            &mut session.decision.fields,
-            receipt.is_none() && !saving,
-        );
-        let ui = &mut cols[1];
-        if let Some(receipt) = &receipt {
-            ui.label(
-                RichText::new(format!(
-                    "{} #{} — {} ({})",
-                    s.saved,
-                    receipt.id,
-                    audit_decision_word(s, receipt.current_decision),
-                    receipt.review_status.as_str()
-                ))
-                .size(22.0)
-                .strong(),
-            );
+    ui.horizontal(|ui| {
+        if recorded {
             next_customer = big_button(ui, s.next_customer, true);
             return;
         }
-        labelled_edit(ui, s.reason, &mut session.decision.reason, false);
-        match &session.decision.error {
-            Some(DecisionError::ReasonMissing) => error_text(ui, s.err_reason),
-            Some(DecisionError::NeedsSupervisor) => error_text(ui, s.approve_needs_supervisor),
-            Some(DecisionError::EmptyField(f)) => {
-                error_text(ui, &format!("{}: {f}", s.err_empty_field));
-            }
-            Some(DecisionError::Store(m)) => error_text(ui, m),
-            None => {}
+        if big_button(ui, s.approve, !saving && suggested == Decision::Approve) {
+            chosen = Some(Decision::Approve);
         }
-        if suggested != Decision::Approve {
-            ui.label(RichText::new(s.approve_needs_supervisor).small());
+        if big_button(ui, s.reject, !saving) {
+            chosen = Some(Decision::Reject);
         }
-        ui.horizontal_wrapped(|ui| {
-            if big_button(ui, s.approve, !saving && suggested == Decision::Approve) {
-                chosen = Some(Decision::Approve);
-            }
-            if big_button(ui, s.reject, !saving) {
-                chosen = Some(Decision::Reject);
-            }
-            if big_button(ui, s.refer, !saving) {
-                chosen = Some(Decision::Refer);
-            }
-            if saving {
-                ui.spinner();
-                ui.label(s.saving);
-            }
-        });
+        if big_button(ui, s.refer, !saving) {
+            chosen = Some(Decision::Refer);
+        }
     });
     if next_customer {
         jobs.extend(st.clear_session());
@@ -1435,26 +2042,42 @@ fn review(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &mut Vec
         if st.review.queue.is_empty() {
             ui.label(s.queue_empty);
         }
-        egui::Grid::new("queue").striped(true).show(ui, |ui| {
-            for rec in &st.review.queue {
-                ui.label(format!("#{}", rec.id));
-                ui.label(&rec.operator);
-                ui.label(audit_decision_word(s, rec.decision));
-                ui.label(
-                    rec.overall_confidence
-                        .map_or_else(|| "–".into(), |c| format!("{c:.1}")),
-                );
-                if ui.button(format!("{} #{}", s.open, rec.id)).clicked() {
-                    st.review.busy = true;
-                    jobs.push(Job::LoadRecord { id: rec.id });
-                }
-                ui.end_row();
-            }
-        });
+        let list_h = (ui.available_height() * 0.55).max(160.0);
+        egui::ScrollArea::vertical()
+            .id_salt("queue_list")
+            .max_height(list_h)
+            .show(ui, |ui| {
+                egui::Grid::new("queue").striped(true).show(ui, |ui| {
+                    for rec in &st.review.queue {
+                        ui.label(format!("#{}", rec.id));
+                        ui.label(&rec.operator);
+                        ui.label(audit_decision_word(s, rec.decision));
+                        ui.label(
+                            rec.overall_confidence
+                                .map_or_else(|| "–".into(), |c| format!("{c:.1}")),
+                        );
+                        if ui.button(format!("{} #{}", s.open, rec.id)).clicked() {
+                            st.review.busy = true;
+                            jobs.push(Job::LoadRecord { id: rec.id });
+                        }
+                        ui.end_row();
+                    }
+                });
+            });
         ui.separator();
-        stats(ui, st);
+        egui::CollapsingHeader::new(RichText::new(s.statistics).strong())
+            .id_salt("review_stats")
+            .show(ui, |ui| {
+                egui::ScrollArea::vertical()
+                    .id_salt("stats_scroll")
+                    .max_height(ui.available_height().max(120.0))
+                    .show(ui, |ui| stats(ui, st));
+            });
         let ui = &mut cols[1];
-        record_detail(ui, st, us, jobs);
+        egui::ScrollArea::vertical()
+            .id_salt("record_detail")
+            .max_height(ui.available_height())
+            .show(ui, |ui| record_detail(ui, st, us, jobs));
     });
 }
 
@@ -1665,8 +2288,25 @@ fn record_detail(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &
     if st.review.note_missing {
         error_text(ui, s.err_note);
     }
+    let _ = (busy, jobs);
+}
+
+/// The supervisor's buttons on an open case, in the action bar: approve, reject.
+fn review_actions(ui: &mut egui::Ui, st: &mut AppState, jobs: &mut Vec<Job>) {
+    let s = st.lang.s();
+    if st.review.selected.is_none() {
+        return;
+    }
+    let busy = st.review.busy;
     let mut chosen = None;
     ui.horizontal(|ui| {
+        if let Some(v) = &st.review.selected {
+            ui.label(
+                RichText::new(format!("{} #{}", s.record, v.detail.summary.id))
+                    .size(22.0)
+                    .strong(),
+            );
+        }
         if big_button(ui, s.approve, !busy) {
             chosen = Some(audit::Decision::Approve);
         }

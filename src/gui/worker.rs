@@ -21,9 +21,10 @@ use kyc_core::settings::SettingsInForce;
 
 use super::capture::preview_of;
 use super::messages::{
-    AdminEvent, AdminJob, Captured, Claim, Event, Job, RecordView, ResultView, SettingsNotice,
-    Stage,
+    AdminEvent, AdminJob, Captured, Claim, Event, FirstRunField, Job, RecordView, ResultView,
+    SettingsNotice, Stage,
 };
+use super::settings_file::KioskSettings;
 
 /// The UI's end of the worker.
 pub struct WorkerHandle {
@@ -330,6 +331,25 @@ impl Worker {
                     }
                 }
             }
+            Job::Consent {
+                ticket,
+                claim,
+                consent,
+            } => {
+                let given = consent.given;
+                let r = self
+                    .ensure_session(ticket, claim)
+                    .and_then(|()| self.service()?.record_consent(consent).map_err(|e| msg(&e)));
+                match r {
+                    Ok(receipt) => {
+                        if !given {
+                            self.ticket = None;
+                            Self::report_abandoned(out, Some(ticket), Ok(receipt));
+                        }
+                    }
+                    Err(message) => out.send(Event::ServiceFailed(message)),
+                }
+            }
             Job::ChallengeFailed {
                 ticket,
                 attempt: _,
@@ -524,6 +544,63 @@ impl Worker {
     }
 }
 
+/// The first run: the store's one-time first-administrator step (the same call as `kyc-kiosk
+/// audit create-admin`, chained as `first_admin_created`), then the kiosk's name/ID and branch
+/// chained as `settings_changed` by that administrator, in force for the records that follow
+/// and saved to the settings file; the administrator is signed out again (they sign in next).
+fn first_run(
+    svc: &mut VerificationService,
+    username: &str,
+    password: &str,
+    before: &KioskSettings,
+    after: KioskSettings,
+    file: Option<PathBuf>,
+) -> AdminEvent {
+    let failed = |field, message: String| AdminEvent::FirstRunFailed { field, message };
+    if let Err(e) = svc.store_mut().create_first_admin(username, password) {
+        let field = match &e {
+            audit::AuditError::WeakPassword(_) => FirstRunField::Password,
+            audit::AuditError::InvalidInput(_) | audit::AuditError::UserExists(_) => {
+                FirstRunField::Username
+            }
+            _ => FirstRunField::Other,
+        };
+        return failed(field, e.to_string());
+    }
+    tracing::info!("first administrator created from the window");
+    if let Err(e) = svc.login(username, password) {
+        return failed(
+            FirstRunField::Other,
+            format!("administrator created, but signing in failed: {e}"),
+        );
+    }
+    svc.set_settings_path(file);
+    let saved = svc.change_settings(&before.to_file(), &after.to_file());
+    let out = match saved {
+        Err(e) => failed(
+            FirstRunField::Other,
+            format!("administrator created, but the kiosk's name was not recorded: {e}"),
+        ),
+        Ok(saved) => {
+            if let Some(id) = &after.kiosk_id {
+                svc.store_mut().set_kiosk_id(id);
+            }
+            AdminEvent::FirstRunDone {
+                username: username.to_string(),
+                settings: Box::new(after),
+                notice: match saved {
+                    Ok(None) => SettingsNotice::NoFile,
+                    Ok(Some(path)) => SettingsNotice::Saved(path),
+                    Err(e) => SettingsNotice::NotSaved(e.to_string()),
+                },
+            }
+        }
+    };
+    svc.logout()
+        .warn_on_err("signing the first administrator out after set-up");
+    out
+}
+
 /// Serve one settings-screen job with the service (on the worker thread).
 pub fn serve_admin(service: Option<&mut VerificationService>, job: AdminJob) -> AdminEvent {
     let Some(svc) = service else {
@@ -534,6 +611,10 @@ pub fn serve_admin(service: Option<&mut VerificationService>, job: AdminJob) -> 
             AdminJob::ApplySettings { .. } => {
                 AdminEvent::SettingsFailed("the audit store is not open".into())
             }
+            AdminJob::FirstRun { .. } => AdminEvent::FirstRunFailed {
+                field: FirstRunField::Other,
+                message: "the audit store is not open".into(),
+            },
             _ => AdminEvent::UsersFailed("the audit store is not open".into()),
         };
     };
@@ -546,6 +627,13 @@ pub fn serve_admin(service: Option<&mut VerificationService>, job: AdminJob) -> 
                     .map_err(|e| format!("settings in force not recorded: {e}")),
             )
         }
+        AdminJob::FirstRun {
+            username,
+            password,
+            before,
+            after,
+            file,
+        } => first_run(svc, &username, &password, &before, *after, file),
         AdminJob::ApplySettings {
             before,
             after,
@@ -607,6 +695,7 @@ pub fn serve_admin(service: Option<&mut VerificationService>, job: AdminJob) -> 
                 ),
                 AdminJob::ListUsers
                 | AdminJob::ApplySettings { .. }
+                | AdminJob::FirstRun { .. }
                 | AdminJob::RecordStart { .. } => (None, Ok(())),
             };
             if let Err(e) = result {

@@ -22,6 +22,7 @@ use kyc_core::audit::{AuditStore, Decision, ImageKind, ReviewStatus, Role as Use
 use kyc_core::liveness::challenge::Step;
 use kyc_core::result;
 use kyc_kiosk::gui::capture::SourceSpec;
+use kyc_kiosk::gui::receipt;
 use kyc_kiosk::gui::state::{Screen, StoreStatus};
 use kyc_kiosk::gui::strings::{EN, Lang};
 use kyc_kiosk::gui::{AppOptions, KioskApp};
@@ -56,7 +57,8 @@ fn verify_customer(
     selfie: Selfie<'_>,
 ) {
     assert_eq!(h.state().state.screen, Screen::Start);
-    type_into(h, EN.country, country);
+    h.state_mut().state.start.country = country.to_ascii_uppercase();
+    h.step();
     click(h, EN.start_verification);
     assert_eq!(h.state().state.screen, Screen::Document);
     h.state_mut().ui.document_path = document.display().to_string();
@@ -70,6 +72,9 @@ fn verify_customer(
     });
     click(h, EN.next);
     assert_eq!(h.state().state.screen, Screen::Selfie);
+    // The customer's consent to biometric processing comes first.
+    assert!(h.query_by_label(EN.consent_text).is_some());
+    click(h, EN.consent_agree);
     wait_for(h, "a frame from the source", |a| a.ui.frame.is_some());
     match selfie {
         Selfie::Challenge => {
@@ -321,6 +326,51 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
         .unwrap();
     assert_eq!(first.current_decision, Decision::Approve);
     assert_eq!(first.review_status, ReviewStatus::None);
+    // The customer's receipt: a PDF in the data folder, read back.
+    wait_for(&mut h, "the receipt", |a| {
+        a.state
+            .session
+            .as_ref()
+            .is_some_and(|s| s.receipt_pdf.is_some())
+    });
+    let pdf = h
+        .state()
+        .state
+        .session
+        .as_ref()
+        .unwrap()
+        .receipt_pdf
+        .clone();
+    let pdf = pdf.unwrap().unwrap();
+    assert_eq!(pdf.parent().unwrap(), dir.path().join("receipts"));
+    let text = receipt::text_of(&std::fs::read(&pdf).unwrap()).unwrap();
+    let kiosk_id = audit.kiosk_id.clone();
+    let reference = receipt::reference(&kiosk_id, first.id);
+    assert_eq!(text[1], format!("Case reference: {reference}"));
+    assert!(text.iter().any(|l| l == "Decision: Approve"), "{text:?}");
+    assert!(text.join(" ").contains("erasure"));
+    assert!(
+        h.query_by_label_contains(&pdf.display().to_string())
+            .is_some()
+    );
+    // The consent is kept in the record's result.
+    {
+        let conn = rusqlite::Connection::open(dir.path().join("audit.sqlite3")).unwrap();
+        let json: String = conn
+            .query_row(
+                "SELECT result_json FROM verifications WHERE id = ?1",
+                [first.id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(v["consent"]["given"], true, "{v}");
+        assert_eq!(v["consent"]["lang"], "en");
+        assert_eq!(
+            v["consent"]["textSha256"],
+            kyc_core::models::sha256_hex(EN.consent_text.as_bytes())
+        );
+    }
     click(&mut h, EN.next_customer);
     assert!(h.state().state.session.is_none());
 
@@ -522,7 +572,8 @@ fn french_ui_and_idle_timeout_logs_the_agent_out_and_records_the_abandoned_case(
     type_into_role(&mut h, Role::PasswordInput, FR.password, "agent-pass-1");
     click(&mut h, FR.log_in);
     wait_for(&mut h, "login", |a| a.state.user.is_some());
-    type_into(&mut h, FR.country, "SN");
+    h.state_mut().state.start.country = "SN".into();
+    h.step();
     click(&mut h, FR.start_verification);
     assert_eq!(h.state().state.screen, Screen::Document);
     // No camera source: the banner says so, and file import is offered.
@@ -542,7 +593,12 @@ fn french_ui_and_idle_timeout_logs_the_agent_out_and_records_the_abandoned_case(
     assert!(h.state().state.start.country.is_empty());
     // In the chain: the idle log-out by the agent, then the log-out itself.
     for _ in 0..12_000 {
-        if !session::events_of(&db, "idle_logout").is_empty() {
+        // The idle log-out and the log-out are two commits: wait for both.
+        if !session::events_of(&db, "idle_logout").is_empty()
+            && session::events_of(&db, "logout")
+                .iter()
+                .any(|(a, _)| a == "awa")
+        {
             break;
         }
         h.step();
@@ -611,7 +667,7 @@ fn two_sided_card_needs_its_back_which_is_read_recorded_and_reviewed() {
         matches!(a.state.store, StoreStatus::Ready { .. })
     });
     log_in(&mut h, "ama", "agent-pass-1");
-    type_into(&mut h, EN.country, "gh");
+    h.state_mut().state.start.country = "GH".into();
     h.state_mut().state.start.id_type = Some(kyc_core::document::idnumber::IdType::GhanaCardPin);
     h.step();
     click(&mut h, EN.start_verification);
@@ -638,14 +694,17 @@ fn two_sided_card_needs_its_back_which_is_read_recorded_and_reviewed() {
     h.step();
     click(&mut h, EN.import_back);
     wait_for(&mut h, "back import", |a| {
-        a.state
-            .session
-            .as_ref()
-            .is_some_and(|s| s.document_back.is_some())
+        a.ui.back.error.is_some()
+            || a.state
+                .session
+                .as_ref()
+                .is_some_and(|s| s.document_back.is_some())
     });
+    assert_eq!(h.state().ui.back.error, None);
     assert!(h.query_by_label(EN.back_required).is_none());
     click(&mut h, EN.next);
     assert_eq!(h.state().state.screen, Screen::Selfie);
+    click(&mut h, EN.consent_agree);
     session::import_selfie_and_verify(&mut h, &data("obama2.jpg"));
     {
         let view = h

@@ -52,6 +52,7 @@ fn failed_challenges_are_recorded_and_a_still_selfie_after_them_is_referred() {
     });
     click(&mut h, EN.next);
     assert_eq!(h.state().state.screen, Screen::Selfie);
+    click(&mut h, EN.consent_agree);
     wait_for(&mut h, "the liveness models and a frame", |a| {
         a.ui.frame.is_some()
             && matches!(

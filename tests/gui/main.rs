@@ -20,4 +20,6 @@ mod synth;
 mod document_meter;
 mod gui_admin;
 mod gui_flow;
+mod gui_layout;
 mod gui_liveness_retries;
+mod gui_setup;

@@ -568,6 +568,7 @@ impl Pipeline {
             liveness: Some(liveness),
             record: None,
             previous_attempts: Vec::new(),
+            consent: None,
         };
         Ok(Verification {
             result,

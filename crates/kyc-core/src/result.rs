@@ -151,6 +151,37 @@ pub struct VerificationResult {
     /// for one customer, linked for the supervisor. Empty (and left out) for a first attempt.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub previous_attempts: Vec<i64>,
+    /// The customer's consent to biometric processing, as captured on the kiosk's screen
+    /// before the selfie (absent when no consent step ran, e.g. on the command line).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub consent: Option<Consent>,
+}
+
+/// The customer's answer to the consent screen, kept with the verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Consent {
+    /// Whether the customer agreed.
+    pub given: bool,
+    /// When they answered, ms since the epoch.
+    pub at_ms: i64,
+    /// The language the text was shown in (`en`, `fr`).
+    pub lang: String,
+    /// SHA-256 (hex) of the exact text shown, so the wording agreed to can be proven later.
+    pub text_sha256: String,
+}
+
+impl Consent {
+    /// The answer given now to `text`, shown in `lang`.
+    #[must_use]
+    pub fn now(given: bool, lang: &str, text: &str) -> Self {
+        Consent {
+            given,
+            at_ms: crate::record::now_ms(),
+            lang: lang.to_string(),
+            text_sha256: crate::models::sha256_hex(text.as_bytes()),
+        }
+    }
 }
 
 /// How liveness was checked.

@@ -28,7 +28,7 @@ use crate::imaging::{self, Decoded, ImageLimits};
 use crate::liveness::LivenessResult;
 use crate::pipeline::{Input, Pipeline, Verification};
 use crate::record::{self, RecordContext};
-use crate::result::VerificationResult;
+use crate::result::{Consent, VerificationResult};
 use crate::settings::{self, SettingsError, SettingsFile, SettingsInForce};
 use crate::verdict::{Decision, Reason, ReasonCode};
 
@@ -250,6 +250,8 @@ pub enum AbandonReason {
     Closed,
     /// The kiosk stopped without closing it (found at the next start).
     Crash,
+    /// The customer refused consent to biometric processing.
+    ConsentRefused,
 }
 
 impl AbandonReason {
@@ -262,6 +264,7 @@ impl AbandonReason {
             Self::NextCustomer => "the operator went on to the next customer",
             Self::Closed => "the kiosk closed",
             Self::Crash => "the kiosk stopped unexpectedly (found at the next start)",
+            Self::ConsentRefused => "the customer refused consent to biometric processing",
         }
     }
 }
@@ -308,6 +311,7 @@ pub struct Session {
     liveness: Option<LivenessResult>,
     failed_challenges: u32,
     verification: Option<Verification>,
+    consent: Option<Consent>,
 }
 
 impl Session {
@@ -751,6 +755,7 @@ impl VerificationService {
             selfie: None,
             liveness: None,
             failed_challenges: 0,
+            consent: None,
             verification: None,
         }))
     }
@@ -801,6 +806,27 @@ impl VerificationService {
         s.liveness = liveness;
         s.verification = None;
         Ok(())
+    }
+
+    /// Keep the customer's answer to the consent screen with the open verification (it is
+    /// written into the record's result). A refusal ends the verification at once, recorded as
+    /// abandoned (consent refused) once a document was captured; its receipt is returned.
+    ///
+    /// # Errors
+    /// No verification open, or the store refuses the abandoned record.
+    pub fn record_consent(
+        &mut self,
+        consent: Consent,
+    ) -> Result<Option<RecordReceipt>, ServiceError> {
+        let s = self.session.as_mut().ok_or(ServiceError::NoSession)?;
+        let given = consent.given;
+        s.consent = Some(consent);
+        tracing::info!(given, "customer consent recorded");
+        if given {
+            Ok(None)
+        } else {
+            self.abandon(AbandonReason::ConsentRefused)
+        }
     }
 
     /// Whether another liveness challenge may be started.
@@ -924,6 +950,7 @@ impl VerificationService {
             return Err(ServiceError::NotVerified);
         };
         v.result.previous_attempts = previous;
+        v.result.consent.clone_from(&s.consent);
         let kept = |c: &Option<Capture>| c.as_ref().map(Capture::kept_bytes).transpose();
         let (doc, back, selfie) = (
             kept(&s.document)?,
@@ -1084,6 +1111,12 @@ impl VerificationService {
         };
         if let Some(obj) = result_json.as_object_mut() {
             obj.insert("abandoned".into(), abandoned);
+            if let Some(c) = &s.consent {
+                obj.insert(
+                    "consent".into(),
+                    serde_json::to_value(c).map_err(|e| AuditError::InvalidInput(e.to_string()))?,
+                );
+            }
         }
         let c = &self.settings.config;
         let models = serde_json::json!({
@@ -1250,6 +1283,7 @@ impl VerificationService {
                 selfie: None,
                 liveness: None,
                 failed_challenges: 0,
+                consent: None,
                 verification: None,
             };
             self.session = Some(session);

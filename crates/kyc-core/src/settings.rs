@@ -24,6 +24,35 @@ pub const FILE_NAME: &str = "kiosk-settings.toml";
 /// Shortest and longest idle timeout the kiosk accepts, in seconds.
 pub const IDLE_TIMEOUT_RANGE: std::ops::RangeInclusive<u64> = 5..=3600;
 
+/// The window's themes, as named in the settings file.
+pub const THEMES: [&str; 2] = ["light", "dark"];
+
+/// Longest kiosk name/ID or branch, in characters.
+pub const MAX_LABEL_CHARS: usize = 64;
+
+/// Check a kiosk name/ID or branch: not blank, at most [`MAX_LABEL_CHARS`] characters, no
+/// control characters, no surrounding spaces (it is written into every record as given).
+///
+/// # Errors
+/// What is wrong, starting with `what`.
+pub fn check_label(what: &str, value: &str) -> Result<(), String> {
+    if value.trim().is_empty() {
+        return Err(format!("{what}: it is empty"));
+    }
+    if value.trim() != value {
+        return Err(format!("{what}: it starts or ends with a space"));
+    }
+    if value.chars().count() > MAX_LABEL_CHARS {
+        return Err(format!(
+            "{what}: it is longer than {MAX_LABEL_CHARS} characters"
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(format!("{what}: it contains a control character"));
+    }
+    Ok(())
+}
+
 /// A settings file that cannot be read, parsed, validated or written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
@@ -104,6 +133,15 @@ pub struct KioskSection {
     pub lang: Option<String>,
     /// Idle timeout in seconds.
     pub idle_timeout_secs: Option<u64>,
+    /// The kiosk's name or ID, written into every record (set at first run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kiosk_id: Option<String>,
+    /// The branch the kiosk stands in (set at first run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// The window's theme: `light` or `dark`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theme: Option<String>,
 }
 
 /// `[matching]` of the settings file.
@@ -130,6 +168,20 @@ impl SettingsFile {
                 "kiosk.idleTimeoutSecs: {t} is not {}–{} seconds",
                 IDLE_TIMEOUT_RANGE.start(),
                 IDLE_TIMEOUT_RANGE.end()
+            )));
+        }
+        if let Some(id) = f.kiosk_id() {
+            check_label("kiosk.kioskId", id).map_err(SettingsError::Invalid)?;
+        }
+        if let Some(b) = f.branch() {
+            check_label("kiosk.branch", b).map_err(SettingsError::Invalid)?;
+        }
+        if let Some(t) = f.theme()
+            && !THEMES.contains(&t)
+        {
+            return Err(SettingsError::Invalid(format!(
+                "kiosk.theme: {t:?} is not one of {}",
+                THEMES.join(", ")
             )));
         }
         f.overlay(&Config::default())?;
@@ -170,12 +222,34 @@ impl SettingsFile {
         self.kiosk.as_ref()?.lang.as_deref()
     }
 
-    /// The thresholds or the idle timeout (the administrator's part) differ from `other`'s.
+    /// The saved kiosk name or ID, if any.
+    #[must_use]
+    pub fn kiosk_id(&self) -> Option<&str> {
+        self.kiosk.as_ref()?.kiosk_id.as_deref()
+    }
+
+    /// The saved branch, if any.
+    #[must_use]
+    pub fn branch(&self) -> Option<&str> {
+        self.kiosk.as_ref()?.branch.as_deref()
+    }
+
+    /// The saved theme name, if any.
+    #[must_use]
+    pub fn theme(&self) -> Option<&str> {
+        self.kiosk.as_ref()?.theme.as_deref()
+    }
+
+    /// The thresholds, the idle timeout, the kiosk's identity or the theme (the
+    /// administrator's part) differ from `other`'s.
     #[must_use]
     pub fn admin_part_differs(&self, other: &SettingsFile) -> bool {
         self.decision != other.decision
             || self.matching != other.matching
             || self.idle_timeout_secs() != other.idle_timeout_secs()
+            || self.kiosk_id() != other.kiosk_id()
+            || self.branch() != other.branch()
+            || self.theme() != other.theme()
     }
 
     /// The keys whose values differ from `before`, in a fixed order.
@@ -193,6 +267,9 @@ impl SettingsFile {
                 "kiosk.idleTimeoutSecs",
                 before.idle_timeout_secs() != self.idle_timeout_secs(),
             ),
+            ("kiosk.kioskId", before.kiosk_id() != self.kiosk_id()),
+            ("kiosk.branch", before.branch() != self.branch()),
+            ("kiosk.theme", before.theme() != self.theme()),
             ("decision.approveAt", a.approve_at != b.approve_at),
             (
                 "decision.rejectMatchBelow",
@@ -343,6 +420,9 @@ mod tests {
                 source: Some("camera:1@1280x720".into()),
                 lang: Some("fr".into()),
                 idle_timeout_secs: Some(90),
+                kiosk_id: Some("accra-01".into()),
+                branch: Some("Accra Central".into()),
+                theme: Some("dark".into()),
             }),
             decision: Some(decision),
             matching: Some(MatchingSection { minimum_level: 3 }),
@@ -427,5 +507,33 @@ mod tests {
             k.source = Some("none".into());
         }
         assert!(!c.admin_part_differs(&a));
+        let mut d = a.clone();
+        if let Some(k) = d.kiosk.as_mut() {
+            k.kiosk_id = Some("lome-02".into());
+            k.theme = Some("light".into());
+        }
+        assert_eq!(d.changed_keys(&a), ["kiosk.kioskId", "kiosk.theme"]);
+        assert!(d.admin_part_differs(&a));
+    }
+
+    #[test]
+    fn kiosk_identity_and_theme_are_checked() {
+        assert!(check_label("kiosk.kioskId", "accra-01").is_ok());
+        for bad in ["", "   ", " lead", "tab\tinside", &"x".repeat(65)] {
+            let e = check_label("kiosk.kioskId", bad).unwrap_err();
+            assert!(e.starts_with("kiosk.kioskId: "), "{e}");
+        }
+        let e = SettingsFile::from_toml("[kiosk]\ntheme = \"neon\"\n").unwrap_err();
+        assert!(e.to_string().contains("kiosk.theme"), "{e}");
+        let e = SettingsFile::from_toml("[kiosk]\nbranch = \"\"\n").unwrap_err();
+        assert!(e.to_string().contains("kiosk.branch: it is empty"), "{e}");
+        let f = SettingsFile::from_toml(
+            "[kiosk]\nkioskId = \"k1\"\nbranch = \"Dakar\"\ntheme = \"dark\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (f.kiosk_id(), f.branch(), f.theme()),
+            (Some("k1"), Some("Dakar"), Some("dark"))
+        );
     }
 }

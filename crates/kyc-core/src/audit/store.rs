@@ -516,6 +516,11 @@ impl AuditStore {
         &self.cfg.db_path
     }
 
+    /// Name the kiosk written into the records that follow (the window's first-run set-up).
+    pub fn set_kiosk_id(&mut self, kiosk_id: &str) {
+        self.cfg.kiosk_id = kiosk_id.to_string();
+    }
+
     /// The keys, or the error that explains why they are unavailable.
     pub(crate) fn keys(&self) -> Result<&AuditKeys, AuditError> {
         match (&self.keys, &self.key_state) {
