@@ -138,7 +138,9 @@ pub struct DocumentReading {
     pub assembled: Assembled,
     /// The machine-readable zone, when one was found.
     pub mrz: Option<MrzReading>,
-    /// Layout recognised from the printed text (MRZ-less cards).
+    /// The in-scope card layout (`ghana_card`, `uganda_national_id`, …; see
+    /// [`super::layouts::LAYOUTS`]) recognised from the printed titles, or from the MRZ of a
+    /// card's back; none for passports and visas.
     pub layout: Option<String>,
     /// Capture quality.
     pub quality: DocumentQuality,
@@ -195,6 +197,7 @@ impl DocumentReading {
                 cross_checks: Vec::new(),
                 flags: Vec::new(),
                 id_number: None,
+                layout: None,
             },
             mrz: None,
             layout: None,
@@ -488,13 +491,14 @@ impl DocumentReader {
         assembled: Assembled,
         timings: Timings,
     ) -> DocumentReading {
+        let layout = assembled.layout.map(str::to_string);
         DocumentReading {
             found,
             reason_code: (!found).then(|| "no_document".to_string()),
             reason: (!found).then(|| "no text was found in the image".to_string()),
             assembled,
             mrz: side.mrz,
-            layout: side.visual.layout.map(str::to_string),
+            layout,
             quality: side.quality,
             region_source: if side.document_quad.is_some() {
                 "edges"
