@@ -1321,12 +1321,15 @@ fn citizen(p: &Person, country: &str, nationality_text: &str) -> Person {
     }
 }
 
-/// A card face: background, titles (text, px, x, y, bold, colour), portrait box, labelled rows
-/// (x, y, label, value) with labels at `lpx` and values at `vpx`.
+/// A title line of a card: text, px, x, y, bold, colour.
+type Title<'a> = (&'a str, f32, f32, f32, bool, [u8; 3]);
+
+/// A card face: background, titles, portrait box, labelled rows (x, y, label, value) with labels
+/// at `lpx` and values at `vpx`.
 fn card_face(
     fonts: &Fonts,
     tint: [u8; 3],
-    titles: &[(&str, f32, f32, f32, bool, [u8; 3])],
+    titles: &[Title<'_>],
     portrait: Option<(&RgbImage, u32, u32, u32, u32)>,
     rows: &[(f32, f32, &str, String)],
     lpx: f32,

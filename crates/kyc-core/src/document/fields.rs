@@ -1034,10 +1034,15 @@ pub fn document_type(
     if from_mrz.is_some_and(|t| !matches!(t, DocumentType::NationalId | DocumentType::Unknown)) {
         return (None, from_mrz.unwrap_or(DocumentType::Unknown));
     }
-    let layout = visual
-        .layout
-        .and_then(layouts::by_id)
-        .or_else(|| mrz.and_then(layouts::from_mrz));
+    let printed = visual.layout.and_then(layouts::by_id);
+    let zoned = mrz.and_then(layouts::from_mrz);
+    // A card zone of a known layout overrules a printed layout that has no zone (the old Kenya
+    // ID's titles read on a Maisha card whose own title was missed).
+    let layout = match (printed, zoned) {
+        (Some(p), Some(z)) if p.mrz.is_none() && p.country == z.country => Some(z),
+        (Some(p), _) => Some(p),
+        (None, z) => z,
+    };
     let kind = layout
         .map(|l| l.document_type)
         .or(from_mrz)
@@ -1575,6 +1580,50 @@ mod tests {
             .find(|c| c.field == "dateOfBirth")
             .unwrap();
         assert!(!dob.agree);
+    }
+
+    #[test]
+    fn a_card_zone_overrules_a_zoneless_printed_layout_of_its_country() {
+        use crate::document::mrz::MrzFormat;
+        use crate::document::mrz::generate::{MrzSpec, generate};
+        let today = IsoDate::new(2026, 11, 29).unwrap();
+        let lines = generate(
+            MrzFormat::Td1,
+            &MrzSpec {
+                document_code: "ID".into(),
+                issuing_state: "KEN".into(),
+                document_number: "123456789".into(),
+                optional_data1: "27736501".into(),
+                optional_data2: String::new(),
+                birth_date: "900909".into(),
+                sex: 'M',
+                expiry_date: "280228".into(),
+                nationality: "KEN".into(),
+                primary_identifier: "OTIENO".into(),
+                secondary_identifier: "BRIAN".into(),
+            },
+        )
+        .unwrap();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let m = parse_mrz_lines(&refs, today).unwrap();
+        let old_card = VisualFields {
+            layout: Some("kenya_national_id"),
+            ..VisualFields::default()
+        };
+        let (layout, kind) = document_type(Some(&m), &old_card);
+        assert_eq!(layout.map(|l| l.id), Some("kenya_maisha"));
+        assert_eq!(kind, DocumentType::NationalId);
+        let a = assemble(Some(&m), &old_card, today, 18);
+        assert!(a.id_number.as_ref().is_some_and(IdCheck::is_valid), "{a:?}");
+        // A zone of another country does not.
+        let ghana = VisualFields {
+            layout: Some("ghana_voter_card"),
+            ..VisualFields::default()
+        };
+        assert_eq!(
+            document_type(Some(&m), &ghana).0.map(|l| l.id),
+            Some("ghana_voter_card")
+        );
     }
 
     #[test]

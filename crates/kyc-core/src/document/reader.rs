@@ -546,7 +546,9 @@ impl DocumentReader {
             timings.record("locate", t);
             if let Some(q) = &quad {
                 let t = Instant::now();
-                let long = q.long_side_px().clamp(1000.0, 1280.0) as u32;
+                // The page at about its own resolution (at least 720, at most 1280 px long): a
+                // small phone photo's page is not blown up to be detected at ~1000 px.
+                let long = q.long_side_px().clamp(720.0, 1280.0) as u32;
                 let (w, h) = locate::rectified_size(q, long);
                 rectified_img = locate::warp(rgb, &q.corners, w, h);
                 timings.record("rectify", t);
@@ -1015,14 +1017,15 @@ fn place(lines: &[TextLine], theta: f32) -> Vec<PlacedLine> {
         .collect()
 }
 
-/// Turn the image by the nearest quarter turn so that text reading along `theta` is upright.
-fn rotate_quarter(img: &RgbImage, theta: f32) -> RgbImage {
+/// Turn the image by the nearest quarter turn so that text reading along `theta` is upright
+/// (borrowed as it is when it already is: a 12 MP page is not copied for nothing).
+fn rotate_quarter(img: &RgbImage, theta: f32) -> std::borrow::Cow<'_, RgbImage> {
     let quarter = (theta / std::f32::consts::FRAC_PI_2).round() as i32;
     match quarter.rem_euclid(4) {
-        1 => image::imageops::rotate270(img),
-        2 => image::imageops::rotate180(img),
-        3 => image::imageops::rotate90(img),
-        _ => img.clone(),
+        1 => std::borrow::Cow::Owned(image::imageops::rotate270(img)),
+        2 => std::borrow::Cow::Owned(image::imageops::rotate180(img)),
+        3 => std::borrow::Cow::Owned(image::imageops::rotate90(img)),
+        _ => std::borrow::Cow::Borrowed(img),
     }
 }
 
