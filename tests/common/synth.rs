@@ -161,7 +161,7 @@ pub fn people() -> Vec<Person> {
             "CIV",
             "IVOIRIENNE",
             "CI0482913",
-            "11904573918",
+            "ABJ77120",
         ),
         p(
             "NDIAYE",
@@ -172,7 +172,7 @@ pub fn people() -> Vec<Person> {
             "SEN",
             "SÉNÉGALAISE",
             "A02958811",
-            "1751197901234",
+            "1179198800",
         ),
         p(
             "MENSAH",
@@ -183,7 +183,7 @@ pub fn people() -> Vec<Person> {
             "GHA",
             "GHANAIAN",
             "G3381902",
-            "GHA7159023374",
+            "GHA715902337",
         ),
         p(
             "OKONKWO",

@@ -306,9 +306,27 @@ pub fn from_mrz(m: &MrzReading) -> Option<&'static Layout> {
     }
     let code = m.fields.document_code.value.chars().next()?;
     let state = m.fields.issuing_state.value.as_str();
+    let fields = &m.fields;
     LAYOUTS
         .iter()
         .find(|l| l.mrz.is_some_and(|(c, s)| c == code && s == state))
+        // The zone must hold the layout's key number in its format: another card of the same
+        // issuer (an older series) is not taken for this one.
+        .filter(|l| match l.key {
+            Some((t, KeyField::Personal)) => {
+                let v = fields
+                    .personal_number
+                    .as_ref()
+                    .or(fields.optional_data1.as_ref())
+                    .map_or("", |f| f.value.as_str());
+                idnumber::validate(t.country().unwrap_or(""), t, v).is_valid()
+            }
+            Some((t, KeyField::Document)) => {
+                idnumber::validate(t.country().unwrap_or(""), t, &fields.document_number.value)
+                    .is_valid()
+            }
+            None => true,
+        })
 }
 
 /// The key number of `layout` found by its shape on one line, in its canonical printed form.
@@ -486,11 +504,11 @@ mod tests {
     #[test]
     fn a_back_read_alone_is_known_by_its_mrz() {
         let today = IsoDate::new(2026, 11, 29).unwrap();
-        let spec = |state: &str| MrzSpec {
+        let spec = |state: &str, personal: &str| MrzSpec {
             document_code: "ID".into(),
             issuing_state: state.into(),
             document_number: "001234567".into(),
-            optional_data1: "CM90012345678A".into(),
+            optional_data1: personal.into(),
             optional_data2: String::new(),
             birth_date: "900101".into(),
             sex: 'M',
@@ -499,18 +517,23 @@ mod tests {
             primary_identifier: "OTIENO".into(),
             secondary_identifier: "BRIAN OUMA".into(),
         };
-        let read = |state: &str| {
-            let lines = generate(MrzFormat::Td1, &spec(state)).unwrap();
+        let read = |state: &str, personal: &str| {
+            let lines = generate(MrzFormat::Td1, &spec(state, personal)).unwrap();
             let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
             parse_mrz_lines(&refs, today).unwrap()
         };
         assert_eq!(
-            from_mrz(&read("UGA")).map(|l| l.id),
+            from_mrz(&read("UGA", "CM90012345678A")).map(|l| l.id),
             Some("uganda_national_id")
         );
-        assert_eq!(from_mrz(&read("KEN")).map(|l| l.id), Some("kenya_maisha"));
-        // A state without a known card names none.
-        assert_eq!(from_mrz(&read("UTO")), None);
+        assert_eq!(
+            from_mrz(&read("KEN", "27736501")).map(|l| l.id),
+            Some("kenya_maisha")
+        );
+        // A state without a known card names none; nor does a zone whose number is not the
+        // layout's (another series of the issuer's cards).
+        assert_eq!(from_mrz(&read("UTO", "27736501")), None);
+        assert_eq!(from_mrz(&read("UGA", "ABJ77120")), None);
     }
 
     #[test]
