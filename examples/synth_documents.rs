@@ -6,6 +6,7 @@
 //!
 //!     cargo run --release --example synth_documents -- /tmp/synth-docs
 //!     cargo run --release --example synth_documents -- /tmp/two-sided --two-sided
+//!     cargo run --release --example synth_documents -- /tmp/layouts --layouts
 //!     target/release/kyc-kiosk eval-documents /tmp/synth-docs --today 2026-11-29
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -69,6 +70,32 @@ fn main() {
             people().len(),
             out.display()
         );
+        return;
+    }
+    // `--layouts`: one card per person of every in-scope layout: `NN_<layout>_front.png`, and
+    // `NN_<layout>_back.png` when the card carries its MRZ on the back, with the (merged)
+    // reading's truth `NN_<layout>.truth.json`.
+    if args.iter().any(|a| a == "--layouts") {
+        let mut n = 0;
+        for (i, p) in people().iter().enumerate() {
+            for layout in LAYOUT_IDS {
+                let card = layout_card(&fonts, layout, p, &portraits[i % portraits.len()]);
+                let stem = format!("{i:02}_{layout}");
+                card.front
+                    .save(out.join(format!("{stem}_front.png")))
+                    .unwrap();
+                if let Some(back) = &card.back {
+                    back.save(out.join(format!("{stem}_back.png"))).unwrap();
+                }
+                std::fs::write(
+                    out.join(format!("{stem}.truth.json")),
+                    serde_json::to_string_pretty(&serde_json::Value::Object(card.truth)).unwrap(),
+                )
+                .unwrap();
+                n += 1;
+            }
+        }
+        println!("wrote {n} layout cards to {}", out.display());
         return;
     }
     let mut count = 0;

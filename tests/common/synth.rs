@@ -363,6 +363,17 @@ fn draw_mrz_chevrons(
     }
 }
 
+/// The personal number a TD1 card's reading shows: the issuer's printed form when the issuer's
+/// card layout is known (a Ghana Card PIN with its dashes), else as held in the MRZ.
+pub fn card_personal(p: &Person) -> String {
+    let c = &p.personal;
+    if p.issuer == "GHA" && c.len() == 13 && c.starts_with("GHA") {
+        format!("GHA-{}-{}", &c[3..12], &c[12..])
+    } else {
+        c.clone()
+    }
+}
+
 fn common_truth(p: &Person, doc_type: &str) -> Map<String, Value> {
     let mut t = Map::new();
     t.insert("documentType".into(), json!(doc_type));
@@ -597,11 +608,11 @@ pub fn id_card(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> SynthDoc {
     );
     let lines = generate(MrzFormat::Td1, &mrz_spec(p, "I")).unwrap();
     draw_mrz(&mut img, fonts, &lines, 40.0, 430.0, 990.0, 16.0);
-    let mut t = common_truth(p, "id_card");
+    let mut t = common_truth(p, "national_id");
     t.insert("nationality".into(), json!(p.nationality));
     t.insert("issuingCountry".into(), json!(p.issuer));
     t.insert("documentNumber".into(), json!(p.number));
-    t.insert("personalNumber".into(), json!(p.personal));
+    t.insert("personalNumber".into(), json!(card_personal(p)));
     t.insert("expirationDate".into(), json!(iso(p.expiry)));
     t.insert("mrzValid".into(), json!(true));
     SynthDoc {
@@ -655,7 +666,7 @@ pub fn id_card_two_sided_as(
     for (lx, ly, label, value) in &rows {
         label_value(&mut front, fonts, *lx, *ly, label, value, 19.0, 28.0);
     }
-    let mut t = common_truth(f, "id_card");
+    let mut t = common_truth(f, "national_id");
     t.insert("documentNumber".into(), json!(f.number));
     t.insert("expirationDate".into(), json!(iso(f.expiry)));
     let front_doc = SynthDoc {
@@ -686,11 +697,11 @@ pub fn id_card_two_sided_as(
     );
     let lines = generate(MrzFormat::Td1, &mrz_spec(p, "I")).unwrap();
     draw_mrz(&mut back, fonts, &lines, 40.0, 430.0, 990.0, 16.0);
-    let mut t = common_truth(p, "id_card");
+    let mut t = common_truth(p, "national_id");
     t.insert("nationality".into(), json!(p.nationality));
     t.insert("issuingCountry".into(), json!(p.issuer));
     t.insert("documentNumber".into(), json!(p.number));
-    t.insert("personalNumber".into(), json!(p.personal));
+    t.insert("personalNumber".into(), json!(card_personal(p)));
     t.insert("expirationDate".into(), json!(iso(p.expiry)));
     t.insert("address".into(), json!("12 RUE DES FLAMBOYANTS ABIDJAN"));
     t.insert("mrzValid".into(), json!(true));
@@ -804,7 +815,8 @@ pub fn ghana_card(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> SynthDoc {
         18.0,
         30.0,
     );
-    let mut t = card_truth(p, "ghana_card");
+    let mut t = card_truth(p, "national_id");
+    t.insert("issuingCountry".into(), json!("GHA"));
     t.insert("personalNumber".into(), json!(pin));
     t.insert("expirationDate".into(), json!(iso(p.expiry)));
     SynthDoc {
@@ -900,7 +912,8 @@ pub fn nin_slip(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> SynthDoc {
         18.0,
         24.0,
     );
-    let mut t = card_truth(p, "nigeria_nin_slip");
+    let mut t = card_truth(p, "national_id");
+    t.insert("issuingCountry".into(), json!("NGA"));
     t.insert("personalNumber".into(), json!(nin));
     t.insert(
         "address".into(),
@@ -993,7 +1006,8 @@ pub fn voter_card(fonts: &Fonts, p: &Person, portrait: &RgbImage, vin: &str) -> 
         18.0,
         27.0,
     );
-    let mut t = card_truth(p, "nigeria_voter_card");
+    let mut t = card_truth(p, "voter_card");
+    t.insert("issuingCountry".into(), json!("NGA"));
     t.insert("personalNumber".into(), json!(vin));
     SynthDoc {
         image: img,
@@ -1050,7 +1064,8 @@ pub fn kenya_id(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> SynthDoc {
         27.0,
     );
     let mut t = Map::new();
-    t.insert("documentType".into(), json!("kenya_national_id"));
+    t.insert("documentType".into(), json!("national_id"));
+    t.insert("issuingCountry".into(), json!("KEN"));
     t.insert("fullName".into(), json!(full));
     t.insert("documentNumber".into(), json!(id));
     t.insert("dateOfBirth".into(), json!(iso(p.birth)));
@@ -1230,5 +1245,657 @@ pub fn quarter(img: &RgbImage, turns: u32) -> RgbImage {
         2 => image::imageops::rotate180(img),
         3 => image::imageops::rotate270(img),
         _ => img.clone(),
+    }
+}
+
+// ------------------------------------------------------- the in-scope card layouts
+
+/// One card of the in-scope layouts: its layout id, the image of each side read (front, and the
+/// back when the card's MRZ is on it) and the truth of the reading (merged over both sides).
+pub struct LayoutCard {
+    pub layout: &'static str,
+    pub front: RgbImage,
+    pub back: Option<RgbImage>,
+    pub truth: Map<String, Value>,
+}
+
+/// Every layout generator, by layout id.
+pub const LAYOUT_IDS: [&str; 13] = [
+    "ghana_card",
+    "ghana_voter_card",
+    "ghana_drivers_licence",
+    "nigeria_nin_slip",
+    "nigeria_national_id",
+    "nigeria_voter_card",
+    "nigeria_drivers_licence",
+    "kenya_national_id",
+    "kenya_maisha",
+    "uganda_national_id",
+    "civ_national_id",
+    "senegal_ecowas_id",
+    "cameroon_cni",
+];
+
+/// A generated card of `layout` for person `p` (its numbers derived from the name).
+pub fn layout_card(fonts: &Fonts, layout: &str, p: &Person, portrait: &RgbImage) -> LayoutCard {
+    let one = |doc: SynthDoc| LayoutCard {
+        layout: LAYOUT_IDS.iter().find(|l| **l == layout).copied().unwrap(),
+        front: doc.image,
+        back: None,
+        truth: doc.truth,
+    };
+    let two = |(front, back): (SynthDoc, SynthDoc)| LayoutCard {
+        layout: LAYOUT_IDS.iter().find(|l| **l == layout).copied().unwrap(),
+        front: front.image,
+        back: Some(back.image),
+        truth: back.truth,
+    };
+    match layout {
+        "ghana_card" => two(ghana_card_two_sided(fonts, p, portrait)),
+        "ghana_voter_card" => one(ghana_voter_card(fonts, p, portrait)),
+        "ghana_drivers_licence" => one(ghana_drivers_licence(fonts, p, portrait)),
+        "nigeria_nin_slip" => one(nin_slip(fonts, p, portrait)),
+        "nigeria_national_id" => two(nigeria_national_id(fonts, p, portrait)),
+        "nigeria_voter_card" => {
+            let vin = format!("90F5B{}", digits(p, 14));
+            one(voter_card(fonts, p, portrait, &vin))
+        }
+        "nigeria_drivers_licence" => one(nigeria_drivers_licence(fonts, p, portrait)),
+        "kenya_national_id" => one(kenya_id(fonts, p, portrait)),
+        "kenya_maisha" => two(kenya_maisha(fonts, p, portrait)),
+        "uganda_national_id" => two(uganda_national_id(fonts, p, portrait)),
+        "civ_national_id" => two(civ_national_id(fonts, p, portrait)),
+        "senegal_ecowas_id" => two(senegal_ecowas_id(fonts, p, portrait)),
+        "cameroon_cni" => one(cameroon_cni(fonts, p, portrait)),
+        other => panic!("no generator for layout {other}"),
+    }
+}
+
+/// `p` as a citizen of `country` (ICAO alpha-3), nationality printed as `nationality_text`.
+fn citizen(p: &Person, country: &str, nationality_text: &str) -> Person {
+    Person {
+        nationality: country.into(),
+        nationality_text: nationality_text.into(),
+        issuer: country.into(),
+        ..p.clone()
+    }
+}
+
+/// A title line of a card: text, px, x, y, bold, colour.
+type Title<'a> = (&'a str, f32, f32, f32, bool, [u8; 3]);
+
+/// A card face: background, titles, portrait box, labelled rows (x, y, label, value) with labels
+/// at `lpx` and values at `vpx`.
+fn card_face(
+    fonts: &Fonts,
+    tint: [u8; 3],
+    titles: &[Title<'_>],
+    portrait: Option<(&RgbImage, u32, u32, u32, u32)>,
+    rows: &[(f32, f32, &str, String)],
+    lpx: f32,
+    vpx: f32,
+) -> RgbImage {
+    let mut img = background(1070, 675, tint);
+    for (text, px, x, y, bold, colour) in titles {
+        let f = if *bold { &fonts.bold } else { &fonts.sans };
+        draw(&mut img, f, *px, *x, *y, text, *colour);
+    }
+    if let Some((face, x, y, w, h)) = portrait {
+        paste_portrait(&mut img, &portrait_crop(face), x, y, w, h);
+    }
+    for (x, y, label, value) in rows {
+        label_value(&mut img, fonts, *x, *y, label, value, lpx, vpx);
+    }
+    img
+}
+
+/// A card's back: optional labelled rows above a TD1 MRZ.
+fn mrz_back(
+    fonts: &Fonts,
+    tint: [u8; 3],
+    rows: &[(f32, f32, &str, String)],
+    spec: &MrzSpec,
+) -> (RgbImage, Vec<String>) {
+    let mut img = card_face(fonts, tint, &[], None, rows, 19.0, 28.0);
+    let lines = generate(MrzFormat::Td1, spec).unwrap();
+    draw_mrz(&mut img, fonts, &lines, 40.0, 430.0, 990.0, 16.0);
+    (img, lines)
+}
+
+fn dotted(d: (i32, u32, u32)) -> String {
+    format!("{:02}.{:02}.{:04}", d.2, d.1, d.0)
+}
+
+/// The truth of a two-sided MRZ card: printed names and dates, the MRZ's codes and numbers.
+fn mrz_card_truth(p: &Person, number: &str, personal: &str) -> Map<String, Value> {
+    let mut t = common_truth(p, "national_id");
+    t.insert("nationality".into(), json!(p.nationality));
+    t.insert("issuingCountry".into(), json!(p.issuer));
+    t.insert("documentNumber".into(), json!(number));
+    t.insert("personalNumber".into(), json!(personal));
+    t.insert("expirationDate".into(), json!(iso(p.expiry)));
+    t.insert("mrzValid".into(), json!(true));
+    t
+}
+
+fn td1_spec(p: &Person, code: &str, number: &str, personal: &str) -> MrzSpec {
+    MrzSpec {
+        document_number: number.into(),
+        optional_data1: personal.into(),
+        ..mrz_spec(p, code)
+    }
+}
+
+const GREEN: [u8; 3] = [20, 90, 40];
+
+/// The Ghana Card, both sides: the front as [`ghana_card`], the back with the TD1 MRZ (document
+/// number, the PIN in the optional data) under the holder's digital address.
+pub fn ghana_card_two_sided(
+    fonts: &Fonts,
+    p: &Person,
+    portrait: &RgbImage,
+) -> (SynthDoc, SynthDoc) {
+    let p = citizen(p, "GHA", "GHANAIAN");
+    let front = ghana_card(fonts, &p, portrait);
+    let nine = digits(&p, 9);
+    let pin = format!("GHA-{nine}-{}", ghana_check(&nine));
+    let number = format!("AR{}", &digits(&p, 8)[1..]);
+    let rows = [(40.0, 60.0, "Digital Address", "GA-183-8164".to_string())];
+    let spec = td1_spec(&p, "I", &number, &pin.replace('-', ""));
+    let (img, lines) = mrz_back(fonts, [240, 236, 214], &rows, &spec);
+    let mut t = mrz_card_truth(&p, &number, &pin);
+    t.insert("nationality".into(), json!("GHA"));
+    let back = SynthDoc {
+        image: img,
+        truth: t,
+        mrz: lines,
+    };
+    (front, back)
+}
+
+/// Ghana voter ID card (Electoral Commission): 10-digit voter ID number.
+pub fn ghana_voter_card(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> SynthDoc {
+    let number = digits(&citizen(p, "GHA", "GHANAIAN"), 10);
+    ghana_voter_card_with(fonts, p, portrait, &number)
+}
+
+/// [`ghana_voter_card`] printed with `number` (to print a wrong one on purpose).
+pub fn ghana_voter_card_numbered(
+    fonts: &Fonts,
+    p: &Person,
+    portrait: &RgbImage,
+    number: &str,
+) -> RgbImage {
+    ghana_voter_card_with(fonts, p, portrait, number).image
+}
+
+fn ghana_voter_card_with(fonts: &Fonts, p: &Person, portrait: &RgbImage, number: &str) -> SynthDoc {
+    let p = citizen(p, "GHA", "GHANAIAN");
+    let number = number.to_string();
+    let x = 300.0;
+    let img = card_face(
+        fonts,
+        [236, 240, 232],
+        &[
+            (
+                "ELECTORAL COMMISSION OF GHANA",
+                28.0,
+                300.0,
+                20.0,
+                true,
+                GREEN,
+            ),
+            ("VOTER ID CARD", 20.0, 300.0, 60.0, false, GREEN),
+        ],
+        Some((portrait, 30, 100, 240, 320)),
+        &[
+            (x, 110.0, "Surname", p.surname.clone()),
+            (x, 180.0, "Other Names", p.given.clone()),
+            (x, 250.0, "Sex", p.sex.to_string()),
+            (620.0, 250.0, "Date of Birth", dmy(p.birth)),
+            (x, 320.0, "Voter ID Number", number.clone()),
+            (620.0, 320.0, "Date of Registration", "01/07/2020".into()),
+            (x, 400.0, "Polling Station", "C120105 ADABRAKA".into()),
+        ],
+        18.0,
+        27.0,
+    );
+    let mut t = common_truth(&p, "voter_card");
+    t.insert("documentNumber".into(), json!(number));
+    t.insert("issuingCountry".into(), json!("GHA"));
+    SynthDoc {
+        image: img,
+        truth: t,
+        mrz: vec![],
+    }
+}
+
+/// Ghana driving licence (DVLA): a letter and 7 digits.
+pub fn ghana_drivers_licence(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> SynthDoc {
+    let p = citizen(p, "GHA", "GHANAIAN");
+    let number = format!("B{}", digits(&p, 7));
+    let x = 300.0;
+    let img = card_face(
+        fonts,
+        [232, 236, 244],
+        &[
+            (
+                "DRIVER AND VEHICLE LICENSING AUTHORITY",
+                24.0,
+                300.0,
+                20.0,
+                true,
+                [20, 40, 110],
+            ),
+            (
+                "GHANA DRIVING LICENCE",
+                20.0,
+                300.0,
+                58.0,
+                false,
+                [20, 40, 110],
+            ),
+        ],
+        Some((portrait, 30, 100, 240, 320)),
+        &[
+            (x, 110.0, "Licence No", number.clone()),
+            (x, 180.0, "Surname", p.surname.clone()),
+            (x, 250.0, "Other Names", p.given.clone()),
+            (x, 320.0, "Date of Birth", dmy(p.birth)),
+            (660.0, 320.0, "Nationality", p.nationality_text.clone()),
+            (x, 390.0, "Date of Issue", "12/02/2021".into()),
+            (660.0, 390.0, "Expiry Date", dmy(p.expiry)),
+            (x, 460.0, "Class", "B".into()),
+        ],
+        18.0,
+        27.0,
+    );
+    let mut t = common_truth(&p, "drivers_license");
+    t.remove("gender");
+    t.insert("documentNumber".into(), json!(number));
+    t.insert("expirationDate".into(), json!(iso(p.expiry)));
+    t.insert("issuingCountry".into(), json!("GHA"));
+    SynthDoc {
+        image: img,
+        truth: t,
+        mrz: vec![],
+    }
+}
+
+/// Nigeria national e-ID card (NIMC): the front with the NIN, the back with the TD1 MRZ (the NIN
+/// in the optional data).
+pub fn nigeria_national_id(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> (SynthDoc, SynthDoc) {
+    let p = citizen(p, "NGA", "NIGERIAN");
+    let nin = digits(&p, 11);
+    let number = format!("A{}", digits(&p, 8));
+    let x = 300.0;
+    let img = card_face(
+        fonts,
+        [234, 244, 234],
+        &[
+            (
+                "FEDERAL REPUBLIC OF NIGERIA",
+                28.0,
+                300.0,
+                20.0,
+                true,
+                [0, 100, 0],
+            ),
+            (
+                "NATIONAL IDENTITY CARD",
+                20.0,
+                300.0,
+                60.0,
+                false,
+                [0, 100, 0],
+            ),
+        ],
+        Some((portrait, 30, 100, 240, 320)),
+        &[
+            (x, 110.0, "Surname/Nom", p.surname.clone()),
+            (x, 180.0, "Given Names/Prénoms", p.given.clone()),
+            (x, 250.0, "Date of Birth", dmy(p.birth)),
+            (660.0, 250.0, "Sex/Sexe", p.sex.to_string()),
+            (x, 320.0, "NIN", spaced_nin(&nin)),
+            (660.0, 320.0, "Expiry Date", dmy(p.expiry)),
+        ],
+        18.0,
+        27.0,
+    );
+    let front = SynthDoc {
+        image: img,
+        truth: Map::new(),
+        mrz: vec![],
+    };
+    let spec = td1_spec(&p, "I", &number, &nin);
+    let (back_img, lines) = mrz_back(fonts, [234, 244, 234], &[], &spec);
+    let back = SynthDoc {
+        image: back_img,
+        truth: mrz_card_truth(&p, &number, &nin),
+        mrz: lines,
+    };
+    (front, back)
+}
+
+/// Nigeria national driver's licence (FRSC): 3 letters, 5 digits, 2 letters, 2 digits.
+pub fn nigeria_drivers_licence(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> SynthDoc {
+    let p = citizen(p, "NGA", "NIGERIAN");
+    let d = digits(&p, 7);
+    let number = format!("KJA{}AA{}", &d[..5], &d[5..]);
+    let x = 300.0;
+    let img = card_face(
+        fonts,
+        [244, 240, 228],
+        &[
+            (
+                "FEDERAL REPUBLIC OF NIGERIA",
+                26.0,
+                300.0,
+                20.0,
+                true,
+                [0, 90, 40],
+            ),
+            (
+                "NATIONAL DRIVER'S LICENCE",
+                20.0,
+                300.0,
+                58.0,
+                false,
+                [0, 90, 40],
+            ),
+        ],
+        Some((portrait, 30, 100, 240, 320)),
+        &[
+            (x, 110.0, "Licence No", number.clone()),
+            (x, 180.0, "Surname", p.surname.clone()),
+            (x, 250.0, "First Name", p.given.clone()),
+            (x, 320.0, "Date of Birth", dmy(p.birth)),
+            (660.0, 320.0, "Sex", p.sex.to_string()),
+            (x, 390.0, "Expiry Date", dmy(p.expiry)),
+            (660.0, 390.0, "Class", "B".into()),
+            (x, 460.0, "Address", "15 Broad Street, Lagos".into()),
+        ],
+        18.0,
+        27.0,
+    );
+    let mut t = common_truth(&p, "drivers_license");
+    t.insert("documentNumber".into(), json!(number));
+    t.insert("expirationDate".into(), json!(iso(p.expiry)));
+    t.insert("address".into(), json!("15 Broad Street, Lagos"));
+    t.insert("issuingCountry".into(), json!("NGA"));
+    SynthDoc {
+        image: img,
+        truth: t,
+        mrz: vec![],
+    }
+}
+
+/// Kenya's Maisha card: the front with the ID number, the back with the TD1 MRZ (`ID`, the card
+/// serial as document number, the ID number in the optional data).
+pub fn kenya_maisha(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> (SynthDoc, SynthDoc) {
+    let p = citizen(p, "KEN", "KENYAN");
+    let id = digits(&p, 8);
+    let serial = digits(&p, 9);
+    let x = 300.0;
+    let red = [120, 20, 20];
+    let img = card_face(
+        fonts,
+        [240, 234, 230],
+        &[
+            ("REPUBLIC OF KENYA", 28.0, 300.0, 20.0, true, red),
+            ("NATIONAL IDENTITY CARD", 20.0, 300.0, 60.0, false, red),
+        ],
+        Some((portrait, 30, 100, 240, 320)),
+        &[
+            (x, 110.0, "SURNAME", p.surname.clone()),
+            (x, 180.0, "GIVEN NAMES", p.given.clone()),
+            (x, 250.0, "SEX", p.sex.to_string()),
+            (620.0, 250.0, "NATIONALITY", "KEN".into()),
+            (x, 320.0, "DATE OF BIRTH", dmy(p.birth)),
+            (620.0, 320.0, "DATE OF EXPIRY", dmy(p.expiry)),
+            (x, 390.0, "ID NUMBER", id.clone()),
+        ],
+        18.0,
+        27.0,
+    );
+    let front = SynthDoc {
+        image: img,
+        truth: Map::new(),
+        mrz: vec![],
+    };
+    let spec = td1_spec(&p, "ID", &serial, &id);
+    let (back_img, lines) = mrz_back(fonts, [240, 234, 230], &[], &spec);
+    let back = SynthDoc {
+        image: back_img,
+        truth: mrz_card_truth(&p, &serial, &id),
+        mrz: lines,
+    };
+    (front, back)
+}
+
+/// Uganda national ID card (NIRA): NIN `C` + sex + 12 characters, a 9-digit card number; the back
+/// with the TD1 MRZ (`ID`, the card number, the NIN in the optional data).
+pub fn uganda_national_id(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> (SynthDoc, SynthDoc) {
+    let p = citizen(p, "UGA", "UGANDAN");
+    let nin = format!(
+        "C{}{:02}{}{}",
+        p.sex,
+        p.birth.0 % 100,
+        digits(&p, 7),
+        ["ABC", "KLM", "PRT", "XYZ"][p.surname.len() % 4]
+    );
+    let card = digits(&p, 9);
+    let x = 300.0;
+    let img = card_face(
+        fonts,
+        [244, 240, 226],
+        &[
+            (
+                "THE REPUBLIC OF UGANDA",
+                28.0,
+                300.0,
+                20.0,
+                true,
+                [30, 30, 30],
+            ),
+            ("NATIONAL ID CARD", 20.0, 300.0, 60.0, false, [150, 30, 30]),
+        ],
+        Some((portrait, 30, 100, 240, 320)),
+        &[
+            (x, 110.0, "SURNAME", p.surname.clone()),
+            (x, 180.0, "GIVEN NAME", p.given.clone()),
+            (x, 250.0, "NATIONALITY", "UGA".into()),
+            (620.0, 250.0, "SEX", p.sex.to_string()),
+            (x, 320.0, "DATE OF BIRTH", dotted(p.birth)),
+            (620.0, 320.0, "DATE OF EXPIRY", dotted(p.expiry)),
+            (x, 390.0, "NIN", nin.clone()),
+            (620.0, 390.0, "CARD NO.", card.clone()),
+        ],
+        18.0,
+        27.0,
+    );
+    let front = SynthDoc {
+        image: img,
+        truth: Map::new(),
+        mrz: vec![],
+    };
+    let spec = td1_spec(&p, "ID", &card, &nin);
+    let (back_img, lines) = mrz_back(fonts, [244, 240, 226], &[], &spec);
+    let back = SynthDoc {
+        image: back_img,
+        truth: mrz_card_truth(&p, &card, &nin),
+        mrz: lines,
+    };
+    (front, back)
+}
+
+/// Côte d'Ivoire's national identity card (ONECI, ECOWAS format): the NNI (11 digits) and the
+/// card number `CI` + 7 digits on the front (French labels), the TD1 MRZ on the back.
+pub fn civ_national_id(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> (SynthDoc, SynthDoc) {
+    let p = citizen(p, "CIV", "IVOIRIENNE");
+    let nni = digits(&p, 11);
+    let card = format!("CI{}", digits(&p, 7));
+    let x = 300.0;
+    let orange = [170, 80, 10];
+    let img = card_face(
+        fonts,
+        [242, 236, 226],
+        &[
+            (
+                "RÉPUBLIQUE DE CÔTE D'IVOIRE",
+                28.0,
+                300.0,
+                20.0,
+                true,
+                orange,
+            ),
+            (
+                "CARTE NATIONALE D'IDENTITÉ",
+                20.0,
+                300.0,
+                60.0,
+                false,
+                [20, 110, 50],
+            ),
+        ],
+        Some((portrait, 30, 100, 240, 320)),
+        &[
+            (x, 110.0, "Nom", p.surname.clone()),
+            (x, 180.0, "Prénoms", p.given.clone()),
+            (x, 250.0, "Date de naissance", dmy(p.birth)),
+            (660.0, 250.0, "Sexe", p.sex.to_string()),
+            (x, 320.0, "Nationalité", p.nationality_text.clone()),
+            (660.0, 320.0, "Date d'expiration", dmy(p.expiry)),
+            (x, 390.0, "NNI", nni.clone()),
+            (660.0, 390.0, "N° de la carte", card.clone()),
+        ],
+        18.0,
+        27.0,
+    );
+    let front = SynthDoc {
+        image: img,
+        truth: Map::new(),
+        mrz: vec![],
+    };
+    let spec = td1_spec(&p, "ID", &card, &nni);
+    let (back_img, lines) = mrz_back(fonts, [242, 236, 226], &[], &spec);
+    let back = SynthDoc {
+        image: back_img,
+        truth: mrz_card_truth(&p, &card, &nni),
+        mrz: lines,
+    };
+    (front, back)
+}
+
+/// Senegal's ECOWAS identity card: given names before the surname (as the 2016 decree lists
+/// them), the NIN (13 digits, printed in groups) and a 9-digit card number on the front, the TD1
+/// MRZ on the back.
+pub fn senegal_ecowas_id(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> (SynthDoc, SynthDoc) {
+    let p = citizen(p, "SEN", "SÉNÉGALAISE");
+    let nin = format!("{}{}", if p.sex == 'F' { '2' } else { '1' }, digits(&p, 12));
+    let spaced = format!("{} {} {} {}", &nin[..1], &nin[1..4], &nin[4..8], &nin[8..]);
+    let card = digits(&p, 9);
+    let x = 300.0;
+    let img = card_face(
+        fonts,
+        [232, 240, 232],
+        &[
+            (
+                "RÉPUBLIQUE DU SÉNÉGAL",
+                28.0,
+                300.0,
+                16.0,
+                true,
+                [10, 100, 40],
+            ),
+            (
+                "CARTE D'IDENTITÉ CEDEAO",
+                20.0,
+                300.0,
+                54.0,
+                false,
+                [10, 100, 40],
+            ),
+        ],
+        Some((portrait, 30, 100, 240, 320)),
+        &[
+            (x, 110.0, "Prénoms", p.given.clone()),
+            (x, 180.0, "Nom", p.surname.clone()),
+            (x, 250.0, "Date de naissance", dmy(p.birth)),
+            (660.0, 250.0, "Sexe", p.sex.to_string()),
+            (x, 320.0, "Date d'expiration", dmy(p.expiry)),
+            (660.0, 320.0, "N° de la carte", card.clone()),
+            (x, 390.0, "NIN", spaced),
+        ],
+        18.0,
+        27.0,
+    );
+    let front = SynthDoc {
+        image: img,
+        truth: Map::new(),
+        mrz: vec![],
+    };
+    let spec = td1_spec(&p, "I", &card, &nin);
+    let (back_img, lines) = mrz_back(fonts, [232, 240, 232], &[], &spec);
+    let back = SynthDoc {
+        image: back_img,
+        truth: mrz_card_truth(&p, &card, &nin),
+        mrz: lines,
+    };
+    (front, back)
+}
+
+/// Cameroon's national identity card (CNI, without an MRZ): bilingual French/English labels,
+/// a 9-digit card number.
+pub fn cameroon_cni(fonts: &Fonts, p: &Person, portrait: &RgbImage) -> SynthDoc {
+    let p = citizen(p, "CMR", "CAMEROUNAISE");
+    let number = digits(&p, 9);
+    let x = 300.0;
+    let img = card_face(
+        fonts,
+        [240, 238, 222],
+        &[
+            (
+                "RÉPUBLIQUE DU CAMEROUN",
+                24.0,
+                300.0,
+                14.0,
+                true,
+                [20, 100, 40],
+            ),
+            (
+                "REPUBLIC OF CAMEROON",
+                20.0,
+                300.0,
+                48.0,
+                false,
+                [160, 30, 30],
+            ),
+        ],
+        Some((portrait, 30, 100, 240, 320)),
+        &[
+            (x, 100.0, "NOM / SURNAME", p.surname.clone()),
+            (x, 170.0, "PRÉNOMS / GIVEN NAMES", p.given.clone()),
+            (x, 240.0, "DATE DE NAISSANCE / DATE OF BIRTH", dmy(p.birth)),
+            (780.0, 240.0, "SEXE / SEX", p.sex.to_string()),
+            (x, 310.0, "N° DE LA CARTE / CARD No", number.clone()),
+            (
+                x,
+                380.0,
+                "DATE D'EXPIRATION / DATE OF EXPIRY",
+                dmy(p.expiry),
+            ),
+        ],
+        18.0,
+        27.0,
+    );
+    let mut t = common_truth(&p, "national_id");
+    t.insert("documentNumber".into(), json!(number));
+    t.insert("expirationDate".into(), json!(iso(p.expiry)));
+    t.insert("issuingCountry".into(), json!("CMR"));
+    SynthDoc {
+        image: img,
+        truth: t,
+        mrz: vec![],
     }
 }

@@ -85,7 +85,7 @@ fn degraded_card_photo_still_gives_a_valid_mrz_and_exact_fields() {
     assert_eq!(f.document_number.as_ref().unwrap().value, "AA1029384");
     assert_eq!(f.nationality.as_ref().unwrap().value, "CMR");
     assert_eq!(f.gender.as_ref().unwrap().value, "F");
-    assert_eq!(f.document_type.as_ref().unwrap().value, "id_card");
+    assert_eq!(f.document_type.as_ref().unwrap().value, "national_id");
     assert!(
         reading.quality.skew_degrees.abs() > 2.0,
         "{:?}",

@@ -167,6 +167,17 @@ fn valid_and_invalid_numbers_of_every_type() {
         (UgandaNin, "cf 9001 2345 6XYZ", "CF900123456XYZ", true, None),
         (UgandaNin, "CX12345678ABCD", "CX12345678ABCD", false, None),
         (UgandaNin, "CM12345678ABC", "CM12345678ABC", false, None),
+        // Côte d'Ivoire NNI
+        (CoteDivoireNni, "119 0457 3918", "11904573918", true, None),
+        (CoteDivoireNni, "1190457391", "1190457391", false, None),
+        // Senegal NIN (the first digit 1 or 2)
+        (SenegalNin, "1 751 1979 01234", "1751197901234", true, None),
+        (SenegalNin, "2751197901234", "2751197901234", true, None),
+        (SenegalNin, "3751197901234", "3751197901234", false, None),
+        (SenegalNin, "175119790123", "175119790123", false, None),
+        // Cameroon CNI card number
+        (CameroonCni, "123 456 789", "123456789", true, None),
+        (CameroonCni, "12345678A", "12345678A", false, None),
         // Passports (ICAO 9303 document number)
         (Passport, "L898902C3", "L898902C3", true, None),
         (Passport, "L898902C36", "L898902C3", true, Some(true)),

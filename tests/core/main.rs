@@ -24,6 +24,7 @@ mod audit_store;
 mod audit_user_admin;
 mod audit_users;
 mod document_inband;
+mod document_layouts;
 mod document_locate;
 mod document_read;
 mod document_sides;

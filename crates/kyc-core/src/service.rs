@@ -364,15 +364,19 @@ pub enum BackSide {
 }
 
 /// The back-side rule: the national ID cards in scope that carry their MRZ on the back (Ghana
-/// Card, Kenya ID, Uganda ID; TD1 cards) require it; every other claim, or none, leaves it to
+/// Card, Kenya ID, Uganda ID, the Ivorian and Senegalese cards; TD1 cards) require it; every other claim, or none, leaves it to
 /// the agent.
 #[must_use]
 pub fn back_side_rule(id_type: Option<crate::document::idnumber::IdType>) -> BackSide {
     use crate::document::idnumber::IdType;
     match id_type {
-        Some(IdType::GhanaCardPin | IdType::KenyaNationalId | IdType::UgandaNin) => {
-            BackSide::Required
-        }
+        Some(
+            IdType::GhanaCardPin
+            | IdType::KenyaNationalId
+            | IdType::UgandaNin
+            | IdType::CoteDivoireNni
+            | IdType::SenegalNin,
+        ) => BackSide::Required,
         _ => BackSide::Optional,
     }
 }

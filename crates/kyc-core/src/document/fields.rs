@@ -5,7 +5,8 @@
 use serde::Serialize;
 
 use super::idnumber::{self, IdCheck, IdType};
-use super::mrz::{CandidateLine, DateRole, DocumentKind, IsoDate, MrzReading, resolve_yymmdd};
+use super::layouts::{self, DocumentType, KeyField};
+use super::mrz::{CandidateLine, DateRole, IsoDate, MrzReading, resolve_yymmdd};
 
 /// An OCR line placed in the upright document frame (`u` to the right, `v` down, in pixels).
 #[derive(Debug, Clone, PartialEq)]
@@ -55,8 +56,9 @@ pub struct FieldValue {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DocumentFields {
-    /// `passport`, `id_card`, `visa`, `ghana_card`, `nigeria_nin_slip`, `nigeria_voter_card`,
-    /// `kenya_national_id`, or `unknown`.
+    /// The reference services' vocabulary: `passport`, `national_id`, `drivers_license`,
+    /// `voter_card`, `residence_permit`, `visa` or `unknown` (see [`layouts::DocumentType`]; the
+    /// card's own layout is the reading's `layout`).
     pub document_type: Option<FieldValue>,
     /// Given names then surname.
     pub full_name: Option<FieldValue>,
@@ -409,7 +411,15 @@ const LABELS: &[(&str, &[&str])] = &[
             "no de passeport",
             "numero du document",
             "numero de la carte",
+            "n° de la carte",
+            "no de la carte",
             "serial number",
+            "licence number",
+            "licence no",
+            "license number",
+            "license no",
+            "voter id number",
+            "voter id no",
         ],
     ),
     (
@@ -423,6 +433,7 @@ const LABELS: &[(&str, &[&str])] = &[
             "personal number",
             "national identification number",
             "nin",
+            "nni",
             "vin",
             "personal id no",
         ],
@@ -807,9 +818,13 @@ fn value_below<'a>(
 #[must_use]
 pub fn extract_visual(lines: &[PlacedLine], today: IsoDate) -> VisualFields {
     let mut out = VisualFields {
-        layout: detect_layout(lines),
+        layout: layouts::detect(lines).map(|l| l.id),
         ..VisualFields::default()
     };
+    let id_number_is_personal = out
+        .layout
+        .and_then(layouts::by_id)
+        .is_some_and(|l| l.id_number_is_personal);
     let mut sorted: Vec<&PlacedLine> = lines.iter().collect();
     sorted.sort_by(|a, b| a.v.total_cmp(&b.v).then(a.left.total_cmp(&b.left)));
     for line in sorted {
@@ -818,6 +833,16 @@ pub fn extract_visual(lines: &[PlacedLine], today: IsoDate) -> VisualFields {
         }
         let Some((field, rest)) = match_label(&line.text) else {
             continue;
+        };
+        // On cards whose MRZ document number is the card's serial, the printed "ID number" is
+        // the holder's personal number.
+        let field = if id_number_is_personal
+            && field == "documentNumber"
+            && fold(&line.text).trim_start().starts_with("id n")
+        {
+            "personalNumber"
+        } else {
+            field
         };
         // An inline remainder that cannot be this field's value (an unknown second label, as
         // in "Date of Expiry/Date dexpiration") gives way to the line below.
@@ -937,93 +962,22 @@ fn rest_is_empty(line: &PlacedLine) -> bool {
     match_label(&line.text).is_some_and(|(_, r)| r.is_empty())
 }
 
-/// Which in-scope card the title text names.
-fn detect_layout(lines: &[PlacedLine]) -> Option<&'static str> {
-    let all = lines
-        .iter()
-        .map(|l| fold(&l.text))
-        .collect::<Vec<_>>()
-        .join(" | ");
-    if all.contains("ecowas identity card") || all.contains("national identification authority") {
-        Some("ghana_card")
-    } else if all.contains("independent national electoral commission")
-        || all.contains("voter's card")
-        || all.contains("voters card")
-    {
-        Some("nigeria_voter_card")
-    } else if all.contains("identity management")
-        || all.contains("management commission")
-        || all.contains("nin slip")
-    {
-        Some("nigeria_nin_slip")
-    } else if all.contains("jamhuri ya kenya") || all.contains("republic of kenya") {
-        Some("kenya_national_id")
-    } else {
-        None
-    }
-}
-
-/// Numbers that identify the card in the visual zone, found by their shape per layout.
+/// Numbers that identify the card in the visual zone, found by their shape per layout (a label
+/// may have been misread or may not be printed at all).
 fn layout_numbers(lines: &[PlacedLine], out: &mut VisualFields) {
-    let Some(layout) = out.layout else {
+    let Some(layout) = out.layout.and_then(layouts::by_id) else {
+        return;
+    };
+    let Some((_, field)) = layout.key else {
         return;
     };
     for l in lines {
-        let c = idnumber::compact(&l.text);
-        match layout {
-            "ghana_card" => {
-                if let Some(pos) = c.find("GHA")
-                    && c.len() >= pos + 13
-                {
-                    let pin = &c[pos..pos + 13];
-                    if pin[3..].bytes().all(|b| b.is_ascii_digit()) {
-                        out.set(
-                            "personalNumber",
-                            format!("GHA-{}-{}", &pin[3..12], &pin[12..]),
-                            l.confidence,
-                        );
-                    }
-                }
-            }
-            "nigeria_nin_slip" => {
-                if let Some(n) = digit_run(&c, 11) {
-                    out.set("personalNumber", n, l.confidence);
-                }
-            }
-            "nigeria_voter_card"
-                if c.len() == 19 && c.bytes().all(|b| b.is_ascii_alphanumeric()) =>
-            {
-                out.set("personalNumber", c.clone(), l.confidence);
-            }
-            _ => {}
+        if is_mrz_like(&l.text) {
+            continue;
         }
-    }
-}
-
-fn digit_run(s: &str, n: usize) -> Option<String> {
-    let mut run = String::new();
-    for ch in s.chars() {
-        if ch.is_ascii_digit() {
-            run.push(ch);
-        } else {
-            if run.len() == n {
-                return Some(run);
-            }
-            run.clear();
+        if let Some(n) = layouts::find_number(layout, &l.text) {
+            out.set(field.name(), n, l.confidence);
         }
-    }
-    (run.len() == n).then_some(run)
-}
-
-/// The ID number type a layout's personal number is checked as.
-#[must_use]
-pub fn layout_id_type(layout: &str) -> Option<(&'static str, IdType)> {
-    match layout {
-        "ghana_card" => Some(("GH", IdType::GhanaCardPin)),
-        "nigeria_nin_slip" => Some(("NG", IdType::NigeriaNin)),
-        "nigeria_voter_card" => Some(("NG", IdType::NigeriaVin)),
-        "kenya_national_id" => Some(("KE", IdType::KenyaNationalId)),
-        _ => None,
     }
 }
 
@@ -1062,6 +1016,38 @@ pub struct Assembled {
     pub flags: Vec<Flag>,
     /// Offline check of the document's key number.
     pub id_number: Option<IdCheck>,
+    /// The layout the fields were assembled for (the printed titles' layout, or the MRZ's for a
+    /// card's back read alone; none for a passport or visa): the reading's `layout`.
+    #[serde(skip)]
+    pub layout: Option<&'static str>,
+}
+
+/// The layout a reading is of, and its `documentType`: the MRZ decides for passports, visas,
+/// residence permits and licences (a passport's printed "Republic of Ghana" names no card); for
+/// an identity-card MRZ or none, the printed layout (or the layout the MRZ names) decides.
+#[must_use]
+pub fn document_type(
+    mrz: Option<&MrzReading>,
+    visual: &VisualFields,
+) -> (Option<&'static layouts::Layout>, DocumentType) {
+    let from_mrz = mrz.map(|m| DocumentType::from_mrz(m.format, &m.fields.document_code.value));
+    if from_mrz.is_some_and(|t| !matches!(t, DocumentType::NationalId | DocumentType::Unknown)) {
+        return (None, from_mrz.unwrap_or(DocumentType::Unknown));
+    }
+    let printed = visual.layout.and_then(layouts::by_id);
+    let zoned = mrz.and_then(layouts::from_mrz);
+    // A card zone of a known layout overrules a printed layout that has no zone (the old Kenya
+    // ID's titles read on a Maisha card whose own title was missed).
+    let layout = match (printed, zoned) {
+        (Some(p), Some(z)) if p.mrz.is_none() && p.country == z.country => Some(z),
+        (Some(p), _) => Some(p),
+        (None, z) => z,
+    };
+    let kind = layout
+        .map(|l| l.document_type)
+        .or(from_mrz)
+        .unwrap_or(DocumentType::Unknown);
+    (layout, kind)
 }
 
 /// Merge MRZ and visual values into the document fields, cross-check and flag.
@@ -1077,17 +1063,12 @@ pub fn assemble(
     let mut flags = Vec::new();
     let vis = |k: &str| visual.get(k).map(|(v, c)| (v.to_string(), c * 100.0));
     let vset = |k: &str| value_of(visual, k);
+    let (layout, kind) = document_type(mrz, visual);
 
     if let Some(m) = mrz {
         let zv = m.valid;
         let fl = &m.fields;
-        let kind = match m.document_kind() {
-            DocumentKind::Passport => "passport",
-            DocumentKind::IdCard => "id_card",
-            DocumentKind::Visa => "visa",
-            DocumentKind::Other => "unknown",
-        };
-        f.document_type = value(kind, if zv { 99.0 } else { 80.0 }, FieldSource::Mrz);
+        f.document_type = value(kind.name(), if zv { 99.0 } else { 80.0 }, FieldSource::Mrz);
         let surname = &fl.primary_identifier;
         let given = &fl.secondary_identifier;
         f.last_name = value(
@@ -1187,6 +1168,9 @@ pub fn assemble(
         compare("dateOfBirth", f.date_of_birth.as_ref(), str::to_string);
         compare("expirationDate", f.expiration_date.as_ref(), str::to_string);
         compare("documentNumber", f.document_number.as_ref(), mrz_key);
+        // A card's personal number printed on the front and held in the back's MRZ: a front
+        // and a back of two different cards disagree here.
+        compare("personalNumber", f.personal_number.as_ref(), mrz_key);
         compare("gender", f.gender.as_ref(), str::to_string);
         if last_ok == Some(true)
             && let Some(v) = vset("lastName")
@@ -1279,12 +1263,14 @@ pub fn assemble(
             });
         }
     } else {
-        let kind = visual.layout.unwrap_or("unknown");
         f.document_type = value(
-            kind,
-            if visual.layout.is_some() { 90.0 } else { 30.0 },
+            kind.name(),
+            if layout.is_some() { 90.0 } else { 30.0 },
             FieldSource::Visual,
         );
+        if let Some(l) = layout {
+            f.issuing_country = value(l.country, 90.0, FieldSource::Visual);
+        }
         for (name, slot) in [
             ("lastName", &mut f.last_name),
             ("firstName", &mut f.first_name),
@@ -1337,26 +1323,27 @@ pub fn assemble(
         }
     }
 
-    // Key number check.
-    let id_number = if let Some(m) = mrz {
+    // Key number check: a passport's document number (against its MRZ rules), a known card's
+    // key number (against its issuer's format), shown in the issuer's printed form.
+    let id_number = if let Some((t, field)) = layout.and_then(|l| l.key) {
+        let slot = match field {
+            KeyField::Document => &mut f.document_number,
+            KeyField::Personal => &mut f.personal_number,
+        };
+        slot.as_mut().map(|number| {
+            let check = idnumber::validate(t.country().unwrap_or(""), t, &number.value);
+            if check.is_valid() {
+                number.value.clone_from(&check.normalized);
+            }
+            check
+        })
+    } else if let Some(m) = mrz.filter(|_| kind == DocumentType::Passport) {
         let country = m.fields.issuing_state.value.clone();
-        (!m.fields.document_number.value.is_empty())
-            .then(|| {
-                idnumber::validate(&country, IdType::Passport, &m.fields.document_number.value)
-            })
-            .filter(|_| m.document_kind() == DocumentKind::Passport)
+        (!m.fields.document_number.value.is_empty()).then(|| {
+            idnumber::validate(&country, IdType::Passport, &m.fields.document_number.value)
+        })
     } else {
-        visual
-            .layout
-            .and_then(layout_id_type)
-            .and_then(|(country, t)| {
-                let number = if t == IdType::KenyaNationalId {
-                    f.document_number.as_ref()
-                } else {
-                    f.personal_number.as_ref()
-                }?;
-                Some(idnumber::validate(country, t, &number.value))
-            })
+        None
     };
     if let Some(check) = id_number.as_ref().filter(|c| !c.is_valid()) {
         flags.push(Flag {
@@ -1417,6 +1404,7 @@ pub fn assemble(
         cross_checks: cross,
         flags,
         id_number,
+        layout: layout.map(|l| l.id),
     }
 }
 
@@ -1535,6 +1523,7 @@ mod tests {
     fn visual_fields_by_label_and_ghana_layout() {
         let lines = vec![
             line("ECOWAS IDENTITY CARD", 10.0, 10.0),
+            line("REPUBLIC OF GHANA", 10.0, 35.0),
             line("Surname/Nom", 200.0, 60.0),
             line("ASANTEWAA", 200.0, 85.0),
             line("Given names/Prénoms", 200.0, 120.0),
@@ -1591,6 +1580,50 @@ mod tests {
             .find(|c| c.field == "dateOfBirth")
             .unwrap();
         assert!(!dob.agree);
+    }
+
+    #[test]
+    fn a_card_zone_overrules_a_zoneless_printed_layout_of_its_country() {
+        use crate::document::mrz::MrzFormat;
+        use crate::document::mrz::generate::{MrzSpec, generate};
+        let today = IsoDate::new(2026, 11, 29).unwrap();
+        let lines = generate(
+            MrzFormat::Td1,
+            &MrzSpec {
+                document_code: "ID".into(),
+                issuing_state: "KEN".into(),
+                document_number: "123456789".into(),
+                optional_data1: "27736501".into(),
+                optional_data2: String::new(),
+                birth_date: "900909".into(),
+                sex: 'M',
+                expiry_date: "280228".into(),
+                nationality: "KEN".into(),
+                primary_identifier: "OTIENO".into(),
+                secondary_identifier: "BRIAN".into(),
+            },
+        )
+        .unwrap();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let m = parse_mrz_lines(&refs, today).unwrap();
+        let old_card = VisualFields {
+            layout: Some("kenya_national_id"),
+            ..VisualFields::default()
+        };
+        let (layout, kind) = document_type(Some(&m), &old_card);
+        assert_eq!(layout.map(|l| l.id), Some("kenya_maisha"));
+        assert_eq!(kind, DocumentType::NationalId);
+        let a = assemble(Some(&m), &old_card, today, 18);
+        assert!(a.id_number.as_ref().is_some_and(IdCheck::is_valid), "{a:?}");
+        // A zone of another country does not.
+        let ghana = VisualFields {
+            layout: Some("ghana_voter_card"),
+            ..VisualFields::default()
+        };
+        assert_eq!(
+            document_type(Some(&m), &ghana).0.map(|l| l.id),
+            Some("ghana_voter_card")
+        );
     }
 
     #[test]

@@ -42,13 +42,19 @@ pub enum IdType {
     KenyaKraPin,
     /// Uganda National Identification Number (NIRA): 14 characters starting `CM`/`CF`.
     UgandaNin,
+    /// Côte d'Ivoire numéro national d'identification (ONECI): 11 digits.
+    CoteDivoireNni,
+    /// Senegal national identification number (ECOWAS card): 13 digits, the first 1 or 2.
+    SenegalNin,
+    /// Cameroon national identity card (CNI) number: 9 digits.
+    CameroonCni,
     /// A passport number under ICAO 9303 MRZ rules (any country).
     Passport,
 }
 
 impl IdType {
     /// Every type, for listings and tests.
-    pub const ALL: [IdType; 15] = [
+    pub const ALL: [IdType; 18] = [
         Self::GhanaCardPin,
         Self::GhanaSsnit,
         Self::GhanaTin,
@@ -63,6 +69,9 @@ impl IdType {
         Self::KenyaNationalId,
         Self::KenyaKraPin,
         Self::UgandaNin,
+        Self::CoteDivoireNni,
+        Self::SenegalNin,
+        Self::CameroonCni,
         Self::Passport,
     ];
 
@@ -82,6 +91,9 @@ impl IdType {
             | Self::NigeriaDriverLicence => Some("NG"),
             Self::KenyaNationalId | Self::KenyaKraPin => Some("KE"),
             Self::UgandaNin => Some("UG"),
+            Self::CoteDivoireNni => Some("CI"),
+            Self::SenegalNin => Some("SN"),
+            Self::CameroonCni => Some("CM"),
             Self::Passport => None,
         }
     }
@@ -103,6 +115,9 @@ impl IdType {
             Self::KenyaNationalId => "kenyaNationalId",
             Self::KenyaKraPin => "kenyaKraPin",
             Self::UgandaNin => "ugandaNin",
+            Self::CoteDivoireNni => "coteDivoireNni",
+            Self::SenegalNin => "senegalNin",
+            Self::CameroonCni => "cameroonCni",
             Self::Passport => "passport",
         }
     }
@@ -174,6 +189,18 @@ impl IdType {
             Self::UgandaNin => {
                 "14 letters and digits: 'C' (citizen), 'M' or 'F' (sex), then 12 letters and digits; \
                  no public check character: format only"
+            }
+            Self::CoteDivoireNni => {
+                "NNI (numéro national d'identification, ONECI): 11 digits; no public check digit: \
+                 format only"
+            }
+            Self::SenegalNin => {
+                "NIN of the ECOWAS card: 13 digits, the first 1 or 2 (believed to give the sex; \
+                 not an officially published rule); no public check digit: format only"
+            }
+            Self::CameroonCni => {
+                "CNI card number: 9 digits as printed on current cards; not an officially \
+                 published rule, no public check digit: format only"
             }
             Self::Passport => {
                 "ICAO 9303 document number: 1-9 characters A-Z 0-9 (MRZ field of 9, filler <); \
@@ -349,6 +376,12 @@ pub fn validate(country: &str, id_type: IdType, input: &str) -> IdCheck {
             shape(&c, "CLAAAAAAAAAAAA") && matches!(c.as_bytes()[1], b'M' | b'F'),
             "expected 14 characters starting CM or CF".into(),
         ),
+        IdType::CoteDivoireNni => (c.len() == 11 && all_digits(&c), "expected 11 digits".into()),
+        IdType::SenegalNin => (
+            c.len() == 13 && all_digits(&c) && matches!(c.as_bytes()[0], b'1' | b'2'),
+            "expected 13 digits, the first 1 or 2".into(),
+        ),
+        IdType::CameroonCni => (c.len() == 9 && all_digits(&c), "expected 9 digits".into()),
         IdType::Passport => return passport(out, &c),
     };
     out.format_valid = ok;
@@ -632,6 +665,9 @@ impl std::str::FromStr for IdType {
             "kenyaid" => Some(Self::KenyaNationalId),
             "krapin" => Some(Self::KenyaKraPin),
             "ugandaid" | "ugandanationalid" => Some(Self::UgandaNin),
+            "nni" | "civid" | "ivorycoastid" | "cotedivoireid" => Some(Self::CoteDivoireNni),
+            "senegalid" | "senegalnationalid" => Some(Self::SenegalNin),
+            "cni" | "cameroonid" | "cameroonnationalid" => Some(Self::CameroonCni),
             _ => None,
         };
         alias

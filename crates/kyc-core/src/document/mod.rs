@@ -7,6 +7,7 @@
 pub mod fields;
 pub mod glare;
 pub mod idnumber;
+pub mod layouts;
 pub mod letters;
 pub mod locate;
 pub mod mrz;

@@ -548,6 +548,7 @@ impl OcrEngine {
             .collect();
         let mut order: Vec<usize> = (0..crops.len()).collect();
         order.sort_by_key(|&i| crops[i].width());
+
         let mut lines: Vec<Option<TextLine>> = vec![None; crops.len()];
         for chunk in order.chunks(self.settings.rec_batch.max(1)) {
             let refs: Vec<&RgbImage> = chunk.iter().map(|&i| &crops[i]).collect();

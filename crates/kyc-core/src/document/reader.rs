@@ -138,7 +138,9 @@ pub struct DocumentReading {
     pub assembled: Assembled,
     /// The machine-readable zone, when one was found.
     pub mrz: Option<MrzReading>,
-    /// Layout recognised from the printed text (MRZ-less cards).
+    /// The in-scope card layout (`ghana_card`, `uganda_national_id`, …; see
+    /// [`super::layouts::LAYOUTS`]) recognised from the printed titles, or from the MRZ of a
+    /// card's back; none for passports and visas.
     pub layout: Option<String>,
     /// Capture quality.
     pub quality: DocumentQuality,
@@ -195,6 +197,7 @@ impl DocumentReading {
                 cross_checks: Vec::new(),
                 flags: Vec::new(),
                 id_number: None,
+                layout: None,
             },
             mrz: None,
             layout: None,
@@ -488,13 +491,14 @@ impl DocumentReader {
         assembled: Assembled,
         timings: Timings,
     ) -> DocumentReading {
+        let layout = assembled.layout.map(str::to_string);
         DocumentReading {
             found,
             reason_code: (!found).then(|| "no_document".to_string()),
             reason: (!found).then(|| "no text was found in the image".to_string()),
             assembled,
             mrz: side.mrz,
-            layout: side.visual.layout.map(str::to_string),
+            layout,
             quality: side.quality,
             region_source: if side.document_quad.is_some() {
                 "edges"
@@ -542,7 +546,9 @@ impl DocumentReader {
             timings.record("locate", t);
             if let Some(q) = &quad {
                 let t = Instant::now();
-                let long = q.long_side_px().clamp(1000.0, 1280.0) as u32;
+                // The page at about its own resolution (at least 720, at most 1280 px long): a
+                // small phone photo's page is not blown up to be detected at ~1000 px.
+                let long = q.long_side_px().clamp(720.0, 1280.0) as u32;
                 let (w, h) = locate::rectified_size(q, long);
                 rectified_img = locate::warp(rgb, &q.corners, w, h);
                 timings.record("rectify", t);
@@ -1011,14 +1017,15 @@ fn place(lines: &[TextLine], theta: f32) -> Vec<PlacedLine> {
         .collect()
 }
 
-/// Turn the image by the nearest quarter turn so that text reading along `theta` is upright.
-fn rotate_quarter(img: &RgbImage, theta: f32) -> RgbImage {
+/// Turn the image by the nearest quarter turn so that text reading along `theta` is upright
+/// (borrowed as it is when it already is: a 12 MP page is not copied for nothing).
+fn rotate_quarter(img: &RgbImage, theta: f32) -> std::borrow::Cow<'_, RgbImage> {
     let quarter = (theta / std::f32::consts::FRAC_PI_2).round() as i32;
     match quarter.rem_euclid(4) {
-        1 => image::imageops::rotate270(img),
-        2 => image::imageops::rotate180(img),
-        3 => image::imageops::rotate90(img),
-        _ => img.clone(),
+        1 => std::borrow::Cow::Owned(image::imageops::rotate270(img)),
+        2 => std::borrow::Cow::Owned(image::imageops::rotate180(img)),
+        3 => std::borrow::Cow::Owned(image::imageops::rotate90(img)),
+        _ => std::borrow::Cow::Borrowed(img),
     }
 }
 
