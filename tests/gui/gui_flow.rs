@@ -355,7 +355,7 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
     );
     // The consent is kept in the record's result.
     {
-        let conn = rusqlite::Connection::open(dir.path().join("audit.sqlite3")).unwrap();
+        let conn = kyc_core::audit::AuditStore::raw_connection(&kyc_core::audit::AuditConfig::at(dir.path().join("audit.sqlite3"))).unwrap();
         let json: String = conn
             .query_row(
                 "SELECT result_json FROM verifications WHERE id = ?1",

@@ -35,7 +35,7 @@ fn type_into(h: &mut Harness<'_, KioskApp>, label: &str, text: &str) {
 
 /// Every user row: (username, role).
 fn users(db: &std::path::Path) -> Vec<(String, String)> {
-    let conn = rusqlite::Connection::open(db).unwrap();
+    let conn = kyc_core::audit::AuditStore::raw_connection(&AuditConfig::at(db)).unwrap();
     let mut q = conn
         .prepare("SELECT username, role FROM users ORDER BY id")
         .unwrap();
