@@ -53,9 +53,9 @@ pub fn camera_finish(img: &RgbImage, blur: f32, noise: f32, quality: u8, seed: u
     let mut rng = Rng::new(seed);
     for p in out.pixels_mut() {
         let common = rng.gauss() * noise;
-        for c in 0..3 {
+        for v in &mut p.0 {
             let own = rng.gauss() * noise * 0.4;
-            p.0[c] = (f32::from(p.0[c]) + common + own).round().clamp(0.0, 255.0) as u8;
+            *v = (f32::from(*v) + common + own).round().clamp(0.0, 255.0) as u8;
         }
     }
     jpeg(&out, quality)
@@ -118,10 +118,8 @@ pub fn screen_photo(doc: &RgbImage, pitch: f64, angle_deg: f64, seed: u64) -> Rg
                 let (i, j) = ((u / pitch).floor(), (v / pitch).floor());
                 let (fu, fv) = (u / pitch - i, v / pitch - j);
                 let (di, dj) = (i - off_x, j - off_y);
-                let colour = if di >= 0.0
-                    && dj >= 0.0
-                    && di < f64::from(shown.width())
-                    && dj < f64::from(shown.height())
+                let colour = if (0.0..f64::from(shown.width())).contains(&di)
+                    && (0.0..f64::from(shown.height())).contains(&dj)
                 {
                     shown.get_pixel(di as u32, dj as u32).0
                 } else {
@@ -185,8 +183,8 @@ pub fn halftone(doc: &RgbImage, period: f64, colour: bool) -> RgbImage {
                         }
                     }
                 }
-                for k in 0..3 {
-                    out[k] += rgb[k];
+                for (o, v) in out.iter_mut().zip(rgb) {
+                    *o += v;
                 }
             }
         }

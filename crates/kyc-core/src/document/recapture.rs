@@ -296,7 +296,8 @@ fn strongest_line(tile: &[f32], min_freq: f32, block: usize) -> (f32, f32) {
             let k = v * n + u;
             let p = re[k] * re[k] + im[k] * im[k];
             by_ring[ring].push(p);
-            let on_jpeg_grid = su.unsigned_abs() as usize % grid == 0 && v % grid == 0;
+            let on_jpeg_grid =
+                (su.unsigned_abs() as usize).is_multiple_of(grid) && v.is_multiple_of(grid);
             let f = r / n as f32;
             if f >= min_freq && f <= MAX_FREQ && !on_jpeg_grid {
                 bins.push((ring, p, r / n as f32));
@@ -319,14 +320,14 @@ fn fft2(re: &mut [f32], im: &mut [f32], n: usize) {
     }
     let (mut cr, mut ci) = (vec![0.0; n], vec![0.0; n]);
     for col in 0..n {
-        for i in 0..n {
-            cr[i] = re[i * n + col];
-            ci[i] = im[i * n + col];
+        for (i, (r, m)) in cr.iter_mut().zip(ci.iter_mut()).enumerate() {
+            *r = re[i * n + col];
+            *m = im[i * n + col];
         }
         fft(&mut cr, &mut ci);
-        for i in 0..n {
-            re[i * n + col] = cr[i];
-            im[i * n + col] = ci[i];
+        for (i, (r, m)) in cr.iter().zip(&ci).enumerate() {
+            re[i * n + col] = *r;
+            im[i * n + col] = *m;
         }
     }
 }
