@@ -7,11 +7,14 @@ use std::path::{Path, PathBuf};
 
 use image::RgbImage;
 
-/// The page (1250×880) of `person` with `face_file`'s face as portrait.
+/// The page (1250×880) of `person` with `face_file`'s face as portrait, as a camera gives it:
+/// sensor noise and JPEG (the generated image itself is flagged `document_synthetic`).
 fn page(face_file: &str, person: &crate::synth::Person) -> crate::synth::SynthDoc {
     let fonts = crate::synth::Fonts::load();
     let face = crate::common::load(face_file).rgb;
-    crate::synth::passport(&fonts, person, &crate::synth::portrait_crop(&face))
+    let mut doc = crate::synth::passport(&fonts, person, &crate::synth::portrait_crop(&face));
+    doc.image = crate::synth::jpeg(&crate::synth::noise(&doc.image, 2.5, 11), 92);
+    doc
 }
 
 fn person(who: usize) -> crate::synth::Person {

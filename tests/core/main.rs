@@ -10,6 +10,8 @@ mod moves;
 mod passport;
 #[path = "../common/reading.rs"]
 mod reading;
+#[path = "../common/recapture_sim.rs"]
+mod recapture_sim;
 #[path = "../common/synth.rs"]
 mod synth;
 
@@ -23,10 +25,12 @@ mod audit_retention;
 mod audit_store;
 mod audit_user_admin;
 mod audit_users;
+mod document_barcode;
 mod document_inband;
 mod document_layouts;
 mod document_locate;
 mod document_read;
+mod document_recapture;
 mod document_sides;
 mod faces_real;
 mod idnumber_checks;

@@ -50,6 +50,10 @@ pub struct DecisionPolicy {
     pub min_sharpness: f32,
     /// Acceptable face brightness range (0–100).
     pub brightness_range: (f32, f32),
+    /// A document image that looks generated (`document_synthetic`) is a warning in the
+    /// reasons instead of a referral. For test benches fed generated documents only: a kiosk
+    /// serving customers keeps it off.
+    pub synthetic_document_warns: bool,
 }
 
 impl Default for DecisionPolicy {
@@ -59,6 +63,7 @@ impl Default for DecisionPolicy {
             reject_match_below: 10.0,
             min_sharpness: 20.0,
             brightness_range: (20.0, 85.0),
+            synthetic_document_warns: false,
         }
     }
 }

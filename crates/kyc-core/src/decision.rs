@@ -242,6 +242,22 @@ pub fn apply_document(
     reasons: &mut Vec<Reason>,
     reading: Option<&crate::document::reader::DocumentReading>,
 ) -> Decision {
+    apply_document_with(&DecisionPolicy::default(), decision, reasons, reading)
+}
+
+/// The flag an administrator may turn into a warning (`decision.syntheticDocumentWarns`).
+pub const SYNTHETIC_DOCUMENT: &str = "document_synthetic";
+
+/// [`apply_document`] under `policy`: with `syntheticDocumentWarns` on, a `document_synthetic`
+/// flag is reported as the reason `document_synthetic_warning` and does not refer the case;
+/// every other flag (screen recapture, print copy, barcode mismatch…) still refers it.
+#[must_use]
+pub fn apply_document_with(
+    policy: &DecisionPolicy,
+    decision: Decision,
+    reasons: &mut Vec<Reason>,
+    reading: Option<&crate::document::reader::DocumentReading>,
+) -> Decision {
     let Some(r) = reading else {
         return decision;
     };
@@ -257,7 +273,18 @@ pub fn apply_document(
         ));
         worst = worst.max(Decision::Refer);
     }
+    let mut warnings = Vec::new();
     for flag in &r.assembled.flags {
+        if flag.code == SYNTHETIC_DOCUMENT && policy.synthetic_document_warns {
+            warnings.push(reason(
+                "document_synthetic_warning",
+                format!(
+                    "document (warning only, decision.syntheticDocumentWarns is on): {}",
+                    flag.message
+                ),
+            ));
+            continue;
+        }
         reasons.push(reason(flag.code, format!("document: {}", flag.message)));
         worst = worst.max(if flag.code == "expired" {
             Decision::Reject
@@ -268,6 +295,7 @@ pub fn apply_document(
     if reasons.len() > before {
         drop_all_passed(reasons);
     }
+    reasons.extend(warnings);
     worst
 }
 

@@ -519,8 +519,12 @@ impl Pipeline {
             &quality,
         );
         let mut reasons = reasons;
-        let decision =
-            decision::apply_document(decision, &mut reasons, document_block.reading.as_ref());
+        let decision = decision::apply_document_with(
+            &self.config.decision,
+            decision,
+            &mut reasons,
+            document_block.reading.as_ref(),
+        );
         liveness.document_likeness = Some(crate::liveness::DocumentLikeness::measure(
             face_match.computed.then_some(face_match.outcome.cosine),
             doc.faces.aligned.as_ref().zip(sel.faces.aligned.as_ref()),

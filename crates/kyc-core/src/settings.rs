@@ -280,6 +280,10 @@ impl SettingsFile {
                 "decision.brightnessRange",
                 a.brightness_range != b.brightness_range,
             ),
+            (
+                "decision.syntheticDocumentWarns",
+                a.synthetic_document_warns != b.synthetic_document_warns,
+            ),
             ("matching.minimumLevel", level(before) != level(self)),
         ]
         .into_iter()

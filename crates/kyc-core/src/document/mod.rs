@@ -4,6 +4,7 @@
 //!
 //! See `ARCHITECTURE-document.md` beside this file for how the pieces fit together.
 
+pub mod barcode;
 pub mod fields;
 pub mod glare;
 pub mod idnumber;
@@ -13,6 +14,7 @@ pub mod locate;
 pub mod mrz;
 pub mod ocr;
 pub mod reader;
+pub mod recapture;
 
 pub use reader::{
     BackReading, DocumentQuality, DocumentReader, DocumentReading, OcrModels, ReaderOptions, Sides,

@@ -11,11 +11,13 @@ use std::time::Instant;
 use image::RgbImage;
 use serde::Serialize;
 
+use super::barcode::{self, BarcodeReading};
 use super::fields::{self, Assembled, PlacedLine, VisualFields};
 use super::glare;
 use super::locate::{self, DocumentQuad};
 use super::mrz::{self, IsoDate, MrzOptions, MrzReading};
 use super::ocr::{OcrEngine, OcrSettings, TextBox, TextLine, parse_charset};
+use super::recapture::{self, RecaptureReport};
 use crate::error::{Error, Result};
 use crate::face::{FaceAnalysis, FaceConfig, FaceDetection, FaceEngine, Role};
 use crate::imaging::{Decoded, luma};
@@ -169,6 +171,12 @@ pub struct DocumentReading {
     /// JSON).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sides: Option<Sides>,
+    /// PDF417 and QR codes decoded on the document's sides (absent when there are none).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub barcodes: Vec<BarcodeReading>,
+    /// Screen, print and generated-image evidence (absent when the document was not read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recapture: Option<RecaptureReport>,
 }
 
 impl DocumentReading {
@@ -212,6 +220,8 @@ impl DocumentReading {
             timings_ms: Timings::default(),
             back: None,
             sides: None,
+            barcodes: Vec::new(),
+            recapture: None,
         }
     }
 }
@@ -370,15 +380,18 @@ impl DocumentReader {
         let mut timings = Timings::default();
         let t_all = Instant::now();
         let mut side = self.read_side(rgb, today, &mut timings, true)?;
+        let physical = Physical::measure(rgb, &side, "front", &mut timings);
         let t = Instant::now();
         confirm_mrz_name(&mut side.mrz, &side.visual, today);
-        let assembled =
+        let mut assembled =
             fields::assemble(side.mrz.as_ref(), &side.visual, today, self.options.min_age);
         timings.record("fields", t);
+        let physical = physical.flag(&mut assembled, &side);
         let analysis = side.analysis.take();
         timings.record("total", t_all);
         let found = side.found;
-        let reading = self.finish(side, found, assembled, timings);
+        let mut reading = self.finish(side, found, assembled, timings);
+        physical.report(&mut reading);
         Ok((reading, analysis))
     }
 
@@ -412,8 +425,12 @@ impl DocumentReader {
         let mut back_timings = Timings::default();
         let t_back = Instant::now();
         let back_side = self.read_side(back, today, &mut back_timings, false)?;
+        let back_physical = Physical::measure(back, &back_side, "back", &mut back_timings);
         back_timings.record("total", t_back);
-        let back_found = back_side.found && back_side.looks_like_document();
+        // A back holding a barcode is a document's back even with little text (a licence's
+        // PDF417 side).
+        let back_found =
+            (back_side.found && back_side.looks_like_document()) || !back_physical.codes.is_empty();
 
         let t = Instant::now();
         let rank = |m: &Option<MrzReading>| match m {
@@ -441,6 +458,9 @@ impl DocumentReader {
             });
         }
         timings.record("fields", t);
+        let physical = Physical::measure(front, &side, "front", &mut timings)
+            .with_back(back_found.then_some(back_physical))
+            .flag(&mut assembled, &side);
         let sides = Sides {
             mrz: if mrz_from_back {
                 Some("back")
@@ -479,6 +499,7 @@ impl DocumentReader {
         let mut reading = self.finish(side, found, assembled, timings);
         reading.back = Some(back_reading);
         reading.sides = Some(sides);
+        physical.report(&mut reading);
         Ok((reading, analysis))
     }
 
@@ -515,6 +536,8 @@ impl DocumentReader {
             timings_ms: timings.rounded(),
             back: None,
             sides: None,
+            barcodes: Vec::new(),
+            recapture: None,
         }
     }
 
@@ -761,6 +784,53 @@ impl DocumentReader {
 }
 
 /// One side read up to its fields, before assembly.
+/// Barcodes and recapture evidence of a document's sides (`barcode`, `recapture`).
+struct Physical {
+    codes: Vec<BarcodeReading>,
+    recapture: RecaptureReport,
+}
+
+impl Physical {
+    /// Decode the barcodes of one image and look for screen, print and generated-image
+    /// evidence in it (stage times `barcode` and `recapture`).
+    fn measure(rgb: &RgbImage, side: &SideRead, name: &'static str, timings: &mut Timings) -> Self {
+        let t = Instant::now();
+        let codes = barcode::decode(rgb, name);
+        timings.record("barcode", t);
+        let t = Instant::now();
+        let recapture = recapture::analyze(rgb, side.document_quad.as_ref());
+        timings.record("recapture", t);
+        Self { codes, recapture }
+    }
+
+    /// The back's barcodes and recapture flags added to the front's.
+    fn with_back(mut self, back: Option<Physical>) -> Self {
+        if let Some(b) = back {
+            self.codes.extend(b.codes);
+            self.recapture = self.recapture.merged(&b.recapture);
+        }
+        self
+    }
+
+    /// Add the barcode cross-check flags (against the merged MRZ and printed zone) and the
+    /// recapture flags.
+    fn flag(self, assembled: &mut Assembled, side: &SideRead) -> Self {
+        assembled.flags.extend(barcode::cross_check(
+            &self.codes,
+            side.mrz.as_ref(),
+            &side.visual,
+        ));
+        assembled.flags.extend(self.recapture.flag_list());
+        self
+    }
+
+    /// Put the barcodes and the recapture report into the reading.
+    fn report(self, reading: &mut DocumentReading) {
+        reading.barcodes = self.codes;
+        reading.recapture = Some(self.recapture);
+    }
+}
+
 struct SideRead {
     found: bool,
     mrz: Option<MrzReading>,
