@@ -48,11 +48,16 @@ fn reads_exactly(layout: &str, i: usize) {
         .as_ref()
         .unwrap_or_else(|| panic!("{layout}: no key number checked"));
     assert!(check.is_valid(), "{layout}: {check:?}");
-    assert!(
-        reading.assembled.flags.is_empty(),
-        "{layout}: {:?}",
-        reading.assembled.flags
-    );
+    // A generated card is rightly told from a photographed one (`document_synthetic`); any
+    // other flag is a reading fault.
+    let other: Vec<&str> = reading
+        .assembled
+        .flags
+        .iter()
+        .map(|f| f.code)
+        .filter(|c| *c != "document_synthetic")
+        .collect();
+    assert!(other.is_empty(), "{layout}: {other:?}");
 }
 
 #[test]
