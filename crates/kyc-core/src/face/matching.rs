@@ -213,7 +213,10 @@ mod tests {
         // Level 2 (1e-3) is no longer enough by default: the minimum is level 3.
         let level2 = p.decide(0.47);
         assert!(!level2.is_match && level2.match_level == 2);
-        assert_eq!((level2.minimum_match_level, level2.cosine_threshold), (3, 0.51));
+        assert_eq!(
+            (level2.minimum_match_level, level2.cosine_threshold),
+            (3, 0.51)
+        );
         assert_eq!(level2.false_match_rate, 1e-4);
         let strict = MatchPolicy {
             minimum_level: 5,
