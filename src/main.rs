@@ -136,6 +136,20 @@ enum Command {
         /// Images whose faces are all different people (group photos, single portraits).
         images: Vec<PathBuf>,
     },
+    /// Score every pair of faces of a labelled set (genuine and impostor) and measure the match
+    /// levels on them: observed false-match rate with its 95 % upper bound, false non-match rate.
+    EvalFaces {
+        /// Truth file: `file<TAB>identity<TAB>mode` (largest | distinct | same) lines, images
+        /// beside it (`python3 packaging/fetch.py evaldata` writes
+        /// tests/data/fetched/faces-eval/faces.tsv).
+        truth: PathBuf,
+        /// Also write every pair as `a<TAB>b<TAB>genuine<TAB>cosine` to this file.
+        #[arg(long)]
+        scores: Option<PathBuf>,
+        /// Print one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Liveness check of a recorded frame sequence against a challenge.
     Liveness {
         /// Folder of frames (PNG/JPEG), in file-name order.
@@ -479,6 +493,19 @@ fn run(cli: Cli) -> Result<i32, Error> {
         Some(Command::EvalImpostors { images }) => {
             let report = kyc_core::bench::eval_impostors(config, &images)?;
             print_json(&report);
+            Ok(exit::OK)
+        }
+        Some(Command::EvalFaces {
+            truth,
+            scores,
+            json,
+        }) => {
+            let report = kyc_core::bench::eval_faces(config, &truth, scores.as_deref())?;
+            if json {
+                print_json(&report);
+            } else {
+                println!("{}", report.table());
+            }
             Ok(exit::OK)
         }
         Some(Command::Liveness {

@@ -429,7 +429,7 @@ mod tests {
                 theme: Some("dark".into()),
             }),
             decision: Some(decision),
-            matching: Some(MatchingSection { minimum_level: 3 }),
+            matching: Some(MatchingSection { minimum_level: 4 }),
         }
     }
 
@@ -445,7 +445,7 @@ mod tests {
         assert_eq!(f.idle_timeout_secs(), Some(90));
         let in_force = SettingsInForce::load(Config::default(), Some(&path))?;
         assert_eq!(in_force.config.decision.approve_at, 82.5);
-        assert_eq!(in_force.config.matching.minimum_level, 3);
+        assert_eq!(in_force.config.matching.minimum_level, 4);
         assert_eq!(in_force.config.weights, Config::default().weights);
         assert_eq!(
             in_force.effective().decision,

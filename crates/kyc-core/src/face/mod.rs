@@ -1,6 +1,7 @@
 //! Faces: detect, choose the subject, align, embed, measure quality.
 
 pub mod align;
+pub mod calibration;
 pub mod detect;
 pub mod embed;
 pub mod matching;
@@ -197,6 +198,22 @@ impl FaceEngine {
     /// When inference fails.
     pub fn detect_all(&mut self, img: &RgbImage) -> Result<Vec<FaceBox>> {
         self.detector.detect(img)
+    }
+
+    /// Detect every face with the image shrunk to `max_side` instead of the configured size
+    /// (evaluation of group photos, whose faces are small).
+    ///
+    /// # Errors
+    /// When inference fails.
+    pub fn detect_all_at(&mut self, img: &RgbImage, max_side: u32) -> Result<Vec<FaceBox>> {
+        let input = detect::prepare(img, max_side);
+        self.detector.detect_prepared(&input)
+    }
+
+    /// The face rules in force.
+    #[must_use]
+    pub fn config(&self) -> &FaceConfig {
+        &self.config
     }
 
     /// Align and embed one given face.
