@@ -25,6 +25,7 @@ command -v npm >/dev/null || need+=(npm)
 command -v cc >/dev/null || need+=(gcc)
 command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v ffmpeg >/dev/null || need+=(ffmpeg)  # test clips -> frame folders (fetch.py testdata)
+[ -x /usr/bin/time ] || need+=(time)  # peak memory of verify (docs/performance.md)
 # libclang for bindgen: nokhwa's V4L2 bindings (the live camera) are generated at build time.
 dpkg-query -W -f='${Status}' libclang-dev 2>/dev/null | grep -q 'ok installed' || need+=(libclang-dev)
 # Fonts of the synthetic documents in tests/document_read.rs and examples/synth_documents.rs.

@@ -85,6 +85,8 @@ pub struct UiState {
     pub meter: MeterView,
     /// The document back-side step's own fields.
     pub back: BackSideUi,
+    /// Limits of imported image files: the configured ones, as the command line uses them.
+    pub limits: kyc_core::imaging::ImageLimits,
     frame_tex: Option<TextureHandle>,
     textures: HashMap<String, TextureHandle>,
     import: Option<(Target, Receiver<Result<Frame, String>>)>,
@@ -270,7 +272,7 @@ fn back_side_panel(
         {
             let (tx, rx) = channel();
             let path = us.back.path.trim().to_string();
-            let limits = kyc_core::imaging::ImageLimits::default();
+            let limits = us.limits;
             std::thread::spawn(move || {
                 tx.send(capture::load_frame(
                     std::path::Path::new(&path),
@@ -718,7 +720,8 @@ fn capture_screen(
             )
             .clicked()
         {
-            us.start_import(target, path, kyc_core::imaging::ImageLimits::default());
+            let limits = us.limits;
+            us.start_import(target, path, limits);
         }
         if us.importing() {
             ui.spinner();

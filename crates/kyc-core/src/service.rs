@@ -28,6 +28,8 @@ use crate::liveness::LivenessResult;
 use crate::pipeline::{Input, Pipeline, Verification};
 use crate::record::{self, RecordContext};
 use crate::result::VerificationResult;
+use crate::audit::ConfigConfirmation;
+use crate::config_guard;
 use crate::settings::{self, SettingsError, SettingsFile, SettingsInForce};
 use crate::verdict::{Decision, Reason, ReasonCode};
 
@@ -84,6 +86,13 @@ pub enum ServiceError {
         /// The limit.
         limit: u32,
     },
+    /// The configuration holds values outside the safe range and no administrator confirmed it
+    /// (the message names each key and its range, and the configuration's hash).
+    #[error("configuration refused: {0}")]
+    UnsafeConfig(String),
+    /// A command-line flag asked for a looser value than the configured one.
+    #[error("command-line flags may only tighten the configured policy: {0}")]
+    FlagLoosens(String),
     /// An open-session marker that cannot be written, read or removed.
     #[error("open-session marker {path}: {message}")]
     Marker {
@@ -100,6 +109,7 @@ impl From<ServiceError> for crate::Error {
             ServiceError::Audit(a) => crate::Error::Audit(a),
             ServiceError::Core(c) => c,
             ServiceError::Settings(s) => s.into(),
+            ServiceError::UnsafeConfig(reason) => crate::Error::UnsafeConfig { reason },
             ServiceError::EmptyCapture(_) => crate::Error::Input(crate::InputError::NotAnImage {
                 path: PathBuf::from(e.to_string()),
             }),
@@ -384,6 +394,15 @@ pub struct VerificationService {
     markers: PathBuf,
     recovered: Vec<i64>,
     next_id: u64,
+    /// The configured policy's hash and its administrator's confirmation (when it needed one).
+    configured: ConfiguredPolicy,
+}
+
+/// The policy the service was opened with, before any command-line tightening.
+#[derive(Debug, Clone)]
+struct ConfiguredPolicy {
+    hash: String,
+    confirmation: Option<ConfigConfirmation>,
 }
 
 impl std::fmt::Debug for VerificationService {
@@ -393,6 +412,37 @@ impl std::fmt::Debug for VerificationService {
             .field("user", &self.user.as_ref().map(UserSession::username))
             .field("session", &self.session.as_ref().map(Session::id))
             .finish_non_exhaustive()
+    }
+}
+
+/// `Ok(None)` for a configuration inside the safe range, the chained confirmation of an unsafe
+/// one, else [`ServiceError::UnsafeConfig`] naming each unsafe key and its range.
+fn confirmed_or_refused(
+    store: &AuditStore,
+    config: &Config,
+) -> Result<Option<ConfigConfirmation>, ServiceError> {
+    let problems = config_guard::unsafe_values(config);
+    if problems.is_empty() {
+        return Ok(None);
+    }
+    match store.config_confirmation(&config_guard::config_hash(config))? {
+        Some(c) => {
+            tracing::warn!(
+                seq = c.seq,
+                unsafe_keys = problems.len(),
+                "configuration outside the safe range, confirmed by an administrator"
+            );
+            Ok(Some(c))
+        }
+        None => {
+            tracing::error!(
+                unsafe_keys = problems.len(),
+                "configuration outside the safe range refused"
+            );
+            Err(ServiceError::UnsafeConfig(config_guard::refusal(
+                config, &problems,
+            )))
+        }
     }
 }
 
@@ -427,6 +477,12 @@ impl VerificationService {
     pub fn open(settings: SettingsInForce, audit: AuditConfig) -> Result<Self, ServiceError> {
         let store = AuditStore::open(audit)?;
         let markers = markers_dir(store.db_path());
+        // An unsafe configuration stops here, before anything is recorded with it.
+        let confirmation = confirmed_or_refused(&store, &settings.config)?;
+        let configured = ConfiguredPolicy {
+            hash: config_guard::config_hash(&settings.config),
+            confirmation,
+        };
         let mut svc = VerificationService {
             settings,
             store,
@@ -437,6 +493,7 @@ impl VerificationService {
             markers,
             recovered: Vec::new(),
             next_id: 0,
+            configured,
         };
         svc.recover_crashed()?;
         Ok(svc)
@@ -529,6 +586,38 @@ impl VerificationService {
         Ok(())
     }
 
+    /// Apply command-line flags to the configuration in force: `asked` may only be stricter
+    /// than it, key by key (a higher minimum match level, a higher approval threshold, …).
+    ///
+    /// # Errors
+    /// [`ServiceError::FlagLoosens`] naming each looser key and the configured value.
+    pub fn tighten(&mut self, asked: Config) -> Result<(), ServiceError> {
+        let looser = config_guard::loosened_by_flags(&self.settings.config, &asked);
+        if !looser.is_empty() {
+            return Err(ServiceError::FlagLoosens(
+                looser
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ));
+        }
+        asked.validate().map_err(SettingsError::Invalid)?;
+        if let Some(p) = self.pipeline.as_mut() {
+            p.set_thresholds(asked.matching.clone(), asked.decision)
+                .map_err(SettingsError::Invalid)?;
+        }
+        self.settings.config = asked;
+        Ok(())
+    }
+
+    /// The administrator's confirmation the configured policy runs under (`None`: it is inside
+    /// the safe range and needed none).
+    #[must_use]
+    pub fn config_confirmation(&self) -> Option<&ConfigConfirmation> {
+        self.configured.confirmation.as_ref()
+    }
+
     /// Where changed settings are saved (`None`: they last until the service closes).
     pub fn set_settings_path(&mut self, path: Option<PathBuf>) {
         self.settings.path = path;
@@ -551,10 +640,11 @@ impl VerificationService {
         shown: Option<&SettingsFile>,
     ) -> Result<i64, ServiceError> {
         let settings = shown.cloned().unwrap_or_else(|| self.settings.effective());
-        let payload = serde_json::json!({
-            "settings": settings,
-            "file": self.settings.path.as_ref().map(|f| f.display().to_string()),
-        });
+        let mut payload = config_guard::describe(&self.settings.config);
+        payload["settings"] = serde_json::json!(settings);
+        payload["file"] = serde_json::json!(self.settings.path.as_ref().map(|f| f.display().to_string()));
+        payload["configuredHash"] = serde_json::json!(self.configured.hash);
+        payload["confirmedBy"] = serde_json::json!(self.configured.confirmation);
         let actor = format!("system:{purpose}");
         Ok(self
             .store
@@ -579,12 +669,19 @@ impl VerificationService {
             user.require(Permission::Settings)?;
         }
         let next = after.overlay(&self.settings.config)?;
+        // A change into the unsafe range needs the administrator's confirmation of exactly the
+        // configuration it makes.
+        let confirmation = confirmed_or_refused(&self.store, &next)?;
         let path = self.settings.path.clone();
         let payload = serde_json::json!({
             "before": before,
             "after": after,
             "changed": after.changed_keys(before),
             "file": path.as_ref().map(|f| f.display().to_string()),
+            "configHashBefore": config_guard::config_hash(&self.settings.config),
+            "configHash": config_guard::config_hash(&next),
+            "unsafe": config_guard::unsafe_values(&next),
+            "confirmedBy": confirmation,
         });
         self.store.append(
             EventKind::SettingsChanged.as_str(),
@@ -834,7 +931,8 @@ impl VerificationService {
         );
         crate::decision::apply_failed_attempts(&mut verification.result, s.failed_challenges);
         progress(Stage::Duplicates);
-        let duplicates = match verification.selfie_template.as_deref() {
+        let search = self.settings.config.duplicates.search;
+        let duplicates = match verification.selfie_template.as_deref().filter(|_| search) {
             Some(t) => self
                 .store
                 .check_duplicates(t, s.claim.id_number.as_deref())?,
