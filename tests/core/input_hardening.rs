@@ -100,14 +100,12 @@ fn a_decode_over_the_allocation_limit_is_refused_from_the_header() {
     for (got, want) in px.iter().zip([40_000u32 / 257, 30_000 / 257, 20_000 / 257]) {
         assert!(u32::from(*got).abs_diff(want) <= 1, "{px:?}");
     }
-    // An 8-bit RGB JPEG needs no second copy: 1200×1000×3 = 3.4 MiB fits in 4 MiB.
+    // An 8-bit RGB JPEG of the same size: its decode and the completeness check's second
+    // decode (2 × 3.4 MiB) fit in the 8 MiB that refused the 16-bit PNG.
     let rgb = image::RgbImage::from_pixel(1200, 1000, image::Rgb([90, 120, 150]));
     let mut jpg = Cursor::new(Vec::new());
     rgb.write_to(&mut jpg, image::ImageFormat::Jpeg).unwrap();
-    let four = ImageLimits {
-        max_alloc_mib: 4,
-        ..ImageLimits::default()
-    };
+    let four = tight;
     let d = decode_bytes(jpg.get_ref(), Path::new("rgb.jpg"), &four);
     assert!(d.is_ok(), "{}", code(d));
 }

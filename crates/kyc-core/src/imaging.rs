@@ -277,7 +277,11 @@ pub fn decode_bytes(
     // 8-bit RGB copy when the native one is anything else. Refused from the header, before a
     // byte of pixels is allocated.
     let native = decoder.total_bytes();
-    let needed = if decoder.color_type() == image::ColorType::Rgb8 {
+    let needed = if format == ImageFormat::Jpeg {
+        // The decode and its completeness check's second decode (see
+        // `jpeg_reads_past_its_data`) are held at once.
+        native.saturating_mul(2)
+    } else if decoder.color_type() == image::ColorType::Rgb8 {
         native
     } else {
         native.saturating_add(pixels.saturating_mul(3))
@@ -288,41 +292,19 @@ pub fn decode_bytes(
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    // JPEG: decoded strictly first, so data that ends early (a cut file with its end marker
-    // put back) is refused instead of filled with grey rows; a file the strict decoder refuses
-    // for a harmless quirk (padding between segments) falls back to the lenient decode.
-    if format == ImageFormat::Jpeg {
-        let luma = matches!(
-            decoder.color_type(),
-            image::ColorType::L8 | image::ColorType::La8
-        );
-        drop(decoder);
-        match jpeg_strict(bytes, width, height, luma) {
-            Strict::Decoded(rgb) => {
-                let mut img = DynamicImage::ImageRgb8(rgb);
-                img.apply_orientation(orientation);
-                let DynamicImage::ImageRgb8(rgb) = img else {
-                    return Err(corrupt("unexpected pixel layout after rotation".to_string()));
-                };
-                return Ok(Decoded {
-                    rgb,
-                    format: name,
-                    file_bytes: bytes.len() as u64,
-                });
-            }
-            Strict::DataMissing(detail) => return Err(truncated(detail)),
-            Strict::Quirk(why) => {
-                tracing::debug!(reason = %why, "strict JPEG decode refused a quirk; lenient decode");
-            }
-        }
-        let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-        reader.limits(image_limits_for(max_alloc));
-        decoder = reader.into_decoder().map_err(classify)?;
-    }
     let img = DynamicImage::from_decoder(decoder).map_err(|e| match e {
         image::ImageError::Limits(_) => too_much(needed.max(max_alloc.saturating_add(1))),
         other => classify(other),
     })?;
+    // A JPEG cut short with its end marker put back decodes "successfully": the decoder reads
+    // zero bits past the data and fills the rest in. The same stream with one-bits put before
+    // the end marker decodes to the same pixels only if the decoder never read past the data.
+    if format == ImageFormat::Jpeg && jpeg_reads_past_its_data(bytes, &img, max_alloc) {
+        return Err(truncated(
+            "the image data ends before the image does: the decoder filled the rest in"
+                .to_string(),
+        ));
+    }
     // To 8-bit RGB first (the native buffer is dropped right after), then upright: the
     // rotation copies the small image, not a 16-bit or RGBA one.
     let mut rgb = match img {
@@ -347,63 +329,33 @@ fn image_limits_for(max_alloc: u64) -> image::Limits {
     l
 }
 
-/// What the strict JPEG decode made of a stream.
-enum Strict {
-    /// Every MCU came from the file's own data.
-    Decoded(RgbImage),
-    /// The entropy-coded data ended before the image did (the decoder would have filled in).
-    DataMissing(String),
-    /// Refused for something else; the lenient decoder may still read it.
-    Quirk(String),
-}
-
-/// Decode a JPEG with zune-jpeg in strict mode, to 8-bit RGB.
-fn jpeg_strict(bytes: &[u8], width: u32, height: u32, luma: bool) -> Strict {
-    use zune_core::bytestream::ZCursor;
-    use zune_core::colorspace::ColorSpace;
-    use zune_core::options::DecoderOptions;
-    let options = DecoderOptions::default()
-        .set_strict_mode(true)
-        .set_max_width(width as usize)
-        .set_max_height(height as usize)
-        .jpeg_set_out_colorspace(if luma {
-            ColorSpace::Luma
-        } else {
-            ColorSpace::RGB
-        });
-    let mut decoder = zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(bytes), options);
-    let pixels = match decoder.decode() {
-        Ok(p) => p,
-        Err(e) => {
-            let msg = e.to_string();
-            let lower = msg.to_lowercase();
-            return if lower.contains("premature")
-                || lower.contains("end of")
-                || lower.contains("eof")
-                || lower.contains("no more bytes")
-                || lower.contains("marker")
-            {
-                Strict::DataMissing(format!("the image data ends early ({msg})"))
-            } else {
-                Strict::Quirk(msg)
-            };
-        }
+/// Whether decoding `bytes` read past its entropy-coded data: the stream is decoded again with
+/// stuffed one-bytes (`FF 00`) put before its end marker; a decoder that ran out of data reads
+/// them instead of the zeros it pads with, and its pixels change. A complete stream's pixels
+/// never depend on what follows its last MCU.
+fn jpeg_reads_past_its_data(bytes: &[u8], decoded: &DynamicImage, max_alloc: u64) -> bool {
+    let Some(last_sos) = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]) else {
+        return false;
     };
-    let n = width as usize * height as usize;
-    let rgb = if pixels.len() == n * 3 {
-        RgbImage::from_raw(width, height, pixels)
-    } else if pixels.len() == n {
-        let mut out = Vec::with_capacity(n * 3);
-        for v in pixels {
-            out.extend_from_slice(&[v, v, v]);
-        }
-        RgbImage::from_raw(width, height, out)
-    } else {
-        None
+    let Some(eoi) = bytes[last_sos..]
+        .windows(2)
+        .position(|w| w == [0xFF, 0xD9])
+        .map(|p| p + last_sos)
+    else {
+        return false;
     };
-    match rgb {
-        Some(rgb) => Strict::Decoded(rgb),
-        None => Strict::Quirk("unexpected output size".into()),
+    let mut padded = Vec::with_capacity(bytes.len() + 1024);
+    padded.extend_from_slice(&bytes[..eoi]);
+    for _ in 0..512 {
+        padded.extend_from_slice(&[0xFF, 0x00]);
+    }
+    padded.extend_from_slice(&bytes[eoi..]);
+    let mut reader = ImageReader::with_format(Cursor::new(padded.as_slice()), ImageFormat::Jpeg);
+    reader.limits(image_limits_for(max_alloc));
+    match reader.decode() {
+        Ok(other) => other.as_bytes() != decoded.as_bytes(),
+        // A stream that fails only once one-bits follow its data read into them.
+        Err(_) => true,
     }
 }
 

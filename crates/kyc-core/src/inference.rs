@@ -107,7 +107,7 @@ pub struct LoadedRuntime {
     pub loaded_from: String,
     /// sha256 of the sealed copy's content, read now.
     pub sha256: String,
-    /// Distinct file names of this process's mappings that hold ONNX Runtime's code.
+    /// Distinct file names of this process's executable mappings that hold ONNX Runtime.
     pub mappings: Vec<String>,
 }
 
@@ -122,9 +122,10 @@ pub fn loaded_runtime() -> std::io::Result<Option<LoadedRuntime>> {
         return Ok(None);
     };
     let maps = std::fs::read_to_string("/proc/self/maps")?;
+    // Executable mappings only: ONNX Runtime's code (it also maps data files of its own).
     let mut mappings: Vec<String> = maps
         .lines()
-        .filter_map(|l| l.split_whitespace().nth(5).map(|_| l))
+        .filter(|l| l.split_whitespace().nth(1).is_some_and(|perms| perms.contains('x')))
         .filter_map(|l| l.find('/').map(|i| l[i..].to_string()))
         .filter(|p| p.contains("onnxruntime"))
         .collect();
