@@ -5,14 +5,14 @@
 //!     /usr/bin/time -v target/release/kyc-kiosk verify --document /tmp/worst/png16_rgba.png \
 //!         --selfie tests/data/fetched/obama2.jpg --json
 //!
-//! Each file is a photo (`tests/data/fetched/obama.jpg`) scaled up to fill the image: a 16-bit
-//! RGBA PNG at the pixel limit (small on disk, huge decoded), a 12 MP JPEG, a lossless WebP and
-//! a 16-bit RGBA TIFF at the pixel limit, and a 4-bit-per-pixel-like PNG bomb (one flat
-//! colour, a few hundred KB) at the pixel limit. MEGAPIXELS defaults to the configured limit.
+//! Every file stays within the configured byte limit: a flat 16-bit RGBA PNG and a flat lossless
+//! WebP at the pixel limit (small on disk, huge decoded), a photo (`tests/data/fetched/
+//! obama.jpg` scaled up) as a JPEG at the pixel limit and at 12 MP, and as an uncompressed TIFF
+//! just under the byte limit. MEGAPIXELS defaults to the configured pixel limit.
 
 use std::path::PathBuf;
 
-use image::{DynamicImage, ImageBuffer, Rgba, RgbImage};
+use image::{DynamicImage, ImageBuffer, RgbImage, Rgba};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -37,32 +37,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         image::imageops::resize(&photo, w, h, image::imageops::FilterType::Triangle)
     };
     let at_limit = sized(megapixels * 0.999);
-    let big = scaled(at_limit);
-    let rgba16: ImageBuffer<Rgba<u16>, Vec<u16>> =
-        ImageBuffer::from_fn(big.width(), big.height(), |x, y| {
-            let p = big.get_pixel(x, y).0;
-            Rgba([
-                u16::from(p[0]) * 257,
-                u16::from(p[1]) * 257,
-                u16::from(p[2]) * 257,
-                u16::MAX,
-            ])
-        });
-    let rgba16 = DynamicImage::ImageRgba16(rgba16);
-    rgba16.save(out.join("png16_rgba.png"))?;
-    rgba16.save(out.join("tiff16_rgba.tiff"))?;
-    drop(rgba16);
-    DynamicImage::ImageRgb8(big.clone())
-        .to_rgba8()
-        .save(out.join("webp_lossless.webp"))?;
-    drop(big);
-    // A flat 16-bit RGBA image at the limit: a few hundred KB that decodes to the most memory.
     let (w, h) = at_limit;
-    let flat: ImageBuffer<Rgba<u16>, Vec<u16>> =
+    // A flat 16-bit RGBA PNG at the pixel limit: about 1.5 MB that decodes to the most memory.
+    let flat16: ImageBuffer<Rgba<u16>, Vec<u16>> =
         ImageBuffer::from_pixel(w, h, Rgba([40_000, 30_000, 20_000, u16::MAX]));
-    DynamicImage::ImageRgba16(flat).save(out.join("png16_flat_bomb.png"))?;
-    let twelve = scaled(sized(12.0));
-    twelve.save(out.join("jpeg_12mp.jpg"))?;
+    DynamicImage::ImageRgba16(flat16).save(out.join("png16_flat_bomb.png"))?;
+    // The same as a lossless WebP (8-bit RGBA, the format's deepest).
+    let flat8: ImageBuffer<Rgba<u8>, Vec<u8>> =
+        ImageBuffer::from_pixel(w, h, Rgba([156, 117, 78, 255]));
+    DynamicImage::ImageRgba8(flat8).save(out.join("webp_flat.webp"))?;
+    // A photo JPEG at the pixel limit, and a 12 MP one (a phone camera's).
+    scaled(at_limit).save(out.join("jpeg_at_limit.jpg"))?;
+    scaled(sized(12.0)).save(out.join("jpeg_12mp.jpg"))?;
+    // An uncompressed 8-bit RGB TIFF just under the 15 MiB file limit.
+    let limit_bytes = kyc_core::Config::default().limits.max_bytes as f64;
+    scaled(sized(limit_bytes * 0.98 / 3.0 / 1e6)).save(out.join("tiff_rgb8.tiff"))?;
     for entry in std::fs::read_dir(&out)? {
         let entry = entry?;
         println!(

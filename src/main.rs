@@ -280,7 +280,13 @@ fn run(cli: Cli) -> Result<i32, Error> {
             refuse_unsafe_unrecorded(&config)?;
             let config = match raise_minimum_level(&config, minimum_match_level) {
                 Ok(c) => c,
-                Err(m) => return Ok(kyc_kiosk::cli::liveness::usage(json, "flag_loosens_policy", m)),
+                Err(m) => {
+                    return Ok(kyc_kiosk::cli::liveness::usage(
+                        json,
+                        "flag_loosens_policy",
+                        m,
+                    ));
+                }
             };
             let mut pipeline = Pipeline::load(config)?;
             let result = pipeline.match_inputs(Input::File(&a), Input::File(&b))?;
@@ -333,7 +339,13 @@ fn run(cli: Cli) -> Result<i32, Error> {
             let in_force = SettingsInForce::load(config, settings_path.as_deref())?;
             let config = match raise_minimum_level(&in_force.config, minimum_match_level) {
                 Ok(c) => c,
-                Err(m) => return Ok(kyc_kiosk::cli::liveness::usage(json, "flag_loosens_policy", m)),
+                Err(m) => {
+                    return Ok(kyc_kiosk::cli::liveness::usage(
+                        json,
+                        "flag_loosens_policy",
+                        m,
+                    ));
+                }
             };
             if !record {
                 refuse_unsafe_unrecorded(&in_force.config)?;
@@ -530,15 +542,15 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }) => {
             refuse_unsafe_unrecorded(&config)?;
             kyc_kiosk::cli::liveness::run(
-            &config,
-            &kyc_kiosk::cli::liveness::LivenessArgs {
-                frames,
-                fps,
-                challenge,
-                mirrored,
-                json,
-            },
-        )
+                &config,
+                &kyc_kiosk::cli::liveness::LivenessArgs {
+                    frames,
+                    fps,
+                    challenge,
+                    mirrored,
+                    json,
+                },
+            )
         }
         Some(Command::Document(cmd)) => kyc_kiosk::cli::document::run(&config, cmd),
         Some(Command::Demo) => {

@@ -569,7 +569,9 @@ pub fn options_with_saved(
     };
     // The configured idle timeout may be shortened on the command line, never lengthened
     // (command-line flags may only tighten the configured policy).
-    let configured_idle = saved.and_then(SettingsFile::idle_timeout_secs).unwrap_or(120);
+    let configured_idle = saved
+        .and_then(SettingsFile::idle_timeout_secs)
+        .unwrap_or(120);
     if let Some(asked) = args.idle_timeout
         && asked > configured_idle
     {

@@ -59,7 +59,10 @@ impl Kiosk {
             .arg(self.config())
             .args(args)
             .env("KYC_KIOSK_PASSWORD", password)
-            .env("KYC_KIOSK_SETTINGS", self.dir.path().join("kiosk-settings.toml"))
+            .env(
+                "KYC_KIOSK_SETTINGS",
+                self.dir.path().join("kiosk-settings.toml"),
+            )
             .env_remove("KYC_KIOSK_MODELS")
             .env_remove("KYC_KIOSK_CONFIG")
             .output()
@@ -153,11 +156,22 @@ fn a_lax_configuration_runs_only_once_an_administrator_confirmed_exactly_it() {
     // Unrecorded runs are refused too (no store to hold a confirmation).
     let (doc, selfie) = (data("obama.jpg"), data("biden.jpg"));
     let unrecorded = k.run(
-        &["verify", "--document", s(&doc), "--selfie", s(&selfie), "--json"],
+        &[
+            "verify",
+            "--document",
+            s(&doc),
+            "--selfie",
+            s(&selfie),
+            "--json",
+        ],
         "",
     );
     assert_eq!(unrecorded.status.code(), Some(4), "{}", text(&unrecorded));
-    assert!(text(&unrecorded).contains("unsafe_config"), "{}", text(&unrecorded));
+    assert!(
+        text(&unrecorded).contains("unsafe_config"),
+        "{}",
+        text(&unrecorded)
+    );
 
     // An agent cannot confirm it (exit 8), and nothing is chained.
     let by_agent = k.confirm("ama", AGENT_PASSWORD);
@@ -168,7 +182,10 @@ fn a_lax_configuration_runs_only_once_an_administrator_confirmed_exactly_it() {
     let hash = {
         let shown = k.confirm("nobody", "wrong");
         let t = text(&shown);
-        let line = t.lines().find(|l| l.starts_with("configuration sha256 ")).unwrap();
+        let line = t
+            .lines()
+            .find(|l| l.starts_with("configuration sha256 "))
+            .unwrap();
         line.trim_start_matches("configuration sha256 ").to_string()
     };
     {
@@ -203,7 +220,10 @@ fn a_lax_configuration_runs_only_once_an_administrator_confirmed_exactly_it() {
     let confirmed = k.confirm("root", ADMIN_PASSWORD);
     assert_eq!(confirmed.status.code(), Some(0), "{}", text(&confirmed));
     let t = text(&confirmed);
-    assert!(t.contains("decision.approveAt = 20") && t.contains("confirmed by root"), "{t}");
+    assert!(
+        t.contains("decision.approveAt = 20") && t.contains("confirmed by root"),
+        "{t}"
+    );
     let confirmations = k.events("config_override_confirmed");
     assert_eq!(confirmations.len(), 1);
     assert_eq!(confirmations[0].0, "root");
@@ -234,7 +254,11 @@ fn a_lax_configuration_runs_only_once_an_administrator_confirmed_exactly_it() {
     assert!(keys.contains(&"duplicates.search"), "{keys:?}");
 
     // Any edit after the confirmation changes the hash: refused again until confirmed again.
-    std::fs::write(k.config(), LAX.replace("approveAt = 20.0", "approveAt = 21.0")).unwrap();
+    std::fs::write(
+        k.config(),
+        LAX.replace("approveAt = 20.0", "approveAt = 21.0"),
+    )
+    .unwrap();
     let edited = k.verify_other_person(&[]);
     assert_eq!(edited.status.code(), Some(4), "{}", text(&edited));
     assert!(!text(&edited).contains(&hash), "{}", text(&edited));
@@ -256,7 +280,14 @@ fn a_flag_below_the_configured_minimum_match_level_is_refused() {
     std::fs::write(k.config(), "[matching]\nminimumLevel = 3\n").unwrap();
     let (a, b) = (data("obama.jpg"), data("obama3.jpg"));
     let out = k.run(
-        &["match", s(&a), s(&b), "--minimum-match-level", "2", "--json"],
+        &[
+            "match",
+            s(&a),
+            s(&b),
+            "--minimum-match-level",
+            "2",
+            "--json",
+        ],
         "",
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
@@ -269,7 +300,14 @@ fn a_flag_below_the_configured_minimum_match_level_is_refused() {
     );
     // The configured minimum itself, or above, is accepted.
     let out = k.run(
-        &["match", s(&a), s(&b), "--minimum-match-level", "4", "--json"],
+        &[
+            "match",
+            s(&a),
+            s(&b),
+            "--minimum-match-level",
+            "4",
+            "--json",
+        ],
         "",
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -30,11 +30,20 @@ fn special_files_reporting_size_zero_are_refused_before_reading() {
     assert!(made.success());
     // No writer: a blocking open would hang here; the file is refused by its type instead.
     let e = code(decode_file(&fifo, &limits));
-    assert!(e.starts_with("file_unreadable") && e.contains("FIFO"), "{e}");
+    assert!(
+        e.starts_with("file_unreadable") && e.contains("FIFO"),
+        "{e}"
+    );
     let e = code(decode_file(Path::new("/dev/zero"), &limits));
-    assert!(e.starts_with("file_unreadable") && e.contains("a device"), "{e}");
+    assert!(
+        e.starts_with("file_unreadable") && e.contains("a device"),
+        "{e}"
+    );
     let e = code(decode_file(dir.path(), &limits));
-    assert!(e.starts_with("file_unreadable") && e.contains("a directory"), "{e}");
+    assert!(
+        e.starts_with("file_unreadable") && e.contains("a directory"),
+        "{e}"
+    );
     // The cap holds for what is read, not only for the size the file reports.
     let small = ImageLimits {
         max_bytes: 1000,

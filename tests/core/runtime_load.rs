@@ -64,7 +64,10 @@ fn a_library_swapped_after_verification_is_not_what_runs() {
     // no file of the models folder (or any file path) is mapped as ONNX Runtime.
     let loaded = inference::loaded_runtime().unwrap().unwrap();
     assert_eq!(loaded.sha256, manifest.runtime.sha256);
-    assert!(loaded.loaded_from.starts_with("/proc/self/fd/"), "{loaded:?}");
+    assert!(
+        loaded.loaded_from.starts_with("/proc/self/fd/"),
+        "{loaded:?}"
+    );
     assert!(!loaded.mappings.is_empty(), "{loaded:?}");
     for m in &loaded.mappings {
         assert!(

@@ -368,7 +368,9 @@ impl Config {
         }
         let d = self.duplicates.cosine;
         if !(d.is_finite() && d > 0.0 && d <= 1.0) {
-            return Err(format!("duplicates.cosine must be above 0 and at most 1 (got {d})"));
+            return Err(format!(
+                "duplicates.cosine must be above 0 and at most 1 (got {d})"
+            ));
         }
         Ok(())
     }

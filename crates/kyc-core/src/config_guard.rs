@@ -326,8 +326,14 @@ mod tests {
         );
         let fmr = &u[1];
         assert_eq!(fmr.value, "0.35");
-        assert!(fmr.safe.contains("≥ 0.43") && fmr.safe.contains("1e-2"), "{fmr}");
-        assert_eq!(u[2].to_string(), "decision.approveAt = 40 (safe: ≥ 70, the shipped value)");
+        assert!(
+            fmr.safe.contains("≥ 0.43") && fmr.safe.contains("1e-2"),
+            "{fmr}"
+        );
+        assert_eq!(
+            u[2].to_string(),
+            "decision.approveAt = 40 (safe: ≥ 70, the shipped value)"
+        );
         let text = refusal(&c, &u);
         assert!(text.contains(&config_hash(&c)) && text.contains("confirm-config"));
     }
@@ -361,8 +367,10 @@ mod tests {
         let mut c = Config::default();
         c.liveness.challenge.turn_enter_deg += 1.0;
         assert_ne!(config_hash(&c), base);
-        let mut c = Config::default();
-        c.threads = 1;
+        let c = Config {
+            threads: 1,
+            ..Config::default()
+        };
         assert_ne!(config_hash(&c), base);
         let mut c = Config::default();
         c.weights.document = 0.5;

@@ -147,9 +147,7 @@ pub fn read_capped(path: &Path, limits: &ImageLimits) -> Result<Vec<u8>, InputEr
     }
     let cap = limits.max_bytes.saturating_add(1);
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.take(cap)
-        .read_to_end(&mut bytes)
-        .map_err(unreadable)?;
+    file.take(cap).read_to_end(&mut bytes).map_err(unreadable)?;
     if bytes.len() as u64 > limits.max_bytes {
         return Err(InputError::TooLarge {
             path: path.to_path_buf(),
@@ -301,8 +299,7 @@ pub fn decode_bytes(
     // the end marker decodes to the same pixels only if the decoder never read past the data.
     if format == ImageFormat::Jpeg && jpeg_reads_past_its_data(bytes, &img, max_alloc) {
         return Err(truncated(
-            "the image data ends before the image does: the decoder filled the rest in"
-                .to_string(),
+            "the image data ends before the image does: the decoder filled the rest in".to_string(),
         ));
     }
     // To 8-bit RGB first (the native buffer is dropped right after), then upright: the
@@ -313,7 +310,9 @@ pub fn decode_bytes(
     };
     rgb.apply_orientation(orientation);
     let DynamicImage::ImageRgb8(rgb) = rgb else {
-        return Err(corrupt("unexpected pixel layout after conversion".to_string()));
+        return Err(corrupt(
+            "unexpected pixel layout after conversion".to_string(),
+        ));
     };
     Ok(Decoded {
         rgb,

@@ -125,7 +125,11 @@ pub fn loaded_runtime() -> std::io::Result<Option<LoadedRuntime>> {
     // Executable mappings only: ONNX Runtime's code (it also maps data files of its own).
     let mut mappings: Vec<String> = maps
         .lines()
-        .filter(|l| l.split_whitespace().nth(1).is_some_and(|perms| perms.contains('x')))
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|perms| perms.contains('x'))
+        })
         .filter_map(|l| l.find('/').map(|i| l[i..].to_string()))
         .filter(|p| p.contains("onnxruntime"))
         .collect();
@@ -168,7 +172,7 @@ impl Runtime {
         };
         // A folder others can write to, or one holding libraries besides the runtime, is
         // refused before anything in it is read.
-        models::check_folder(dir, &manifest).map_err(|reason| runtime_error(reason))?;
+        models::check_folder(dir, &manifest).map_err(&runtime_error)?;
         let environment = ENVIRONMENT.get_or_init(|| {
             let started = Instant::now();
             // The library's bytes are read once, copied into a sealed in-memory file, hashed

@@ -164,7 +164,11 @@ pub fn check_folder(dir: &Path, manifest: &Manifest) -> std::result::Result<(), 
                 "models folder {} is writable by {} (mode {:o}): code could be slipped into it; \
                  make it writable by its owner only (chmod go-w)",
                 folder.display(),
-                if mode & 0o002 != 0 { "others" } else { "its group" },
+                if mode & 0o002 != 0 {
+                    "others"
+                } else {
+                    "its group"
+                },
                 mode & 0o7777
             ));
         }

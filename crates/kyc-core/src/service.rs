@@ -18,18 +18,18 @@ use std::time::Instant;
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
+use crate::audit::ConfigConfirmation;
 use crate::audit::{
     AuditConfig, AuditError, AuditStore, CustomerType, DuplicateReport, EventKind, ImageKind,
     IndexedFields, NewVerification, Permission, RecordReceipt, UserSession, normalize_id_number,
 };
 use crate::config::Config;
+use crate::config_guard;
 use crate::imaging::{self, Decoded, ImageLimits};
 use crate::liveness::LivenessResult;
 use crate::pipeline::{Input, Pipeline, Verification};
 use crate::record::{self, RecordContext};
 use crate::result::VerificationResult;
-use crate::audit::ConfigConfirmation;
-use crate::config_guard;
 use crate::settings::{self, SettingsError, SettingsFile, SettingsInForce};
 use crate::verdict::{Decision, Reason, ReasonCode};
 
@@ -642,7 +642,8 @@ impl VerificationService {
         let settings = shown.cloned().unwrap_or_else(|| self.settings.effective());
         let mut payload = config_guard::describe(&self.settings.config);
         payload["settings"] = serde_json::json!(settings);
-        payload["file"] = serde_json::json!(self.settings.path.as_ref().map(|f| f.display().to_string()));
+        payload["file"] =
+            serde_json::json!(self.settings.path.as_ref().map(|f| f.display().to_string()));
         payload["configuredHash"] = serde_json::json!(self.configured.hash);
         payload["confirmedBy"] = serde_json::json!(self.configured.confirmation);
         let actor = format!("system:{purpose}");

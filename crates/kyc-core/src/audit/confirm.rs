@@ -119,7 +119,10 @@ impl AuditStore {
                 )
                 .optional()?;
             if !matches!(&admin, Some((role, 0)) if role.as_str() == Role::Admin.as_str()) {
-                tracing::warn!(seq, "audit: a configuration confirmer is no longer an admin");
+                tracing::warn!(
+                    seq,
+                    "audit: a configuration confirmer is no longer an admin"
+                );
                 continue;
             }
             return Ok(Some(ConfigConfirmation {
