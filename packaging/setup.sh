@@ -27,6 +27,7 @@ command -v pkg-config >/dev/null || need+=(pkg-config)
 command -v ffmpeg >/dev/null || need+=(ffmpeg)  # test clips -> frame folders (fetch.py testdata)
 # OpenSSL's libcrypto: SQLCipher (the encrypted audit store, built into rusqlite) links it.
 dpkg-query -W -f='${Status}' libssl-dev 2>/dev/null | grep -q 'ok installed' || need+=(libssl-dev)
+[ -x /usr/bin/time ] || need+=(time)  # peak memory of verify (docs/performance.md)
 # libclang for bindgen: nokhwa's V4L2 bindings (the live camera) are generated at build time.
 dpkg-query -W -f='${Status}' libclang-dev 2>/dev/null | grep -q 'ok installed' || need+=(libclang-dev)
 # Fonts of the synthetic documents in tests/document_read.rs and examples/synth_documents.rs.

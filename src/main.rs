@@ -243,12 +243,43 @@ fn print_json<T: Serialize>(value: &T) {
     }
 }
 
-/// The configuration with the match minimum raised to `level` for one call (never lowered).
-fn raise_minimum_level(mut config: Config, level: Option<u8>) -> Config {
+/// The configuration with the match minimum raised to `level` for one call; a level below the
+/// configured one is refused (command-line flags may only tighten the configured policy).
+fn raise_minimum_level(config: &Config, level: Option<u8>) -> Result<Config, String> {
+    let mut asked = config.clone();
     if let Some(level) = level {
-        config.matching.minimum_level = config.matching.minimum_level.max(level);
+        asked.matching.minimum_level = level;
     }
-    config
+    let looser = kyc_core::config_guard::loosened_by_flags(config, &asked);
+    match looser.first() {
+        None => Ok(asked),
+        Some(_) => Err(format!(
+            "--minimum-match-level {} would loosen the configured policy ({}); command-line \
+             flags may only tighten it",
+            asked.matching.minimum_level,
+            looser
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+    }
+}
+
+/// Commands that decide without an audit store run only inside the safe range: a configuration
+/// an administrator confirmed is honoured where it is chained (`verify --record`, the window).
+fn refuse_unsafe_unrecorded(config: &Config) -> Result<(), Error> {
+    let problems = kyc_core::config_guard::unsafe_values(config);
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::UnsafeConfig {
+        reason: format!(
+            "{} (a confirmation is honoured by recorded runs: verify --record and the kiosk \
+             window)",
+            kyc_core::config_guard::refusal(config, &problems)
+        ),
+    })
 }
 
 fn run(cli: Cli) -> Result<i32, Error> {
@@ -265,7 +296,18 @@ fn run(cli: Cli) -> Result<i32, Error> {
             minimum_match_level,
             json,
         }) => {
-            let mut pipeline = Pipeline::load(raise_minimum_level(config, minimum_match_level))?;
+            refuse_unsafe_unrecorded(&config)?;
+            let config = match raise_minimum_level(&config, minimum_match_level) {
+                Ok(c) => c,
+                Err(m) => {
+                    return Ok(kyc_kiosk::cli::liveness::usage(
+                        json,
+                        "flag_loosens_policy",
+                        m,
+                    ));
+                }
+            };
+            let mut pipeline = Pipeline::load(config)?;
             let result = pipeline.match_inputs(Input::File(&a), Input::File(&b))?;
             if json {
                 print_json(&result);
@@ -313,9 +355,20 @@ fn run(cli: Cli) -> Result<i32, Error> {
             // it, the same thresholds the kiosk window decides with; a per-call minimum match
             // level may only raise them.
             let settings_path = settings.or_else(kyc_core::settings::default_path);
-            let mut in_force = SettingsInForce::load(config, settings_path.as_deref())?;
-            in_force.config = raise_minimum_level(in_force.config, minimum_match_level);
-            let config = in_force.config.clone();
+            let in_force = SettingsInForce::load(config, settings_path.as_deref())?;
+            let config = match raise_minimum_level(&in_force.config, minimum_match_level) {
+                Ok(c) => c,
+                Err(m) => {
+                    return Ok(kyc_kiosk::cli::liveness::usage(
+                        json,
+                        "flag_loosens_policy",
+                        m,
+                    ));
+                }
+            };
+            if !record {
+                refuse_unsafe_unrecorded(&in_force.config)?;
+            }
             if kiosk && selfie.is_some() {
                 return Ok(kyc_kiosk::cli::liveness::usage(
                     json,
@@ -328,11 +381,13 @@ fn run(cli: Cli) -> Result<i32, Error> {
             // Open the store first: a broken store must stop before any work is done.
             let mut service = if record {
                 let audit = VerificationService::store_config(&in_force, db.as_deref());
+                // Refuses a configuration outside the safe range that no administrator confirmed.
                 let mut svc = VerificationService::open(in_force, audit)?;
                 // Credentials first: nothing is chained for an unknown caller.
                 let user =
                     kyc_kiosk::cli::auth::authenticate(svc.store_mut(), operator.as_deref())?;
                 svc.sign_in(user);
+                svc.tighten(config.clone())?;
                 svc.record_settings_in_force("cli-verify", None)?;
                 Some(svc)
             } else {
@@ -489,7 +544,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
             }
             Ok(exit::OK)
         }
-        Some(Command::Audit(cmd)) => Ok(kyc_kiosk::cli::audit::run(cmd)?),
+        Some(Command::Audit(cmd)) => Ok(kyc_kiosk::cli::audit::run(
+            cmd.with_config_file(cli.config.clone()),
+        )?),
         Some(Command::EvalImpostors { images }) => {
             let report = kyc_core::bench::eval_impostors(config, &images)?;
             print_json(&report);
@@ -514,18 +571,24 @@ fn run(cli: Cli) -> Result<i32, Error> {
             challenge,
             mirrored,
             json,
-        }) => kyc_kiosk::cli::liveness::run(
-            &config,
-            &kyc_kiosk::cli::liveness::LivenessArgs {
-                frames,
-                fps,
-                challenge,
-                mirrored,
-                json,
-            },
-        ),
+        }) => {
+            refuse_unsafe_unrecorded(&config)?;
+            kyc_kiosk::cli::liveness::run(
+                &config,
+                &kyc_kiosk::cli::liveness::LivenessArgs {
+                    frames,
+                    fps,
+                    challenge,
+                    mirrored,
+                    json,
+                },
+            )
+        }
         Some(Command::Document(cmd)) => kyc_kiosk::cli::document::run(&config, cmd),
-        Some(Command::Demo) => demo(config),
+        Some(Command::Demo) => {
+            refuse_unsafe_unrecorded(&config)?;
+            demo(config)
+        }
         Some(Command::Doctor(args)) => {
             Ok(kyc_kiosk::cli::doctor::run(cli.config.as_deref(), &args))
         }

@@ -139,6 +139,29 @@ pub enum AuditCommand {
         #[command(flatten)]
         filter: FilterArgs,
     },
+    /// Confirm, as an administrator, the configuration in force (configuration file with the
+    /// kiosk settings file laid over it) when it holds values outside the safe range: what is
+    /// unsafe is shown, and the confirmation of exactly this configuration's hash is chained.
+    /// Any later edit changes the hash and needs a new confirmation.
+    ConfirmConfig {
+        /// Store location.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// Who confirms (an administrator).
+        #[command(flatten)]
+        auth: AuthArgs,
+        /// Kiosk settings file laid over the configuration (default: $KYC_KIOSK_SETTINGS or
+        /// <config dir>/kyc-kiosk/kiosk-settings.toml), as the window and `verify --record`
+        /// read it.
+        #[arg(long, value_name = "PATH")]
+        settings: Option<PathBuf>,
+        /// Confirm only if the configuration's sha256 is this one (the hash that was reviewed).
+        #[arg(long, value_name = "SHA256")]
+        hash: Option<String>,
+        /// The configuration file (the global `--config`).
+        #[arg(skip)]
+        config: Option<PathBuf>,
+    },
     /// One-time install step: create the first administrator. The password is read from
     /// --password-file, else `KYC_KIOSK_ADMIN_PASSWORD`, else the first line of standard input.
     CreateAdmin {
@@ -292,6 +315,13 @@ pub fn run_to(cmd: AuditCommand, out: &mut dyn Write) -> Result<i32, AuditError>
             writeln!(out).map_err(io)?;
             Ok(0)
         }
+        AuditCommand::ConfirmConfig {
+            store,
+            auth,
+            settings,
+            hash,
+            config,
+        } => confirm_config(&store, &auth, config, settings, hash.as_deref(), out),
         AuditCommand::CreateAdmin {
             store,
             username,
@@ -326,6 +356,84 @@ pub fn run_to(cmd: AuditCommand, out: &mut dyn Write) -> Result<i32, AuditError>
             Ok(0)
         }
     }
+}
+
+impl AuditCommand {
+    /// The command with the global `--config` file (used by `confirm-config`).
+    #[must_use]
+    pub fn with_config_file(self, file: Option<PathBuf>) -> Self {
+        match self {
+            AuditCommand::ConfirmConfig {
+                store,
+                auth,
+                settings,
+                hash,
+                config,
+            } => AuditCommand::ConfirmConfig {
+                store,
+                auth,
+                settings,
+                hash,
+                config: config.or(file),
+            },
+            other => other,
+        }
+    }
+}
+
+/// `audit confirm-config`: show what is outside the safe range, sign the administrator in and
+/// chain `config_override_confirmed` with the configuration's hash.
+fn confirm_config(
+    store: &StoreArgs,
+    auth: &AuthArgs,
+    config_file: Option<PathBuf>,
+    settings: Option<PathBuf>,
+    pinned: Option<&str>,
+    out: &mut dyn Write,
+) -> Result<i32, AuditError> {
+    use kyc_core::config_guard;
+    let io = |e| AuditError::io("standard output", e);
+    let invalid = |e: &dyn std::fmt::Display| AuditError::InvalidInput(e.to_string());
+    let config = kyc_core::Config::load(config_file.as_deref()).map_err(|e| invalid(&e))?;
+    let settings_path = settings.or_else(kyc_core::settings::default_path);
+    let in_force = kyc_core::settings::SettingsInForce::load(config, settings_path.as_deref())
+        .map_err(|e| invalid(&e))?;
+    let hash = config_guard::config_hash(&in_force.config);
+    let problems = config_guard::unsafe_values(&in_force.config);
+    writeln!(out, "configuration sha256 {hash}").map_err(io)?;
+    if problems.is_empty() {
+        writeln!(
+            out,
+            "every value is inside its safe range: there is nothing to confirm"
+        )
+        .map_err(io)?;
+        return Ok(exit::OK);
+    }
+    writeln!(out, "values outside the safe range:").map_err(io)?;
+    for p in &problems {
+        writeln!(out, "  {p}").map_err(io)?;
+    }
+    if let Some(pin) = pinned
+        && !pin.eq_ignore_ascii_case(&hash)
+    {
+        return Err(AuditError::InvalidInput(format!(
+            "--hash {pin} is not the configuration in force (sha256 {hash}): it changed since it \
+             was reviewed"
+        )));
+    }
+    let mut s = open_existing(store)?;
+    let by = auth.login(&mut s)?;
+    let confirmed = s.confirm_config(&by, &hash, config_guard::describe(&in_force.config));
+    let username = by.username().to_string();
+    s.logout(by)?;
+    let seq = confirmed?;
+    writeln!(
+        out,
+        "confirmed by {username} (event {seq}, config_override_confirmed): this configuration \
+         now runs; any change to it needs a new confirmation"
+    )
+    .map_err(io)?;
+    Ok(exit::OK)
 }
 
 /// The store configuration the CLI arguments describe.

@@ -244,7 +244,8 @@ pub fn list_frames(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 /// # Errors
 /// A message naming the file and what is wrong with it.
 pub fn load_frame(path: &Path, limits: &ImageLimits, seq: u64, t_ms: f64) -> Result<Frame, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    // Capped and type-checked like every other input: a FIFO or device is refused unread.
+    let bytes = imaging::read_capped(path, limits).map_err(|e| e.to_string())?;
     let decoded = imaging::decode_bytes(&bytes, path, limits)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let preview = preview_of(&decoded.rgb);

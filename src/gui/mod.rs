@@ -231,6 +231,7 @@ impl KioskApp {
             settings_path: None,
         });
         let mut ui = view::UiState::default();
+        ui.limits = opts.config.limits;
         if let Some(p) = &opts.document {
             ui.document_path = p.display().to_string();
         }
@@ -686,10 +687,20 @@ pub fn options_with_saved(
             .and_then(settings_file::saved_lang)
             .unwrap_or_default(),
     };
-    let idle = args
-        .idle_timeout
-        .or_else(|| saved.and_then(SettingsFile::idle_timeout_secs))
+    // The configured idle timeout may be shortened on the command line, never lengthened
+    // (command-line flags may only tighten the configured policy).
+    let configured_idle = saved
+        .and_then(SettingsFile::idle_timeout_secs)
         .unwrap_or(120);
+    if let Some(asked) = args.idle_timeout
+        && asked > configured_idle
+    {
+        return Err(format!(
+            "--idle-timeout {asked} is longer than the configured kiosk.idleTimeoutSecs \
+             ({configured_idle}): command-line flags may only tighten the configured policy"
+        ));
+    }
+    let idle = args.idle_timeout.unwrap_or(configured_idle);
     let challenge = match &args.challenge {
         Some(text) => Some(crate::cli::liveness::parse_steps(text)?),
         None => None,
@@ -843,6 +854,15 @@ mod tests {
         assert_eq!(o.source, Some(SourceSpec::Image("/tmp/a.png".into())));
         // The thresholds come from the file whatever the command line says.
         assert_eq!(o.config.decision.approve_at, 80.0);
+        // A longer idle timeout than the configured one loosens the policy: refused.
+        let longer = GuiArgs {
+            idle_timeout: Some(61),
+            ..GuiArgs::default()
+        };
+        let e = options_with_saved(&longer, Config::default(), Some(&saved))
+            .map(|_| ())
+            .unwrap_err();
+        assert!(e.contains("kiosk.idleTimeoutSecs (60)"), "{e}");
     }
 
     #[test]

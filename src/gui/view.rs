@@ -90,6 +90,8 @@ pub struct UiState {
     pub picker: Option<super::picker::FilePicker>,
     /// The folder the picker last imported from.
     pub last_dir: Option<std::path::PathBuf>,
+    /// Limits of imported image files: the configured ones, as the command line uses them.
+    pub limits: kyc_core::imaging::ImageLimits,
     frame_tex: Option<TextureHandle>,
     textures: HashMap<String, TextureHandle>,
     import: Option<(Target, Receiver<Result<Frame, String>>)>,
@@ -150,7 +152,7 @@ impl UiState {
     /// Decode `path` on a short-lived thread as the document's back side.
     pub fn start_back_import(&mut self, path: String) {
         let (tx, rx) = channel();
-        let limits = kyc_core::imaging::ImageLimits::default();
+        let limits = self.limits;
         std::thread::spawn(move || {
             tx.send(capture::load_frame(
                 std::path::Path::new(&path),
@@ -176,7 +178,7 @@ impl UiState {
     pub fn import_file(&mut self, pick_for: super::picker::PickFor, path: &std::path::Path) {
         use super::picker::PickFor;
         let text = path.display().to_string();
-        let limits = kyc_core::imaging::ImageLimits::default();
+        let limits = self.limits;
         match pick_for {
             PickFor::Document => {
                 self.document_path.clone_from(&text);
@@ -1123,7 +1125,8 @@ fn import_row(ui: &mut egui::Ui, s: &Strings, us: &mut UiState, target: Target) 
             )
             .clicked()
         {
-            us.start_import(target, path, kyc_core::imaging::ImageLimits::default());
+            let limits = us.limits;
+            us.start_import(target, path, limits);
         }
         if us.importing() {
             ui.spinner();

@@ -647,8 +647,8 @@ fn minimum_match_level_raises_the_configured_minimum_and_never_lowers_it() {
     let level = plain["matchLevel"].as_u64().unwrap();
     let configured = plain["minimumMatchLevel"].as_u64().unwrap();
     assert_eq!(plain["isMatch"], true);
-    // Asking for a lower minimum keeps the configured one.
-    let low = json(&kiosk(
+    // Asking for a lower minimum than the configured one is refused (flags only tighten).
+    let low = kiosk(
         &[
             "match",
             s(&a),
@@ -658,8 +658,9 @@ fn minimum_match_level_raises_the_configured_minimum_and_never_lowers_it() {
             "--json",
         ],
         &[],
-    ));
-    assert_eq!(low["minimumMatchLevel"].as_u64().unwrap(), configured);
+    );
+    assert_eq!(low.status.code(), Some(2));
+    assert_eq!(json(&low)["error"]["code"], "flag_loosens_policy");
     // The pair's own level is still a match; one above it is not.
     let at = level.to_string();
     let same = json(&kiosk(

@@ -8,6 +8,7 @@ mod passport;
 mod synth;
 
 mod cli;
+mod config_guard_cli;
 mod doctor_cli;
 mod document_cli;
 mod fleet_cli;

@@ -126,6 +126,27 @@ impl Default for RetentionConfig {
     }
 }
 
+/// The 1:N duplicate-enrolment search run before a verification is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DuplicateSearch {
+    /// Search the enrolled templates and ID numbers for this customer (off: nothing is flagged).
+    pub search: bool,
+    /// Cosine at or above which an enrolled face counts as the same person. One search compares
+    /// against every enrolled template, so the default is the strictest match level's cosine
+    /// (false-match rate 1e-6 per pair), which keeps false flags rare at 100k customers.
+    pub cosine: f32,
+}
+
+impl Default for DuplicateSearch {
+    fn default() -> Self {
+        Self {
+            search: true,
+            cosine: 0.69,
+        }
+    }
+}
+
 /// Level words a log filter may use.
 const LEVELS: [&str; 6] = ["trace", "debug", "info", "warn", "error", "off"];
 
@@ -232,6 +253,8 @@ pub struct Config {
     pub weights: Weights,
     /// Decision thresholds.
     pub decision: DecisionPolicy,
+    /// The 1:N duplicate-enrolment search.
+    pub duplicates: DuplicateSearch,
     /// Liveness: challenge rules and the passive-check threshold.
     pub liveness: crate::liveness::LivenessConfig,
     /// ONNX Runtime intra-op threads per model (the kiosk has 2 cores).
@@ -252,6 +275,7 @@ impl Default for Config {
             matching: MatchPolicy::default(),
             weights: Weights::default(),
             decision: DecisionPolicy::default(),
+            duplicates: DuplicateSearch::default(),
             liveness: crate::liveness::LivenessConfig::default(),
             threads: 2,
             models_dir: None,
@@ -361,8 +385,17 @@ impl Config {
         if self.threads == 0 || self.threads > 16 {
             return Err("threads must be 1–16".into());
         }
-        if self.limits.max_bytes == 0 || self.limits.max_megapixels == 0 {
+        if self.limits.max_bytes == 0
+            || self.limits.max_megapixels == 0
+            || self.limits.max_alloc_mib == 0
+        {
             return Err("image limits must be positive".into());
+        }
+        let d = self.duplicates.cosine;
+        if !(d.is_finite() && d > 0.0 && d <= 1.0) {
+            return Err(format!(
+                "duplicates.cosine must be above 0 and at most 1 (got {d})"
+            ));
         }
         Ok(())
     }

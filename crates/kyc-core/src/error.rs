@@ -66,6 +66,22 @@ pub enum InputError {
         /// The limit in force, in megapixels.
         limit_mp: u32,
     },
+    /// Decoding the image would take more memory than the allocation limit allows (a small
+    /// file that decodes huge, e.g. a 16-bit RGBA PNG near the pixel limit).
+    #[error(
+        "{path}: decoding this {format} image needs about {needed_mib} MiB, over the {limit_mib} MiB \
+         allocation limit (limits.maxAllocMib)"
+    )]
+    TooMuchMemory {
+        /// The path given.
+        path: PathBuf,
+        /// The format.
+        format: String,
+        /// Memory the decode would need, in MiB.
+        needed_mib: u64,
+        /// The limit in force, in MiB.
+        limit_mib: u32,
+    },
     /// The image data is damaged.
     #[error("{path}: damaged {format} data: {detail}")]
     Corrupt {
@@ -90,6 +106,7 @@ impl InputError {
             Self::NotAnImage { .. } => "not_an_image",
             Self::Truncated { .. } => "truncated_image",
             Self::TooManyPixels { .. } => "too_many_pixels",
+            Self::TooMuchMemory { .. } => "image_too_large_to_decode",
             Self::Corrupt { .. } => "corrupt_image",
         }
     }
@@ -140,6 +157,12 @@ pub enum Error {
         /// What is wrong.
         reason: String,
     },
+    /// The configuration holds values outside the safe range that no administrator confirmed.
+    #[error("unsafe configuration refused: {reason}")]
+    UnsafeConfig {
+        /// Each unsafe key with its range, the configuration's hash and how to confirm it.
+        reason: String,
+    },
     /// The audit store refused or failed (disk full, corrupt database, wrong key, …).
     #[error("audit store: {0}")]
     Audit(#[from] crate::audit::AuditError),
@@ -166,6 +189,7 @@ impl Error {
             Self::Runtime { .. } => "runtime_unavailable",
             Self::Inference { .. } => "inference_failed",
             Self::Config { .. } => "invalid_config",
+            Self::UnsafeConfig { .. } => "unsafe_config",
             Self::Io { .. } => "io_error",
             Self::Audit(_) => "audit_store",
             Self::Fleet(e) => e.code(),
@@ -177,7 +201,10 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Self::Input(_) => exit::BAD_INPUT,
-            Self::Model { .. } | Self::Runtime { .. } | Self::Config { .. } => exit::SETUP,
+            Self::Model { .. }
+            | Self::Runtime { .. }
+            | Self::Config { .. }
+            | Self::UnsafeConfig { .. } => exit::SETUP,
             Self::Inference { .. } | Self::Io { .. } => exit::INTERNAL,
             Self::Audit(
                 crate::audit::AuditError::InvalidCredentials

@@ -463,18 +463,41 @@ pub fn check_clock(now_ms: i64, build_secs: i64, newest_ms: Option<i64>) -> Chec
 pub fn check_config(path: Option<&Path>, loaded: &crate::Result<Config>) -> Check {
     let shown = path.map(Path::to_path_buf);
     match loaded {
-        Ok(config) => Check::new(
-            "config",
-            Status::Ok,
-            match &shown {
+        Ok(config) => {
+            let problems = crate::config_guard::unsafe_values(config);
+            let from = match &shown {
                 Some(p) => format!("configuration from {}", p.display()),
                 None => "no configuration file: the built-in defaults are in force".to_string(),
-            },
-            json!({
-                "path": shown,
-                "values": values_of(config),
-            }),
-        ),
+            };
+            let (status, summary) = if problems.is_empty() {
+                (Status::Ok, from)
+            } else {
+                (
+                    Status::Warning,
+                    format!(
+                        "{from}: {} value(s) outside the safe range ({}); it runs only once an \
+                         administrator confirms it (kyc-kiosk audit confirm-config)",
+                        problems.len(),
+                        problems
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
+                )
+            };
+            Check::new(
+                "config",
+                status,
+                summary,
+                json!({
+                    "path": shown,
+                    "values": values_of(config),
+                    "configHash": crate::config_guard::config_hash(config),
+                    "unsafe": problems,
+                }),
+            )
+        }
         Err(e) => Check::new(
             "config",
             Status::Error,

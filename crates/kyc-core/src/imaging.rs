@@ -2,6 +2,7 @@
 //! EXIF orientation, and the small pixel operations the pipeline needs.
 
 use std::io::Cursor;
+use std::os::unix::fs::FileTypeExt;
 use std::path::Path;
 
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
@@ -17,6 +18,9 @@ pub struct ImageLimits {
     pub max_bytes: u64,
     /// Largest accepted declared size, in megapixels (stops decompression bombs).
     pub max_megapixels: u32,
+    /// Most memory one decoder may allocate, in MiB (a small file that decodes huge, e.g. a
+    /// 16-bit RGBA PNG, is refused before its pixels are allocated).
+    pub max_alloc_mib: u32,
 }
 
 impl Default for ImageLimits {
@@ -24,6 +28,7 @@ impl Default for ImageLimits {
         Self {
             max_bytes: 15 * 1024 * 1024,
             max_megapixels: 40,
+            max_alloc_mib: 192,
         }
     }
 }
@@ -89,26 +94,49 @@ fn png_is_complete(bytes: &[u8]) -> bool {
     tail.windows(4).any(|w| w == b"IEND")
 }
 
-/// Read and decode an untrusted image file, enforcing `limits`.
+/// Read an untrusted file whole, refusing anything but a regular file and reading at most
+/// `limits.max_bytes` (+1 to tell an oversized file): a FIFO, a device such as `/dev/zero` or a
+/// directory reports size 0 but is refused from the opened handle's type before any read, and a
+/// file that grows while it is read stops at the cap.
 ///
 /// # Errors
-/// A specific [`InputError`] for a missing, unreadable, oversized, unsupported, non-image,
-/// truncated, corrupt or over-large (pixel count) file.
-pub fn decode_file(path: &Path, limits: &ImageLimits) -> Result<Decoded, InputError> {
-    let meta = std::fs::metadata(path).map_err(|source| match source.kind() {
-        std::io::ErrorKind::NotFound => InputError::NotFound {
-            path: path.to_path_buf(),
-        },
-        _ => InputError::Unreadable {
-            path: path.to_path_buf(),
-            source,
-        },
-    })?;
-    if !meta.is_file() {
-        return Err(InputError::Unreadable {
-            path: path.to_path_buf(),
-            source: std::io::Error::other("not a regular file"),
-        });
+/// `NotFound`, `Unreadable` (not a regular file, or the read fails) or `TooLarge`.
+pub fn read_capped(path: &Path, limits: &ImageLimits) -> Result<Vec<u8>, InputError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let unreadable = |source: std::io::Error| InputError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    };
+    // O_NONBLOCK: opening a FIFO with no writer would otherwise wait for one.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => InputError::NotFound {
+                path: path.to_path_buf(),
+            },
+            _ => unreadable(source),
+        })?;
+    // The type of what was opened, not of what the path named a moment earlier.
+    let meta = file.metadata().map_err(unreadable)?;
+    let kind = meta.file_type();
+    if !kind.is_file() {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo() {
+            "a FIFO (named pipe)"
+        } else if kind.is_char_device() || kind.is_block_device() {
+            "a device"
+        } else if kind.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        return Err(unreadable(std::io::Error::other(format!(
+            "{what}, not a regular file"
+        ))));
     }
     if meta.len() > limits.max_bytes {
         return Err(InputError::TooLarge {
@@ -117,10 +145,26 @@ pub fn decode_file(path: &Path, limits: &ImageLimits) -> Result<Decoded, InputEr
             limit: limits.max_bytes,
         });
     }
-    let bytes = std::fs::read(path).map_err(|source| InputError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let cap = limits.max_bytes.saturating_add(1);
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(cap).read_to_end(&mut bytes).map_err(unreadable)?;
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(InputError::TooLarge {
+            path: path.to_path_buf(),
+            bytes: bytes.len() as u64,
+            limit: limits.max_bytes,
+        });
+    }
+    Ok(bytes)
+}
+
+/// Read and decode an untrusted image file, enforcing `limits` (see [`read_capped`]).
+///
+/// # Errors
+/// A specific [`InputError`] for a missing, unreadable, oversized, unsupported, non-image,
+/// truncated, corrupt or over-large (pixel count or decoding memory) file.
+pub fn decode_file(path: &Path, limits: &ImageLimits) -> Result<Decoded, InputError> {
+    let bytes = read_capped(path, limits)?;
     decode_bytes(&bytes, path, limits)
 }
 
@@ -201,16 +245,25 @@ pub fn decode_bytes(
     };
 
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
-    let mut image_limits = image::Limits::default();
     let max_pixels = u64::from(limits.max_megapixels) * 1_000_000;
-    image_limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(64 << 20));
-    reader.limits(image_limits);
-    let mut decoder = reader.into_decoder().map_err(classify)?;
+    let max_alloc = u64::from(limits.max_alloc_mib) << 20;
+    reader.limits(image_limits_for(max_alloc));
+    let too_much = |needed: u64| InputError::TooMuchMemory {
+        path: p(),
+        format: name.to_uppercase(),
+        needed_mib: needed.div_ceil(1 << 20),
+        limit_mib: limits.max_alloc_mib,
+    };
+    let mut decoder = reader.into_decoder().map_err(|e| match e {
+        image::ImageError::Limits(_) => too_much(max_alloc.saturating_add(1)),
+        other => classify(other),
+    })?;
     let (width, height) = decoder.dimensions();
     if width == 0 || height == 0 {
         return Err(corrupt("zero-sized image".to_string()));
     }
-    if u64::from(width) * u64::from(height) > max_pixels {
+    let pixels = u64::from(width) * u64::from(height);
+    if pixels > max_pixels {
         return Err(InputError::TooManyPixels {
             path: p(),
             width,
@@ -218,20 +271,91 @@ pub fn decode_bytes(
             limit_mp: limits.max_megapixels,
         });
     }
+    // What the decode holds at once: the decoder's own buffer at its native depth, plus the
+    // 8-bit RGB copy when the native one is anything else. Refused from the header, before a
+    // byte of pixels is allocated.
+    let native = decoder.total_bytes();
+    let needed = if format == ImageFormat::Jpeg {
+        // The decode and its completeness check's second decode (see
+        // `jpeg_reads_past_its_data`) are held at once.
+        native.saturating_mul(2)
+    } else if decoder.color_type() == image::ColorType::Rgb8 {
+        native
+    } else {
+        native.saturating_add(pixels.saturating_mul(3))
+    };
+    if needed > max_alloc {
+        return Err(too_much(needed));
+    }
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let mut img = DynamicImage::from_decoder(decoder).map_err(classify)?;
-    img.apply_orientation(orientation);
-    let rgb = match img {
-        DynamicImage::ImageRgb8(rgb) => rgb,
-        other => other.to_rgb8(),
+    let img = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+        image::ImageError::Limits(_) => too_much(needed.max(max_alloc.saturating_add(1))),
+        other => classify(other),
+    })?;
+    // A JPEG cut short with its end marker put back decodes "successfully": the decoder reads
+    // zero bits past the data and fills the rest in. The same stream with one-bits put before
+    // the end marker decodes to the same pixels only if the decoder never read past the data.
+    if format == ImageFormat::Jpeg && jpeg_reads_past_its_data(bytes, &img, max_alloc) {
+        return Err(truncated(
+            "the image data ends before the image does: the decoder filled the rest in".to_string(),
+        ));
+    }
+    // To 8-bit RGB first (the native buffer is dropped right after), then upright: the
+    // rotation copies the small image, not a 16-bit or RGBA one.
+    let mut rgb = match img {
+        DynamicImage::ImageRgb8(rgb) => DynamicImage::ImageRgb8(rgb),
+        other => DynamicImage::ImageRgb8(other.to_rgb8()),
+    };
+    rgb.apply_orientation(orientation);
+    let DynamicImage::ImageRgb8(rgb) = rgb else {
+        return Err(corrupt(
+            "unexpected pixel layout after conversion".to_string(),
+        ));
     };
     Ok(Decoded {
         rgb,
         format: name,
         file_bytes: bytes.len() as u64,
     })
+}
+
+/// The image crate's limits with `max_alloc` bytes for one decode.
+fn image_limits_for(max_alloc: u64) -> image::Limits {
+    let mut l = image::Limits::default();
+    l.max_alloc = Some(max_alloc);
+    l
+}
+
+/// Whether decoding `bytes` read past its entropy-coded data: the stream is decoded again with
+/// stuffed one-bytes (`FF 00`) put before its end marker; a decoder that ran out of data reads
+/// them instead of the zeros it pads with, and its pixels change. A complete stream's pixels
+/// never depend on what follows its last MCU.
+fn jpeg_reads_past_its_data(bytes: &[u8], decoded: &DynamicImage, max_alloc: u64) -> bool {
+    let Some(last_sos) = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]) else {
+        return false;
+    };
+    let Some(eoi) = bytes[last_sos..]
+        .windows(2)
+        .position(|w| w == [0xFF, 0xD9])
+        .map(|p| p + last_sos)
+    else {
+        return false;
+    };
+    let mut padded = Vec::with_capacity(bytes.len() + 1024);
+    padded.extend_from_slice(&bytes[..eoi]);
+    for _ in 0..512 {
+        padded.extend_from_slice(&[0xFF, 0x00]);
+    }
+    padded.extend_from_slice(&bytes[eoi..]);
+    let mut reader = ImageReader::with_format(Cursor::new(padded.as_slice()), ImageFormat::Jpeg);
+    reader.limits(image_limits_for(max_alloc));
+    match reader.decode() {
+        Ok(other) => other.as_bytes() != decoded.as_bytes(),
+        // A stream that fails only once one-bits follow its data read into them.
+        Err(_) => true,
+    }
 }
 
 /// Luma (BT.601) of an RGB pixel, 0..255.

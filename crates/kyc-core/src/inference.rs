@@ -56,6 +56,92 @@ pub struct ModelInfo {
 
 static ENVIRONMENT: OnceLock<std::result::Result<Environment, String>> = OnceLock::new();
 
+/// The sealed in-memory copy of the verified library that ONNX Runtime was loaded from.
+static RUNTIME_IMAGE: OnceLock<std::fs::File> = OnceLock::new();
+
+/// Name the sealed copy shows in `/proc/self/maps` (as `/memfd:kyc-onnxruntime (deleted)`).
+pub const RUNTIME_MEMFD_NAME: &str = "kyc-onnxruntime";
+
+/// Copy `bytes` into an anonymous in-memory file sealed against writing, growing, shrinking
+/// and further seal changes: nothing, not even this process, can alter it after this returns.
+fn sealed_copy(bytes: &[u8]) -> std::io::Result<std::fs::File> {
+    use rustix::fs::{MemfdFlags, SealFlags};
+    use std::io::Write;
+    let fd = rustix::fs::memfd_create(
+        RUNTIME_MEMFD_NAME,
+        MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+    )?;
+    let mut file = std::fs::File::from(fd);
+    file.write_all(bytes)?;
+    rustix::fs::fcntl_add_seals(
+        &file,
+        SealFlags::WRITE | SealFlags::GROW | SealFlags::SHRINK | SealFlags::SEAL,
+    )?;
+    Ok(file)
+}
+
+/// sha256 of a file's whole content, read through its open handle (never by path).
+fn sha256_of_open(file: &std::fs::File) -> std::io::Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::os::unix::fs::FileExt;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut offset = 0u64;
+    loop {
+        let n = file.read_at(&mut buf, offset)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        offset += n as u64;
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// What this process runs as ONNX Runtime: the files mapped into it and the hash of the bytes
+/// it was loaded from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadedRuntime {
+    /// The path `dlopen` was given (`/proc/self/fd/N`, the sealed copy).
+    pub loaded_from: String,
+    /// sha256 of the sealed copy's content, read now.
+    pub sha256: String,
+    /// Distinct file names of this process's executable mappings that hold ONNX Runtime.
+    pub mappings: Vec<String>,
+}
+
+/// The runtime this process loaded, if it loaded one: the sealed copy's hash (read again now)
+/// and the mappings `/proc/self/maps` shows for it.
+///
+/// # Errors
+/// The sealed copy or `/proc/self/maps` cannot be read.
+pub fn loaded_runtime() -> std::io::Result<Option<LoadedRuntime>> {
+    use std::os::fd::AsRawFd;
+    let Some(file) = RUNTIME_IMAGE.get() else {
+        return Ok(None);
+    };
+    let maps = std::fs::read_to_string("/proc/self/maps")?;
+    // Executable mappings only: ONNX Runtime's code (it also maps data files of its own).
+    let mut mappings: Vec<String> = maps
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .nth(1)
+                .is_some_and(|perms| perms.contains('x'))
+        })
+        .filter_map(|l| l.find('/').map(|i| l[i..].to_string()))
+        .filter(|p| p.contains("onnxruntime"))
+        .collect();
+    mappings.sort();
+    mappings.dedup();
+    Ok(Some(LoadedRuntime {
+        loaded_from: format!("/proc/self/fd/{}", file.as_raw_fd()),
+        sha256: sha256_of_open(file)?,
+        mappings,
+    }))
+}
+
 /// ONNX Runtime, loaded from the verified library in the models folder.
 pub struct Runtime {
     dir: PathBuf,
@@ -84,22 +170,35 @@ impl Runtime {
             reason,
             fetch: FETCH_COMMAND,
         };
+        // A folder others can write to, or one holding libraries besides the runtime, is
+        // refused before anything in it is read.
+        models::check_folder(dir, &manifest).map_err(&runtime_error)?;
         let environment = ENVIRONMENT.get_or_init(|| {
             let started = Instant::now();
-            // The library is hashed before it is mapped into the process.
+            // The library's bytes are read once, copied into a sealed in-memory file, hashed
+            // there, and that file is what the dynamic loader maps: a swap of the file on disk
+            // after this read changes nothing, and `$ORIGIN` no longer names the models folder.
             let bytes = std::fs::read(&lib).map_err(|e| match e.kind() {
                 std::io::ErrorKind::NotFound => "file is missing".to_string(),
                 _ => format!("cannot read: {e}"),
             })?;
-            let actual = models::sha256_hex(&bytes);
+            let sealed =
+                sealed_copy(&bytes).map_err(|e| format!("cannot make a sealed copy: {e}"))?;
+            drop(bytes);
+            let actual = sha256_of_open(&sealed)
+                .map_err(|e| format!("cannot read the sealed copy back: {e}"))?;
             if actual != manifest.runtime.sha256 {
                 return Err(format!(
                     "sha256 is {actual}, the manifest expects {}: the file is altered or incomplete",
                     manifest.runtime.sha256
                 ));
             }
-            drop(bytes);
-            let builder = ort::init_from(&lib).map_err(|e| format!("cannot load: {e}"))?;
+            let image = RUNTIME_IMAGE.get_or_init(|| sealed);
+            let fd_path = {
+                use std::os::fd::AsRawFd;
+                format!("/proc/self/fd/{}", image.as_raw_fd())
+            };
+            let builder = ort::init_from(&fd_path).map_err(|e| format!("cannot load: {e}"))?;
             // With ort's `tracing` feature the runtime's own messages arrive as `tracing`
             // events (target `ort::logging`); the runtime is told to send only what the
             // subscriber in place would keep, so verbose messages are not even formatted.

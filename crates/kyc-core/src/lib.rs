@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod bench;
 pub mod config;
+pub mod config_guard;
 pub mod decision;
 pub mod document;
 pub mod error;

@@ -119,6 +119,111 @@ pub fn models_dir() -> PathBuf {
     dirs::data_dir().map_or(source, |d| d.join("kyc-kiosk").join("models"))
 }
 
+/// Whether a file name is a shared library (`libx.so`, `libx.so.1`, `libx.so.1.2.3`).
+fn is_shared_library(name: &str) -> bool {
+    name.ends_with(".so") || name.contains(".so.")
+}
+
+/// The user this process runs as (the owner of `/proc/self`).
+fn process_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
+}
+
+/// Refuse a models folder code could be slipped into: the folder (and the runtime's own
+/// folder) writable by group or others or owned by a user other than root or this process's,
+/// a parent folder up to `/` likewise (a world-writable parent passes only with the sticky bit,
+/// as `/tmp` has it: others cannot rename what is in it), or a shared library in the folder
+/// other than the verified runtime (the dynamic loader would take one of the runtime's
+/// dependencies from there).
+///
+/// # Errors
+/// A message naming the folder or file and what is wrong.
+pub fn check_folder(dir: &Path, manifest: &Manifest) -> std::result::Result<(), String> {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let me = process_uid();
+    let owner_ok = |uid: u32| uid == 0 || Some(uid) == me;
+    let Ok(root) = dir.canonicalize() else {
+        // A missing folder is reported by the reads that follow (with the fetch command).
+        return Ok(());
+    };
+    let runtime_dir = root
+        .join(&manifest.runtime.file)
+        .parent()
+        .map_or_else(|| root.clone(), Path::to_path_buf);
+    let mut own = vec![root.clone()];
+    if runtime_dir != root && runtime_dir.is_dir() {
+        own.push(runtime_dir.clone());
+    }
+    for folder in &own {
+        let meta = std::fs::metadata(folder)
+            .map_err(|e| format!("models folder {}: cannot inspect: {e}", folder.display()))?;
+        let mode = meta.permissions().mode();
+        if mode & 0o022 != 0 {
+            return Err(format!(
+                "models folder {} is writable by {} (mode {:o}): code could be slipped into it; \
+                 make it writable by its owner only (chmod go-w)",
+                folder.display(),
+                if mode & 0o002 != 0 {
+                    "others"
+                } else {
+                    "its group"
+                },
+                mode & 0o7777
+            ));
+        }
+        if !owner_ok(meta.uid()) {
+            return Err(format!(
+                "models folder {} is owned by user {}, neither root nor the user the kiosk runs \
+                 as",
+                folder.display(),
+                meta.uid()
+            ));
+        }
+    }
+    for parent in root.ancestors().skip(1) {
+        let meta = std::fs::metadata(parent)
+            .map_err(|e| format!("folder {}: cannot inspect: {e}", parent.display()))?;
+        let mode = meta.permissions().mode();
+        if mode & 0o022 != 0 && mode & 0o1000 == 0 {
+            return Err(format!(
+                "{} (a parent of the models folder) is writable by group or others without the \
+                 sticky bit (mode {:o}): the models folder could be replaced",
+                parent.display(),
+                mode & 0o7777
+            ));
+        }
+        if !owner_ok(meta.uid()) {
+            return Err(format!(
+                "{} (a parent of the models folder) is owned by user {}, neither root nor the \
+                 user the kiosk runs as",
+                parent.display(),
+                meta.uid()
+            ));
+        }
+    }
+    let runtime_name = Path::new(&manifest.runtime.file)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    for folder in &own {
+        let entries = std::fs::read_dir(folder)
+            .map_err(|e| format!("models folder {}: cannot list: {e}", folder.display()))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let is_runtime = *folder == runtime_dir && name == runtime_name;
+            if is_shared_library(&name) && !is_runtime {
+                return Err(format!(
+                    "models folder {} holds an unexpected shared library {name}: only the \
+                     verified ONNX Runtime ({runtime_name}) belongs there; remove it",
+                    folder.display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Read a fetched file and check its sha256 against the manifest; returns the bytes.
 ///
 /// # Errors

@@ -45,9 +45,10 @@ pub fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// Open the audit store at `db` (or the default location), with the 1:N duplicate threshold set
-/// to the strictest match level: one search compares against every enrolled template, so a
-/// per-pair false-match rate of 1e-6 keeps false duplicate flags rare even at 100k customers.
+/// Open the audit store at `db` (or the default location), with the 1:N duplicate threshold of
+/// `[duplicates]` (by default the strictest match level's cosine: one search compares against
+/// every enrolled template, so a per-pair false-match rate of 1e-6 keeps false duplicate flags
+/// rare even at 100k customers).
 ///
 /// # Errors
 /// When the database or its key cannot be opened.
@@ -63,9 +64,7 @@ pub fn store_config(config: &Config, db: Option<&std::path::Path>) -> AuditConfi
         Some(path) => AuditConfig::at(path),
         None => AuditConfig::default(),
     };
-    if let Some(strictest) = config.matching.levels.last() {
-        cfg.duplicate_threshold = strictest.cosine;
-    }
+    cfg.duplicate_threshold = config.duplicates.cosine;
     cfg
 }
 
@@ -174,7 +173,11 @@ pub fn record_decided(
 ) -> Result<VerificationResult, AuditError> {
     let mut result = verification.result.clone();
     let id_number = ctx.claimed_id_number;
-    if let Some(template) = verification.selfie_template.as_deref() {
+    if let Some(template) = verification
+        .selfie_template
+        .as_deref()
+        .filter(|_| config.duplicates.search)
+    {
         let dup = store.check_duplicates(template, id_number)?;
         apply_duplicates(&mut result, &dup);
     }
@@ -186,6 +189,8 @@ pub fn record_decided(
         "weights": config.weights,
         "decision": config.decision,
         "face": config.face,
+        "duplicates": config.duplicates,
+        "configHash": crate::config_guard::config_hash(config),
     });
     let portrait_png = verification.portrait.as_ref().and_then(png);
     let document_png = if ctx.document_bytes.is_none() {

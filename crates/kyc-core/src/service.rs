@@ -18,12 +18,14 @@ use std::time::Instant;
 use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
+use crate::audit::ConfigConfirmation;
 use crate::audit::{
     AuditConfig, AuditError, AuditStore, CustomerType, DuplicateReport, EventKind, ImageKind,
     IndexedFields, NewVerification, Permission, PurgeReport, RecordReceipt, UserSession,
     normalize_id_number,
 };
 use crate::config::Config;
+use crate::config_guard;
 use crate::imaging::{self, Decoded, ImageLimits};
 use crate::liveness::LivenessResult;
 use crate::pipeline::{Input, Pipeline, Verification};
@@ -85,6 +87,13 @@ pub enum ServiceError {
         /// The limit.
         limit: u32,
     },
+    /// The configuration holds values outside the safe range and no administrator confirmed it
+    /// (the message names each key and its range, and the configuration's hash).
+    #[error("configuration refused: {0}")]
+    UnsafeConfig(String),
+    /// A command-line flag asked for a looser value than the configured one.
+    #[error("command-line flags may only tighten the configured policy: {0}")]
+    FlagLoosens(String),
     /// An open-session marker that cannot be written, read or removed.
     #[error("open-session marker {path}: {message}")]
     Marker {
@@ -101,6 +110,7 @@ impl From<ServiceError> for crate::Error {
             ServiceError::Audit(a) => crate::Error::Audit(a),
             ServiceError::Core(c) => c,
             ServiceError::Settings(s) => s.into(),
+            ServiceError::UnsafeConfig(reason) => crate::Error::UnsafeConfig { reason },
             ServiceError::EmptyCapture(_) => crate::Error::Input(crate::InputError::NotAnImage {
                 path: PathBuf::from(e.to_string()),
             }),
@@ -395,6 +405,15 @@ pub struct VerificationService {
     next_id: u64,
     /// When the retention purge last ran (`None`: not yet).
     last_retention: Option<Instant>,
+    /// The configured policy's hash and its administrator's confirmation (when it needed one).
+    configured: ConfiguredPolicy,
+}
+
+/// The policy the service was opened with, before any command-line tightening.
+#[derive(Debug, Clone)]
+struct ConfiguredPolicy {
+    hash: String,
+    confirmation: Option<ConfigConfirmation>,
 }
 
 /// How often the kiosk runs the retention purge ([`VerificationService::retention_if_due`]).
@@ -407,6 +426,37 @@ impl std::fmt::Debug for VerificationService {
             .field("user", &self.user.as_ref().map(UserSession::username))
             .field("session", &self.session.as_ref().map(Session::id))
             .finish_non_exhaustive()
+    }
+}
+
+/// `Ok(None)` for a configuration inside the safe range, the chained confirmation of an unsafe
+/// one, else [`ServiceError::UnsafeConfig`] naming each unsafe key and its range.
+fn confirmed_or_refused(
+    store: &AuditStore,
+    config: &Config,
+) -> Result<Option<ConfigConfirmation>, ServiceError> {
+    let problems = config_guard::unsafe_values(config);
+    if problems.is_empty() {
+        return Ok(None);
+    }
+    match store.config_confirmation(&config_guard::config_hash(config))? {
+        Some(c) => {
+            tracing::warn!(
+                seq = c.seq,
+                unsafe_keys = problems.len(),
+                "configuration outside the safe range, confirmed by an administrator"
+            );
+            Ok(Some(c))
+        }
+        None => {
+            tracing::error!(
+                unsafe_keys = problems.len(),
+                "configuration outside the safe range refused"
+            );
+            Err(ServiceError::UnsafeConfig(config_guard::refusal(
+                config, &problems,
+            )))
+        }
     }
 }
 
@@ -441,6 +491,12 @@ impl VerificationService {
     pub fn open(settings: SettingsInForce, audit: AuditConfig) -> Result<Self, ServiceError> {
         let store = AuditStore::open(audit)?;
         let markers = markers_dir(store.db_path());
+        // An unsafe configuration stops here, before anything is recorded with it.
+        let confirmation = confirmed_or_refused(&store, &settings.config)?;
+        let configured = ConfiguredPolicy {
+            hash: config_guard::config_hash(&settings.config),
+            confirmation,
+        };
         let mut svc = VerificationService {
             settings,
             store,
@@ -452,6 +508,7 @@ impl VerificationService {
             recovered: Vec::new(),
             next_id: 0,
             last_retention: None,
+            configured,
         };
         svc.recover_crashed()?;
         // Retention runs by itself at start; a failure (e.g. a trail that disagrees with its
@@ -592,6 +649,38 @@ impl VerificationService {
         Ok(())
     }
 
+    /// Apply command-line flags to the configuration in force: `asked` may only be stricter
+    /// than it, key by key (a higher minimum match level, a higher approval threshold, …).
+    ///
+    /// # Errors
+    /// [`ServiceError::FlagLoosens`] naming each looser key and the configured value.
+    pub fn tighten(&mut self, asked: Config) -> Result<(), ServiceError> {
+        let looser = config_guard::loosened_by_flags(&self.settings.config, &asked);
+        if !looser.is_empty() {
+            return Err(ServiceError::FlagLoosens(
+                looser
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ));
+        }
+        asked.validate().map_err(SettingsError::Invalid)?;
+        if let Some(p) = self.pipeline.as_mut() {
+            p.set_thresholds(asked.matching.clone(), asked.decision)
+                .map_err(SettingsError::Invalid)?;
+        }
+        self.settings.config = asked;
+        Ok(())
+    }
+
+    /// The administrator's confirmation the configured policy runs under (`None`: it is inside
+    /// the safe range and needed none).
+    #[must_use]
+    pub fn config_confirmation(&self) -> Option<&ConfigConfirmation> {
+        self.configured.confirmation.as_ref()
+    }
+
     /// Where changed settings are saved (`None`: they last until the service closes).
     pub fn set_settings_path(&mut self, path: Option<PathBuf>) {
         self.settings.path = path;
@@ -614,10 +703,12 @@ impl VerificationService {
         shown: Option<&SettingsFile>,
     ) -> Result<i64, ServiceError> {
         let settings = shown.cloned().unwrap_or_else(|| self.settings.effective());
-        let payload = serde_json::json!({
-            "settings": settings,
-            "file": self.settings.path.as_ref().map(|f| f.display().to_string()),
-        });
+        let mut payload = config_guard::describe(&self.settings.config);
+        payload["settings"] = serde_json::json!(settings);
+        payload["file"] =
+            serde_json::json!(self.settings.path.as_ref().map(|f| f.display().to_string()));
+        payload["configuredHash"] = serde_json::json!(self.configured.hash);
+        payload["confirmedBy"] = serde_json::json!(self.configured.confirmation);
         let actor = format!("system:{purpose}");
         Ok(self
             .store
@@ -642,12 +733,19 @@ impl VerificationService {
             user.require(Permission::Settings)?;
         }
         let next = after.overlay(&self.settings.config)?;
+        // A change into the unsafe range needs the administrator's confirmation of exactly the
+        // configuration it makes.
+        let confirmation = confirmed_or_refused(&self.store, &next)?;
         let path = self.settings.path.clone();
         let payload = serde_json::json!({
             "before": before,
             "after": after,
             "changed": after.changed_keys(before),
             "file": path.as_ref().map(|f| f.display().to_string()),
+            "configHashBefore": config_guard::config_hash(&self.settings.config),
+            "configHash": config_guard::config_hash(&next),
+            "unsafe": config_guard::unsafe_values(&next),
+            "confirmedBy": confirmation,
         });
         self.store.append(
             EventKind::SettingsChanged.as_str(),
@@ -919,7 +1017,8 @@ impl VerificationService {
         );
         crate::decision::apply_failed_attempts(&mut verification.result, s.failed_challenges);
         progress(Stage::Duplicates);
-        let duplicates = match verification.selfie_template.as_deref() {
+        let search = self.settings.config.duplicates.search;
+        let duplicates = match verification.selfie_template.as_deref().filter(|_| search) {
             Some(t) => self
                 .store
                 .check_duplicates(t, s.claim.id_number.as_deref())?,

@@ -54,6 +54,7 @@ const RESERVED: &[&str] = &[
     EV_USER_ENABLED,
     EV_USER_PASSWORD,
     EV_USER_UNLOCKED,
+    super::confirm::EV_CONFIG_CONFIRMED,
 ];
 
 /// An administrator changed a user's role.
@@ -290,7 +291,7 @@ fn canonical(ts_ms: i64, kind: &str, actor: &str, vid: Option<i64>, payload: &st
     out
 }
 
-fn event_hash(
+pub(crate) fn event_hash(
     keys: &AuditKeys,
     prev: &[u8],
     ts_ms: i64,

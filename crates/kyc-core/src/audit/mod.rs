@@ -53,6 +53,7 @@
 mod anchor;
 mod chain;
 mod cipher;
+mod confirm;
 mod crypto;
 mod error;
 mod export;
@@ -65,6 +66,7 @@ mod users;
 
 pub use anchor::{Anchor, AnchorRead, read as read_anchor};
 pub use chain::{Problem, VerificationCanon, VerifyReport};
+pub use confirm::ConfigConfirmation;
 pub use crypto::{AuditKeys, KeyState};
 pub use error::AuditError;
 pub use export::{ExportFormat, Stats, TIME_BUCKETS_MS, TimeBucket, TimeSummary};
