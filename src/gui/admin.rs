@@ -222,7 +222,7 @@ mod tests {
         let f = st.admin.form.clone().unwrap();
         assert_eq!(f.approve_at, "70");
         assert_eq!(f.brightness_min, "20");
-        assert_eq!(f.minimum_level, 2);
+        assert_eq!(f.minimum_level, 3);
         assert_eq!(f.idle_timeout, "120");
         assert!(f.camera.is_none() && !f.no_source);
         assert!(apply_form(&mut st).is_none());
@@ -234,7 +234,7 @@ mod tests {
         let mut st = signed_in(Role::Admin);
         let f = st.admin.form.as_mut().unwrap();
         f.approve_at = "82,5".into(); // a decimal comma is accepted
-        f.minimum_level = 3;
+        f.minimum_level = 4;
         f.idle_timeout = "300".into();
         let Some(Job::Admin(AdminJob::ApplySettings {
             before,
@@ -246,7 +246,7 @@ mod tests {
         };
         assert_eq!(before.decision.approve_at, 70.0);
         assert_eq!(after.decision.approve_at, 82.5);
-        assert_eq!(after.minimum_level, 3);
+        assert_eq!(after.minimum_level, 4);
         assert_eq!(after.idle_timeout_secs, 300);
         assert_eq!(
             after.source, before.source,

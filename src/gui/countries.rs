@@ -134,6 +134,27 @@ pub fn id_type_label(t: IdType, lang: Lang) -> &'static str {
         }
         IdType::KenyaKraPin => "KRA PIN",
         IdType::UgandaNin => "NIN",
+        IdType::CoteDivoireNni => {
+            if fr {
+                "Carte nationale d'identité (NNI)"
+            } else {
+                "National ID card (NNI)"
+            }
+        }
+        IdType::SenegalNin => {
+            if fr {
+                "Carte d'identité CEDEAO (NIN)"
+            } else {
+                "ECOWAS ID card (NIN)"
+            }
+        }
+        IdType::CameroonCni => {
+            if fr {
+                "Carte nationale d'identité (CNI)"
+            } else {
+                "National ID card (CNI)"
+            }
+        }
         IdType::Passport => {
             if fr {
                 "Passeport"
@@ -170,8 +191,8 @@ mod tests {
                 IdType::Passport
             ]
         );
-        // A country without national types in the core: the passport alone.
-        assert_eq!(id_types("SN"), [IdType::Passport]);
+        assert_eq!(id_types("SN"), [IdType::SenegalNin, IdType::Passport]);
+        assert_eq!(id_types("CM"), [IdType::CameroonCni, IdType::Passport]);
         for c in COUNTRIES {
             assert!(id_types(c.code).contains(&IdType::Passport), "{}", c.code);
             assert_eq!(by_code(&c.code.to_ascii_lowercase()), Some(&c));

@@ -99,7 +99,10 @@ impl Kiosk {
 
     /// (actor, payload) of every event of `kind`, oldest first.
     fn events(&self, kind: &str) -> Vec<(String, Value)> {
-        let conn = rusqlite::Connection::open(self.db()).unwrap();
+        let conn = kyc_core::audit::AuditStore::raw_connection(&kyc_core::audit::AuditConfig::at(
+            self.db(),
+        ))
+        .unwrap();
         let mut q = conn
             .prepare("SELECT actor, payload FROM events WHERE kind = ?1 ORDER BY seq")
             .unwrap();
@@ -143,7 +146,7 @@ fn a_lax_configuration_runs_only_once_an_administrator_confirmed_exactly_it() {
     assert_eq!(refused.status.code(), Some(4), "{}", text(&refused));
     let t = text(&refused);
     for key in [
-        "matching.minimumLevel = 1 (safe: ≥ 2",
+        "matching.minimumLevel = 1 (safe: ≥ 3",
         "matching.thresholdCosine = 0.05",
         "decision.approveAt = 20 (safe: ≥ 70",
         "duplicates.search = false (safe: true",
@@ -189,7 +192,9 @@ fn a_lax_configuration_runs_only_once_an_administrator_confirmed_exactly_it() {
         line.trim_start_matches("configuration sha256 ").to_string()
     };
     {
-        let conn = rusqlite::Connection::open(k.db()).unwrap();
+        let conn =
+            kyc_core::audit::AuditStore::raw_connection(&kyc_core::audit::AuditConfig::at(k.db()))
+                .unwrap();
         let (seq, head): (i64, Vec<u8>) = conn
             .query_row(
                 "SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1",
@@ -208,7 +213,9 @@ fn a_lax_configuration_runs_only_once_an_administrator_confirmed_exactly_it() {
     let forged = k.verify_other_person(&[]);
     assert_eq!(forged.status.code(), Some(4), "{}", text(&forged));
     {
-        let conn = rusqlite::Connection::open(k.db()).unwrap();
+        let conn =
+            kyc_core::audit::AuditStore::raw_connection(&kyc_core::audit::AuditConfig::at(k.db()))
+                .unwrap();
         conn.execute(
             "DELETE FROM events WHERE kind = 'config_override_confirmed'",
             [],

@@ -168,7 +168,15 @@ fn check_queue_filters(h: &mut Harness<'_, KioskApp>, approved: i64, referred: i
     h.state_mut().state.review.filter.decision = Some(Decision::Refer);
     assert_eq!(apply_filters(h), vec![referred]);
     h.state_mut().state.review.filter.decision = None;
+    // Lay out the filters as they are now (the decision filter's width changed), so the click
+    // lands on the field.
+    h.run_steps(2);
     type_into(h, EN.agent, "kofi");
+    assert_eq!(
+        h.state().state.review.filter.agent,
+        "kofi",
+        "the agent filter took the typing"
+    );
     assert_eq!(apply_filters(h), Vec::<i64>::new());
     h.state_mut().state.review.filter.agent = "ama".into();
     assert_eq!(apply_filters(h).len(), 2);
@@ -355,7 +363,10 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
     );
     // The consent is kept in the record's result.
     {
-        let conn = kyc_core::audit::AuditStore::raw_connection(&kyc_core::audit::AuditConfig::at(dir.path().join("audit.sqlite3"))).unwrap();
+        let conn = kyc_core::audit::AuditStore::raw_connection(&kyc_core::audit::AuditConfig::at(
+            dir.path().join("audit.sqlite3"),
+        ))
+        .unwrap();
         let json: String = conn
             .query_row(
                 "SELECT result_json FROM verifications WHERE id = ?1",

@@ -231,7 +231,8 @@ fn a_refused_consent_ends_the_verification_on_record() {
         Some(EN.consent_refused_notice)
     );
     // Recorded as abandoned, with the refusal and its reason.
-    let conn = kyc_core::audit::AuditStore::raw_connection(&kyc_core::audit::AuditConfig::at(&db)).unwrap();
+    let conn = kyc_core::audit::AuditStore::raw_connection(&kyc_core::audit::AuditConfig::at(&db))
+        .unwrap();
     let ended = || -> Option<(String, String)> {
         conn.query_row(
             "SELECT current_decision, result_json FROM verifications ORDER BY id DESC LIMIT 1",

@@ -341,14 +341,15 @@ mod tests {
     #[test]
     fn relabelled_levels_and_nan_are_unsafe_and_stricter_values_are_not() {
         let mut c = Config::default();
-        c.matching.levels[1].cosine = 0.2;
+        // Level 3 is the default minimum: lowering its cosine lowers the threshold in force.
+        c.matching.levels[2].cosine = 0.2;
         c.decision.min_sharpness = f32::NAN;
         assert_eq!(
             keys(&unsafe_values(&c)),
             [
                 "matching.thresholdCosine",
                 "decision.minSharpness",
-                "matching.levels[2].cosine"
+                "matching.levels[3].cosine"
             ]
         );
         let mut strict = Config::default();
