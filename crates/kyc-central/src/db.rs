@@ -100,6 +100,161 @@ CREATE TABLE request_nonces (
 );
 CREATE INDEX request_nonces_seen ON request_nonces (seen_ms);
 "#,
+    // v2: hand-off webhooks (endpoints, outbox of deliveries), registry adapters and their
+    // checks, the chained log of central administrators' actions, quarantine evidence and
+    // re-admissions (the superseded branch of a kiosk's chain kept aside as evidence).
+    r#"
+CREATE TABLE central_admin_log (
+    seq       BIGINT PRIMARY KEY,
+    ts_ms     BIGINT NOT NULL,
+    actor     TEXT NOT NULL,
+    action    TEXT NOT NULL,
+    target    TEXT NOT NULL,
+    reason    TEXT NOT NULL,
+    detail    TEXT NOT NULL,
+    prev_hash BYTEA NOT NULL,
+    hash      BYTEA NOT NULL
+);
+
+CREATE TABLE webhook_endpoints (
+    id               BIGINT PRIMARY KEY,
+    url              TEXT NOT NULL,
+    sealed_secret    BYTEA NOT NULL,
+    include_personal BOOLEAN NOT NULL,
+    created_by       TEXT NOT NULL,
+    created_ms       BIGINT NOT NULL,
+    removed_by       TEXT,
+    removed_ms       BIGINT
+);
+CREATE SEQUENCE webhook_endpoints_id OWNED BY webhook_endpoints.id;
+
+-- The outbox: one row per (endpoint, case, decision), written in the transaction that learnt
+-- of the decision. The body rests sealed to the central key (it may hold personal fields).
+CREATE TABLE webhook_deliveries (
+    id              BIGSERIAL PRIMARY KEY,
+    endpoint_id     BIGINT NOT NULL REFERENCES webhook_endpoints(id),
+    idempotency_key TEXT NOT NULL UNIQUE,
+    kiosk_id        TEXT NOT NULL,
+    record_id       BIGINT NOT NULL,
+    decision        TEXT NOT NULL,
+    sealed_body     BYTEA NOT NULL,
+    state           TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'dead')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_ms BIGINT NOT NULL,
+    last_status     INTEGER,
+    last_error      TEXT,
+    created_ms      BIGINT NOT NULL,
+    delivered_ms    BIGINT,
+    dead_ms         BIGINT,
+    replays         INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (endpoint_id, kiosk_id, record_id, decision)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_ms) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_dead ON webhook_deliveries (id) WHERE state = 'dead';
+
+CREATE TABLE registry_adapters (
+    id                 BIGINT PRIMARY KEY,
+    name               TEXT NOT NULL,
+    kind               TEXT NOT NULL,
+    country            TEXT NOT NULL,
+    id_type            TEXT NOT NULL,
+    url                TEXT NOT NULL,
+    sealed_credential  BYTEA NOT NULL,
+    timeout_ms         BIGINT NOT NULL,
+    created_by         TEXT NOT NULL,
+    created_ms         BIGINT NOT NULL,
+    removed_by         TEXT,
+    removed_ms         BIGINT
+);
+CREATE SEQUENCE registry_adapters_id OWNED BY registry_adapters.id;
+CREATE UNIQUE INDEX registry_adapters_active ON registry_adapters (country, id_type)
+    WHERE removed_ms IS NULL;
+
+CREATE TABLE registry_checks (
+    kiosk_id    TEXT NOT NULL,
+    record_id   BIGINT NOT NULL,
+    adapter_id  BIGINT NOT NULL REFERENCES registry_adapters(id),
+    state       TEXT NOT NULL CHECK (state IN ('pending', 'matched', 'not_matched', 'error')),
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    detail      TEXT,
+    queued_ms   BIGINT NOT NULL,
+    not_before_ms BIGINT NOT NULL,
+    checked_ms  BIGINT,
+    PRIMARY KEY (kiosk_id, record_id)
+);
+CREATE INDEX registry_checks_pending ON registry_checks (queued_ms) WHERE state = 'pending';
+
+CREATE TABLE quarantine_evidence (
+    id            BIGSERIAL PRIMARY KEY,
+    kiosk_id      TEXT NOT NULL,
+    alert_id      BIGINT,
+    kind          TEXT NOT NULL,
+    detail        TEXT NOT NULL,
+    raised_ms     BIGINT NOT NULL,
+    central_seq   BIGINT NOT NULL,
+    central_hash  BYTEA NOT NULL,
+    reported_seq  BIGINT NOT NULL,
+    reported_hash TEXT NOT NULL,
+    diverges_by   BIGINT,
+    pushed_events TEXT NOT NULL,
+    resolved_by   BIGINT
+);
+CREATE INDEX quarantine_evidence_kiosk ON quarantine_evidence (kiosk_id, id);
+
+CREATE TABLE readmissions (
+    id            BIGSERIAL PRIMARY KEY,
+    kiosk_id      TEXT NOT NULL,
+    mode          TEXT NOT NULL CHECK (mode IN ('accept_chain', 're_enrol')),
+    from_seq      BIGINT NOT NULL,
+    old_ack_seq   BIGINT NOT NULL,
+    old_ack_hash  BYTEA NOT NULL,
+    old_reported  BIGINT NOT NULL,
+    old_key       BYTEA,
+    events_kept   BIGINT NOT NULL,
+    records_kept  BIGINT NOT NULL,
+    admin         TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    at_ms         BIGINT NOT NULL
+);
+
+-- The branch a re-admission set aside: never deleted, never part of the live chain again.
+CREATE TABLE superseded_events (
+    readmission_id  BIGINT NOT NULL REFERENCES readmissions(id),
+    kiosk_id        TEXT NOT NULL,
+    seq             BIGINT NOT NULL,
+    ts_ms           BIGINT NOT NULL,
+    kind            TEXT NOT NULL,
+    actor           TEXT NOT NULL,
+    verification_id BIGINT,
+    payload         TEXT NOT NULL,
+    prev_hash       BYTEA NOT NULL,
+    hash            BYTEA NOT NULL,
+    received_ms     BIGINT NOT NULL,
+    PRIMARY KEY (readmission_id, seq)
+);
+CREATE TABLE superseded_records (
+    readmission_id   BIGINT NOT NULL REFERENCES readmissions(id),
+    kiosk_id         TEXT NOT NULL,
+    record_id        BIGINT NOT NULL,
+    event_seq        BIGINT NOT NULL,
+    created_ms       BIGINT NOT NULL,
+    decision         TEXT NOT NULL,
+    current_decision TEXT NOT NULL,
+    review_status    TEXT NOT NULL,
+    sealed_row       BYTEA NOT NULL,
+    received_ms      BIGINT NOT NULL,
+    registry_check   TEXT,
+    PRIMARY KEY (readmission_id, record_id)
+);
+CREATE TABLE superseded_record_blobs (
+    readmission_id BIGINT NOT NULL REFERENCES readmissions(id),
+    kiosk_id       TEXT NOT NULL,
+    record_id      BIGINT NOT NULL,
+    kind           TEXT NOT NULL,
+    sealed         BYTEA NOT NULL,
+    PRIMARY KEY (readmission_id, record_id, kind)
+);
+"#,
 ];
 
 /// Apply the migrations not yet recorded; returns the schema version now.

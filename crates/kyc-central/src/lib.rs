@@ -7,8 +7,12 @@
 //! ([`users`]). The HTTP API is in [`server`]; [`testpg`] starts a throwaway PostgreSQL cluster
 //! for tests and benchmarks. The protocol and trust model are described in `docs/fleet.md`.
 
+pub mod adminlog;
 pub mod db;
+pub mod hooks;
 pub mod keyfile;
+pub mod readmit;
+pub mod registry;
 pub mod server;
 pub mod sync;
 pub mod testpg;
@@ -64,6 +68,7 @@ pub struct Central {
     pub(crate) pool: db::Pool,
     pub(crate) secret: Arc<CentralSecret>,
     pub(crate) argon2_m_kib: u32,
+    pub(crate) hooks: Arc<hooks::HookSettings>,
 }
 
 impl std::fmt::Debug for Central {
@@ -87,6 +92,7 @@ impl Central {
             pool: db::Pool::new(conn_str, 8),
             secret: Arc::new(secret),
             argon2_m_kib: 19 * 1024,
+            hooks: Arc::new(hooks::HookSettings::default()),
         })
     }
 

@@ -1,5 +1,7 @@
 //! `kyc-central`: the fleet's central service and its administration commands.
 
+mod cli_hooks;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -61,7 +63,8 @@ enum Command {
         #[arg(long)]
         kiosk: String,
     },
-    /// An administrator clears a kiosk's quarantine and its open alerts.
+    /// An administrator clears a kiosk's quarantine and its open alerts, keeping its chain as
+    /// it is (a kiosk whose history diverged needs `readmit`). Logged with the reason.
     ClearQuarantine {
         /// The administrator (password in KYC_CENTRAL_PASSWORD).
         #[arg(long)]
@@ -69,6 +72,28 @@ enum Command {
         /// Kiosk id.
         #[arg(long)]
         kiosk: String,
+        /// Why (kept in the administrators' log).
+        #[arg(long)]
+        reason: String,
+    },
+    /// Webhooks to core banking: endpoints, dead letters, replay.
+    #[command(subcommand)]
+    Webhook(cli_hooks::WebhookCmd),
+    /// Registry-check adapters and a case's check.
+    #[command(subcommand)]
+    Registry(cli_hooks::RegistryCmd),
+    /// Re-admit a quarantined kiosk: see the evidence, accept its chain from a sequence, or
+    /// re-enrol it with a new key.
+    #[command(subcommand)]
+    Readmit(cli_hooks::ReadmitCmd),
+    /// The chained log of administrators' actions, as JSON.
+    AdminLog {
+        /// The administrator (password in KYC_CENTRAL_PASSWORD).
+        #[arg(long)]
+        admin: String,
+        /// Only the newest N entries.
+        #[arg(long)]
+        limit: Option<i64>,
     },
     /// Alerts as JSON, newest first.
     Alerts {
@@ -161,15 +186,26 @@ async fn run(cli: Cli) -> Result<ExitCode, CentralError> {
             let by = admin(&central, &a).await?;
             println!("{}", central.create_enrol_token(&by, &kiosk).await?);
         }
-        Command::ClearQuarantine { admin: a, kiosk } => {
+        Command::ClearQuarantine {
+            admin: a,
+            kiosk,
+            reason,
+        } => {
             let by = admin(&central, &a).await?;
-            let n = central.clear_quarantine(&by, &kiosk).await?;
+            let n = central
+                .clear_quarantine_logged(&by, &kiosk, &reason)
+                .await?;
             println!("kiosk {kiosk} cleared ({n} alert(s) closed)");
         }
+        Command::Webhook(cmd) => cli_hooks::webhook(&central, cmd).await?,
+        Command::Registry(cmd) => cli_hooks::registry(&central, cmd).await?,
+        Command::Readmit(cmd) => cli_hooks::readmit(&central, cmd).await?,
+        Command::AdminLog { admin: a, limit } => cli_hooks::admin_log(&central, &a, limit).await?,
         Command::Alerts { open } => print_json(&central.alerts(open).await?)?,
         Command::Status => print_json(&central.kiosks().await?)?,
         Command::Verify => {
-            let problems = central.verify_stored().await?;
+            let mut problems = central.verify_stored().await?;
+            problems.extend(central.verify_admin_log().await?);
             print_json(
                 &serde_json::json!({ "intact": problems.is_empty(), "problems": problems }),
             )?;

@@ -186,8 +186,16 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), CentralError> {
-    axum::serve(listener, router(central))
-        .with_graceful_shutdown(shutdown)
+    // The hand-off worker (webhooks, registry checks) runs while the API serves.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(crate::hooks::run_worker(central.clone(), stop_rx));
+    let served = axum::serve(listener, router(central))
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+        })
         .await
-        .map_err(|e| CentralError::Setup(format!("serving: {e}")))
+        .map_err(|e| CentralError::Setup(format!("serving: {e}")));
+    let _ = worker.await;
+    served
 }

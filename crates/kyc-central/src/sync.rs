@@ -83,6 +83,33 @@ fn valid_kiosk_id(k: &str) -> Result<(), CentralError> {
     Ok(())
 }
 
+/// [`check_record`], with the row's digest taken over the exact bytes the kiosk sealed: the
+/// kiosk chained the SHA-256 of those bytes, and a row parsed and serialised again can differ
+/// from them in the last digit of a float (serde_json's default float parsing is not exact).
+fn check_row(
+    ev: &WireEvent,
+    row: &VerificationCanon,
+    plain_sha256: &str,
+) -> Result<(), ChainBreak> {
+    match check_record(ev, row) {
+        Err(ChainBreak::RecordMismatch { why, .. }) if why.starts_with("row differs") => {
+            let chained = serde_json::from_str::<serde_json::Value>(&ev.payload)
+                .ok()
+                .and_then(|p| {
+                    p.get("row_sha256")
+                        .and_then(|v| v.as_str())
+                        .map(str::to_string)
+                });
+            if chained.as_deref() == Some(plain_sha256) {
+                Ok(())
+            } else {
+                Err(ChainBreak::RecordMismatch { id: row.id, why })
+            }
+        }
+        other => other,
+    }
+}
+
 enum PushFail {
     Break(ChainBreak),
     Api(ApiError),
@@ -384,6 +411,7 @@ impl Central {
                 drop(tx);
                 drop(c);
                 self.quarantine(kiosk_id, &b).await?;
+                crate::readmit::keep_evidence(self, kiosk_id, &b, req).await;
                 Err(ApiError::quarantined(&b.to_string()))
             }
         }
@@ -478,8 +506,8 @@ impl Central {
             )
             .await?;
             if let Some(rec) = &item.record {
-                let row = self.open_row(kiosk_id, rec)?;
-                check_record(ev, &row)?;
+                let (row, plain_sha256) = self.open_row(kiosk_id, rec)?;
+                check_row(ev, &row, &plain_sha256)?;
                 let sealed_row = B64.decode(&rec.sealed_row).map_err(|_| {
                     PushFail::Break(ChainBreak::RecordMismatch {
                         id: rec.id,
@@ -526,6 +554,15 @@ impl Central {
                     tx.execute(&ins_blob, &[&kiosk_id, &rec.id, &b.kind, &sealed])
                         .await?;
                 }
+                crate::hooks::record_arrived(
+                    tx,
+                    &self.secret,
+                    kiosk_id,
+                    &row,
+                    &rec.current_decision,
+                )
+                .await
+                .map_err(|e| PushFail::Api(e.into()))?;
             } else if ev.kind == "supervisor_action"
                 && let Some(vid) = ev.verification_id
             {
@@ -535,6 +572,18 @@ impl Central {
                 let rev = p.get("review_status").and_then(|v| v.as_str());
                 tx.execute(&upd_state, &[&kiosk_id, &vid, &cur, &rev])
                     .await?;
+                if let Some(cur) = cur {
+                    crate::hooks::supervisor_decided(
+                        tx,
+                        &self.secret,
+                        kiosk_id,
+                        vid,
+                        cur,
+                        ev.ts_ms,
+                    )
+                    .await
+                    .map_err(|e| PushFail::Api(e.into()))?;
+                }
             }
             cur_seq = ev.seq;
             cur_hash = hash;
@@ -573,7 +622,11 @@ impl Central {
         })
     }
 
-    fn open_row(&self, kiosk_id: &str, rec: &WireRecord) -> Result<VerificationCanon, PushFail> {
+    fn open_row(
+        &self,
+        kiosk_id: &str,
+        rec: &WireRecord,
+    ) -> Result<(VerificationCanon, String), PushFail> {
         let mismatch = |why: &str| {
             PushFail::Break(ChainBreak::RecordMismatch {
                 id: rec.id,
@@ -590,7 +643,7 @@ impl Central {
         if row.id != rec.id {
             return Err(mismatch("row id differs from the record id"));
         }
-        Ok(row)
+        Ok((row, hex::encode(Sha256::digest(&plain))))
     }
 
     /// Quarantine a kiosk and raise an alert (in its own transaction, so it stands although
@@ -766,9 +819,13 @@ impl Central {
                 let (id, ev_seq, sealed): (i64, i64, Vec<u8>) = (r.get(0), r.get(1), r.get(2));
                 let ok = open_sealed(&self.secret, &record_aad(&kiosk, id, "row"), &sealed)
                     .ok()
-                    .and_then(|p| serde_json::from_slice::<VerificationCanon>(&p).ok())
+                    .and_then(|p| {
+                        serde_json::from_slice::<VerificationCanon>(&p)
+                            .ok()
+                            .map(|row| (row, hex::encode(Sha256::digest(&p))))
+                    })
                     .zip(by_seq.get(&ev_seq))
-                    .is_some_and(|(row, ev)| check_record(ev, &row).is_ok());
+                    .is_some_and(|((row, d), ev)| check_row(ev, &row, &d).is_ok());
                 if !ok {
                     problems.push(format!(
                         "{kiosk}: record {id} does not match event {ev_seq}"
