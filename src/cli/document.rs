@@ -319,6 +319,8 @@ pub struct EvalItem {
     pub mrz_valid: bool,
     /// Names of failing checks.
     pub failed_checks: Vec<String>,
+    /// The MRZ lines after correction (`mrz.corrected`), empty without an MRZ.
+    pub mrz_lines: Vec<String>,
     /// Fields read (present).
     pub fields_read: usize,
     /// Fields compared with the truth file, and how many were exactly right.
@@ -340,6 +342,9 @@ pub struct EvalItem {
     pub locate_ms: f64,
     /// Read time (decode excluded), ms.
     pub ms: f64,
+    /// CPU time of the read (every thread, decode excluded), ms, in 10 ms ticks; 0 where it
+    /// cannot be measured.
+    pub cpu_ms: f64,
     /// Decode time, ms.
     pub decode_ms: f64,
 }
@@ -372,6 +377,10 @@ pub struct EvalReport {
     pub median_locate_ms: f64,
     /// Median read time, ms.
     pub median_ms: f64,
+    /// Median CPU time of a read (every thread), ms.
+    pub median_cpu_ms: f64,
+    /// Largest CPU time of a read, ms.
+    pub worst_cpu_ms: f64,
     /// Median read time of passports (TD3), ms.
     pub median_ms_passport: Option<f64>,
     /// Median read time of the rest, ms.
@@ -433,6 +442,7 @@ pub fn evaluate(reader: &mut DocumentReader, config: &Config, dir: &Path) -> Res
                     mrz_format: None,
                     mrz_valid: false,
                     failed_checks: vec![],
+                    mrz_lines: vec![],
                     fields_read: 0,
                     fields_expected: 0,
                     fields_correct: 0,
@@ -443,6 +453,7 @@ pub fn evaluate(reader: &mut DocumentReader, config: &Config, dir: &Path) -> Res
                     corner_error_percent: None,
                     locate_ms: 0.0,
                     ms: 0.0,
+                    cpu_ms: 0.0,
                     decode_ms: 0.0,
                 });
                 continue;
@@ -450,8 +461,13 @@ pub fn evaluate(reader: &mut DocumentReader, config: &Config, dir: &Path) -> Res
         };
         let decode_ms = t.elapsed().as_secs_f64() * 1000.0;
         let t = Instant::now();
+        let cpu0 = kyc_core::timing::process_cpu_ms();
         let r = reader.read(&decoded)?;
         let ms = t.elapsed().as_secs_f64() * 1000.0;
+        let cpu_ms = match (cpu0, kyc_core::timing::process_cpu_ms()) {
+            (Some(a), Some(b)) => b - a,
+            _ => 0.0,
+        };
         let truth_path = path.with_extension("truth.json");
         let truth: Option<serde_json::Value> = std::fs::read_to_string(&truth_path)
             .ok()
@@ -519,6 +535,11 @@ pub fn evaluate(reader: &mut DocumentReader, config: &Config, dir: &Path) -> Res
             }),
             mrz_valid: r.mrz.as_ref().is_some_and(|m| m.valid),
             failed_checks,
+            mrz_lines: r
+                .mrz
+                .as_ref()
+                .map(|m| m.corrected.clone())
+                .unwrap_or_default(),
             fields_read: r.assembled.fields.present().len(),
             fields_expected: expected,
             fields_correct: correct,
@@ -529,6 +550,7 @@ pub fn evaluate(reader: &mut DocumentReader, config: &Config, dir: &Path) -> Res
             corner_error_percent,
             locate_ms: r.timings_ms.0.get("locate").copied().unwrap_or(0.0),
             ms: (ms * 10.0).round() / 10.0,
+            cpu_ms,
             decode_ms: (decode_ms * 10.0).round() / 10.0,
         });
     }
@@ -560,6 +582,8 @@ pub fn evaluate(reader: &mut DocumentReader, config: &Config, dir: &Path) -> Res
             .count(),
         median_locate_ms: median(ok.iter().map(|i| i.locate_ms).collect()).unwrap_or(0.0),
         median_ms: median(ok.iter().map(|i| i.ms).collect()).unwrap_or(0.0),
+        median_cpu_ms: median(ok.iter().map(|i| i.cpu_ms).collect()).unwrap_or(0.0),
+        worst_cpu_ms: ok.iter().map(|i| i.cpu_ms).fold(0.0, f64::max),
         median_ms_passport: median(passports),
         median_ms_other: median(others),
         items,
@@ -639,6 +663,10 @@ fn print_eval(r: &EvalReport) {
             .map_or("-".into(), |v| format!("{v:.0} ms")),
         r.median_ms_other
             .map_or("-".into(), |v| format!("{v:.0} ms")),
+    );
+    println!(
+        "CPU time per read: median {:.0} ms, worst {:.0} ms (all threads, 10 ms ticks)",
+        r.median_cpu_ms, r.worst_cpu_ms
     );
     println!(
         "edges: located {} (read rectified {}), within 3 % of the truth {}/{}, median locate {:.1} ms",

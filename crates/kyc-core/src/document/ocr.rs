@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::letters::{self, LatinPrior};
 use crate::error::{Error, Result};
-use crate::imaging::{resize_to_planar, sample_bilinear};
+use crate::imaging::{resize_to_planar, sample_bilinear_rgb};
 use crate::inference::{InferenceModel, Tensor};
 
 /// Settings of the text reader.
@@ -259,23 +259,51 @@ pub fn crop_line(img: &RgbImage, b: &TextBox, out_h: u32, max_w: u32) -> RgbImag
     let step_u = b.length / out_w as f32;
     let (s, c) = b.angle.sin_cos();
     let mut out = RgbImage::new(out_w, out_h);
-    for y in 0..out_h {
+    for (y, row) in out.rows_mut().enumerate() {
         let v = (y as f32 + 0.5) * scale - b.thickness / 2.0;
-        for x in 0..out_w {
+        for (x, px_out) in row.enumerate() {
             let u = (x as f32 + 0.5) * step_u - b.length / 2.0;
             let px = b.cx + u * c - v * s - 0.5;
             let py = b.cy + u * s + v * c - 0.5;
-            let p = [
-                sample_bilinear(img, px, py, 0),
-                sample_bilinear(img, px, py, 1),
-                sample_bilinear(img, px, py, 2),
-            ];
-            out.put_pixel(
-                x,
-                y,
-                image::Rgb(p.map(|v| v.round().clamp(0.0, 255.0) as u8)),
-            );
+            let p = sample_bilinear_rgb(img, px, py);
+            *px_out = image::Rgb(p.map(|v| v.round().clamp(0.0, 255.0) as u8));
         }
+    }
+    out
+}
+
+/// Narrowest input the recogniser is given (PP-OCR's recogniser expects a line of at least
+/// 320 px at height 48; narrower crops are padded to it).
+const REC_MIN_WIDTH: u32 = 320;
+
+/// A batch is closed before a crop wider than this many times its first (padded) crop: every
+/// crop of a batch is padded to the widest, so a date field batched with an MRZ row would be
+/// recognised at the row's ≈ 1000 px.
+const REC_BATCH_WIDTH_RATIO: f32 = 4.0 / 3.0;
+
+/// Batches (index ranges) of crops whose widths are sorted ascending: at most `max_batch` crops
+/// each, and a new batch whenever a crop is more than [`REC_BATCH_WIDTH_RATIO`] times wider than
+/// the batch's first, widths below `min_width` counting as `min_width` (they are padded to it).
+#[must_use]
+pub fn width_batches(
+    sorted_widths: &[u32],
+    min_width: u32,
+    max_batch: usize,
+) -> Vec<std::ops::Range<usize>> {
+    let max_batch = max_batch.max(1);
+    let mut out = Vec::new();
+    let mut start = 0;
+    for (i, &w) in sorted_widths.iter().enumerate() {
+        let first = sorted_widths[start].max(min_width) as f32;
+        let full = i - start >= max_batch;
+        let too_wide = w.max(min_width) as f32 > first * REC_BATCH_WIDTH_RATIO;
+        if i > start && (full || too_wide) {
+            out.push(start..i);
+            start = i;
+        }
+    }
+    if start < sorted_widths.len() {
+        out.push(start..sorted_widths.len());
     }
     out
 }
@@ -548,11 +576,14 @@ impl OcrEngine {
             .collect();
         let mut order: Vec<usize> = (0..crops.len()).collect();
         order.sort_by_key(|&i| crops[i].width());
+        let widths: Vec<u32> = order.iter().map(|&i| crops[i].width()).collect();
+        let batches = width_batches(&widths, REC_MIN_WIDTH, self.settings.rec_batch);
 
         let mut lines: Vec<Option<TextLine>> = vec![None; crops.len()];
-        for chunk in order.chunks(self.settings.rec_batch.max(1)) {
+        for range in batches {
+            let chunk = &order[range];
             let refs: Vec<&RgbImage> = chunk.iter().map(|&i| &crops[i]).collect();
-            let out = self.rec.run(&rec_tensor(&refs, 320))?;
+            let out = self.rec.run(&rec_tensor(&refs, REC_MIN_WIDTH as usize))?;
             let t = out.first().ok_or_else(|| Error::Inference {
                 model: self.rec.id().to_string(),
                 message: "no output".into(),
@@ -605,6 +636,26 @@ impl OcrEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recognition_batches_split_by_count_and_by_width() {
+        // Narrow crops all count as 320 wide: one batch up to the count limit.
+        assert_eq!(width_batches(&[40, 90, 200, 300, 320], 320, 8), vec![0..5]);
+        assert_eq!(
+            width_batches(&[40, 90, 200, 300, 320], 320, 2),
+            vec![0..2, 2..4, 4..5]
+        );
+        // A 1000-px MRZ row does not share a batch with short fields, and two rows do.
+        assert_eq!(
+            width_batches(&[100, 300, 400, 420, 990, 1010], 320, 8),
+            vec![0..4, 4..6]
+        );
+        assert_eq!(
+            width_batches(&[], 320, 8),
+            Vec::<std::ops::Range<usize>>::new()
+        );
+        assert_eq!(width_batches(&[500], 320, 0), vec![0..1]);
+    }
 
     #[test]
     fn det_size_is_a_multiple_of_32_within_the_limit() {

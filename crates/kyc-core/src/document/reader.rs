@@ -17,10 +17,10 @@ use super::glare;
 use super::locate::{self, DocumentQuad};
 use super::mrz::{self, IsoDate, MrzOptions, MrzReading};
 use super::ocr::{OcrEngine, OcrSettings, TextBox, TextLine, parse_charset};
-use super::recapture::{self, RecaptureReport};
+use super::recapture::{FrameEvidence, RecaptureReport};
 use crate::error::{Error, Result};
 use crate::face::{FaceAnalysis, FaceConfig, FaceDetection, FaceEngine, Role};
-use crate::imaging::{Decoded, luma};
+use crate::imaging::{Decoded, luma, rotate_quarters};
 use crate::inference::{ModelInfo, Runtime};
 use crate::models;
 use crate::timing::Timings;
@@ -379,8 +379,11 @@ impl DocumentReader {
         let today = self.options.today.unwrap_or_else(IsoDate::today_utc);
         let mut timings = Timings::default();
         let t_all = Instant::now();
-        let mut side = self.read_side(rgb, today, &mut timings, true)?;
-        let physical = Physical::measure(rgb, &side, "front", &mut timings);
+        let (side, checks) = with_frame_checks(rgb, "front", || {
+            self.read_side(rgb, today, &mut timings, true)
+        });
+        let mut side = side?;
+        let physical = Physical::measure(checks, &side, &mut timings);
         let t = Instant::now();
         confirm_mrz_name(&mut side.mrz, &side.visual, today);
         let mut assembled =
@@ -421,11 +424,17 @@ impl DocumentReader {
         let today = self.options.today.unwrap_or_else(IsoDate::today_utc);
         let mut timings = Timings::default();
         let t_all = Instant::now();
-        let mut side = self.read_side(front, today, &mut timings, true)?;
+        let (side, front_checks) = with_frame_checks(front, "front", || {
+            self.read_side(front, today, &mut timings, true)
+        });
+        let mut side = side?;
         let mut back_timings = Timings::default();
         let t_back = Instant::now();
-        let back_side = self.read_side(back, today, &mut back_timings, false)?;
-        let back_physical = Physical::measure(back, &back_side, "back", &mut back_timings);
+        let (back_side, back_checks) = with_frame_checks(back, "back", || {
+            self.read_side(back, today, &mut back_timings, false)
+        });
+        let back_side = back_side?;
+        let back_physical = Physical::measure(back_checks, &back_side, &mut back_timings);
         back_timings.record("total", t_back);
         // A back holding a barcode is a document's back even with little text (a licence's
         // PDF417 side).
@@ -458,7 +467,7 @@ impl DocumentReader {
             });
         }
         timings.record("fields", t);
-        let physical = Physical::measure(front, &side, "front", &mut timings)
+        let physical = Physical::measure(front_checks, &side, &mut timings)
             .with_back(back_found.then_some(back_physical))
             .flag(&mut assembled, &side);
         let sides = Sides {
@@ -790,17 +799,77 @@ struct Physical {
     recapture: RecaptureReport,
 }
 
-impl Physical {
-    /// Decode the barcodes of one image and look for screen, print and generated-image
-    /// evidence in it (stage times `barcode` and `recapture`).
-    fn measure(rgb: &RgbImage, side: &SideRead, name: &'static str, timings: &mut Timings) -> Self {
+/// The checks of a frame that need only its pixels: barcodes and the recapture evidence.
+struct FrameChecks {
+    codes: Vec<BarcodeReading>,
+    evidence: FrameEvidence,
+    barcode_ms: f64,
+    recapture_ms: f64,
+}
+
+impl FrameChecks {
+    fn run(rgb: &RgbImage, name: &'static str) -> Self {
         let t = Instant::now();
         let codes = barcode::decode(rgb, name);
-        timings.record("barcode", t);
+        let barcode_ms = t.elapsed().as_secs_f64() * 1000.0;
         let t = Instant::now();
-        let recapture = recapture::analyze(rgb, side.document_quad.as_ref());
-        timings.record("recapture", t);
-        Self { codes, recapture }
+        let evidence = FrameEvidence::measure(rgb);
+        let recapture_ms = t.elapsed().as_secs_f64() * 1000.0;
+        Self {
+            codes,
+            evidence,
+            barcode_ms,
+            recapture_ms,
+        }
+    }
+}
+
+/// Run `read` (the text) on this thread while a second thread decodes the barcodes of `rgb` and
+/// measures its recapture evidence: neither needs the text, and on two cores they no longer add
+/// to a read's time. Without a second thread (none could be started, or it panicked) the checks
+/// run here after `read`.
+fn with_frame_checks<T>(
+    rgb: &RgbImage,
+    name: &'static str,
+    read: impl FnOnce() -> T,
+) -> (T, FrameChecks) {
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name(format!("document-checks-{name}"))
+            .spawn_scoped(scope, || FrameChecks::run(rgb, name));
+        let out = read();
+        let checks = match spawned {
+            Ok(handle) => match handle.join() {
+                Ok(c) => Some(c),
+                Err(payload) => {
+                    tracing::warn!(
+                        panic = crate::logs::panic_text(payload.as_ref()),
+                        "the document checks thread ended by a panic; checking again here"
+                    );
+                    None
+                }
+            },
+            Err(e) => {
+                tracing::warn!(error = %e, "no thread for the document checks; checking here");
+                None
+            }
+        };
+        (out, checks.unwrap_or_else(|| FrameChecks::run(rgb, name)))
+    })
+}
+
+impl Physical {
+    /// The barcodes and the recapture report of one side from its frame checks and the side's
+    /// located document (stage times `barcode` and `recapture`: spent on the checks thread,
+    /// alongside the text stages).
+    fn measure(checks: FrameChecks, side: &SideRead, timings: &mut Timings) -> Self {
+        timings.set("barcode", checks.barcode_ms);
+        timings.set("recapture", checks.recapture_ms);
+        let recapture = checks.evidence.report(side.document_quad.as_ref());
+        Self {
+            codes: checks.codes,
+            recapture,
+        }
     }
 
     /// The back's barcodes and recapture flags added to the front's.
@@ -1092,9 +1161,9 @@ fn place(lines: &[TextLine], theta: f32) -> Vec<PlacedLine> {
 fn rotate_quarter(img: &RgbImage, theta: f32) -> std::borrow::Cow<'_, RgbImage> {
     let quarter = (theta / std::f32::consts::FRAC_PI_2).round() as i32;
     match quarter.rem_euclid(4) {
-        1 => std::borrow::Cow::Owned(image::imageops::rotate270(img)),
-        2 => std::borrow::Cow::Owned(image::imageops::rotate180(img)),
-        3 => std::borrow::Cow::Owned(image::imageops::rotate90(img)),
+        1 => std::borrow::Cow::Owned(rotate_quarters(img, 3)),
+        2 => std::borrow::Cow::Owned(rotate_quarters(img, 2)),
+        3 => std::borrow::Cow::Owned(rotate_quarters(img, 1)),
         _ => std::borrow::Cow::Borrowed(img),
     }
 }

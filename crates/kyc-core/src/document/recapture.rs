@@ -25,6 +25,7 @@
 use image::RgbImage;
 use serde::Serialize;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use super::fields::Flag;
 use super::locate::DocumentQuad;
@@ -134,68 +135,108 @@ impl RecaptureReport {
 /// Analyse a document photo. `quad` is the located document, when its edges were found.
 #[must_use]
 pub fn analyze(rgb: &RgbImage, quad: Option<&DocumentQuad>) -> RecaptureReport {
-    let (w, h) = (rgb.width() as usize, rgb.height() as usize);
-    let mut luma_ratios = Vec::new();
-    let mut luma_periods = Vec::new();
-    let (mut luma_hits, mut chroma_hits) = (0usize, 0usize);
-    for (x0, y0) in tile_origins(w, h) {
-        let (l, c) = tile_channels(rgb, x0, y0);
-        if std_dev(&l) < 2.0 {
-            continue;
-        }
-        let (lr, lf) = strongest_line(&l, LUMA_MIN_FREQ, 8);
-        // Chroma is stored at half resolution by most JPEGs: its block grid is 16 pixels.
-        let (cr, _) = strongest_line(&c, CHROMA_MIN_FREQ, 16);
-        luma_ratios.push(lr);
-        if lr >= PEAK_RATIO {
-            luma_hits += 1;
-            if lf > 0.0 {
-                luma_periods.push(1.0 / lf);
+    FrameEvidence::measure(rgb).report(quad)
+}
+
+/// What [`analyze`] measures on the frame alone, before the document's edges are known: the
+/// reader measures it on a second thread while the text is read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameEvidence {
+    tiles: usize,
+    luma_ratios: Vec<f32>,
+    luma_periods: Vec<f32>,
+    luma_hits: usize,
+    chroma_hits: usize,
+    dark_border_sides: u32,
+    flat_share: f32,
+    palette_share: f32,
+}
+
+impl FrameEvidence {
+    /// Spectra of the frame's tiles, its borders and its flatness.
+    #[must_use]
+    pub fn measure(rgb: &RgbImage) -> Self {
+        let (w, h) = (rgb.width() as usize, rgb.height() as usize);
+        let mut luma_ratios = Vec::new();
+        let mut luma_periods = Vec::new();
+        let (mut luma_hits, mut chroma_hits) = (0usize, 0usize);
+        for (x0, y0) in tile_origins(w, h) {
+            let (l, c) = tile_channels(rgb, x0, y0);
+            if std_dev(&l) < 2.0 {
+                continue;
+            }
+            let (lr, lf) = strongest_line(&l, LUMA_MIN_FREQ, 8);
+            // Chroma is stored at half resolution by most JPEGs: its block grid is 16 pixels.
+            let (cr, _) = strongest_line(&c, CHROMA_MIN_FREQ, 16);
+            luma_ratios.push(lr);
+            if lr >= PEAK_RATIO {
+                luma_hits += 1;
+                if lf > 0.0 {
+                    luma_periods.push(1.0 / lf);
+                }
+            }
+            if cr >= PEAK_RATIO && std_dev(&c) >= 1.0 {
+                chroma_hits += 1;
             }
         }
-        if cr >= PEAK_RATIO && std_dev(&c) >= 1.0 {
-            chroma_hits += 1;
+        let (flat_share, palette_share) = flatness(rgb);
+        Self {
+            tiles: luma_ratios.len(),
+            luma_ratios,
+            luma_periods,
+            luma_hits,
+            chroma_hits,
+            dark_border_sides: dark_border_sides(rgb),
+            flat_share,
+            palette_share,
         }
     }
-    let tiles = luma_ratios.len();
-    let share = |n: usize| {
-        if tiles == 0 {
-            0.0
-        } else {
-            n as f32 / tiles as f32
-        }
-    };
-    let luma_periodic_share = share(luma_hits);
-    let chroma_periodic_share = share(chroma_hits);
-    let dark_border_sides = dark_border_sides(rgb);
-    let (flat_share, palette_share) = flatness(rgb);
-    let card_edges_visible = quad.is_some_and(|q| q.fill_percent < 92.0);
 
-    let enough = tiles >= 3;
-    let luma_periodic = enough && luma_periodic_share >= PERIODIC_SHARE;
-    let chroma_periodic = enough && chroma_periodic_share >= PERIODIC_SHARE;
-    let mut flags = Vec::new();
-    if chroma_periodic || (luma_periodic && dark_border_sides >= 2) {
-        flags.push("document_screen_recapture");
-    } else if luma_periodic {
-        flags.push("document_print_copy");
-    }
-    let generated = palette_share >= PALETTE_SHARE
-        && (flat_share >= FLAT_SHARE || (!card_edges_visible && flat_share >= FLAT_SHARE_NO_EDGES));
-    if generated {
-        flags.push("document_synthetic");
-    }
-    RecaptureReport {
-        tiles,
-        luma_periodic_share: round3(luma_periodic_share),
-        chroma_periodic_share: round3(chroma_periodic_share),
-        luma_peak_ratio: round3(median(&mut luma_ratios)),
-        luma_period_px: (!luma_periods.is_empty()).then(|| round3(median(&mut luma_periods))),
-        dark_border_sides,
-        flat_share: round3(flat_share),
-        palette_share: round3(palette_share),
-        card_edges_visible,
-        flags,
+    /// The report and its flags, given the located document (`None`: no edges found).
+    #[must_use]
+    pub fn report(mut self, quad: Option<&DocumentQuad>) -> RecaptureReport {
+        let tiles = self.tiles;
+        let share = |n: usize| {
+            if tiles == 0 {
+                0.0
+            } else {
+                n as f32 / tiles as f32
+            }
+        };
+        let luma_periodic_share = share(self.luma_hits);
+        let chroma_periodic_share = share(self.chroma_hits);
+        let (dark_border_sides, flat_share, palette_share) =
+            (self.dark_border_sides, self.flat_share, self.palette_share);
+        let card_edges_visible = quad.is_some_and(|q| q.fill_percent < 92.0);
+
+        let enough = tiles >= 3;
+        let luma_periodic = enough && luma_periodic_share >= PERIODIC_SHARE;
+        let chroma_periodic = enough && chroma_periodic_share >= PERIODIC_SHARE;
+        let mut flags = Vec::new();
+        if chroma_periodic || (luma_periodic && dark_border_sides >= 2) {
+            flags.push("document_screen_recapture");
+        } else if luma_periodic {
+            flags.push("document_print_copy");
+        }
+        let generated = palette_share >= PALETTE_SHARE
+            && (flat_share >= FLAT_SHARE
+                || (!card_edges_visible && flat_share >= FLAT_SHARE_NO_EDGES));
+        if generated {
+            flags.push("document_synthetic");
+        }
+        RecaptureReport {
+            tiles,
+            luma_periodic_share: round3(luma_periodic_share),
+            chroma_periodic_share: round3(chroma_periodic_share),
+            luma_peak_ratio: round3(median(&mut self.luma_ratios)),
+            luma_period_px: (!self.luma_periods.is_empty())
+                .then(|| round3(median(&mut self.luma_periods))),
+            dark_border_sides,
+            flat_share: round3(flat_share),
+            palette_share: round3(palette_share),
+            card_edges_visible,
+            flags,
+        }
     }
 }
 
@@ -398,6 +439,28 @@ fn dark_border_sides(rgb: &RgbImage) -> u32 {
         .count() as u32
 }
 
+/// Hash of a packed colour (`write_u32` only): one multiplication, folded so that the high bits
+/// reach the bucket index. Colours are not attacker-chosen keys worth a keyed hash: the worst a
+/// crafted image can do is slow this one map down, and its size is bounded by the pixel limit.
+#[derive(Default)]
+struct ColourHasher(u64);
+
+impl Hasher for ColourHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0 ^ (self.0 >> 29)
+    }
+}
+
 /// Share of mid-tone pixels (luma 16–239) whose 3×3 neighbourhood is exactly their colour, and
 /// the share of sampled pixels in the 16 most frequent colours; every other pixel of every
 /// other row is sampled.
@@ -407,19 +470,27 @@ fn flatness(rgb: &RgbImage) -> (f32, f32) {
         return (0.0, 0.0);
     }
     let (mut mid, mut flat, mut sampled) = (0u64, 0u64, 0u64);
-    let mut colours: HashMap<[u8; 3], u32> = HashMap::new();
-    for y in (1..h - 1).step_by(2) {
-        for x in (1..w - 1).step_by(2) {
-            let p = rgb.get_pixel(x, y).0;
+    // Colours packed as 0xRRGGBB in a map with a multiplicative hash: a 12 MP page samples
+    // 3 million pixels, which the default keyed hash made the slowest part of this analysis.
+    let mut colours: HashMap<u32, u32, BuildHasherDefault<ColourHasher>> = HashMap::default();
+    let raw = rgb.as_raw();
+    let stride = w as usize * 3;
+    let at = |x: usize, y: usize| -> [u8; 3] {
+        let i = y * stride + x * 3;
+        [raw[i], raw[i + 1], raw[i + 2]]
+    };
+    for y in (1..h as usize - 1).step_by(2) {
+        for x in (1..w as usize - 1).step_by(2) {
+            let p = at(x, y);
             sampled += 1;
-            *colours.entry(p).or_insert(0) += 1;
+            let key = (u32::from(p[0]) << 16) | (u32::from(p[1]) << 8) | u32::from(p[2]);
+            *colours.entry(key).or_insert(0) += 1;
             let l = crate::imaging::luma(p);
             if !(16.0..240.0).contains(&l) {
                 continue;
             }
             mid += 1;
-            let same =
-                (y - 1..=y + 1).all(|yy| (x - 1..=x + 1).all(|xx| rgb.get_pixel(xx, yy).0 == p));
+            let same = (y - 1..=y + 1).all(|yy| (x - 1..=x + 1).all(|xx| at(xx, yy) == p));
             if same {
                 flat += 1;
             }
@@ -463,6 +534,49 @@ mod tests {
                 .enumerate()
                 .all(|(k, v)| k == 3 || k == 13 || *v < 1e-3)
         );
+    }
+
+    #[test]
+    fn flatness_counts_colours_and_flat_patches_exactly() {
+        // Four flat quadrants of mid-tone colours and a noisy band: compare with a plain count.
+        let img = RgbImage::from_fn(97, 61, |x, y| {
+            if y >= 50 {
+                let v = ((x * 37 + y * 91) % 200 + 20) as u8;
+                image::Rgb([v, v.wrapping_add(7), v / 2 + 30])
+            } else {
+                match (x < 48, y < 25) {
+                    (true, true) => image::Rgb([120, 40, 200]),
+                    (false, true) => image::Rgb([60, 160, 90]),
+                    (true, false) => image::Rgb([200, 200, 30]),
+                    (false, false) => image::Rgb([90, 90, 90]),
+                }
+            }
+        });
+        let (flat, palette) = flatness(&img);
+        let (mut mid, mut flat_n, mut sampled) = (0u32, 0u32, 0u32);
+        let mut counts: std::collections::BTreeMap<[u8; 3], u32> = Default::default();
+        for y in (1..60u32).step_by(2) {
+            for x in (1..96u32).step_by(2) {
+                let p = img.get_pixel(x, y).0;
+                sampled += 1;
+                *counts.entry(p).or_insert(0) += 1;
+                let l = crate::imaging::luma(p);
+                if !(16.0..240.0).contains(&l) {
+                    continue;
+                }
+                mid += 1;
+                if (y - 1..=y + 1).all(|yy| (x - 1..=x + 1).all(|xx| img.get_pixel(xx, yy).0 == p))
+                {
+                    flat_n += 1;
+                }
+            }
+        }
+        let mut c: Vec<u32> = counts.into_values().collect();
+        c.sort_unstable_by(|a, b| b.cmp(a));
+        let top: u32 = c.iter().take(16).sum();
+        assert_eq!(flat, flat_n as f32 / mid as f32);
+        assert_eq!(palette, top as f32 / sampled as f32);
+        assert!(flat > 0.5 && flat < 1.0, "flat share {flat}");
     }
 
     #[test]
