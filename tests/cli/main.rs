@@ -14,4 +14,5 @@ mod document_cli;
 mod fleet_cli;
 mod liveness_cli;
 mod logs_cli;
+mod memory_cli;
 mod settings_governs_cli;
