@@ -5,3 +5,4 @@
 pub mod cli;
 pub mod gui;
 pub mod logging;
+pub mod memory;

@@ -186,6 +186,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Before any thread starts: bounded malloc arenas (see `kyc_kiosk::memory`).
+    if !kyc_kiosk::memory::tune_allocator() {
+        eprintln!(
+            "kyc-kiosk: the C allocator refused a memory setting; continuing with its defaults"
+        );
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

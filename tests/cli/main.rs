@@ -15,4 +15,5 @@ mod fleet_cli;
 mod fleet_hooks;
 mod liveness_cli;
 mod logs_cli;
+mod memory_cli;
 mod settings_governs_cli;

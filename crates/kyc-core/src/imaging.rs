@@ -27,8 +27,11 @@ impl Default for ImageLimits {
     fn default() -> Self {
         Self {
             max_bytes: 15 * 1024 * 1024,
-            max_megapixels: 40,
-            max_alloc_mib: 192,
+            // 12 MP keeps a 12 MP phone photo or 400 dpi passport spread; with 72 MiB per
+            // decode, `verify` on the largest accepted input stays under 400 MB of resident
+            // memory (docs/performance.md, "Peak memory").
+            max_megapixels: 12,
+            max_alloc_mib: 72,
         }
     }
 }

@@ -96,6 +96,32 @@ fn analyze_one(
     })
 }
 
+/// Face analysis of an image another stage reads at the same time (no copy of its pixels).
+fn analyze_borrowed(
+    engine: &mut FaceEngine,
+    rgb: &image::RgbImage,
+    role: Role,
+) -> Result<(FaceAnalysis, Timings)> {
+    let mut timings = Timings::default();
+    timings.set("decode", 0.0);
+    let faces = engine.analyze(rgb, role, &mut timings, "")?;
+    Ok((faces, timings))
+}
+
+fn lane_panicked() -> Error {
+    Error::Inference {
+        model: "face models".into(),
+        message: "worker thread panicked".into(),
+    }
+}
+
+fn no_lane() -> Error {
+    Error::Inference {
+        model: "face models".into(),
+        message: "no face engine loaded".into(),
+    }
+}
+
 impl Pipeline {
     /// Open ONNX Runtime and load the face models (verified), in `config.models_dir` or the
     /// default models folder.
@@ -374,23 +400,30 @@ impl Pipeline {
         let back = document_back.map(decode).transpose()?;
         let back_decode_ms = t.elapsed().as_secs_f64() * 1000.0;
         let mut reader = self.reader.take();
-        let ocr_input = reader.is_some().then(|| doc_decoded.clone());
         let back_rgb = back.as_ref().map(|(d, _)| &d.rgb);
+        // The reader and the document's face lane borrow the one decoded page: a 12 MP page
+        // is 36 MB, and a copy for the reader would be held through the whole verification.
+        let doc_rgb = &doc_decoded.rgb;
+        let limits = self.config.limits;
         let (pair, read) = std::thread::scope(|scope| {
-            let ocr = match (reader.as_mut(), ocr_input.as_ref()) {
-                (Some(r), Some(img)) => Some(scope.spawn(move || {
+            let ocr = reader.as_mut().map(|r| {
+                scope.spawn(move || {
                     let t = Instant::now();
-                    let out = r.read_sides(&img.rgb, back_rgb).map(|(reading, _)| reading);
+                    let out = r.read_sides(doc_rgb, back_rgb).map(|(reading, _)| reading);
                     (out, t.elapsed().as_secs_f64() * 1000.0)
-                })),
-                _ => None,
+                })
+            });
+            let pair = match self.lanes.as_mut_slice() {
+                [first, second, ..] => {
+                    let hs = scope.spawn(|| analyze_one(second, selfie, Role::Selfie, &limits));
+                    let doc = analyze_borrowed(first, doc_rgb, Role::Document);
+                    let sel = hs.join().unwrap_or_else(|_| Err(lane_panicked()));
+                    doc.and_then(|d| sel.map(|s| (d, s)))
+                }
+                [only] => analyze_borrowed(only, doc_rgb, Role::Document)
+                    .and_then(|d| analyze_one(only, selfie, Role::Selfie, &limits).map(|s| (d, s))),
+                [] => Err(no_lane()),
             };
-            let pair = self.analyze_pair(
-                Input::Image(doc_decoded, doc_source),
-                Role::Document,
-                selfie,
-                Role::Selfie,
-            );
             let read = ocr.map(|h| {
                 h.join().unwrap_or_else(|_| {
                     (
@@ -405,7 +438,13 @@ impl Pipeline {
             (pair, read)
         });
         self.reader = reader;
-        let (doc, sel) = pair?;
+        let ((doc_faces, doc_timings), sel) = pair?;
+        let doc = Analyzed {
+            decoded: doc_decoded,
+            source: doc_source,
+            faces: doc_faces,
+            timings: doc_timings,
+        };
         let t = Instant::now();
         let face_match = self.face_match(&doc, &sel, ("document", "selfie"));
         let mut timings = Timings::default();
