@@ -223,9 +223,11 @@ mod tests {
 
     #[test]
     fn the_form_needs_a_name_and_a_password_and_sends_the_hash_under_review() {
-        let mut c = ConfirmState::default();
-        c.username = "root".into();
-        c.password = "x".into();
+        let mut c = ConfirmState {
+            username: "root".into(),
+            password: "x".into(),
+            ..ConfirmState::default()
+        };
         assert!(c.submit().is_none(), "nothing under review");
         c.review = Some(review(false));
         assert!(c.review.as_ref().unwrap().needs_confirmation());

@@ -407,7 +407,7 @@ fn flags_of(reading: &Value, result: &Value) -> Vec<(String, String)> {
         out.push((
             "id_number_mismatch".into(),
             format!(
-                "{} ≠ {}",
+                "{} / {}",
                 m["entered"].as_str().unwrap_or(""),
                 m["read"].as_str().unwrap_or("")
             ),
@@ -679,7 +679,7 @@ impl CaseView {
                         utc(a.acted_ms),
                         a.supervisor,
                         a.action,
-                        a.decision.map_or_else(String::new, |d| format!(" → {d}")),
+                        a.decision.map_or_else(String::new, |d| format!(": {d}")),
                         a.note
                     )
                 })
@@ -872,7 +872,7 @@ fn one_in(fmr: f64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -1183,13 +1183,14 @@ pub fn liveness_section(ui: &mut egui::Ui, lang: Lang, l: &LivenessEvidence, age
                     ui.label(RichText::new(format!("   {}", c.detail)).small().weak());
                 }
             } else {
+                // Words, not symbols: the kiosk's fonts have no check marks.
                 let (mark, words, color) = if c.passed {
-                    ("✔", yes, OK)
+                    (t.pass, yes, OK)
                 } else {
-                    ("✖", no, BAD)
+                    (t.fail, no, BAD)
                 };
                 ui.label(
-                    RichText::new(format!("{mark} {words}"))
+                    RichText::new(format!("{mark}: {words}"))
                         .size(18.0)
                         .color(color),
                 );
