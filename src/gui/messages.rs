@@ -113,6 +113,17 @@ pub enum Job {
     },
     /// Settings and user management (`admin.rs`).
     Admin(AdminJob),
+    /// An administrator confirms the configuration in force (outside the safe range), as
+    /// `kyc-kiosk audit confirm-config` does: sign in, chain `config_override_confirmed` with
+    /// its hash, sign out; then the kiosk opens its service.
+    ConfirmConfig {
+        /// The administrator's username.
+        username: String,
+        /// Their password (dropped after hashing).
+        password: String,
+        /// The hash the administrator reviewed (refused if the configuration differs).
+        hash: String,
+    },
 }
 
 /// Where a verification is.
@@ -156,6 +167,8 @@ pub struct RecordView {
     pub selfie: Option<egui::ColorImage>,
     /// Stored back side of the document, if the record has one.
     pub document_back: Option<egui::ColorImage>,
+    /// The whole evidence, as the case screen shows it.
+    pub case: super::evidence::CaseView,
 }
 
 /// What the worker reports.
@@ -259,6 +272,11 @@ pub enum Event {
     ReviewFailed(String),
     /// Settings and user management answers (`admin.rs`).
     Admin(AdminEvent),
+    /// The configuration in force: its hash, what is outside the safe range, who confirmed it
+    /// (sent once the store is open, or when it waits for a confirmation).
+    ConfigReview(super::config_confirm::ConfigReview),
+    /// The answer to [`Job::ConfirmConfig`]: the configuration now confirmed, or the refusal.
+    ConfigConfirmed(Result<super::config_confirm::ConfigReview, String>),
 }
 
 /// A line under the form: saved, saved for this session only, refused.

@@ -1028,6 +1028,8 @@ impl AppState {
                 }
             }
             Event::StoreFailed(m) => self.store = StoreStatus::Failed(m),
+            Event::ConfigReview(review) => self.admin.system.confirm.review = Some(review),
+            Event::ConfigConfirmed(answer) => self.admin.system.confirm.answered(answer),
             Event::PipelineReady { load_ms } => {
                 self.models = ModelStatus::Ready { load_ms };
                 if let Some(s) = self.session.as_mut()

@@ -50,6 +50,8 @@ pub struct SystemState {
     pub camera: CameraSeen,
     /// The last report.
     pub report: Option<Report>,
+    /// The configuration in force and its confirmation form.
+    pub confirm: super::config_confirm::ConfirmState,
     running: Option<Receiver<Report>>,
 }
 
@@ -197,6 +199,7 @@ fn status_color(status: Status) -> Color32 {
 pub fn draw(ui: &mut egui::Ui, st: &mut AppState) {
     let s = st.lang.s();
     let lang = st.lang;
+    super::config_confirm::system_section(ui, st);
     let sys = &mut st.admin.system;
     sys.poll();
     ui.label(RichText::new(s.system_title).strong());

@@ -655,7 +655,7 @@ pub fn draw(
                 return;
             }
             Screen::Review => {
-                review(ui, st, us, &mut jobs);
+                review(ui, st, &mut jobs);
                 return;
             }
             _ => {}
@@ -668,7 +668,7 @@ pub fn draw(
             Screen::Selfie => capture_screen(ui, st, us, has_source, Target::Selfie, &mut jobs),
             Screen::Processing => processing(ui, st),
             Screen::Result => result_screen(ui, st, us),
-            Screen::Review => review(ui, st, us, &mut jobs),
+            Screen::Review => review(ui, st, &mut jobs),
             Screen::Settings => jobs.extend(super::admin_view::draw(ui, st)),
         });
     });
@@ -790,6 +790,11 @@ fn login(ui: &mut egui::Ui, st: &mut AppState, jobs: &mut Vec<Job>) {
     ui.add_space(30.0);
     ui.heading(s.login_title);
     ui.add_space(10.0);
+    // A configuration waiting for an administrator's confirmation: nobody can sign in until
+    // then, so the confirmation takes the place of the sign-in form.
+    if super::config_confirm::waiting_panel(ui, st, jobs) {
+        return;
+    }
     match &st.store {
         StoreStatus::Opening => {
             ui.horizontal(|ui| {
@@ -1593,6 +1598,7 @@ fn challenge_panel(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState) {
                         error_text(ui, &format!("• {}", reason.message));
                     }
                 }
+                super::evidence::challenge_checks(ui, st.lang, r);
             }
             let failed = session.failed_challenges;
             if failed > 0 {
@@ -1802,6 +1808,7 @@ fn fmt_opt(v: Option<f32>) -> String {
 
 fn result_screen(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState) {
     let s = st.lang.s();
+    let lang = st.lang;
     let Some(session) = st.session.as_mut() else {
         st.screen = Screen::Start;
         return;
@@ -1931,6 +1938,7 @@ fn result_screen(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState) {
                     &mut session.decision.fields,
                     receipt.is_none() && !saving,
                 );
+                super::evidence::result_liveness(ui, lang, r);
                 let ui = &mut cols[1];
                 if let Some(receipt) = &receipt {
                     ui.label(
@@ -2025,7 +2033,7 @@ fn result_actions(ui: &mut egui::Ui, st: &mut AppState, jobs: &mut Vec<Job>) {
     }
 }
 
-fn review(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &mut Vec<Job>) {
+fn review(ui: &mut egui::Ui, st: &mut AppState, jobs: &mut Vec<Job>) {
     let s = st.lang.s();
     ui.horizontal(|ui| {
         ui.heading(s.review_title);
@@ -2040,48 +2048,70 @@ fn review(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &mut Vec
     if let Some(m) = &st.review.message {
         ui.label(RichText::new(m).strong());
     }
-    ui.columns(2, |cols| {
-        let ui = &mut cols[0];
-        if st.review.queue.is_empty() {
-            ui.label(s.queue_empty);
-        }
-        let list_h = (ui.available_height() * 0.55).max(160.0);
-        egui::ScrollArea::vertical()
-            .id_salt("queue_list")
-            .max_height(list_h)
-            .show(ui, |ui| {
-                egui::Grid::new("queue").striped(true).show(ui, |ui| {
-                    for rec in &st.review.queue {
-                        ui.label(format!("#{}", rec.id));
-                        ui.label(&rec.operator);
-                        ui.label(audit_decision_word(s, rec.decision));
-                        ui.label(
-                            rec.overall_confidence
-                                .map_or_else(|| "–".into(), |c| format!("{c:.1}")),
-                        );
-                        if ui.button(format!("{} #{}", s.open, rec.id)).clicked() {
-                            st.review.busy = true;
-                            jobs.push(Job::LoadRecord { id: rec.id });
-                        }
-                        ui.end_row();
-                    }
-                });
-            });
+    // An open case takes most of the width (its evidence is long); the queue keeps the rest.
+    let share = if st.review.selected.is_some() {
+        0.34
+    } else {
+        0.5
+    };
+    let left_w = (ui.available_width() * share).max(360.0);
+    let height = ui.available_height();
+    ui.horizontal_top(|ui| {
+        ui.allocate_ui_with_layout(
+            Vec2::new(left_w, height),
+            egui::Layout::top_down(egui::Align::Min),
+            |ui| {
+                ui.set_width(left_w);
+                ui.set_height(height);
+                queue_column(ui, st, jobs);
+            },
+        );
         ui.separator();
-        egui::CollapsingHeader::new(RichText::new(s.statistics).strong())
-            .id_salt("review_stats")
-            .show(ui, |ui| {
-                egui::ScrollArea::vertical()
-                    .id_salt("stats_scroll")
-                    .max_height(ui.available_height().max(120.0))
-                    .show(ui, |ui| stats(ui, st));
-            });
-        let ui = &mut cols[1];
-        egui::ScrollArea::vertical()
-            .id_salt("record_detail")
-            .max_height(ui.available_height())
-            .show(ui, |ui| record_detail(ui, st, us, jobs));
+        ui.allocate_ui_with_layout(
+            Vec2::new(ui.available_width(), height),
+            egui::Layout::top_down(egui::Align::Min),
+            |ui| record_detail(ui, st),
+        );
     });
+}
+
+/// The queue's list and statistics (the review screen's left column).
+fn queue_column(ui: &mut egui::Ui, st: &mut AppState, jobs: &mut Vec<Job>) {
+    let s = st.lang.s();
+    if st.review.queue.is_empty() {
+        ui.label(s.queue_empty);
+    }
+    let list_h = (ui.available_height() * 0.55).max(160.0);
+    egui::ScrollArea::vertical()
+        .id_salt("queue_list")
+        .max_height(list_h)
+        .show(ui, |ui| {
+            egui::Grid::new("queue").striped(true).show(ui, |ui| {
+                for rec in &st.review.queue {
+                    ui.label(format!("#{}", rec.id));
+                    ui.label(&rec.operator);
+                    ui.label(audit_decision_word(s, rec.decision));
+                    ui.label(
+                        rec.overall_confidence
+                            .map_or_else(|| "–".into(), |c| format!("{c:.1}")),
+                    );
+                    if ui.button(format!("{} #{}", s.open, rec.id)).clicked() {
+                        st.review.busy = true;
+                        jobs.push(Job::LoadRecord { id: rec.id });
+                    }
+                    ui.end_row();
+                }
+            });
+        });
+    ui.separator();
+    egui::CollapsingHeader::new(RichText::new(s.statistics).strong())
+        .id_salt("review_stats")
+        .show(ui, |ui| {
+            egui::ScrollArea::vertical()
+                .id_salt("stats_scroll")
+                .max_height(ui.available_height().max(120.0))
+                .show(ui, |ui| stats(ui, st));
+        });
 }
 
 fn small_edit(ui: &mut egui::Ui, label: &str, value: &mut String, width: f32) {
@@ -2212,86 +2242,27 @@ fn time_histogram(ui: &mut egui::Ui, bars: &[audit::TimeBucket]) {
     });
 }
 
-fn record_detail(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState, jobs: &mut Vec<Job>) {
+fn record_detail(ui: &mut egui::Ui, st: &mut AppState) {
     let s = st.lang.s();
+    let lang = st.lang;
     let Some(view) = st.review.selected.as_ref() else {
         return;
     };
-    let sum = &view.detail.summary;
-    let id = sum.id;
+    let id = view.detail.summary.id;
     ui.label(
         RichText::new(format!("{} #{id}", s.record))
             .size(24.0)
             .strong(),
     );
-    ui.horizontal(|ui| {
-        for (caption, img, key) in [
-            (s.document_portrait, view.portrait.as_ref(), "portrait"),
-            (s.selfie, view.selfie.as_ref(), "selfie"),
-            (s.document_back, view.document_back.as_ref(), "back"),
-        ] {
-            if key == "back" && img.is_none() {
-                continue;
-            }
-            ui.vertical(|ui| {
-                ui.label(caption);
-                match img {
-                    Some(img) => {
-                        let tex = us.texture(ui.ctx(), &format!("record-{id}-{key}"), img);
-                        show_image(ui, &tex, Vec2::new(170.0, 170.0));
-                    }
-                    None => {
-                        ui.label(s.no_image);
-                    }
-                }
-            });
-        }
-        ui.vertical(|ui| {
-            ui.label(format!("{}: {}", s.operator, sum.operator));
-            ui.label(format!(
-                "{}: {}",
-                s.id_number,
-                sum.claimed_id_number.as_deref().unwrap_or("–")
-            ));
-            ui.label(format!(
-                "{}: {}",
-                s.country,
-                sum.country.as_deref().unwrap_or("–")
-            ));
-            ui.label(format!(
-                "{}: {}",
-                s.overall_confidence,
-                sum.overall_confidence
-                    .map_or_else(|| "–".into(), |c| format!("{c:.1}"))
-            ));
-        });
-    });
-    ui.label(RichText::new(s.reasons).strong());
-    for r in sum.decision_reason.split("; ") {
-        ui.label(format!("• {r}"));
-    }
-    let earlier = previous_attempts(&view.detail.result);
-    if !earlier.is_empty() {
-        let ids: Vec<String> = earlier.iter().map(|id| format!("#{id}")).collect();
-        ui.label(format!("{}: {}", s.previous_attempts, ids.join(", ")));
-    }
-    if !view.detail.supervisor_actions.is_empty() {
-        ui.label(RichText::new(s.actions).strong());
-        for a in &view.detail.supervisor_actions {
-            ui.label(format!(
-                "• {} {} {:?}: {}",
-                a.supervisor, a.action, a.decision, a.note
-            ));
-        }
-    }
-    ui.separator();
-    ui.label(RichText::new(s.override_title).strong());
-    let busy = st.review.busy;
+    // The note first, so that it stays in view above the evidence list, which scrolls.
     labelled_edit(ui, s.note, &mut st.review.note, false);
     if st.review.note_missing {
         error_text(ui, s.err_note);
     }
-    let _ = (busy, jobs);
+    ui.separator();
+    if let Some(view) = st.review.selected.as_ref() {
+        super::evidence::case_evidence(ui, lang, &view.case);
+    }
 }
 
 /// The supervisor's buttons on an open case, in the action bar: approve, reject.

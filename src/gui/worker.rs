@@ -12,14 +12,15 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use kyc_core::audit::{self, AuditConfig, ImageKind, Page, RecordFilter};
+use kyc_core::audit::{self, AuditConfig, Page, RecordFilter};
 use kyc_core::config::Config;
-use kyc_core::imaging;
+use kyc_core::config_guard;
 use kyc_core::pipeline::Pipeline;
 use kyc_core::service::{self, AbandonReason, ServiceError, VerificationService};
 use kyc_core::settings::SettingsInForce;
 
 use super::capture::preview_of;
+use super::config_confirm::ConfigReview;
 use super::messages::{
     AdminEvent, AdminJob, Captured, Claim, Event, FirstRunField, Job, RecordView, ResultView,
     SettingsNotice, Stage,
@@ -133,6 +134,26 @@ struct Worker {
     config: Config,
     /// The UI's ticket of the verification open in the service.
     ticket: Option<u64>,
+    /// A configuration outside the safe range waiting for an administrator's confirmation: the
+    /// service stays closed until then.
+    pending: Option<PendingConfig>,
+    /// Models loaded while the service was closed, for when it opens.
+    spare_pipeline: Option<Pipeline>,
+}
+
+/// What opening the service again needs, once the configuration is confirmed.
+struct PendingConfig {
+    settings: SettingsInForce,
+    audit: AuditConfig,
+}
+
+/// The configuration in force as the System tab and the confirmation form show it.
+fn review_of(config: &Config, confirmed: Option<audit::ConfigConfirmation>) -> ConfigReview {
+    ConfigReview {
+        hash: config_guard::config_hash(config),
+        problems: config_guard::unsafe_values(config),
+        confirmed,
+    }
 }
 
 fn msg(e: &ServiceError) -> String {
@@ -146,34 +167,112 @@ impl Worker {
             file: None,
             path: cfg.settings_path.clone(),
         };
-        let service = match VerificationService::open(settings, cfg.audit.clone()) {
-            Ok(svc) => {
-                let has_admin = svc.store().has_admin().unwrap_or(false);
-                out.send(Event::StoreReady {
-                    has_admin,
-                    db_path: svc.store().db_path().to_path_buf(),
-                });
-                for id in svc.recovered() {
-                    out.send(Event::Abandoned {
-                        ticket: None,
-                        id: *id,
+        let mut worker = Worker {
+            service: None,
+            config: cfg.config,
+            ticket: None,
+            pending: None,
+            spare_pipeline: None,
+        };
+        match VerificationService::open(settings.clone(), cfg.audit.clone()) {
+            Ok(svc) => worker.opened(svc, out),
+            Err(e) => {
+                if matches!(e, ServiceError::UnsafeConfig(_)) {
+                    // The window shows what is unsafe and takes an administrator's confirmation.
+                    out.send(Event::ConfigReview(review_of(&worker.config, None)));
+                    worker.pending = Some(PendingConfig {
+                        settings,
+                        audit: cfg.audit.clone(),
                     });
                 }
-                Some(svc)
-            }
-            Err(e) => {
                 out.send(Event::StoreFailed(format!(
                     "{}: {}",
                     cfg.audit.db_path.display(),
                     msg(&e)
                 )));
-                None
             }
+        }
+        worker
+    }
+
+    /// The service is open: tell the window, with the configuration it runs under.
+    fn opened(&mut self, mut svc: VerificationService, out: &Out) {
+        let has_admin = svc.store().has_admin().unwrap_or(false);
+        out.send(Event::ConfigReview(review_of(
+            svc.config(),
+            svc.config_confirmation().cloned(),
+        )));
+        out.send(Event::StoreReady {
+            has_admin,
+            db_path: svc.store().db_path().to_path_buf(),
+        });
+        for id in svc.recovered() {
+            out.send(Event::Abandoned {
+                ticket: None,
+                id: *id,
+            });
+        }
+        if let Some(p) = self.spare_pipeline.take()
+            && let Err(e) = svc.set_pipeline(p)
+        {
+            out.send(Event::PipelineFailed(msg(&e)));
+        }
+        self.service = Some(svc);
+    }
+
+    /// An administrator's confirmation of the configuration waiting for one: the calls of
+    /// `kyc-kiosk audit confirm-config` (sign in on the store, chain the confirmation of exactly
+    /// this hash, sign out), then the service opens with it.
+    fn confirm_config(
+        &mut self,
+        username: &str,
+        password: &str,
+        hash: &str,
+        out: &Out,
+    ) -> Result<ConfigReview, String> {
+        let pending = self
+            .pending
+            .as_ref()
+            .ok_or("the configuration in force needs no confirmation")?;
+        let in_force = config_guard::config_hash(&pending.settings.config);
+        if !hash.eq_ignore_ascii_case(&in_force) {
+            return Err(format!(
+                "{hash} is not the configuration in force (sha256 {in_force}): it changed since \
+                 it was shown"
+            ));
+        }
+        let seq = {
+            let mut store =
+                audit::AuditStore::open(pending.audit.clone()).map_err(|e| e.to_string())?;
+            let by = store.login(username, password).map_err(|e| e.to_string())?;
+            let confirmed = store.confirm_config(
+                &by,
+                &in_force,
+                config_guard::describe(&pending.settings.config),
+            );
+            store
+                .logout(by)
+                .warn_on_err("signing the confirming administrator out");
+            confirmed.map_err(|e| e.to_string())?
         };
-        Worker {
-            service,
-            config: cfg.config,
-            ticket: None,
+        tracing::info!(seq, "configuration confirmed from the window");
+        let Some(pending) = self.pending.take() else {
+            return Err("the configuration in force needs no confirmation".into());
+        };
+        match VerificationService::open(pending.settings.clone(), pending.audit.clone()) {
+            Ok(svc) => {
+                let review = review_of(svc.config(), svc.config_confirmation().cloned());
+                self.opened(svc, out);
+                Ok(review)
+            }
+            Err(e) => {
+                let why = format!(
+                    "confirmed (event {seq}), but the kiosk did not open: {}",
+                    msg(&e)
+                );
+                self.pending = Some(pending);
+                Err(why)
+            }
         }
     }
 
@@ -226,10 +325,15 @@ impl Worker {
                 };
                 if let Some(p) = got {
                     // Thresholds changed while the models loaded apply to them too.
-                    if let (Some(p), Some(svc)) = (p, self.service.as_mut())
-                        && let Err(e) = svc.set_pipeline(p)
-                    {
-                        out.send(Event::PipelineFailed(msg(&e)));
+                    match (p, self.service.as_mut()) {
+                        (Some(p), Some(svc)) => {
+                            if let Err(e) = svc.set_pipeline(p) {
+                                out.send(Event::PipelineFailed(msg(&e)));
+                            }
+                        }
+                        // Kept for the service a confirmation opens later.
+                        (Some(p), None) => self.spare_pipeline = Some(p),
+                        (None, _) => {}
                     }
                     models_pending = false;
                 } else if wait {
@@ -382,6 +486,14 @@ impl Worker {
                 });
             }
             Job::Admin(job) => out.send(Event::Admin(serve_admin(self.service.as_mut(), job))),
+            Job::ConfirmConfig {
+                username,
+                password,
+                hash,
+            } => {
+                let answer = self.confirm_config(&username, &password, &hash, out);
+                out.send(Event::ConfigConfirmed(answer));
+            }
         }
     }
 
@@ -522,24 +634,15 @@ impl Worker {
         let svc = self.service()?;
         let limits = svc.config().limits;
         let (store, session) = svc.store_and_user().map_err(|e| msg(&e))?;
-        let detail = store.get_record(session, id).map_err(|e| e.to_string())?;
-        let image = |kind: ImageKind| -> Option<egui::ColorImage> {
-            if !detail.images.contains(&kind) {
-                return None;
-            }
-            let bytes = store.load_image(session, id, kind).ok()?;
-            let decoded =
-                imaging::decode_bytes(&bytes, std::path::Path::new(kind.as_str()), &limits).ok()?;
-            Some(preview_of(&decoded.rgb))
-        };
-        let portrait = image(ImageKind::Portrait);
-        let selfie = image(ImageKind::Selfie);
-        let document_back = image(ImageKind::DocumentBack);
+        let (detail, case) =
+            super::evidence::load_case(store, session, id, &limits).map_err(|e| e.to_string())?;
+        let plain = |img: &Option<super::evidence::CaseImage>| img.as_deref().cloned();
         Ok(RecordView {
+            portrait: plain(&case.images.portrait),
+            selfie: plain(&case.images.selfie),
+            document_back: plain(&case.images.back),
             detail,
-            portrait,
-            selfie,
-            document_back,
+            case,
         })
     }
 }
