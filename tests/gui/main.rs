@@ -19,7 +19,9 @@ mod synth;
 
 mod document_meter;
 mod gui_admin;
+mod gui_drop;
 mod gui_flow;
 mod gui_layout;
 mod gui_liveness_retries;
+mod gui_refusal_receipt;
 mod gui_setup;
