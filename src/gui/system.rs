@@ -255,7 +255,7 @@ pub fn draw(ui: &mut egui::Ui, st: &mut AppState) {
         ui,
         RichText::new(s.system_check).strong(),
         RichText::new(s.system_status).strong(),
-        "",
+        s.system_summary,
     );
     egui::ScrollArea::vertical()
         .id_salt("system_checks")
