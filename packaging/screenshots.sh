@@ -83,15 +83,16 @@ wait_log() {
   done
   return 1
 }
-# The centre line of the $2-th button, counted from the top, that crosses pixel column $1 (the
-# dark theme's button fill); for a button whose place depends on the text above it.
-nth_button_y() {
+# The centre line of a band at least 20 pixels tall of colour $2 crossing pixel column $1: the
+# $3-th from the top, or the last one ($3 = last). Buttons (#323232) and text fields (#0A0A0A)
+# of the dark theme, for controls whose place depends on the text above them.
+band_y() {
   import -window root "$home/../probe.png"
   convert "$home/../probe.png" -crop "1x$((H - 230))+$1+150" -depth 8 txt:- |
-    awk -v n="$2" 'NR > 1 {
-      split($1, a, /[,:]/); y = a[2] + 150; on = ($3 == "#323232")
-      if (on && !prev) { start = y; k++ }
-      if (!on && prev && k == n && !found) found = int((start + y) / 2)
+    awk -v colour="$2" -v n="$3" 'NR > 1 {
+      split($1, a, /[,:]/); y = a[2] + 150; on = ($3 == colour)
+      if (on && !prev) start = y
+      if (!on && prev && y - start >= 20) { k++; if (n == "last" || k == n) found = int((start + y) / 2); if (k == n) n = -1 }
       prev = on
     }
     END { if (found) print found }'
@@ -195,8 +196,8 @@ run_size() {
     local choose
     # Start again, then Choose a file…: their left edge is at 644 or 659 (the live picture is
     # a few pixels wider at the larger size).
-    choose=$(nth_button_y 647 2)
-    [ -n "$choose" ] || choose=$(nth_button_y 662 2)
+    choose=$(band_y 647 '#323232' 2)
+    [ -n "$choose" ] || choose=$(band_y 662 '#323232' 2)
     at $((right + 100)) "${choose:-431}"
     sleep 1
     at $((px + 110)) "$row2"; sleep 1 # selfie.jpg
@@ -220,7 +221,10 @@ run_size() {
   at 392 "$open_y"                   # Open #1
   shot 12-review-case 3
   xdotool mousemove "$half" $((H / 2)) click --repeat 12 5
-  field "$half" $((H - 148)) "original passport seen at the counter; same person"
+  sleep 1
+  local note
+  note=$(band_y "$half" '#0A0A0A' last)   # the note: the case's last text field
+  field "$half" "${note:-$((H - 148))}" "original passport seen at the counter; same person"
   at 215 "$bar"                      # Approve
   shot 13-review-decided 2
   at 700 23                          # log out
@@ -228,7 +232,7 @@ run_size() {
   # 14. The System tab: doctor's checks in the window.
   log_in admin admin-passphrase-1
   at 800 23; at 541 76
-  shot 14-system 15                  # the checks take a few seconds
+  shot 14-system 40                  # the checks take a while on a loaded machine
 
   kill "$app" 2>/dev/null || true
   wait "$app" 2>/dev/null || true
