@@ -1318,7 +1318,8 @@ mod tests {
             .is_empty()
         );
         assert_eq!(st.refusal.as_ref().and_then(|r| r.id), Some(9));
-        // The next customer's verification clears it.
+        // The next customer's verification clears it (the refusal reset the start form).
+        st.start.country = "GH".into();
         assert!(st.begin_verification(0));
         assert!(st.refusal.is_none());
     }
