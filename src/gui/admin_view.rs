@@ -219,124 +219,131 @@ fn settings_tab(ui: &mut egui::Ui, st: &mut AppState, role: Role, jobs: &mut Vec
         ui.label(RichText::new(s.admin_only).italics());
     }
     let errors = a.errors.clone();
-    egui::Grid::new("settings_thresholds")
-        .striped(true)
-        .min_row_height(30.0)
+    // The thresholds scroll when the window is short, so Apply / Undo and their notice always
+    // stay in view below them.
+    egui::ScrollArea::vertical()
+        .id_salt("settings_thresholds_scroll")
+        .max_height((ui.available_height() - 120.0).max(160.0))
         .show(ui, |ui| {
-            number_row(
-                ui,
-                s.approve_at,
-                "decision.approveAt",
-                &mut form.approve_at,
-                editable,
-                &errors,
-                SettingsField::ApproveAt,
-            );
-            number_row(
-                ui,
-                s.reject_match_below,
-                "decision.rejectMatchBelow",
-                &mut form.reject_match_below,
-                editable,
-                &errors,
-                SettingsField::RejectMatchBelow,
-            );
-            let levels = a.config.matching.levels.clone();
-            let level_text = |n: u8| {
-                levels.get(usize::from(n.max(1)) - 1).map_or_else(
-                    || n.to_string(),
-                    |l| {
-                        format!(
-                            "{n} (cosine {:.2}, FMR {:.0e})",
-                            l.cosine, l.false_match_rate
+            egui::Grid::new("settings_thresholds")
+                .striped(true)
+                .min_row_height(30.0)
+                .show(ui, |ui| {
+                    number_row(
+                        ui,
+                        s.approve_at,
+                        "decision.approveAt",
+                        &mut form.approve_at,
+                        editable,
+                        &errors,
+                        SettingsField::ApproveAt,
+                    );
+                    number_row(
+                        ui,
+                        s.reject_match_below,
+                        "decision.rejectMatchBelow",
+                        &mut form.reject_match_below,
+                        editable,
+                        &errors,
+                        SettingsField::RejectMatchBelow,
+                    );
+                    let levels = a.config.matching.levels.clone();
+                    let level_text = |n: u8| {
+                        levels.get(usize::from(n.max(1)) - 1).map_or_else(
+                            || n.to_string(),
+                            |l| {
+                                format!(
+                                    "{n} (cosine {:.2}, FMR {:.0e})",
+                                    l.cosine, l.false_match_rate
+                                )
+                            },
                         )
-                    },
-                )
-            };
-            let l = ui.label(s.minimum_level);
-            if editable {
-                egui::ComboBox::from_id_salt("settings_level")
-                    .selected_text(level_text(form.minimum_level))
-                    .width(240.0)
-                    .show_ui(ui, |ui| {
-                        for n in 1..=5u8 {
-                            ui.selectable_value(&mut form.minimum_level, n, level_text(n));
-                        }
-                    })
-                    .response
-                    .labelled_by(l.id);
-            } else {
-                ui.label(RichText::new(level_text(form.minimum_level)).strong());
-            }
-            ui.label(
-                RichText::new("matching.minimumLevel")
-                    .monospace()
-                    .small()
-                    .weak(),
-            );
-            ui.vertical(|ui| field_errors(ui, &errors, SettingsField::MinimumLevel));
-            ui.end_row();
-            number_row(
-                ui,
-                s.min_sharpness,
-                "decision.minSharpness",
-                &mut form.min_sharpness,
-                editable,
-                &errors,
-                SettingsField::MinSharpness,
-            );
-            number_row(
-                ui,
-                s.brightness_min,
-                "decision.brightnessRange[0]",
-                &mut form.brightness_min,
-                editable,
-                &[],
-                SettingsField::Brightness,
-            );
-            number_row(
-                ui,
-                s.brightness_max,
-                "decision.brightnessRange[1]",
-                &mut form.brightness_max,
-                editable,
-                &errors,
-                SettingsField::Brightness,
-            );
-            number_row(
-                ui,
-                s.idle_timeout,
-                "--idle-timeout",
-                &mut form.idle_timeout,
-                editable,
-                &errors,
-                SettingsField::IdleTimeout,
-            );
-            let w = a.config.weights;
-            ui.label(s.weights);
-            ui.label(format!(
-                "{:.2} / {:.2} / {:.2}",
-                w.document, w.selfie_detection, w.face_match
-            ));
-            ui.label(RichText::new("weights").monospace().small().weak());
-            ui.label("");
-            ui.end_row();
-            let l = ui.label(s.theme);
-            if editable {
-                ui.horizontal(|ui| {
-                    ui.selectable_value(&mut form.theme, Theme::Light, s.theme_light)
-                        .labelled_by(l.id);
-                    ui.selectable_value(&mut form.theme, Theme::Dark, s.theme_dark);
+                    };
+                    let l = ui.label(s.minimum_level);
+                    if editable {
+                        egui::ComboBox::from_id_salt("settings_level")
+                            .selected_text(level_text(form.minimum_level))
+                            .width(240.0)
+                            .show_ui(ui, |ui| {
+                                for n in 1..=5u8 {
+                                    ui.selectable_value(&mut form.minimum_level, n, level_text(n));
+                                }
+                            })
+                            .response
+                            .labelled_by(l.id);
+                    } else {
+                        ui.label(RichText::new(level_text(form.minimum_level)).strong());
+                    }
+                    ui.label(
+                        RichText::new("matching.minimumLevel")
+                            .monospace()
+                            .small()
+                            .weak(),
+                    );
+                    ui.vertical(|ui| field_errors(ui, &errors, SettingsField::MinimumLevel));
+                    ui.end_row();
+                    number_row(
+                        ui,
+                        s.min_sharpness,
+                        "decision.minSharpness",
+                        &mut form.min_sharpness,
+                        editable,
+                        &errors,
+                        SettingsField::MinSharpness,
+                    );
+                    number_row(
+                        ui,
+                        s.brightness_min,
+                        "decision.brightnessRange[0]",
+                        &mut form.brightness_min,
+                        editable,
+                        &[],
+                        SettingsField::Brightness,
+                    );
+                    number_row(
+                        ui,
+                        s.brightness_max,
+                        "decision.brightnessRange[1]",
+                        &mut form.brightness_max,
+                        editable,
+                        &errors,
+                        SettingsField::Brightness,
+                    );
+                    number_row(
+                        ui,
+                        s.idle_timeout,
+                        "--idle-timeout",
+                        &mut form.idle_timeout,
+                        editable,
+                        &errors,
+                        SettingsField::IdleTimeout,
+                    );
+                    let w = a.config.weights;
+                    ui.label(s.weights);
+                    ui.label(format!(
+                        "{:.2} / {:.2} / {:.2}",
+                        w.document, w.selfie_detection, w.face_match
+                    ));
+                    ui.label(RichText::new("weights").monospace().small().weak());
+                    ui.label("");
+                    ui.end_row();
+                    let l = ui.label(s.theme);
+                    if editable {
+                        ui.horizontal(|ui| {
+                            ui.selectable_value(&mut form.theme, Theme::Light, s.theme_light)
+                                .labelled_by(l.id);
+                            ui.selectable_value(&mut form.theme, Theme::Dark, s.theme_dark);
+                        });
+                    } else {
+                        ui.label(match form.theme {
+                            Theme::Light => s.theme_light,
+                            Theme::Dark => s.theme_dark,
+                        });
+                    }
+                    ui.label(RichText::new("kiosk.theme").monospace().small().weak());
+                    ui.label("");
+                    ui.end_row();
                 });
-            } else {
-                ui.label(match form.theme {
-                    Theme::Light => s.theme_light,
-                    Theme::Dark => s.theme_dark,
-                });
-            }
-            ui.label(RichText::new("kiosk.theme").monospace().small().weak());
-            ui.label("");
-            ui.end_row();
         });
     field_errors(ui, &errors, SettingsField::Other);
 

@@ -246,8 +246,8 @@ pub fn list_frames(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 pub fn load_frame(path: &Path, limits: &ImageLimits, seq: u64, t_ms: f64) -> Result<Frame, String> {
     // Capped and type-checked like every other input: a FIFO or device is refused unread.
     let bytes = imaging::read_capped(path, limits).map_err(|e| e.to_string())?;
-    let decoded = imaging::decode_bytes(&bytes, path, limits)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    // The core's error names the file already.
+    let decoded = imaging::decode_bytes(&bytes, path, limits).map_err(|e| e.to_string())?;
     let preview = preview_of(&decoded.rgb);
     Ok(Frame {
         seq,

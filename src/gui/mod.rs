@@ -475,8 +475,8 @@ impl KioskApp {
 }
 
 impl KioskApp {
-    /// Once a case is recorded, write the customer's receipt on a short-lived thread into the
-    /// data folder, and take its answer.
+    /// Once a case is recorded (decided, or ended by a refused consent), write the customer's
+    /// receipt on a short-lived thread into the data folder, and take its answer.
     fn write_receipt(&mut self) {
         if let Some((ticket, rx)) = &self.receipt_job
             && let Ok(result) = rx.try_recv()
@@ -485,15 +485,30 @@ impl KioskApp {
             self.receipt_job = None;
             if let Some(s) = self.state.session.as_mut().filter(|s| s.ticket == ticket) {
                 s.receipt_pdf = Some(result);
+            } else if let Some(r) = self.state.refusal.as_mut().filter(|r| r.ticket == ticket) {
+                r.pdf = Some(result);
             }
         }
-        let Some(s) = self.state.session.as_ref() else {
-            return;
-        };
-        if self.receipt_job.is_some() || s.receipt_pdf.is_some() {
+        if self.receipt_job.is_some() {
             return;
         }
-        let (Some(receipt), Some(current)) = (&s.receipt, &self.state.admin.current) else {
+        let Some(current) = &self.state.admin.current else {
+            return;
+        };
+        let decided = self.state.session.as_ref().and_then(|s| {
+            let receipt = s.receipt.as_ref().filter(|_| s.receipt_pdf.is_none())?;
+            let word = view::audit_decision_word(self.state.lang.s(), receipt.current_decision);
+            Some((
+                s.ticket,
+                receipt.id,
+                receipt::Outcome::Decided(word.to_string()),
+            ))
+        });
+        let refused = self.state.refusal.as_ref().and_then(|r| {
+            let id = r.id.filter(|_| r.pdf.is_none())?;
+            Some((r.ticket, id, receipt::Outcome::ConsentRefused))
+        });
+        let Some((ticket, id, outcome)) = decided.or(refused) else {
             return;
         };
         let kiosk = current
@@ -501,17 +516,15 @@ impl KioskApp {
             .clone()
             .unwrap_or_else(|| self.opts.audit.kiosk_id.clone());
         let info = receipt::ReceiptInfo {
-            reference: receipt::reference(&kiosk, receipt.id),
+            reference: receipt::reference(&kiosk, id),
             decided_ms: kyc_core::record::now_ms(),
             kiosk,
             branch: current.branch.clone(),
-            decision: view::audit_decision_word(self.state.lang.s(), receipt.current_decision)
-                .to_string(),
+            outcome,
             lang: self.state.lang,
         };
         let dir = kyc_core::health::state_dir(&self.opts.audit);
         let (tx, rx) = std::sync::mpsc::channel();
-        let ticket = s.ticket;
         let spawned = std::thread::Builder::new()
             .name("kyc-receipt".into())
             .spawn(move || {
@@ -524,8 +537,10 @@ impl KioskApp {
         match spawned {
             Ok(_) => self.receipt_job = Some((ticket, rx)),
             Err(e) => {
-                if let Some(s) = self.state.session.as_mut() {
+                if let Some(s) = self.state.session.as_mut().filter(|s| s.ticket == ticket) {
                     s.receipt_pdf = Some(Err(e.to_string()));
+                } else if let Some(r) = self.state.refusal.as_mut().filter(|r| r.ticket == ticket) {
+                    r.pdf = Some(Err(e.to_string()));
                 }
             }
         }

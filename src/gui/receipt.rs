@@ -1,6 +1,8 @@
 //! The customer's receipt: after the decision, a one-page PDF in the data folder
 //! (`<data>/receipts/<reference>.pdf`) with the case reference, the date, the kiosk and branch,
-//! the decision, and how to see, correct or ask for the erasure of one's data.
+//! the decision, and how to see, correct or ask for the erasure of one's data. A customer who
+//! refuses consent to biometric processing gets one too: the verification stopped, no biometric
+//! processing took place, what the record keeps and how to ask for its erasure.
 //!
 //! The PDF is written by hand (PDF 1.4, text only, the standard Helvetica fonts in
 //! WinAnsiEncoding, so French accents print without embedding a font): a catalog, one page, two
@@ -24,10 +26,20 @@ pub struct ReceiptInfo {
     pub kiosk: String,
     /// The branch (`None`: not set).
     pub branch: Option<String>,
-    /// The decision, in the receipt's language.
-    pub decision: String,
+    /// How the case ended.
+    pub outcome: Outcome,
     /// The receipt's language.
     pub lang: Lang,
+}
+
+/// How the case a receipt is for ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Decided (approved, rejected or referred): the decision, in the receipt's language.
+    Decided(String),
+    /// The customer refused consent to biometric processing: the verification stopped before
+    /// any picture of their face was taken (recorded as abandoned, consent refused).
+    ConsentRefused,
 }
 
 /// The case reference of record `id` on `kiosk`.
@@ -60,13 +72,30 @@ pub fn utc_text(ms: i64) -> String {
 pub fn lines(info: &ReceiptInfo) -> Vec<String> {
     let branch = info.branch.as_deref().unwrap_or("—");
     let date = utc_text(info.decided_ms);
-    match info.lang {
+    let mut out: Vec<String> = match info.lang {
         Lang::En => vec![
             "Identity verification receipt".into(),
             format!("Case reference: {}", info.reference),
             format!("Date: {date}"),
             format!("Kiosk: {} — Branch: {branch}", info.kiosk),
-            format!("Decision: {}", info.decision),
+        ],
+        Lang::Fr => vec![
+            "Reçu de vérification d'identité".into(),
+            format!("Référence du dossier : {}", info.reference),
+            format!("Date : {date}"),
+            format!("Kiosque : {} — Agence : {branch}", info.kiosk),
+        ],
+    };
+    out.extend(body(info));
+    out
+}
+
+/// What follows the receipt's header: the outcome, what was processed and kept, the
+/// customer's rights.
+fn body(info: &ReceiptInfo) -> Vec<String> {
+    match (info.lang, &info.outcome) {
+        (Lang::En, Outcome::Decided(decision)) => vec![
+            format!("Decision: {decision}"),
             String::new(),
             "With your consent, this kiosk processed images of your identity document and of \
              your face, and a face template, to verify your identity. They are kept in the \
@@ -82,12 +111,27 @@ pub fn lines(info: &ReceiptInfo) -> Vec<String> {
             String::new(),
             "Keep this receipt: the case reference is the only way to find your record.".into(),
         ],
-        Lang::Fr => vec![
-            "Reçu de vérification d'identité".into(),
-            format!("Référence du dossier : {}", info.reference),
-            format!("Date : {date}"),
-            format!("Kiosque : {} — Agence : {branch}", info.kiosk),
-            format!("Décision : {}", info.decision),
+        (Lang::En, Outcome::ConsentRefused) => vec![
+            "Outcome: verification stopped — you did not consent to biometric processing".into(),
+            String::new(),
+            REFUSED_EN.into(),
+            String::new(),
+            "The kiosk keeps a record that this verification was stopped at your request, with \
+             the details you gave and the image of your identity document taken before you \
+             were asked, encrypted, for as long as the law on customer identification \
+             requires."
+                .into(),
+            String::new(),
+            "Your rights: to see this record, to have it corrected, or to ask for its erasure, \
+             quote the case reference above at any branch, in person or in writing to the \
+             bank's data-protection officer. You may also complain to your country's \
+             data-protection authority."
+                .into(),
+            String::new(),
+            "Keep this receipt: the case reference is the only way to find your record.".into(),
+        ],
+        (Lang::Fr, Outcome::Decided(decision)) => vec![
+            format!("Décision : {decision}"),
             String::new(),
             "Avec votre consentement, ce kiosque a traité des images de votre pièce \
              d'identité et de votre visage, ainsi qu'un gabarit facial, pour vérifier votre \
@@ -106,8 +150,40 @@ pub fn lines(info: &ReceiptInfo) -> Vec<String> {
              dossier."
                 .into(),
         ],
+        (Lang::Fr, Outcome::ConsentRefused) => vec![
+            "Résultat : vérification arrêtée — vous n'avez pas consenti au traitement \
+             biométrique"
+                .into(),
+            String::new(),
+            REFUSED_FR.into(),
+            String::new(),
+            "Le kiosque conserve, chiffrée, la trace de cette vérification arrêtée à votre \
+             demande, avec les informations que vous avez données et l'image de votre pièce \
+             d'identité prise avant la question, aussi longtemps que la loi sur \
+             l'identification des clients l'exige."
+                .into(),
+            String::new(),
+            "Vos droits : pour consulter cette trace, la faire rectifier ou en demander \
+             l'effacement, indiquez la référence ci-dessus dans n'importe quelle agence, sur \
+             place ou par écrit au délégué à la protection des données de la banque. Vous \
+             pouvez aussi saisir l'autorité de protection des données de votre pays."
+                .into(),
+            String::new(),
+            "Conservez ce reçu : la référence du dossier est le seul moyen de retrouver votre \
+             dossier."
+                .into(),
+        ],
     }
 }
+
+/// The statement a refusing customer's receipt makes about biometric processing (English).
+pub const REFUSED_EN: &str = "No biometric processing took place: no selfie or video of your \
+     face was recorded, and no face template was computed from your face or from your \
+     document's portrait, nor compared.";
+/// The same statement in French.
+pub const REFUSED_FR: &str = "Aucun traitement biométrique n'a eu lieu : aucun selfie ni \
+     aucune vidéo de votre visage n'a été enregistré, et aucun gabarit facial n'a été calculé \
+     à partir de votre visage ou du portrait de votre pièce, ni comparé.";
 
 /// Page size (A4, points), margins and type sizes.
 const PAGE_W: f32 = 595.0;
@@ -370,10 +446,10 @@ mod tests {
             decided_ms: 1_796_300_000_000,
             kiosk: "accra 01".into(),
             branch: Some("Accra Central (Makola)".into()),
-            decision: match lang {
+            outcome: Outcome::Decided(match lang {
                 Lang::En => "Approve".into(),
                 Lang::Fr => "Approuvé".into(),
-            },
+            }),
             lang,
         }
     }
@@ -411,6 +487,33 @@ mod tests {
         assert_eq!(text[0], "Reçu de vérification d'identité");
         assert_eq!(text[4], "Décision : Approuvé");
         assert!(text.join(" ").contains("effacement"));
+    }
+
+    #[test]
+    fn a_refused_consent_gets_its_own_receipt() {
+        for (lang, statement, erasure) in [
+            (Lang::En, REFUSED_EN, "ask for its erasure"),
+            (Lang::Fr, REFUSED_FR, "en demander l'effacement"),
+        ] {
+            let refused = ReceiptInfo {
+                outcome: Outcome::ConsentRefused,
+                ..info(lang)
+            };
+            let dir = tempfile::tempdir().unwrap();
+            let path = write(dir.path(), &refused).unwrap();
+            let text = text_of(&std::fs::read(&path).unwrap()).unwrap();
+            assert!(text[1].ends_with("accra_01-000042"), "{}", text[1]);
+            let all = text.join(" ");
+            let statement: String = statement.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(all.contains(&statement), "{all}");
+            assert!(all.contains(erasure), "{all}");
+            // Nothing on it says a face was processed or a decision taken.
+            assert!(
+                !all.contains("Decision") && !all.contains("Décision"),
+                "{all}"
+            );
+            assert!(!all.contains("With your consent") && !all.contains("Avec votre consentement"));
+        }
     }
 
     #[test]

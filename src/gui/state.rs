@@ -445,6 +445,18 @@ pub struct ReviewState {
     pub busy: bool,
 }
 
+/// A customer refused consent: the verification ended on record as abandoned (consent
+/// refused), and the customer gets a receipt for it too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefusalReceipt {
+    /// The ended session's ticket.
+    pub ticket: u64,
+    /// The abandoned record, once the store wrote it.
+    pub id: Option<i64>,
+    /// The receipt written, or why it could not be (no record, no receipt).
+    pub pdf: Option<Result<std::path::PathBuf, String>>,
+}
+
 /// Everything the kiosk shows.
 pub struct AppState {
     /// Screen showing.
@@ -477,6 +489,9 @@ pub struct AppState {
     pub admin: super::admin_model::AdminState,
     /// The first-run set-up form.
     pub setup: super::setup::SetupForm,
+    /// The receipt of the customer who last refused consent (shown on the start screen until
+    /// the next verification begins or the agent signs out).
+    pub refusal: Option<RefusalReceipt>,
     next_ticket: u64,
     next_run: u64,
 }
@@ -507,6 +522,7 @@ impl AppState {
             liveness_models: ModelStatus::Loading,
             admin: super::admin_model::AdminState::default(),
             setup: super::setup::SetupForm::default(),
+            refusal: None,
             next_ticket: 1,
             next_run: 1,
         }
@@ -533,6 +549,7 @@ impl AppState {
     pub fn logout(&mut self) -> Vec<Job> {
         // The worker's logout ends an open verification (as abandoned, by log-out).
         self.session = None;
+        self.refusal = None;
         let mut jobs = self.clear_session();
         self.review = ReviewState::default();
         self.admin.clear_user_data();
@@ -572,6 +589,7 @@ impl AppState {
                     receipt_pdf: None,
                 });
                 self.notice = None;
+                self.refusal = None;
                 self.screen = Screen::Document;
                 true
             }
@@ -810,6 +828,11 @@ impl AppState {
             consent: kyc_core::result::Consent::now(given, lang, text),
         };
         if !given {
+            self.refusal = Some(RefusalReceipt {
+                ticket: s.ticket,
+                id: None,
+                pdf: None,
+            });
             self.session = None;
             self.start = StartForm::default();
             self.start_errors.clear();
@@ -1048,8 +1071,27 @@ impl AppState {
                 self.login.busy = false;
                 self.login.error = Some(m);
             }
-            Event::LoggedOut | Event::Abandoned { .. } => {}
-            Event::ServiceFailed(m) => self.notice = Some(m),
+            Event::LoggedOut => {}
+            Event::Abandoned { ticket, id } => {
+                if let Some(r) = self
+                    .refusal
+                    .as_mut()
+                    .filter(|r| ticket == Some(r.ticket) && r.id.is_none())
+                {
+                    r.id = Some(id);
+                }
+            }
+            Event::ServiceFailed(m) => {
+                // A refusal the store could not record leaves no case to give a receipt for.
+                if let Some(r) = self
+                    .refusal
+                    .as_mut()
+                    .filter(|r| r.id.is_none() && r.pdf.is_none())
+                {
+                    r.pdf = Some(Err(m.clone()));
+                }
+                self.notice = Some(m);
+            }
             Event::Progress { ticket, stage } => {
                 if let Some(s) = self.session_for(ticket) {
                     s.stage = Some(stage);
@@ -1246,6 +1288,61 @@ mod tests {
             st.notice.as_deref(),
             Some(Lang::En.s().consent_refused_notice)
         );
+        // The refusal waits for its record; another ticket's abandoned record is not it.
+        assert_eq!(
+            st.refusal,
+            Some(RefusalReceipt {
+                ticket,
+                id: None,
+                pdf: None
+            })
+        );
+        assert!(
+            st.apply(Event::Abandoned {
+                ticket: Some(ticket + 7),
+                id: 3
+            })
+            .is_empty()
+        );
+        assert!(
+            st.apply(Event::Abandoned {
+                ticket: None,
+                id: 4
+            })
+            .is_empty()
+        );
+        assert_eq!(st.refusal.as_ref().and_then(|r| r.id), None);
+        assert!(
+            st.apply(Event::Abandoned {
+                ticket: Some(ticket),
+                id: 9
+            })
+            .is_empty()
+        );
+        assert_eq!(st.refusal.as_ref().and_then(|r| r.id), Some(9));
+        // The next customer's verification clears it (the refusal reset the start form).
+        st.start.country = "GH".into();
+        assert!(st.begin_verification(0));
+        assert!(st.refusal.is_none());
+    }
+
+    #[test]
+    fn a_refusal_the_store_could_not_record_gets_no_receipt() {
+        let mut st = logged_in(Role::Agent);
+        st.start.country = "GH".into();
+        assert!(st.begin_verification(0));
+        st.set_document(img("doc.jpg"), egui::ColorImage::example());
+        st.go(Screen::Selfie);
+        assert!(st.answer_consent(false, "the text").is_some());
+        assert!(
+            st.apply(Event::ServiceFailed("disk full".into()))
+                .is_empty()
+        );
+        let r = st.refusal.as_ref().unwrap();
+        assert_eq!(r.id, None);
+        assert_eq!(r.pdf, Some(Err("disk full".to_string())));
+        st.logout();
+        assert!(st.refusal.is_none());
     }
 
     #[test]

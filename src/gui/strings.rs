@@ -551,6 +551,10 @@ pub struct Strings {
     pub country_choose: &'static str,
     /// Drag-and-drop hint.
     pub drop_hint: &'static str,
+    /// Several files dropped at once.
+    pub drop_one_file: &'static str,
+    /// A file dropped while another is being imported.
+    pub drop_busy: &'static str,
     /// Open the file picker.
     pub browse: &'static str,
     /// File picker heading.
@@ -827,6 +831,8 @@ pub static EN: Strings = Strings {
     receipt_writing: "Writing the receipt…",
     country_choose: "Choose the country",
     drop_hint: "Or drop an image file onto this window.",
+    drop_one_file: "Several files were dropped: drop one image file at a time.",
+    drop_busy: "An image is still being imported: drop the file again once it is done.",
     browse: "Choose a file…",
     picker_title: "Choose an image",
     picker_up: "Up",
@@ -1096,6 +1102,8 @@ pub static FR: Strings = Strings {
     receipt_writing: "Écriture du reçu…",
     country_choose: "Choisissez le pays",
     drop_hint: "Ou déposez un fichier image sur cette fenêtre.",
+    drop_one_file: "Plusieurs fichiers ont été déposés : déposez un seul fichier image à la fois.",
+    drop_busy: "Une image est encore en cours d'import : déposez le fichier à nouveau une fois l'import terminé.",
     browse: "Choisir un fichier…",
     picker_title: "Choisir une image",
     picker_up: "Dossier parent",

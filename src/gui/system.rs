@@ -237,31 +237,67 @@ pub fn draw(ui: &mut egui::Ui, st: &mut AppState) {
             super::receipt::utc_text(report.checked_at_ms)
         ));
     });
+    // One row per check: the name and status in fixed columns, the finding wrapped in the rest
+    // of the width (a grid would squeeze the finding into the width of its header).
+    let (name_w, status_w) = (230.0, 110.0);
+    let row = |ui: &mut egui::Ui, name: RichText, status: RichText, finding: &str| {
+        ui.horizontal_top(|ui| {
+            cell(ui, name_w, |ui| {
+                ui.add(egui::Label::new(name).wrap());
+            });
+            cell(ui, status_w, |ui| {
+                ui.label(status);
+            });
+            let rest = ui.available_width();
+            cell(ui, rest, |ui| {
+                ui.add(egui::Label::new(finding).wrap());
+            });
+        });
+    };
+    row(
+        ui,
+        RichText::new(s.system_check).strong(),
+        RichText::new(s.system_status).strong(),
+        s.system_summary,
+    );
     egui::ScrollArea::vertical()
         .id_salt("system_checks")
         .max_height(ui.available_height() - 8.0)
+        .auto_shrink([false, true])
         .show(ui, |ui| {
-            egui::Grid::new("system_checks_grid")
-                .striped(true)
-                .min_row_height(34.0)
-                .spacing([18.0, 8.0])
-                .show(ui, |ui| {
-                    ui.label(RichText::new(s.system_check).strong());
-                    ui.label(RichText::new(s.system_status).strong());
-                    ui.label(RichText::new(s.system_summary).strong());
-                    ui.end_row();
-                    for c in &report.checks {
-                        ui.label(check_name(lang, &c.id));
-                        ui.label(
+            for (i, c) in report.checks.iter().enumerate() {
+                let fill = if i % 2 == 0 {
+                    ui.visuals().faint_bg_color
+                } else {
+                    egui::Color32::TRANSPARENT
+                };
+                egui::Frame::new()
+                    .fill(fill)
+                    .inner_margin(egui::Margin::symmetric(0, 6))
+                    .show(ui, |ui| {
+                        row(
+                            ui,
+                            RichText::new(check_name(lang, &c.id)),
                             RichText::new(status_word(s, c.status))
                                 .color(status_color(c.status))
                                 .strong(),
+                            &c.summary,
                         );
-                        ui.add(egui::Label::new(&c.summary).wrap());
-                        ui.end_row();
-                    }
-                });
+                    });
+            }
         });
+}
+
+/// A column `width` wide, laid out top to bottom, for one cell of a row.
+fn cell(ui: &mut egui::Ui, width: f32, add: impl FnOnce(&mut egui::Ui)) {
+    ui.allocate_ui_with_layout(
+        egui::vec2(width, 0.0),
+        egui::Layout::top_down(egui::Align::Min),
+        |ui| {
+            ui.set_width(width);
+            add(ui);
+        },
+    );
 }
 
 #[cfg(test)]

@@ -174,6 +174,14 @@ impl UiState {
         ));
     }
 
+    /// A drop that was not imported: say why beside the field it was meant for.
+    fn drop_refused(&mut self, target: super::picker::PickFor, why: &str) {
+        match target {
+            super::picker::PickFor::Back => self.back.error = Some(why.to_string()),
+            _ => self.import_error = Some(why.to_string()),
+        }
+    }
+
     /// Import `path` as `pick_for` (from the picker or a file dropped on the window).
     pub fn import_file(&mut self, pick_for: super::picker::PickFor, path: &std::path::Path) {
         use super::picker::PickFor;
@@ -221,10 +229,16 @@ fn imports(ctx: &egui::Context, st: &AppState, us: &mut UiState) {
             .map(|f| f.path().to_path_buf())
             .collect()
     });
-    if let Some(path) = dropped.first() {
-        match drop_target(st) {
-            Some(target) if !us.importing() => us.import_file(target, path),
-            _ => {}
+    if !dropped.is_empty()
+        && let Some(target) = drop_target(st)
+    {
+        let s = st.lang.s();
+        match dropped.as_slice() {
+            _ if us.importing() || us.back.import.is_some() => {
+                us.drop_refused(target, s.drop_busy);
+            }
+            [path] => us.import_file(target, path),
+            _ => us.drop_refused(target, s.drop_one_file),
         }
     }
     let Some(picker) = us.picker.as_mut() else {
@@ -921,6 +935,32 @@ fn start(ui: &mut egui::Ui, st: &mut AppState) {
     if big_button(ui, s.start_verification, true) {
         st.begin_verification(kyc_core::record::now_ms());
     }
+    refusal_receipt(ui, st);
+}
+
+/// The receipt of the customer who just refused consent: being written, its file, or why not.
+fn refusal_receipt(ui: &mut egui::Ui, st: &AppState) {
+    let Some(r) = &st.refusal else {
+        return;
+    };
+    let s = st.lang.s();
+    ui.add_space(12.0);
+    ui.group(|ui| {
+        ui.label(RichText::new(s.consent_refused_notice).strong());
+        match &r.pdf {
+            None => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(s.receipt_writing);
+                });
+            }
+            Some(Ok(path)) => {
+                ui.label(RichText::new(s.receipt_written).strong());
+                ui.label(RichText::new(path.display().to_string()).monospace());
+            }
+            Some(Err(e)) => error_text(ui, &format!("{}: {e}", s.receipt_failed)),
+        }
+    });
 }
 
 fn capture_screen(
