@@ -9,7 +9,9 @@
 
 pub mod db;
 pub mod keyfile;
+pub mod queue;
 pub mod server;
+pub mod settings;
 pub mod sync;
 pub mod testpg;
 pub mod users;
