@@ -112,8 +112,8 @@ ALTER TABLE records
     ADD COLUMN confidence   DOUBLE PRECISION;
 CREATE INDEX records_unindexed ON records (kiosk_id, record_id) WHERE NOT case_indexed;
 CREATE INDEX records_q_status ON records (review_status, created_ms DESC, kiosk_id, record_id);
-CREATE INDEX records_q_kiosk ON records (kiosk_id, review_status, created_ms DESC);
-CREATE INDEX records_q_branch ON records (branch, review_status, created_ms DESC);
+CREATE INDEX records_q_kiosk ON records (kiosk_id, review_status, created_ms DESC, record_id);
+CREATE INDEX records_q_branch ON records (branch, review_status, created_ms DESC, kiosk_id, record_id);
 CREATE INDEX kiosk_events_record ON kiosk_events (kiosk_id, verification_id)
     WHERE verification_id IS NOT NULL;
 

@@ -964,8 +964,8 @@ impl Central {
         })
     }
 
-    /// Fill the database with `records` synthetic cases (100 kiosks in 20 branches; 30 % of
-    /// them pending; the sealed row is a placeholder the listing never opens), then time the
+    /// Fill the database with `records` synthetic cases (100 kiosks in 20 branches, five kiosks
+    /// a branch; 30 % of the cases pending; the sealed row is a placeholder the listing never opens), then time the
     /// queue's queries `runs` times each through [`Central::queue`].
     ///
     /// # Errors
@@ -1039,7 +1039,7 @@ impl Central {
             ),
             (
                 "pending, one branch".into(),
-                f(None, Some("branch-07"), "pending"),
+                f(None, Some("branch-08"), "pending"),
                 0,
             ),
             (
