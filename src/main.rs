@@ -181,6 +181,8 @@ enum Command {
     Fleet(kyc_kiosk::cli::fleet::FleetCommand),
     /// Push this kiosk's chained trail and records (sealed) to the central service.
     Sync(kyc_kiosk::cli::fleet::SyncArgs),
+    /// A supervisor workstation on the central queue (enroll, queue, show, decide).
+    Supervisor(kyc_kiosk::cli::supervisor::SupervisorArgs),
     /// Open the kiosk window (the default when no command is given).
     Gui(kyc_kiosk::gui::GuiArgs),
 }
@@ -362,7 +364,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
             // level may only raise them.
             let settings_path = settings.or_else(kyc_core::settings::default_path);
             let in_force = SettingsInForce::load(config, settings_path.as_deref())?;
-            let config = match raise_minimum_level(&in_force.config, minimum_match_level) {
+            let mut config = match raise_minimum_level(&in_force.config, minimum_match_level) {
                 Ok(c) => c,
                 Err(m) => {
                     return Ok(kyc_kiosk::cli::liveness::usage(
@@ -389,6 +391,18 @@ fn run(cli: Cli) -> Result<i32, Error> {
                 let audit = VerificationService::store_config(&in_force, db.as_deref());
                 // Refuses a configuration outside the safe range that no administrator confirmed.
                 let mut svc = VerificationService::open(in_force, audit)?;
+                // The fleet policy the kiosk holds governs over the settings: a flag is
+                // measured against what is in force with it.
+                config = match raise_minimum_level(svc.config(), minimum_match_level) {
+                    Ok(c) => c,
+                    Err(m) => {
+                        return Ok(kyc_kiosk::cli::liveness::usage(
+                            json,
+                            "flag_loosens_policy",
+                            m,
+                        ));
+                    }
+                };
                 // Credentials first: nothing is chained for an unknown caller.
                 let user =
                     kyc_kiosk::cli::auth::authenticate(svc.store_mut(), operator.as_deref())?;
@@ -600,6 +614,7 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }
         Some(Command::Fleet(cmd)) => kyc_kiosk::cli::fleet::run_fleet(cmd),
         Some(Command::Sync(args)) => kyc_kiosk::cli::fleet::run_sync(args),
+        Some(Command::Supervisor(args)) => kyc_kiosk::cli::supervisor::run(args),
         Some(Command::Gui(args)) => {
             kyc_kiosk::gui::run_with(&args, config, Config::source(cli.config.as_deref()))
         }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use kyc_core::Error;
 use kyc_core::error::exit;
-use kyc_core::fleet::{FleetConfig, FleetError, SyncOptions, client};
+use kyc_core::fleet::{FleetConfig, FleetError, SyncOptions, client, supervisor};
 
 use super::audit::{StoreArgs, config};
 
@@ -92,6 +92,34 @@ pub fn run_fleet(cmd: FleetCommand) -> Result<i32, Error> {
     }
 }
 
+/// One sync run: push, then pull the inbox (central decisions applied as chained events, a
+/// newer fleet policy chained), then push again when the pull wrote anything, so the centre
+/// holds those events too. The report as one JSON object (`inbox`: what the pull did).
+fn sync_and_pull(
+    audit: &kyc_core::audit::AuditConfig,
+    path: &std::path::Path,
+    server: Option<&str>,
+    opts: &SyncOptions,
+) -> Result<String, FleetError> {
+    let first = client::sync_store(audit, path, server, opts)?;
+    let pulled = supervisor::pull_store(audit, path, server, opts.timeout)?;
+    let report = if pulled.applied + pulled.declined > 0 || pulled.policy_applied {
+        let again = client::sync_store(audit, path, server, opts)?;
+        client::SyncReport {
+            pushes: first.pushes + again.pushes,
+            accepted: first.accepted + again.accepted,
+            duplicates: first.duplicates + again.duplicates,
+            records: first.records + again.records,
+            ..again
+        }
+    } else {
+        first
+    };
+    let mut v = serde_json::to_value(&report).unwrap_or_default();
+    v["inbox"] = serde_json::to_value(&pulled).unwrap_or_default();
+    Ok(v.to_string())
+}
+
 /// Run `sync`: one run, or one every `--every` seconds until interrupted (a failed run is
 /// reported and retried). Prints each run's report as one JSON line.
 ///
@@ -106,13 +134,13 @@ pub fn run_sync(args: SyncArgs) -> Result<i32, Error> {
         ..SyncOptions::default()
     };
     let Some(every) = args.every else {
-        let report = client::sync_store(&audit, &path, args.server.as_deref(), &opts)?;
-        println!("{}", serde_json::to_string(&report).unwrap_or_default());
+        let report = sync_and_pull(&audit, &path, args.server.as_deref(), &opts)?;
+        println!("{report}");
         return Ok(exit::OK);
     };
     loop {
-        match client::sync_store(&audit, &path, args.server.as_deref(), &opts) {
-            Ok(report) => println!("{}", serde_json::to_string(&report).unwrap_or_default()),
+        match sync_and_pull(&audit, &path, args.server.as_deref(), &opts) {
+            Ok(report) => println!("{report}"),
             Err(e) => eprintln!("kyc-kiosk: sync: {e}"),
         }
         std::thread::sleep(Duration::from_secs(every.max(1)));

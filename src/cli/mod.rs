@@ -6,3 +6,4 @@ pub mod doctor;
 pub mod document;
 pub mod fleet;
 pub mod liveness;
+pub mod supervisor;

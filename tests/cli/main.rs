@@ -13,6 +13,7 @@ mod doctor_cli;
 mod document_cli;
 mod fleet_cli;
 mod fleet_hooks;
+mod fleet_queue;
 mod liveness_cli;
 mod logs_cli;
 mod memory_cli;

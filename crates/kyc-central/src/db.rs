@@ -255,6 +255,81 @@ CREATE TABLE superseded_record_blobs (
     PRIMARY KEY (readmission_id, record_id, kind)
 );
 "#,
+    // v3: the supervisor queue's clear case columns and indexes, supervisor workstations and
+    // their sessions, the chained central decision log and fleet policy log.
+    r#"
+ALTER TABLE kiosks ADD COLUMN branch TEXT;
+ALTER TABLE records
+    ADD COLUMN case_indexed BOOLEAN NOT NULL DEFAULT FALSE,
+    ADD COLUMN operator     TEXT,
+    ADD COLUMN branch       TEXT,
+    ADD COLUMN reason       TEXT,
+    ADD COLUMN confidence   DOUBLE PRECISION;
+CREATE INDEX records_unindexed ON records (kiosk_id, record_id) WHERE NOT case_indexed;
+CREATE INDEX records_q_status ON records (review_status, created_ms DESC, kiosk_id, record_id);
+CREATE INDEX records_q_kiosk ON records (kiosk_id, review_status, created_ms DESC, record_id);
+CREATE INDEX records_q_branch ON records (branch, review_status, created_ms DESC, kiosk_id, record_id);
+CREATE INDEX kiosk_events_record ON kiosk_events (kiosk_id, verification_id)
+    WHERE verification_id IS NOT NULL;
+
+CREATE TABLE workstations (
+    workstation_id TEXT PRIMARY KEY,
+    public_key     BYTEA NOT NULL,
+    box_key        BYTEA NOT NULL,
+    enrolled_ms    BIGINT NOT NULL
+);
+CREATE TABLE workstation_tokens (
+    token_sha256   BYTEA PRIMARY KEY,
+    workstation_id TEXT NOT NULL,
+    created_by     TEXT NOT NULL,
+    created_ms     BIGINT NOT NULL,
+    expires_ms     BIGINT NOT NULL,
+    used_ms        BIGINT
+);
+CREATE TABLE supervisor_sessions (
+    token_sha256   BYTEA PRIMARY KEY,
+    workstation_id TEXT NOT NULL REFERENCES workstations(workstation_id),
+    username       TEXT NOT NULL,
+    role           TEXT NOT NULL,
+    created_ms     BIGINT NOT NULL,
+    expires_ms     BIGINT NOT NULL
+);
+
+CREATE TABLE central_decisions (
+    id           BIGINT PRIMARY KEY,
+    kiosk_id     TEXT NOT NULL,
+    record_id    BIGINT NOT NULL,
+    decision     TEXT NOT NULL CHECK (decision IN ('approve', 'reject')),
+    reason       TEXT NOT NULL,
+    supervisor   TEXT NOT NULL,
+    decided_ms   BIGINT NOT NULL,
+    prev_hash    BYTEA NOT NULL,
+    hash         BYTEA NOT NULL,
+    delivered_ms BIGINT,
+    outcome      TEXT,
+    UNIQUE (kiosk_id, record_id),
+    FOREIGN KEY (kiosk_id, record_id) REFERENCES records(kiosk_id, record_id)
+);
+CREATE INDEX central_decisions_undelivered ON central_decisions (kiosk_id, id)
+    WHERE delivered_ms IS NULL;
+
+CREATE TABLE fleet_policies (
+    version       BIGINT PRIMARY KEY,
+    policy        TEXT NOT NULL,
+    policy_hash   TEXT NOT NULL,
+    unsafe_values TEXT NOT NULL,
+    confirmed_by  TEXT,
+    set_by        TEXT NOT NULL,
+    set_ms        BIGINT NOT NULL,
+    prev_hash     BYTEA NOT NULL,
+    hash          BYTEA NOT NULL
+);
+CREATE TABLE kiosk_policy (
+    kiosk_id   TEXT PRIMARY KEY REFERENCES kiosks(kiosk_id),
+    version    BIGINT NOT NULL,
+    applied_ms BIGINT NOT NULL
+);
+"#,
 ];
 
 /// Apply the migrations not yet recorded; returns the schema version now.

@@ -105,6 +105,55 @@ enum Command {
     Status,
     /// Re-check every stored chain; exit 7 when a problem is found.
     Verify,
+    /// An administrator makes a one-time enrolment token for a supervisor workstation.
+    EnrollWorkstation {
+        /// The administrator (password in KYC_CENTRAL_PASSWORD).
+        #[arg(long)]
+        admin: String,
+        /// Workstation id.
+        #[arg(long)]
+        workstation: String,
+    },
+    /// An administrator names a kiosk's branch (the queue's branch filter).
+    SetBranch {
+        /// The administrator (password in KYC_CENTRAL_PASSWORD).
+        #[arg(long)]
+        admin: String,
+        /// Kiosk id.
+        #[arg(long)]
+        kiosk: String,
+        /// Branch name.
+        #[arg(long)]
+        branch: String,
+    },
+    /// An administrator sets the fleet policy from a JSON file (sections decision, matching,
+    /// liveness, duplicates, with the kiosk configuration's keys); kiosks pull it on sync.
+    SetPolicy {
+        /// The administrator (password in KYC_CENTRAL_PASSWORD).
+        #[arg(long)]
+        admin: String,
+        /// The policy file (JSON).
+        #[arg(long)]
+        file: PathBuf,
+        /// Confirm values laxer than shipped: the policy's sha256, as the refusal prints it.
+        #[arg(long)]
+        confirm: Option<String>,
+    },
+    /// The fleet policy log, the versions kiosks report in force, and the log's check (exit
+    /// 7 on a problem).
+    Policy,
+    /// The central decision log and its check (exit 7 on a problem).
+    Decisions,
+    /// Measure the supervisor queue's queries over N synthetic records. Without --database
+    /// (or KYC_CENTRAL_DATABASE) it starts a throwaway PostgreSQL cluster.
+    BenchQueue {
+        /// Records to add.
+        #[arg(long, default_value_t = 100_000)]
+        records: i64,
+        /// Runs per query.
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+    },
 }
 
 fn password(var: &str) -> Result<String, CentralError> {
@@ -132,14 +181,24 @@ fn print_json<T: serde::Serialize>(v: &T) -> Result<(), CentralError> {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode, CentralError> {
-    let database = match cli.database {
+    let mut _throwaway = None;
+    let database = match cli
+        .database
+        .or_else(|| std::env::var("KYC_CENTRAL_DATABASE").ok())
+    {
         Some(d) => d,
-        None => std::env::var("KYC_CENTRAL_DATABASE").map_err(|_| {
-            CentralError::InvalidInput(
+        None if matches!(cli.command, Command::BenchQueue { .. }) => {
+            let cluster = kyc_central::testpg::TestCluster::start()?;
+            let conn = cluster.create_database("bench_queue").await?;
+            _throwaway = Some(cluster);
+            conn
+        }
+        None => {
+            return Err(CentralError::InvalidInput(
                 "give --database or set KYC_CENTRAL_DATABASE (a PostgreSQL connection string)"
                     .into(),
-            )
-        })?,
+            ));
+        }
     };
     let key_file = cli
         .key_file
@@ -203,6 +262,75 @@ async fn run(cli: Cli) -> Result<ExitCode, CentralError> {
         Command::AdminLog { admin: a, limit } => cli_hooks::admin_log(&central, &a, limit).await?,
         Command::Alerts { open } => print_json(&central.alerts(open).await?)?,
         Command::Status => print_json(&central.kiosks().await?)?,
+        Command::EnrollWorkstation {
+            admin: a,
+            workstation,
+        } => {
+            let by = admin(&central, &a).await?;
+            println!(
+                "{}",
+                central.create_workstation_token(&by, &workstation).await?
+            );
+        }
+        Command::SetBranch {
+            admin: a,
+            kiosk,
+            branch,
+        } => {
+            let by = admin(&central, &a).await?;
+            let n = central.set_branch(&by, &kiosk, &branch).await?;
+            println!("kiosk {kiosk} is in branch {branch} ({n} record(s))");
+        }
+        Command::SetPolicy {
+            admin: a,
+            file,
+            confirm,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| CentralError::InvalidInput(format!("{}: {e}", file.display())))?;
+            let policy: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                CentralError::InvalidInput(format!("{}: not JSON: {e}", file.display()))
+            })?;
+            let by = admin(&central, &a).await?;
+            print_json(&central.set_policy(&by, &policy, confirm.as_deref()).await?)?;
+        }
+        Command::Policy => {
+            let problems = central.verify_policies().await?;
+            let kiosks: Vec<serde_json::Value> = central
+                .kiosk_policies()
+                .await?
+                .into_iter()
+                .map(|(k, v, t)| serde_json::json!({"kioskId": k, "version": v, "appliedMs": t}))
+                .collect();
+            print_json(&serde_json::json!({
+                "log": central.policy_log().await?,
+                "kiosks": kiosks,
+                "intact": problems.is_empty(),
+                "problems": problems,
+            }))?;
+            if !problems.is_empty() {
+                return Ok(ExitCode::from(7));
+            }
+        }
+        Command::Decisions => {
+            let problems = central.verify_decisions().await?;
+            print_json(&serde_json::json!({
+                "log": central.decisions().await?,
+                "intact": problems.is_empty(),
+                "problems": problems,
+            }))?;
+            if !problems.is_empty() {
+                return Ok(ExitCode::from(7));
+            }
+        }
+        Command::BenchQueue { records, runs } => {
+            if !(1..=10_000_000).contains(&records) {
+                return Err(CentralError::InvalidInput(
+                    "--records: 1 to 10000000".into(),
+                ));
+            }
+            print_json(&central.bench_queue(records, runs).await?)?;
+        }
         Command::Verify => {
             let mut problems = central.verify_stored().await?;
             problems.extend(central.verify_admin_log().await?);

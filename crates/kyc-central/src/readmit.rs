@@ -580,6 +580,22 @@ async fn supersede<C: GenericClient>(
     from: i64,
     id: i64,
 ) -> Result<(i64, i64), CentralError> {
+    // A central decision is a link of the centre's own chained decision log and cannot be
+    // moved aside; a branch holding one is not superseded (re-enrol the kiosk instead).
+    let decided: i64 = c
+        .query_one(
+            "SELECT count(*) FROM central_decisions d JOIN records r
+                 ON d.kiosk_id = r.kiosk_id AND d.record_id = r.record_id
+             WHERE r.kiosk_id = $1 AND r.event_seq >= $2",
+            &[&kiosk_id, &from],
+        )
+        .await?
+        .get(0);
+    if decided > 0 {
+        return Err(CentralError::Conflict(format!(
+            "{decided} case(s) from sequence {from} on were decided centrally; their decisions              are chained in the central decision log and cannot be superseded"
+        )));
+    }
     let records = c
         .execute(
             "INSERT INTO superseded_records (readmission_id, kiosk_id, record_id, event_seq,

@@ -9,6 +9,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use kyc_core::fleet::supervisor::paths as sup;
 use kyc_core::fleet::wire::{EnrollRequest, ErrorBody, PushRequest, paths};
 use serde::Serialize;
 
@@ -173,6 +174,13 @@ pub fn router(central: Arc<Central>) -> Router {
         .route(paths::HEAD, get(head))
         .route(paths::PUSH, post(push))
         .route("/v1/health", get(health))
+        .route(sup::WS_ENROLL, post(crate::queue::ws_enroll))
+        .route(sup::LOGIN, post(crate::queue::supervisor))
+        .route(sup::QUEUE, post(crate::queue::supervisor))
+        .route(sup::CASE, post(crate::queue::supervisor))
+        .route(sup::DECIDE, post(crate::queue::supervisor))
+        .route(sup::INBOX, post(crate::queue::inbox))
+        .route(sup::INBOX_ACK, post(crate::queue::inbox_ack))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(central)
 }

@@ -460,6 +460,20 @@ fn confirmed_or_refused(
     }
 }
 
+/// Lay the fleet policy in force in `store` (if the kiosk has one) over `config`.
+fn fleet_governed(
+    store: &AuditStore,
+    config: &mut Config,
+) -> Result<Option<crate::audit::AppliedPolicy>, ServiceError> {
+    let (governed, policy) = crate::fleet::supervisor::govern(store, config)
+        .map_err(|e| SettingsError::Invalid(e.to_string()))?;
+    if let Some(p) = &policy {
+        tracing::info!(version = p.version, "fleet policy in force");
+    }
+    *config = governed;
+    Ok(policy)
+}
+
 /// The open-session markers' folder beside the database `db`.
 fn markers_dir(db: &Path) -> PathBuf {
     let name = db
@@ -491,8 +505,16 @@ impl VerificationService {
     pub fn open(settings: SettingsInForce, audit: AuditConfig) -> Result<Self, ServiceError> {
         let store = AuditStore::open(audit)?;
         let markers = markers_dir(store.db_path());
-        // An unsafe configuration stops here, before anything is recorded with it.
-        let confirmation = confirmed_or_refused(&store, &settings.config)?;
+        // The fleet policy the kiosk last received governs over the administrator's settings
+        // and the configuration file.
+        let mut settings = settings;
+        let fleet = fleet_governed(&store, &mut settings.config)?;
+        // An unsafe configuration stops here, before anything is recorded with it (a laxer
+        // fleet policy confirmed centrally covers the values it sets).
+        let confirmation = match &fleet {
+            Some(p) if crate::fleet::supervisor::centrally_confirmed(p, &settings.config) => None,
+            _ => confirmed_or_refused(&store, &settings.config)?,
+        };
         let configured = ConfiguredPolicy {
             hash: config_guard::config_hash(&settings.config),
             confirmation,
@@ -732,10 +754,15 @@ impl VerificationService {
         if after.admin_part_differs(before) {
             user.require(Permission::Settings)?;
         }
-        let next = after.overlay(&self.settings.config)?;
+        let mut next = after.overlay(&self.settings.config)?;
+        // The fleet policy stays over whatever the administrator changes.
+        let fleet = fleet_governed(&self.store, &mut next)?;
         // A change into the unsafe range needs the administrator's confirmation of exactly the
         // configuration it makes.
-        let confirmation = confirmed_or_refused(&self.store, &next)?;
+        let confirmation = match &fleet {
+            Some(p) if crate::fleet::supervisor::centrally_confirmed(p, &next) => None,
+            _ => confirmed_or_refused(&self.store, &next)?,
+        };
         let path = self.settings.path.clone();
         let payload = serde_json::json!({
             "before": before,

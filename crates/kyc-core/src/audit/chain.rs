@@ -26,6 +26,10 @@ pub(crate) const EV_VERIFICATION: &str = "verification_recorded";
 pub(crate) const EV_CORRECTION: &str = "field_corrected";
 /// A supervisor acted on a record.
 pub(crate) const EV_SUPERVISOR: &str = "supervisor_action";
+/// A supervisor's decision made at the central service, applied to the record.
+pub(crate) const EV_CENTRAL_DECISION: &str = "central_decision";
+/// A fleet policy pulled from the central service was put in force.
+pub(crate) const EV_FLEET_SETTINGS: &str = "fleet_settings_applied";
 /// Images older than a cutoff were purged.
 pub(crate) const EV_PURGE: &str = "images_purged";
 /// A customer's biometric data was erased (tombstone).
@@ -39,6 +43,9 @@ const RESERVED: &[&str] = &[
     EV_VERIFICATION,
     EV_CORRECTION,
     EV_SUPERVISOR,
+    EV_CENTRAL_DECISION,
+    EV_FLEET_SETTINGS,
+    super::central::EV_CENTRAL_DECLINED,
     EV_PURGE,
     EV_ERASE,
     EV_IMAGES_DELETED,
@@ -1188,7 +1195,7 @@ fn apply_event(
                 corrections.insert(p.id, p.row_sha256);
             }
         }
-        EV_SUPERVISOR => {
+        EV_SUPERVISOR | EV_CENTRAL_DECISION => {
             if let Ok(p) = serde_json::from_str::<RowPayload>(&e.payload) {
                 actions.insert(p.id, p.row_sha256);
                 if let (Some(vid), Some(st)) = (e.vid, e.vid.and_then(|v| verifs.get_mut(&v))) {

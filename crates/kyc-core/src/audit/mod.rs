@@ -51,6 +51,7 @@
 //! ```
 
 mod anchor;
+mod central;
 mod chain;
 mod cipher;
 mod confirm;
@@ -65,6 +66,7 @@ mod types;
 mod users;
 
 pub use anchor::{Anchor, AnchorRead, read as read_anchor};
+pub use central::{AppliedPolicy, CentralDecisionIn, CentralOutcome};
 pub use chain::{Problem, VerificationCanon, VerifyReport};
 pub use confirm::ConfigConfirmation;
 pub use crypto::{AuditKeys, KeyState};

@@ -180,6 +180,14 @@ impl CentralSecret {
     pub fn public_key(&self) -> [u8; 32] {
         PublicKey::from(&self.secret).to_bytes()
     }
+
+    /// The X25519 shared secret with `peer`; `None` for a low-order peer key (no contribution).
+    pub fn shared_with(&self, peer: &[u8; 32]) -> Option<Zeroizing<[u8; 32]>> {
+        let shared = self.secret.diffie_hellman(&PublicKey::from(*peer));
+        shared
+            .was_contributory()
+            .then(|| Zeroizing::new(*shared.as_bytes()))
+    }
 }
 
 fn seal_key(shared: &[u8; 32], eph_pub: &[u8; 32], recipient: &[u8; 32]) -> Zeroizing<[u8; 32]> {

@@ -11,6 +11,7 @@
 pub mod client;
 pub mod crypto;
 pub mod http;
+pub mod supervisor;
 pub mod verify;
 pub mod wire;
 
