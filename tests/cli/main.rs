@@ -12,6 +12,7 @@ mod config_guard_cli;
 mod doctor_cli;
 mod document_cli;
 mod fleet_cli;
+mod fleet_dedup;
 mod liveness_cli;
 mod logs_cli;
 mod settings_governs_cli;

@@ -8,6 +8,7 @@
 //! for tests and benchmarks. The protocol and trust model are described in `docs/fleet.md`.
 
 pub mod db;
+pub mod dedup;
 pub mod keyfile;
 pub mod server;
 pub mod sync;
@@ -64,6 +65,9 @@ pub struct Central {
     pub(crate) pool: db::Pool,
     pub(crate) secret: Arc<CentralSecret>,
     pub(crate) argon2_m_kib: u32,
+    pub(crate) dedup: Arc<dedup::DedupIndex>,
+    /// When request nonces were last pruned (ms since epoch).
+    pub(crate) nonces_pruned_ms: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl std::fmt::Debug for Central {
@@ -83,11 +87,17 @@ impl Central {
         let mut client = db::connect(conn_str).await?;
         db::migrate(&mut client).await?;
         drop(client);
-        Ok(Central {
+        let central = Central {
             pool: db::Pool::new(conn_str, 8),
             secret: Arc::new(secret),
             argon2_m_kib: 19 * 1024,
-        })
+            dedup: Arc::new(dedup::DedupIndex::new(
+                kyc_core::config::DuplicateSearch::default().cosine,
+            )),
+            nonces_pruned_ms: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+        };
+        central.rebuild_dedup_index().await?;
+        Ok(central)
     }
 
     /// Cheap password hashing (tests only).
