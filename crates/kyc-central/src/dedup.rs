@@ -434,7 +434,7 @@ impl Central {
         let mut out = Vec::new();
         for h in hits {
             let own = h.kiosk_id == kiosk_id;
-            if (own && Some(h.record_id) == skip) || (own && !h.other_id) {
+            if own && (Some(h.record_id) == skip || !h.other_id) {
                 continue;
             }
             let exact = match h.exact {

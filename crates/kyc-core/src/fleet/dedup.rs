@@ -200,11 +200,13 @@ pub fn search(
     serde_json::from_slice(&resp.body).map_err(|e| FleetError::Protocol(e.to_string()))
 }
 
+type TemplateAndKey = (Vec<f32>, Option<String>);
+
 /// Record `record_id`'s template and ID key, decrypted (`None` when no template is stored).
 fn record_template(
     store: &AuditStore,
     record_id: i64,
-) -> Result<Option<(Vec<f32>, Option<String>)>, FleetError> {
+) -> Result<Option<TemplateAndKey>, FleetError> {
     let rec = store.outbox_record(record_id)?;
     let Some(t) = rec.template.as_ref() else {
         return Ok(None);
@@ -298,15 +300,15 @@ pub fn deliver_flags(store: &mut AuditStore, flags: &[DuplicateFlag]) -> Result<
     Ok(chained)
 }
 
+/// A record's central flags and online checks.
+pub type CentralFindings = (Vec<DuplicateFlag>, Vec<CentralCheck>);
+
 /// What the centre said about record `record_id`: its flags and online checks, oldest first,
 /// as chained (for the result and review screens).
 ///
 /// # Errors
 /// Store errors.
-pub fn central_findings(
-    store: &AuditStore,
-    record_id: i64,
-) -> Result<(Vec<DuplicateFlag>, Vec<CentralCheck>), AuditError> {
+pub fn central_findings(store: &AuditStore, record_id: i64) -> Result<CentralFindings, AuditError> {
     let mut stmt = store.conn.prepare_cached(
         "SELECT kind, payload FROM events WHERE verification_id = ?1 AND kind IN (?2, ?3)
          ORDER BY seq",
