@@ -484,7 +484,11 @@ fn run(cli: Cli) -> Result<i32, Error> {
                     svc.capture_selfie(selfie_capture, liveness)?;
                     svc.load_pipeline()?;
                     svc.verify(|_| {})?;
-                    svc.decide(None)?
+                    let decided = svc.decide(None)?;
+                    if let Some(rec) = decided.record.as_ref() {
+                        kyc_kiosk::cli::fleet::check_centrally(svc.store_mut(), rec.id);
+                    }
+                    decided
                 }
                 None => {
                     let mut pipeline = Pipeline::load(config.clone())?;

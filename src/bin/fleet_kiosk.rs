@@ -1,8 +1,9 @@
 //! A headless kiosk for the fleet simulation (`packaging/fleet-sim.sh`): records real
 //! verifications of image pairs through the same `VerificationService` path as
 //! `kyc-kiosk verify --record` (models loaded once), while the background sync thread
-//! pushes the trail to the central service. Prints `ack <record id>` once each record is
-//! committed.
+//! pushes the trail to the central service. After each record it asks the central service's
+//! duplicate search online (chained on the record; "not checked" when the centre is away).
+//! Prints `ack <record id>` once each record is committed.
 //!
 //! Usage: `fleet_kiosk <db> <records> <sync-every-seconds> <document> <selfie> [<document>
 //! <selfie> …]`, signing in as `$KYC_KIOSK_OPERATOR` with `$KYC_KIOSK_PASSWORD`. `<records>`
@@ -81,6 +82,8 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let settings = SettingsInForce::load(Config::load(None)?, None)?;
     let audit = VerificationService::store_config(&settings, Some(&db));
     let fleet = FleetConfig::path_for(&db);
+    // The online central duplicate search after each record (not checked when offline).
+    let fleet_cfg = FleetConfig::load(&fleet).ok();
     let _sync = if every > 0 {
         let opts = SyncOptions {
             timeout: Duration::from_secs(5),
@@ -115,6 +118,9 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         svc.verify(|_| {})?;
         let result = svc.decide(None)?;
         let id = result.record.as_ref().map(|r| r.id).unwrap_or(-1);
+        if let Some(cfg) = fleet_cfg.as_ref().filter(|_| id > 0) {
+            kyc_core::fleet::dedup::check_record(svc.store_mut(), cfg, id, Duration::from_secs(2))?;
+        }
         writeln!(out, "ack {id}")?;
         out.flush()?;
         made = svc.store().record_count()?;

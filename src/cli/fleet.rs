@@ -146,3 +146,44 @@ pub fn run_sync(args: SyncArgs) -> Result<i32, Error> {
         std::thread::sleep(Duration::from_secs(every.max(1)));
     }
 }
+
+/// The online central duplicate search right after a verification was recorded, when this
+/// store is enrolled in a fleet: the outcome is chained on the record and told on stderr.
+/// Offline (or refused) is "not checked centrally", never an error; a store that is not
+/// enrolled is left alone.
+pub fn check_centrally(store: &mut kyc_core::audit::AuditStore, record_id: i64) {
+    use kyc_core::fleet::dedup::{self, CentralCheck};
+    let path = FleetConfig::path_for(store.db_path());
+    if !path.exists() {
+        return;
+    }
+    let cfg = match FleetConfig::load(&path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("kyc-kiosk: not checked centrally: {e}");
+            return;
+        }
+    };
+    match dedup::check_record(store, &cfg, record_id, dedup::ONLINE_TIMEOUT) {
+        Ok(CentralCheck::Checked { candidates, .. }) if candidates.is_empty() => {
+            eprintln!("kyc-kiosk: central duplicate search: no match in the fleet");
+        }
+        Ok(CentralCheck::Checked { candidates, .. }) => {
+            for c in &candidates {
+                eprintln!(
+                    "kyc-kiosk: central duplicate search: same face as record {} of kiosk {} (cosine {:.3}{})",
+                    c.record_id,
+                    c.kiosk_id,
+                    c.score,
+                    if c.same_id_number {
+                        ", same ID number"
+                    } else {
+                        ""
+                    }
+                );
+            }
+        }
+        Ok(CentralCheck::NotChecked { reason }) => eprintln!("kyc-kiosk: {reason}"),
+        Err(e) => eprintln!("kyc-kiosk: central duplicate search not recorded: {e}"),
+    }
+}

@@ -14,6 +14,7 @@ mod document_cli;
 mod fleet_cli;
 mod fleet_hooks;
 mod fleet_queue;
+mod fleet_dedup;
 mod liveness_cli;
 mod logs_cli;
 mod memory_cli;

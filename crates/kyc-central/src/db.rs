@@ -330,6 +330,37 @@ CREATE TABLE kiosk_policy (
     applied_ms BIGINT NOT NULL
 );
 "#,
+    // v4: fleet-wide duplicate enrolment (the index itself lives in the service's memory).
+    r#"
+CREATE TABLE dedup_templates (
+    kiosk_id  TEXT NOT NULL,
+    record_id BIGINT NOT NULL,
+    id_tag    BIGINT NOT NULL,
+    PRIMARY KEY (kiosk_id, record_id),
+    FOREIGN KEY (kiosk_id, record_id) REFERENCES records(kiosk_id, record_id)
+);
+
+CREATE TABLE dedup_flags (
+    id            BIGSERIAL PRIMARY KEY,
+    kiosk_id      TEXT NOT NULL,
+    record_id     BIGINT NOT NULL,
+    raised_ms     BIGINT NOT NULL,
+    delivered_seq BIGINT,
+    delivered_ms  BIGINT,
+    UNIQUE (kiosk_id, record_id),
+    FOREIGN KEY (kiosk_id, record_id) REFERENCES records(kiosk_id, record_id)
+);
+CREATE INDEX dedup_flags_undelivered ON dedup_flags (kiosk_id) WHERE delivered_seq IS NULL;
+
+CREATE TABLE dedup_matches (
+    flag_id        BIGINT NOT NULL REFERENCES dedup_flags(id),
+    other_kiosk    TEXT NOT NULL,
+    other_record   BIGINT NOT NULL,
+    score          REAL NOT NULL,
+    same_id_number BOOLEAN NOT NULL,
+    PRIMARY KEY (flag_id, other_kiosk, other_record)
+);
+"#,
 ];
 
 /// Apply the migrations not yet recorded; returns the schema version now.

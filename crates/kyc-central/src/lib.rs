@@ -9,6 +9,7 @@
 
 pub mod adminlog;
 pub mod db;
+pub mod dedup;
 pub mod hooks;
 pub mod keyfile;
 pub mod readmit;
@@ -71,6 +72,9 @@ pub struct Central {
     pub(crate) secret: Arc<CentralSecret>,
     pub(crate) argon2_m_kib: u32,
     pub(crate) hooks: Arc<hooks::HookSettings>,
+    pub(crate) dedup: Arc<dedup::DedupIndex>,
+    /// When request nonces were last pruned (ms since epoch).
+    pub(crate) nonces_pruned_ms: Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl std::fmt::Debug for Central {
@@ -90,12 +94,18 @@ impl Central {
         let mut client = db::connect(conn_str).await?;
         db::migrate(&mut client).await?;
         drop(client);
-        Ok(Central {
+        let central = Central {
             pool: db::Pool::new(conn_str, 8),
             secret: Arc::new(secret),
             argon2_m_kib: 19 * 1024,
             hooks: Arc::new(hooks::HookSettings::default()),
-        })
+            dedup: Arc::new(dedup::DedupIndex::new(
+                kyc_core::config::DuplicateSearch::default().cosine,
+            )),
+            nonces_pruned_ms: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+        };
+        central.rebuild_dedup_index().await?;
+        Ok(central)
     }
 
     /// Cheap password hashing (tests only).

@@ -476,6 +476,10 @@ impl Central {
         )
         .await?;
         tx.commit().await?;
+        // The superseded records' templates leave the in-memory duplicate index too.
+        if records > 0 {
+            self.rebuild_dedup_index().await?;
+        }
         tracing::warn!(
             kiosk_id,
             readmission = id,
@@ -626,6 +630,27 @@ async fn supersede<C: GenericClient>(
         &[&kiosk_id, &from],
     )
     .await?;
+    // Duplicate flags and index rows of the superseded records go with them (the flags'
+    // matches first); the sealed templates themselves are kept with the blobs above.
+    c.execute(
+        &format!(
+            "DELETE FROM dedup_matches m USING dedup_flags f, records r
+             WHERE m.flag_id = f.id AND f.kiosk_id = r.kiosk_id AND f.record_id = r.record_id
+             AND {gone}"
+        ),
+        &[&kiosk_id, &from],
+    )
+    .await?;
+    for table in ["dedup_flags", "dedup_templates"] {
+        c.execute(
+            &format!(
+                "DELETE FROM {table} x USING records r WHERE x.kiosk_id = r.kiosk_id
+                 AND x.record_id = r.record_id AND {gone}"
+            ),
+            &[&kiosk_id, &from],
+        )
+        .await?;
+    }
     c.execute(
         &format!(
             "DELETE FROM registry_checks x USING records r WHERE x.kiosk_id = r.kiosk_id

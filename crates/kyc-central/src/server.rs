@@ -103,7 +103,7 @@ fn json<T: Serialize>(v: T) -> Response {
     axum::Json(v).into_response()
 }
 
-async fn signed_kiosk(
+pub(crate) async fn signed_kiosk(
     central: &Central,
     method: &Method,
     uri: &Uri,
@@ -142,7 +142,7 @@ async fn head(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let kiosk = signed_kiosk(&c, &method, &uri, &headers, &body).await?;
-    if let Err(e) = c.prune_nonces().await {
+    if let Err(e) = c.prune_nonces_if_due().await {
         tracing::warn!(error = %e, "central: nonce pruning failed");
     }
     Ok(json(c.head(&kiosk).await?))
@@ -173,6 +173,10 @@ pub fn router(central: Arc<Central>) -> Router {
         .route(paths::ENROLL, post(enroll))
         .route(paths::HEAD, get(head))
         .route(paths::PUSH, post(push))
+        .route(
+            kyc_core::fleet::dedup::SEARCH_PATH,
+            post(crate::dedup::search_handler),
+        )
         .route("/v1/health", get(health))
         .route(sup::WS_ENROLL, post(crate::queue::ws_enroll))
         .route(sup::LOGIN, post(crate::queue::supervisor))

@@ -16,6 +16,9 @@ use sha2::{Digest, Sha256};
 use crate::server::ApiError;
 use crate::{Central, CentralError, CentralUser};
 
+/// Request nonces are pruned at most this often.
+pub const NONCE_PRUNE_EVERY_MS: i64 = 60 * 1000;
+
 /// How long an enrolment token stays valid.
 pub const TOKEN_TTL_MS: i64 = 24 * 3600 * 1000;
 
@@ -338,6 +341,26 @@ impl Central {
         .await?)
     }
 
+    /// Prune request nonces at most once a minute (a head request is the kiosks' most frequent
+    /// call; deleting on each one cost a write per request). Returns the rows removed.
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn prune_nonces_if_due(&self) -> Result<u64, CentralError> {
+        use std::sync::atomic::Ordering;
+        let now = now_ms();
+        let last = self.nonces_pruned_ms.load(Ordering::Relaxed);
+        if now - last < NONCE_PRUNE_EVERY_MS
+            || self
+                .nonces_pruned_ms
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return Ok(0);
+        }
+        self.prune_nonces().await
+    }
+
     /// What is stored for `kiosk_id`.
     ///
     /// # Errors
@@ -360,6 +383,7 @@ impl Central {
             ack_hash: hex::encode(hash),
             quarantined: row.get(2),
             reason: row.get(3),
+            duplicate_flags: self.duplicate_flags(kiosk_id, true).await?,
         })
     }
 
@@ -398,17 +422,22 @@ impl Central {
             return Err(ApiError::quarantined(&reason.unwrap_or_default()));
         }
         let ack_hash: [u8; 32] = ack_hash.try_into().unwrap_or([0u8; 32]);
-        match self
+        let applied = self
             .apply_push(&tx, kiosk_id, ack_seq, ack_hash, reported, req)
-            .await
-        {
-            Ok(resp) => {
-                tx.commit().await.map_err(CentralError::from)?;
-                Ok(resp)
+            .await;
+        let committed = match applied {
+            Ok(resp) => tx.commit().await.map(|()| resp).map_err(PushFail::from),
+            Err(e) => {
+                drop(tx);
+                Err(e)
             }
+        };
+        // The duplicate index keeps this push's templates only once they are stored.
+        self.dedup.settle(kiosk_id, committed.is_ok());
+        match committed {
+            Ok(resp) => Ok(resp),
             Err(PushFail::Api(e)) => Err(e),
             Err(PushFail::Break(b)) => {
-                drop(tx);
                 drop(c);
                 self.quarantine(kiosk_id, &b).await?;
                 crate::readmit::keep_evidence(self, kiosk_id, &b, req).await;
@@ -545,14 +574,19 @@ impl Central {
                         .map_err(|_| mismatch("is not base64"))?;
                     // Authenticate now (sealed to us, bound to this kiosk, record and kind);
                     // the plain bytes are dropped at once: blobs rest sealed.
-                    open_sealed(
-                        &self.secret,
-                        &record_aad(kiosk_id, rec.id, &b.kind),
-                        &sealed,
-                    )
-                    .map_err(|_| mismatch("does not open with the central key"))?;
+                    let plain = zeroize::Zeroizing::new(
+                        open_sealed(
+                            &self.secret,
+                            &record_aad(kiosk_id, rec.id, &b.kind),
+                            &sealed,
+                        )
+                        .map_err(|_| mismatch("does not open with the central key"))?,
+                    );
                     tx.execute(&ins_blob, &[&kiosk_id, &rec.id, &b.kind, &sealed])
                         .await?;
+                    if b.kind == "template" {
+                        self.dedup_on_push(tx, kiosk_id, &row, &plain).await?;
+                    }
                 }
                 crate::hooks::record_arrived(
                     tx,
@@ -563,6 +597,8 @@ impl Central {
                 )
                 .await
                 .map_err(|e| PushFail::Api(e.into()))?;
+            } else if ev.kind == kyc_core::fleet::dedup::EV_CENTRAL_FLAG {
+                self.dedup_flag_chained(tx, kiosk_id, ev).await?;
             } else if ev.kind == "supervisor_action"
                 && let Some(vid) = ev.verification_id
             {

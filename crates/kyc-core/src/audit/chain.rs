@@ -62,6 +62,9 @@ const RESERVED: &[&str] = &[
     EV_USER_PASSWORD,
     EV_USER_UNLOCKED,
     super::confirm::EV_CONFIG_CONFIRMED,
+    // Written by the fleet sync from the central service's answers (`fleet::dedup`).
+    "central_duplicate_flag",
+    "central_duplicate_check",
 ];
 
 /// An administrator changed a user's role.

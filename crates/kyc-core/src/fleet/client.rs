@@ -254,6 +254,12 @@ pub struct SyncReport {
     pub ack_seq: i64,
     /// The local head at the end.
     pub local_seq: i64,
+    /// Duplicate flags the central service offered in its head answer (chained by
+    /// [`sync_store`] with [`super::dedup::deliver_flags`]).
+    #[serde(skip)]
+    pub offered_flags: Vec<super::dedup::DuplicateFlag>,
+    /// Of those, how many were newly chained into the local store.
+    pub flags_chained: u64,
 }
 
 /// The four signature headers of a request made now with a fresh nonce.
@@ -415,6 +421,7 @@ pub fn sync_once(
     }
     let mut report = SyncReport {
         ack_seq: head.ack_seq,
+        offered_flags: head.duplicate_flags,
         ..SyncReport::default()
     };
     loop {
@@ -475,8 +482,40 @@ pub fn sync_store(
     }
     let mut audit = audit.clone();
     audit.load_index_at_open = false;
+    let store = AuditStore::open_read_only(audit.clone())?;
+    let mut report = sync_once(&store, &cfg, opts)?;
+    drop(store);
+    if report.records > 0 {
+        // The records just pushed may have raised flags: ask once more.
+        let head = fetch_head(&cfg, opts.timeout)?;
+        for f in head.duplicate_flags {
+            if !report.offered_flags.iter().any(|o| o.flag_id == f.flag_id) {
+                report.offered_flags.push(f);
+            }
+        }
+    }
+    if report.offered_flags.is_empty() {
+        return Ok(report);
+    }
+    // Duplicate flags raised centrally are chained on the kiosk (the one write of a sync
+    // run), then pushed back at once so the centre knows they arrived.
+    let chained = {
+        let mut writable = AuditStore::open(audit.clone())?;
+        super::dedup::deliver_flags(&mut writable, &report.offered_flags)?
+    };
+    report.flags_chained = chained;
+    if chained == 0 {
+        return Ok(report);
+    }
     let store = AuditStore::open_read_only(audit)?;
-    sync_once(&store, &cfg, opts)
+    let again = sync_once(&store, &cfg, opts)?;
+    report.pushes += again.pushes;
+    report.accepted += again.accepted;
+    report.duplicates += again.duplicates;
+    report.records += again.records;
+    report.ack_seq = again.ack_seq;
+    report.local_seq = again.local_seq;
+    Ok(report)
 }
 
 /// A background sync thread: runs [`sync_store`] every `every` until stopped. A failed run

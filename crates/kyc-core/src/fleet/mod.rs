@@ -10,6 +10,7 @@
 
 pub mod client;
 pub mod crypto;
+pub mod dedup;
 pub mod http;
 pub mod supervisor;
 pub mod verify;

@@ -66,6 +66,9 @@ pub struct HeadResponse {
     pub quarantined: bool,
     /// Why, when quarantined.
     pub reason: Option<String>,
+    /// Duplicate flags raised centrally on this kiosk's records and not yet chained by it.
+    #[serde(default)]
+    pub duplicate_flags: Vec<crate::fleet::dedup::DuplicateFlag>,
 }
 
 /// The kiosk's own chain head, sent with every push so a rollback is seen.

@@ -1,0 +1,463 @@
+//! Benchmarks of the central service (run in release; figures go to `docs/fleet.md`):
+//!
+//! - `index`: the in-memory duplicate index at each size (random unit templates with planted
+//!   matches): build time, memory, and the 1:N search (int8 scan + candidates) per query.
+//! - `sync`: a kiosk store of records with their images as the kiosk stores them (PNG
+//!   document, portrait and selfie, template) pushed to a central service over a throwaway
+//!   PostgreSQL cluster: records per second, the duplicate check on every record included.
+//! - `search`: the online search end to end (signed HTTP request, sealed query, int8 scan,
+//!   exact re-scoring of the candidates from their sealed templates in PostgreSQL).
+//! - `nonces`: a head request with request nonces pruned on every request, against pruning
+//!   at most once a minute, over a nonce table of the given size.
+//!
+//! `cargo run --release -p kyc-central --bin central_bench -- [--index-sizes 100000,1000000]
+//! [--sync-records 400] [--search-records 20000] [--nonces 200000]` (0 skips a part).
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use kyc_central::Central;
+use kyc_central::dedup::{DedupIndex, dot, unit};
+use kyc_central::testpg::TestCluster;
+use kyc_core::audit::{
+    AuditConfig, AuditStore, CustomerType, Decision, ImageKind, IndexedFields, NewVerification,
+    TEMPLATE_DIM, now_ms,
+};
+use kyc_core::fleet::client::{self, SyncOptions};
+use kyc_core::fleet::{CentralSecret, FleetConfig, dedup};
+
+/// Command-line options.
+#[derive(Debug, Parser)]
+#[command(about = "Central service benchmarks")]
+struct Args {
+    /// Template counts for the in-memory index.
+    #[arg(long, value_delimiter = ',', default_value = "100000,1000000")]
+    index_sizes: Vec<usize>,
+    /// Records with images synced (0 to skip).
+    #[arg(long, default_value_t = 400)]
+    sync_records: usize,
+    /// Records (template only) stored centrally before timing the online search (0 to skip).
+    #[arg(long, default_value_t = 20_000)]
+    search_records: usize,
+    /// Request nonces in the table for the pruning comparison (0 to skip).
+    #[arg(long, default_value_t = 200_000)]
+    nonces: usize,
+    /// Queries timed per measurement.
+    #[arg(long, default_value_t = 50)]
+    queries: usize,
+}
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+fn main() -> Res<()> {
+    let args = Args::parse();
+    println!(
+        "machine: {} cores, load average {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let mut rng = Rng(0x5eed_1234_abcd_0001);
+    for &n in &args.index_sizes {
+        bench_index(n, args.queries, &mut rng);
+    }
+    if args.sync_records + args.search_records + args.nonces == 0 {
+        return Ok(());
+    }
+    let cluster = TestCluster::shared()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    if args.sync_records > 0 {
+        bench_sync(cluster, &rt, args.sync_records, &mut rng)?;
+    }
+    if args.search_records > 0 {
+        bench_search(cluster, &rt, args.search_records, args.queries, &mut rng)?;
+    }
+    if args.nonces > 0 {
+        bench_nonces(cluster, &rt, args.nonces, args.queries.max(20))?;
+    }
+    Ok(())
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn bench_index(n: usize, queries: usize, rng: &mut Rng) {
+    let rss0 = rss_kib();
+    let ix = DedupIndex::new(0.69);
+    ix.reserve(n);
+    let t0 = Instant::now();
+    let mut t = [0f32; TEMPLATE_DIM];
+    for i in 0..n {
+        rng.template(&mut t);
+        if let Some(u) = unit(&t) {
+            ix.insert(&format!("k{}", i % 1000), i as i64, 0, &u);
+        }
+    }
+    let build = t0.elapsed();
+    // Probes: half near a stored template (cosine ~0.75, planted by replacing it), half new.
+    let mut probes = Vec::new();
+    for q in 0..queries {
+        rng.template(&mut t);
+        let Some(p) = unit(&t) else { continue };
+        if q % 2 == 0 {
+            let target = (rng.next() as usize) % n;
+            let near = rng.near(&p, 0.75);
+            ix.insert(&format!("k{}", target % 1000), target as i64, 0, &near);
+            probes.push((p, Some(target as i64)));
+        } else {
+            probes.push((p, None));
+        }
+    }
+    let mut times = Vec::new();
+    let mut found = 0;
+    let mut planted = 0;
+    for (p, want) in &probes {
+        let t0 = Instant::now();
+        let hits = ix.prefilter(p, 0);
+        times.push(t0.elapsed());
+        if let Some(w) = want {
+            planted += 1;
+            found += usize::from(hits.iter().any(|h| h.record_id == *w));
+        }
+    }
+    times.sort();
+    println!(
+        "index n={n}: built in {:.1?}; arrays {:.1} MiB, RSS +{:.1} MiB; search median {:.1} ms, p95 {:.1} ms, max {:.1} ms (n={}); planted matches found {found}/{planted}",
+        build,
+        ix.memory_bytes() as f64 / 1048576.0,
+        rss_kib().saturating_sub(rss0) as f64 / 1024.0,
+        ms(median(&times)),
+        ms(times[times.len() * 95 / 100]),
+        ms(times[times.len() - 1]),
+        times.len()
+    );
+}
+
+struct Served {
+    central: Central,
+    url: String,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+fn serve(cluster: &TestCluster, rt: &tokio::runtime::Runtime, db: &str) -> Res<Served> {
+    let conn = rt.block_on(cluster.create_database(db))?;
+    let central = rt
+        .block_on(Central::open(&conn, CentralSecret::generate()))?
+        .with_fast_hashing();
+    rt.block_on(central.create_first_admin("bench-root", "bench-central-pass-7"))?;
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let c = Arc::new(central.clone());
+    rt.spawn(async move {
+        if let Err(e) = kyc_central::serve(c, listener, async {
+            let _ = rx.await;
+        })
+        .await
+        {
+            eprintln!("serve: {e}");
+        }
+    });
+    Ok(Served {
+        central,
+        url,
+        _stop: tx,
+    })
+}
+
+fn enrolled(s: &Served, rt: &tokio::runtime::Runtime, db: &Path, kiosk: &str) -> Res<FleetConfig> {
+    let admin = rt.block_on(s.central.sign_in("bench-root", "bench-central-pass-7"))?;
+    let token = rt.block_on(s.central.create_enrol_token(&admin, kiosk))?;
+    Ok(client::enroll(
+        &s.url,
+        kiosk,
+        &token,
+        &FleetConfig::path_for(db),
+    )?)
+}
+
+/// The kiosk's stored form of a fetched photo: decoded and kept as PNG.
+fn png_of(name: &str) -> Res<Vec<u8>> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/fetched")
+        .join(name);
+    let d = kyc_core::imaging::decode_file(&p, &kyc_core::config::Config::default().limits)?;
+    kyc_core::record::png(&d.rgb).ok_or_else(|| "PNG encoding failed".into())
+}
+
+fn fill_store(
+    db: &Path,
+    n: usize,
+    images: &[(ImageKind, &[u8])],
+    rng: &mut Rng,
+) -> Res<AuditStore> {
+    let mut cfg = AuditConfig::at(db);
+    cfg.checkpoint_every = 10_000;
+    cfg.load_index_at_open = false;
+    let mut store = AuditStore::open(cfg)?;
+    let result = serde_json::json!({ "documentType": "national_id", "fullName": "AMA MENSAH",
+        "confidence": { "overall": 88.0 }, "verified": true });
+    let models = serde_json::json!({ "face": "sface" });
+    let numbers: Vec<String> = (0..n).map(|i| format!("GHA-{i:09}-0")).collect();
+    let mut templates = vec![[0f32; TEMPLATE_DIM]; n];
+    for t in templates.iter_mut() {
+        rng.template(t);
+    }
+    for chunk in (0..n).collect::<Vec<_>>().chunks(500) {
+        let now = now_ms();
+        let recs: Vec<NewVerification<'_>> = chunk
+            .iter()
+            .map(|&i| NewVerification {
+                operator: "agent1",
+                customer_type: CustomerType::Individual,
+                claimed_id_type: Some("ghana_card"),
+                claimed_id_number: Some(&numbers[i]),
+                started_ms: now - 45_000,
+                finished_ms: now,
+                indexed: IndexedFields {
+                    decision: Decision::Approve,
+                    decision_reason: "bench".into(),
+                    document_number: Some(numbers[i].clone()),
+                    full_name: Some("AMA MENSAH".into()),
+                    country: Some("GH".into()),
+                    overall_confidence: Some(88.5),
+                },
+                result: &result,
+                models: &models,
+                images,
+                template: Some(&templates[i]),
+                corrections: &[],
+            })
+            .collect();
+        store.record_verifications(&recs)?;
+    }
+    Ok(store)
+}
+
+fn bench_sync(
+    cluster: &TestCluster,
+    rt: &tokio::runtime::Runtime,
+    n: usize,
+    rng: &mut Rng,
+) -> Res<()> {
+    let dir = tempfile::tempdir()?;
+    let s = serve(cluster, rt, "bench_sync")?;
+    let doc = png_of("obama.jpg")?;
+    let selfie = png_of("obama2.jpg")?;
+    let portrait = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/data/fetched/tom_hanks_aligned.png"),
+    )?;
+    let images = [
+        (ImageKind::DocumentFront, doc.as_slice()),
+        (ImageKind::Portrait, portrait.as_slice()),
+        (ImageKind::Selfie, selfie.as_slice()),
+    ];
+    let per_record = doc.len() + selfie.len() + portrait.len();
+    let db = dir.path().join("kiosk.sqlite3");
+    let t0 = Instant::now();
+    let store = fill_store(&db, n, &images, rng)?;
+    let filled = t0.elapsed();
+    let cfg = enrolled(&s, rt, &db, "bench-k1")?;
+    let t0 = Instant::now();
+    let rep = client::sync_once(&store, &cfg, &SyncOptions::default())?;
+    let took = t0.elapsed();
+    println!(
+        "sync: {} records with images ({:.0} KiB a record: PNG document {} KiB, portrait {} KiB, selfie {} KiB; template), {} events, {} pushes: {:.1?} = {:.0} records/s (store filled in {:.1?}); index now {}",
+        rep.records,
+        per_record as f64 / 1024.0,
+        doc.len() / 1024,
+        portrait.len() / 1024,
+        selfie.len() / 1024,
+        rep.accepted,
+        rep.pushes,
+        took,
+        rep.records as f64 / took.as_secs_f64(),
+        filled,
+        s.central.dedup_index().len()
+    );
+    Ok(())
+}
+
+fn bench_search(
+    cluster: &TestCluster,
+    rt: &tokio::runtime::Runtime,
+    n: usize,
+    queries: usize,
+    rng: &mut Rng,
+) -> Res<()> {
+    let dir = tempfile::tempdir()?;
+    let s = serve(cluster, rt, "bench_search")?;
+    let db = dir.path().join("kiosk.sqlite3");
+    let store = fill_store(&db, n, &[], rng)?;
+    let cfg = enrolled(&s, rt, &db, "bench-k2")?;
+    let t0 = Instant::now();
+    let rep = client::sync_once(&store, &cfg, &SyncOptions::default())?;
+    let took = t0.elapsed();
+    println!(
+        "search db: {} records (template only) synced in {:.1?} = {:.0} records/s",
+        rep.records,
+        took,
+        rep.records as f64 / took.as_secs_f64()
+    );
+    // A second kiosk asks about faces near stored ones (found) and new ones (not found).
+    let other = dir.path().join("other.sqlite3");
+    drop(AuditStore::open(AuditConfig::at(&other))?);
+    let ocfg = enrolled(&s, rt, &other, "bench-k3")?;
+    let mut times = Vec::new();
+    let (mut found, mut planted) = (0, 0);
+    for q in 0..queries {
+        let probe = if q % 2 == 0 {
+            let id = 1 + (rng.next() as i64).rem_euclid(n as i64);
+            let rec = store.outbox_record(id)?;
+            let t = dedup::template_from_bytes(
+                rec.template.as_ref().map_or(&[][..], |t| t.as_slice()),
+            )?;
+            let u = unit(&t).ok_or("bad template")?;
+            planted += 1;
+            (rng.near(&u, 0.8), Some(id))
+        } else {
+            let mut t = [0f32; TEMPLATE_DIM];
+            rng.template(&mut t);
+            (unit(&t).ok_or("bad template")?, None)
+        };
+        let t0 = Instant::now();
+        let ans = dedup::search(&ocfg, &probe.0[..], None, None, Duration::from_secs(30))?;
+        times.push(t0.elapsed());
+        if let Some(id) = probe.1 {
+            found += usize::from(ans.candidates.iter().any(|c| c.record_id == id));
+        }
+    }
+    times.sort();
+    println!(
+        "online search over {} stored templates (signed HTTP, sealed query, exact re-score in PostgreSQL): median {:.1} ms, p95 {:.1} ms (n={}); planted matches found {found}/{planted}",
+        s.central.dedup_index().len(),
+        ms(median(&times)),
+        ms(times[times.len() * 95 / 100]),
+        times.len()
+    );
+    // The index as a restarted service rebuilds it.
+    let t0 = Instant::now();
+    let k = rt.block_on(s.central.rebuild_dedup_index())?;
+    println!(
+        "index rebuilt from PostgreSQL: {k} templates opened in {:.1?}",
+        t0.elapsed()
+    );
+    Ok(())
+}
+
+fn bench_nonces(
+    cluster: &TestCluster,
+    rt: &tokio::runtime::Runtime,
+    n: usize,
+    runs: usize,
+) -> Res<()> {
+    let conn_str = rt.block_on(cluster.create_database("bench_nonces"))?;
+    let central = rt.block_on(Central::open(&conn_str, CentralSecret::generate()))?;
+    let c = rt.block_on(kyc_central::db::connect(&conn_str))?;
+    // The last 10 minutes of requests of a large fleet, spread evenly.
+    let now = now_ms();
+    rt.block_on(c.execute(
+        "INSERT INTO kiosks (kiosk_id, public_key, enrolled_ms) VALUES ('bench-n', NULL, 0)",
+        &[],
+    ))?;
+    rt.block_on(c.execute(
+        "INSERT INTO request_nonces (kiosk_id, nonce, seen_ms)
+         SELECT 'k' || (g % 10000), md5(g::text), $2 - (g::bigint * 600000 / $1)
+         FROM generate_series(1, $1::bigint) g",
+        &[&(n as i64), &now],
+    ))?;
+    rt.block_on(c.batch_execute("ANALYZE request_nonces"))?;
+    let mut each = Vec::new();
+    let mut due = Vec::new();
+    for _ in 0..runs {
+        let t0 = Instant::now();
+        rt.block_on(central.prune_nonces())?;
+        rt.block_on(central.head("bench-n"))
+            .map_err(|e| e.message)?;
+        each.push(t0.elapsed());
+        let t0 = Instant::now();
+        rt.block_on(central.prune_nonces_if_due())?;
+        rt.block_on(central.head("bench-n"))
+            .map_err(|e| e.message)?;
+        due.push(t0.elapsed());
+        // Requests keep arriving: as many new nonces as a busy minute brings, per request.
+        rt.block_on(c.execute(
+            "INSERT INTO request_nonces (kiosk_id, nonce, seen_ms)
+             SELECT 'k' || (g % 10000), md5(random()::text), $1 FROM generate_series(1, 300) g",
+            &[&now_ms()],
+        ))?;
+    }
+    each.sort();
+    due.sort();
+    println!(
+        "head request with {n} nonces: pruned on every request median {:.2} ms (p95 {:.2}); pruned at most once a minute median {:.2} ms (p95 {:.2}) (n={runs})",
+        ms(median(&each)),
+        ms(each[each.len() * 95 / 100]),
+        ms(median(&due)),
+        ms(due[due.len() * 95 / 100])
+    );
+    Ok(())
+}
+
+fn median(v: &[Duration]) -> Duration {
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// xorshift64: reproducible benchmark data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    fn template(&mut self, out: &mut [f32]) {
+        for v in out.iter_mut() {
+            *v = (self.next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
+        }
+    }
+
+    /// A unit vector at cosine `c` from `a`.
+    fn near(&mut self, a: &[f32; TEMPLATE_DIM], c: f32) -> Box<[f32; TEMPLATE_DIM]> {
+        let mut r = [0f32; TEMPLATE_DIM];
+        self.template(&mut r);
+        let r = unit(&r).unwrap_or_else(|| Box::new(*a));
+        let d = dot(a, &r);
+        let mut o = [0f32; TEMPLATE_DIM];
+        for i in 0..TEMPLATE_DIM {
+            o[i] = r[i] - d * a[i];
+        }
+        let o = unit(&o).unwrap_or_else(|| Box::new(*a));
+        let s = (1.0 - c * c).sqrt();
+        let mut v = [0f32; TEMPLATE_DIM];
+        for i in 0..TEMPLATE_DIM {
+            v[i] = c * a[i] + s * o[i];
+        }
+        unit(&v).unwrap_or_else(|| Box::new(*a))
+    }
+}
