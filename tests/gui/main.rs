@@ -19,8 +19,8 @@ mod synth;
 
 mod document_meter;
 mod gui_admin;
-mod gui_evidence;
 mod gui_drop;
+mod gui_evidence;
 mod gui_flow;
 mod gui_layout;
 mod gui_liveness_retries;
