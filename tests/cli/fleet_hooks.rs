@@ -1184,7 +1184,11 @@ fn a_rolled_back_kiosk_is_readmitted_from_a_stated_sequence_keeping_its_old_bran
         + report["inbox"]["declined"].as_i64().unwrap()
         + i64::from(report["inbox"]["policyApplied"].as_bool().unwrap());
     assert_eq!(report["ackSeq"], report["localSeq"]);
-    assert_eq!(report["ackSeq"].as_i64().unwrap(), n3 + chained_now, "{report}");
+    assert_eq!(
+        report["ackSeq"].as_i64().unwrap(),
+        n3 + chained_now,
+        "{report}"
+    );
     let n3 = report["ackSeq"].as_i64().unwrap();
     let case = central
         .on(central.central.quarantine_case(&admin, "branch-5"))
