@@ -209,3 +209,42 @@ fn new_formats_keep_the_pixel_limit_and_refuse_cut_files() {
     let err = decode_bytes(&bomb, p, &ImageLimits::default()).unwrap_err();
     assert_eq!(err.code(), "too_many_pixels", "{err}");
 }
+
+/// The decoder's fast path (one strict decode of a complete JPEG) gives exactly the pixels of
+/// the image crate's own lenient decode, upright, on every fetched photo; none of them is taken
+/// for a cut file.
+#[test]
+fn every_fetched_jpeg_decodes_to_the_image_crates_own_pixels() {
+    use image::{ImageDecoder, ImageReader};
+    let dir = crate::common::data("obama.jpg")
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().and_then(|e| e.to_str()) != Some("jpg") {
+            continue;
+        }
+        let ours = decode_file(&p, &ImageLimits::default()).unwrap();
+        let mut decoder = ImageReader::open(&p)
+            .unwrap()
+            .with_guessed_format()
+            .unwrap()
+            .into_decoder()
+            .unwrap();
+        let orientation = decoder.orientation().unwrap();
+        let mut theirs = DynamicImage::from_decoder(decoder).unwrap();
+        theirs.apply_orientation(orientation);
+        let theirs = theirs.to_rgb8();
+        assert_eq!(
+            ours.rgb.dimensions(),
+            theirs.dimensions(),
+            "{}",
+            p.display()
+        );
+        assert!(ours.rgb.as_raw() == theirs.as_raw(), "{}", p.display());
+        seen += 1;
+    }
+    assert!(seen >= 10, "{seen}");
+}

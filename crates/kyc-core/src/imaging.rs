@@ -293,18 +293,33 @@ pub fn decode_bytes(
     let orientation = decoder
         .orientation()
         .unwrap_or(image::metadata::Orientation::NoTransforms);
-    let img = DynamicImage::from_decoder(decoder).map_err(|e| match e {
-        image::ImageError::Limits(_) => too_much(needed.max(max_alloc.saturating_add(1))),
-        other => classify(other),
-    })?;
-    // A JPEG cut short with its end marker put back decodes "successfully": the decoder reads
-    // zero bits past the data and fills the rest in. The same stream with one-bits put before
-    // the end marker decodes to the same pixels only if the decoder never read past the data.
-    if format == ImageFormat::Jpeg && jpeg_reads_past_its_data(bytes, &img, max_alloc) {
-        return Err(truncated(
-            "the image data ends before the image does: the decoder filled the rest in".to_string(),
-        ));
-    }
+    // A well-formed JPEG is decoded once (`jpeg_single_decode`); whatever that strict decode
+    // refuses takes the lenient decode and the completeness check's second decode.
+    let single = if format == ImageFormat::Jpeg {
+        jpeg_single_decode(bytes)
+    } else {
+        None
+    };
+    let img = match single {
+        Some(img) => img,
+        None => {
+            let img = DynamicImage::from_decoder(decoder).map_err(|e| match e {
+                image::ImageError::Limits(_) => too_much(needed.max(max_alloc.saturating_add(1))),
+                other => classify(other),
+            })?;
+            // A JPEG cut short with its end marker put back decodes "successfully": the
+            // decoder reads zero bits past the data and fills the rest in. The same stream
+            // with one-bits put before the end marker decodes to the same pixels only if the
+            // decoder never read past the data.
+            if format == ImageFormat::Jpeg && jpeg_reads_past_its_data(bytes, &img, max_alloc) {
+                return Err(truncated(
+                    "the image data ends before the image does: the decoder filled the rest in"
+                        .to_string(),
+                ));
+            }
+            img
+        }
+    };
     // To 8-bit RGB first (the native buffer is dropped right after), then upright: the
     // rotation copies the small image, not a 16-bit or RGBA one.
     let mut rgb = match img {
@@ -336,28 +351,75 @@ fn image_limits_for(max_alloc: u64) -> image::Limits {
 /// them instead of the zeros it pads with, and its pixels change. A complete stream's pixels
 /// never depend on what follows its last MCU.
 fn jpeg_reads_past_its_data(bytes: &[u8], decoded: &DynamicImage, max_alloc: u64) -> bool {
-    let Some(last_sos) = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA]) else {
+    let Some(padded) = jpeg_padded_with_ones(bytes) else {
         return false;
     };
-    let Some(eoi) = bytes[last_sos..]
-        .windows(2)
-        .position(|w| w == [0xFF, 0xD9])
-        .map(|p| p + last_sos)
-    else {
-        return false;
-    };
-    let mut padded = Vec::with_capacity(bytes.len() + 1024);
-    padded.extend_from_slice(&bytes[..eoi]);
-    for _ in 0..512 {
-        padded.extend_from_slice(&[0xFF, 0x00]);
-    }
-    padded.extend_from_slice(&bytes[eoi..]);
     let mut reader = ImageReader::with_format(Cursor::new(padded.as_slice()), ImageFormat::Jpeg);
     reader.limits(image_limits_for(max_alloc));
     match reader.decode() {
         Ok(other) => other.as_bytes() != decoded.as_bytes(),
         // A stream that fails only once one-bits follow its data read into them.
         Err(_) => true,
+    }
+}
+
+/// `bytes` with 512 stuffed one-bytes (`FF 00`, 4096 one-bits of entropy-coded data) put
+/// before the end marker that follows the last scan; `None` without such a marker.
+fn jpeg_padded_with_ones(bytes: &[u8]) -> Option<Vec<u8>> {
+    let last_sos = bytes.windows(2).rposition(|w| w == [0xFF, 0xDA])?;
+    let eoi = bytes[last_sos..]
+        .windows(2)
+        .position(|w| w == [0xFF, 0xD9])
+        .map(|p| p + last_sos)?;
+    let mut padded = Vec::with_capacity(bytes.len() + 1024);
+    padded.extend_from_slice(&bytes[..eoi]);
+    for _ in 0..512 {
+        padded.extend_from_slice(&[0xFF, 0x00]);
+    }
+    padded.extend_from_slice(&bytes[eoi..]);
+    Some(padded)
+}
+
+/// A complete JPEG decoded once, with its completeness shown by the same decode.
+///
+/// The stream with one-bits put before its end marker ([`jpeg_padded_with_ones`]) is decoded
+/// in the decoder's strict mode, where a code the Huffman tables cannot decode is an error
+/// rather than a grey fill. A JPEG Huffman code is never all one-bits, so a decoder that ran out
+/// of data and started a code in the padding fails; a strict decode that succeeds started every
+/// code in the data, and its pixels are those of the stream itself (the lenient decode's, with
+/// the same output colour space the image crate asks for).
+///
+/// `None` when the strict decoder refuses the stream for any reason (cut short, or a liberty a
+/// camera took that only the lenient mode forgives): the caller then decodes leniently and
+/// compares with a second decode, as before. Limits are checked by the caller from the header.
+fn jpeg_single_decode(bytes: &[u8]) -> Option<DynamicImage> {
+    use zune_core::bytestream::ZCursor;
+    use zune_core::colorspace::ColorSpace;
+    use zune_core::options::DecoderOptions;
+    let padded = jpeg_padded_with_ones(bytes)?;
+    let options = DecoderOptions::default()
+        .set_strict_mode(true)
+        .set_max_width(usize::MAX)
+        .set_max_height(usize::MAX);
+    let mut decoder =
+        zune_jpeg::JpegDecoder::new_with_options(ZCursor::new(padded.as_slice()), options);
+    decoder.decode_headers().ok()?;
+    let (width, height) = decoder.dimensions()?;
+    let out = match decoder.input_colorspace()? {
+        c @ (ColorSpace::RGB | ColorSpace::RGBA | ColorSpace::Luma | ColorSpace::LumaA) => c,
+        _ => ColorSpace::RGB,
+    };
+    decoder.set_options(decoder.options().jpeg_set_out_colorspace(out));
+    let pixels = decoder.decode().ok()?;
+    let (w, h) = (u32::try_from(width).ok()?, u32::try_from(height).ok()?);
+    match out {
+        ColorSpace::RGB => image::RgbImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgb8),
+        ColorSpace::RGBA => image::RgbaImage::from_raw(w, h, pixels).map(DynamicImage::ImageRgba8),
+        ColorSpace::Luma => image::GrayImage::from_raw(w, h, pixels).map(DynamicImage::ImageLuma8),
+        ColorSpace::LumaA => {
+            image::GrayAlphaImage::from_raw(w, h, pixels).map(DynamicImage::ImageLumaA8)
+        }
+        _ => None,
     }
 }
 
@@ -494,6 +556,33 @@ pub fn resize_to_planar(
         return out;
     }
     let k = sw / dst_w;
+    if k == 2 && sw == dst_w * 2 && sh == dst_h * 2 {
+        // Halving (1280×960 → 640×480, the usual camera and bench size): each destination
+        // pixel is the mean of a 2×2 block, written straight into its three planes in one pass
+        // over two source rows. Same sums and the same scaling as the general integer path.
+        let stride = sw * 3;
+        let (first, rest) = out.split_at_mut(plane);
+        let (second, third) = rest.split_at_mut(plane);
+        let [p0, p1, p2] = if bgr { [2usize, 1, 0] } else { [0usize, 1, 2] };
+        for (y, rows) in raw.chunks_exact(2 * stride).take(dst_h).enumerate() {
+            let (top, bottom) = rows.split_at(stride);
+            let at = y * pad_w;
+            let o0 = &mut first[at..at + dst_w];
+            let o1 = &mut second[at..at + dst_w];
+            let o2 = &mut third[at..at + dst_w];
+            for (x, (a, b)) in top.chunks_exact(6).zip(bottom.chunks_exact(6)).enumerate() {
+                let sum = |c: usize| {
+                    (u32::from(a[c]) + u32::from(a[c + 3]) + u32::from(b[c]) + u32::from(b[c + 3]))
+                        as f32
+                        * 0.25
+                };
+                o0[x] = sum(p0);
+                o1[x] = sum(p1);
+                o2[x] = sum(p2);
+            }
+        }
+        return out;
+    }
     if k >= 2 && sw == dst_w * k && sh == dst_h * k {
         // Exact integer factor (1280×960 → 640×480): integer k×k block means.
         let stride = sw * 3;
@@ -654,6 +743,51 @@ mod tests {
         );
     }
 
+    /// A photo-like JPEG: smooth shading with edges and noise, so every block has AC codes.
+    fn textured(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| {
+            let n = (x.wrapping_mul(2_654_435_761) ^ y.wrapping_mul(40_503)) % 37;
+            image::Rgb([
+                ((x * 3 + n) % 256) as u8,
+                ((y * 5 + (x / 17) * 40) % 256) as u8,
+                (((x ^ y) + n * 3) % 256) as u8,
+            ])
+        })
+    }
+
+    #[test]
+    fn the_strict_single_decode_gives_the_lenient_decoders_pixels() {
+        let colour = DynamicImage::ImageRgb8(textured(333, 217));
+        let grey = DynamicImage::ImageLuma8(DynamicImage::ImageRgb8(textured(160, 96)).to_luma8());
+        for img in [colour, grey] {
+            let mut buf = Cursor::new(Vec::new());
+            img.write_to(&mut buf, ImageFormat::Jpeg).unwrap();
+            let bytes = buf.into_inner();
+            let lenient = image::load_from_memory_with_format(&bytes, ImageFormat::Jpeg).unwrap();
+            let single = jpeg_single_decode(&bytes).expect("a complete JPEG decodes strictly");
+            assert_eq!(single.color(), lenient.color());
+            assert_eq!(single.as_bytes(), lenient.as_bytes());
+            // And what `decode_bytes` returns is that image as RGB.
+            let d = decode_bytes(&bytes, Path::new("mem"), &ImageLimits::default()).unwrap();
+            assert_eq!(d.rgb.as_raw(), lenient.to_rgb8().as_raw());
+        }
+    }
+
+    #[test]
+    fn a_cut_jpeg_with_its_end_marker_put_back_fails_the_strict_decode() {
+        let bytes = encode(&textured(400, 300), ImageFormat::Jpeg);
+        for keep in [0.3, 0.6, 0.9, 0.99] {
+            let mut cut = bytes[..(bytes.len() as f64 * keep) as usize].to_vec();
+            cut.extend_from_slice(&[0xFF, 0xD9]);
+            // The lenient decoder fills the rest in without an error ...
+            assert!(image::load_from_memory_with_format(&cut, ImageFormat::Jpeg).is_ok());
+            // ... the strict one reads the one-bits and fails, and the file is refused.
+            assert!(jpeg_single_decode(&cut).is_none(), "kept {keep}");
+            let err = decode_bytes(&cut, Path::new("mem"), &ImageLimits::default()).unwrap_err();
+            assert_eq!(err.code(), "truncated_image", "kept {keep}: {err}");
+        }
+    }
+
     #[test]
     fn refuses_truncated_files() {
         let img = gradient(200, 150);
@@ -751,6 +885,36 @@ mod tests {
                 .abs()
                 <= 1.0
         );
+    }
+
+    #[test]
+    fn the_halving_path_equals_block_means_bit_for_bit() {
+        let img = textured(200, 120);
+        for bgr in [false, true] {
+            let fast = resize_to_planar(&img, 100, 60, 128, 64, bgr);
+            let plane = 128 * 64;
+            for y in 0..64 {
+                for x in 0..128 {
+                    for (c_out, c_in) in (if bgr { [2, 1, 0] } else { [0, 1, 2] })
+                        .into_iter()
+                        .enumerate()
+                    {
+                        let v = fast[c_out * plane + y * 128 + x];
+                        if x >= 100 || y >= 60 {
+                            assert_eq!(v, 0.0, "padding at {x},{y}");
+                            continue;
+                        }
+                        let s: u32 = [(0, 0), (1, 0), (0, 1), (1, 1)]
+                            .iter()
+                            .map(|&(dx, dy)| {
+                                u32::from(img.get_pixel(2 * x as u32 + dx, 2 * y as u32 + dy)[c_in])
+                            })
+                            .sum();
+                        assert_eq!(v.to_bits(), (s as f32 / 4.0).to_bits(), "{x},{y},{c_in}");
+                    }
+                }
+            }
+        }
     }
 
     #[test]
