@@ -103,6 +103,14 @@ fn main() {
         .position(|a| a == "--only")
         .and_then(|i| args.get(i + 1))
         .cloned();
+    // `--save DIR`: also write the generated images to DIR/SET/NAME.png (to profile or share
+    // the exact inputs).
+    let save = args
+        .iter()
+        .position(|a| a == "--save")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from);
+    let synthetic = only.as_deref() != Some("real");
     let fonts = Fonts::load();
     let data = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/fetched");
     let face = decode_file(
@@ -113,7 +121,11 @@ fn main() {
     .rgb;
     let mut sets: Vec<(&str, Vec<Item>)> = Vec::new();
     let people = people();
-    let docs: Vec<SynthDoc> = people.iter().map(|p| passport(&fonts, p, &face)).collect();
+    let docs: Vec<SynthDoc> = people
+        .iter()
+        .filter(|_| synthetic)
+        .map(|p| passport(&fonts, p, &face))
+        .collect();
     let mut pages = Vec::new();
     let mut spreads = Vec::new();
     let mut phones = Vec::new();
@@ -138,6 +150,15 @@ fn main() {
     sets.push(("spread_400dpi_12mp", spreads));
     sets.push(("phone_640", phones));
     sets.push(("mrz_crop", crops));
+    if let Some(save) = &save {
+        for (set, items) in &sets {
+            let dir = save.join(set);
+            std::fs::create_dir_all(&dir).unwrap();
+            for (name, img, _) in items {
+                img.save(dir.join(format!("{name}.png"))).unwrap();
+            }
+        }
+    }
     if let Some(dir) = &dir {
         let mut real = Vec::new();
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)

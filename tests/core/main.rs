@@ -40,4 +40,5 @@ mod liveness_real;
 mod mrz_names;
 mod mrz_parse;
 mod mrz_samples;
+mod portrait_turned;
 mod runtime_load;

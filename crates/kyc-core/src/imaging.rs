@@ -646,6 +646,122 @@ pub fn resize_to_planar(
     out
 }
 
+/// The source pixel shown at `(ux, uy)` of an image of `w`×`h` turned by `quarters` as
+/// [`rotate_quarters`] turns it.
+fn turned_source(w: usize, h: usize, quarters: u32, ux: usize, uy: usize) -> (usize, usize) {
+    match quarters % 4 {
+        1 => (uy, h - 1 - ux),
+        2 => (w - 1 - ux, h - 1 - uy),
+        3 => (w - 1 - uy, ux),
+        _ => (ux, uy),
+    }
+}
+
+/// [`resize_to_planar`] of `rotate_quarters(src, quarters)`, with the same values, without
+/// turning the whole image when it is shrunk (a quarter-turned 12 MP page is no longer copied to
+/// be shrunk to a detector's input): each destination value is the mean of the same footprint,
+/// summed where it lies in the source. Close to 1:1 the image is turned and resized as before.
+#[must_use]
+pub fn resize_to_planar_turned(
+    src: &RgbImage,
+    quarters: u32,
+    dst_w: usize,
+    dst_h: usize,
+    pad_w: usize,
+    pad_h: usize,
+    bgr: bool,
+) -> Vec<f32> {
+    let q = quarters % 4;
+    if q == 0 {
+        return resize_to_planar(src, dst_w, dst_h, pad_w, pad_h, bgr);
+    }
+    let (sw, sh) = (src.width() as usize, src.height() as usize);
+    let (uw, uh) = if q % 2 == 1 { (sh, sw) } else { (sw, sh) };
+    if uw == 0 || uh == 0 || dst_w == 0 || dst_h == 0 {
+        return vec![0.0f32; pad_w * pad_h * 3];
+    }
+    let sx = uw as f32 / dst_w as f32;
+    let sy = uh as f32 / dst_h as f32;
+    if sx <= 1.5 && sy <= 1.5 {
+        return resize_to_planar(&rotate_quarters(src, q), dst_w, dst_h, pad_w, pad_h, bgr);
+    }
+    let plane = pad_w * pad_h;
+    let mut out = vec![0.0f32; plane * 3];
+    let order: [usize; 3] = if bgr { [2, 1, 0] } else { [0, 1, 2] };
+    // The footprints `resize_to_planar` gives the turned image: exact k×k blocks for an integer
+    // factor, else integer-rounded spans.
+    let k = uw / dst_w;
+    let exact = k >= 2 && uw == dst_w * k && uh == dst_h * k;
+    let span = |i: usize, s: f32, n: usize| {
+        if exact {
+            (i * k, (i + 1) * k)
+        } else {
+            let a = ((i as f32 * s) as usize).min(n - 1);
+            let b = (((i + 1) as f32 * s).ceil() as usize).clamp(a + 1, n);
+            (a, b)
+        }
+    };
+    let xs: Vec<(usize, usize)> = (0..dst_w).map(|x| span(x, sx, uw)).collect();
+    let raw = src.as_raw();
+    let stride = sw * 3;
+    let inv = 1.0 / (k * k) as f32;
+    for y in 0..dst_h {
+        let (ya, yb) = span(y, sy, uh);
+        for (x, &(xa, xb)) in xs.iter().enumerate() {
+            // The upright footprint [xa, xb) × [ya, yb) as a source rectangle.
+            let (c0, r0) = turned_source(sw, sh, q, xa, ya);
+            let (c1, r1) = turned_source(sw, sh, q, xb - 1, yb - 1);
+            let (c0, c1) = (c0.min(c1), c0.max(c1) + 1);
+            let (r0, r1) = (r0.min(r1), r0.max(r1) + 1);
+            let mut acc = [0u32; 3];
+            for row in raw[r0 * stride..r1 * stride].chunks_exact(stride) {
+                for px in row[c0 * 3..c1 * 3].chunks_exact(3) {
+                    acc[0] += u32::from(px[0]);
+                    acc[1] += u32::from(px[1]);
+                    acc[2] += u32::from(px[2]);
+                }
+            }
+            let n = ((yb - ya) * (xb - xa)) as f32;
+            for (plane_idx, &c) in order.iter().enumerate() {
+                out[plane_idx * plane + y * pad_w + x] = if exact {
+                    acc[c] as f32 * inv
+                } else {
+                    acc[c] as f32 / n
+                };
+            }
+        }
+    }
+    out
+}
+
+/// `rotate_quarters(src, quarters)` where it matters: an image of the turned size holding the
+/// turned pixels inside the upright rectangle `[x0, x1) × [y0, y1)` (clamped to it) and black
+/// elsewhere. Aligning a face needs only the pixels around it; the rest of a 12 MP page is not
+/// copied (the black pages are never touched).
+#[must_use]
+pub fn rotate_quarters_region(
+    src: &RgbImage,
+    quarters: u32,
+    (x0, y0, x1, y1): (u32, u32, u32, u32),
+) -> RgbImage {
+    let q = quarters % 4;
+    let (sw, sh) = (src.width() as usize, src.height() as usize);
+    let (uw, uh) = if q % 2 == 1 { (sh, sw) } else { (sw, sh) };
+    let mut out = vec![0u8; uw * uh * 3];
+    let (x1, y1) = ((x1 as usize).min(uw), (y1 as usize).min(uh));
+    let raw = src.as_raw();
+    for uy in (y0 as usize)..y1 {
+        for ux in (x0 as usize)..x1 {
+            let (x, y) = turned_source(sw, sh, q, ux, uy);
+            let s = (y * sw + x) * 3;
+            let d = (uy * uw + ux) * 3;
+            out[d..d + 3].copy_from_slice(&raw[s..s + 3]);
+        }
+    }
+    RgbImage::from_raw(uw as u32, uh as u32, out)
+        .unwrap_or_else(|| RgbImage::new(uw as u32, uh as u32))
+}
+
 /// Crop a rectangle (clamped to the image) as a new image.
 #[must_use]
 pub fn crop(img: &RgbImage, x: f32, y: f32, w: f32, h: f32) -> RgbImage {
@@ -662,6 +778,55 @@ pub fn crop(img: &RgbImage, x: f32, y: f32, w: f32, h: f32) -> RgbImage {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A deterministic image with every channel varying.
+    fn speckled(w: u32, h: u32) -> RgbImage {
+        RgbImage::from_fn(w, h, |x, y| {
+            let v = x
+                .wrapping_mul(2_654_435_761)
+                .wrapping_add(y.wrapping_mul(40_503));
+            image::Rgb([(v >> 3) as u8, (v >> 11) as u8, (x * 7 + y * 13) as u8])
+        })
+    }
+
+    #[test]
+    fn turned_resize_equals_resizing_the_turned_image() {
+        // Box footprints (odd factors), an exact integer factor, and the bilinear path.
+        for (w, h, dw, dh) in [
+            (1037u32, 613u32, 101usize, 170usize),
+            (1200, 800, 200, 300),
+            (640, 480, 120, 160),
+            (300, 200, 250, 350),
+        ] {
+            let img = speckled(w, h);
+            for q in 0..4 {
+                let turned = rotate_quarters(&img, q);
+                let (pw, ph) = (dw.div_ceil(32) * 32, dh.div_ceil(32) * 32);
+                let want = resize_to_planar(&turned, dw, dh, pw, ph, true);
+                let got = resize_to_planar_turned(&img, q, dw, dh, pw, ph, true);
+                assert_eq!(got.len(), want.len());
+                let differ = got.iter().zip(&want).filter(|(a, b)| a != b).count();
+                assert_eq!(differ, 0, "{w}x{h} -> {dw}x{dh}, {q} quarter turns");
+            }
+        }
+    }
+
+    #[test]
+    fn turned_region_holds_the_turned_pixels_and_black_elsewhere() {
+        let img = speckled(97, 61);
+        for q in 0..4 {
+            let full = rotate_quarters(&img, q);
+            let part = rotate_quarters_region(&img, q, (10, 5, 40, 30));
+            assert_eq!(part.dimensions(), full.dimensions());
+            for (x, y, p) in part.enumerate_pixels() {
+                if (10..40).contains(&x) && (5..30).contains(&y) {
+                    assert_eq!(p, full.get_pixel(x, y), "({x}, {y}), {q} turns");
+                } else {
+                    assert_eq!(p.0, [0, 0, 0], "({x}, {y}), {q} turns");
+                }
+            }
+        }
+    }
 
     #[test]
     fn quarter_turns_match_the_image_crate() {

@@ -20,7 +20,7 @@ use super::ocr::{OcrEngine, OcrSettings, TextBox, TextLine, parse_charset};
 use super::recapture::{FrameEvidence, RecaptureReport};
 use crate::error::{Error, Result};
 use crate::face::{FaceAnalysis, FaceConfig, FaceDetection, FaceEngine, Role};
-use crate::imaging::{Decoded, luma, rotate_quarters};
+use crate::imaging::{Decoded, luma};
 use crate::inference::{ModelInfo, Runtime};
 use crate::models;
 use crate::timing::Timings;
@@ -659,11 +659,13 @@ impl DocumentReader {
         let mut detection = None;
         let mut analysis = None;
         if portrait && let Some(face) = self.face.as_mut() {
-            let upright = match &rectified_img {
-                Some(img) if rectified => rotate_quarter(img, theta),
-                _ => rotate_quarter(rgb, theta),
+            let src = match &rectified_img {
+                Some(img) if rectified => img,
+                _ => rgb,
             };
-            let a = face.analyze(&upright, Role::Document, timings, "portrait.")?;
+            // Analysed as it reads upright, without turning the whole page.
+            let turns = (4 - quarter_of(theta)) % 4;
+            let a = face.analyze_turned(src, turns, Role::Document, timings, "portrait.")?;
             detection = Some(a.detection.clone());
             analysis = Some(a);
         }
@@ -1154,18 +1156,6 @@ fn place(lines: &[TextLine], theta: f32) -> Vec<PlacedLine> {
             }
         })
         .collect()
-}
-
-/// Turn the image by the nearest quarter turn so that text reading along `theta` is upright
-/// (borrowed as it is when it already is: a 12 MP page is not copied for nothing).
-fn rotate_quarter(img: &RgbImage, theta: f32) -> std::borrow::Cow<'_, RgbImage> {
-    let quarter = (theta / std::f32::consts::FRAC_PI_2).round() as i32;
-    match quarter.rem_euclid(4) {
-        1 => std::borrow::Cow::Owned(rotate_quarters(img, 3)),
-        2 => std::borrow::Cow::Owned(rotate_quarters(img, 2)),
-        3 => std::borrow::Cow::Owned(rotate_quarters(img, 1)),
-        _ => std::borrow::Cow::Borrowed(img),
-    }
 }
 
 /// Sharpness, brightness, glare and fill inside the region the text boxes span.

@@ -128,6 +128,32 @@ pub fn align_112(img: &RgbImage, landmarks: &[[f32; 2]; 5]) -> Option<(RgbImage,
     Some((warp(img, &t, 112), t))
 }
 
+/// The pixels [`align_112`] reads for these landmarks in an image of `w`×`h`: the rectangle
+/// `(x0, y0, x1, y1)` (end exclusive, clamped to the image) holding every point the 112×112
+/// warp samples and its bilinear neighbours; `None` when the landmarks cannot be aligned.
+#[must_use]
+pub fn sampled_region(landmarks: &[[f32; 2]; 5], w: u32, h: u32) -> Option<(u32, u32, u32, u32)> {
+    let inv = estimate(landmarks, &TEMPLATE_112)?.inverse()?;
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for corner in [[0.0, 0.0], [111.0, 0.0], [0.0, 111.0], [111.0, 111.0]] {
+        let [x, y] = inv.apply(corner);
+        x0 = x0.min(x);
+        y0 = y0.min(y);
+        x1 = x1.max(x);
+        y1 = y1.max(y);
+    }
+    if !(x0.is_finite() && y0.is_finite() && x1.is_finite() && y1.is_finite()) {
+        return None;
+    }
+    let clamp = |v: f32, n: u32| v.clamp(0.0, n as f32) as u32;
+    Some((
+        clamp(x0.floor() - 2.0, w),
+        clamp(y0.floor() - 2.0, h),
+        clamp(x1.ceil() + 3.0, w),
+        clamp(y1.ceil() + 3.0, h),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

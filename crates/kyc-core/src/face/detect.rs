@@ -83,14 +83,25 @@ pub struct PreparedInput {
 /// Shrink to `max_side`, pad to multiples of 32, BGR planes with values 0..255.
 #[must_use]
 pub fn prepare(img: &RgbImage, max_side: u32) -> PreparedInput {
-    let (w, h) = (img.width().max(1), img.height().max(1));
+    prepare_turned(img, 0, max_side)
+}
+
+/// [`prepare`] of `img` turned by `quarters` clockwise quarter turns (as
+/// [`imaging::rotate_quarters`] turns it), the same tensor without turning the whole image.
+#[must_use]
+pub fn prepare_turned(img: &RgbImage, quarters: u32, max_side: u32) -> PreparedInput {
+    let (w, h) = if quarters % 2 == 1 {
+        (img.height().max(1), img.width().max(1))
+    } else {
+        (img.width().max(1), img.height().max(1))
+    };
     let long = w.max(h) as f32;
     let s = (max_side as f32 / long).min(1.0);
     let dw = ((w as f32 * s).round() as usize).max(1);
     let dh = ((h as f32 * s).round() as usize).max(1);
     let pw = dw.div_ceil(32) * 32;
     let ph = dh.div_ceil(32) * 32;
-    let data = imaging::resize_to_planar(img, dw, dh, pw, ph, true);
+    let data = imaging::resize_to_planar_turned(img, quarters, dw, dh, pw, ph, true);
     PreparedInput {
         tensor: Tensor::new(vec![1, 3, ph, pw], data),
         scale_x: w as f32 / dw as f32,

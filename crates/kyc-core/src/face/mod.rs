@@ -239,8 +239,27 @@ impl FaceEngine {
         timings: &mut Timings,
         prefix: &str,
     ) -> Result<FaceAnalysis> {
+        self.analyze_turned(img, 0, role, timings, prefix)
+    }
+
+    /// [`FaceEngine::analyze`] of `img` turned by `quarters` clockwise quarter turns (as
+    /// [`crate::imaging::rotate_quarters`] turns it; a document read upright), with the same
+    /// result, without turning the whole image: the detector's input is shrunk from the image as
+    /// it lies, and only the pixels the alignment reads around the chosen face are turned.
+    ///
+    /// # Errors
+    /// As [`FaceEngine::analyze`].
+    pub fn analyze_turned(
+        &mut self,
+        img: &RgbImage,
+        quarters: u32,
+        role: Role,
+        timings: &mut Timings,
+        prefix: &str,
+    ) -> Result<FaceAnalysis> {
+        let quarters = quarters % 4;
         let t = Instant::now();
-        let input = detect::prepare(img, self.config.detector.max_side);
+        let input = detect::prepare_turned(img, quarters, self.config.detector.max_side);
         timings.record(&format!("{prefix}detect.prepare"), t);
         let t = Instant::now();
         let faces = self.detector.detect_prepared(&input)?;
@@ -254,7 +273,20 @@ impl FaceEngine {
             });
         };
         let t = Instant::now();
-        let Some((aligned, _)) = align::align_112(img, &face.landmarks) else {
+        let region;
+        let upright = if quarters == 0 {
+            img
+        } else {
+            let (w, h) = if quarters % 2 == 1 {
+                (img.height(), img.width())
+            } else {
+                (img.width(), img.height())
+            };
+            let r = align::sampled_region(&face.landmarks, w, h).unwrap_or((0, 0, 0, 0));
+            region = crate::imaging::rotate_quarters_region(img, quarters, r);
+            &region
+        };
+        let Some((aligned, _)) = align::align_112(upright, &face.landmarks) else {
             detection.usable = false;
             detection.reason_code = Some("face_too_small".into());
             detection.reason = Some("face landmarks coincide; the face cannot be aligned".into());
