@@ -361,6 +361,23 @@ CREATE TABLE dedup_matches (
     PRIMARY KEY (flag_id, other_kiosk, other_record)
 );
 "#,
+    // v5: every filter combination of the supervisor queue answered from an index. The kiosk
+    // indexes carry the branch as a key (a kiosk and a branch it never belonged to is answered
+    // from the index alone), each of kiosk, branch and time has an index over all statuses, and
+    // the decision reason's substring search has a trigram index (pg_trgm ships with Debian's
+    // postgresql-15 and is a trusted extension: the database owner may create it). A kiosk
+    // belongs to one branch: the statistics tell the planner so, or it takes "this kiosk in
+    // this branch" for a rare pair and sorts instead of reading an index in order.
+    r#"
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+DROP INDEX records_q_kiosk;
+CREATE INDEX records_q_kiosk ON records (kiosk_id, review_status, created_ms DESC, record_id, branch);
+CREATE INDEX records_q_kiosk_all ON records (kiosk_id, created_ms DESC, record_id, branch);
+CREATE INDEX records_q_branch_all ON records (branch, created_ms DESC, kiosk_id, record_id);
+CREATE INDEX records_q_time ON records (created_ms DESC, kiosk_id, record_id);
+CREATE INDEX records_q_reason ON records USING gin (reason gin_trgm_ops);
+CREATE STATISTICS records_q_kiosk_branch (dependencies) ON kiosk_id, branch FROM records;
+"#,
 ];
 
 /// Apply the migrations not yet recorded; returns the schema version now.

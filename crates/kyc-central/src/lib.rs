@@ -10,6 +10,7 @@
 pub mod adminlog;
 pub mod db;
 pub mod dedup;
+mod enrol;
 pub mod hooks;
 pub mod keyfile;
 pub mod queue;

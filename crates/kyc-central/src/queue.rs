@@ -140,6 +140,154 @@ pub struct QueueBench {
     pub queries: Vec<BenchLine>,
 }
 
+/// How many of the newest candidates a reason search reads in index order before it turns to
+/// the trigram index (see [`QueueStep`]).
+pub const REASON_SCAN_ROWS: i64 = 1000;
+/// The shortest reason substring the queue searches for: the trigram index needs three
+/// characters.
+pub const MIN_REASON_CHARS: usize = 3;
+
+type SqlArgs = Vec<Box<dyn ToSql + Sync + Send>>;
+
+fn refs(args: &SqlArgs) -> Vec<&(dyn ToSql + Sync)> {
+    args.iter()
+        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
+/// Which query answers a queue page with a reason substring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueStep {
+    /// The newest [`REASON_SCAN_ROWS`] candidates, read in the order of a btree index that
+    /// holds every other filter in its keys, tested against the reason. Enough when matches are
+    /// dense; reads a bounded number of rows when they are not.
+    Newest,
+    /// Every match: the trigram index on the reason (`records_q_reason`) with the btree
+    /// indexes for the other filters (or, without a reason, the ordered btree scan alone).
+    All,
+}
+
+/// A queue filter checked and turned into SQL. Every filter combination is answered from an
+/// index (migration 5): status, kiosk, branch and time range from btree indexes holding them
+/// all as keys in time order, the reason substring from a `pg_trgm` GIN index.
+#[derive(Debug, Clone)]
+pub struct QueueSql {
+    status: Option<String>,
+    kiosk: Option<String>,
+    branch: Option<String>,
+    from_ms: Option<i64>,
+    to_ms: Option<i64>,
+    /// The `ILIKE` pattern, escaped.
+    pub reason: Option<String>,
+}
+
+impl QueueSql {
+    /// Check a filter.
+    ///
+    /// # Errors
+    /// `InvalidInput` for an unknown status or a reason substring shorter than
+    /// [`MIN_REASON_CHARS`] or longer than 200 characters.
+    pub fn new(filter: &QueueFilter) -> Result<Self, CentralError> {
+        let status = match filter.status.as_deref().unwrap_or("pending") {
+            s @ ("pending" | "closed" | "none") => Some(s.to_string()),
+            "all" => None,
+            other => {
+                return Err(CentralError::InvalidInput(format!(
+                    "status {other:?}: pending, closed, none or all"
+                )));
+            }
+        };
+        let reason = match filter.reason.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(r) if r.chars().count() > 200 => {
+                return Err(CentralError::InvalidInput(
+                    "reason filter: at most 200 characters".into(),
+                ));
+            }
+            Some(r) if r.chars().count() < MIN_REASON_CHARS => {
+                return Err(CentralError::InvalidInput(format!(
+                    "reason filter {r:?}: at least {MIN_REASON_CHARS} characters"
+                )));
+            }
+            Some(r) => Some(format!(
+                "%{}%",
+                r.replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_")
+            )),
+        };
+        Ok(QueueSql {
+            status,
+            kiosk: filter.kiosk.clone(),
+            branch: filter.branch.clone(),
+            from_ms: filter.from_ms,
+            to_ms: filter.to_ms,
+            reason,
+        })
+    }
+
+    /// The SQL and its arguments for one step of a page.
+    pub fn sql(&self, step: QueueStep, offset: i64, limit: i64) -> (String, SqlArgs) {
+        let mut clauses: Vec<String> = Vec::new();
+        let mut args: SqlArgs = Vec::new();
+        let mut add = |args: &mut SqlArgs, arg: Box<dyn ToSql + Sync + Send>, clause: &str| {
+            args.push(arg);
+            clauses.push(clause.replace('?', &format!("${}", args.len())));
+        };
+        if let Some(s) = &self.status {
+            add(&mut args, Box::new(s.clone()), "r.review_status = ?");
+        }
+        if let Some(k) = &self.kiosk {
+            add(&mut args, Box::new(k.clone()), "r.kiosk_id = ?");
+        }
+        if let Some(b) = &self.branch {
+            add(&mut args, Box::new(b.clone()), "r.branch = ?");
+        }
+        if let Some(f) = self.from_ms {
+            add(&mut args, Box::new(f), "r.created_ms >= ?");
+        }
+        if let Some(t) = self.to_ms {
+            add(&mut args, Box::new(t), "r.created_ms < ?");
+        }
+        let order = "ORDER BY r.created_ms DESC, r.kiosk_id, r.record_id";
+        let reason = self.reason.clone().map(|p| {
+            args.push(Box::new(p));
+            format!("r.reason ILIKE ${}", args.len())
+        });
+        let page = |args: &mut SqlArgs| {
+            args.push(Box::new(limit + 1));
+            let lim = args.len();
+            args.push(Box::new(offset));
+            format!("LIMIT ${lim} OFFSET ${}", args.len())
+        };
+        let sql = match (step, reason) {
+            (QueueStep::Newest, Some(reason)) => {
+                let inner = where_sql(&clauses);
+                let page = page(&mut args);
+                format!(
+                    "SELECT {SUMMARY_COLUMNS} FROM (SELECT {SUMMARY_COLUMNS} FROM records r {inner}
+                     {order} LIMIT {REASON_SCAN_ROWS}) r WHERE {reason} {order} {page}"
+                )
+            }
+            (_, reason) => {
+                clauses.extend(reason);
+                let all = where_sql(&clauses);
+                let page = page(&mut args);
+                format!("SELECT {SUMMARY_COLUMNS} FROM records r {all} {order} {page}")
+            }
+        };
+        (sql, args)
+    }
+}
+
+fn where_sql(clauses: &[String]) -> String {
+    if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    }
+}
+
 impl Central {
     /// An administrator makes a one-time enrolment token for a supervisor workstation.
     ///
@@ -152,35 +300,13 @@ impl Central {
     ) -> Result<String, CentralError> {
         by.require_admin()?;
         valid_id("workstation id", workstation)?;
-        let c = self.pool.get().await?;
-        if c.query_opt(
+        self.issue_enrolment_token(
+            crate::enrol::WORKSTATION_TOKENS,
+            by,
+            workstation,
             "SELECT 1 FROM workstations WHERE workstation_id = $1",
-            &[&workstation],
         )
-        .await?
-        .is_some()
-        {
-            return Err(CentralError::Conflict(format!(
-                "workstation {workstation} is enrolled already"
-            )));
-        }
-        let mut raw = [0u8; 20];
-        OsRng.fill_bytes(&mut raw);
-        let token = hex::encode(raw);
-        let now = now_ms();
-        c.execute(
-            "INSERT INTO workstation_tokens (token_sha256, workstation_id, created_by, created_ms,
-                 expires_ms) VALUES ($1, $2, $3, $4, $5)",
-            &[
-                &sha256(token.as_bytes()),
-                &workstation,
-                &by.username,
-                &now,
-                &(now + WS_TOKEN_TTL_MS),
-            ],
-        )
-        .await?;
-        Ok(token)
+        .await
     }
 
     /// A workstation presents its token and two public keys; answers the central key.
@@ -213,51 +339,15 @@ impl Central {
                 "boxKey is a low-order X25519 point",
             ));
         }
-        let mut c = self.pool.get().await?;
-        let tx = c.transaction().await.map_err(CentralError::from)?;
-        let row = tx
-            .query_opt(
-                "SELECT workstation_id, expires_ms, used_ms FROM workstation_tokens
-                 WHERE token_sha256 = $1 FOR UPDATE",
-                &[&sha256(req.token.as_bytes())],
-            )
-            .await
-            .map_err(CentralError::from)?;
-        let bad = |m: &str| ApiError::unauthorized("bad_token", m);
-        let Some(row) = row else {
-            return Err(bad("unknown enrolment token"));
-        };
-        let (ws, expires, used): (String, i64, Option<i64>) = (row.get(0), row.get(1), row.get(2));
-        if used.is_some() {
-            return Err(bad("this enrolment token was used already"));
-        }
-        if expires < now_ms() {
-            return Err(bad("this enrolment token has expired"));
-        }
-        if ws != req.workstation_id {
-            return Err(bad("this enrolment token is for another workstation"));
-        }
-        let n = tx
-            .execute(
-                "INSERT INTO workstations (workstation_id, public_key, box_key, enrolled_ms)
-                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                &[&req.workstation_id, &pk, &bk, &now_ms()],
-            )
-            .await
-            .map_err(CentralError::from)?;
-        if n == 0 {
-            return Err(ApiError::conflict(
-                "already_enrolled",
-                "workstation is enrolled already",
-            ));
-        }
-        tx.execute(
-            "UPDATE workstation_tokens SET used_ms = $2 WHERE token_sha256 = $1",
-            &[&sha256(req.token.as_bytes()), &now_ms()],
+        self.enrol_with_token(
+            crate::enrol::WORKSTATION_TOKENS,
+            &req.token,
+            &req.workstation_id,
+            "INSERT INTO workstations (workstation_id, public_key, box_key, enrolled_ms)
+             VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            &[&req.workstation_id, &pk, &bk, &now_ms()],
         )
-        .await
-        .map_err(CentralError::from)?;
-        tx.commit().await.map_err(CentralError::from)?;
+        .await?;
         tracing::info!(workstation = %req.workstation_id, "central: workstation enrolled");
         Ok(WorkstationEnrollResponse {
             workstation_id: req.workstation_id.clone(),
@@ -536,70 +626,19 @@ impl Central {
             )));
         }
         self.index_cases().await?;
-        let mut clauses: Vec<String> = Vec::new();
-        let mut args: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
-        let status = filter.status.as_deref().unwrap_or("pending");
-        match status {
-            "pending" | "closed" | "none" => {
-                args.push(Box::new(status.to_string()));
-                clauses.push(format!("r.review_status = ${}", args.len()));
-            }
-            "all" => {}
-            other => {
-                return Err(CentralError::InvalidInput(format!(
-                    "status {other:?}: pending, closed, none or all"
-                )));
-            }
-        }
-        if let Some(k) = &filter.kiosk {
-            args.push(Box::new(k.clone()));
-            clauses.push(format!("r.kiosk_id = ${}", args.len()));
-        }
-        if let Some(b) = &filter.branch {
-            args.push(Box::new(b.clone()));
-            clauses.push(format!("r.branch = ${}", args.len()));
-        }
-        if let Some(f) = filter.from_ms {
-            args.push(Box::new(f));
-            clauses.push(format!("r.created_ms >= ${}", args.len()));
-        }
-        if let Some(t) = filter.to_ms {
-            args.push(Box::new(t));
-            clauses.push(format!("r.created_ms < ${}", args.len()));
-        }
-        if let Some(reason) = filter.reason.as_deref().filter(|r| !r.trim().is_empty()) {
-            if reason.len() > 200 {
-                return Err(CentralError::InvalidInput(
-                    "reason filter: at most 200 characters".into(),
-                ));
-            }
-            let escaped = reason
-                .trim()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            args.push(Box::new(format!("%{escaped}%")));
-            clauses.push(format!("r.reason ILIKE ${}", args.len()));
-        }
-        let where_sql = if clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", clauses.join(" AND "))
-        };
-        args.push(Box::new(limit + 1));
-        let lim = args.len();
-        args.push(Box::new(offset));
-        let off = args.len();
-        let sql = format!(
-            "SELECT {SUMMARY_COLUMNS} FROM records r {where_sql}
-             ORDER BY r.created_ms DESC, r.kiosk_id, r.record_id LIMIT ${lim} OFFSET ${off}"
-        );
-        let refs: Vec<&(dyn ToSql + Sync)> = args
-            .iter()
-            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-            .collect();
+        let plan = QueueSql::new(filter)?;
         let c = self.pool.get().await?;
-        let rows = c.query(&sql, &refs).await?;
+        let mut rows = Vec::new();
+        if plan.reason.is_some() {
+            // Dense matches: the newest candidates in index order hold the whole page.
+            let (sql, args) = plan.sql(QueueStep::Newest, offset, limit);
+            rows = c.query(&sql, &refs(&args)).await?;
+        }
+        if plan.reason.is_none() || rows.len() as i64 <= limit {
+            // Sparse (or no) reason matches: the trigram index finds them all.
+            let (sql, args) = plan.sql(QueueStep::All, offset, limit);
+            rows = c.query(&sql, &refs(&args)).await?;
+        }
         let mut cases: Vec<CaseSummary> = rows.iter().map(summary).collect();
         let more = cases.len() as i64 > limit;
         cases.truncate(limit as usize);
@@ -978,8 +1017,10 @@ impl Central {
     }
 
     /// Fill the database with `records` synthetic cases (100 kiosks in 20 branches, five kiosks
-    /// a branch; 30 % of the cases pending; the sealed row is a placeholder the listing never opens), then time the
-    /// queue's queries `runs` times each through [`Central::queue`].
+    /// a branch; 30 % of the cases referred, one in 13 of those closed, the rest pending; one
+    /// referred case in 1009 with a rare reason; the sealed row is a placeholder the listing
+    /// never opens), vacuum and analyse the table as autovacuum would, then time the queue's
+    /// queries `runs` times each through [`Central::queue`].
     ///
     /// # Errors
     /// Database errors.
@@ -1004,10 +1045,13 @@ impl Central {
                          current_decision, review_status, sealed_row, received_ms, case_indexed,
                          operator, branch, reason, confidence)
                      SELECT 'bench-' || lpad((g % 100)::text, 3, '0'), g, g, $3 + g * 1000,
-                         d, d, CASE WHEN d = 'refer' THEN 'pending' ELSE 'none' END,
+                         d, d, CASE WHEN d = 'refer' AND g % 13 = 0 THEN 'closed'
+                                   WHEN d = 'refer' THEN 'pending' ELSE 'none' END,
                          '\\x00'::bytea, $3 + g * 1000, TRUE,
                          'agent-' || (g % 300), 'branch-' || lpad(((g % 100) / 5)::text, 2, '0'),
-                         CASE WHEN d = 'refer' AND g % 7 = 0 THEN 'possible duplicate enrolment'
+                         CASE WHEN d = 'refer' AND g % 1009 = 0
+                                  THEN 'portrait shows signs of a screen replay'
+                              WHEN d = 'refer' AND g % 7 = 0 THEN 'possible duplicate enrolment'
                               WHEN d = 'refer' THEN 'overall confidence below the approval threshold'
                               WHEN d = 'reject' THEN 'face does not match the document'
                               ELSE 'all checks passed' END,
@@ -1022,7 +1066,7 @@ impl Central {
                 .await?;
                 from = to + 1;
             }
-            c.batch_execute("ANALYZE records").await?;
+            c.batch_execute("VACUUM ANALYZE records").await?;
         }
         let load_seconds = started.elapsed().as_secs_f64();
         let c = self.pool.get().await?;
@@ -1073,6 +1117,22 @@ impl Central {
                 0,
             ),
             (
+                "pending, reason contains 'screen replay' (rare)".into(),
+                QueueFilter {
+                    reason: Some("screen replay".into()),
+                    ..f(None, None, "pending")
+                },
+                0,
+            ),
+            (
+                "pending, reason matches nothing".into(),
+                QueueFilter {
+                    reason: Some("no such reason".into()),
+                    ..f(None, None, "pending")
+                },
+                0,
+            ),
+            (
                 "kiosk + branch + week + reason".into(),
                 QueueFilter {
                     from_ms: Some(mid),
@@ -1082,7 +1142,54 @@ impl Central {
                 },
                 0,
             ),
+            (
+                "branch + week + rare reason".into(),
+                QueueFilter {
+                    from_ms: Some(mid),
+                    to_ms: Some(mid + week),
+                    reason: Some("screen replay".into()),
+                    ..f(None, Some("branch-08"), "pending")
+                },
+                0,
+            ),
+            (
+                "kiosk + a branch it is not in".into(),
+                f(Some("bench-042"), Some("branch-09"), "pending"),
+                0,
+            ),
             ("all statuses, page 21".into(), f(None, None, "all"), 1000),
+            (
+                "all statuses, one kiosk".into(),
+                f(Some("bench-042"), None, "all"),
+                0,
+            ),
+            (
+                "all statuses, one branch".into(),
+                f(None, Some("branch-08"), "all"),
+                0,
+            ),
+            (
+                "all statuses, one week".into(),
+                QueueFilter {
+                    from_ms: Some(mid),
+                    to_ms: Some(mid + week),
+                    ..f(None, None, "all")
+                },
+                0,
+            ),
+            (
+                "all statuses, one kiosk + reason".into(),
+                QueueFilter {
+                    reason: Some("duplicate".into()),
+                    ..f(Some("bench-042"), None, "all")
+                },
+                0,
+            ),
+            (
+                "closed, one branch".into(),
+                f(None, Some("branch-08"), "closed"),
+                0,
+            ),
         ];
         let mut queries = Vec::new();
         for (name, filter, offset) in cases {
@@ -1242,4 +1349,85 @@ pub(crate) async fn inbox_ack(
     let req: InboxAck = parse(&body)?;
     let n = c.inbox_ack(&kiosk, &req).await?;
     Ok(axum::Json(serde_json::json!({ "delivered": n })).into_response())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn reason(r: &str) -> QueueFilter {
+        QueueFilter {
+            reason: Some(r.into()),
+            ..QueueFilter::default()
+        }
+    }
+
+    #[test]
+    fn a_reason_too_short_for_the_trigram_index_is_refused() {
+        for short in ["a", "ab", " ab "] {
+            let e = QueueSql::new(&reason(short)).unwrap_err().to_string();
+            assert!(e.contains("at least 3 characters"), "{short:?}: {e}");
+        }
+        assert!(QueueSql::new(&reason("abc")).is_ok());
+        // Blank means no reason filter at all.
+        assert!(QueueSql::new(&reason("   ")).unwrap().reason.is_none());
+        let long = "x".repeat(201);
+        assert!(QueueSql::new(&reason(&long)).is_err());
+    }
+
+    #[test]
+    fn reason_wildcards_are_matched_literally() {
+        let q = QueueSql::new(&reason(r"50%_off\now")).unwrap();
+        assert_eq!(q.reason.as_deref(), Some(r"%50\%\_off\\now%"));
+    }
+
+    #[test]
+    fn an_unknown_status_is_refused() {
+        let f = QueueFilter {
+            status: Some("open".into()),
+            ..QueueFilter::default()
+        };
+        assert!(
+            QueueSql::new(&f)
+                .unwrap_err()
+                .to_string()
+                .contains("status")
+        );
+    }
+
+    #[test]
+    fn the_newest_step_reads_a_bounded_number_of_candidates_in_order() {
+        let f = QueueFilter {
+            kiosk: Some("k1".into()),
+            branch: Some("b1".into()),
+            status: Some("pending".into()),
+            from_ms: Some(1),
+            to_ms: Some(2),
+            reason: Some("duplicate".into()),
+        };
+        let q = QueueSql::new(&f).unwrap();
+        let (newest, args) = q.sql(QueueStep::Newest, 0, 50);
+        // Every filter but the reason inside, the reason outside, then limit and offset.
+        assert_eq!(args.len(), 8);
+        let inner_end = newest.find(") r WHERE").unwrap();
+        let inner = &newest[..inner_end];
+        for c in [
+            "r.review_status = $1",
+            "r.kiosk_id = $2",
+            "r.branch = $3",
+            "r.created_ms >= $4",
+            "r.created_ms < $5",
+        ] {
+            assert!(inner.contains(c), "{c} in {inner}");
+        }
+        assert!(inner.contains(&format!("LIMIT {REASON_SCAN_ROWS}")));
+        assert!(!inner.contains("ILIKE"));
+        assert!(newest[inner_end..].contains("r.reason ILIKE $6"));
+        assert!(newest.ends_with("LIMIT $7 OFFSET $8"));
+        let (all, args) = q.sql(QueueStep::All, 0, 50);
+        assert_eq!(args.len(), 8);
+        assert!(!all.contains("LIMIT 1000"));
+        assert!(all.contains("r.reason ILIKE $6"));
+    }
 }

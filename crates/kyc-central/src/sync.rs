@@ -9,7 +9,6 @@ use kyc_core::fleet::crypto::{SignedParts, record_aad, verify_request};
 use kyc_core::fleet::verify::hash_from_hex;
 use kyc_core::fleet::wire::*;
 use kyc_core::fleet::{ChainBreak, check_link, check_record, open_sealed};
-use rand_core::{OsRng, RngCore};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -66,10 +65,6 @@ pub struct KioskStatus {
     pub quarantined: bool,
     /// Why.
     pub quarantine_reason: Option<String>,
-}
-
-fn sha256(b: &[u8]) -> Vec<u8> {
-    Sha256::digest(b).to_vec()
 }
 
 fn valid_kiosk_id(k: &str) -> Result<(), CentralError> {
@@ -142,37 +137,13 @@ impl Central {
     ) -> Result<String, CentralError> {
         by.require_admin()?;
         valid_kiosk_id(kiosk_id)?;
-        let c = self.pool.get().await?;
-        let enrolled = c
-            .query_opt(
-                "SELECT 1 FROM kiosks WHERE kiosk_id = $1 AND public_key IS NOT NULL",
-                &[&kiosk_id],
-            )
-            .await?
-            .is_some();
-        if enrolled {
-            return Err(CentralError::Conflict(format!(
-                "kiosk {kiosk_id} is enrolled already"
-            )));
-        }
-        let mut raw = [0u8; 20];
-        OsRng.fill_bytes(&mut raw);
-        let token = hex::encode(raw);
-        let now = now_ms();
-        c.execute(
-            "INSERT INTO enrol_tokens (token_sha256, kiosk_id, created_by, created_ms, expires_ms)
-             VALUES ($1, $2, $3, $4, $5)",
-            &[
-                &sha256(token.as_bytes()),
-                &kiosk_id,
-                &by.username,
-                &now,
-                &(now + TOKEN_TTL_MS),
-            ],
+        self.issue_enrolment_token(
+            crate::enrol::KIOSK_TOKENS,
+            by,
+            kiosk_id,
+            "SELECT 1 FROM kiosks WHERE kiosk_id = $1 AND public_key IS NOT NULL",
         )
-        .await?;
-        tracing::info!(kiosk_id, "central: enrolment token made");
-        Ok(token)
+        .await
     }
 
     /// A kiosk presents its token and public key; answers the central public key.
@@ -188,54 +159,17 @@ impl Central {
             .ok_or_else(|| ApiError::bad_request("bad_key", "publicKey is not 32 bytes of hex"))?;
         kyc_core::fleet::crypto::parse_public_key(&pk)
             .map_err(|e| ApiError::bad_request("bad_key", &e.to_string()))?;
-        let mut c = self.pool.get().await?;
-        let tx = c.transaction().await.map_err(CentralError::from)?;
-        let row = tx
-            .query_opt(
-                "SELECT kiosk_id, expires_ms, used_ms FROM enrol_tokens
-                 WHERE token_sha256 = $1 FOR UPDATE",
-                &[&sha256(req.token.as_bytes())],
-            )
-            .await
-            .map_err(CentralError::from)?;
-        let bad = |m: &str| ApiError::unauthorized("bad_token", m);
-        let Some(row) = row else {
-            return Err(bad("unknown enrolment token"));
-        };
-        let (kiosk, expires, used): (String, i64, Option<i64>) =
-            (row.get(0), row.get(1), row.get(2));
-        if used.is_some() {
-            return Err(bad("this enrolment token was used already"));
-        }
-        if expires < now_ms() {
-            return Err(bad("this enrolment token has expired"));
-        }
-        if kiosk != req.kiosk_id {
-            return Err(bad("this enrolment token is for another kiosk"));
-        }
-        let n = tx
-            .execute(
-                "INSERT INTO kiosks (kiosk_id, public_key, enrolled_ms) VALUES ($1, $2, $3)
-                 ON CONFLICT (kiosk_id) DO UPDATE SET public_key = EXCLUDED.public_key,
-                     enrolled_ms = EXCLUDED.enrolled_ms
-                 WHERE kiosks.public_key IS NULL",
-                &[&req.kiosk_id, &pk, &now_ms()],
-            )
-            .await
-            .map_err(CentralError::from)?;
-        if n == 0 {
-            return Err(ApiError::conflict(
-                "already_enrolled",
-                "kiosk is enrolled already",
-            ));
-        }
-        tx.execute(
-            "UPDATE enrol_tokens SET used_ms = $2 WHERE token_sha256 = $1",
-            &[&sha256(req.token.as_bytes()), &now_ms()],
+        self.enrol_with_token(
+            crate::enrol::KIOSK_TOKENS,
+            &req.token,
+            &req.kiosk_id,
+            "INSERT INTO kiosks (kiosk_id, public_key, enrolled_ms) VALUES ($1, $2, $3)
+             ON CONFLICT (kiosk_id) DO UPDATE SET public_key = EXCLUDED.public_key,
+                 enrolled_ms = EXCLUDED.enrolled_ms
+             WHERE kiosks.public_key IS NULL",
+            &[&req.kiosk_id, &pk, &now_ms()],
         )
-        .await
-        .map_err(CentralError::from)?;
-        tx.commit().await.map_err(CentralError::from)?;
+        .await?;
         tracing::info!(kiosk_id = %req.kiosk_id, "central: kiosk enrolled");
         Ok(EnrollResponse {
             kiosk_id: req.kiosk_id.clone(),

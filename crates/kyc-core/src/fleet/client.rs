@@ -1,6 +1,5 @@
 //! The kiosk's side: enrolment, the fleet file, and one sync run.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -12,6 +11,7 @@ use zeroize::Zeroizing;
 use super::FleetError;
 use super::crypto::{KioskIdentity, SignedParts, new_nonce, record_aad, seal_to};
 use super::http::{self, ServerUrl};
+use super::private::{Existing, read_private, write_private};
 use super::wire::*;
 use crate::audit::{AuditStore, ChainEvent, now_ms};
 
@@ -62,23 +62,7 @@ impl FleetConfig {
     /// `Io` (missing: the kiosk is not enrolled), `InvalidInput` for a malformed file or
     /// loose permissions.
     pub fn load(path: &Path) -> Result<Self, FleetError> {
-        let io = |e| FleetError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        };
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path).map_err(io)?.permissions().mode();
-            if mode & 0o077 != 0 {
-                return Err(FleetError::InvalidInput(format!(
-                    "{}: mode {:o} lets other users read the kiosk's signing key; chmod 600 it",
-                    path.display(),
-                    mode & 0o777
-                )));
-            }
-        }
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
+        let text = read_private(path, "the kiosk's signing key")?;
         let bad = |why: &str| FleetError::InvalidInput(format!("{}: {why}", path.display()));
         let f: FleetFile = serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
         if f.format != FORMAT {
@@ -103,10 +87,6 @@ impl FleetConfig {
     /// # Errors
     /// `Io`.
     pub fn save(&self, path: &Path) -> Result<(), FleetError> {
-        let io = |e| FleetError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        };
         let f = FleetFile {
             format: FORMAT.into(),
             server: self.server.to_url(),
@@ -117,22 +97,7 @@ impl FleetConfig {
         let text = Zeroizing::new(
             serde_json::to_string_pretty(&f).map_err(|e| FleetError::Protocol(e.to_string()))?,
         );
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".tmp");
-        let tmp = PathBuf::from(tmp);
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut file = opts.open(&tmp).map_err(io)?;
-        file.write_all(text.as_bytes())
-            .and_then(|_| file.sync_all())
-            .map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)?;
-        Ok(())
+        write_private(path, &text, Existing::Replace)
     }
 }
 

@@ -12,6 +12,7 @@ pub mod client;
 pub mod crypto;
 pub mod dedup;
 pub mod http;
+mod private;
 pub mod supervisor;
 pub mod verify;
 pub mod wire;

@@ -11,7 +11,6 @@
 //! request; since the sealing key comes from the central secret, only the centre can have made
 //! it, so a network attacker can neither read nor forge a decision or a policy.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -30,6 +29,7 @@ use super::FleetError;
 use super::client::{FleetConfig, signed_headers_at};
 use super::crypto::{CentralSecret, KioskIdentity, SignedParts, new_nonce, seal_to};
 use super::http::{self, ServerUrl};
+use super::private::{Existing, read_private, write_private};
 use super::wire::{ErrorBody, headers};
 use crate::audit::{AppliedPolicy, AuditConfig, AuditStore, CentralDecisionIn, now_ms};
 use crate::config::Config;
@@ -733,23 +733,7 @@ impl Workstation {
     /// # Errors
     /// `Io` (missing: not enrolled), `InvalidInput` for a malformed file or loose permissions.
     pub fn load(path: &Path) -> Result<Self, FleetError> {
-        let io = |e| FleetError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        };
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path).map_err(io)?.permissions().mode();
-            if mode & 0o077 != 0 {
-                return Err(FleetError::InvalidInput(format!(
-                    "{}: mode {:o} lets other users read the workstation's keys; chmod 600 it",
-                    path.display(),
-                    mode & 0o777
-                )));
-            }
-        }
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
+        let text = read_private(path, "the workstation's keys")?;
         let bad = |why: &str| FleetError::InvalidInput(format!("{}: {why}", path.display()));
         let f: WorkstationFile = serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
         if f.format != WS_FORMAT {
@@ -769,10 +753,6 @@ impl Workstation {
     }
 
     fn save(&self, path: &Path) -> Result<(), FleetError> {
-        let io = |e| FleetError::Io {
-            path: path.to_path_buf(),
-            source: e,
-        };
         let f = WorkstationFile {
             format: WS_FORMAT.into(),
             server: self.server.to_url(),
@@ -784,20 +764,7 @@ impl Workstation {
         let text = Zeroizing::new(
             serde_json::to_string_pretty(&f).map_err(|e| FleetError::Protocol(e.to_string()))?,
         );
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut file = opts.open(path).map_err(io)?;
-        file.write_all(text.as_bytes())
-            .and_then(|_| file.sync_all())
-            .map_err(io)
+        write_private(path, &text, Existing::Refuse)
     }
 
     /// Enrol this workstation: make its two key pairs, present the one-time token, keep the
