@@ -618,7 +618,9 @@ fn run(cli: Cli) -> Result<i32, Error> {
         }
         Some(Command::Fleet(cmd)) => kyc_kiosk::cli::fleet::run_fleet(cmd),
         Some(Command::Sync(args)) => kyc_kiosk::cli::fleet::run_sync(args),
-        Some(Command::Supervisor(args)) => kyc_kiosk::cli::supervisor::run(args),
+        Some(Command::Supervisor(args)) => {
+            kyc_kiosk::cli::supervisor::run_with_config(args, &config)
+        }
         Some(Command::Gui(args)) => {
             kyc_kiosk::gui::run_with(&args, config, Config::source(cli.config.as_deref()))
         }

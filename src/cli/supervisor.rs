@@ -15,7 +15,7 @@ use kyc_core::Error;
 use kyc_core::error::exit;
 use kyc_core::fleet::FleetError;
 use kyc_core::fleet::http::ServerUrl;
-use kyc_core::fleet::supervisor::{QueueFilter, SupervisorSession, Workstation};
+use kyc_core::fleet::supervisor::{QueueFilter, SupervisorSession, Workstation, parse_case};
 use zeroize::Zeroizing;
 
 use super::auth::PASSWORD_ENV;
@@ -32,9 +32,15 @@ pub struct SupervisorArgs {
     /// Central user name (asked when missing).
     #[arg(long)]
     pub username: Option<String>,
+    /// Open the central review window instead of running a command.
+    #[arg(long, conflicts_with = "command")]
+    pub window: bool,
+    /// The window's language: en or fr.
+    #[arg(long, requires = "window")]
+    pub lang: Option<String>,
     /// What to do.
     #[command(subcommand)]
-    pub command: SupervisorCommand,
+    pub command: Option<SupervisorCommand>,
 }
 
 /// `supervisor` subcommands.
@@ -101,16 +107,6 @@ pub enum SupervisorCommand {
     },
 }
 
-fn parse_case(case: &str) -> Result<(String, i64), FleetError> {
-    let bad = || FleetError::InvalidInput(format!("case {case:?}: give it as KIOSK:RECORD"));
-    let (k, r) = case.rsplit_once(':').ok_or_else(bad)?;
-    let r: i64 = r.parse().map_err(|_| bad())?;
-    if k.is_empty() || r < 1 {
-        return Err(bad());
-    }
-    Ok((k.to_string(), r))
-}
-
 fn workstation_path(args: &SupervisorArgs) -> Result<PathBuf, FleetError> {
     args.workstation_file
         .clone()
@@ -170,11 +166,39 @@ fn print_json<T: serde::Serialize>(v: &T) {
 /// # Errors
 /// Fleet errors (refusals carry the centre's code: `own_case`, `not_pending`, `no_session`, …).
 pub fn run(args: SupervisorArgs) -> Result<i32, Error> {
+    run_with_config(args, &kyc_core::Config::default())
+}
+
+/// [`run`] with the configuration in force (the window decodes case images with its limits).
+///
+/// # Errors
+/// As [`run`]; the window's own errors when it cannot open.
+pub fn run_with_config(args: SupervisorArgs, config: &kyc_core::Config) -> Result<i32, Error> {
     let path = workstation_path(&args)?;
+    if args.window {
+        let lang = match &args.lang {
+            Some(l) => crate::gui::strings::Lang::parse(l)
+                .ok_or_else(|| FleetError::InvalidInput(format!("unknown language {l:?}")))?,
+            None => crate::gui::strings::Lang::En,
+        };
+        return crate::gui::central::run(crate::gui::central::CentralOptions {
+            workstation_file: path,
+            server: args.server.clone(),
+            username: args.username.clone(),
+            lang,
+            limits: config.limits,
+        });
+    }
+    let Some(command) = args.command.clone() else {
+        return Err(FleetError::InvalidInput(
+            "give a command (enroll, queue, show, decide) or --window".into(),
+        )
+        .into());
+    };
     if let SupervisorCommand::Enroll {
         workstation_id,
         token,
-    } = &args.command
+    } = &command
     {
         let server = args.server.as_deref().ok_or_else(|| {
             FleetError::InvalidInput("give --server to enrol this workstation".into())
@@ -201,7 +225,7 @@ pub fn run(args: SupervisorArgs) -> Result<i32, Error> {
         ws.server = ServerUrl::parse(s)?;
     }
     let session = sign_in(&ws, args.username.as_deref())?;
-    match args.command {
+    match command {
         SupervisorCommand::Enroll { .. } => {}
         SupervisorCommand::Queue {
             kiosk,

@@ -7,6 +7,8 @@ pub mod admin;
 pub mod admin_model;
 pub mod admin_view;
 pub mod capture;
+pub mod central;
+pub mod central_view;
 pub mod challenge;
 pub mod config_confirm;
 pub mod countries;

@@ -978,6 +978,154 @@ impl Workstation {
     }
 }
 
+/// A case named `KIOSK:RECORD` (the kiosk id may itself hold colons; the record id follows the
+/// last one).
+///
+/// # Errors
+/// `InvalidInput` naming the expected form.
+pub fn parse_case(case: &str) -> Result<(String, i64), FleetError> {
+    let bad = || FleetError::InvalidInput(format!("case {case:?}: give it as KIOSK:RECORD"));
+    let (k, r) = case.rsplit_once(':').ok_or_else(bad)?;
+    let r: i64 = r.parse().map_err(|_| bad())?;
+    if k.is_empty() || r < 1 {
+        return Err(bad());
+    }
+    Ok((k.to_string(), r))
+}
+
+/// Why the centre (or the way to it) refused a supervisor's request, in the terms a screen
+/// explains; [`Refusal::of`] sorts a [`FleetError`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// No workstation file: this workstation was never enrolled.
+    NotEnrolled,
+    /// The central service does not know this workstation (removed or never enrolled there).
+    UnknownWorkstation,
+    /// The workstation's requests are refused as quarantined.
+    Quarantined(String),
+    /// Wrong user name or password.
+    WrongPassword,
+    /// The account is disabled centrally.
+    Disabled,
+    /// The user may not review cases.
+    NotSupervisor,
+    /// The central service could not be reached.
+    Unreachable(String),
+    /// The session ended (expired, or the user was disabled): sign in again.
+    SessionEnded,
+    /// The supervisor recorded this case at the kiosk (four-eyes rule).
+    OwnCase,
+    /// The case was decided centrally already.
+    Decided,
+    /// The case is not waiting for review.
+    NotPending,
+    /// No such case centrally.
+    NotFound,
+    /// A reason is required (at most 500 characters).
+    BadReason,
+    /// Anything else, with the centre's or the client's words.
+    Other(String),
+}
+
+impl Refusal {
+    /// Sort an error of the workstation client.
+    #[must_use]
+    pub fn of(e: &FleetError) -> Self {
+        match e {
+            FleetError::Unreachable(m) => Refusal::Unreachable(m.clone()),
+            FleetError::Quarantined(m) => Refusal::Quarantined(m.clone()),
+            FleetError::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
+                Refusal::NotEnrolled
+            }
+            FleetError::Refused {
+                status,
+                code,
+                message,
+            } => match (status, code.as_str()) {
+                (_, "unknown_workstation") => Refusal::UnknownWorkstation,
+                (_, "own_case") => Refusal::OwnCase,
+                (_, "decided") => Refusal::Decided,
+                (_, "not_pending") => Refusal::NotPending,
+                (_, "no_session") => Refusal::SessionEnded,
+                (_, "bad_reason") => Refusal::BadReason,
+                (401, "unauthorized") if message.ends_with("is disabled") => Refusal::Disabled,
+                (401, "unauthorized") => Refusal::WrongPassword,
+                (403, "forbidden") => Refusal::NotSupervisor,
+                (404, _) => Refusal::NotFound,
+                _ => Refusal::Other(e.to_string()),
+            },
+            other => Refusal::Other(other.to_string()),
+        }
+    }
+}
+
+impl CaseDetail {
+    /// The case as the kiosk's own store would give it ([`crate::audit::RecordDetail`]), so
+    /// the same evidence views draw it, under the kiosk's fleet id. Corrections travel only as digests in the chain, so
+    /// none are listed, and the events about the record are in [`CaseDetail::events`].
+    ///
+    /// # Errors
+    /// `Protocol` for a record whose stored columns do not parse.
+    pub fn record_detail(&self) -> Result<crate::audit::RecordDetail, FleetError> {
+        use crate::audit::{CustomerType, Decision, ImageKind, RecordSummary, ReviewStatus};
+        let bad = |what: &str| FleetError::Protocol(format!("case record: {what}"));
+        let r = &self.record;
+        let decision = Decision::parse(&r.decision).map_err(|_| bad("decision"))?;
+        let summary = RecordSummary {
+            id: r.id,
+            // The name the kiosk is enrolled under in the fleet, which the queue shows too.
+            kiosk_id: self.summary.kiosk_id.clone(),
+            operator: r.operator.clone(),
+            customer_type: CustomerType::parse(&r.customer_type)
+                .map_err(|_| bad("customer type"))?,
+            claimed_id_type: r.claimed_id_type.clone(),
+            claimed_id_number: r.claimed_id_number.clone(),
+            started_ms: r.started_ms,
+            finished_ms: r.finished_ms,
+            created_ms: r.created_ms,
+            decision,
+            decision_reason: r.decision_reason.clone(),
+            current_decision: Decision::parse(&self.summary.current_decision).unwrap_or(decision),
+            review_status: ReviewStatus::parse(&self.summary.review_status)
+                .unwrap_or(ReviewStatus::None),
+            document_number: r.document_number.clone(),
+            full_name: r.full_name.clone(),
+            country: r.country.clone(),
+            overall_confidence: r.overall_confidence,
+            images_purged_ms: None,
+            erased_ms: None,
+        };
+        Ok(crate::audit::RecordDetail {
+            summary,
+            result: self.result.clone(),
+            models: serde_json::from_str(&r.models_json).unwrap_or(serde_json::Value::Null),
+            duplicates: serde_json::from_value(self.duplicates.clone()).unwrap_or_default(),
+            corrections: Vec::new(),
+            supervisor_actions: Vec::new(),
+            images: self
+                .images
+                .iter()
+                .filter_map(|i| ImageKind::parse(&i.kind).ok())
+                .collect(),
+            has_template: false,
+        })
+    }
+
+    /// The bytes of the image of `kind` (`document_front`, `document_back`, `portrait`,
+    /// `selfie`), if the case carries it.
+    ///
+    /// # Errors
+    /// `Protocol` when it is not base64.
+    pub fn image_bytes(&self, kind: &str) -> Result<Option<Zeroizing<Vec<u8>>>, FleetError> {
+        let Some(img) = self.images.iter().find(|i| i.kind == kind) else {
+            return Ok(None);
+        };
+        B64.decode(&img.data)
+            .map(|b| Some(Zeroizing::new(b)))
+            .map_err(|_| FleetError::Protocol(format!("image {kind} is not base64")))
+    }
+}
+
 /// Where a supervisor workstation's file is by default (`<config dir>/kyc-kiosk/workstation`).
 pub fn default_workstation_path() -> Option<PathBuf> {
     dirs::config_dir().map(|d| d.join("kyc-kiosk").join("workstation"))
@@ -1044,5 +1192,54 @@ mod tests {
         let b: serde_json::Value =
             serde_json::from_str(r#"{"decision":{"minSharpness":30,"approveAt":90}}"#).unwrap();
         assert_eq!(policy_hash(&a), policy_hash(&b));
+    }
+
+    #[test]
+    fn cases_parse_as_kiosk_and_record() {
+        assert_eq!(parse_case("k1:12").unwrap(), ("k1".to_string(), 12));
+        assert_eq!(parse_case("a:b:3").unwrap(), ("a:b".to_string(), 3));
+        for bad in ["k1", ":3", "k1:0", "k1:-2", "k1:x", ""] {
+            let e = parse_case(bad).unwrap_err();
+            assert!(e.to_string().contains("KIOSK:RECORD"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn refusals_are_sorted_by_the_centres_code() {
+        let r = |status: u16, code: &str, message: &str| {
+            Refusal::of(&FleetError::Refused {
+                status,
+                code: code.into(),
+                message: message.into(),
+            })
+        };
+        assert_eq!(
+            r(401, "unauthorized", "wrong user name or password"),
+            Refusal::WrongPassword
+        );
+        assert_eq!(r(401, "unauthorized", "sue is disabled"), Refusal::Disabled);
+        assert_eq!(r(403, "forbidden", "x"), Refusal::NotSupervisor);
+        assert_eq!(r(403, "own_case", "x"), Refusal::OwnCase);
+        assert_eq!(r(409, "decided", "x"), Refusal::Decided);
+        assert_eq!(r(409, "not_pending", "x"), Refusal::NotPending);
+        assert_eq!(r(401, "no_session", "x"), Refusal::SessionEnded);
+        assert_eq!(
+            r(401, "unknown_workstation", "x"),
+            Refusal::UnknownWorkstation
+        );
+        assert_eq!(r(404, "not_found", "x"), Refusal::NotFound);
+        assert_eq!(r(400, "bad_reason", "x"), Refusal::BadReason);
+        assert!(matches!(r(500, "internal", "x"), Refusal::Other(m) if m.contains("internal")));
+        assert!(matches!(
+            Refusal::of(&FleetError::Unreachable("refused".into())),
+            Refusal::Unreachable(_)
+        ));
+        assert_eq!(
+            Refusal::of(&FleetError::Io {
+                path: "ws".into(),
+                source: std::io::Error::from(std::io::ErrorKind::NotFound),
+            }),
+            Refusal::NotEnrolled
+        );
     }
 }
