@@ -361,6 +361,11 @@ CREATE TABLE dedup_matches (
     PRIMARY KEY (flag_id, other_kiosk, other_record)
 );
 "#,
+    // v5: the CA bundle (PEM) an https webhook endpoint's certificate must chain to; NULL: the
+    // system roots.
+    r#"
+ALTER TABLE webhook_endpoints ADD COLUMN ca_pem TEXT;
+"#,
 ];
 
 /// Apply the migrations not yet recorded; returns the schema version now.
