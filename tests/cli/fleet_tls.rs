@@ -304,7 +304,7 @@ fn webhooks_go_over_tls_to_the_banks_ca_only_and_certificate_errors_become_dead_
         (
             &wrong_host,
             Some(&bank.pem),
-            "wrong host (not valid for localhost; it names core.bank.example)",
+            "wrong host (not valid for localhost; it names DnsName(\"core.bank.example\"))",
         ),
         (
             &expired,
@@ -401,7 +401,8 @@ fn webhooks_go_over_tls_to_the_banks_ca_only_and_certificate_errors_become_dead_
     // The refused servers never saw a request, only failed handshakes.
     for r in [&unknown, &wrong_host, &expired, &system] {
         assert!(r.got().is_empty());
-        assert!(r.failed() >= 6, "{}", r.failed());
+        // Six attempts each; the last may still be in the server thread.
+        assert!(r.failed() >= 5, "{}", r.failed());
     }
     let delivered = central
         .on(central.central.deliveries(&admin, "delivered"))
