@@ -217,7 +217,7 @@ fn enroll_with(db: &Path, url: &str, kiosk: &str, token: &str) {
         .unwrap());
 }
 
-fn kiosk_bin() -> Command {
+pub(super) fn kiosk_bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_kyc-kiosk"));
     c.env_remove("KYC_KIOSK_MODELS")
         .env_remove("KYC_KIOSK_CONFIG")
@@ -225,7 +225,7 @@ fn kiosk_bin() -> Command {
     c
 }
 
-fn ok(out: Output) -> String {
+pub(super) fn ok(out: Output) -> String {
     assert!(
         out.status.success(),
         "exit {:?}: {}",
@@ -235,7 +235,7 @@ fn ok(out: Output) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn sync(db: &Path) -> Output {
+pub(super) fn sync(db: &Path) -> Output {
     kiosk_bin().args(["sync", "--db"]).arg(db).output().unwrap()
 }
 
@@ -311,7 +311,7 @@ fn row(db: &Path, id: i64) -> kyc_core::audit::VerificationCanon {
         .row
 }
 
-fn copy_kiosk(to: &Path) -> PathBuf {
+pub(super) fn copy_kiosk(to: &Path) -> PathBuf {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(prepared().0.path()).unwrap() {
         let p = entry.unwrap().path();
@@ -371,7 +371,7 @@ fn a_decided_synced_case_is_handed_off_once_signed_and_tampering_is_detectable()
     assert_eq!(listed.len(), 2);
     // Bad configuration is refused with what is wrong.
     for (url, secret) in [
-        ("https://bank.example/hook", SECRET),
+        ("https://user:pw@bank.example/hook", SECRET),
         ("ftp://bank/hook", SECRET),
         (plain.url.as_str(), &b"short"[..]),
     ] {

@@ -15,6 +15,7 @@ mod fleet_cli;
 mod fleet_dedup;
 mod fleet_hooks;
 mod fleet_queue;
+mod fleet_tls;
 mod liveness_cli;
 mod logs_cli;
 mod memory_cli;

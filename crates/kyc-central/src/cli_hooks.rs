@@ -10,8 +10,8 @@ use kyc_central::{Central, CentralError, CentralUser};
 /// Webhooks to core banking.
 #[derive(Subcommand)]
 pub enum WebhookCmd {
-    /// Add an endpoint (http://host[:port]/path); its HMAC secret is read from a file only its
-    /// owner may read (at least 32 bytes).
+    /// Add an endpoint (https://host[:port]/path; http:// only on a trusted network); its HMAC
+    /// secret is read from a file only its owner may read (at least 32 bytes).
     Add {
         /// The administrator.
         #[arg(long)]
@@ -25,6 +25,10 @@ pub enum WebhookCmd {
         /// Send the holder's name, numbers and date of birth too.
         #[arg(long)]
         include_personal: bool,
+        /// PEM file of the CA(s) the https endpoint's certificate must chain to (the bank's
+        /// private CA); without it, the system roots.
+        #[arg(long)]
+        ca_file: Option<PathBuf>,
     },
     /// Endpoints with their pending, delivered and dead counts.
     List {
@@ -207,14 +211,22 @@ pub async fn webhook(central: &Central, cmd: WebhookCmd) -> Result<(), CentralEr
             url,
             secret_file,
             include_personal,
+            ca_file,
         } => {
             let by = admin(central, &a).await?;
             let secret = kyc_central::hooks::read_secret_file(
                 &secret_file,
                 kyc_central::hooks::MIN_SECRET_BYTES,
             )?;
+            let ca = ca_file
+                .map(|p| {
+                    std::fs::read_to_string(&p).map_err(|e| {
+                        CentralError::InvalidInput(format!("CA file {}: {e}", p.display()))
+                    })
+                })
+                .transpose()?;
             let id = central
-                .add_webhook(&by, &url, &secret, include_personal)
+                .add_webhook_with_ca(&by, &url, &secret, include_personal, ca.as_deref())
                 .await?;
             println!("webhook endpoint {id} added");
         }

@@ -378,6 +378,11 @@ CREATE INDEX records_q_time ON records (created_ms DESC, kiosk_id, record_id);
 CREATE INDEX records_q_reason ON records USING gin (reason gin_trgm_ops);
 CREATE STATISTICS records_q_kiosk_branch (dependencies) ON kiosk_id, branch FROM records;
 "#,
+    // v6: the CA bundle (PEM) an https webhook endpoint's certificate must chain to; NULL: the
+    // system roots.
+    r#"
+ALTER TABLE webhook_endpoints ADD COLUMN ca_pem TEXT;
+"#,
 ];
 
 /// Apply the migrations not yet recorded; returns the schema version now.

@@ -36,6 +36,7 @@ use kyc_core::fleet::wire::WireEvent;
 use sha2::{Digest, Sha256};
 use tokio_postgres::GenericClient;
 
+use crate::ratelimit::{self, Verdict};
 use crate::server::ApiError;
 use crate::{Central, CentralError};
 
@@ -614,6 +615,66 @@ impl Central {
         .and_then(|r| r.get(0)))
     }
 
+    /// Take a token of `kiosk_id`'s search limit: 429 `rate_limited` when none is left; a
+    /// kiosk refused repeatedly raises a `search_rate_limited` alert (one open at a time).
+    ///
+    /// # Errors
+    /// The 429 answer.
+    pub(crate) async fn limit_search(&self, kiosk_id: &str) -> Result<(), ApiError> {
+        let limits = &self.search_limits;
+        let Verdict::Refused {
+            retry_after_ms,
+            recent_refusals,
+            alert,
+        } = self.search_limiter.take(limits, kiosk_id, now_ms())
+        else {
+            return Ok(());
+        };
+        tracing::warn!(
+            kiosk_id,
+            recent_refusals,
+            "central: duplicate search refused (rate limit)"
+        );
+        if alert {
+            let detail = format!(
+                "{recent_refusals} duplicate searches refused within {} minutes (limit {} a                  minute, {} at once): a kiosk searching faster than verifications are made                  may be probing the fleet's faces with a stolen key",
+                limits.alert_window_ms / 60_000,
+                limits.per_minute,
+                limits.burst
+            );
+            if let Err(e) = self.raise_search_alert(kiosk_id, &detail).await {
+                tracing::warn!(kiosk_id, error = %e, "central: search alert not recorded");
+            }
+        }
+        Err(ApiError::too_many_requests(
+            "rate_limited",
+            &format!(
+                "too many duplicate searches from this kiosk (at most {} a minute, {} at once);                  the next is allowed in {} s; this verification is not checked centrally",
+                limits.per_minute,
+                limits.burst,
+                (retry_after_ms.max(0) as u64).div_ceil(1000)
+            ),
+        ))
+    }
+
+    /// Record a `search_rate_limited` alert for `kiosk_id` unless one is open.
+    async fn raise_search_alert(&self, kiosk_id: &str, detail: &str) -> Result<(), CentralError> {
+        let c = self.pool.get().await?;
+        let n = c
+            .execute(
+                "INSERT INTO alerts (kiosk_id, kind, detail, raised_ms)
+                 SELECT $1, $2, $3, $4 WHERE NOT EXISTS (
+                     SELECT 1 FROM alerts WHERE kiosk_id = $1 AND kind = $2
+                         AND cleared_ms IS NULL)",
+                &[&kiosk_id, &ratelimit::ALERT_KIND, &detail, &now_ms()],
+            )
+            .await?;
+        if n > 0 {
+            tracing::warn!(kiosk_id, "central: alert raised: {detail}");
+        }
+        Ok(())
+    }
+
     /// The online search of an authenticated kiosk.
     ///
     /// # Errors
@@ -747,6 +808,7 @@ pub(crate) async fn search_handler(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let kiosk = crate::server::signed_kiosk(&c, &method, &uri, &headers, &body).await?;
+    c.limit_search(&kiosk).await?;
     let req: SearchRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::bad_request("bad_json", &format!("body is not the expected JSON: {e}"))
     })?;

@@ -10,10 +10,12 @@
 //! back-off with jitter between attempts, and after [`HookSettings::max_attempts`] failures
 //! the delivery becomes a dead letter an administrator can replay.
 //!
-//! Transport: plain `http://` (the project's own small client, [`kyc_core::fleet::http`]); no
-//! TLS library is built in. Bodies are authenticated by the HMAC, not by the transport; put
-//! the endpoint behind a TLS-terminating proxy on the centre's network when the body must be
-//! hidden on the wire (see `docs/fleet.md`).
+//! Transport: `https://` with rustls ([`crate::tls`]): the endpoint's certificate must chain
+//! to the CA bundle configured with it (a bank's private CA) or, without one, to the system
+//! roots, and name the endpoint's host; a refused certificate fails the attempt like any other
+//! (retried, then a dead letter) with the cause in the delivery's last error. Plain `http://`
+//! stays accepted for a receiver on a trusted network; production endpoints should be https.
+//! The HMAC authenticates the body whatever the transport.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +31,7 @@ use sha2::Sha256;
 use tokio_postgres::GenericClient;
 use zeroize::Zeroizing;
 
-use crate::{Central, CentralError, CentralUser, adminlog};
+use crate::{Central, CentralError, CentralUser, adminlog, tls};
 
 /// Header with the signing time, whole seconds since the Unix epoch.
 pub const HEADER_TIMESTAMP: &str = "X-Kyc-Timestamp";
@@ -102,8 +104,11 @@ impl HookSettings {
 pub struct WebhookEndpoint {
     /// Id.
     pub id: i64,
-    /// `http://host[:port]/path`.
+    /// `https://host[:port]/path` (or `http://`).
     pub url: String,
+    /// How the server is authenticated: `ca-bundle` (its own CA bundle), `system-roots`, or
+    /// `none` (plain http).
+    pub tls: String,
     /// Whether bodies carry personal fields (name, numbers, date of birth).
     pub include_personal: bool,
     /// Who added it.
@@ -170,6 +175,15 @@ pub struct CaseDecided {
 /// Whether `decision` is final and handed off.
 pub fn is_final(decision: &str) -> bool {
     matches!(decision, "approve" | "reject")
+}
+
+/// How an endpoint's server is authenticated, as listed.
+fn tls_kind(https: bool, own_ca: bool) -> &'static str {
+    match (https, own_ca) {
+        (false, _) => "none",
+        (true, true) => "ca-bundle",
+        (true, false) => "system-roots",
+    }
 }
 
 fn secret_aad(id: i64) -> Vec<u8> {
@@ -247,21 +261,47 @@ pub fn verify_signature(
         .map_err(|_| SignatureError::Mismatch)
 }
 
-/// Split `http://host[:port]/path?query` into the server and the request target.
+/// Split `http://host[:port]/path?query` into the server and the request target (the
+/// registry adapters' client, which speaks plain http only).
 ///
 /// # Errors
-/// `InvalidInput` naming what is wrong (https is refused: no TLS library is built in).
+/// `InvalidInput` naming what is wrong (https is refused here).
 pub fn parse_http_url(url: &str) -> Result<(ServerUrl, String), CentralError> {
-    let bad = |why: &str| CentralError::InvalidInput(format!("URL {url:?}: {why}"));
     if url.starts_with("https://") {
-        return Err(bad(
-            "https is not supported by the central service's client (no TLS library is built \
-             in); give an http:// URL on a trusted network or a local TLS-terminating proxy",
-        ));
+        return Err(CentralError::InvalidInput(format!(
+            "URL {url:?}: https is not supported by this client; give an http:// URL on a \
+             trusted network or a local TLS-terminating proxy"
+        )));
     }
-    let rest = url
-        .strip_prefix("http://")
-        .ok_or_else(|| bad("must start with http://"))?;
+    let e = parse_endpoint_url(url)?;
+    Ok((e.server, e.path))
+}
+
+/// A webhook endpoint's URL, split.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EndpointUrl {
+    /// `https://`.
+    pub tls: bool,
+    /// Host and port (443 or 80 when absent).
+    pub server: ServerUrl,
+    /// The request target (`/path?query`).
+    pub path: String,
+}
+
+/// Split `https://host[:port]/path?query` (or `http://…`) into scheme, server and request
+/// target.
+///
+/// # Errors
+/// `InvalidInput` naming what is wrong.
+pub fn parse_endpoint_url(url: &str) -> Result<EndpointUrl, CentralError> {
+    let bad = |why: &str| CentralError::InvalidInput(format!("URL {url:?}: {why}"));
+    let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
+        (true, r)
+    } else if let Some(r) = url.strip_prefix("http://") {
+        (false, r)
+    } else {
+        return Err(bad("must start with https:// (or http://)"));
+    };
     if url.len() > 2000 || url.chars().any(|c| c.is_control() || c == ' ') {
         return Err(bad(
             "longer than 2000 characters or holds spaces or control characters",
@@ -277,9 +317,17 @@ pub fn parse_http_url(url: &str) -> Result<(ServerUrl, String), CentralError> {
             "credentials in the URL are refused; use the secret or credential file",
         ));
     }
-    let server = ServerUrl::parse(&format!("http://{authority}"))
+    let mut server = ServerUrl::parse(&format!("http://{authority}"))
         .map_err(|e| CentralError::InvalidInput(e.to_string()))?;
-    Ok((server, path))
+    let explicit_port = if authority.starts_with('[') {
+        authority.contains("]:")
+    } else {
+        authority.contains(':')
+    };
+    if tls && !explicit_port {
+        server.port = 443;
+    }
+    Ok(EndpointUrl { tls, server, path })
 }
 
 /// Read a secret file: refused when other users may read it, or when shorter than
@@ -549,18 +597,21 @@ struct Claimed {
     endpoint_id: i64,
     sealed_secret: Vec<u8>,
     sealed_body: Vec<u8>,
+    ca_pem: Option<String>,
 }
 
-/// Send one attempt; `Ok(status)` for any HTTP answer, `Err` when none came.
+/// Send one attempt; `Ok(status)` for any HTTP answer, `Err` when none came (unreachable, a
+/// TLS failure with its cause, an answer that is not HTTP).
 fn send(
     url: &str,
+    ca_pem: Option<&str>,
     secret: &[u8],
     key: &str,
     attempt: i32,
     body: &[u8],
     timeout: Duration,
 ) -> Result<u16, String> {
-    let (server, path) = parse_http_url(url).map_err(|e| e.to_string())?;
+    let endpoint = parse_endpoint_url(url).map_err(|e| e.to_string())?;
     let ts = now_ms() / 1000;
     let headers = [
         (HEADER_TIMESTAMP, ts.to_string()),
@@ -569,9 +620,30 @@ fn send(
         (HEADER_ATTEMPT, attempt.to_string()),
         ("User-Agent", "kyc-central-webhook/1".to_string()),
     ];
-    http::request(&server, "POST", &path, &headers, body, timeout)
+    if endpoint.tls {
+        let trust = ca_pem.map_or(tls::Trust::System, |p| tls::Trust::Bundle(p.to_string()));
+        tls::request(
+            &endpoint.server,
+            &trust,
+            "POST",
+            &endpoint.path,
+            &headers,
+            body,
+            timeout,
+        )
+        .map(|r| r.status)
+    } else {
+        http::request(
+            &endpoint.server,
+            "POST",
+            &endpoint.path,
+            &headers,
+            body,
+            timeout,
+        )
         .map(|r| r.status)
         .map_err(|e| e.to_string())
+    }
 }
 
 impl Central {
@@ -587,6 +659,8 @@ impl Central {
     }
 
     /// An administrator adds an endpoint; returns its id. Logged in the administrators' log.
+    /// An `https://` endpoint's certificate is checked against the system roots; see
+    /// [`Central::add_webhook_with_ca`] for a private CA.
     ///
     /// # Errors
     /// `Forbidden`, `InvalidInput` (URL, secret shorter than [`MIN_SECRET_BYTES`]).
@@ -597,8 +671,34 @@ impl Central {
         secret: &[u8],
         include_personal: bool,
     ) -> Result<i64, CentralError> {
+        self.add_webhook_with_ca(by, url, secret, include_personal, None)
+            .await
+    }
+
+    /// [`Central::add_webhook`] with the CA bundle (PEM) the `https://` endpoint's certificate
+    /// must chain to (the bank's private CA); `None`: the system roots.
+    ///
+    /// # Errors
+    /// `Forbidden`; `InvalidInput` (URL, secret, a CA bundle that holds no usable certificate
+    /// or holds a private key, a CA bundle given for an `http://` URL).
+    pub async fn add_webhook_with_ca(
+        &self,
+        by: &CentralUser,
+        url: &str,
+        secret: &[u8],
+        include_personal: bool,
+        ca_pem: Option<&str>,
+    ) -> Result<i64, CentralError> {
         by.require_admin()?;
-        parse_http_url(url)?;
+        let endpoint = parse_endpoint_url(url)?;
+        if let Some(pem) = ca_pem {
+            if !endpoint.tls {
+                return Err(CentralError::InvalidInput(format!(
+                    "URL {url:?}: a CA bundle is given but the URL is http://; use https://"
+                )));
+            }
+            tls::parse_bundle(pem)?;
+        }
         if secret.len() < MIN_SECRET_BYTES {
             return Err(CentralError::InvalidInput(format!(
                 "the endpoint's secret is {} bytes; at least {MIN_SECRET_BYTES} are needed",
@@ -614,7 +714,7 @@ impl Central {
         let sealed = seal_to(&self.public_key(), &secret_aad(id), secret).map_err(crypto)?;
         tx.execute(
             "INSERT INTO webhook_endpoints (id, url, sealed_secret, include_personal, created_by,
-                 created_ms) VALUES ($1, $2, $3, $4, $5, $6)",
+                 created_ms, ca_pem) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             &[
                 &id,
                 &url,
@@ -622,6 +722,7 @@ impl Central {
                 &include_personal,
                 &by.username,
                 &now_ms(),
+                &ca_pem,
             ],
         )
         .await?;
@@ -631,7 +732,12 @@ impl Central {
             "webhook_add",
             &format!("webhook {id}"),
             "",
-            &serde_json::json!({ "url": url, "includePersonal": include_personal }),
+            &serde_json::json!({
+                "url": url,
+                "includePersonal": include_personal,
+                "tls": tls_kind(endpoint.tls, ca_pem.is_some()),
+                "caSha256": ca_pem.map(|p| hex::encode(<Sha256 as sha2::Digest>::digest(p.as_bytes()))),
+            }),
         )
         .await?;
         tx.commit().await?;
@@ -650,7 +756,8 @@ impl Central {
                 "SELECT e.id, e.url, e.include_personal, e.created_by, e.created_ms,
                      count(*) FILTER (WHERE d.state = 'pending'),
                      count(*) FILTER (WHERE d.state = 'delivered'),
-                     count(*) FILTER (WHERE d.state = 'dead')
+                     count(*) FILTER (WHERE d.state = 'dead'),
+                     e.ca_pem IS NOT NULL
                  FROM webhook_endpoints e LEFT JOIN webhook_deliveries d ON d.endpoint_id = e.id
                  WHERE e.removed_ms IS NULL GROUP BY e.id ORDER BY e.id",
                 &[],
@@ -660,6 +767,7 @@ impl Central {
             .iter()
             .map(|r| WebhookEndpoint {
                 id: r.get(0),
+                tls: tls_kind(r.get::<_, String>(1).starts_with("https://"), r.get(8)).into(),
                 url: r.get(1),
                 include_personal: r.get(2),
                 created_by: r.get(3),
@@ -842,7 +950,7 @@ impl Central {
             let rows = tx
                 .query(
                     "SELECT d.id, d.idempotency_key, d.attempts + 1, e.url, e.id, e.sealed_secret,
-                         d.sealed_body
+                         d.sealed_body, e.ca_pem
                      FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
                      WHERE d.state = 'pending' AND d.next_attempt_ms <= $1
                          AND e.removed_ms IS NULL
@@ -869,6 +977,7 @@ impl Central {
                     endpoint_id: r.get(4),
                     sealed_secret: r.get(5),
                     sealed_body: r.get(6),
+                    ca_pem: r.get(7),
                 })
                 .collect()
         };
@@ -882,9 +991,18 @@ impl Central {
                     let url = d.url.clone();
                     let key = d.key.clone();
                     let attempt = d.attempt;
+                    let ca_pem = d.ca_pem.clone();
                     let timeout = Duration::from_millis(self.hooks.request_timeout_ms);
                     tokio::task::spawn_blocking(move || {
-                        send(&url, &secret, &key, attempt, &body, timeout)
+                        send(
+                            &url,
+                            ca_pem.as_deref(),
+                            &secret,
+                            &key,
+                            attempt,
+                            &body,
+                            timeout,
+                        )
                     })
                     .await
                     .unwrap_or_else(|e| Err(format!("sending task failed: {e}")))
@@ -1059,7 +1177,33 @@ mod tests {
         ] {
             assert!(parse_http_url(bad).is_err(), "{bad}");
         }
+        // The registry client speaks plain http; webhooks take https too.
         let e = parse_http_url("https://bank/hook").unwrap_err().to_string();
-        assert!(e.contains("TLS"), "{e}");
+        assert!(e.contains("https is not supported"), "{e}");
+        let at = |u: &str| {
+            let e = parse_endpoint_url(u).unwrap();
+            (e.tls, e.server.host, e.server.port, e.path)
+        };
+        assert_eq!(
+            at("https://core.bank.example/kyc"),
+            (true, "core.bank.example".into(), 443, "/kyc".into())
+        );
+        assert_eq!(
+            at("https://core.bank.example:8443"),
+            (true, "core.bank.example".into(), 8443, "/".into())
+        );
+        assert_eq!(
+            at("https://[::1]:9/h"),
+            (true, "::1".into(), 9, "/h".into())
+        );
+        assert_eq!(at("http://bank/h"), (false, "bank".into(), 80, "/h".into()));
+        for bad in [
+            "https://user:pw@bank/x",
+            "https://bank:0/x",
+            "https://",
+            "ftp://bank",
+        ] {
+            assert!(parse_endpoint_url(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -14,12 +14,14 @@ mod enrol;
 pub mod hooks;
 pub mod keyfile;
 pub mod queue;
+pub mod ratelimit;
 pub mod readmit;
 pub mod registry;
 pub mod server;
 pub mod settings;
 pub mod sync;
 pub mod testpg;
+pub mod tls;
 pub mod users;
 
 use std::sync::Arc;
@@ -74,6 +76,9 @@ pub struct Central {
     pub(crate) argon2_m_kib: u32,
     pub(crate) hooks: Arc<hooks::HookSettings>,
     pub(crate) dedup: Arc<dedup::DedupIndex>,
+    /// Per-kiosk limits of the online duplicate search, and their buckets.
+    pub(crate) search_limits: Arc<ratelimit::SearchLimits>,
+    pub(crate) search_limiter: Arc<ratelimit::SearchLimiter>,
     /// When request nonces were last pruned (ms since epoch).
     pub(crate) nonces_pruned_ms: Arc<std::sync::atomic::AtomicI64>,
 }
@@ -104,9 +109,23 @@ impl Central {
                 kyc_core::config::DuplicateSearch::default().cosine,
             )),
             nonces_pruned_ms: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+            search_limits: Arc::new(ratelimit::SearchLimits::default()),
+            search_limiter: Arc::new(ratelimit::SearchLimiter::default()),
         };
         central.rebuild_dedup_index().await?;
         Ok(central)
+    }
+
+    /// Use other limits for the online duplicate search (fresh buckets).
+    pub fn with_search_limits(mut self, limits: ratelimit::SearchLimits) -> Self {
+        self.search_limits = Arc::new(limits);
+        self.search_limiter = Arc::new(ratelimit::SearchLimiter::default());
+        self
+    }
+
+    /// The limits of the online duplicate search in force.
+    pub fn search_limits(&self) -> &ratelimit::SearchLimits {
+        &self.search_limits
     }
 
     /// Cheap password hashing (tests only).

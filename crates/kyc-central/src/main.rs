@@ -32,6 +32,12 @@ enum Command {
         /// Address to listen on (port 0: any free port).
         #[arg(long, default_value = "127.0.0.1:8440")]
         listen: String,
+        /// Online duplicate searches allowed per kiosk per minute, sustained (1 to 60).
+        #[arg(long, default_value_t = kyc_central::ratelimit::SearchLimits::default().per_minute)]
+        search_per_minute: u32,
+        /// Online duplicate searches allowed per kiosk at once (1 to 100).
+        #[arg(long, default_value_t = kyc_central::ratelimit::SearchLimits::default().burst)]
+        search_burst: u32,
     },
     /// Apply pending migrations and print the schema version.
     Migrate,
@@ -207,7 +213,18 @@ async fn run(cli: Cli) -> Result<ExitCode, CentralError> {
     let secret = keyfile::load_or_create(&key_file)?;
     let central = Central::open(&database, secret).await?;
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve {
+            listen,
+            search_per_minute,
+            search_burst,
+        } => {
+            let limits = kyc_central::ratelimit::SearchLimits {
+                per_minute: search_per_minute,
+                burst: search_burst,
+                ..Default::default()
+            };
+            limits.validate()?;
+            let central = central.with_search_limits(limits);
             let listener = tokio::net::TcpListener::bind(&listen)
                 .await
                 .map_err(|e| CentralError::Setup(format!("listen on {listen}: {e}")))?;

@@ -49,6 +49,10 @@ impl ApiError {
     pub fn conflict(code: &str, m: &str) -> Self {
         Self::new(409, code, m)
     }
+    /// 429: too many requests.
+    pub fn too_many_requests(code: &str, m: &str) -> Self {
+        Self::new(429, code, m)
+    }
     /// 409 `quarantined`.
     pub fn quarantined(why: &str) -> Self {
         Self::new(

@@ -95,6 +95,16 @@ pub fn request(
     body: &[u8],
     timeout: Duration,
 ) -> Result<Response, FleetError> {
+    let stream = connect(server, timeout)?;
+    exchange(stream, server, method, path, headers, body)
+}
+
+/// Open a TCP connection to `server` (each resolved address in turn) with `timeout` for the
+/// connection and for every later read and write.
+///
+/// # Errors
+/// `Unreachable` naming the server.
+pub fn connect(server: &ServerUrl, timeout: Duration) -> Result<TcpStream, FleetError> {
     let unreachable =
         |e: std::io::Error| FleetError::Unreachable(format!("{}: {e}", server.to_url()));
     let addrs: Vec<_> = (server.host.as_str(), server.port)
@@ -112,7 +122,7 @@ pub fn request(
             Err(e) => last = Some(e),
         }
     }
-    let mut stream = match stream {
+    let stream = match stream {
         Some(s) => s,
         None => {
             return Err(unreachable(last.unwrap_or_else(|| {
@@ -127,6 +137,25 @@ pub fn request(
         .set_write_timeout(Some(timeout))
         .map_err(unreachable)?;
     stream.set_nodelay(true).map_err(unreachable)?;
+    Ok(stream)
+}
+
+/// Write one request on `stream` (any byte stream: a TCP connection, or a TLS session over
+/// one) and read the whole answer; `server` names the `Host` header and the errors.
+///
+/// # Errors
+/// `Unreachable` for I/O errors and time-outs; `InvalidInput` for a header with a line
+/// break; `Protocol` for an answer that is not HTTP/1.1.
+pub fn exchange<S: Read + Write>(
+    mut stream: S,
+    server: &ServerUrl,
+    method: &str,
+    path: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> Result<Response, FleetError> {
+    let unreachable =
+        |e: std::io::Error| FleetError::Unreachable(format!("{}: {e}", server.to_url()));
     let mut head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {}:{}\r\nConnection: close\r\nContent-Length: {}\r\n",
         server.host,
