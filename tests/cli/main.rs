@@ -14,6 +14,7 @@ mod document_cli;
 mod fleet_cli;
 mod fleet_dedup;
 mod fleet_hooks;
+mod fleet_pull;
 mod fleet_queue;
 mod liveness_cli;
 mod logs_cli;
