@@ -214,8 +214,8 @@ impl Pipeline {
         let mut next = self.config.clone();
         next.matching = config.matching.clone();
         next.decision = config.decision;
-        next.liveness = config.liveness.clone();
-        next.duplicates = config.duplicates.clone();
+        next.liveness = config.liveness;
+        next.duplicates = config.duplicates;
         next.validate()?;
         self.config = next;
         Ok(())
