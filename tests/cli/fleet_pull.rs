@@ -245,7 +245,10 @@ fn the_background_cycle_applies_a_central_decision_and_a_policy_the_running_kios
         Duration::from_secs(3600),
         quick(),
         move |r| {
-            let _ = tx.send(r.as_ref().map(Clone::clone).map_err(ToString::to_string));
+            let _ = tx.send(match r {
+                Ok(rep) => Ok(rep.clone()),
+                Err(e) => Err(e.to_string()),
+            });
         },
     )
     .unwrap();
