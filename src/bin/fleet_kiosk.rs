@@ -1,7 +1,8 @@
 //! A headless kiosk for the fleet simulation (`packaging/fleet-sim.sh`): records real
 //! verifications of image pairs through the same `VerificationService` path as
 //! `kyc-kiosk verify --record` (models loaded once), while the background sync thread
-//! pushes the trail to the central service. After each record it asks the central service's
+//! runs the fleet cycle (push the trail, pull central decisions and the fleet policy, which
+//! governs the verifications that follow). After each record it asks the central service's
 //! duplicate search online (chained on the record; "not checked" when the centre is away).
 //! Prints `ack <record id>` once each record is committed.
 //!
@@ -95,7 +96,15 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
             Duration::from_secs(every),
             opts,
             |r| match r {
-                Ok(rep) => eprintln!("sync ack {} of {}", rep.ack_seq, rep.local_seq),
+                Ok(rep) => eprintln!(
+                    "sync ack {} of {}; central decisions applied {}, fleet policy {}",
+                    rep.sync.ack_seq,
+                    rep.sync.local_seq,
+                    rep.inbox.applied,
+                    rep.inbox
+                        .policy_version
+                        .map_or_else(|| "none".to_string(), |v| format!("version {v}")),
+                ),
                 Err(e) => eprintln!("sync failed: {e}"),
             },
         )?)
@@ -111,6 +120,13 @@ fn run(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     let mut out = std::io::stdout().lock();
     while made < total {
         let (doc, selfie) = &pairs[made as usize % pairs.len()];
+        // A fleet policy the background sync pulled governs the next verification.
+        if svc.refresh_fleet_policy()? {
+            eprintln!(
+                "fleet policy version {} in force",
+                svc.fleet_policy_version().unwrap_or_default()
+            );
+        }
         svc.begin(Claim::individual_now())?;
         svc.capture_document(Capture::file(doc)?)?;
         svc.capture_document_back(None)?;

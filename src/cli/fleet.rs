@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use kyc_core::Error;
 use kyc_core::error::exit;
-use kyc_core::fleet::{FleetConfig, FleetError, SyncOptions, client, supervisor};
+use kyc_core::fleet::{FleetConfig, FleetError, SyncOptions, client};
 
 use super::audit::{StoreArgs, config};
 
@@ -92,32 +92,18 @@ pub fn run_fleet(cmd: FleetCommand) -> Result<i32, Error> {
     }
 }
 
-/// One sync run: push, then pull the inbox (central decisions applied as chained events, a
-/// newer fleet policy chained), then push again when the pull wrote anything, so the centre
-/// holds those events too. The report as one JSON object (`inbox`: what the pull did).
+/// One sync run ([`kyc_core::fleet::sync_and_pull`]) and its report as one JSON object
+/// (`inbox`: what the pull did).
 fn sync_and_pull(
     audit: &kyc_core::audit::AuditConfig,
     path: &std::path::Path,
     server: Option<&str>,
     opts: &SyncOptions,
 ) -> Result<String, FleetError> {
-    let first = client::sync_store(audit, path, server, opts)?;
-    let pulled = supervisor::pull_store(audit, path, server, opts.timeout)?;
-    let report = if pulled.applied + pulled.declined > 0 || pulled.policy_applied {
-        let again = client::sync_store(audit, path, server, opts)?;
-        client::SyncReport {
-            pushes: first.pushes + again.pushes,
-            accepted: first.accepted + again.accepted,
-            duplicates: first.duplicates + again.duplicates,
-            records: first.records + again.records,
-            ..again
-        }
-    } else {
-        first
-    };
-    let mut v = serde_json::to_value(&report).unwrap_or_default();
-    v["inbox"] = serde_json::to_value(&pulled).unwrap_or_default();
-    Ok(v.to_string())
+    let report = kyc_core::fleet::sync_and_pull(audit, path, server, opts)?;
+    Ok(serde_json::to_value(&report)
+        .unwrap_or_default()
+        .to_string())
 }
 
 /// Run `sync`: one run, or one every `--every` seconds until interrupted (a failed run is

@@ -124,6 +124,9 @@ pub enum Job {
         /// The hash the administrator reviewed (refused if the configuration differs).
         hash: String,
     },
+    /// The background sync pulled something (central decisions, a fleet policy): put a newer
+    /// policy in force.
+    FleetPulled,
 }
 
 /// Where a verification is.
@@ -277,6 +280,15 @@ pub enum Event {
     ConfigReview(super::config_confirm::ConfigReview),
     /// The answer to [`Job::ConfirmConfig`]: the configuration now confirmed, or the refusal.
     ConfigConfirmed(Result<super::config_confirm::ConfigReview, String>),
+    /// What the central service said about a record (duplicate flags, the online check).
+    CentralFindings {
+        /// Record id.
+        id: i64,
+        /// The findings.
+        findings: Box<super::fleet_panel::Findings>,
+    },
+    /// A pulled fleet policy is in force (or could not be put in force: why).
+    FleetPolicy(Result<(Option<i64>, Box<Config>), String>),
 }
 
 /// A line under the form: saved, saved for this session only, refused.

@@ -14,6 +14,7 @@ pub mod config_confirm;
 pub mod countries;
 pub mod evidence;
 pub mod evidence_text;
+pub mod fleet_panel;
 pub mod messages;
 pub mod meter;
 pub mod picker;
@@ -224,6 +225,10 @@ pub struct KioskApp {
     /// The settings in force were sent to the audit chain (first frame).
     start_recorded: bool,
     clock: Instant,
+    /// The background sync of an enrolled kiosk (push, pull decisions and policy).
+    fleet: Option<fleet_panel::FleetLink>,
+    /// Pulls the worker was asked to take in.
+    fleet_pulls_taken: u64,
 }
 
 impl KioskApp {
@@ -277,6 +282,35 @@ impl KioskApp {
             theme_applied: None,
             start_recorded: false,
             clock: Instant::now(),
+            fleet: None,
+            fleet_pulls_taken: 0,
+        }
+    }
+
+    /// Run the fleet cycle (push the trail, pull central decisions and the fleet policy) every
+    /// `every` on a background thread when the store is enrolled; a pulled policy is put in
+    /// force without a restart and the status line shows the sync.
+    #[must_use]
+    pub fn with_fleet_sync(mut self, every: Duration) -> Self {
+        self.fleet = fleet_panel::FleetLink::start(&self.opts.audit, every);
+        self
+    }
+
+    /// Take what the background sync did: its status, and a pull to put in force.
+    fn poll_fleet(&mut self) {
+        if let Some(link) = &self.fleet {
+            let status = link.status();
+            if status.pulls > self.fleet_pulls_taken {
+                self.fleet_pulls_taken = status.pulls;
+                self.worker.send(messages::Job::FleetPulled);
+            }
+            self.state.fleet.status = Some(status);
+        }
+        if let Some(config) = self.state.fleet.config_in_force.take() {
+            self.opts.config = (*config).clone();
+            if let Some(inputs) = self.state.admin.system.inputs.as_mut() {
+                inputs.config = *config;
+            }
         }
     }
 
@@ -391,6 +425,7 @@ impl KioskApp {
             }
         }
         self.poll_meter();
+        self.poll_fleet();
         if let Some(cap) = &self.capture {
             match cap.latest() {
                 Some(CaptureEvent::Frame(f)) => {
@@ -799,29 +834,17 @@ pub fn run_with(
         viewport,
         ..Default::default()
     };
-    // An enrolled kiosk pushes its trail to the central service in the background while the
-    // window is open (every minute; failures are logged and retried, the kiosk works offline).
-    let fleet = kyc_core::fleet::FleetConfig::path_for(&opts.audit.db_path);
-    let _sync = if fleet.exists() {
-        kyc_core::fleet::client::BackgroundSync::spawn(
-            opts.audit.clone(),
-            fleet,
-            Duration::from_secs(60),
-            kyc_core::fleet::SyncOptions::default(),
-            |_| {},
-        )
-        .map_err(|e| tracing::warn!(error = %e, "fleet: background sync not started"))
-        .ok()
-    } else {
-        None
-    };
     eframe::run_native(
         "kyc-kiosk",
         native,
         Box::new(move |cc| {
             view::apply_theme(&cc.egui_ctx, opts.identity.theme);
+            // An enrolled kiosk runs the fleet cycle every minute while the window is open
+            // (offline: retried, the kiosk keeps working on its last settings).
             Ok(Box::new(
-                KioskApp::new(opts).with_settings_file(settings_path),
+                KioskApp::new(opts)
+                    .with_settings_file(settings_path)
+                    .with_fleet_sync(Duration::from_secs(60)),
             ))
         }),
     )

@@ -492,6 +492,8 @@ pub struct AppState {
     /// The receipt of the customer who last refused consent (shown on the start screen until
     /// the next verification begins or the agent signs out).
     pub refusal: Option<RefusalReceipt>,
+    /// The fleet: sync status, central findings of the records shown.
+    pub fleet: super::fleet_panel::FleetState,
     next_ticket: u64,
     next_run: u64,
 }
@@ -523,6 +525,7 @@ impl AppState {
             admin: super::admin_model::AdminState::default(),
             setup: super::setup::SetupForm::default(),
             refusal: None,
+            fleet: super::fleet_panel::FleetState::default(),
             next_ticket: 1,
             next_run: 1,
         }
@@ -1053,6 +1056,16 @@ impl AppState {
             Event::StoreFailed(m) => self.store = StoreStatus::Failed(m),
             Event::ConfigReview(review) => self.admin.system.confirm.review = Some(review),
             Event::ConfigConfirmed(answer) => self.admin.system.confirm.answered(answer),
+            Event::CentralFindings { id, findings } => {
+                self.fleet.findings.insert(id, *findings);
+            }
+            Event::FleetPolicy(answer) => match answer {
+                Ok((_, config)) => {
+                    self.fleet.policy_error = None;
+                    self.fleet.config_in_force = Some(config);
+                }
+                Err(why) => self.fleet.policy_error = Some(why),
+            },
             Event::PipelineReady { load_ms } => {
                 self.models = ModelStatus::Ready { load_ms };
                 if let Some(s) = self.session.as_mut()

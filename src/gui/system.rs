@@ -53,6 +53,18 @@ pub struct SystemState {
     /// The configuration in force and its confirmation form.
     pub confirm: super::config_confirm::ConfirmState,
     running: Option<Receiver<Report>>,
+    /// The checks' thread: they load every model through ONNX Runtime, so the window waits
+    /// for it when it closes (the runtime torn down at exit under a thread still creating
+    /// sessions crashes the process).
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for SystemState {
+    fn drop(&mut self) {
+        if let Some(t) = self.thread.take() {
+            kyc_core::logs::join_or_warn(t, "waiting for the health checks");
+        }
+    }
 }
 
 impl std::fmt::Debug for SystemState {
@@ -95,7 +107,13 @@ impl SystemState {
                     .warn_on_err("handing the health report to the window");
             });
         match spawned {
-            Ok(_) => self.running = Some(rx),
+            Ok(handle) => {
+                // The previous run's thread has answered already (`running` was empty).
+                if let Some(done) = self.thread.replace(handle) {
+                    kyc_core::logs::join_or_warn(done, "the previous health checks");
+                }
+                self.running = Some(rx);
+            }
             Err(e) => tracing::warn!(error = %e, "cannot start the health checks"),
         }
     }

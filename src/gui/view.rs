@@ -796,6 +796,14 @@ fn status_bar(ui: &mut egui::Ui, st: &AppState) {
             ui.separator();
             ui.label(RichText::new(n).strong());
         }
+        if let Some(f) = &st.fleet.status {
+            ui.separator();
+            ui.label(RichText::new(f.line(st.lang)).small());
+        }
+        if let Some(why) = &st.fleet.policy_error {
+            ui.separator();
+            error_text(ui, why);
+        }
     });
 }
 
@@ -1952,6 +1960,9 @@ fn result_screen(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState) {
     ui.separator();
     let suggested = r.decision;
     let receipt = session.receipt.clone();
+    let central = receipt
+        .as_ref()
+        .and_then(|r| st.fleet.findings.get(&r.id).cloned());
     let saving = session.decision.saving;
     egui::ScrollArea::vertical()
         .id_salt("result_body")
@@ -1992,6 +2003,9 @@ fn result_screen(ui: &mut egui::Ui, st: &mut AppState, us: &mut UiState) {
                         .size(22.0)
                         .strong(),
                     );
+                    if let Some(f) = &central {
+                        super::fleet_panel::draw(ui, lang, f);
+                    }
                     match &session.receipt_pdf {
                         None => {
                             ui.horizontal(|ui| {
@@ -2298,6 +2312,9 @@ fn record_detail(ui: &mut egui::Ui, st: &mut AppState) {
     labelled_edit(ui, s.note, &mut st.review.note, false);
     if st.review.note_missing {
         error_text(ui, s.err_note);
+    }
+    if let Some(f) = st.fleet.findings.get(&id) {
+        super::fleet_panel::draw(ui, lang, f);
     }
     ui.separator();
     if let Some(view) = st.review.selected.as_ref() {

@@ -419,13 +419,15 @@ impl Worker {
                 };
                 out.send(ev);
             }
-            Job::Decide { ticket, decision } => {
-                let ev = match self.decide(ticket, &decision) {
-                    Ok(receipt) => Event::Recorded { ticket, receipt },
-                    Err(message) => Event::RecordFailed { ticket, message },
-                };
-                out.send(ev);
-            }
+            Job::Decide { ticket, decision } => match self.decide(ticket, &decision) {
+                Ok(receipt) => {
+                    let id = receipt.id;
+                    out.send(Event::Recorded { ticket, receipt });
+                    // The fleet-wide duplicate search, online, once the record is safe.
+                    self.check_centrally(id, out);
+                }
+                Err(message) => out.send(Event::RecordFailed { ticket, message }),
+            },
             Job::Discard { ticket } => {
                 if self.ticket == Some(ticket) {
                     self.ticket = None;
@@ -472,10 +474,35 @@ impl Worker {
             Job::LoadQueue { filter } => {
                 out.send(self.queue(&filter).unwrap_or_else(Event::ReviewFailed));
             }
-            Job::LoadRecord { id } => out.send(match self.load_record(id) {
-                Ok(v) => Event::Record(Box::new(v)),
-                Err(e) => Event::ReviewFailed(e),
-            }),
+            Job::LoadRecord { id } => {
+                out.send(match self.load_record(id) {
+                    Ok(v) => Event::Record(Box::new(v)),
+                    Err(e) => Event::ReviewFailed(e),
+                });
+                self.send_findings(id, out);
+            }
+            Job::FleetPulled => {
+                if let Some(svc) = self.service.as_mut() {
+                    match svc.refresh_fleet_policy() {
+                        Ok(false) => {}
+                        Ok(true) => {
+                            let version = svc.fleet_policy_version();
+                            out.send(Event::ConfigReview(review_of(
+                                svc.config(),
+                                svc.config_confirmation().cloned(),
+                            )));
+                            out.send(Event::FleetPolicy(Ok((
+                                version,
+                                Box::new(svc.config().clone()),
+                            ))));
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "fleet: the pulled policy is not in force");
+                            out.send(Event::FleetPolicy(Err(msg(&e))));
+                        }
+                    }
+                }
+            }
             Job::Override { id, decision, note } => {
                 let r = self
                     .service()
@@ -628,6 +655,46 @@ impl Worker {
             .inspect_err(|e| tracing::warn!(error = %e, "review statistics not computed"))
             .ok();
         Ok(Event::Queue { queue, stats })
+    }
+
+    /// The online central duplicate search of record `id` when the store is enrolled (its
+    /// outcome chained on the record; offline is "not checked", never an error), then the
+    /// record's central findings to the window.
+    fn check_centrally(&mut self, id: i64, out: &Out) {
+        let Some(svc) = self.service.as_mut() else {
+            return;
+        };
+        let Some(path) = super::fleet_panel::fleet_file(svc.store().db_path()) else {
+            return;
+        };
+        match kyc_core::fleet::FleetConfig::load(&path) {
+            Ok(cfg) => {
+                kyc_core::fleet::dedup::check_record(
+                    svc.store_mut(),
+                    &cfg,
+                    id,
+                    kyc_core::fleet::dedup::ONLINE_TIMEOUT,
+                )
+                .map(|_| ())
+                .warn_on_err("chaining the central duplicate check");
+            }
+            Err(e) => tracing::warn!(error = %e, "fleet: the fleet file cannot be read"),
+        }
+        self.send_findings(id, out);
+    }
+
+    /// Record `id`'s central findings (flags, online check), as chained, to the window.
+    fn send_findings(&mut self, id: i64, out: &Out) {
+        let Some(svc) = self.service.as_ref() else {
+            return;
+        };
+        match super::fleet_panel::findings(svc.store(), id) {
+            Ok(findings) => out.send(Event::CentralFindings {
+                id,
+                findings: Box::new(findings),
+            }),
+            Err(e) => tracing::warn!(error = %e, "central findings not read"),
+        }
     }
 
     fn load_record(&mut self, id: i64) -> Result<RecordView, String> {

@@ -14,6 +14,7 @@ mod document_cli;
 mod fleet_cli;
 mod fleet_dedup;
 mod fleet_hooks;
+mod fleet_pull;
 mod fleet_queue;
 mod fleet_tls;
 mod liveness_cli;

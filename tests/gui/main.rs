@@ -17,6 +17,7 @@ mod session;
 #[path = "../common/synth.rs"]
 mod synth;
 
+mod central_flags;
 mod central_queue;
 mod document_meter;
 mod gui_admin;

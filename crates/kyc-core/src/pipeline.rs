@@ -205,6 +205,22 @@ impl Pipeline {
         Ok(())
     }
 
+    /// Take the thresholds and liveness rules of `config` (a fleet policy newly in force);
+    /// the models stay loaded.
+    ///
+    /// # Errors
+    /// The validation message when the new values are out of range (nothing is changed).
+    pub fn set_policy(&mut self, config: &Config) -> std::result::Result<(), String> {
+        let mut next = self.config.clone();
+        next.matching = config.matching.clone();
+        next.decision = config.decision;
+        next.liveness = config.liveness;
+        next.duplicates = config.duplicates;
+        next.validate()?;
+        self.config = next;
+        Ok(())
+    }
+
     /// Face models in use (the anti-spoof model is listed in each verification's `models`).
     #[must_use]
     pub fn models(&self) -> &[ModelInfo] {

@@ -407,6 +407,11 @@ pub struct VerificationService {
     last_retention: Option<Instant>,
     /// The configured policy's hash and its administrator's confirmation (when it needed one).
     configured: ConfiguredPolicy,
+    /// The configuration before the fleet policy is laid over it (file and administrator's
+    /// settings), so that a newer policy replaces the older one rather than piling on it.
+    ungoverned: Config,
+    /// The fleet policy version in force (`None`: none received).
+    fleet_version: Option<i64>,
 }
 
 /// The policy the service was opened with, before any command-line tightening.
@@ -508,7 +513,9 @@ impl VerificationService {
         // The fleet policy the kiosk last received governs over the administrator's settings
         // and the configuration file.
         let mut settings = settings;
+        let ungoverned = settings.config.clone();
         let fleet = fleet_governed(&store, &mut settings.config)?;
+        let fleet_version = fleet.as_ref().map(|p| p.version);
         // An unsafe configuration stops here, before anything is recorded with it (a laxer
         // fleet policy confirmed centrally covers the values it sets).
         let confirmation = match &fleet {
@@ -531,6 +538,8 @@ impl VerificationService {
             next_id: 0,
             last_retention: None,
             configured,
+            ungoverned,
+            fleet_version,
         };
         svc.recover_crashed()?;
         // Retention runs by itself at start; a failure (e.g. a trail that disagrees with its
@@ -737,6 +746,47 @@ impl VerificationService {
             .append(EventKind::SettingsInForce.as_str(), &actor, None, payload)?)
     }
 
+    /// The fleet policy version in force (`None`: the kiosk never received one).
+    #[must_use]
+    pub fn fleet_policy_version(&self) -> Option<i64> {
+        self.fleet_version
+    }
+
+    /// Lay the newest fleet policy the store holds over the configuration file and the
+    /// administrator's settings (fleet policy > administrator's settings > file) when it is not
+    /// the version in force yet: a policy a background sync pulled applies without a restart,
+    /// to the models too, and the configuration now in force is chained as `settings_in_force`
+    /// by `system:fleet-policy`. Returns whether anything changed.
+    ///
+    /// # Errors
+    /// A stored policy that no longer applies, or one that takes the configuration outside
+    /// the safe range without a confirmation (central or local): the configuration in force
+    /// stays as it was.
+    pub fn refresh_fleet_policy(&mut self) -> Result<bool, ServiceError> {
+        let mut next = self.ungoverned.clone();
+        let fleet = fleet_governed(&self.store, &mut next)?;
+        let version = fleet.as_ref().map(|p| p.version);
+        if version == self.fleet_version {
+            return Ok(false);
+        }
+        let confirmation = match &fleet {
+            Some(p) if crate::fleet::supervisor::centrally_confirmed(p, &next) => None,
+            _ => confirmed_or_refused(&self.store, &next)?,
+        };
+        if let Some(p) = self.pipeline.as_mut() {
+            p.set_policy(&next).map_err(SettingsError::Invalid)?;
+        }
+        self.configured = ConfiguredPolicy {
+            hash: config_guard::config_hash(&next),
+            confirmation,
+        };
+        self.settings.config = next;
+        self.fleet_version = version;
+        self.record_settings_in_force("fleet-policy", None)?;
+        tracing::info!(version, "fleet policy applied to the running kiosk");
+        Ok(true)
+    }
+
     /// Change the settings as the signed-in user: `before` → `after` is chained as
     /// `settings_changed` (a change the chain did not take is not applied), applied to the
     /// configuration and the models, then saved to the settings file (if there is one). Returns
@@ -755,6 +805,7 @@ impl VerificationService {
             user.require(Permission::Settings)?;
         }
         let mut next = after.overlay(&self.settings.config)?;
+        let ungoverned = after.overlay(&self.ungoverned)?;
         // The fleet policy stays over whatever the administrator changes.
         let fleet = fleet_governed(&self.store, &mut next)?;
         // A change into the unsafe range needs the administrator's confirmation of exactly the
@@ -785,6 +836,8 @@ impl VerificationService {
                 .map_err(SettingsError::Invalid)?;
         }
         self.settings.config = next;
+        self.ungoverned = ungoverned;
+        self.fleet_version = fleet.as_ref().map(|p| p.version);
         self.settings.file = Some(after.clone());
         Ok(match path {
             None => Ok(None),

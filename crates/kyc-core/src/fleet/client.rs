@@ -483,9 +483,10 @@ pub fn sync_store(
     Ok(report)
 }
 
-/// A background sync thread: runs [`sync_store`] every `every` until stopped. A failed run
-/// (central unreachable, kiosk quarantined) is logged and retried at the next tick; the kiosk
-/// keeps working offline meanwhile.
+/// A background sync thread: runs one cycle ([`super::cycle::sync_and_pull`]: push, pull
+/// central decisions and the fleet policy, push again) every `every` until stopped. A failed
+/// run (central unreachable, kiosk quarantined) is logged and retried at the next tick; the
+/// kiosk keeps working offline meanwhile.
 pub struct BackgroundSync {
     stop: std::sync::Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>,
     handle: Option<std::thread::JoinHandle<()>>,
@@ -507,7 +508,7 @@ impl BackgroundSync {
         fleet_path: PathBuf,
         every: Duration,
         opts: SyncOptions,
-        mut on_run: impl FnMut(&Result<SyncReport, FleetError>) + Send + 'static,
+        mut on_run: impl FnMut(&Result<super::cycle::CycleReport, FleetError>) + Send + 'static,
     ) -> Result<Self, FleetError> {
         let stop = std::sync::Arc::new((std::sync::Mutex::new(false), std::sync::Condvar::new()));
         let flag = stop.clone();
@@ -515,11 +516,13 @@ impl BackgroundSync {
             .name("kyc-sync".into())
             .spawn(move || {
                 loop {
-                    let r = sync_store(&audit, &fleet_path, None, &opts);
+                    let r = super::cycle::sync_and_pull(&audit, &fleet_path, None, &opts);
                     match &r {
                         Ok(rep) => tracing::info!(
-                            accepted = rep.accepted,
-                            ack_seq = rep.ack_seq,
+                            accepted = rep.sync.accepted,
+                            ack_seq = rep.sync.ack_seq,
+                            decisions = rep.inbox.applied,
+                            policy = rep.inbox.policy_version,
                             "fleet: sync run done"
                         ),
                         Err(e) => {

@@ -10,6 +10,7 @@
 
 pub mod client;
 pub mod crypto;
+pub mod cycle;
 pub mod dedup;
 pub mod http;
 mod private;
@@ -19,6 +20,7 @@ pub mod wire;
 
 pub use client::{FleetConfig, SyncOptions, SyncReport, enroll, sync_once};
 pub use crypto::{CentralSecret, KioskIdentity, open_sealed, seal_to};
+pub use cycle::{CycleReport, sync_and_pull};
 pub use verify::{ChainBreak, check_link, check_record};
 
 /// Errors of fleet enrolment and sync.
