@@ -777,7 +777,13 @@ fn a_binary_push_of_real_images_round_trips_and_bad_bodies_lose_nothing() {
     // Larger than the service accepts (64 MiB).
     let mut huge = body.clone();
     huge.resize(65 * 1024 * 1024, 0);
-    assert_eq!(send(&huge).0, 413);
+    // The service answers 413 from the announced length, or closes the connection while the
+    // kiosk is still sending: either way the kiosk keeps its events.
+    match client::send_push_body(&cfg, &huge, Duration::from_secs(60)) {
+        Ok(r) => assert_eq!(r.status, 413),
+        Err(FleetError::Unreachable(_)) => {}
+        Err(e) => panic!("unexpected {e:?}"),
+    }
     assert_eq!(central.status("k1").ack_seq, 0);
     assert!(!central.status("k1").quarantined);
     assert!(central.alerts().is_empty());

@@ -186,7 +186,7 @@ impl<'a> NewBlobs<'a> {
 /// What an accepted event leads to once the push's rows are written.
 enum After<'a> {
     Record {
-        row: VerificationCanon,
+        row: Box<VerificationCanon>,
         current_decision: &'a str,
         template: Option<zeroize::Zeroizing<Vec<u8>>>,
     },
@@ -618,7 +618,7 @@ impl Central {
                 }
                 records.push(ev.seq, rec, &row);
                 after.push(After::Record {
-                    row,
+                    row: Box::new(row),
                     current_decision: &rec.current_decision,
                     template,
                 });
