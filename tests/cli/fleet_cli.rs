@@ -530,7 +530,7 @@ fn forged_events_and_records_are_refused_and_quarantine_the_kiosk() {
         &serde_json::to_vec(&row).unwrap(),
     )
     .unwrap();
-    rec.sealed_row = base64::engine::general_purpose::STANDARD.encode(sealed);
+    rec.sealed_row = sealed;
     let e = client::push(&cfg, &req, Duration::from_secs(30)).unwrap_err();
     assert!(refused_code(e).starts_with("quarantined"));
     assert_eq!(
@@ -737,5 +737,108 @@ fn the_fleet_simulation_with_faults_loses_nothing_and_detects_the_rollback() {
         ),
         (Some(1), Some(1)),
         "{last}"
+    );
+}
+
+#[test]
+fn a_binary_push_of_real_images_round_trips_and_bad_bodies_lose_nothing() {
+    use kyc_core::fleet::wire::encode_push;
+    let dir = tempfile::tempdir().unwrap();
+    let central = CentralRun::start("fleet_binary");
+    let user = central.admin();
+    let db = copy_kiosk("k1", dir.path());
+    enroll(&central, &db, "k1");
+    let (cfg, req) = push_of(&db, 0, 1000);
+    assert!(req.items.iter().any(|i| i.record.is_some()));
+    let body = encode_push(&req).unwrap();
+    let send = |b: &[u8]| {
+        let r = client::send_push_body(&cfg, b, Duration::from_secs(60)).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap_or_default();
+        (
+            r.status,
+            v["error"].as_str().unwrap_or("").to_string(),
+            v["message"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    // Cut short, padded, garbled header: refused with why, nothing stored, no quarantine.
+    let (status, code, message) = send(&body[..body.len() - 10]);
+    assert_eq!((status, code.as_str()), (400, "bad_push"), "{message}");
+    assert!(message.contains("cut short"), "{message}");
+    let mut padded = body.clone();
+    padded.extend_from_slice(b"xyz");
+    let (status, code, message) = send(&padded);
+    assert_eq!((status, code.as_str()), (400, "bad_push"));
+    assert!(message.contains("3 bytes after its last part"), "{message}");
+    let mut garbled = body.clone();
+    garbled[12] = b'#';
+    let (status, code, message) = send(&garbled);
+    assert_eq!((status, code.as_str()), (400, "bad_push"));
+    assert!(message.contains("header"), "{message}");
+    // Larger than the service accepts (64 MiB).
+    let mut huge = body.clone();
+    huge.resize(65 * 1024 * 1024, 0);
+    // The service answers 413 from the announced length, or closes the connection while the
+    // kiosk is still sending: either way the kiosk keeps its events.
+    match client::send_push_body(&cfg, &huge, Duration::from_secs(60)) {
+        Ok(r) => assert_eq!(r.status, 413),
+        Err(FleetError::Unreachable(_)) => {}
+        Err(e) => panic!("unexpected {e:?}"),
+    }
+    assert_eq!(central.status("k1").ack_seq, 0);
+    assert!(!central.status("k1").quarantined);
+    assert!(central.alerts().is_empty());
+
+    // One byte of a sealed image flipped, the body signed as it is (the kiosk's key is used):
+    // the blob does not open, so the push is refused and the kiosk quarantined.
+    let mut tampered = body.clone();
+    let last = tampered.len() - 20;
+    tampered[last] ^= 0x01;
+    let (status, code, _) = send(&tampered);
+    assert_eq!((status, code.as_str()), (409, "quarantined"));
+    assert_eq!(central.alerts()[0].kind, "record_mismatch");
+    assert_eq!(central.status("k1").ack_seq, 0, "nothing of it is kept");
+    central
+        .rt
+        .block_on(central.central.clear_quarantine(&user, "k1"))
+        .unwrap();
+
+    // The kiosk resends later: everything arrives, and the images the centre opens are the
+    // bytes the kiosk sealed.
+    ok(sync_cli(&db, None));
+    assert_eq!(central.record_ids("k1"), local_ids(&db));
+    assert_eq!(
+        central.rt.block_on(central.central.index_cases()).unwrap(),
+        0,
+        "the push filled the queue's columns: nothing is left to open again"
+    );
+    let store = local(&db);
+    for id in local_ids(&db) {
+        let kiosk = store.outbox_record(id).unwrap();
+        let held = central
+            .rt
+            .block_on(central.central.case_detail("k1", id))
+            .unwrap();
+        assert_eq!(held.images.len(), kiosk.images.len());
+        assert!(!kiosk.images.is_empty());
+        for (kind, bytes) in &kiosk.images {
+            let img = held
+                .images
+                .iter()
+                .find(|i| i.kind == kind.as_str())
+                .unwrap();
+            let opened = base64::engine::general_purpose::STANDARD
+                .decode(&img.data)
+                .unwrap();
+            assert_eq!(opened, bytes.to_vec(), "record {id} {kind:?}");
+            assert!(kyc_core::record::is_jpeg(&opened), "record {id} {kind:?}");
+        }
+        assert_eq!(held.summary.operator.as_deref(), Some("ama"));
+    }
+    assert!(
+        central
+            .rt
+            .block_on(central.central.verify_stored())
+            .unwrap()
+            .is_empty()
     );
 }

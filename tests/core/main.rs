@@ -32,6 +32,7 @@ mod document_locate;
 mod document_read;
 mod document_recapture;
 mod document_sides;
+mod evidence_jpeg;
 mod faces_real;
 mod idnumber_checks;
 mod image_formats;

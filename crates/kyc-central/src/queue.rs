@@ -5,8 +5,9 @@
 //! kiosk's inbox (its pending decisions and the fleet policy) with its acknowledgement.
 //!
 //! The clear columns the queue filters on (operator, branch, decision reason, confidence) are
-//! filled from the sealed row the first time the centre lists or opens a case
-//! ([`Central::index_cases`]); everything else about a case stays sealed at rest.
+//! filled from the sealed row when the push stores the record (records stored before that
+//! are filled the first time the centre lists or opens a case, [`Central::index_cases`]);
+//! everything else about a case stays sealed at rest.
 
 use std::sync::Arc;
 
@@ -529,7 +530,9 @@ impl Central {
     }
 
     /// Fill the queue's clear columns of records not indexed yet, from their sealed rows.
-    /// Returns how many were indexed.
+    /// A push fills them as it stores each record (the row is opened there once), so this
+    /// finds only records stored by an earlier version of the service. Returns how many were
+    /// indexed.
     ///
     /// # Errors
     /// Database errors.

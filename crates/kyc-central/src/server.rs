@@ -10,7 +10,9 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kyc_core::fleet::supervisor::paths as sup;
-use kyc_core::fleet::wire::{EnrollRequest, ErrorBody, PushRequest, paths};
+use kyc_core::fleet::wire::{
+    EnrollRequest, ErrorBody, PUSH_CONTENT_TYPE, PUSH_MAGIC, PushRequest, decode_push, paths,
+};
 use serde::Serialize;
 
 use crate::{Central, CentralError};
@@ -103,6 +105,22 @@ fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// A push body: the binary frame (its content type, or its magic bytes) or, from kiosks of
+/// earlier versions, JSON with base64 blobs. A body that is neither is refused before anything
+/// is stored, so the kiosk keeps its events and sends them again.
+fn parse_push(headers: &HeaderMap, body: &[u8]) -> Result<PushRequest, ApiError> {
+    let binary = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case(PUSH_CONTENT_TYPE))
+        || body.starts_with(PUSH_MAGIC);
+    if binary {
+        decode_push(body).map_err(|e| ApiError::bad_request("bad_push", &e.to_string()))
+    } else {
+        parse(body)
+    }
+}
+
 fn json<T: Serialize>(v: T) -> Response {
     axum::Json(v).into_response()
 }
@@ -160,7 +178,7 @@ async fn push(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let kiosk = signed_kiosk(&c, &method, &uri, &headers, &body).await?;
-    let req: PushRequest = parse(&body)?;
+    let req = parse_push(&headers, &body)?;
     Ok(json(c.push(&kiosk, &req).await?))
 }
 

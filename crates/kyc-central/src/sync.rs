@@ -2,8 +2,6 @@
 //! authentication (signature, clock, single-use nonce), and the push, checked against the
 //! chain already received (see [`kyc_core::fleet::verify`]).
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use kyc_core::audit::{VerificationCanon, now_ms};
 use kyc_core::fleet::crypto::{SignedParts, record_aad, verify_request};
 use kyc_core::fleet::verify::hash_from_hex;
@@ -106,6 +104,89 @@ fn check_row(
         }
         other => other,
     }
+}
+
+/// Events of a push, column by column, for one multi-row INSERT.
+#[derive(Default)]
+struct NewEvents<'a> {
+    seq: Vec<i64>,
+    ts_ms: Vec<i64>,
+    kind: Vec<&'a str>,
+    actor: Vec<&'a str>,
+    verification_id: Vec<Option<i64>>,
+    payload: Vec<&'a str>,
+    prev_hash: Vec<Vec<u8>>,
+    hash: Vec<Vec<u8>>,
+}
+
+impl<'a> NewEvents<'a> {
+    fn push(&mut self, ev: &'a WireEvent, prev: Vec<u8>, hash: Vec<u8>) {
+        self.seq.push(ev.seq);
+        self.ts_ms.push(ev.ts_ms);
+        self.kind.push(&ev.kind);
+        self.actor.push(&ev.actor);
+        self.verification_id.push(ev.verification_id);
+        self.payload.push(&ev.payload);
+        self.prev_hash.push(prev);
+        self.hash.push(hash);
+    }
+}
+
+/// Records of a push with the queue's clear columns, taken from the rows opened at arrival.
+#[derive(Default)]
+struct NewRecords<'a> {
+    id: Vec<i64>,
+    event_seq: Vec<i64>,
+    created_ms: Vec<i64>,
+    decision: Vec<String>,
+    current_decision: Vec<&'a str>,
+    review_status: Vec<&'a str>,
+    sealed_row: Vec<&'a [u8]>,
+    operator: Vec<String>,
+    reason: Vec<String>,
+    confidence: Vec<Option<f64>>,
+}
+
+impl<'a> NewRecords<'a> {
+    fn push(&mut self, event_seq: i64, rec: &'a WireRecord, row: &VerificationCanon) {
+        self.id.push(rec.id);
+        self.event_seq.push(event_seq);
+        self.created_ms.push(row.created_ms);
+        self.decision.push(row.decision.clone());
+        self.current_decision.push(&rec.current_decision);
+        self.review_status.push(&rec.review_status);
+        self.sealed_row.push(&rec.sealed_row);
+        self.operator.push(row.operator.clone());
+        self.reason.push(row.decision_reason.clone());
+        self.confidence.push(row.overall_confidence);
+    }
+}
+
+/// Sealed blobs of a push.
+#[derive(Default)]
+struct NewBlobs<'a> {
+    record_id: Vec<i64>,
+    kind: Vec<&'a str>,
+    sealed: Vec<&'a [u8]>,
+}
+
+impl<'a> NewBlobs<'a> {
+    fn push(&mut self, record_id: i64, kind: &'a str, sealed: &'a [u8]) {
+        self.record_id.push(record_id);
+        self.kind.push(kind);
+        self.sealed.push(sealed);
+    }
+}
+
+/// What an accepted event leads to once the push's rows are written.
+enum After<'a> {
+    Record {
+        row: Box<VerificationCanon>,
+        current_decision: &'a str,
+        template: Option<zeroize::Zeroizing<Vec<u8>>>,
+    },
+    Flag(&'a WireEvent),
+    Supervisor(&'a WireEvent, i64),
 }
 
 enum PushFail {
@@ -404,25 +485,6 @@ impl Central {
         let known = tx
             .prepare("SELECT hash FROM kiosk_events WHERE kiosk_id = $1 AND seq = $2")
             .await?;
-        let ins_event = tx
-            .prepare(
-                "INSERT INTO kiosk_events (kiosk_id, seq, ts_ms, kind, actor, verification_id,
-                     payload, prev_hash, hash, received_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .await?;
-        let ins_record = tx
-            .prepare(
-                "INSERT INTO records (kiosk_id, record_id, event_seq, created_ms, decision,
-                     current_decision, review_status, sealed_row, received_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            )
-            .await?;
-        let ins_blob = tx
-            .prepare(
-                "INSERT INTO record_blobs (kiosk_id, record_id, kind, sealed) VALUES ($1, $2, $3, $4)",
-            )
-            .await?;
         let upd_state = tx
             .prepare(
                 "UPDATE records SET current_decision = coalesce($3, current_decision),
@@ -433,6 +495,12 @@ impl Central {
         let now = now_ms();
         let (mut cur_seq, mut cur_hash) = (ack_seq, ack_hash);
         let (mut accepted, mut duplicates) = (0u64, 0u64);
+        // Pass 1: check every new event's link and open every record once (row and blobs),
+        // collecting the rows to write; nothing is written yet.
+        let mut events = NewEvents::default();
+        let mut records = NewRecords::default();
+        let mut blobs = NewBlobs::default();
+        let mut after: Vec<After<'_>> = Vec::new();
         for item in &req.items {
             let ev = &item.event;
             if ev.seq <= cur_seq {
@@ -452,47 +520,12 @@ impl Central {
             check_link(cur_seq, &cur_hash, ev)?;
             let hash = hash_from_hex(ev.seq, &ev.hash)?;
             let prev = hash_from_hex(ev.seq, &ev.prev_hash)?;
-            tx.execute(
-                &ins_event,
-                &[
-                    &kiosk_id,
-                    &ev.seq,
-                    &ev.ts_ms,
-                    &ev.kind,
-                    &ev.actor,
-                    &ev.verification_id,
-                    &ev.payload,
-                    &prev.as_slice(),
-                    &hash.as_slice(),
-                    &now,
-                ],
-            )
-            .await?;
+            events.push(ev, prev.to_vec(), hash.to_vec());
             if let Some(rec) = &item.record {
                 let (row, plain_sha256) = self.open_row(kiosk_id, rec)?;
                 check_row(ev, &row, &plain_sha256)?;
-                let sealed_row = B64.decode(&rec.sealed_row).map_err(|_| {
-                    PushFail::Break(ChainBreak::RecordMismatch {
-                        id: rec.id,
-                        why: "sealed row is not base64".into(),
-                    })
-                })?;
-                tx.execute(
-                    &ins_record,
-                    &[
-                        &kiosk_id,
-                        &rec.id,
-                        &ev.seq,
-                        &row.created_ms,
-                        &row.decision,
-                        &rec.current_decision,
-                        &rec.review_status,
-                        &sealed_row,
-                        &now,
-                    ],
-                )
-                .await?;
                 let mut kinds = std::collections::HashSet::new();
+                let mut template = None;
                 for b in &rec.blobs {
                     let mismatch = |why: &str| {
                         PushFail::Break(ChainBreak::RecordMismatch {
@@ -503,61 +536,138 @@ impl Central {
                     if !BLOB_KINDS.contains(&b.kind.as_str()) || !kinds.insert(b.kind.as_str()) {
                         return Err(mismatch("is an unknown or repeated kind"));
                     }
-                    let sealed = B64
-                        .decode(&b.sealed)
-                        .map_err(|_| mismatch("is not base64"))?;
                     // Authenticate now (sealed to us, bound to this kiosk, record and kind);
-                    // the plain bytes are dropped at once: blobs rest sealed.
-                    let plain = zeroize::Zeroizing::new(
-                        open_sealed(
-                            &self.secret,
-                            &record_aad(kiosk_id, rec.id, &b.kind),
-                            &sealed,
-                        )
-                        .map_err(|_| mismatch("does not open with the central key"))?,
-                    );
-                    tx.execute(&ins_blob, &[&kiosk_id, &rec.id, &b.kind, &sealed])
-                        .await?;
+                    // the plain bytes are dropped at once (the template is kept for the
+                    // duplicate check below): blobs rest sealed.
+                    let plain = open_sealed(
+                        &self.secret,
+                        &record_aad(kiosk_id, rec.id, &b.kind),
+                        &b.sealed,
+                    )
+                    .map_err(|_| mismatch("does not open with the central key"))?;
+                    blobs.push(rec.id, &b.kind, &b.sealed);
                     if b.kind == "template" {
-                        self.dedup_on_push(tx, kiosk_id, &row, &plain).await?;
+                        template = Some(plain);
                     }
                 }
-                crate::hooks::record_arrived(
-                    tx,
-                    &self.secret,
-                    kiosk_id,
-                    &row,
-                    &rec.current_decision,
-                )
-                .await
-                .map_err(|e| PushFail::Api(e.into()))?;
+                records.push(ev.seq, rec, &row);
+                after.push(After::Record {
+                    row: Box::new(row),
+                    current_decision: &rec.current_decision,
+                    template,
+                });
             } else if ev.kind == kyc_core::fleet::dedup::EV_CENTRAL_FLAG {
-                self.dedup_flag_chained(tx, kiosk_id, ev).await?;
+                after.push(After::Flag(ev));
             } else if ev.kind == "supervisor_action"
                 && let Some(vid) = ev.verification_id
             {
-                let p: serde_json::Value =
-                    serde_json::from_str(&ev.payload).unwrap_or(serde_json::Value::Null);
-                let cur = p.get("current_decision").and_then(|v| v.as_str());
-                let rev = p.get("review_status").and_then(|v| v.as_str());
-                tx.execute(&upd_state, &[&kiosk_id, &vid, &cur, &rev])
-                    .await?;
-                if let Some(cur) = cur {
-                    crate::hooks::supervisor_decided(
-                        tx,
-                        &self.secret,
-                        kiosk_id,
-                        vid,
-                        cur,
-                        ev.ts_ms,
-                    )
-                    .await
-                    .map_err(|e| PushFail::Api(e.into()))?;
-                }
+                after.push(After::Supervisor(ev, vid));
             }
             cur_seq = ev.seq;
             cur_hash = hash;
             accepted += 1;
+        }
+        // Pass 2: one multi-row INSERT per table, the queue's clear columns filled from the
+        // rows just opened (the queue never opens them again).
+        if !events.seq.is_empty() {
+            tx.execute(
+                "INSERT INTO kiosk_events (kiosk_id, seq, ts_ms, kind, actor, verification_id,
+                     payload, prev_hash, hash, received_ms)
+                 SELECT $1::text, *, $10::bigint FROM unnest($2::bigint[], $3::bigint[], $4::text[],
+                     $5::text[], $6::bigint[], $7::text[], $8::bytea[], $9::bytea[])",
+                &[
+                    &kiosk_id,
+                    &events.seq,
+                    &events.ts_ms,
+                    &events.kind,
+                    &events.actor,
+                    &events.verification_id,
+                    &events.payload,
+                    &events.prev_hash,
+                    &events.hash,
+                    &now,
+                ],
+            )
+            .await?;
+        }
+        if !records.id.is_empty() {
+            tx.execute(
+                "INSERT INTO records (kiosk_id, record_id, event_seq, created_ms, decision,
+                     current_decision, review_status, sealed_row, operator, reason, confidence,
+                     received_ms, branch, case_indexed)
+                 SELECT $1::text, u.*, $12::bigint,
+                     (SELECT branch FROM kiosks WHERE kiosk_id = $1::text), TRUE
+                 FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[],
+                     $7::text[], $8::bytea[], $9::text[], $10::text[], $11::float8[]) AS u",
+                &[
+                    &kiosk_id,
+                    &records.id,
+                    &records.event_seq,
+                    &records.created_ms,
+                    &records.decision,
+                    &records.current_decision,
+                    &records.review_status,
+                    &records.sealed_row,
+                    &records.operator,
+                    &records.reason,
+                    &records.confidence,
+                    &now,
+                ],
+            )
+            .await?;
+        }
+        if !blobs.record_id.is_empty() {
+            tx.execute(
+                "INSERT INTO record_blobs (kiosk_id, record_id, kind, sealed)
+                 SELECT $1::text, * FROM unnest($2::bigint[], $3::text[], $4::bytea[])",
+                &[&kiosk_id, &blobs.record_id, &blobs.kind, &blobs.sealed],
+            )
+            .await?;
+        }
+        // Pass 3: what follows from each event, in chain order (duplicate search, hand-off and
+        // registry queues, flags chained back, supervisors' decisions).
+        for a in after {
+            match a {
+                After::Record {
+                    row,
+                    current_decision,
+                    template,
+                } => {
+                    if let Some(t) = &template {
+                        self.dedup_on_push(tx, kiosk_id, &row, t).await?;
+                    }
+                    crate::hooks::record_arrived(
+                        tx,
+                        &self.secret,
+                        kiosk_id,
+                        &row,
+                        current_decision,
+                    )
+                    .await
+                    .map_err(|e| PushFail::Api(e.into()))?;
+                }
+                After::Flag(ev) => self.dedup_flag_chained(tx, kiosk_id, ev).await?,
+                After::Supervisor(ev, vid) => {
+                    let p: serde_json::Value =
+                        serde_json::from_str(&ev.payload).unwrap_or(serde_json::Value::Null);
+                    let cur = p.get("current_decision").and_then(|v| v.as_str());
+                    let rev = p.get("review_status").and_then(|v| v.as_str());
+                    tx.execute(&upd_state, &[&kiosk_id, &vid, &cur, &rev])
+                        .await?;
+                    if let Some(cur) = cur {
+                        crate::hooks::supervisor_decided(
+                            tx,
+                            &self.secret,
+                            kiosk_id,
+                            vid,
+                            cur,
+                            ev.ts_ms,
+                        )
+                        .await
+                        .map_err(|e| PushFail::Api(e.into()))?;
+                    }
+                }
+            }
         }
         if req.head.seq < cur_seq {
             return Err(ChainBreak::Rollback {
@@ -603,11 +713,12 @@ impl Central {
                 why: why.to_string(),
             })
         };
-        let sealed = B64
-            .decode(&rec.sealed_row)
-            .map_err(|_| mismatch("sealed row is not base64"))?;
-        let plain = open_sealed(&self.secret, &record_aad(kiosk_id, rec.id, "row"), &sealed)
-            .map_err(|_| mismatch("sealed row does not open with the central key"))?;
+        let plain = open_sealed(
+            &self.secret,
+            &record_aad(kiosk_id, rec.id, "row"),
+            &rec.sealed_row,
+        )
+        .map_err(|_| mismatch("sealed row does not open with the central key"))?;
         let row: VerificationCanon =
             serde_json::from_slice(&plain).map_err(|_| mismatch("row is not a record"))?;
         if row.id != rec.id {

@@ -33,7 +33,7 @@ pub struct RecordContext<'a> {
     /// The selfie file as captured (kept encrypted), if it came from a file.
     pub selfie_bytes: Option<&'a [u8]>,
     /// The document's back side as captured (kept encrypted), if it came from a file; without
-    /// it a back side the verification read is stored as PNG.
+    /// it a back side the verification read is stored as JPEG.
     pub document_back_bytes: Option<&'a [u8]>,
 }
 
@@ -99,6 +99,75 @@ pub fn png(img: &RgbImage) -> Option<Vec<u8>> {
     let mut out = Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).ok()?;
     Some(out.into_inner())
+}
+
+/// JPEG quality of the evidence images a record keeps (document pages, portrait, selfie).
+/// Measured in `docs/evidence-storage.md`: at 90 the face template of the stored selfie stays
+/// within 0.005 cosine of the original's and a passport page reads the same MRZ, at a fifth to
+/// a tenth of the PNG's size.
+pub const EVIDENCE_JPEG_QUALITY: u8 = 90;
+
+/// Longest side, in pixels, of an evidence image a record keeps; larger images are scaled
+/// down (an ID-1 card across 1600 px is about 475 dpi, a passport page about 320 dpi).
+pub const EVIDENCE_MAX_SIDE: u32 = 1600;
+
+/// A captured JPEG is kept byte for byte (the original, no second compression) when its
+/// longest side is within [`EVIDENCE_MAX_SIDE`] and it is at most this large.
+pub const EVIDENCE_MAX_KEPT_JPEG: usize = 1536 * 1024;
+
+/// `img` as a record keeps it: scaled down to [`EVIDENCE_MAX_SIDE`] if larger, encoded as JPEG
+/// at [`EVIDENCE_JPEG_QUALITY`] (`None` only if encoding fails).
+#[must_use]
+pub fn evidence_jpeg(img: &RgbImage) -> Option<Vec<u8>> {
+    let (w, h) = img.dimensions();
+    let longer = w.max(h);
+    let scaled;
+    let img = if longer > EVIDENCE_MAX_SIDE {
+        let k = f64::from(EVIDENCE_MAX_SIDE) / f64::from(longer);
+        let side = |v: u32| ((f64::from(v) * k).round() as u32).clamp(1, EVIDENCE_MAX_SIDE);
+        scaled =
+            image::imageops::resize(img, side(w), side(h), image::imageops::FilterType::Triangle);
+        &scaled
+    } else {
+        img
+    };
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, EVIDENCE_JPEG_QUALITY)
+        .encode_image(img)
+        .ok()?;
+    Some(out)
+}
+
+/// Whether `bytes` start like a JPEG file.
+#[must_use]
+pub fn is_jpeg(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"\xFF\xD8\xFF")
+}
+
+/// A captured file as a record keeps it: a JPEG within [`EVIDENCE_MAX_SIDE`] and
+/// [`EVIDENCE_MAX_KEPT_JPEG`] as it is; anything else (PNG, other formats, larger pages)
+/// decoded with the default limits and stored through [`evidence_jpeg`]. Bytes that do not
+/// decode are kept as they are (the verification decoded them already, so this is not
+/// expected).
+#[must_use]
+pub fn evidence_bytes(bytes: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    use std::borrow::Cow;
+    if is_jpeg(bytes) && bytes.len() <= EVIDENCE_MAX_KEPT_JPEG {
+        let dims = image::ImageReader::with_format(Cursor::new(bytes), image::ImageFormat::Jpeg)
+            .into_dimensions()
+            .ok();
+        if dims.is_some_and(|(w, h)| w.max(h) <= EVIDENCE_MAX_SIDE) {
+            return Cow::Borrowed(bytes);
+        }
+    }
+    let limits = crate::imaging::ImageLimits::default();
+    match crate::imaging::decode_bytes(bytes, std::path::Path::new("evidence"), &limits)
+        .ok()
+        .and_then(|d| evidence_jpeg(&d.rgb))
+    {
+        Some(jpeg) => Cow::Owned(jpeg),
+        None => Cow::Borrowed(bytes),
+    }
 }
 
 /// Fold the store's duplicate findings into the result: a flagged case is referred for review.
@@ -192,27 +261,29 @@ pub fn record_decided(
         "duplicates": config.duplicates,
         "configHash": crate::config_guard::config_hash(config),
     });
-    let portrait_png = verification.portrait.as_ref().and_then(png);
-    let document_png = if ctx.document_bytes.is_none() {
-        png(&verification.document_image)
-    } else {
-        None
+    // Evidence is kept as JPEG (see `evidence_jpeg`); a captured JPEG within bounds as it is.
+    let portrait_jpeg = verification.portrait.as_ref().and_then(evidence_jpeg);
+    let document_jpeg = match ctx.document_bytes {
+        Some(b) => Some(evidence_bytes(b)),
+        None => evidence_jpeg(&verification.document_image).map(std::borrow::Cow::Owned),
     };
+    let back_jpeg = match (&verification.document_back_image, ctx.document_back_bytes) {
+        (_, Some(b)) => Some(evidence_bytes(b)),
+        (Some(img), None) => evidence_jpeg(img).map(std::borrow::Cow::Owned),
+        (None, None) => None,
+    };
+    let selfie_jpeg = ctx.selfie_bytes.map(evidence_bytes);
     let mut images: Vec<(ImageKind, &[u8])> = Vec::new();
-    if let Some(bytes) = ctx.document_bytes.or(document_png.as_deref()) {
+    if let Some(bytes) = document_jpeg.as_deref() {
         images.push((ImageKind::DocumentFront, bytes));
     }
-    let back_png = match (&verification.document_back_image, ctx.document_back_bytes) {
-        (Some(img), None) => png(img),
-        _ => None,
-    };
-    if let Some(bytes) = ctx.document_back_bytes.or(back_png.as_deref()) {
+    if let Some(bytes) = back_jpeg.as_deref() {
         images.push((ImageKind::DocumentBack, bytes));
     }
-    if let Some(bytes) = portrait_png.as_deref() {
+    if let Some(bytes) = portrait_jpeg.as_deref() {
         images.push((ImageKind::Portrait, bytes));
     }
-    if let Some(bytes) = ctx.selfie_bytes {
+    if let Some(bytes) = selfie_jpeg.as_deref() {
         images.push((ImageKind::Selfie, bytes));
     }
     let mut reasons: Vec<String> = result.reasons.iter().map(|r| r.message.clone()).collect();

@@ -150,7 +150,7 @@ impl Claim {
 }
 
 /// An image the agent captured or imported: its encoded bytes (a file, a JPEG camera frame) or,
-/// for a raw camera frame, its pixels (encoded as PNG for the record).
+/// for a raw camera frame, its pixels (encoded as JPEG for the record).
 #[derive(Debug, Clone)]
 pub struct Capture {
     /// File or frame name.
@@ -218,29 +218,33 @@ impl Capture {
         let Some(rgb) = &self.pixels else {
             return Err(ServiceError::EmptyCapture(self.name.clone()));
         };
-        let png = self.kept_bytes()?;
-        let file_bytes = png.len() as u64;
+        let jpeg = self.kept_bytes()?;
+        let file_bytes = jpeg.len() as u64;
         Ok((
             Decoded {
                 rgb: (**rgb).clone(),
-                format: "png",
+                format: "jpeg",
                 file_bytes,
             },
-            png,
+            jpeg,
         ))
     }
 
-    /// The bytes kept in the record: the encoded file, or the pixels as PNG.
+    /// The bytes kept in the record: the encoded file as [`record::evidence_bytes`] keeps it
+    /// (a JPEG within bounds as it is, anything else as JPEG), or the pixels as JPEG.
     ///
     /// # Errors
     /// A capture with neither, or pixels that cannot be encoded.
     pub fn kept_bytes(&self) -> Result<Arc<Vec<u8>>, ServiceError> {
         if let Some(b) = &self.bytes {
-            return Ok(Arc::clone(b));
+            return Ok(match record::evidence_bytes(b) {
+                std::borrow::Cow::Borrowed(_) => Arc::clone(b),
+                std::borrow::Cow::Owned(jpeg) => Arc::new(jpeg),
+            });
         }
         self.pixels
             .as_deref()
-            .and_then(record::png)
+            .and_then(record::evidence_jpeg)
             .map(Arc::new)
             .ok_or_else(|| ServiceError::EmptyCapture(self.name.clone()))
     }
@@ -1319,7 +1323,7 @@ impl VerificationService {
             .verification
             .as_ref()
             .and_then(|v| v.portrait.as_ref())
-            .and_then(record::png);
+            .and_then(record::evidence_jpeg);
         let mut images: Vec<(ImageKind, &[u8])> = Vec::new();
         for (kind, bytes) in [
             (ImageKind::DocumentFront, doc.as_deref()),

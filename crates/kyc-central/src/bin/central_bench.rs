@@ -2,9 +2,10 @@
 //!
 //! - `index`: the in-memory duplicate index at each size (random unit templates with planted
 //!   matches): build time, memory, and the 1:N search (int8 scan + candidates) per query.
-//! - `sync`: a kiosk store of records with their images as the kiosk stores them (PNG
-//!   document, portrait and selfie, template) pushed to a central service over a throwaway
-//!   PostgreSQL cluster: records per second, the duplicate check on every record included.
+//! - `sync`: a kiosk store of records with their images as the kiosk stores them (JPEG
+//!   document, portrait and selfie from a real verification of fetched photos, template)
+//!   pushed to a central service over a throwaway PostgreSQL cluster: records and MiB per
+//!   second, the duplicate check on every record included.
 //! - `search`: the online search end to end (signed HTTP request, sealed query, int8 scan,
 //!   exact re-scoring of the candidates from their sealed templates in PostgreSQL).
 //! - `nonces`: a head request with request nonces pruned on every request, against pruning
@@ -191,13 +192,38 @@ fn enrolled(s: &Served, rt: &tokio::runtime::Runtime, db: &Path, kiosk: &str) ->
     )?)
 }
 
-/// The kiosk's stored form of a fetched photo: decoded and kept as PNG.
-fn png_of(name: &str) -> Res<Vec<u8>> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/data/fetched")
-        .join(name);
-    let d = kyc_core::imaging::decode_file(&p, &kyc_core::config::Config::default().limits)?;
-    kyc_core::record::png(&d.rgb).ok_or_else(|| "PNG encoding failed".into())
+/// The images one real verification leaves in a record, as the kiosk stores them: a fetched
+/// photo as the document and another as the selfie, both taken as camera captures (pixels,
+/// kept through `Capture::kept_bytes`, i.e. JPEG at the evidence quality), verified by the
+/// real pipeline, and the portrait it cropped from the document (`record::evidence_jpeg`).
+fn kiosk_images() -> Res<Vec<(ImageKind, Vec<u8>)>> {
+    use kyc_core::pipeline::Input;
+    use kyc_core::service::Capture;
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/fetched");
+    let config = kyc_core::config::Config::default();
+    let doc = kyc_core::imaging::decode_file(&dir.join("obama.jpg"), &config.limits)?;
+    let selfie = kyc_core::imaging::decode_file(&dir.join("obama2.jpg"), &config.limits)?;
+    let mut pipeline = kyc_core::Pipeline::load(config)?;
+    let v = pipeline.verify_detailed(
+        Input::Image(doc.clone(), "document".into()),
+        Input::Image(selfie.clone(), "selfie".into()),
+    )?;
+    println!(
+        "verification for the bench's records: match computed {}, decision {:?}",
+        v.result.face_match.computed, v.result.decision
+    );
+    let portrait = v
+        .portrait
+        .as_ref()
+        .and_then(kyc_core::record::evidence_jpeg)
+        .ok_or("the verification cropped no portrait")?;
+    let doc = Capture::pixels("document", doc.rgb).kept_bytes()?;
+    let selfie = Capture::pixels("selfie", selfie.rgb).kept_bytes()?;
+    Ok(vec![
+        (ImageKind::DocumentFront, doc.to_vec()),
+        (ImageKind::Portrait, portrait),
+        (ImageKind::Selfie, selfie.to_vec()),
+    ])
 }
 
 fn fill_store(
@@ -257,18 +283,14 @@ fn bench_sync(
 ) -> Res<()> {
     let dir = tempfile::tempdir()?;
     let s = serve(cluster, rt, "bench_sync")?;
-    let doc = png_of("obama.jpg")?;
-    let selfie = png_of("obama2.jpg")?;
-    let portrait = std::fs::read(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/data/fetched/tom_hanks_aligned.png"),
-    )?;
-    let images = [
-        (ImageKind::DocumentFront, doc.as_slice()),
-        (ImageKind::Portrait, portrait.as_slice()),
-        (ImageKind::Selfie, selfie.as_slice()),
-    ];
-    let per_record = doc.len() + selfie.len() + portrait.len();
+    let kept = kiosk_images()?;
+    let images: Vec<(ImageKind, &[u8])> = kept.iter().map(|(k, b)| (*k, b.as_slice())).collect();
+    let size_of = |kind: ImageKind| {
+        kept.iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(0, |(_, b)| b.len())
+    };
+    let per_record: usize = kept.iter().map(|(_, b)| b.len()).sum();
     let db = dir.path().join("kiosk.sqlite3");
     let t0 = Instant::now();
     let store = fill_store(&db, n, &images, rng)?;
@@ -277,17 +299,19 @@ fn bench_sync(
     let t0 = Instant::now();
     let rep = client::sync_once(&store, &cfg, &SyncOptions::default())?;
     let took = t0.elapsed();
+    let mib = (per_record * n) as f64 / 1048576.0;
     println!(
-        "sync: {} records with images ({:.0} KiB a record: PNG document {} KiB, portrait {} KiB, selfie {} KiB; template), {} events, {} pushes: {:.1?} = {:.0} records/s (store filled in {:.1?}); index now {}",
+        "sync: {} records with images ({:.0} KiB a record: JPEG document {} KiB, portrait {} KiB, selfie {} KiB; template), {} events, {} pushes: {:.1?} = {:.0} records/s, {:.1} MiB/s of images (store filled in {:.1?}); index now {}",
         rep.records,
         per_record as f64 / 1024.0,
-        doc.len() / 1024,
-        portrait.len() / 1024,
-        selfie.len() / 1024,
+        size_of(ImageKind::DocumentFront) / 1024,
+        size_of(ImageKind::Portrait) / 1024,
+        size_of(ImageKind::Selfie) / 1024,
         rep.accepted,
         rep.pushes,
         took,
         rep.records as f64 / took.as_secs_f64(),
+        mib / took.as_secs_f64(),
         filled,
         s.central.dedup_index().len()
     );

@@ -3,8 +3,6 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -178,12 +176,20 @@ pub fn enroll(
     Ok(cfg)
 }
 
+/// Most events in one push by default.
+pub const PUSH_EVENTS: usize = 500;
+
+/// A push is closed once its sealed parts reach this many bytes by default (the central
+/// service accepts bodies up to 64 MiB; a record as the kiosk stores it seals to about
+/// 0.3 MiB, so a push holds about a hundred of them).
+pub const PUSH_BYTES: usize = 32 * 1024 * 1024;
+
 /// Knobs of a sync run.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
     /// Most events per push.
     pub batch_events: usize,
-    /// A push is closed once its sealed images reach this many bytes.
+    /// A push is closed once its sealed parts reach this many bytes.
     pub batch_bytes: usize,
     /// Network time-out per request.
     pub timeout: Duration,
@@ -195,8 +201,8 @@ pub struct SyncOptions {
 impl Default for SyncOptions {
     fn default() -> Self {
         SyncOptions {
-            batch_events: 200,
-            batch_bytes: 8 * 1024 * 1024,
+            batch_events: PUSH_EVENTS,
+            batch_bytes: PUSH_BYTES,
             timeout: Duration::from_secs(60),
             max_pushes: None,
         }
@@ -274,6 +280,20 @@ fn signed(
     http::request(&cfg.server, method, path, &headers, body, timeout)
 }
 
+/// Send a signed binary push body ([`encode_push`]'s output, or any bytes a test wants to try).
+///
+/// # Errors
+/// Network errors.
+pub fn send_push_body(
+    cfg: &FleetConfig,
+    body: &[u8],
+    timeout: Duration,
+) -> Result<http::Response, FleetError> {
+    let mut headers = signed_headers(cfg, "POST", paths::PUSH, body);
+    headers.push(("content-type", PUSH_CONTENT_TYPE.to_string()));
+    http::request(&cfg.server, "POST", paths::PUSH, &headers, body, timeout)
+}
+
 /// Ask what the central service holds for this kiosk.
 ///
 /// # Errors
@@ -329,20 +349,20 @@ fn seal_record(
     let row = Zeroizing::new(
         serde_json::to_vec(&rec.row).map_err(|e| FleetError::Protocol(e.to_string()))?,
     );
-    let sealed_row = B64.encode(seal_to(central, &record_aad(kiosk, id, "row"), &row)?);
+    let sealed_row = seal_to(central, &record_aad(kiosk, id, "row"), &row)?;
     let mut blobs = Vec::with_capacity(rec.images.len() + 1);
     for (kind, bytes) in &rec.images {
         let sealed = seal_to(central, &record_aad(kiosk, id, kind.as_str()), bytes)?;
         blobs.push(WireBlob {
             kind: kind.as_str().to_string(),
-            sealed: B64.encode(sealed),
+            sealed,
         });
     }
     if let Some(t) = &rec.template {
         let sealed = seal_to(central, &record_aad(kiosk, id, "template"), t)?;
         blobs.push(WireBlob {
             kind: "template".into(),
-            sealed: B64.encode(sealed),
+            sealed,
         });
     }
     Ok(Some(WireRecord {
@@ -360,8 +380,8 @@ pub fn push(
     req: &PushRequest,
     timeout: Duration,
 ) -> Result<PushResponse, FleetError> {
-    let body = serde_json::to_vec(req).map_err(|e| FleetError::Protocol(e.to_string()))?;
-    let resp = signed(cfg, "POST", paths::PUSH, &body, timeout)?;
+    let body = encode_push(req)?;
+    let resp = send_push_body(cfg, &body, timeout)?;
     if resp.status != 200 {
         return Err(refused(&resp));
     }
