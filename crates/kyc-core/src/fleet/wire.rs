@@ -508,7 +508,11 @@ mod tests {
         let json_len = u32::from_be_bytes([body[8], body[9], body[10], body[11]]) as usize;
         let first_part = 12 + json_len;
         let mut long = body.clone();
-        long[first_part..first_part + 4].copy_from_slice(&1_000_000u32.to_be_bytes());
+        let within = u32::try_from(body.len() - 1).unwrap();
+        long[first_part..first_part + 4].copy_from_slice(&within.to_be_bytes());
         assert!(matches!(decode_push(&long), Err(FrameError::Truncated(_))));
+        // A length larger than the whole body is refused before anything is read.
+        long[first_part..first_part + 4].copy_from_slice(&1_000_000u32.to_be_bytes());
+        assert!(matches!(decode_push(&long), Err(FrameError::TooLarge(_))));
     }
 }
