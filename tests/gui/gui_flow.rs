@@ -515,14 +515,15 @@ fn agent_approves_and_refers_then_supervisor_overrides() {
     assert_eq!(l["captureSource"], "challenge");
     assert_eq!(l["active"]["passed"], true);
     assert!(l["selfieFrame"]["frameIndex"].is_number());
-    // The selfie is the frame the challenge chose, its file's bytes as played.
+    // The selfie is the frame the challenge chose, kept as evidence (a JPEG within bounds as
+    // played, anything else as the evidence JPEG of its file).
     let selfie = store
         .load_image(&admin, first.id, ImageKind::Selfie)
         .unwrap();
     let played: Vec<Vec<u8>> = kyc_kiosk::cli::liveness::frame_files(&frames)
         .unwrap()
         .iter()
-        .map(|f| std::fs::read(f).unwrap())
+        .map(|f| kyc_core::record::evidence_bytes(&std::fs::read(f).unwrap()).into_owned())
         .collect();
     assert!(
         played.contains(&selfie),
@@ -799,7 +800,7 @@ fn two_sided_card_needs_its_back_which_is_read_recorded_and_reviewed() {
         store
             .load_image(&admin, id, ImageKind::DocumentBack)
             .unwrap(),
-        std::fs::read(&back_file).unwrap()
+        kyc_core::record::evidence_bytes(&std::fs::read(&back_file).unwrap()).into_owned()
     );
     assert_eq!(d.result["document"]["reading"]["sides"]["mrz"], "back");
 }
