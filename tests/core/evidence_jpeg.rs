@@ -134,7 +134,7 @@ fn a_larger_page_is_scaled_to_the_evidence_side() {
 #[test]
 fn a_recorded_verification_keeps_jpeg_evidence_that_matches_its_template_beside_old_png_records() {
     let dir = tempfile::tempdir().unwrap();
-    let mut audit = AuditConfig::at(&dir.path().join("kiosk.sqlite3"));
+    let mut audit = AuditConfig::at(dir.path().join("kiosk.sqlite3"));
     audit.load_index_at_open = false;
     let mut store = AuditStore::open(audit.clone()).unwrap();
     // A record as kiosks stored them before: PNG images.
