@@ -6,7 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,6 +22,7 @@ use kyc_kiosk::gui::fleet_panel::FleetStatus;
 use kyc_kiosk::gui::strings::Lang;
 
 use crate::common::data;
+use crate::fleet_common::{kiosk_bin, ok};
 
 const AGENT_PASSWORD: &str = "agent-pass-1";
 const ADMIN: (&str, &str) = ("root-admin", "central-admin-pass-7");
@@ -118,25 +119,6 @@ impl CentralRun {
             .unwrap();
         assert_eq!(v.version, 1);
     }
-}
-
-fn kiosk_bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kyc-kiosk"));
-    c.env_remove("KYC_KIOSK_MODELS")
-        .env_remove("KYC_KIOSK_CONFIG")
-        .env_remove("KYC_FLEET_TOKEN")
-        .env_remove("KYC_KIOSK_PASSWORD");
-    c
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// A kiosk store in `dir` with an administrator and the agent `ama`, and one case recorded by

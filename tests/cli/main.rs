@@ -2,6 +2,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../common/fleet.rs"]
+mod fleet_common;
 #[path = "../common/passport.rs"]
 mod passport;
 #[path = "../common/synth.rs"]

@@ -9,7 +9,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,6 +26,7 @@ use kyc_kiosk::gui::evidence_text::EN as EV;
 use kyc_kiosk::gui::strings::Lang;
 
 use crate::common::data;
+use crate::fleet_common::{kiosk_bin, ok};
 
 const AGENT_PASSWORD: &str = "agent-pass-1";
 const ADMIN: (&str, &str) = ("root-admin", "central-admin-pass-7");
@@ -99,25 +99,6 @@ impl CentralRun {
             self.rt.block_on(h).unwrap();
         }
     }
-}
-
-fn kiosk_bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kyc-kiosk"));
-    c.env_remove("KYC_KIOSK_MODELS")
-        .env_remove("KYC_KIOSK_CONFIG")
-        .env_remove("KYC_FLEET_TOKEN")
-        .env_remove("KYC_KIOSK_PASSWORD");
-    c
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// A kiosk store with an administrator and the agent `ama`.

@@ -2,6 +2,8 @@
 
 #[path = "../common/mod.rs"]
 mod common;
+#[path = "../common/fleet.rs"]
+mod fleet_common;
 #[path = "../common/held.rs"]
 mod held;
 #[path = "../common/kiosk.rs"]
