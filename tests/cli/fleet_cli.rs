@@ -21,6 +21,7 @@ use kyc_core::fleet::wire::{PushRequest, WireHead, paths};
 use kyc_core::fleet::{CentralSecret, FleetError, open_sealed};
 
 use crate::common::data;
+use crate::fleet_common::{kiosk_bin, ok};
 
 const AGENT_PASSWORD: &str = "agent-pass-1";
 const CENTRAL_ADMIN: (&str, &str) = ("root-admin", "central-admin-pass-7");
@@ -123,24 +124,6 @@ impl CentralRun {
             .map(|(_, ids)| ids)
             .unwrap_or_default()
     }
-}
-
-fn kiosk_bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kyc-kiosk"));
-    c.env_remove("KYC_KIOSK_MODELS")
-        .env_remove("KYC_KIOSK_CONFIG")
-        .env_remove("KYC_FLEET_TOKEN");
-    c
-}
-
-fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 /// Three kiosk stores (`k1`, `k2`, `k3`), each with two verifications recorded by

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ use kyc_core::fleet::{CentralSecret, FleetConfig, open_sealed};
 use kyc_core::verdict::Decision;
 
 use crate::common::data;
+pub(super) use crate::fleet_common::{kiosk_bin, ok};
 
 const AGENT: (&str, &str) = ("ama", "agent-pass-1");
 const SUPERVISOR: (&str, &str) = ("sam", "super-pass-2");
@@ -215,24 +216,6 @@ fn enroll_with(db: &Path, url: &str, kiosk: &str, token: &str) {
         .env("KYC_FLEET_TOKEN", token)
         .output()
         .unwrap());
-}
-
-pub(super) fn kiosk_bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kyc-kiosk"));
-    c.env_remove("KYC_KIOSK_MODELS")
-        .env_remove("KYC_KIOSK_CONFIG")
-        .env_remove("KYC_FLEET_TOKEN");
-    c
-}
-
-pub(super) fn ok(out: Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 pub(super) fn sync(db: &Path) -> Output {
