@@ -825,3 +825,63 @@ fn a_binary_push_of_real_images_round_trips_and_bad_bodies_lose_nothing() {
             .is_empty()
     );
 }
+
+#[test]
+fn syncs_running_while_the_kiosk_writes_and_beside_each_other_never_look_like_a_rollback() {
+    // A kiosk's window syncs in the background while the agent works, and an operator may run
+    // `kyc-kiosk sync` at the same time. Neither may make the kiosk's own honest chain look
+    // rolled back or forked to the centre.
+    let dir = tempfile::tempdir().unwrap();
+    let central = CentralRun::start("fleet_concurrent");
+    let db = copy_kiosk("k3", &dir.path().join("k3"));
+    enroll(&central, &db, "k3");
+    let fleet = FleetConfig::path_for(&db);
+    let audit = AuditConfig::at(&db);
+    let writing = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let writer = {
+        let (db, writing) = (db.clone(), Arc::clone(&writing));
+        std::thread::spawn(move || {
+            let mut store = AuditStore::open(AuditConfig::at(&db).with_fast_hashing()).unwrap();
+            let s = store.login("ama", AGENT_PASSWORD).unwrap();
+            for i in 0..150 {
+                store
+                    .log_event(&s, "agent_note", serde_json::json!({ "n": i }))
+                    .unwrap();
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            store.logout(s).unwrap();
+            writing.store(false, std::sync::atomic::Ordering::SeqCst);
+        })
+    };
+    let syncers: Vec<_> = (0..2)
+        .map(|_| {
+            let (audit, fleet, writing) = (audit.clone(), fleet.clone(), Arc::clone(&writing));
+            std::thread::spawn(move || {
+                let opts = SyncOptions {
+                    batch_events: 7,
+                    ..SyncOptions::default()
+                };
+                let mut cycles = 0;
+                while writing.load(std::sync::atomic::Ordering::SeqCst) {
+                    if let Err(e) = kyc_core::fleet::sync_and_pull(&audit, &fleet, None, &opts) {
+                        panic!("cycle {cycles}: {e}");
+                    }
+                    cycles += 1;
+                }
+                cycles
+            })
+        })
+        .collect();
+    writer.join().unwrap();
+    for s in syncers {
+        assert!(s.join().unwrap() > 0);
+    }
+    let last =
+        kyc_core::fleet::sync_and_pull(&audit, &fleet, None, &SyncOptions::default()).unwrap();
+    let head = local(&db).head().unwrap().0;
+    assert_eq!((last.sync.ack_seq, last.sync.local_seq), (head, head));
+    let status = central.status("k3");
+    assert!(!status.quarantined, "{status:?}");
+    assert_eq!(status.ack_seq, head);
+    assert!(central.alerts().is_empty(), "{:?}", central.alerts());
+}

@@ -412,7 +412,11 @@ pub fn sync_once(
     loop {
         let (local_seq, local_hash) = store.head()?;
         report.local_seq = local_seq;
-        let events = store.events_after(report.ack_seq, opts.batch_events.max(1))?;
+        let mut events = store.events_after(report.ack_seq, opts.batch_events.max(1))?;
+        // The kiosk may chain more while this run reads (the window records while its
+        // background cycle pushes): a push never carries events past the head it states, or
+        // the centre would see a head older than what it just received.
+        events.retain(|e| e.seq <= local_seq);
         let mut items = Vec::with_capacity(events.len());
         let mut bytes = 0usize;
         let mut records = 0u64;

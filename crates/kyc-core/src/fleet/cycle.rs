@@ -34,7 +34,9 @@ impl CycleReport {
 }
 
 /// Push, pull, and push again when the pull wrote anything. `server` overrides the URL of
-/// the fleet file at `fleet_path`.
+/// the fleet file at `fleet_path`. Cycles of one kiosk run one at a time, across threads and
+/// processes ([`CycleLock`]): two pushes racing each other would show the centre a head
+/// older than one it already holds, which is how a rolled-back store looks.
 ///
 /// # Errors
 /// `Io` when the kiosk is not enrolled; `Unreachable` offline; `Quarantined`; store errors.
@@ -46,6 +48,7 @@ pub fn sync_and_pull(
     server: Option<&str>,
     opts: &SyncOptions,
 ) -> Result<CycleReport, FleetError> {
+    let _one_at_a_time = CycleLock::acquire(fleet_path)?;
     let first = client::sync_store(audit, fleet_path, server, opts)?;
     let inbox = supervisor::pull_store(audit, fleet_path, server, opts.timeout)?;
     let mut report = CycleReport { sync: first, inbox };
@@ -61,4 +64,43 @@ pub fn sync_and_pull(
         s.local_seq = again.local_seq;
     }
     Ok(report)
+}
+
+/// An exclusive lock on `<fleet file>.lock`, held for one cycle and released when dropped
+/// (also when the process dies: the operating system drops the lock with the file). A second
+/// cycle of the same kiosk (the window's background thread and `kyc-kiosk sync`, say) waits
+/// for the first.
+#[derive(Debug)]
+pub struct CycleLock {
+    file: std::fs::File,
+}
+
+impl CycleLock {
+    /// Wait for and take the lock of the kiosk whose fleet file is `fleet_path`.
+    ///
+    /// # Errors
+    /// `Io` when the lock file cannot be created or locked.
+    pub fn acquire(fleet_path: &Path) -> Result<CycleLock, FleetError> {
+        let mut name = fleet_path.as_os_str().to_owned();
+        name.push(".lock");
+        let path = std::path::PathBuf::from(name);
+        let io = |source| FleetError::Io {
+            path: path.clone(),
+            source,
+        };
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        file.lock().map_err(io)?;
+        Ok(CycleLock { file })
+    }
+}
+
+impl Drop for CycleLock {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
 }
