@@ -491,7 +491,16 @@ impl OcrEngine {
     /// # Errors
     /// When inference fails or the output has an unexpected shape.
     pub fn detect(&mut self, img: &RgbImage) -> Result<Vec<TextBox>> {
-        let (dw, dh) = det_input_size(img.width(), img.height(), self.settings.det_max_side);
+        self.detect_at(img, self.settings.det_max_side)
+    }
+
+    /// [`OcrEngine::detect`] with the image shrunk to a long side of at most `max_side`
+    /// instead of the settings' `det_max_side` (boxes in the image's own pixels either way).
+    ///
+    /// # Errors
+    /// As [`OcrEngine::detect`].
+    pub fn detect_at(&mut self, img: &RgbImage, max_side: usize) -> Result<Vec<TextBox>> {
+        let (dw, dh) = det_input_size(img.width(), img.height(), max_side);
         let out = self.det.run(&det_tensor(img, dw, dh))?;
         let map = out.first().ok_or_else(|| self.shape_error("no output"))?;
         let (mh, mw) = match map.shape.as_slice() {

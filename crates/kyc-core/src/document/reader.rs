@@ -16,7 +16,7 @@ use super::fields::{self, Assembled, PlacedLine, VisualFields};
 use super::glare;
 use super::locate::{self, DocumentQuad};
 use super::mrz::{self, IsoDate, MrzOptions, MrzReading};
-use super::ocr::{OcrEngine, OcrSettings, TextBox, TextLine, parse_charset};
+use super::ocr::{OcrEngine, OcrSettings, TextBox, TextLine, det_input_size, parse_charset};
 use super::recapture::{FrameEvidence, RecaptureReport};
 use crate::error::{Error, Result};
 use crate::face::{FaceAnalysis, FaceConfig, FaceDetection, FaceEngine, Role};
@@ -552,6 +552,12 @@ impl DocumentReader {
 
     /// One image read up to (not including) field assembly: text, MRZ, visual-zone values,
     /// quality, edges and, with `portrait` and the face models loaded, the portrait.
+    ///
+    /// The portrait is analysed on a second thread while the lines are recognised: it starts
+    /// once the first text pass knows which way the page reads (the rectified page when the
+    /// edges were found, else the frame) and is kept when that pass is the one chosen at the
+    /// same quarter turn; otherwise (the frame read better, the text was read the other way
+    /// round) it is analysed again on the chosen image after the text, as it always was.
     fn read_side(
         &mut self,
         rgb: &RgbImage,
@@ -559,22 +565,35 @@ impl DocumentReader {
         timings: &mut Timings,
         portrait: bool,
     ) -> Result<SideRead> {
+        let full_side = self.options.ocr.det_max_side;
+        // With edges to find, the frame's text first only seeds them (the rectified page is
+        // detected anew); a frame not much larger than the detector's input is detected
+        // smaller for that, and at full size only when it is read as it lies.
+        let seed_side = if self.options.locate && !self.options.mrz_only {
+            seed_detection_side(rgb.width(), rgb.height(), full_side)
+        } else {
+            full_side
+        };
         let t = Instant::now();
-        let raw_boxes = self.ocr.detect(rgb)?;
+        let seed_raw = self.ocr.detect_at(rgb, seed_side)?;
         timings.record("ocr.detect", t);
+        let mut full_raw = (det_input_size(rgb.width(), rgb.height(), seed_side)
+            == det_input_size(rgb.width(), rgb.height(), full_side))
+        .then(|| seed_raw.clone());
         if self.options.mrz_only
-            && let Some(side) = self.read_mrz_only(rgb, &raw_boxes, today, timings)?
+            && let Some(raw) = &full_raw
+            && let Some(side) = self.read_mrz_only(rgb, raw, today, timings)?
         {
             return Ok(side);
         }
-        let (seed_boxes, seed_theta) = orient(&raw_boxes);
+        let (seed_boxes, seed_theta) = orient(&seed_raw);
 
         // The document's own edges, seeded by the text; read the rectified page when found.
         let mut quad = None;
         let mut rectified_img = None;
         if self.options.locate {
             let t = Instant::now();
-            quad = locate::locate(rgb, &raw_boxes, seed_theta);
+            quad = locate::locate(rgb, &seed_raw, seed_theta);
             timings.record("locate", t);
             if let Some(q) = &quad {
                 let t = Instant::now();
@@ -586,34 +605,61 @@ impl DocumentReader {
                 timings.record("rectify", t);
             }
         }
-        let mut chosen: Option<(TextPass, bool)> = None;
-        if let Some(img) = &rectified_img {
-            let t = Instant::now();
-            // Detected anew: boxes carried over from the frame through the homography read
-            // worse (828 vs 839 synthetic fields right).
-            let boxes = self.ocr.detect(img)?;
-            timings.record("rectified.ocr.detect", t);
-            let pass = self.text_pass(img, &boxes, today, timings, "rectified.")?;
-            // A valid MRZ cannot be bettered. An invalid MRZ, or a weak reading (a wrong quad
-            // reads poorly), has the frame read as it lies too and the better reading kept.
-            // Rectified readings of synthetic photos score 0.96–0.98; reading the frame too on
-            // those gained nothing measurable (282 vs 281 / 300 fields) for a second pass.
-            let valid = pass.mrz.as_ref().is_some_and(|m| m.valid);
-            let weak = pass.mrz.is_some() || pass.score < RECTIFIED_CONFIDENT;
-            chosen = Some((pass, true));
-            if !valid && weak {
-                let plain = self.text_pass(rgb, &raw_boxes, today, timings, "")?;
-                if let Some((r, _)) = &chosen
-                    && plain.score() >= r.score()
-                {
-                    chosen = Some((plain, false));
+
+        let face = if portrait { self.face.as_mut() } else { None };
+        let ocr = &mut self.ocr;
+        let rectified_ref = rectified_img.as_ref();
+        let (chosen, early) = std::thread::scope(|scope| -> Result<_> {
+            let mut early: Option<EarlyPortrait<'_>> = None;
+            let mut face = face;
+            let mut chosen: Option<(TextPass, bool)> = None;
+            if let Some(img) = rectified_ref {
+                let t = Instant::now();
+                // Detected anew: boxes carried over from the frame through the homography read
+                // worse (828 vs 839 synthetic fields right).
+                let boxes = ocr.detect(img)?;
+                timings.record("rectified.ocr.detect", t);
+                let (boxes, theta) = orient_pass(ocr, img, &boxes, timings, "rectified.")?;
+                early = face
+                    .take()
+                    .and_then(|f| EarlyPortrait::start(scope, f, img, true, theta));
+                let pass = recognize_pass(ocr, img, boxes, theta, today, timings, "rectified.")?;
+                // A valid MRZ cannot be bettered. An invalid MRZ, or a weak reading (a wrong
+                // quad reads poorly), has the frame read as it lies too and the better reading
+                // kept. Rectified readings of synthetic photos score 0.96–0.98; reading the
+                // frame too on those gained nothing measurable (282 vs 281 / 300 fields) for a
+                // second pass.
+                let valid = pass.mrz.as_ref().is_some_and(|m| m.valid);
+                let weak = pass.mrz.is_some() || pass.score < RECTIFIED_CONFIDENT;
+                chosen = Some((pass, true));
+                if !valid && weak {
+                    let raw = frame_boxes(ocr, rgb, &mut full_raw, timings)?;
+                    let (boxes, theta) = orient_pass(ocr, rgb, &raw, timings, "")?;
+                    let plain = recognize_pass(ocr, rgb, boxes, theta, today, timings, "")?;
+                    if let Some((r, _)) = &chosen
+                        && plain.score() >= r.score()
+                    {
+                        chosen = Some((plain, false));
+                    }
                 }
             }
-        }
-        let (pass, rectified) = match chosen {
-            Some(c) => c,
-            None => (self.text_pass(rgb, &raw_boxes, today, timings, "")?, false),
-        };
+            let chosen = match chosen {
+                Some(c) => c,
+                None => {
+                    let raw = frame_boxes(ocr, rgb, &mut full_raw, timings)?;
+                    let (boxes, theta) = orient_pass(ocr, rgb, &raw, timings, "")?;
+                    early = face
+                        .take()
+                        .and_then(|f| EarlyPortrait::start(scope, f, rgb, false, theta));
+                    (
+                        recognize_pass(ocr, rgb, boxes, theta, today, timings, "")?,
+                        false,
+                    )
+                }
+            };
+            Ok((chosen, early.map(EarlyPortrait::join)))
+        })?;
+        let (pass, rectified) = chosen;
         // Direction of the text in the source frame (the rectified page is aligned with the
         // seed's reading frame).
         let src_theta = if rectified {
@@ -656,19 +702,27 @@ impl DocumentReader {
             q
         });
 
-        let mut detection = None;
-        let mut analysis = None;
-        if portrait && let Some(face) = self.face.as_mut() {
-            let src = match &rectified_img {
-                Some(img) if rectified => img,
-                _ => rgb,
-            };
-            // Analysed as it reads upright, without turning the whole page.
-            let turns = (4 - quarter_of(theta)) % 4;
-            let a = face.analyze_turned(src, turns, Role::Document, timings, "portrait.")?;
-            detection = Some(a.detection.clone());
-            analysis = Some(a);
-        }
+        // Analysed as it reads upright, without turning the whole page.
+        let turns = (4 - quarter_of(theta)) % 4;
+        let analysis = match early {
+            Some(Some(done)) if done.rectified == rectified && done.turns == turns => {
+                for (k, v) in done.timings.0 {
+                    *timings.0.entry(k).or_insert(0.0) += v;
+                }
+                Some(done.analysis?)
+            }
+            _ => match self.face.as_mut() {
+                Some(face) if portrait => {
+                    let src = match &rectified_img {
+                        Some(img) if rectified => img,
+                        _ => rgb,
+                    };
+                    Some(face.analyze_turned(src, turns, Role::Document, timings, "portrait.")?)
+                }
+                _ => None,
+            },
+        };
+        let detection = analysis.as_ref().map(|a| a.detection.clone());
         Ok(SideRead {
             found: !boxes.is_empty(),
             mrz,
@@ -680,52 +734,6 @@ impl DocumentReader {
             placed,
             portrait: detection,
             analysis,
-        })
-    }
-
-    /// Orientation, recognition (with a second look upside down) and the MRZ of one image.
-    fn text_pass(
-        &mut self,
-        img: &RgbImage,
-        raw_boxes: &[TextBox],
-        today: IsoDate,
-        timings: &mut Timings,
-        prefix: &str,
-    ) -> Result<TextPass> {
-        let t = Instant::now();
-        let (mut boxes, mut theta) = orient(raw_boxes);
-        let flip = self.ocr.upside_down_share(img, &boxes, 5)?;
-        if flip > 0.5 {
-            boxes = boxes.iter().map(TextBox::flipped).collect();
-            theta = wrap_angle(theta + std::f32::consts::PI);
-        }
-        timings.record(&format!("{prefix}ocr.orientation"), t);
-        let t = Instant::now();
-        let mut lines = self.ocr.recognize(img, &boxes)?;
-        timings.record(&format!("{prefix}ocr.recognize"), t);
-        if needs_second_look(&lines) {
-            // The line classifier can be fooled (thumbnails, odd fonts): when the text reads
-            // poorly and holds no MRZ, read it the other way round and keep the better reading.
-            let t = Instant::now();
-            let flipped: Vec<TextBox> = boxes.iter().map(TextBox::flipped).collect();
-            let other = self.ocr.recognize(img, &flipped)?;
-            if reading_score(&other) > reading_score(&lines) {
-                lines = other;
-                boxes = flipped;
-                theta = wrap_angle(theta + std::f32::consts::PI);
-            }
-            timings.record(&format!("{prefix}ocr.recognize_flipped"), t);
-        }
-        let placed = place(&lines, theta);
-        let t = Instant::now();
-        let mrz = parse_placed(&placed, today);
-        timings.record(&format!("{prefix}mrz"), t);
-        Ok(TextPass {
-            boxes,
-            theta,
-            score: reading_score(&lines),
-            placed,
-            mrz,
         })
     }
 
@@ -1001,6 +1009,169 @@ fn lines_out(placed: &[PlacedLine]) -> Vec<LineOut> {
 }
 
 /// Nearest quarter turn of an angle, 0–3 (clockwise).
+/// The frame's text boxes at the detector's full size: the seed's when it was detected at that
+/// size, else detected now (once).
+fn frame_boxes(
+    ocr: &mut OcrEngine,
+    rgb: &RgbImage,
+    full: &mut Option<Vec<TextBox>>,
+    timings: &mut Timings,
+) -> Result<Vec<TextBox>> {
+    if let Some(b) = full {
+        return Ok(b.clone());
+    }
+    let t = Instant::now();
+    let boxes = ocr.detect(rgb)?;
+    timings.record("ocr.detect", t);
+    *full = Some(boxes.clone());
+    Ok(boxes)
+}
+
+/// Long side the frame is detected at when its text only seeds the edges: [`SEED_DET_SIDE`]
+/// for a frame the detector shrinks anyway and at most [`SEED_FRAME_MAX`] px long (a photo: its
+/// text stays at least half the size the full detection sees), else the full size (a smaller
+/// frame saves little; a page scan's small print would be lost shrunk further).
+fn seed_detection_side(w: u32, h: u32, full_side: usize) -> usize {
+    let long = w.max(h);
+    if long as usize > full_side && long <= SEED_FRAME_MAX {
+        SEED_DET_SIDE.min(full_side)
+    } else {
+        full_side
+    }
+}
+
+/// Detector input's long side for a frame whose text only seeds the edges.
+const SEED_DET_SIDE: usize = 640;
+
+/// Longest frame detected at [`SEED_DET_SIDE`] to seed the edges.
+const SEED_FRAME_MAX: u32 = 1600;
+
+/// The first part of a text pass: the reading direction of the detected boxes and, with the
+/// line classifier, whether the page is upside down.
+fn orient_pass(
+    ocr: &mut OcrEngine,
+    img: &RgbImage,
+    raw_boxes: &[TextBox],
+    timings: &mut Timings,
+    prefix: &str,
+) -> Result<(Vec<TextBox>, f32)> {
+    let t = Instant::now();
+    let (mut boxes, mut theta) = orient(raw_boxes);
+    let flip = ocr.upside_down_share(img, &boxes, 5)?;
+    if flip > 0.5 {
+        boxes = boxes.iter().map(TextBox::flipped).collect();
+        theta = wrap_angle(theta + std::f32::consts::PI);
+    }
+    timings.record(&format!("{prefix}ocr.orientation"), t);
+    Ok((boxes, theta))
+}
+
+/// The rest of a text pass: recognition (with a second look upside down) and the MRZ.
+fn recognize_pass(
+    ocr: &mut OcrEngine,
+    img: &RgbImage,
+    mut boxes: Vec<TextBox>,
+    mut theta: f32,
+    today: IsoDate,
+    timings: &mut Timings,
+    prefix: &str,
+) -> Result<TextPass> {
+    let t = Instant::now();
+    let mut lines = ocr.recognize(img, &boxes)?;
+    timings.record(&format!("{prefix}ocr.recognize"), t);
+    if needs_second_look(&lines) {
+        // The line classifier can be fooled (thumbnails, odd fonts): when the text reads
+        // poorly and holds no MRZ, read it the other way round and keep the better reading.
+        let t = Instant::now();
+        let flipped: Vec<TextBox> = boxes.iter().map(TextBox::flipped).collect();
+        let other = ocr.recognize(img, &flipped)?;
+        if reading_score(&other) > reading_score(&lines) {
+            lines = other;
+            boxes = flipped;
+            theta = wrap_angle(theta + std::f32::consts::PI);
+        }
+        timings.record(&format!("{prefix}ocr.recognize_flipped"), t);
+    }
+    let placed = place(&lines, theta);
+    let t = Instant::now();
+    let mrz = parse_placed(&placed, today);
+    timings.record(&format!("{prefix}mrz"), t);
+    Ok(TextPass {
+        boxes,
+        theta,
+        score: reading_score(&lines),
+        placed,
+        mrz,
+    })
+}
+
+/// The portrait analysed on its own thread while the text is recognised.
+struct EarlyPortrait<'scope> {
+    handle: std::thread::ScopedJoinHandle<'scope, (Result<FaceAnalysis>, Timings)>,
+    rectified: bool,
+    turns: u32,
+}
+
+/// A finished [`EarlyPortrait`]: on which image and at which quarter turn it was analysed.
+struct EarlyDone {
+    analysis: Result<FaceAnalysis>,
+    timings: Timings,
+    rectified: bool,
+    turns: u32,
+}
+
+impl<'scope> EarlyPortrait<'scope> {
+    /// Start analysing the portrait of `img` read along `theta`; `None` when no thread could be
+    /// started (the portrait is then analysed after the text).
+    fn start<'env>(
+        scope: &'scope std::thread::Scope<'scope, 'env>,
+        face: &'env mut FaceEngine,
+        img: &'env RgbImage,
+        rectified: bool,
+        theta: f32,
+    ) -> Option<Self> {
+        let turns = (4 - quarter_of(theta)) % 4;
+        let spawned = std::thread::Builder::new()
+            .name("document-portrait".into())
+            .spawn_scoped(scope, move || {
+                let mut timings = Timings::default();
+                let analysis =
+                    face.analyze_turned(img, turns, Role::Document, &mut timings, "portrait.");
+                (analysis, timings)
+            });
+        match spawned {
+            Ok(handle) => Some(Self {
+                handle,
+                rectified,
+                turns,
+            }),
+            Err(e) => {
+                tracing::warn!(error = %e, "no thread for the portrait; analysing it after the text");
+                None
+            }
+        }
+    }
+
+    /// Wait for the analysis; `None` when the thread panicked (it is analysed again).
+    fn join(self) -> Option<EarlyDone> {
+        match self.handle.join() {
+            Ok((analysis, timings)) => Some(EarlyDone {
+                analysis,
+                timings,
+                rectified: self.rectified,
+                turns: self.turns,
+            }),
+            Err(payload) => {
+                tracing::warn!(
+                    panic = crate::logs::panic_text(payload.as_ref()),
+                    "the portrait thread ended by a panic; analysing the portrait again"
+                );
+                None
+            }
+        }
+    }
+}
+
 fn quarter_of(theta: f32) -> u32 {
     ((theta / std::f32::consts::FRAC_PI_2).round() as i32).rem_euclid(4) as u32
 }
@@ -1295,6 +1466,20 @@ mod tests {
             angle,
             score: 0.9,
         }
+    }
+
+    #[test]
+    fn only_a_photo_the_detector_shrinks_is_seeded_smaller() {
+        // Photos larger than the detector's input: seeded at 640.
+        assert_eq!(seed_detection_side(1334, 880, 960), 640);
+        assert_eq!(seed_detection_side(900, 1600, 960), 640);
+        // Frames the detector sees at their own size, and page scans: full size.
+        assert_eq!(seed_detection_side(761, 640, 960), 960);
+        assert_eq!(seed_detection_side(960, 600, 960), 960);
+        assert_eq!(seed_detection_side(1601, 900, 960), 960);
+        assert_eq!(seed_detection_side(2480, 3508, 960), 960);
+        // A detector limited below the seed size is never asked for more.
+        assert_eq!(seed_detection_side(1334, 880, 512), 512);
     }
 
     #[test]
