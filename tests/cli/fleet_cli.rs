@@ -6,124 +6,46 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use base64::Engine;
 use kyc_central::testpg::TestCluster;
-use kyc_central::{Central, CentralRole, CentralUser};
-use kyc_core::audit::{AuditConfig, AuditStore, Role};
+use kyc_central::{CentralRole, CentralUser};
+use kyc_core::audit::{AuditConfig, AuditStore};
 use kyc_core::fleet::client::{self, FleetConfig, SyncOptions};
 use kyc_core::fleet::crypto::{record_aad, seal_to};
 use kyc_core::fleet::http::{self, ServerUrl};
 use kyc_core::fleet::wire::{PushRequest, WireHead, paths};
-use kyc_core::fleet::{CentralSecret, FleetError, open_sealed};
+use kyc_core::fleet::{FleetError, open_sealed};
 
-use crate::common::data;
-use crate::fleet_common::{kiosk_bin, ok};
+use crate::fleet_common::{
+    AGENT_PASSWORD, CentralRun, copy_store, kiosk_bin, new_kiosk, ok, read_only, sync_output,
+    verify_record,
+};
 
-const AGENT_PASSWORD: &str = "agent-pass-1";
-const CENTRAL_ADMIN: (&str, &str) = ("root-admin", "central-admin-pass-7");
-
-/// A central service on 127.0.0.1 over its own database in the shared cluster.
-struct CentralRun {
-    rt: tokio::runtime::Runtime,
-    central: Central,
-    url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    served: Option<tokio::task::JoinHandle<()>>,
+fn kiosk_status(central: &CentralRun, kiosk: &str) -> kyc_central::sync::KioskStatus {
+    central
+        .on(central.central.kiosks())
+        .unwrap()
+        .into_iter()
+        .find(|k| k.kiosk_id == kiosk)
+        .unwrap()
 }
 
-impl CentralRun {
-    fn start(db: &str) -> Self {
-        let cluster = TestCluster::shared().unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let conn = rt.block_on(cluster.create_database(db)).unwrap();
-        let central = rt
-            .block_on(Central::open(&conn, CentralSecret::generate()))
-            .unwrap()
-            .with_fast_hashing();
-        rt.block_on(central.create_first_admin(CENTRAL_ADMIN.0, CENTRAL_ADMIN.1))
-            .unwrap();
-        let mut me = CentralRun {
-            rt,
-            central,
-            url: String::new(),
-            stop: None,
-            served: None,
-        };
-        me.serve();
-        me
-    }
+fn open_alerts(central: &CentralRun) -> Vec<kyc_central::sync::Alert> {
+    central.on(central.central.alerts(true)).unwrap()
+}
 
-    /// (Re)start serving on a new free port.
-    fn serve(&mut self) {
-        let listener = self
-            .rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        self.url = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let c = Arc::new(self.central.clone());
-        self.served = Some(self.rt.spawn(async move {
-            kyc_central::serve(c, listener, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        }));
-        self.stop = Some(tx);
-    }
-
-    /// Stop serving: the port refuses connections from now on.
-    fn cut(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(h) = self.served.take() {
-            self.rt.block_on(h).unwrap();
-        }
-    }
-
-    fn admin(&self) -> CentralUser {
-        self.rt
-            .block_on(self.central.sign_in(CENTRAL_ADMIN.0, CENTRAL_ADMIN.1))
-            .unwrap()
-    }
-
-    fn token(&self, kiosk: &str) -> String {
-        self.rt
-            .block_on(self.central.create_enrol_token(&self.admin(), kiosk))
-            .unwrap()
-    }
-
-    fn status(&self, kiosk: &str) -> kyc_central::sync::KioskStatus {
-        self.rt
-            .block_on(self.central.kiosks())
-            .unwrap()
-            .into_iter()
-            .find(|k| k.kiosk_id == kiosk)
-            .unwrap()
-    }
-
-    fn alerts(&self) -> Vec<kyc_central::sync::Alert> {
-        self.rt.block_on(self.central.alerts(true)).unwrap()
-    }
-
-    fn record_ids(&self, kiosk: &str) -> Vec<i64> {
-        self.rt
-            .block_on(self.central.record_ids())
-            .unwrap()
-            .into_iter()
-            .find(|(k, _)| k == kiosk)
-            .map(|(_, ids)| ids)
-            .unwrap_or_default()
-    }
+fn record_ids(central: &CentralRun, kiosk: &str) -> Vec<i64> {
+    central
+        .on(central.central.record_ids())
+        .unwrap()
+        .into_iter()
+        .find(|(k, _)| k == kiosk)
+        .map(|(_, ids)| ids)
+        .unwrap_or_default()
 }
 
 /// Three kiosk stores (`k1`, `k2`, `k3`), each with two verifications recorded by
@@ -139,32 +61,10 @@ fn prepared_kiosks() -> &'static Path {
             ("biden.jpg", "obama2.jpg"),
         ];
         for (i, name) in ["k1", "k2", "k3"].iter().enumerate() {
-            let kdir = dir.path().join(name);
-            std::fs::create_dir_all(&kdir).unwrap();
-            let db = kdir.join("audit.sqlite3");
-            {
-                let mut store = AuditStore::open(AuditConfig::at(&db).with_fast_hashing()).unwrap();
-                store.create_first_admin("admin", "admin-pass-1").unwrap();
-                let admin = store.login("admin", "admin-pass-1").unwrap();
-                store
-                    .create_user(&admin, "ama", AGENT_PASSWORD, Role::Agent)
-                    .unwrap();
-                store.logout(admin).unwrap();
-            }
+            let db = new_kiosk(&dir.path().join(name));
             for j in 0..2 {
                 let (doc, selfie) = pairs[(i + j) % pairs.len()];
-                ok(kiosk_bin()
-                    .args(["verify", "--document"])
-                    .arg(data(doc))
-                    .arg("--selfie")
-                    .arg(data(selfie))
-                    .args(["--json", "--record", "--db"])
-                    .arg(&db)
-                    .args(["--operator", "ama", "--settings"])
-                    .arg(kdir.join("kiosk-settings.toml"))
-                    .env("KYC_KIOSK_PASSWORD", AGENT_PASSWORD)
-                    .output()
-                    .unwrap());
+                ok(verify_record(&db, doc, selfie, &[]));
             }
         }
         dir
@@ -174,43 +74,12 @@ fn prepared_kiosks() -> &'static Path {
 
 /// Copy prepared kiosk `name`'s store (database, key, anchor) into `to`; its database path.
 fn copy_kiosk(name: &str, to: &Path) -> PathBuf {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(prepared_kiosks().join(name)).unwrap() {
-        let p = entry.unwrap().path();
-        if !p.is_file() {
-            continue; // the (empty) open-sessions folder
-        }
-        let dest = to.join(p.file_name().unwrap());
-        std::fs::copy(&p, &dest).unwrap();
-    }
-    to.join("audit.sqlite3")
+    copy_store(&prepared_kiosks().join(name), to)
 }
 
 fn enroll(central: &CentralRun, db: &Path, kiosk: &str) {
-    let token = central.token(kiosk);
-    let out = ok(kiosk_bin()
-        .args(["fleet", "enroll", "--db"])
-        .arg(db)
-        .args(["--server", &central.url, "--kiosk-id", kiosk])
-        .env("KYC_FLEET_TOKEN", &token)
-        .output()
-        .unwrap());
+    let out = central.enroll(db, kiosk);
     assert!(out.contains(&format!("enrolled as {kiosk}")), "{out}");
-}
-
-fn sync_cli(db: &Path, server: Option<&str>) -> Output {
-    let mut c = kiosk_bin();
-    c.args(["sync", "--db"]).arg(db);
-    if let Some(s) = server {
-        c.args(["--server", s]);
-    }
-    c.output().unwrap()
-}
-
-fn local(db: &Path) -> AuditStore {
-    let mut cfg = AuditConfig::at(db);
-    cfg.load_index_at_open = false;
-    AuditStore::open_read_only(cfg).unwrap()
 }
 
 fn local_ids(db: &Path) -> Vec<i64> {
@@ -232,15 +101,15 @@ fn three_kiosks_push_their_recorded_verifications_sealed_and_a_second_run_adds_n
         let db = copy_kiosk(k, &dir.path().join(k));
         enroll(&central, &db, k);
         let report: serde_json::Value =
-            serde_json::from_str(ok(sync_cli(&db, None)).trim()).unwrap();
-        let store = local(&db);
+            serde_json::from_str(ok(sync_output(&db, None)).trim()).unwrap();
+        let store = read_only(&db);
         let (head, _) = store.head().unwrap();
         assert_eq!(report["ackSeq"], head, "{report}");
         assert_eq!(report["accepted"], head, "{report}");
         assert_eq!(report["records"], 2, "{report}");
-        let st = central.status(k);
+        let st = kiosk_status(&central, k);
         assert_eq!((st.ack_seq, st.records, st.quarantined), (head, 2, false));
-        assert_eq!(central.record_ids(k), local_ids(&db));
+        assert_eq!(record_ids(&central, k), local_ids(&db));
 
         // What rests centrally is sealed to the central key and opens to the kiosk's bytes.
         for id in local_ids(&db) {
@@ -286,7 +155,7 @@ fn three_kiosks_push_their_recorded_verifications_sealed_and_a_second_run_adds_n
 
         // Idempotent: nothing new, nothing stored twice.
         let again: serde_json::Value =
-            serde_json::from_str(ok(sync_cli(&db, None)).trim()).unwrap();
+            serde_json::from_str(ok(sync_output(&db, None)).trim()).unwrap();
         assert_eq!(
             (again["accepted"].as_i64(), again["ackSeq"].as_i64()),
             (Some(0), Some(head))
@@ -299,7 +168,7 @@ fn three_kiosks_push_their_recorded_verifications_sealed_and_a_second_run_adds_n
             .unwrap()
             .is_empty()
     );
-    assert!(central.alerts().is_empty());
+    assert!(open_alerts(&central).is_empty());
 }
 
 #[test]
@@ -310,7 +179,7 @@ fn a_push_cut_midway_resumes_with_nothing_lost_or_duplicated() {
     enroll(&central, &db, "k1");
     let fleet = FleetConfig::path_for(&db);
     let audit = AuditConfig::at(&db);
-    let head = local(&db).head().unwrap().0;
+    let head = read_only(&db).head().unwrap().0;
     assert!(head > 6, "{head}");
 
     // Cut 1: the run stops after one small push (as if the link dropped right after it).
@@ -321,12 +190,12 @@ fn a_push_cut_midway_resumes_with_nothing_lost_or_duplicated() {
     };
     let r = client::sync_store(&audit, &fleet, None, &small).unwrap();
     assert_eq!(r.ack_seq, 3);
-    assert_eq!(central.status("k1").ack_seq, 3);
+    assert_eq!(kiosk_status(&central, "k1").ack_seq, 3);
 
     // Cut 2: the answer to a push is lost after the server stored it: the same push again
     // is skipped event by event, not stored twice.
     let cfg = FleetConfig::load(&fleet).unwrap();
-    let store = local(&db);
+    let store = read_only(&db);
     let items: Vec<_> = store
         .events_after(3, 2)
         .unwrap()
@@ -352,7 +221,7 @@ fn a_push_cut_midway_resumes_with_nothing_lost_or_duplicated() {
 
     // Cut 3: the central service goes away; the kiosk's run fails and keeps everything.
     central.cut();
-    let out = sync_cli(&db, None);
+    let out = sync_output(&db, None);
     assert_eq!(
         out.status.code(),
         Some(9),
@@ -364,11 +233,11 @@ fn a_push_cut_midway_resumes_with_nothing_lost_or_duplicated() {
     // Back on another port: the run resumes from what the server acknowledged.
     central.serve();
     let report: serde_json::Value =
-        serde_json::from_str(ok(sync_cli(&db, Some(&central.url))).trim()).unwrap();
+        serde_json::from_str(ok(sync_output(&db, Some(&central.url))).trim()).unwrap();
     assert_eq!(report["ackSeq"], head);
     assert_eq!(report["accepted"], head - 5);
-    assert_eq!(central.record_ids("k1"), local_ids(&db));
-    let st = central.status("k1");
+    assert_eq!(record_ids(&central, "k1"), local_ids(&db));
+    let st = kiosk_status(&central, "k1");
     assert_eq!((st.ack_seq, st.records), (head, 2));
     assert!(
         central
@@ -397,8 +266,8 @@ fn a_store_rolled_back_with_its_anchor_passes_locally_but_is_quarantined_central
         let s = store.login("ama", AGENT_PASSWORD).unwrap();
         store.logout(s).unwrap();
     }
-    ok(sync_cli(&db, None));
-    let acked = central.status("k2").ack_seq;
+    ok(sync_output(&db, None));
+    let acked = kiosk_status(&central, "k2").ack_seq;
     // Someone puts every local file back as it was: the kiosk's own check cannot tell.
     for f in ["audit.sqlite3", "audit.sqlite3.key", "audit.sqlite3.anchor"] {
         std::fs::copy(snapshot.join(f), dir.path().join("k2").join(f)).unwrap();
@@ -416,10 +285,10 @@ fn a_store_rolled_back_with_its_anchor_passes_locally_but_is_quarantined_central
         "{}",
         String::from_utf8_lossy(&verify.stdout)
     );
-    assert!(local(&db).head().unwrap().0 < acked);
+    assert!(read_only(&db).head().unwrap().0 < acked);
 
     // The central service remembers: the next sync quarantines the kiosk.
-    let out = sync_cli(&db, None);
+    let out = sync_output(&db, None);
     assert_eq!(
         out.status.code(),
         Some(7),
@@ -427,17 +296,17 @@ fn a_store_rolled_back_with_its_anchor_passes_locally_but_is_quarantined_central
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("quarantined"));
-    let st = central.status("k2");
+    let st = kiosk_status(&central, "k2");
     assert!(st.quarantined, "{st:?}");
     assert_eq!(st.ack_seq, acked);
-    let alerts = central.alerts();
+    let alerts = open_alerts(&central);
     assert_eq!(alerts.len(), 1);
     assert_eq!(
         (alerts[0].kiosk_id.as_str(), alerts[0].kind.as_str()),
         ("k2", "rollback")
     );
     // Pushes stay refused until an administrator clears the kiosk.
-    assert_eq!(sync_cli(&db, None).status.code(), Some(7));
+    assert_eq!(sync_output(&db, None).status.code(), Some(7));
     let user = central.admin();
     let supervisor_refused = central.rt.block_on(central.central.clear_quarantine(
         &CentralUser {
@@ -454,14 +323,14 @@ fn a_store_rolled_back_with_its_anchor_passes_locally_but_is_quarantined_central
             .unwrap(),
         1
     );
-    assert!(!central.status("k2").quarantined);
-    assert!(central.alerts().is_empty());
+    assert!(!kiosk_status(&central, "k2").quarantined);
+    assert!(open_alerts(&central).is_empty());
 }
 
 /// Sign in a kiosk's own enrolment and build a push of its events after `after`.
 fn push_of(db: &Path, after: i64, n: usize) -> (FleetConfig, PushRequest) {
     let cfg = FleetConfig::load(&FleetConfig::path_for(db)).unwrap();
-    let store = local(db);
+    let store = read_only(db);
     let items = store
         .events_after(after, n)
         .unwrap()
@@ -504,7 +373,7 @@ fn forged_events_and_records_are_refused_and_quarantine_the_kiosk() {
     let (cfg, mut req) = push_of(&kiosks[0], 0, 1000);
     let pos = req.items.iter().position(|i| i.record.is_some()).unwrap();
     let rec = req.items[pos].record.as_mut().unwrap();
-    let store = local(&kiosks[0]);
+    let store = read_only(&kiosks[0]);
     let mut row = store.outbox_record(rec.id).unwrap().row;
     row.full_name = Some("SOMEONE ELSE".into());
     let sealed = seal_to(
@@ -517,11 +386,11 @@ fn forged_events_and_records_are_refused_and_quarantine_the_kiosk() {
     let e = client::push(&cfg, &req, Duration::from_secs(30)).unwrap_err();
     assert!(refused_code(e).starts_with("quarantined"));
     assert_eq!(
-        central.status("k1").ack_seq,
+        kiosk_status(&central, "k1").ack_seq,
         0,
         "nothing of the forged push is kept"
     );
-    assert_eq!(central.alerts()[0].kind, "record_mismatch");
+    assert_eq!(open_alerts(&central)[0].kind, "record_mismatch");
     central
         .rt
         .block_on(central.central.clear_quarantine(&user, "k1"))
@@ -532,7 +401,7 @@ fn forged_events_and_records_are_refused_and_quarantine_the_kiosk() {
     req.items[1].event.prev_hash = "00".repeat(32);
     let e = client::push(&cfg, &req, Duration::from_secs(30)).unwrap_err();
     assert!(refused_code(e).starts_with("quarantined"));
-    assert_eq!(central.alerts()[0].kind, "bad_link");
+    assert_eq!(open_alerts(&central)[0].kind, "bad_link");
     central
         .rt
         .block_on(central.central.clear_quarantine(&user, "k2"))
@@ -543,32 +412,36 @@ fn forged_events_and_records_are_refused_and_quarantine_the_kiosk() {
     req.items.drain(2..4);
     let e = client::push(&cfg, &req, Duration::from_secs(30)).unwrap_err();
     assert!(refused_code(e).starts_with("quarantined"));
-    assert_eq!(central.alerts()[0].kind, "gap");
+    assert_eq!(open_alerts(&central)[0].kind, "gap");
     central
         .rt
         .block_on(central.central.clear_quarantine(&user, "k3"))
         .unwrap();
 
     // 4. A fork: after an honest sync, event 2 is sent again with another hash.
-    ok(sync_cli(&kiosks[2], None));
+    ok(sync_output(&kiosks[2], None));
     let (cfg, mut req) = push_of(&kiosks[2], 1, 1);
     req.items[0].event.hash = "ab".repeat(32);
     let e = client::push(&cfg, &req, Duration::from_secs(30)).unwrap_err();
     assert!(refused_code(e).starts_with("quarantined"));
-    assert_eq!(central.alerts()[0].kind, "fork");
+    assert_eq!(open_alerts(&central)[0].kind, "fork");
 
     // 5. A push signed by a key that is not the kiosk's: refused, nothing stored or raised.
     let (mut cfg, req) = push_of(&kiosks[0], 0, 1000);
     cfg.identity = kyc_core::fleet::KioskIdentity::generate();
     let e = client::push(&cfg, &req, Duration::from_secs(30)).unwrap_err();
     assert_eq!(refused_code(e), "bad_signature");
-    assert_eq!(central.status("k1").ack_seq, 0);
-    assert_eq!(central.alerts().len(), 1, "only the fork above is open");
+    assert_eq!(kiosk_status(&central, "k1").ack_seq, 0);
+    assert_eq!(
+        open_alerts(&central).len(),
+        1,
+        "only the fork above is open"
+    );
 
     // The honest kiosks still sync.
-    ok(sync_cli(&kiosks[0], None));
-    ok(sync_cli(&kiosks[1], None));
-    assert_eq!(central.record_ids("k1"), local_ids(&kiosks[0]));
+    ok(sync_output(&kiosks[0], None));
+    ok(sync_output(&kiosks[1], None));
+    assert_eq!(record_ids(&central, "k1"), local_ids(&kiosks[0]));
     assert!(
         central
             .rt
@@ -586,23 +459,10 @@ fn replayed_stale_unsigned_and_altered_requests_are_refused() {
     enroll(&central, &db, "k3");
     let (cfg, req) = push_of(&db, 0, 2);
     let body = serde_json::to_vec(&req).unwrap();
-    let server = ServerUrl::parse(&central.url).unwrap();
-    let send = |headers: &[(&str, String)], body: &[u8]| {
-        let r = http::request(
-            &server,
-            "POST",
-            paths::PUSH,
-            headers,
-            body,
-            Duration::from_secs(30),
-        )
-        .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-        (r.status, v["error"].as_str().unwrap_or("").to_string())
-    };
+    let send = |headers: &[(&str, String)], body: &[u8]| central.post(paths::PUSH, headers, body);
     let headers = client::signed_headers(&cfg, "POST", paths::PUSH, &body);
     assert_eq!(send(&headers, &body).0, 200);
-    assert_eq!(central.status("k3").ack_seq, 2);
+    assert_eq!(kiosk_status(&central, "k3").ack_seq, 2);
     // The very same request again (an eavesdropper replays it).
     assert_eq!(send(&headers, &body), (401, "replayed".to_string()));
     // Signed ten minutes ago.
@@ -625,6 +485,7 @@ fn replayed_stale_unsigned_and_altered_requests_are_refused() {
     assert_eq!(send(&fresh, &altered), (401, "bad_signature".to_string()));
     // An enrolment token works once, for its kiosk only.
     let token = central.token("k9");
+    let server = ServerUrl::parse(&central.url).unwrap();
     let enroll_with = |kiosk: &str| {
         let b = serde_json::to_vec(&kyc_core::fleet::wire::EnrollRequest {
             kiosk_id: kiosk.into(),
@@ -647,9 +508,9 @@ fn replayed_stale_unsigned_and_altered_requests_are_refused() {
     assert_eq!(enroll_with("k9"), 200);
     assert_eq!(enroll_with("k9"), 401);
     // Nothing of the refused requests changed the kiosk's state.
-    let st = central.status("k3");
+    let st = kiosk_status(&central, "k3");
     assert_eq!((st.ack_seq, st.quarantined), (2, false));
-    assert!(central.alerts().is_empty());
+    assert!(open_alerts(&central).is_empty());
     // Central users follow the kiosk's password rules; only administrators enrol kiosks.
     let weak = central.rt.block_on(central.central.create_user(
         &central.admin(),
@@ -767,9 +628,9 @@ fn a_binary_push_of_real_images_round_trips_and_bad_bodies_lose_nothing() {
         Err(FleetError::Unreachable(_)) => {}
         Err(e) => panic!("unexpected {e:?}"),
     }
-    assert_eq!(central.status("k1").ack_seq, 0);
-    assert!(!central.status("k1").quarantined);
-    assert!(central.alerts().is_empty());
+    assert_eq!(kiosk_status(&central, "k1").ack_seq, 0);
+    assert!(!kiosk_status(&central, "k1").quarantined);
+    assert!(open_alerts(&central).is_empty());
 
     // One byte of a sealed image flipped, the body signed as it is (the kiosk's key is used):
     // the blob does not open, so the push is refused and the kiosk quarantined.
@@ -778,8 +639,12 @@ fn a_binary_push_of_real_images_round_trips_and_bad_bodies_lose_nothing() {
     tampered[last] ^= 0x01;
     let (status, code, _) = send(&tampered);
     assert_eq!((status, code.as_str()), (409, "quarantined"));
-    assert_eq!(central.alerts()[0].kind, "record_mismatch");
-    assert_eq!(central.status("k1").ack_seq, 0, "nothing of it is kept");
+    assert_eq!(open_alerts(&central)[0].kind, "record_mismatch");
+    assert_eq!(
+        kiosk_status(&central, "k1").ack_seq,
+        0,
+        "nothing of it is kept"
+    );
     central
         .rt
         .block_on(central.central.clear_quarantine(&user, "k1"))
@@ -787,14 +652,14 @@ fn a_binary_push_of_real_images_round_trips_and_bad_bodies_lose_nothing() {
 
     // The kiosk resends later: everything arrives, and the images the centre opens are the
     // bytes the kiosk sealed.
-    ok(sync_cli(&db, None));
-    assert_eq!(central.record_ids("k1"), local_ids(&db));
+    ok(sync_output(&db, None));
+    assert_eq!(record_ids(&central, "k1"), local_ids(&db));
     assert_eq!(
         central.rt.block_on(central.central.index_cases()).unwrap(),
         0,
         "the push filled the queue's columns: nothing is left to open again"
     );
-    let store = local(&db);
+    let store = read_only(&db);
     for id in local_ids(&db) {
         let kiosk = store.outbox_record(id).unwrap();
         let held = central
@@ -878,10 +743,14 @@ fn syncs_running_while_the_kiosk_writes_and_beside_each_other_never_look_like_a_
     }
     let last =
         kyc_core::fleet::sync_and_pull(&audit, &fleet, None, &SyncOptions::default()).unwrap();
-    let head = local(&db).head().unwrap().0;
+    let head = read_only(&db).head().unwrap().0;
     assert_eq!((last.sync.ack_seq, last.sync.local_seq), (head, head));
-    let status = central.status("k3");
+    let status = kiosk_status(&central, "k3");
     assert!(!status.quarantined, "{status:?}");
     assert_eq!(status.ack_seq, head);
-    assert!(central.alerts().is_empty(), "{:?}", central.alerts());
+    assert!(
+        open_alerts(&central).is_empty(),
+        "{:?}",
+        open_alerts(&central)
+    );
 }

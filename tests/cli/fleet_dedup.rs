@@ -5,184 +5,43 @@
 //! ("not checked centrally", the verification still recorded), and the attacks on the search.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::Duration;
 
-use kyc_central::Central;
-use kyc_central::testpg::TestCluster;
-use kyc_core::audit::{AuditConfig, AuditStore, Role, TEMPLATE_DIM};
+use kyc_core::audit::{AuditConfig, AuditStore, TEMPLATE_DIM};
 use kyc_core::fleet::dedup::{self, CentralCheck, SearchRequest};
-use kyc_core::fleet::http::{self, ServerUrl};
-use kyc_core::fleet::{CentralSecret, FleetConfig, FleetError, client};
+use kyc_core::fleet::{FleetConfig, FleetError, client};
 
-use crate::common::data;
+use crate::fleet_common::{
+    AGENT_PASSWORD, CentralRun, new_kiosk, ok_with_stderr, read_only, sync, verify_record,
+};
 
-const AGENT_PASSWORD: &str = "agent-pass-1";
-const ADMIN: (&str, &str) = ("dedup-root", "central-admin-pass-7");
-
-struct Run {
-    rt: tokio::runtime::Runtime,
-    central: Central,
-    url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    served: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Run {
-    fn start(db: &str) -> Self {
-        let cluster = TestCluster::shared().unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let conn = rt.block_on(cluster.create_database(db)).unwrap();
-        let central = rt
-            .block_on(Central::open(&conn, CentralSecret::generate()))
-            .unwrap()
-            .with_fast_hashing();
-        rt.block_on(central.create_first_admin(ADMIN.0, ADMIN.1))
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let c = Arc::new(central.clone());
-        let served = rt.spawn(async move {
-            kyc_central::serve(c, listener, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        Run {
-            rt,
-            central,
-            url,
-            stop: Some(tx),
-            served: Some(served),
-        }
-    }
-
-    /// Stop serving: the port refuses connections from now on.
-    fn cut(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(h) = self.served.take() {
-            self.rt.block_on(h).unwrap();
-        }
-    }
-
-    fn token(&self, kiosk: &str) -> String {
-        let admin = self
-            .rt
-            .block_on(self.central.sign_in(ADMIN.0, ADMIN.1))
-            .unwrap();
-        self.rt
-            .block_on(self.central.create_enrol_token(&admin, kiosk))
-            .unwrap()
-    }
-
-    fn flags(&self, kiosk: &str) -> Vec<dedup::DuplicateFlag> {
-        self.rt
-            .block_on(self.central.duplicate_flags(kiosk, false))
-            .unwrap()
-    }
-}
-
-fn kiosk_bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kyc-kiosk"));
-    c.env_remove("KYC_KIOSK_MODELS")
-        .env_remove("KYC_KIOSK_CONFIG")
-        .env_remove("KYC_FLEET_TOKEN");
-    c
-}
-
-fn ok(out: Output) -> (String, String) {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
-}
-
-/// A new kiosk store with an administrator and the agent `ama`.
-fn new_kiosk(dir: &Path) -> PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    let db = dir.join("audit.sqlite3");
-    let mut store = AuditStore::open(AuditConfig::at(&db).with_fast_hashing()).unwrap();
-    store.create_first_admin("admin", "admin-pass-1").unwrap();
-    let admin = store.login("admin", "admin-pass-1").unwrap();
-    store
-        .create_user(&admin, "ama", AGENT_PASSWORD, Role::Agent)
-        .unwrap();
-    store.logout(admin).unwrap();
-    db
-}
-
-fn enroll(run: &Run, db: &Path, kiosk: &str) {
-    let token = run.token(kiosk);
-    ok(kiosk_bin()
-        .args(["fleet", "enroll", "--db"])
-        .arg(db)
-        .args(["--server", &run.url, "--kiosk-id", kiosk])
-        .env("KYC_FLEET_TOKEN", &token)
-        .output()
-        .unwrap());
+/// The flags the central service raised on `kiosk`'s records.
+fn central_flags(run: &CentralRun, kiosk: &str) -> Vec<dedup::DuplicateFlag> {
+    run.on(run.central.duplicate_flags(kiosk, false)).unwrap()
 }
 
 /// `verify --record` of a document and selfie photo: (record id, stderr).
 fn record(db: &Path, doc: &str, selfie: &str) -> (i64, String) {
-    let (out, err) = ok(kiosk_bin()
-        .args(["verify", "--document"])
-        .arg(data(doc))
-        .arg("--selfie")
-        .arg(data(selfie))
-        .args(["--json", "--record", "--db"])
-        .arg(db)
-        .args(["--operator", "ama", "--settings"])
-        .arg(db.with_file_name("kiosk-settings.toml"))
-        .env("KYC_KIOSK_PASSWORD", AGENT_PASSWORD)
-        .output()
-        .unwrap());
+    let (out, err) = ok_with_stderr(verify_record(db, doc, selfie, &[]));
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     (v["record"]["id"].as_i64().expect("a record id"), err)
 }
 
-fn sync(db: &Path) -> serde_json::Value {
-    let (out, _) = ok(kiosk_bin().args(["sync", "--db"]).arg(db).output().unwrap());
-    serde_json::from_str(out.trim()).unwrap()
-}
-
-fn local(db: &Path) -> AuditStore {
-    let mut cfg = AuditConfig::at(db);
-    cfg.load_index_at_open = false;
-    AuditStore::open_read_only(cfg).unwrap()
-}
-
 fn template_of(db: &Path, id: i64) -> Vec<f32> {
-    let rec = local(db).outbox_record(id).unwrap();
+    let rec = read_only(db).outbox_record(id).unwrap();
     dedup::template_from_bytes(rec.template.as_ref().unwrap()).unwrap()
 }
 
 #[test]
 fn the_same_face_at_two_kiosks_is_flagged_centrally_and_the_flag_reaches_the_second_kiosk() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Run::start("dedup_flag");
+    let run = CentralRun::start("dedup_flag");
     let a = new_kiosk(&dir.path().join("ka"));
     let b = new_kiosk(&dir.path().join("kb"));
     let c = new_kiosk(&dir.path().join("kc"));
     for (db, k) in [(&a, "ka"), (&b, "kb"), (&c, "kc")] {
-        enroll(&run, db, k);
+        run.enroll(db, k);
     }
 
     // Kiosk A enrols Obama first; the centre has nothing yet, so its online search is empty.
@@ -198,7 +57,7 @@ fn the_same_face_at_two_kiosks_is_flagged_centrally_and_the_flag_reaches_the_sec
         err.contains(&format!("same face as record {ra} of kiosk ka")),
         "{err}"
     );
-    let (flags, checks) = dedup::central_findings(&local(&b), rb).unwrap();
+    let (flags, checks) = dedup::central_findings(&read_only(&b), rb).unwrap();
     assert!(flags.is_empty());
     match checks.as_slice() {
         [
@@ -220,7 +79,7 @@ fn the_same_face_at_two_kiosks_is_flagged_centrally_and_the_flag_reaches_the_sec
 
     // Kiosk C enrols someone else: no match online, no flag after sync.
     let (rc, _) = record(&c, "biden.jpg", "biden.jpg");
-    let (_, checks) = dedup::central_findings(&local(&c), rc).unwrap();
+    let (_, checks) = dedup::central_findings(&read_only(&c), rc).unwrap();
     assert_eq!(
         checks,
         vec![CentralCheck::Checked {
@@ -233,7 +92,7 @@ fn the_same_face_at_two_kiosks_is_flagged_centrally_and_the_flag_reaches_the_sec
     // flag into B's store and pushes it back, which marks it delivered.
     let report = sync(&b);
     assert_eq!(report["flagsChained"], 1, "{report}");
-    let flags = run.flags("kb");
+    let flags = central_flags(&run, "kb");
     assert_eq!(flags.len(), 1, "{flags:?}");
     assert_eq!(flags[0].record_id, rb);
     assert_eq!(
@@ -245,13 +104,13 @@ fn the_same_face_at_two_kiosks_is_flagged_centrally_and_the_flag_reaches_the_sec
         vec![("ka", ra)]
     );
     assert!(flags[0].candidates[0].score > 0.99);
-    let (local_flags, _) = dedup::central_findings(&local(&b), rb).unwrap();
+    let (local_flags, _) = dedup::central_findings(&read_only(&b), rb).unwrap();
     assert_eq!(local_flags, flags);
     let delivered = run
         .rt
         .block_on(run.central.flag_delivered_seq(flags[0].flag_id))
         .unwrap();
-    let store = local(&b);
+    let store = read_only(&b);
     let ev = store
         .events_after(0, 1000)
         .unwrap()
@@ -266,8 +125,8 @@ fn the_same_face_at_two_kiosks_is_flagged_centrally_and_the_flag_reaches_the_sec
 
     // A (first) and C (another person) carry no flag.
     sync(&c);
-    assert!(run.flags("ka").is_empty());
-    assert!(run.flags("kc").is_empty());
+    assert!(central_flags(&run, "ka").is_empty());
+    assert!(central_flags(&run, "kc").is_empty());
     assert_eq!(run.central.dedup_index().len(), 3);
     assert!(
         run.rt
@@ -301,13 +160,13 @@ fn the_same_face_at_two_kiosks_is_flagged_centrally_and_the_flag_reaches_the_sec
 #[test]
 fn offline_the_verification_is_recorded_and_not_checked_centrally() {
     let dir = tempfile::tempdir().unwrap();
-    let mut run = Run::start("dedup_offline");
+    let mut run = CentralRun::start("dedup_offline");
     let db = new_kiosk(&dir.path().join("kd"));
-    enroll(&run, &db, "kd");
+    run.enroll(&db, "kd");
     run.cut();
     let (id, err) = record(&db, "obama.jpg", "obama3.jpg");
     assert!(err.contains("not checked centrally"), "{err}");
-    let store = local(&db);
+    let store = read_only(&db);
     assert_eq!(store.record_count().unwrap(), 1);
     let (_, checks) = dedup::central_findings(&store, id).unwrap();
     match checks.as_slice() {
@@ -332,12 +191,12 @@ fn offline_the_verification_is_recorded_and_not_checked_centrally() {
 #[test]
 fn the_online_search_refuses_unsigned_misbound_and_quarantined_queries() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Run::start("dedup_attacks");
+    let run = CentralRun::start("dedup_attacks");
     // Two enrolled kiosks; no verification is needed to attack the search itself.
     let mut cfgs = Vec::new();
     for k in ["ke", "kf"] {
         let db = new_kiosk(&dir.path().join(k));
-        enroll(&run, &db, k);
+        run.enroll(&db, k);
         cfgs.push(FleetConfig::load(&FleetConfig::path_for(&db)).unwrap());
     }
     let t: Vec<f32> = (0..TEMPLATE_DIM).map(|i| (i as f32 * 0.37).sin()).collect();
@@ -345,20 +204,8 @@ fn the_online_search_refuses_unsigned_misbound_and_quarantined_queries() {
     let ans = dedup::search(&cfgs[0], &t, None, None, Duration::from_secs(30)).unwrap();
     assert_eq!((ans.indexed, ans.candidates.len()), (0, 0));
 
-    let server = ServerUrl::parse(&run.url).unwrap();
-    let post = |headers: &[(&str, String)], body: &[u8]| {
-        let r = http::request(
-            &server,
-            "POST",
-            dedup::SEARCH_PATH,
-            headers,
-            body,
-            Duration::from_secs(30),
-        )
-        .unwrap();
-        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-        (r.status, v["error"].as_str().unwrap_or("").to_string())
-    };
+    let post =
+        |headers: &[(&str, String)], body: &[u8]| run.post(dedup::SEARCH_PATH, headers, body);
     // A query sealed by kiosk kf, sent (signed) by ke: it does not open under ke's binding.
     let sealed = kyc_core::fleet::seal_to(
         &cfgs[1].central_public_key,

@@ -7,27 +7,26 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use kyc_central::hooks::{self, HookSettings, SignatureError};
+use kyc_central::hooks::{self, SignatureError};
 use kyc_central::registry::{HttpJsonAdapter, RegistryAdapter, RegistryQuery};
 use kyc_central::testpg::TestCluster;
-use kyc_central::{Central, CentralError, CentralRole, CentralUser};
+use kyc_central::{CentralError, CentralRole, CentralUser};
 use kyc_core::audit::{AuditConfig, AuditStore, Role};
 use kyc_core::fleet::{CentralSecret, FleetConfig, open_sealed};
 use kyc_core::verdict::Decision;
 
-use crate::common::data;
-pub(super) use crate::fleet_common::{kiosk_bin, ok};
+use crate::fleet_common::{
+    AGENT, CENTRAL_ADMIN, CentralRun, HttpRequest, copy_store, enroll_with, new_kiosk_with, ok,
+    quick_hook_settings, read_only, read_request, sync_output, verify_record_of, wait_until,
+};
 
-const AGENT: (&str, &str) = ("ama", "agent-pass-1");
 const SUPERVISOR: (&str, &str) = ("sam", "super-pass-2");
-const CENTRAL_ADMIN: (&str, &str) = ("hook-admin", "central-admin-pass-7");
 const SECRET: &[u8] = b"core-banking-shared-secret-0123456789";
 const CREDENTIAL: &str = "registry-token-abcdef0123456789";
 
@@ -61,27 +60,14 @@ impl Receiver {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
                 let mut r = BufReader::new(stream.try_clone().unwrap());
-                let mut line = String::new();
-                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                let Some(HttpRequest {
+                    path,
+                    headers,
+                    body,
+                }) = read_request(&mut r)
+                else {
                     continue;
-                }
-                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-                let mut headers = HashMap::new();
-                loop {
-                    let mut h = String::new();
-                    r.read_line(&mut h).unwrap();
-                    let h = h.trim_end();
-                    if h.is_empty() {
-                        break;
-                    }
-                    let (k, v) = h.split_once(':').unwrap();
-                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-                }
-                let n: usize = headers
-                    .get("content-length")
-                    .map_or(0, |v| v.parse().unwrap());
-                let mut body = vec![0u8; n];
-                r.read_exact(&mut body).unwrap();
+                };
                 let index = g.lock().unwrap().len();
                 let (status, text, delay) = answer(index, &body);
                 g.lock().unwrap().push(Received {
@@ -126,100 +112,10 @@ fn always(status: u16) -> Arc<Answer> {
 
 // ---------------------------------------------------------------- the central service
 
-struct CentralRun {
-    rt: tokio::runtime::Runtime,
-    central: Central,
-    url: String,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-impl CentralRun {
-    /// A central service over its own database, serving (with its hand-off worker) on a free
-    /// port, with short back-offs: 3 attempts, 40–80 ms then 80–160 ms apart.
-    fn start(db: &str) -> Self {
-        let cluster = TestCluster::shared().unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let conn = rt.block_on(cluster.create_database(db)).unwrap();
-        let central = rt
-            .block_on(Central::open(&conn, CentralSecret::generate()))
-            .unwrap()
-            .with_fast_hashing()
-            .with_hook_settings(HookSettings {
-                backoff_base_ms: 80,
-                backoff_max_ms: 160,
-                max_attempts: 3,
-                poll_ms: 40,
-                request_timeout_ms: 5_000,
-                lease_ms: 60_000,
-            });
-        rt.block_on(central.create_first_admin(CENTRAL_ADMIN.0, CENTRAL_ADMIN.1))
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let c = Arc::new(central.clone());
-        rt.spawn(async move {
-            kyc_central::serve(c, listener, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        CentralRun {
-            rt,
-            central,
-            url,
-            _stop: tx,
-        }
-    }
-
-    fn admin(&self) -> CentralUser {
-        self.rt
-            .block_on(self.central.sign_in(CENTRAL_ADMIN.0, CENTRAL_ADMIN.1))
-            .unwrap()
-    }
-
-    fn on<T>(&self, f: impl std::future::Future<Output = T>) -> T {
-        self.rt.block_on(f)
-    }
-
-    fn enroll(&self, db: &Path, kiosk: &str) {
-        let token = self
-            .on(self.central.create_enrol_token(&self.admin(), kiosk))
-            .unwrap();
-        enroll_with(db, &self.url, kiosk, &token);
-    }
-
-    fn wait_until(&self, what: &str, mut done: impl FnMut() -> bool) {
-        let start = Instant::now();
-        while !done() {
-            assert!(
-                start.elapsed() < Duration::from_secs(120),
-                "waited too long for {what}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-fn enroll_with(db: &Path, url: &str, kiosk: &str, token: &str) {
-    ok(kiosk_bin()
-        .args(["fleet", "enroll", "--db"])
-        .arg(db)
-        .args(["--server", url, "--kiosk-id", kiosk])
-        .env("KYC_FLEET_TOKEN", token)
-        .output()
-        .unwrap());
-}
-
-pub(super) fn sync(db: &Path) -> Output {
-    kiosk_bin().args(["sync", "--db"]).arg(db).output().unwrap()
+/// A central service over its own database, serving (with its hand-off worker) on a free
+/// port, with short back-offs: 3 attempts, 40–80 ms then 80–160 ms apart.
+fn central_with_hooks(db: &str) -> CentralRun {
+    CentralRun::start_with(db, |c| c.with_hook_settings(quick_hook_settings()))
 }
 
 // ---------------------------------------------------------------- the kiosk's records
@@ -228,18 +124,12 @@ pub(super) fn sync(db: &Path) -> Output {
 /// person `who` carrying `doc_face`'s face, against the selfie `selfie`. Returns its JSON.
 fn record(db: &Path, dir: &Path, doc_face: &str, who: usize, selfie: &str) -> serde_json::Value {
     let doc = crate::passport::passport_file(doc_face, who, &dir.join("docs"));
-    let out = ok(kiosk_bin()
-        .args(["verify", "--document"])
-        .arg(&doc)
-        .arg("--selfie")
-        .arg(data(selfie))
-        .args(["--json", "--record", "--db"])
-        .arg(db)
-        .args(["--operator", AGENT.0, "--id-type", "passport", "--settings"])
-        .arg(dir.join("kiosk-settings.toml"))
-        .env("KYC_KIOSK_PASSWORD", AGENT.1)
-        .output()
-        .unwrap());
+    let out = ok(verify_record_of(
+        db,
+        &doc,
+        selfie,
+        &["--id-type", "passport"],
+    ));
     serde_json::from_str(out.trim()).unwrap()
 }
 
@@ -250,19 +140,10 @@ fn prepared() -> &'static (tempfile::TempDir, Vec<serde_json::Value>) {
     static DIR: OnceLock<(tempfile::TempDir, Vec<serde_json::Value>)> = OnceLock::new();
     DIR.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("audit.sqlite3");
-        {
-            let mut store = AuditStore::open(AuditConfig::at(&db).with_fast_hashing()).unwrap();
-            store.create_first_admin("admin", "admin-pass-1").unwrap();
-            let admin = store.login("admin", "admin-pass-1").unwrap();
-            store
-                .create_user(&admin, AGENT.0, AGENT.1, Role::Agent)
-                .unwrap();
-            store
-                .create_user(&admin, SUPERVISOR.0, SUPERVISOR.1, Role::Supervisor)
-                .unwrap();
-            store.logout(admin).unwrap();
-        }
+        let db = new_kiosk_with(
+            dir.path(),
+            &[(SUPERVISOR.0, SUPERVISOR.1, Role::Supervisor)],
+        );
         let a = record(&db, dir.path(), "obama.jpg", 0, "obama3.jpg");
         let b = record(&db, dir.path(), "obama.jpg", 1, "biden.jpg");
         {
@@ -285,30 +166,15 @@ fn prepared() -> &'static (tempfile::TempDir, Vec<serde_json::Value>) {
 
 /// The row a kiosk stored for record `id`.
 fn row(db: &Path, id: i64) -> kyc_core::audit::VerificationCanon {
-    let mut cfg = AuditConfig::at(db);
-    cfg.load_index_at_open = false;
-    AuditStore::open_read_only(cfg)
-        .unwrap()
-        .outbox_record(id)
-        .unwrap()
-        .row
+    read_only(db).outbox_record(id).unwrap().row
 }
 
 pub(super) fn copy_kiosk(to: &Path) -> PathBuf {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(prepared().0.path()).unwrap() {
-        let p = entry.unwrap().path();
-        if p.is_file() {
-            std::fs::copy(&p, to.join(p.file_name().unwrap())).unwrap();
-        }
-    }
-    to.join("audit.sqlite3")
+    copy_store(prepared().0.path(), to)
 }
 
 fn head(db: &Path) -> i64 {
-    let mut cfg = AuditConfig::at(db);
-    cfg.load_index_at_open = false;
-    AuditStore::open_read_only(cfg).unwrap().head().unwrap().0
+    read_only(db).head().unwrap().0
 }
 
 fn now_s() -> i64 {
@@ -335,7 +201,7 @@ fn json(r: &Received) -> serde_json::Value {
 #[test]
 fn a_decided_synced_case_is_handed_off_once_signed_and_tampering_is_detectable() {
     let dir = tempfile::tempdir().unwrap();
-    let central = CentralRun::start("hooks_once");
+    let central = central_with_hooks("hooks_once");
     let admin = central.admin();
     let plain = Receiver::start("/core/kyc-decisions", always(200));
     let personal = Receiver::start("/core/with-personal", always(204));
@@ -374,7 +240,7 @@ fn a_decided_synced_case_is_handed_off_once_signed_and_tampering_is_detectable()
 
     let db = copy_kiosk(&dir.path().join("k"));
     central.enroll(&db, "branch-1");
-    ok(sync(&db));
+    ok(sync_output(&db, None));
 
     // Two decided cases (1 approved by the kiosk's supervisor, 2 rejected by the pipeline),
     // one delivery each per endpoint.
@@ -499,7 +365,7 @@ fn a_decided_synced_case_is_handed_off_once_signed_and_tampering_is_detectable()
 
     // Exactly once: syncing again, more worker rounds and learning the same decision again
     // (as a central supervisor's decision would) send nothing more.
-    ok(sync(&db));
+    ok(sync_output(&db, None));
     let again = central
         .on(async {
             let c =
@@ -602,7 +468,7 @@ fn a_decided_synced_case_is_handed_off_once_signed_and_tampering_is_detectable()
 #[test]
 fn a_failing_receiver_is_retried_with_one_key_and_dead_letters_are_replayed() {
     let dir = tempfile::tempdir().unwrap();
-    let central = CentralRun::start("hooks_retry");
+    let central = central_with_hooks("hooks_retry");
     let admin = central.admin();
     // Fails the first two attempts of each delivery, then accepts.
     let seen: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
@@ -642,7 +508,7 @@ fn a_failing_receiver_is_retried_with_one_key_and_dead_letters_are_replayed() {
         .unwrap();
     let db = copy_kiosk(&dir.path().join("k"));
     central.enroll(&db, "branch-2");
-    ok(sync(&db));
+    ok(sync_output(&db, None));
 
     // The flaky endpoint: three attempts per case, one key per case, accepted once.
     let got = flaky.wait_for(6);
@@ -662,7 +528,7 @@ fn a_failing_receiver_is_retried_with_one_key_and_dead_letters_are_replayed() {
         );
     }
     // The endpoint that stays down: both cases end as dead letters after three attempts.
-    central.wait_until("two dead letters", || {
+    wait_until("two dead letters", || {
         central
             .on(central.central.deliveries(&admin, "dead"))
             .unwrap()
@@ -735,7 +601,7 @@ fn a_failing_receiver_is_retried_with_one_key_and_dead_letters_are_replayed() {
     );
     let got = down.wait_for(8);
     assert_eq!(got[7].headers["idempotency-key"], dead[1].idempotency_key);
-    central.wait_until("all delivered", || {
+    wait_until("all delivered", || {
         central
             .on(central.central.deliveries(&admin, "delivered"))
             .unwrap()
@@ -793,7 +659,7 @@ fn a_failing_receiver_is_retried_with_one_key_and_dead_letters_are_replayed() {
 #[test]
 fn registry_adapter_outcomes_are_attached_to_the_case_and_nothing_is_made_up() {
     let dir = tempfile::tempdir().unwrap();
-    let central = CentralRun::start("hooks_registry");
+    let central = central_with_hooks("hooks_registry");
     let admin = central.admin();
     let results = &prepared().1;
     let number = |i: usize| {
@@ -883,8 +749,8 @@ fn registry_adapter_outcomes_are_attached_to_the_case_and_nothing_is_made_up() {
 
     let db = copy_kiosk(&dir.path().join("k"));
     central.enroll(&db, "branch-3");
-    ok(sync(&db));
-    central.wait_until("both checks answered", || {
+    ok(sync_output(&db, None));
+    wait_until("both checks answered", || {
         (1..=2).all(|r| {
             central
                 .on(central.central.registry_check("branch-3", r))
@@ -947,7 +813,7 @@ fn registry_adapter_outcomes_are_attached_to_the_case_and_nothing_is_made_up() {
     let dir2 = dir.path().join("k2");
     let db2 = copy_kiosk(&dir2);
     central.enroll(&db2, "branch-4");
-    ok(sync(&db2));
+    ok(sync_output(&db2, None));
     central.on(central.central.run_registry_checks()).unwrap();
     assert_eq!(
         central
@@ -1025,12 +891,12 @@ fn events(db: &Path, n: usize) {
 #[test]
 fn a_rolled_back_kiosk_is_readmitted_from_a_stated_sequence_keeping_its_old_branch() {
     let dir = tempfile::tempdir().unwrap();
-    let central = CentralRun::start("hooks_readmit");
+    let central = central_with_hooks("hooks_readmit");
     let admin = central.admin();
     let kdir = dir.path().join("k");
     let db = copy_kiosk(&kdir);
     central.enroll(&db, "branch-5");
-    ok(sync(&db));
+    ok(sync_output(&db, None));
     let n1 = head(&db);
     let files = ["audit.sqlite3", "audit.sqlite3.key", "audit.sqlite3.anchor"];
     let snap = dir.path().join("snapshot");
@@ -1042,7 +908,7 @@ fn a_rolled_back_kiosk_is_readmitted_from_a_stated_sequence_keeping_its_old_bran
     let third = record(&db, &kdir, "obama2.jpg", 2, "obama.jpg");
     assert_eq!(third["record"]["id"], 3, "{}", third["record"]);
     events(&db, 3);
-    ok(sync(&db));
+    ok(sync_output(&db, None));
     let n2 = head(&db);
     let old_hashes: Vec<(i64, String)> = central.on(async {
         let c = kyc_central::db::connect(&TestCluster::shared().unwrap().conn_string("hooks_readmit"))
@@ -1072,7 +938,7 @@ fn a_rolled_back_kiosk_is_readmitted_from_a_stated_sequence_keeping_its_old_bran
     let n3 = head(&db);
     assert!(n1 < n3 && n3 < n2, "{n1} {n3} {n2}");
 
-    let out = sync(&db);
+    let out = sync_output(&db, None);
     assert_eq!(
         out.status.code(),
         Some(7),
@@ -1100,7 +966,7 @@ fn a_rolled_back_kiosk_is_readmitted_from_a_stated_sequence_keeping_its_old_bran
             .central
             .clear_quarantine_logged(&admin, "branch-5", "looked at it"))
         .unwrap();
-    assert_eq!(sync(&db).status.code(), Some(7));
+    assert_eq!(sync_output(&db, None).status.code(), Some(7));
     let case = central
         .on(central.central.quarantine_case(&admin, "branch-5"))
         .unwrap();
@@ -1158,7 +1024,8 @@ fn a_rolled_back_kiosk_is_readmitted_from_a_stated_sequence_keeping_its_old_bran
         ),
         ("accept_chain", n1 + 1, n2, n2 - n1, 1)
     );
-    let report: serde_json::Value = serde_json::from_str(ok(sync(&db)).trim()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(ok(sync_output(&db, None)).trim()).unwrap();
     // The re-admitted chain is held to its head; the run may itself chain what the centre
     // offered it (a duplicate flag of the re-sent record, a central decision, the fleet
     // policy), each counted in the report.
@@ -1249,7 +1116,7 @@ fn a_rolled_back_kiosk_is_readmitted_from_a_stated_sequence_keeping_its_old_bran
     assert!(r2.key_retired);
     assert_eq!((r2.events_superseded, r2.from_seq), (0, n3 + 1));
     events(&db, 1);
-    let out = sync(&db);
+    let out = sync_output(&db, None);
     assert!(!out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("not enrolled"),
@@ -1258,7 +1125,8 @@ fn a_rolled_back_kiosk_is_readmitted_from_a_stated_sequence_keeping_its_old_bran
     );
     std::fs::remove_file(FleetConfig::path_for(&db)).unwrap();
     enroll_with(&db, &central.url, "branch-5", &token);
-    let report: serde_json::Value = serde_json::from_str(ok(sync(&db)).trim()).unwrap();
+    let report: serde_json::Value =
+        serde_json::from_str(ok(sync_output(&db, None)).trim()).unwrap();
     assert_eq!(report["ackSeq"], head(&db));
     assert_eq!(
         central.on(central.central.admin_log(&admin, None)).unwrap()[2].action,

@@ -7,178 +7,57 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
-use kyc_central::testpg::TestCluster;
-use kyc_central::{Central, CentralRole, CentralUser};
 use kyc_core::Config;
-use kyc_core::audit::{AuditConfig, AuditStore, Role};
+use kyc_core::audit::AuditConfig;
 use kyc_core::fleet::client::BackgroundSync;
-use kyc_core::fleet::{CentralSecret, FleetConfig, FleetError, SyncOptions, sync_and_pull};
+use kyc_core::fleet::{FleetConfig, FleetError, SyncOptions, sync_and_pull};
 use kyc_core::service::VerificationService;
 use kyc_core::settings::SettingsInForce;
 use kyc_kiosk::gui::fleet_panel::FleetStatus;
 use kyc_kiosk::gui::strings::Lang;
 
 use crate::common::data;
-use crate::fleet_common::{kiosk_bin, ok};
+use crate::fleet_common::{
+    AGENT_PASSWORD, CentralRun, SUE, audit_verify_ok, local_events, local_state, new_kiosk, ok,
+    sync, verify_record,
+};
 
-const AGENT_PASSWORD: &str = "agent-pass-1";
-const ADMIN: (&str, &str) = ("root-admin", "central-admin-pass-7");
-const SUE: (&str, &str) = ("sue", "supervisor-pass-9");
-
-struct CentralRun {
-    rt: tokio::runtime::Runtime,
-    central: Central,
-    url: String,
-    _stop: tokio::sync::oneshot::Sender<()>,
+/// Sue decides `kiosk`'s record `id` centrally.
+fn decide(central: &CentralRun, kiosk: &str, id: i64, decision: &str) {
+    central
+        .on(central.central.decide(
+            &central.user(SUE),
+            kiosk,
+            id,
+            decision,
+            "decided at the back office",
+        ))
+        .unwrap();
 }
 
-impl CentralRun {
-    fn start(db: &str) -> Self {
-        let cluster = TestCluster::shared().unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let conn = rt.block_on(cluster.create_database(db)).unwrap();
-        let central = rt
-            .block_on(Central::open(&conn, CentralSecret::generate()))
-            .unwrap()
-            .with_fast_hashing();
-        rt.block_on(central.create_first_admin(ADMIN.0, ADMIN.1))
-            .unwrap();
-        let admin = rt.block_on(central.sign_in(ADMIN.0, ADMIN.1)).unwrap();
-        rt.block_on(central.create_user(&admin, SUE.0, CentralRole::Supervisor, SUE.1))
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let c = Arc::new(central.clone());
-        rt.spawn(async move {
-            kyc_central::serve(c, listener, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        CentralRun {
-            rt,
-            central,
-            url,
-            _stop: tx,
-        }
-    }
-
-    fn user(&self, (name, password): (&str, &str)) -> CentralUser {
-        self.rt
-            .block_on(self.central.sign_in(name, password))
-            .unwrap()
-    }
-
-    fn enroll_kiosk(&self, db: &Path, kiosk: &str) {
-        let token = self
-            .rt
-            .block_on(self.central.create_enrol_token(&self.user(ADMIN), kiosk))
-            .unwrap();
-        ok(kiosk_bin()
-            .args(["fleet", "enroll", "--db"])
-            .arg(db)
-            .args(["--server", &self.url, "--kiosk-id", kiosk])
-            .env("KYC_FLEET_TOKEN", &token)
-            .output()
-            .unwrap());
-    }
-
-    /// Sue decides `kiosk`'s record `id` centrally.
-    fn decide(&self, kiosk: &str, id: i64, decision: &str) {
-        self.rt
-            .block_on(self.central.decide(
-                &self.user(SUE),
-                kiosk,
-                id,
-                decision,
-                "decided at the back office",
-            ))
-            .unwrap();
-    }
-
-    /// The administrator sets a stricter fleet policy (version 1 on a fresh centre).
-    fn set_strict_policy(&self) {
-        let strict = serde_json::json!({
-            "decision": { "approveAt": 99.5 },
-            "matching": { "minimumLevel": 4 }
-        });
-        let v = self
-            .rt
-            .block_on(self.central.set_policy(&self.user(ADMIN), &strict, None))
-            .unwrap();
-        assert_eq!(v.version, 1);
-    }
+/// The administrator sets a stricter fleet policy (version 1 on a fresh centre).
+fn set_strict_policy(central: &CentralRun) {
+    let strict = serde_json::json!({
+        "decision": { "approveAt": 99.5 },
+        "matching": { "minimumLevel": 4 }
+    });
+    let v = central
+        .on(central.central.set_policy(&central.admin(), &strict, None))
+        .unwrap();
+    assert_eq!(v.version, 1);
 }
 
 /// A kiosk store in `dir` with an administrator and the agent `ama`, and one case recorded by
 /// `verify --record` (a still selfie: referred, pending).
 fn kiosk_with_a_case(dir: &Path) -> PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    let db = dir.join("audit.sqlite3");
-    let mut store = AuditStore::open(AuditConfig::at(&db).with_fast_hashing()).unwrap();
-    store.create_first_admin("admin", "admin-pass-1").unwrap();
-    let admin = store.login("admin", "admin-pass-1").unwrap();
-    store
-        .create_user(&admin, "ama", AGENT_PASSWORD, Role::Agent)
-        .unwrap();
-    store.logout(admin).unwrap();
-    drop(store);
-    let out = ok(kiosk_bin()
-        .args(["verify", "--document"])
-        .arg(data("obama.jpg"))
-        .arg("--selfie")
-        .arg(data("obama2.jpg"))
-        .args(["--json", "--record", "--db"])
-        .arg(&db)
-        .args(["--operator", "ama", "--settings"])
-        .arg(db.with_file_name("kiosk-settings.toml"))
-        .env("KYC_KIOSK_PASSWORD", AGENT_PASSWORD)
-        .output()
-        .unwrap());
+    let db = new_kiosk(dir);
+    let out = ok(verify_record(&db, "obama.jpg", "obama2.jpg", &[]));
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["decision"], "refer", "{v}");
     assert_eq!(local_state(&db, 1), ("refer".into(), "pending".into()));
     db
-}
-
-fn local_state(db: &Path, id: i64) -> (String, String) {
-    let conn = AuditStore::raw_connection(&AuditConfig::at(db)).unwrap();
-    conn.query_row(
-        "SELECT current_decision, review_status FROM verifications WHERE id = ?1",
-        [id],
-        |r| Ok((r.get(0).unwrap(), r.get(1).unwrap())),
-    )
-    .unwrap()
-}
-
-fn local_events(db: &Path, kind: &str) -> Vec<(String, Option<i64>, String)> {
-    let conn = AuditStore::raw_connection(&AuditConfig::at(db)).unwrap();
-    let mut st = conn
-        .prepare("SELECT actor, verification_id, payload FROM events WHERE kind = ?1 ORDER BY seq")
-        .unwrap();
-    st.query_map([kind], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
-
-fn audit_verify_ok(db: &Path) {
-    ok(kiosk_bin()
-        .args(["audit", "verify", "--db"])
-        .arg(db)
-        .output()
-        .unwrap());
 }
 
 fn quick() -> SyncOptions {
@@ -191,9 +70,9 @@ fn quick() -> SyncOptions {
 #[test]
 fn the_background_cycle_applies_a_central_decision_and_a_policy_the_running_kiosk_takes_in() {
     let dir = tempfile::tempdir().unwrap();
-    let central = CentralRun::start("pull_cycle");
+    let central = CentralRun::start("pull_cycle").with_supervisors(&[SUE]);
     let db = kiosk_with_a_case(&dir.path().join("kP"));
-    central.enroll_kiosk(&db, "kP");
+    central.enroll(&db, "kP");
     let audit = AuditConfig::at(&db);
     let fleet = FleetConfig::path_for(&db);
 
@@ -216,8 +95,8 @@ fn the_background_cycle_applies_a_central_decision_and_a_policy_the_running_kios
         svc.config().decision.approve_at,
         Config::default().decision.approve_at
     );
-    central.decide("kP", 1, "reject");
-    central.set_strict_policy();
+    decide(&central, "kP", 1, "reject");
+    set_strict_policy(&central);
 
     // The background thread's first cycle pulls both.
     let (tx, rx) = std::sync::mpsc::channel();
@@ -307,23 +186,15 @@ fn the_background_cycle_applies_a_central_decision_and_a_policy_the_running_kios
 #[test]
 fn the_headless_kiosk_pulls_central_decisions_and_the_fleet_policy() {
     let dir = tempfile::tempdir().unwrap();
-    let central = CentralRun::start("pull_headless");
+    let central = CentralRun::start("pull_headless").with_supervisors(&[SUE]);
     let db = kiosk_with_a_case(&dir.path().join("kH"));
-    central.enroll_kiosk(&db, "kH");
+    central.enroll(&db, "kH");
     // `kyc-kiosk sync` pushes the case.
-    let report: serde_json::Value = serde_json::from_str(
-        ok(kiosk_bin()
-            .args(["sync", "--db"])
-            .arg(&db)
-            .output()
-            .unwrap())
-        .trim(),
-    )
-    .unwrap();
+    let report = sync(&db);
     assert_eq!(report["records"], 1, "{report}");
     assert_eq!(report["inbox"]["applied"], 0, "{report}");
-    central.decide("kH", 1, "approve");
-    central.set_strict_policy();
+    decide(&central, "kH", 1, "approve");
+    set_strict_policy(&central);
 
     // The headless kiosk records one more case while its background cycle runs.
     let out = Command::new(env!("CARGO_BIN_EXE_fleet_kiosk"))

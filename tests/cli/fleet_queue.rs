@@ -7,138 +7,27 @@
 //! refused without confirmation.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
-use std::sync::Arc;
 
 use base64::Engine;
+use kyc_central::CentralError;
 use kyc_central::testpg::TestCluster;
-use kyc_central::{Central, CentralError, CentralRole, CentralUser};
-use kyc_core::audit::{AuditConfig, AuditStore, Role};
-use kyc_core::fleet::CentralSecret;
+use kyc_core::audit::{AuditConfig, AuditStore};
 use kyc_core::fleet::http;
 use kyc_core::fleet::supervisor::{
     CaseDetail, QueueFilter, QueuePage, QueueRequest, Workstation, paths,
 };
 
 use crate::common::data;
-use crate::fleet_common::{kiosk_bin, ok};
+use crate::fleet_common::{
+    AGENT_PASSWORD, AMA_CENTRAL, CentralRun, SUE, audit_verify_ok, kiosk_bin, local_events,
+    local_state, new_kiosk, ok, read_only, sync, verify_record,
+};
 
-const AGENT_PASSWORD: &str = "agent-pass-1";
-const ADMIN: (&str, &str) = ("root-admin", "central-admin-pass-7");
-const SUE: (&str, &str) = ("sue", "supervisor-pass-9");
-/// A central supervisor with the same name as the kiosk agent who records the cases.
-const AMA_CENTRAL: (&str, &str) = ("ama", "central-ama-pass-3");
-
-struct CentralRun {
-    rt: tokio::runtime::Runtime,
-    central: Central,
-    url: String,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-impl CentralRun {
-    fn start(db: &str) -> Self {
-        let cluster = TestCluster::shared().unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let conn = rt.block_on(cluster.create_database(db)).unwrap();
-        let central = rt
-            .block_on(Central::open(&conn, CentralSecret::generate()))
-            .unwrap()
-            .with_fast_hashing();
-        rt.block_on(central.create_first_admin(ADMIN.0, ADMIN.1))
-            .unwrap();
-        let admin = rt.block_on(central.sign_in(ADMIN.0, ADMIN.1)).unwrap();
-        for (u, p) in [SUE, AMA_CENTRAL] {
-            rt.block_on(central.create_user(&admin, u, CentralRole::Supervisor, p))
-                .unwrap();
-        }
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let c = Arc::new(central.clone());
-        rt.spawn(async move {
-            kyc_central::serve(c, listener, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        CentralRun {
-            rt,
-            central,
-            url,
-            _stop: tx,
-        }
-    }
-
-    fn admin(&self) -> CentralUser {
-        self.rt
-            .block_on(self.central.sign_in(ADMIN.0, ADMIN.1))
-            .unwrap()
-    }
-
-    fn enroll_kiosk(&self, db: &Path, kiosk: &str) {
-        let token = self
-            .rt
-            .block_on(self.central.create_enrol_token(&self.admin(), kiosk))
-            .unwrap();
-        ok(kiosk_bin()
-            .args(["fleet", "enroll", "--db"])
-            .arg(db)
-            .args(["--server", &self.url, "--kiosk-id", kiosk])
-            .env("KYC_FLEET_TOKEN", &token)
-            .output()
-            .unwrap());
-    }
-
-    fn workstation_token(&self, ws: &str) -> String {
-        self.rt
-            .block_on(self.central.create_workstation_token(&self.admin(), ws))
-            .unwrap()
-    }
-}
-
-/// A kiosk store in `dir` with an administrator and the agent `ama`.
-fn new_kiosk(dir: &Path) -> PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    let db = dir.join("audit.sqlite3");
-    let mut store = AuditStore::open(AuditConfig::at(&db).with_fast_hashing()).unwrap();
-    store.create_first_admin("admin", "admin-pass-1").unwrap();
-    let admin = store.login("admin", "admin-pass-1").unwrap();
-    store
-        .create_user(&admin, "ama", AGENT_PASSWORD, Role::Agent)
-        .unwrap();
-    store.logout(admin).unwrap();
-    db
-}
-
-/// `verify --record` by `ama` of a fetched document photo and selfie; the result JSON.
-fn verify_record(db: &Path, doc: &str, selfie: &str, extra: &[&str]) -> Output {
-    kiosk_bin()
-        .args(["verify", "--document"])
-        .arg(data(doc))
-        .arg("--selfie")
-        .arg(data(selfie))
-        .args(["--json", "--record", "--db"])
-        .arg(db)
-        .args(["--operator", "ama", "--settings"])
-        .arg(db.with_file_name("kiosk-settings.toml"))
-        .args(extra)
-        .env("KYC_KIOSK_PASSWORD", AGENT_PASSWORD)
-        .output()
-        .unwrap()
-}
-
-fn sync(db: &Path) -> serde_json::Value {
-    let out = ok(kiosk_bin().args(["sync", "--db"]).arg(db).output().unwrap());
-    serde_json::from_str(out.trim()).unwrap()
+/// A central service over the new database `db` with the supervisors Sue and (centrally) Ama.
+fn central_with_supervisors(db: &str) -> CentralRun {
+    CentralRun::start(db).with_supervisors(&[SUE, AMA_CENTRAL])
 }
 
 fn supervisor(ws_file: &Path, user: (&str, &str), args: &[&str]) -> Output {
@@ -152,45 +41,10 @@ fn supervisor(ws_file: &Path, user: (&str, &str), args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn local_state(db: &Path, id: i64) -> (String, String) {
-    let conn = AuditStore::raw_connection(&AuditConfig::at(db)).unwrap();
-    conn.query_row(
-        "SELECT current_decision, review_status FROM verifications WHERE id = ?1",
-        [id],
-        |r| Ok((r.get(0).unwrap(), r.get(1).unwrap())),
-    )
-    .unwrap()
-}
-
-fn local_events(db: &Path, kind: &str) -> Vec<(String, Option<i64>, String)> {
-    let conn = AuditStore::raw_connection(&AuditConfig::at(db)).unwrap();
-    let mut st = conn
-        .prepare("SELECT actor, verification_id, payload FROM events WHERE kind = ?1 ORDER BY seq")
-        .unwrap();
-    st.query_map([kind], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .unwrap()
-        .map(Result::unwrap)
-        .collect()
-}
-
-fn audit_verify_ok(db: &Path) {
-    let out = kiosk_bin()
-        .args(["audit", "verify", "--db"])
-        .arg(db)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "audit verify: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn a_case_recorded_at_a_kiosk_is_decided_centrally_and_reaches_the_kiosk_as_a_chained_event() {
     let dir = tempfile::tempdir().unwrap();
-    let central = CentralRun::start("queue_flow");
+    let central = central_with_supervisors("queue_flow");
     let db = new_kiosk(&dir.path().join("kA"));
     for (doc, selfie) in [("obama.jpg", "obama2.jpg"), ("obama.jpg", "obama3.jpg")] {
         let v: serde_json::Value =
@@ -199,16 +53,9 @@ fn a_case_recorded_at_a_kiosk_is_decided_centrally_and_reaches_the_kiosk_as_a_ch
         assert_eq!(v["decision"], "refer", "{v}");
     }
     assert_eq!(local_state(&db, 1).1, "pending");
-    central.enroll_kiosk(&db, "kA");
+    central.enroll(&db, "kA");
     sync(&db);
-    central
-        .rt
-        .block_on(
-            central
-                .central
-                .set_branch(&central.admin(), "kA", "accra-central"),
-        )
-        .unwrap();
+    central.set_branch("kA", "accra-central");
 
     // The workstation enrols with a one-time token; the token is single-use.
     let ws_file = dir.path().join("ws").join("workstation");
@@ -259,14 +106,7 @@ fn a_case_recorded_at_a_kiosk_is_decided_centrally_and_reaches_the_kiosk_as_a_ch
     assert_eq!(shown["record"]["operator"], "ama");
     assert_eq!(shown["record"]["decision"], "refer");
     assert!(shown["result"]["face"].is_object() || shown["result"].is_object());
-    let kiosk_rec = {
-        let mut cfg = AuditConfig::at(&db);
-        cfg.load_index_at_open = false;
-        AuditStore::open_read_only(cfg)
-            .unwrap()
-            .outbox_record(1)
-            .unwrap()
-    };
+    let kiosk_rec = read_only(&db).outbox_record(1).unwrap();
     assert_eq!(
         shown["images"].as_array().unwrap().len(),
         kiosk_rec.images.len()
@@ -421,7 +261,7 @@ fn a_case_recorded_at_a_kiosk_is_decided_centrally_and_reaches_the_kiosk_as_a_ch
 #[test]
 fn supervisor_requests_are_signed_sealed_and_refused_when_unsigned_replayed_or_wrong() {
     let dir = tempfile::tempdir().unwrap();
-    let central = CentralRun::start("queue_wire");
+    let central = central_with_supervisors("queue_wire");
     let db = new_kiosk(&dir.path().join("kB"));
     // A record with a known holder name and ID number, written through the store's API.
     {
@@ -460,7 +300,7 @@ fn supervisor_requests_are_signed_sealed_and_refused_when_unsigned_replayed_or_w
             .unwrap();
         store.logout(agent).unwrap();
     }
-    central.enroll_kiosk(&db, "kB");
+    central.enroll(&db, "kB");
     sync(&db);
     let token = central.workstation_token("ws2");
     let ws = Workstation::enroll(&central.url, "ws2", &token, &dir.path().join("ws2")).unwrap();
@@ -591,7 +431,7 @@ fn supervisor_requests_are_signed_sealed_and_refused_when_unsigned_replayed_or_w
 #[test]
 fn the_fleet_policy_reaches_the_kiosk_governs_its_decision_and_laxer_needs_confirmation() {
     let dir = tempfile::tempdir().unwrap();
-    let central = CentralRun::start("queue_policy");
+    let central = central_with_supervisors("queue_policy");
     let admin = central.admin();
     let sue = central
         .rt
@@ -652,7 +492,7 @@ fn the_fleet_policy_reaches_the_kiosk_governs_its_decision_and_laxer_needs_confi
     let before: serde_json::Value =
         serde_json::from_str(&ok(verify_record(&db, "obama.jpg", "obama2.jpg", &[]))).unwrap();
     assert_eq!(before["decision"], "refer");
-    central.enroll_kiosk(&db, "kC");
+    central.enroll(&db, "kC");
     let strict = serde_json::json!({
         "decision": { "approveAt": 99.5 },
         "matching": { "minimumLevel": 4 }
@@ -713,7 +553,7 @@ fn the_fleet_policy_reaches_the_kiosk_governs_its_decision_and_laxer_needs_confi
 
 #[test]
 fn a_laxer_policy_confirmed_centrally_is_chained_and_kiosks_accept_it() {
-    let central = CentralRun::start("queue_policy_lax");
+    let central = central_with_supervisors("queue_policy_lax");
     let admin = central.admin();
     let lax = serde_json::json!({ "decision": { "approveAt": 40.0 } });
     let hash = kyc_core::fleet::supervisor::policy_hash(&lax);

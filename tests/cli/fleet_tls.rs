@@ -10,27 +10,27 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use kyc_central::hooks::{self, HookSettings};
+use kyc_central::CentralError;
+use kyc_central::hooks;
 use kyc_central::ratelimit::SearchLimits;
-use kyc_central::testpg::TestCluster;
 use kyc_central::tls::rustls;
-use kyc_central::{Central, CentralError, CentralUser};
-use kyc_core::audit::{AuditConfig, AuditStore, Role, TEMPLATE_DIM};
+use kyc_core::audit::TEMPLATE_DIM;
 use kyc_core::fleet::dedup::{self, CentralCheck};
-use kyc_core::fleet::{CentralSecret, FleetConfig, FleetError};
+use kyc_core::fleet::{FleetConfig, FleetError};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-use crate::common::data;
-use crate::fleet_hooks::{copy_kiosk, kiosk_bin, ok, sync};
+use crate::fleet_common::{
+    CentralRun, HttpRequest, new_kiosk, ok, ok_with_stderr, quick_hook_settings, read_only,
+    read_request, sync_output, verify_record, wait_until,
+};
+use crate::fleet_hooks::copy_kiosk;
 
-const ADMIN: (&str, &str) = ("tls-admin", "central-admin-pass-7");
 const SECRET: &[u8] = b"core-banking-tls-shared-secret-0123456789";
 
 // ---------------------------------------------------------------- certificates
@@ -114,27 +114,14 @@ impl TlsReceiver {
                 }
                 let mut s = rustls::StreamOwned::new(conn, tcp);
                 let mut r = BufReader::new(&mut s);
-                let mut line = String::new();
-                if r.read_line(&mut line).unwrap_or(0) == 0 {
+                let Some(HttpRequest {
+                    path,
+                    headers,
+                    body,
+                }) = read_request(&mut r)
+                else {
                     continue;
-                }
-                let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-                let mut headers = HashMap::new();
-                loop {
-                    let mut h = String::new();
-                    r.read_line(&mut h).unwrap();
-                    let h = h.trim_end();
-                    if h.is_empty() {
-                        break;
-                    }
-                    let (k, v) = h.split_once(':').unwrap();
-                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_string());
-                }
-                let n: usize = headers
-                    .get("content-length")
-                    .map_or(0, |v| v.parse().unwrap());
-                let mut body = vec![0u8; n];
-                r.read_exact(&mut body).unwrap();
+                };
                 drop(r);
                 g.lock().unwrap().push(Received {
                     path,
@@ -170,91 +157,13 @@ impl TlsReceiver {
 
 // ---------------------------------------------------------------- the central service
 
-struct Served {
-    rt: tokio::runtime::Runtime,
-    central: Central,
-    url: String,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-impl Served {
-    /// A central service over its own database, serving on a free port with its hand-off
-    /// worker: 3 attempts 40–160 ms apart.
-    fn start(db: &str, limits: SearchLimits) -> Self {
-        let cluster = TestCluster::shared().unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let conn = rt.block_on(cluster.create_database(db)).unwrap();
-        let central = rt
-            .block_on(Central::open(&conn, CentralSecret::generate()))
-            .unwrap()
-            .with_fast_hashing()
-            .with_search_limits(limits)
-            .with_hook_settings(HookSettings {
-                backoff_base_ms: 80,
-                backoff_max_ms: 160,
-                max_attempts: 3,
-                poll_ms: 40,
-                request_timeout_ms: 5_000,
-                lease_ms: 60_000,
-            });
-        rt.block_on(central.create_first_admin(ADMIN.0, ADMIN.1))
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let c = Arc::new(central.clone());
-        rt.spawn(async move {
-            kyc_central::serve(c, listener, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        Served {
-            rt,
-            central,
-            url,
-            _stop: tx,
-        }
-    }
-
-    fn on<T>(&self, f: impl std::future::Future<Output = T>) -> T {
-        self.rt.block_on(f)
-    }
-
-    fn admin(&self) -> CentralUser {
-        self.on(self.central.sign_in(ADMIN.0, ADMIN.1)).unwrap()
-    }
-
-    fn enroll(&self, db: &Path, kiosk: &str) {
-        let token = self
-            .on(self.central.create_enrol_token(&self.admin(), kiosk))
-            .unwrap();
-        ok(kiosk_bin()
-            .args(["fleet", "enroll", "--db"])
-            .arg(db)
-            .args(["--server", &self.url, "--kiosk-id", kiosk])
-            .env("KYC_FLEET_TOKEN", &token)
-            .output()
-            .unwrap());
-    }
-
-    fn wait_until(&self, what: &str, mut done: impl FnMut() -> bool) {
-        let start = Instant::now();
-        while !done() {
-            assert!(
-                start.elapsed() < Duration::from_secs(120),
-                "waited too long for {what}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
+/// A central service over its own database, serving on a free port with its hand-off
+/// worker: 3 attempts 40–160 ms apart.
+fn served(db: &str, limits: SearchLimits) -> CentralRun {
+    CentralRun::start_with(db, |c| {
+        c.with_search_limits(limits)
+            .with_hook_settings(quick_hook_settings())
+    })
 }
 
 // ---------------------------------------------------------------- tests
@@ -270,7 +179,7 @@ fn webhooks_go_over_tls_to_the_banks_ca_only_and_certificate_errors_become_dead_
     let expired = TlsReceiver::start(server_cert(&bank, &["localhost"], 2019, 2021));
     let system = TlsReceiver::start(server_cert(&bank, &["localhost"], 2020, 2100));
 
-    let central = Served::start("tls_hooks", SearchLimits::default());
+    let central = served("tls_hooks", SearchLimits::default());
     let admin = central.admin();
     let add = |url: &str, ca: Option<&str>| {
         central.on(central
@@ -337,9 +246,9 @@ fn webhooks_go_over_tls_to_the_banks_ca_only_and_certificate_errors_become_dead_
     let dir = tempfile::tempdir().unwrap();
     let db = copy_kiosk(&dir.path().join("k"));
     central.enroll(&db, "branch-tls");
-    ok(sync(&db));
+    ok(sync_output(&db, None));
 
-    central.wait_until("two deliveries over TLS", || good.got().len() >= 2);
+    wait_until("two deliveries over TLS", || good.got().len() >= 2);
     let now_s = kyc_core::audit::now_ms() / 1000;
     let mut decisions = Vec::new();
     for r in good.got() {
@@ -376,7 +285,7 @@ fn webhooks_go_over_tls_to_the_banks_ca_only_and_certificate_errors_become_dead_
     );
 
     // Every refused certificate: three attempts, then a dead letter naming the cause.
-    central.wait_until("eight dead letters", || {
+    wait_until("eight dead letters", || {
         central
             .on(central.central.deliveries(&admin, "dead"))
             .unwrap()
@@ -411,25 +320,11 @@ fn webhooks_go_over_tls_to_the_banks_ca_only_and_certificate_errors_become_dead_
     assert!(delivered.iter().all(|d| d.endpoint_id == ok_id));
 }
 
-/// A new kiosk store with an administrator and the agent `ama`.
-fn new_kiosk(dir: &Path) -> PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    let db = dir.join("audit.sqlite3");
-    let mut store = AuditStore::open(AuditConfig::at(&db).with_fast_hashing()).unwrap();
-    store.create_first_admin("admin", "admin-pass-1").unwrap();
-    let admin = store.login("admin", "admin-pass-1").unwrap();
-    store
-        .create_user(&admin, "ama", "agent-pass-1", Role::Agent)
-        .unwrap();
-    store.logout(admin).unwrap();
-    db
-}
-
 #[test]
 fn a_burst_of_online_searches_is_refused_with_429_alerted_and_the_verification_still_records() {
     let dir = tempfile::tempdir().unwrap();
     // One search a minute, three at once, an alert at the second refusal.
-    let central = Served::start(
+    let central = served(
         "tls_rate",
         SearchLimits {
             per_minute: 1,
@@ -453,7 +348,7 @@ fn a_burst_of_online_searches_is_refused_with_429_alerted_and_the_verification_s
         let ans = search(&cfgs[0]).unwrap_or_else(|e| panic!("search {i}: {e}"));
         assert_eq!(ans.candidates.len(), 0);
     }
-    let alerts = |central: &Served| -> Vec<kyc_central::sync::Alert> {
+    let alerts = |central: &CentralRun| -> Vec<kyc_central::sync::Alert> {
         central
             .on(central.central.alerts(true))
             .unwrap()
@@ -504,26 +399,12 @@ fn a_burst_of_online_searches_is_refused_with_429_alerted_and_the_verification_s
     );
 
     // The limited kiosk's next verification is recorded, "not checked centrally".
-    let out = kiosk_bin()
-        .args(["verify", "--document"])
-        .arg(data("obama.jpg"))
-        .arg("--selfie")
-        .arg(data("obama3.jpg"))
-        .args(["--json", "--record", "--db"])
-        .arg(&dbs[0])
-        .args(["--operator", "ama", "--settings"])
-        .arg(dbs[0].with_file_name("kiosk-settings.toml"))
-        .env("KYC_KIOSK_PASSWORD", "agent-pass-1")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    let stdout = ok(out);
+    let out = verify_record(&dbs[0], "obama.jpg", "obama3.jpg", &[]);
+    let (stdout, err) = ok_with_stderr(out);
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     let id = v["record"]["id"].as_i64().expect("a record id");
     assert!(err.contains("not checked centrally"), "{err}");
-    let mut cfg = AuditConfig::at(&dbs[0]);
-    cfg.load_index_at_open = false;
-    let store = AuditStore::open_read_only(cfg).unwrap();
+    let store = read_only(&dbs[0]);
     assert_eq!(store.record_count().unwrap(), 1);
     let (_, checks) = dedup::central_findings(&store, id).unwrap();
     match checks.as_slice() {

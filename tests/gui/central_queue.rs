@@ -8,133 +8,28 @@
 //! the enrol command.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::Path;
 use std::time::Duration;
 
 use eframe::egui::accesskit::Role;
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use kyc_central::testpg::TestCluster;
-use kyc_central::{Central, CentralRole, CentralUser};
-use kyc_core::audit::{AuditConfig, AuditStore, Role as KioskRole};
-use kyc_core::fleet::CentralSecret;
 use kyc_core::fleet::supervisor::Refusal;
 use kyc_kiosk::gui::central::{CentralApp, CentralOptions, Phase};
 use kyc_kiosk::gui::central_view::EN as C;
 use kyc_kiosk::gui::evidence_text::EN as EV;
 use kyc_kiosk::gui::strings::Lang;
 
-use crate::common::data;
-use crate::fleet_common::{kiosk_bin, ok};
+use crate::fleet_common::{
+    AMA_CENTRAL, CentralRun, SUE, audit_verify_ok, kiosk_bin, local_events, local_state, new_kiosk,
+    ok, sync, verify_record,
+};
 
-const AGENT_PASSWORD: &str = "agent-pass-1";
-const ADMIN: (&str, &str) = ("root-admin", "central-admin-pass-7");
-const SUE: (&str, &str) = ("sue", "supervisor-pass-9");
-/// A central supervisor with the same name as the kiosk agent who records the case.
-const AMA_CENTRAL: (&str, &str) = ("ama", "central-ama-pass-3");
-
-struct CentralRun {
-    rt: tokio::runtime::Runtime,
-    central: Central,
-    url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    served: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl CentralRun {
-    fn start(db: &str) -> Self {
-        let cluster = TestCluster::shared().unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let conn = rt.block_on(cluster.create_database(db)).unwrap();
-        let central = rt
-            .block_on(Central::open(&conn, CentralSecret::generate()))
-            .unwrap()
-            .with_fast_hashing();
-        rt.block_on(central.create_first_admin(ADMIN.0, ADMIN.1))
-            .unwrap();
-        let admin = rt.block_on(central.sign_in(ADMIN.0, ADMIN.1)).unwrap();
-        for (u, p) in [SUE, AMA_CENTRAL] {
-            rt.block_on(central.create_user(&admin, u, CentralRole::Supervisor, p))
-                .unwrap();
-        }
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let c = Arc::new(central.clone());
-        let served = rt.spawn(async move {
-            kyc_central::serve(c, listener, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        CentralRun {
-            rt,
-            central,
-            url,
-            stop: Some(tx),
-            served: Some(served),
-        }
-    }
-
-    fn admin(&self) -> CentralUser {
-        self.rt
-            .block_on(self.central.sign_in(ADMIN.0, ADMIN.1))
-            .unwrap()
-    }
-
-    /// Stop serving: the listener is closed once this returns.
-    fn stop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(h) = self.served.take() {
-            self.rt.block_on(h).unwrap();
-        }
-    }
-}
-
-/// A kiosk store with an administrator and the agent `ama`.
-fn new_kiosk(dir: &Path) -> PathBuf {
-    std::fs::create_dir_all(dir).unwrap();
-    let db = dir.join("audit.sqlite3");
-    let mut store = AuditStore::open(AuditConfig::at(&db).with_fast_hashing()).unwrap();
-    store.create_first_admin("admin", "admin-pass-1").unwrap();
-    let admin = store.login("admin", "admin-pass-1").unwrap();
-    store
-        .create_user(&admin, "ama", AGENT_PASSWORD, KioskRole::Agent)
-        .unwrap();
-    store.logout(admin).unwrap();
-    db
-}
-
-fn local_state(db: &Path, id: i64) -> (String, String) {
-    let conn = AuditStore::raw_connection(&AuditConfig::at(db)).unwrap();
-    conn.query_row(
-        "SELECT current_decision, review_status FROM verifications WHERE id = ?1",
-        [id],
-        |r| Ok((r.get(0).unwrap(), r.get(1).unwrap())),
-    )
-    .unwrap()
-}
-
+/// Every `central_decision` event in the store `db`, oldest first: (actor, record id).
 fn central_decision_events(db: &Path) -> Vec<(String, Option<i64>)> {
-    let conn = AuditStore::raw_connection(&AuditConfig::at(db)).unwrap();
-    let mut st = conn
-        .prepare(
-            "SELECT actor, verification_id FROM events WHERE kind = 'central_decision' ORDER BY seq",
-        )
-        .unwrap();
-    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .map(Result::unwrap)
+    local_events(db, "central_decision")
+        .into_iter()
+        .map(|(actor, id, _)| (actor, id))
         .collect()
 }
 
@@ -204,58 +99,19 @@ fn sign_in(h: &mut H<'_>, user: (&str, &str)) {
 #[test]
 fn the_window_decides_a_case_recorded_at_another_kiosk_and_the_decision_reaches_it() {
     let dir = tempfile::tempdir().unwrap();
-    let mut central = CentralRun::start("gui_central_queue");
+    let mut central = CentralRun::start("gui_central_queue").with_supervisors(&[SUE, AMA_CENTRAL]);
     let db = new_kiosk(&dir.path().join("kA"));
     // Kiosk A records a real verification; a still selfie is referred.
-    let out = kiosk_bin()
-        .args(["verify", "--document"])
-        .arg(data("obama.jpg"))
-        .arg("--selfie")
-        .arg(data("obama2.jpg"))
-        .args(["--json", "--record", "--db"])
-        .arg(&db)
-        .args(["--operator", "ama", "--settings"])
-        .arg(db.with_file_name("kiosk-settings.toml"))
-        .env("KYC_KIOSK_PASSWORD", AGENT_PASSWORD)
-        .output()
-        .unwrap();
+    let out = verify_record(&db, "obama.jpg", "obama2.jpg", &[]);
     let v: serde_json::Value = serde_json::from_str(&ok(out)).unwrap();
     assert_eq!(v["decision"], "refer", "{v}");
-    let token = central
-        .rt
-        .block_on(central.central.create_enrol_token(&central.admin(), "kA"))
-        .unwrap();
-    ok(kiosk_bin()
-        .args(["fleet", "enroll", "--db"])
-        .arg(&db)
-        .args(["--server", &central.url, "--kiosk-id", "kA"])
-        .env("KYC_FLEET_TOKEN", &token)
-        .output()
-        .unwrap());
-    ok(kiosk_bin()
-        .args(["sync", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap());
-    central
-        .rt
-        .block_on(
-            central
-                .central
-                .set_branch(&central.admin(), "kA", "accra-central"),
-        )
-        .unwrap();
+    central.enroll(&db, "kA");
+    sync(&db);
+    central.set_branch("kA", "accra-central");
 
     // The workstation is enrolled as the command line does it; the window uses the same file.
     let ws_file = dir.path().join("ws").join("workstation");
-    let ws_token = central
-        .rt
-        .block_on(
-            central
-                .central
-                .create_workstation_token(&central.admin(), "ws1"),
-        )
-        .unwrap();
+    let ws_token = central.workstation_token("ws1");
     ok(kiosk_bin()
         .args(["supervisor", "--server", &central.url, "--workstation-file"])
         .arg(&ws_file)
@@ -405,34 +261,17 @@ fn the_window_decides_a_case_recorded_at_another_kiosk_and_the_decision_reaches_
 
     // Kiosk A's next sync applies it as a chained event; the trail verifies.
     assert_eq!(local_state(&db, 1), ("refer".into(), "pending".into()));
-    let report: serde_json::Value = serde_json::from_str(
-        ok(kiosk_bin()
-            .args(["sync", "--db"])
-            .arg(&db)
-            .output()
-            .unwrap())
-        .trim(),
-    )
-    .unwrap();
+    let report = sync(&db);
     assert_eq!(report["inbox"]["applied"], 1, "{report}");
     assert_eq!(local_state(&db, 1), ("reject".into(), "closed".into()));
     assert_eq!(
         central_decision_events(&db),
         vec![("central:sue".to_string(), Some(1))]
     );
-    let verify = kiosk_bin()
-        .args(["audit", "verify", "--db"])
-        .arg(&db)
-        .output()
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "audit verify: {}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    audit_verify_ok(&db);
 
     // The central service stops: the window says it cannot be reached, and goes on.
-    central.stop();
+    central.cut();
     click(&mut h, C.search);
     settle(&mut h, "the unreachable service");
     assert!(

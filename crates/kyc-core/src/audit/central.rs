@@ -267,47 +267,14 @@ impl AuditStore {
         if self.schema_missing {
             return Ok(None);
         }
-        let keys = self.keys()?.clone();
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, ts_ms, kind, actor, verification_id, payload, prev_hash, hash
-             FROM events WHERE kind = ?1 ORDER BY seq DESC",
-        )?;
-        let rows = stmt.query_map(params![EV_FLEET_SETTINGS], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<i64>>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, Vec<u8>>(6)?,
-                r.get::<_, Vec<u8>>(7)?,
-            ))
-        })?;
-        for row in rows {
-            let (seq, ts_ms, kind, actor, vid, payload, prev, hash) = row?;
-            let expected = chain::event_hash(&keys, &prev, ts_ms, &kind, &actor, vid, &payload);
-            if expected.as_slice() != hash.as_slice() {
-                tracing::warn!(seq, "audit: a fleet policy event fails its MAC");
-                continue;
+        self.newest_chained(EV_FLEET_SETTINGS, "fleet policy event", |event| {
+            match serde_json::from_str::<AppliedPolicy>(&event.payload) {
+                Ok(p) => Ok(Some(p)),
+                Err(e) => {
+                    tracing::warn!(seq = event.seq, error = %e, "audit: unreadable fleet policy event");
+                    Ok(None)
+                }
             }
-            let linked: Option<Vec<u8>> = self
-                .conn
-                .query_row(
-                    "SELECT hash FROM events WHERE seq = ?1",
-                    params![seq - 1],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if seq > 1 && linked.as_deref() != Some(prev.as_slice()) {
-                tracing::warn!(seq, "audit: a fleet policy event is not linked");
-                continue;
-            }
-            match serde_json::from_str::<AppliedPolicy>(&payload) {
-                Ok(p) => return Ok(Some(p)),
-                Err(e) => tracing::warn!(seq, error = %e, "audit: unreadable fleet policy event"),
-            }
-        }
-        Ok(None)
+        })
     }
 }

@@ -1263,3 +1263,78 @@ fn apply_event(
         _ => {}
     }
 }
+
+/// One event read back by [`AuditStore::newest_chained`]: its MAC held and it links to its
+/// predecessor.
+pub(crate) struct ChainedEvent {
+    pub(crate) seq: i64,
+    pub(crate) ts_ms: i64,
+    pub(crate) actor: String,
+    pub(crate) payload: String,
+}
+
+impl AuditStore {
+    /// The newest event of `kind` that is really part of the chain and that `pick` accepts:
+    /// events are walked newest first; one whose MAC does not hold under the chain key, or whose
+    /// predecessor's hash is not the one it states (a row written into the database by hand), is
+    /// passed over with a warning naming it as `what`; the others go to `pick`, and the first
+    /// `Some` it returns is the answer. `None` when no event is accepted.
+    ///
+    /// # Errors
+    /// The store's keys are unavailable, the database cannot be read, or `pick` failed.
+    pub(crate) fn newest_chained<T>(
+        &self,
+        kind: &str,
+        what: &str,
+        mut pick: impl FnMut(ChainedEvent) -> Result<Option<T>, AuditError>,
+    ) -> Result<Option<T>, AuditError> {
+        let keys = self.keys()?.clone();
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, ts_ms, kind, actor, verification_id, payload, prev_hash, hash
+             FROM events WHERE kind = ?1 ORDER BY seq DESC",
+        )?;
+        let rows = stmt.query_map(params![kind], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Vec<u8>>(6)?,
+                r.get::<_, Vec<u8>>(7)?,
+            ))
+        })?;
+        for row in rows {
+            let (seq, ts_ms, kind, actor, vid, payload, prev, hash) = row?;
+            let expected = event_hash(&keys, &prev, ts_ms, &kind, &actor, vid, &payload);
+            if expected.as_slice() != hash.as_slice() {
+                tracing::warn!(seq, "audit: a {what} fails its MAC");
+                continue;
+            }
+            // The event links to the chain: its predecessor's hash is what it says it is.
+            let linked: Option<Vec<u8>> = self
+                .conn
+                .query_row(
+                    "SELECT hash FROM events WHERE seq = ?1",
+                    params![seq - 1],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if seq > 1 && linked.as_deref() != Some(prev.as_slice()) {
+                tracing::warn!(seq, "audit: a {what} is not linked");
+                continue;
+            }
+            let event = ChainedEvent {
+                seq,
+                ts_ms,
+                actor,
+                payload,
+            };
+            if let Some(found) = pick(event)? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+}

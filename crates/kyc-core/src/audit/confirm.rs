@@ -5,7 +5,6 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::chain;
 use super::error::AuditError;
 use super::store::AuditStore;
 use super::users::{Role, UserSession};
@@ -67,70 +66,33 @@ impl AuditStore {
         &self,
         config_hash: &str,
     ) -> Result<Option<ConfigConfirmation>, AuditError> {
-        let keys = self.keys()?.clone();
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, ts_ms, kind, actor, verification_id, payload, prev_hash, hash
-             FROM events WHERE kind = ?1 ORDER BY seq DESC",
-        )?;
-        let rows = stmt.query_map(params![EV_CONFIG_CONFIRMED], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, i64>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<i64>>(4)?,
-                r.get::<_, String>(5)?,
-                r.get::<_, Vec<u8>>(6)?,
-                r.get::<_, Vec<u8>>(7)?,
-            ))
-        })?;
-        for row in rows {
-            let (seq, ts_ms, kind, actor, vid, payload, prev, hash) = row?;
-            let confirmed = serde_json::from_str::<serde_json::Value>(&payload)
+        self.newest_chained(EV_CONFIG_CONFIRMED, "configuration confirmation", |event| {
+            let confirmed = serde_json::from_str::<serde_json::Value>(&event.payload)
                 .ok()
                 .and_then(|v| v["configHash"].as_str().map(str::to_string));
             if confirmed.as_deref() != Some(config_hash) {
-                continue;
-            }
-            let expected = chain::event_hash(&keys, &prev, ts_ms, &kind, &actor, vid, &payload);
-            if expected.as_slice() != hash.as_slice() {
-                tracing::warn!(seq, "audit: a configuration confirmation fails its MAC");
-                continue;
-            }
-            // The event links to the chain: its predecessor's hash is what it says it is.
-            let linked: Option<Vec<u8>> = self
-                .conn
-                .query_row(
-                    "SELECT hash FROM events WHERE seq = ?1",
-                    params![seq - 1],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            if seq > 1 && linked.as_deref() != Some(prev.as_slice()) {
-                tracing::warn!(seq, "audit: a configuration confirmation is not linked");
-                continue;
+                return Ok(None);
             }
             let admin: Option<(String, i64)> = self
                 .conn
                 .query_row(
                     "SELECT role, disabled FROM users WHERE username = ?1",
-                    params![actor],
+                    params![event.actor],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()?;
             if !matches!(&admin, Some((role, 0)) if role.as_str() == Role::Admin.as_str()) {
                 tracing::warn!(
-                    seq,
+                    seq = event.seq,
                     "audit: a configuration confirmer is no longer an admin"
                 );
-                continue;
+                return Ok(None);
             }
-            return Ok(Some(ConfigConfirmation {
-                seq,
-                ts_ms,
-                by: actor,
-            }));
-        }
-        Ok(None)
+            Ok(Some(ConfigConfirmation {
+                seq: event.seq,
+                ts_ms: event.ts_ms,
+                by: event.actor,
+            }))
+        })
     }
 }
