@@ -47,7 +47,15 @@ fn read_document_prints_the_document_block_with_the_mrz_contract() {
     let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["documentNumber", "birthDate", "expiryDate", "composite"]
+        [
+            "documentNumber",
+            "birthDate",
+            "expiryDate",
+            "composite",
+            "documentCode",
+            "issuingState",
+            "nationality"
+        ]
     );
     let fields = &v["fields"];
     assert_eq!(fields["documentNumber"]["value"], "G3381902");

@@ -38,6 +38,7 @@ mod idnumber_checks;
 mod image_formats;
 mod input_hardening;
 mod liveness_real;
+mod mrz_codes;
 mod mrz_names;
 mod mrz_parse;
 mod mrz_samples;

@@ -127,7 +127,7 @@ pub struct CrossCheck {
 #[serde(rename_all = "camelCase")]
 pub struct Flag {
     /// Stable code: `expired`, `under_age`, `mrz_invalid`, `mrz_visual_mismatch`,
-    /// `mrz_name_uncertain`, `id_number_invalid`.
+    /// `mrz_name_uncertain`, `mrz_unknown_code`, `mrz_specimen_code`, `id_number_invalid`.
     pub code: &'static str,
     /// In words.
     pub message: String,
@@ -1246,21 +1246,37 @@ pub fn assemble(
                 ),
             });
         }
-        if !m.valid {
-            let names: Vec<String> = m
-                .failed_checks
-                .iter()
-                .map(|c| {
-                    serde_json::to_value(c)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_string))
-                        .unwrap_or_default()
-                })
-                .collect();
+        let digits: Vec<&str> = m
+            .failed_checks
+            .iter()
+            .filter(|c| c.is_check_digit())
+            .map(|c| c.as_str())
+            .collect();
+        if !digits.is_empty() {
             flags.push(Flag {
                 code: "mrz_invalid",
-                message: format!("MRZ check digit(s) failing: {}", names.join(", ")),
+                message: format!("MRZ check digit(s) failing: {}", digits.join(", ")),
             });
+        }
+        // Codes no check digit covers: one not on the ICAO list (after at most one repaired
+        // misread) is reported, and so is the specimen state no real document carries.
+        for c in m.checks.iter().filter(|c| !c.name.is_check_digit()) {
+            let detail = c.detail.as_deref().unwrap_or("");
+            if !c.ok {
+                flags.push(Flag {
+                    code: "mrz_unknown_code",
+                    message: format!("{}: {detail} {:?}", c.name.as_str(), c.found),
+                });
+            } else if detail == "specimen code" {
+                flags.push(Flag {
+                    code: "mrz_specimen_code",
+                    message: format!(
+                        "{}: {:?} is the ICAO specimen state, printed only on specimen documents",
+                        c.name.as_str(),
+                        c.found
+                    ),
+                });
+            }
         }
     } else {
         f.document_type = value(

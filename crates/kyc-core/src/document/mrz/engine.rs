@@ -1,6 +1,7 @@
 //! The reading pipeline: normalise → fit line lengths → field rules → check-digit repair →
 //! verify → build the reading. Every candidate window and layout is scored and the best kept.
 
+use super::codes::{self, CodeClass, CodeRole};
 use super::date::{DateRole, IsoDate, days_in_month, resolve_yymmdd};
 use super::layout::{
     CheckName, CheckSpec, FieldId, Kind, MrzFormat, Span, check_digit_bytes, check_specs, kind_at,
@@ -36,6 +37,8 @@ fn normalise_char(c: char) -> Option<u8> {
         'A'..='Z' | '0'..='9' | '<' => Some(c as u8),
         'a'..='z' => Some(c.to_ascii_uppercase() as u8),
         '«' | '‹' | '≪' | '＜' | '〈' | '⟨' => Some(b'<'),
+        // The recogniser's symbol set holds the set-union sign, which it reads for OCR-B's `U`.
+        '∪' => Some(b'U'),
         _ => None,
     }
 }
@@ -375,6 +378,16 @@ fn apply_field_rules(
                 Kind::Alpha => {
                     if span.id == FieldId::DocumentCode && idx == 1 && c == b'K' {
                         Some(b'<')
+                    } else if span.id == FieldId::DocumentCode && idx == 1 && c.is_ascii_digit() {
+                        // The second character is the issuer's choice and some print a digit
+                        // (`C1` on a US permanent resident card): a digit read with confidence
+                        // stays a digit.
+                        let sure = lines
+                            .get(span.line)
+                            .and_then(|l| l.get(idx))
+                            .and_then(|cell| cell.conf)
+                            .is_some_and(|conf| conf >= opts.low_confidence);
+                        if sure { None } else { to_letter(c) }
                     } else {
                         to_letter(c)
                     }
@@ -411,7 +424,8 @@ fn get(b: &[Vec<u8>], (l, i): (usize, usize)) -> u8 {
     b.get(l).and_then(|x| x.get(i)).copied().unwrap_or(b'?')
 }
 
-fn evaluate(spec: &CheckSpec, b: &[Vec<u8>]) -> CheckResult {
+/// The digit computed over the covered characters, the character found, and whether they agree.
+fn evaluate_raw(spec: &CheckSpec, b: &[Vec<u8>]) -> (Option<char>, char, bool) {
     let expected = check_digit_bytes(spec.covers.iter().map(|&p| get(b, p)));
     let found = char::from(get(b, spec.digit));
     let ok = if found == '<' {
@@ -420,11 +434,17 @@ fn evaluate(spec: &CheckSpec, b: &[Vec<u8>]) -> CheckResult {
     } else {
         expected == Some(found)
     };
+    (expected, found, ok)
+}
+
+fn evaluate(spec: &CheckSpec, b: &[Vec<u8>]) -> CheckResult {
+    let (expected, found, ok) = evaluate_raw(spec, b);
     CheckResult {
         name: spec.name,
-        expected,
-        found,
+        expected: expected.map(String::from),
+        found: found.to_string(),
         ok,
+        detail: None,
     }
 }
 
@@ -432,7 +452,7 @@ fn check_ok(format: MrzFormat, b: &[Vec<u8>], name: CheckName) -> bool {
     check_specs(format, b)
         .iter()
         .find(|s| s.name == name)
-        .map(|s| evaluate(s, b).ok)
+        .map(|s| evaluate_raw(s, b).2)
         .unwrap_or(true)
 }
 
@@ -585,7 +605,7 @@ fn resolve(
                 }
                 check_specs(format, &t)
                     .iter()
-                    .any(|sp| sp.name == CheckName::Composite && evaluate(sp, &t).ok)
+                    .any(|sp| sp.name == CheckName::Composite && evaluate_raw(sp, &t).2)
             })
             .collect();
         if both.len() == 1 {
@@ -623,7 +643,7 @@ fn repair_check(
     let Some(spec) = specs.iter().find(|s| s.name == name).cloned() else {
         return true;
     };
-    if evaluate(&spec, &b).ok {
+    if evaluate_raw(&spec, &b).2 {
         return true;
     }
     let positions: Vec<(usize, usize)> = if name == CheckName::Composite {
@@ -658,7 +678,7 @@ fn repair_check(
     // composite is a wrong fix).
     let passing_before: Vec<CheckName> = specs
         .iter()
-        .filter(|s| evaluate(s, &b).ok)
+        .filter(|s| evaluate_raw(s, &b).2)
         .map(|s| s.name)
         .collect();
     // When every other field check passes, the composite is a second witness that a field
@@ -669,7 +689,7 @@ fn repair_check(
         && specs
             .iter()
             .filter(|s| s.name != CheckName::Composite && s.name != name)
-            .all(|s| evaluate(s, &b).ok);
+            .all(|s| evaluate_raw(s, &b).2);
     let passes = |subs: &[Sub]| -> bool {
         let mut t = b.clone();
         for s in subs {
@@ -731,6 +751,147 @@ fn repair_check(
     false
 }
 
+/// Whether the document code's first character is one its layout allows: `P` in a passport
+/// book, `V` in a visa, `I`, `A` or `C` on a card or other travel document (and `P`, which
+/// passport cards print).
+fn document_code_fits(format: MrzFormat, code: &[u8]) -> bool {
+    let first = code.first().copied().unwrap_or(b'?');
+    let second = code.get(1).copied().unwrap_or(b'?');
+    let first_ok = match format {
+        MrzFormat::Td3 => first == b'P',
+        MrzFormat::Td1 | MrzFormat::Td2 => matches!(first, b'I' | b'A' | b'C' | b'P'),
+        MrzFormat::MrvA | MrzFormat::MrvB => first == b'V',
+    };
+    first_ok && (second.is_ascii_alphanumeric() || second == b'<')
+}
+
+/// Check the document code's grammar and the issuing state and nationality against the ICAO
+/// list (see [`codes`]). An unlisted code one OCR confusion away from exactly one listed code is
+/// repaired (recorded as a [`RepairReason::CodeList`] repair), unless the recogniser read the
+/// character to change with high confidence; otherwise it is reported as unknown.
+fn check_codes(
+    format: MrzFormat,
+    lines: &mut Lines,
+    opts: &MrzOptions,
+    reps: &mut Vec<Repair>,
+) -> Vec<CheckResult> {
+    let mut out = Vec::new();
+    if let Some(span) = span_of(format, FieldId::DocumentCode) {
+        let text = field_bytes(lines, &span);
+        let ok = document_code_fits(format, &text);
+        out.push(CheckResult {
+            name: CheckName::DocumentCode,
+            expected: None,
+            found: String::from_utf8_lossy(&text).into_owned(),
+            ok,
+            detail: (!ok).then(|| format!("not a {} document code", format.as_str())),
+        });
+    }
+    for (id, name, role) in [
+        (
+            FieldId::IssuingState,
+            CheckName::IssuingState,
+            CodeRole::Issuer,
+        ),
+        (
+            FieldId::Nationality,
+            CheckName::Nationality,
+            CodeRole::Nationality,
+        ),
+    ] {
+        let Some(span) = span_of(format, id) else {
+            continue;
+        };
+        let read = field_bytes(lines, &span);
+        let found = String::from_utf8_lossy(&read).into_owned();
+        if codes::is_listed(&read, role) {
+            let specimen = codes::class_of(&read) == Some(CodeClass::Specimen);
+            out.push(CheckResult {
+                name,
+                expected: Some(found.clone()),
+                found,
+                ok: true,
+                detail: specimen.then(|| "specimen code".to_string()),
+            });
+            continue;
+        }
+        let conf_at = |k: usize| {
+            lines
+                .get(span.line)
+                .and_then(|l| l.get(span.start + k))
+                .and_then(|c| c.conf)
+        };
+        // Candidates whose changed character the recogniser was not sure of.
+        let mut cands: Vec<(usize, u8, f32)> = codes::one_confusion_away(&read, role)
+            .into_iter()
+            .map(|(k, to)| (k, to, conf_at(k).unwrap_or(f32::NAN)))
+            .filter(|&(_, _, c)| c.is_nan() || c < opts.code_repair_max_confidence)
+            .collect();
+        // Several candidates: the one on a clearly less certain character, if any.
+        if cands.len() > 1 {
+            cands.sort_by(|a, b| a.2.total_cmp(&b.2));
+            let clear = !cands[0].2.is_nan()
+                && cands[1..]
+                    .iter()
+                    .all(|c| !c.2.is_nan() && cands[0].2 + 0.15 < c.2);
+            if clear {
+                cands.truncate(1);
+            }
+        }
+        match cands.as_slice() {
+            [(k, to, _)] => {
+                substitute(
+                    lines,
+                    span.line,
+                    span.start + k,
+                    *to,
+                    RepairReason::CodeList,
+                    reps,
+                );
+                let fixed = field_bytes(lines, &span);
+                out.push(CheckResult {
+                    name,
+                    expected: Some(String::from_utf8_lossy(&fixed).into_owned()),
+                    found,
+                    ok: true,
+                    detail: Some("repaired".to_string()),
+                });
+            }
+            _ => {
+                let detail = if cands.is_empty() {
+                    "unknown code".to_string()
+                } else {
+                    let near: Vec<String> = cands
+                        .iter()
+                        .map(|&(k, to, _)| {
+                            let mut alt = read.clone();
+                            alt[k] = to;
+                            String::from_utf8_lossy(&alt).into_owned()
+                        })
+                        .collect();
+                    format!("unknown code (one misread from {})", near.join(", "))
+                };
+                out.push(CheckResult {
+                    name,
+                    expected: None,
+                    found,
+                    ok: false,
+                    detail: Some(detail),
+                });
+            }
+        }
+    }
+    out
+}
+
+fn field_bytes(lines: &Lines, span: &Span) -> Vec<u8> {
+    lines
+        .get(span.line)
+        .and_then(|l| l.get(span.start..span.start + span.len))
+        .map(|cells| cells.iter().map(|c| c.ch).collect())
+        .unwrap_or_default()
+}
+
 /// How many fields break the layout's structure: a country code that does not start with a
 /// letter or holds a digit, a sex cell other than M/F/X/<, a date that names no day, a
 /// document code that does not start with a letter. Misaligned length repairs show up here.
@@ -781,11 +942,13 @@ fn run_pipeline(
     if names.contains(&CheckName::Composite) {
         repair_check(format, &mut lines, CheckName::Composite, opts, &mut repairs);
     }
+    let code_checks = check_codes(format, &mut lines, opts, &mut repairs);
     let b = bytes(&lines);
-    let checks: Vec<CheckResult> = check_specs(format, &b)
+    let mut checks: Vec<CheckResult> = check_specs(format, &b)
         .iter()
         .map(|s| evaluate(s, &b))
         .collect();
+    checks.extend(code_checks);
     let mut score: i64 = checks.iter().map(|c| if c.ok { 10 } else { -10 }).sum();
     score -= repairs.len() as i64;
     score -= 2 * repairs

@@ -278,6 +278,13 @@ pub enum CheckName {
     PersonalNumber,
     /// The composite check digit over the number, dates and optional data.
     Composite,
+    /// The document code's grammar (first character by layout, second a letter, digit or
+    /// filler).
+    DocumentCode,
+    /// The issuing state or organisation on the ICAO code list.
+    IssuingState,
+    /// The nationality on the ICAO code list.
+    Nationality,
 }
 
 impl CheckName {
@@ -289,7 +296,18 @@ impl CheckName {
             Self::ExpiryDate => "expiryDate",
             Self::PersonalNumber => "personalNumber",
             Self::Composite => "composite",
+            Self::DocumentCode => "documentCode",
+            Self::IssuingState => "issuingState",
+            Self::Nationality => "nationality",
         }
+    }
+
+    /// `true` for the check digits, `false` for the code checks.
+    pub fn is_check_digit(self) -> bool {
+        !matches!(
+            self,
+            Self::DocumentCode | Self::IssuingState | Self::Nationality
+        )
     }
 }
 

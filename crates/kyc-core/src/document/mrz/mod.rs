@@ -21,6 +21,7 @@
 //! assert_eq!(r.repairs.len(), 3); // the three letter Os in digit fields
 //! ```
 
+pub mod codes;
 mod date;
 mod engine;
 pub mod generate;
@@ -81,6 +82,10 @@ pub struct MrzOptions {
     pub digit_swaps_without_confidence: bool,
     /// Try repairs that change two characters of one field when no single change is unique.
     pub allow_double_substitutions: bool,
+    /// An issuing-state or nationality character the recogniser read with at least this
+    /// confidence is not changed to make the code a listed one (a confidently read unknown code
+    /// is reported, not repaired).
+    pub code_repair_max_confidence: f32,
 }
 
 impl MrzOptions {
@@ -92,6 +97,7 @@ impl MrzOptions {
             low_confidence: 0.6,
             digit_swaps_without_confidence: false,
             allow_double_substitutions: true,
+            code_repair_max_confidence: 0.9,
         }
     }
 }
@@ -154,18 +160,27 @@ pub struct MrzFields {
     pub secondary_identifier: MrzField,
 }
 
-/// The outcome of one check digit.
+/// The outcome of one check: a check digit, or a code checked against its list
+/// (`documentCode`, `issuingState`, `nationality`; see [`codes`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckResult {
-    /// Which check digit.
+    /// Which check.
     pub name: CheckName,
-    /// The digit computed from the covered characters (`None` if one is outside the alphabet).
-    pub expected: Option<char>,
-    /// The character printed in the check-digit position.
-    pub found: char,
-    /// Whether they agree (a filler found counts as 0 only where the covered field is empty).
+    /// A check digit: the digit computed from the covered characters (`None` if one is outside
+    /// the alphabet). A code: the listed code the field holds in `corrected` (`None` when it
+    /// holds none).
+    pub expected: Option<String>,
+    /// A check digit: the character printed in its position. A code: the field as read, before
+    /// any code repair (fillers included, `D<<`).
+    pub found: String,
+    /// Whether the check passes (a filler check digit counts as 0 only where the covered field
+    /// is empty; a code passes when it is on its list, after a repair if one was made).
     pub ok: bool,
+    /// Why a code check failed (`unknown code`), or that it passed only after a repair
+    /// (`repaired`) or on a specimen code (`specimen code`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// Why a character was changed.
@@ -185,6 +200,9 @@ pub enum RepairReason {
     /// A letter where the name grammar (or the printed name) allows only a filler: a filler
     /// the OCR read as a letter.
     NameGrammar,
+    /// An issuing-state or nationality code not on the ICAO list, one OCR confusion away from
+    /// exactly one listed code (see [`codes`]).
+    CodeList,
 }
 
 /// One change made to the OCR text.
