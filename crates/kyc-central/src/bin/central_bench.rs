@@ -390,7 +390,12 @@ fn postgres_pids(cluster: &TestCluster) -> Vec<u32> {
         };
         let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
         let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-        if rest.split_whitespace().nth(1).and_then(|p| p.parse::<u32>().ok()) == Some(master) {
+        if rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok())
+            == Some(master)
+        {
             pids.push(pid);
         }
     }

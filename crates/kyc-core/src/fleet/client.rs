@@ -477,7 +477,15 @@ fn push_stretch(
         let budget = opts
             .max_pushes
             .map(|m| m.saturating_sub(pushes_before as usize));
-        let built = build_pushes(store, cfg, opts.batch_events, opts.batch_bytes, budget, start, &tx);
+        let built = build_pushes(
+            store,
+            cfg,
+            opts.batch_events,
+            opts.batch_bytes,
+            budget,
+            start,
+            &tx,
+        );
         // Closing the channel ends the sender once it has sent what it already holds.
         drop(tx);
         let sent = sender
