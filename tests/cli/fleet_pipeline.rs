@@ -184,12 +184,12 @@ fn read_only(db: &Path) -> AuditStore {
 fn pipelined_runs_cut_after_n_pushes_resume_with_nothing_lost_or_duplicated() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("audit.sqlite3");
-    let ids = kiosk_store(&db, 9);
+    let ids = kiosk_store(&db, 13);
     let centre = Centre::start("fleet_pipe_cut");
     let cfg = centre.enroll(&db, "kp1");
     let store = read_only(&db);
     let head = store.head().unwrap().0;
-    assert!(head >= 9, "{head}");
+    assert!(head >= 13, "{head}");
 
     // Cut after 3 pushes of 2 events: the push built meanwhile is never sent.
     let two = |pushes| SyncOptions {
