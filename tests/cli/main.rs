@@ -16,6 +16,7 @@ mod document_cli;
 mod fleet_cli;
 mod fleet_dedup;
 mod fleet_hooks;
+mod fleet_pipeline;
 mod fleet_pull;
 mod fleet_queue;
 mod fleet_tls;

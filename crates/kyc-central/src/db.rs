@@ -383,6 +383,15 @@ CREATE STATISTICS records_q_kiosk_branch (dependencies) ON kiosk_id, branch FROM
     r#"
 ALTER TABLE webhook_endpoints ADD COLUMN ca_pem TEXT;
 "#,
+    // v7: sealed parts are ciphertext, which does not compress: kept out of line without
+    // PostgreSQL trying to compress each one first (STORAGE EXTERNAL; applies to rows written
+    // from now on).
+    r#"
+ALTER TABLE records ALTER COLUMN sealed_row SET STORAGE EXTERNAL;
+ALTER TABLE record_blobs ALTER COLUMN sealed SET STORAGE EXTERNAL;
+ALTER TABLE superseded_records ALTER COLUMN sealed_row SET STORAGE EXTERNAL;
+ALTER TABLE superseded_record_blobs ALTER COLUMN sealed SET STORAGE EXTERNAL;
+"#,
 ];
 
 /// Apply the migrations not yet recorded; returns the schema version now.
@@ -535,5 +544,54 @@ impl Pool {
             idle: self.idle.clone(),
             _permit: permit,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+    use super::*;
+    use crate::testpg::TestCluster;
+
+    #[test]
+    fn sealed_columns_are_stored_out_of_line_without_compression() {
+        let cluster = TestCluster::shared().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let conn = cluster.create_database("db_sealed_storage").await.unwrap();
+            let mut client = connect(&conn).await.unwrap();
+            assert_eq!(migrate(&mut client).await.unwrap(), MIGRATIONS.len() as i64);
+            let rows = client
+                .query(
+                    "SELECT c.relname::text, a.attname::text, a.attstorage::text
+                     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+                     WHERE (c.relname, a.attname) IN (('records', 'sealed_row'),
+                         ('record_blobs', 'sealed'), ('superseded_records', 'sealed_row'),
+                         ('superseded_record_blobs', 'sealed'), ('records', 'reason'))
+                     ORDER BY 1, 2",
+                    &[],
+                )
+                .await
+                .unwrap();
+            let got: Vec<(String, String, String)> = rows
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect();
+            let want = |t: &str, c: &str, s: &str| (t.to_string(), c.to_string(), s.to_string());
+            // 'e' (external, no compression) for ciphertext; a text column keeps the default.
+            assert_eq!(
+                got,
+                vec![
+                    want("record_blobs", "sealed", "e"),
+                    want("records", "reason", "x"),
+                    want("records", "sealed_row", "e"),
+                    want("superseded_record_blobs", "sealed", "e"),
+                    want("superseded_records", "sealed_row", "e"),
+                ]
+            );
+        });
     }
 }

@@ -74,6 +74,7 @@ fn main() -> Res<()> {
     let cluster = TestCluster::shared()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name(CENTRE_THREAD)
         .enable_all()
         .build()?;
     if args.sync_records > 0 {
@@ -293,12 +294,19 @@ fn bench_sync(
     let per_record: usize = kept.iter().map(|(_, b)| b.len()).sum();
     let db = dir.path().join("kiosk.sqlite3");
     let t0 = Instant::now();
-    let store = fill_store(&db, n, &images, rng)?;
+    drop(fill_store(&db, n, &images, rng)?);
     let filled = t0.elapsed();
     let cfg = enrolled(&s, rt, &db, "bench-k1")?;
+    // As `kyc-kiosk sync` does: the store opened read-only, its index not loaded.
+    let mut audit = AuditConfig::at(&db);
+    audit.load_index_at_open = false;
+    let store = AuditStore::open_read_only(audit)?;
+    let pg = postgres_pids(cluster);
+    let (cpu0, pg0) = (cpu_split(), pg_cpu(&pg));
     let t0 = Instant::now();
     let rep = client::sync_once(&store, &cfg, &SyncOptions::default())?;
     let took = t0.elapsed();
+    let (cpu1, pg1) = (cpu_split(), pg_cpu(&pg));
     let mib = (per_record * n) as f64 / 1048576.0;
     println!(
         "sync: {} records with images ({:.0} KiB a record: JPEG document {} KiB, portrait {} KiB, selfie {} KiB; template), {} events, {} pushes: {:.1?} = {:.0} records/s, {:.1} MiB/s of images (store filled in {:.1?}); index now {}",
@@ -314,6 +322,136 @@ fn bench_sync(
         mib / took.as_secs_f64(),
         filled,
         s.central.dedup_index().len()
+    );
+    let per = |a: f64, b: f64| (b - a) * 1000.0 / rep.records.max(1) as f64;
+    println!(
+        "sync CPU per record: kiosk {:.2} ms, centre {:.2} ms, PostgreSQL {:.2} ms (wall {:.2} ms; {} PostgreSQL processes seen)",
+        per(cpu0.0, cpu1.0),
+        per(cpu0.1, cpu1.1),
+        per(pg0, pg1),
+        took.as_secs_f64() * 1000.0 / rep.records.max(1) as f64,
+        pg.len()
+    );
+    sync_stages(&store, &cfg, n)?;
+    Ok(())
+}
+
+/// Name of the central service's runtime threads (to tell its CPU time from the kiosk's).
+const CENTRE_THREAD: &str = "bench-centre";
+
+/// CPU seconds of a `/proc/.../stat` line (user + system).
+fn stat_cpu(stat: &str) -> f64 {
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of stat; here 11 and 12 after the state field.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// CPU seconds of this process so far: (kiosk side, centre side), by thread name.
+fn cpu_split() -> (f64, f64) {
+    let (mut kiosk, mut centre) = (0.0, 0.0);
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return (0.0, 0.0);
+    };
+    for t in tasks.flatten() {
+        let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        let cpu = stat_cpu(&std::fs::read_to_string(t.path().join("stat")).unwrap_or_default());
+        if comm.trim_end().starts_with(CENTRE_THREAD) {
+            centre += cpu;
+        } else {
+            kiosk += cpu;
+        }
+    }
+    (kiosk, centre)
+}
+
+/// The cluster's postmaster (from its socket lock file) and its children.
+fn postgres_pids(cluster: &TestCluster) -> Vec<u32> {
+    let Some(lock) = std::fs::read_dir(cluster.socket_dir())
+        .into_iter()
+        .flatten()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().ends_with(".lock"))
+    else {
+        return Vec::new();
+    };
+    let Some(master) = std::fs::read_to_string(lock.path())
+        .ok()
+        .and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<u32>().ok()))
+    else {
+        return Vec::new();
+    };
+    let mut pids = vec![master];
+    for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        if rest
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok())
+            == Some(master)
+        {
+            pids.push(pid);
+        }
+    }
+    pids
+}
+
+/// CPU seconds used so far by the given PostgreSQL processes (a backend started later is not
+/// counted: the bench's connections are opened before the run).
+fn pg_cpu(pids: &[u32]) -> f64 {
+    pids.iter()
+        .map(|p| stat_cpu(&std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default()))
+        .sum()
+}
+
+/// The kiosk side's stages timed one after another on every record: reading a record back
+/// from the store (`outbox_record`: SQLCipher pages, the store's own seal opened), sealing it
+/// for the centre, and framing the pushes.
+fn sync_stages(store: &AuditStore, cfg: &FleetConfig, n: usize) -> Res<()> {
+    let events = store.events_after(0, usize::MAX)?;
+    let (mut read, mut seal, mut frame) = (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    let mut items = Vec::new();
+    let mut records = 0usize;
+    for ev in events.iter().filter(|e| e.kind == "verification_recorded") {
+        let Some(id) = ev.verification_id else {
+            continue;
+        };
+        let t = Instant::now();
+        let rec = store.outbox_record(id)?;
+        read += t.elapsed();
+        drop(rec);
+        let t = Instant::now();
+        let (item, _) = client::push_item(store, cfg, ev)?;
+        seal += t.elapsed();
+        items.push(item);
+        records += 1;
+        if items.len() == 100 {
+            let t = Instant::now();
+            let _ = kyc_core::fleet::wire::encode_push(&kyc_core::fleet::wire::PushRequest {
+                kiosk_id: cfg.kiosk_id.clone(),
+                head: kyc_core::fleet::wire::WireHead {
+                    seq: 0,
+                    hash: String::new(),
+                },
+                items: std::mem::take(&mut items),
+            })?;
+            frame += t.elapsed();
+        }
+    }
+    // `push_item` reads the record again: its sealing is the difference.
+    let seal = seal.saturating_sub(read);
+    let per = |d: Duration| d.as_secs_f64() * 1000.0 / records.max(1) as f64;
+    println!(
+        "sync stages per record ({records} of {n} records, one thread): read back {:.2} ms, sealed for the centre {:.2} ms, framed {:.2} ms",
+        per(read),
+        per(seal),
+        per(frame)
     );
     Ok(())
 }

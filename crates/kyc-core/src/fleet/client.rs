@@ -388,10 +388,38 @@ pub fn push(
     serde_json::from_slice(&resp.body).map_err(|e| FleetError::Protocol(e.to_string()))
 }
 
+/// A push built and framed, waiting to be sent.
+struct Prepared {
+    /// The binary body ([`encode_push`]).
+    body: Vec<u8>,
+    /// The head it states.
+    head_seq: i64,
+    /// Its last event's sequence (the cursor it started from when it carries none).
+    last_seq: i64,
+    /// Whether it carries no event.
+    empty: bool,
+    /// Records (with their images) it carries.
+    records: u64,
+}
+
+/// How one pipelined stretch of pushes ended.
+enum Stretch {
+    /// The server holds the local head, or the push limit was reached.
+    Done,
+    /// The server acknowledged less than a push carried: go on from its acknowledgement.
+    Resume,
+}
+
 /// One sync run: ask the server's acknowledged sequence, then push the events after it in
 /// order, in batches, until the server holds the local head. Every push carries the local head,
 /// so even a run with nothing new tells the server where the kiosk's chain stands. Safe to cut
 /// at any point: the next run starts from what the server acknowledged.
+///
+/// Building a push (reading records back, sealing them for the centre, framing) and sending it
+/// overlap: this thread builds the next push while a second thread sends the current one and
+/// waits for the centre to store it. At most one built push waits; a push is sent only once
+/// the centre has acknowledged every event of the one before, so pushes arrive strictly in
+/// order and a failed push stops the run before anything after it is sent.
 ///
 /// # Errors
 /// `Quarantined` when the server refuses this kiosk; network and store errors.
@@ -410,9 +438,94 @@ pub fn sync_once(
         ..SyncReport::default()
     };
     loop {
+        let from = report.ack_seq;
+        match push_stretch(store, cfg, opts, &mut report)? {
+            Stretch::Done => return Ok(report),
+            // Going on from an acknowledgement that did not move would repeat forever.
+            Stretch::Resume if report.ack_seq <= from => {
+                return Err(FleetError::Protocol(format!(
+                    "the central service acknowledged sequence {} after a push that carried \
+                     events past it",
+                    report.ack_seq
+                )));
+            }
+            Stretch::Resume => {}
+        }
+    }
+}
+
+/// Pushes from `report.ack_seq` on, built here and sent by a second thread.
+fn push_stretch(
+    store: &AuditStore,
+    cfg: &FleetConfig,
+    opts: &SyncOptions,
+    report: &mut SyncReport,
+) -> Result<Stretch, FleetError> {
+    // A rendezvous channel: the next push is built while the current one is sent, and waits
+    // (one push at most) until the sender is free.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Prepared>(0);
+    let start = report.ack_seq;
+    let pushes_before = report.pushes;
+    std::thread::scope(|scope| {
+        let sender = std::thread::Builder::new()
+            .name("kyc-sync-send".into())
+            .spawn_scoped(scope, || send_pushes(cfg, opts, rx, pushes_before))
+            .map_err(|e| FleetError::Io {
+                path: PathBuf::from("kyc-sync-send thread"),
+                source: e,
+            })?;
+        let budget = opts
+            .max_pushes
+            .map(|m| m.saturating_sub(pushes_before as usize));
+        let built = build_pushes(
+            store,
+            cfg,
+            opts.batch_events,
+            opts.batch_bytes,
+            budget,
+            start,
+            &tx,
+        );
+        // Closing the channel ends the sender once it has sent what it already holds.
+        drop(tx);
+        let sent = sender
+            .join()
+            .map_err(|_| FleetError::Protocol("the push sender thread panicked".into()))?;
+        let sent = sent?;
+        built?;
+        report.pushes += sent.pushes;
+        report.accepted += sent.accepted;
+        report.duplicates += sent.duplicates;
+        report.records += sent.records;
+        if let Some(ack) = sent.ack_seq {
+            report.ack_seq = ack;
+        }
+        if sent.local_seq > 0 {
+            report.local_seq = sent.local_seq;
+        }
+        Ok(sent.ending)
+    })
+}
+
+/// Build pushes after `start` in order and hand each to the sender; stops after the push that
+/// reaches the local head, after an empty one, or when the sender has stopped.
+fn build_pushes(
+    store: &AuditStore,
+    cfg: &FleetConfig,
+    batch_events: usize,
+    batch_bytes: usize,
+    budget: Option<usize>,
+    start: i64,
+    tx: &std::sync::mpsc::SyncSender<Prepared>,
+) -> Result<(), FleetError> {
+    let mut cursor = start;
+    let mut built = 0usize;
+    loop {
+        if budget.is_some_and(|m| built >= m) {
+            return Ok(());
+        }
         let (local_seq, local_hash) = store.head()?;
-        report.local_seq = local_seq;
-        let mut events = store.events_after(report.ack_seq, opts.batch_events.max(1))?;
+        let mut events = store.events_after(cursor, batch_events.max(1))?;
         // The kiosk may chain more while this run reads (the window records while its
         // background cycle pushes): a push never carries events past the head it states, or
         // the centre would see a head older than what it just received.
@@ -425,33 +538,95 @@ pub fn sync_once(
             records += u64::from(item.record.is_some());
             items.push(item);
             bytes += size;
-            if bytes >= opts.batch_bytes {
+            if bytes >= batch_bytes {
                 break;
             }
         }
-        let last = items.is_empty();
-        let req = PushRequest {
+        let empty = items.is_empty();
+        let last_seq = items.last().map_or(cursor, |i| i.event.seq);
+        let body = encode_push(&PushRequest {
             kiosk_id: cfg.kiosk_id.clone(),
             head: WireHead {
                 seq: local_seq,
                 hash: hex::encode(&local_hash),
             },
             items,
+        })?;
+        let push = Prepared {
+            body,
+            head_seq: local_seq,
+            last_seq,
+            empty,
+            records,
         };
-        let ans = push(cfg, &req, opts.timeout)?;
-        report.pushes += 1;
-        report.accepted += ans.accepted;
-        report.duplicates += ans.duplicates;
-        report.records += records;
-        report.ack_seq = ans.ack_seq;
-        if last || ans.ack_seq >= local_seq {
+        if tx.send(push).is_err() {
+            // The sender stopped (an error, or the centre acknowledged less): it says why.
+            return Ok(());
+        }
+        built += 1;
+        if empty || last_seq >= local_seq {
+            return Ok(());
+        }
+        cursor = last_seq;
+    }
+}
+
+/// What the sender thread did.
+struct Sent {
+    pushes: u64,
+    accepted: u64,
+    duplicates: u64,
+    records: u64,
+    ack_seq: Option<i64>,
+    local_seq: i64,
+    ending: Stretch,
+}
+
+/// Send each push as it comes, in order; stop at the first failure, or when the centre
+/// acknowledged less than a push carried (the next push would leave a gap).
+fn send_pushes(
+    cfg: &FleetConfig,
+    opts: &SyncOptions,
+    rx: std::sync::mpsc::Receiver<Prepared>,
+    pushes_before: u64,
+) -> Result<Sent, FleetError> {
+    let mut sent = Sent {
+        pushes: 0,
+        accepted: 0,
+        duplicates: 0,
+        records: 0,
+        ack_seq: None,
+        local_seq: 0,
+        ending: Stretch::Done,
+    };
+    for push in rx {
+        let resp = send_push_body(cfg, &push.body, opts.timeout)?;
+        if resp.status != 200 {
+            return Err(refused(&resp));
+        }
+        let ans: PushResponse =
+            serde_json::from_slice(&resp.body).map_err(|e| FleetError::Protocol(e.to_string()))?;
+        sent.pushes += 1;
+        sent.accepted += ans.accepted;
+        sent.duplicates += ans.duplicates;
+        sent.records += push.records;
+        sent.ack_seq = Some(ans.ack_seq);
+        sent.local_seq = push.head_seq;
+        if push.empty || ans.ack_seq >= push.head_seq {
             break;
         }
-        if opts.max_pushes.is_some_and(|m| report.pushes as usize >= m) {
+        if opts
+            .max_pushes
+            .is_some_and(|m| (pushes_before + sent.pushes) as usize >= m)
+        {
+            break;
+        }
+        if ans.ack_seq < push.last_seq {
+            sent.ending = Stretch::Resume;
             break;
         }
     }
-    Ok(report)
+    Ok(sent)
 }
 
 /// Open the store at `audit` read-only and run [`sync_once`] with the fleet file at
