@@ -34,20 +34,6 @@ fn kiosk_status(central: &CentralRun, kiosk: &str) -> kyc_central::sync::KioskSt
         .unwrap()
 }
 
-fn open_alerts(central: &CentralRun) -> Vec<kyc_central::sync::Alert> {
-    central.on(central.central.alerts(true)).unwrap()
-}
-
-fn record_ids(central: &CentralRun, kiosk: &str) -> Vec<i64> {
-    central
-        .on(central.central.record_ids())
-        .unwrap()
-        .into_iter()
-        .find(|(k, _)| k == kiosk)
-        .map(|(_, ids)| ids)
-        .unwrap_or_default()
-}
-
 /// Three kiosk stores (`k1`, `k2`, `k3`), each with two verifications recorded by
 /// `kyc-kiosk verify --record` from fetched photos; made once per test binary, copied by
 /// each test.
@@ -109,7 +95,7 @@ fn three_kiosks_push_their_recorded_verifications_sealed_and_a_second_run_adds_n
         assert_eq!(report["records"], 2, "{report}");
         let st = kiosk_status(&central, k);
         assert_eq!((st.ack_seq, st.records, st.quarantined), (head, 2, false));
-        assert_eq!(record_ids(&central, k), local_ids(&db));
+        assert_eq!(central.record_ids(k), local_ids(&db));
 
         // What rests centrally is sealed to the central key and opens to the kiosk's bytes.
         for id in local_ids(&db) {
@@ -168,7 +154,7 @@ fn three_kiosks_push_their_recorded_verifications_sealed_and_a_second_run_adds_n
             .unwrap()
             .is_empty()
     );
-    assert!(open_alerts(&central).is_empty());
+    assert!(central.open_alerts().is_empty());
 }
 
 #[test]
@@ -236,7 +222,7 @@ fn a_push_cut_midway_resumes_with_nothing_lost_or_duplicated() {
         serde_json::from_str(ok(sync_output(&db, Some(&central.url))).trim()).unwrap();
     assert_eq!(report["ackSeq"], head);
     assert_eq!(report["accepted"], head - 5);
-    assert_eq!(record_ids(&central, "k1"), local_ids(&db));
+    assert_eq!(central.record_ids("k1"), local_ids(&db));
     let st = kiosk_status(&central, "k1");
     assert_eq!((st.ack_seq, st.records), (head, 2));
     assert!(
@@ -299,7 +285,7 @@ fn a_store_rolled_back_with_its_anchor_passes_locally_but_is_quarantined_central
     let st = kiosk_status(&central, "k2");
     assert!(st.quarantined, "{st:?}");
     assert_eq!(st.ack_seq, acked);
-    let alerts = open_alerts(&central);
+    let alerts = central.open_alerts();
     assert_eq!(alerts.len(), 1);
     assert_eq!(
         (alerts[0].kiosk_id.as_str(), alerts[0].kind.as_str()),
@@ -324,7 +310,7 @@ fn a_store_rolled_back_with_its_anchor_passes_locally_but_is_quarantined_central
         1
     );
     assert!(!kiosk_status(&central, "k2").quarantined);
-    assert!(open_alerts(&central).is_empty());
+    assert!(central.open_alerts().is_empty());
 }
 
 /// Sign in a kiosk's own enrolment and build a push of its events after `after`.
@@ -390,7 +376,7 @@ fn forged_events_and_records_are_refused_and_quarantine_the_kiosk() {
         0,
         "nothing of the forged push is kept"
     );
-    assert_eq!(open_alerts(&central)[0].kind, "record_mismatch");
+    assert_eq!(central.open_alerts()[0].kind, "record_mismatch");
     central
         .rt
         .block_on(central.central.clear_quarantine(&user, "k1"))
@@ -401,7 +387,7 @@ fn forged_events_and_records_are_refused_and_quarantine_the_kiosk() {
     req.items[1].event.prev_hash = "00".repeat(32);
     let e = client::push(&cfg, &req, Duration::from_secs(30)).unwrap_err();
     assert!(refused_code(e).starts_with("quarantined"));
-    assert_eq!(open_alerts(&central)[0].kind, "bad_link");
+    assert_eq!(central.open_alerts()[0].kind, "bad_link");
     central
         .rt
         .block_on(central.central.clear_quarantine(&user, "k2"))
@@ -412,7 +398,7 @@ fn forged_events_and_records_are_refused_and_quarantine_the_kiosk() {
     req.items.drain(2..4);
     let e = client::push(&cfg, &req, Duration::from_secs(30)).unwrap_err();
     assert!(refused_code(e).starts_with("quarantined"));
-    assert_eq!(open_alerts(&central)[0].kind, "gap");
+    assert_eq!(central.open_alerts()[0].kind, "gap");
     central
         .rt
         .block_on(central.central.clear_quarantine(&user, "k3"))
@@ -424,7 +410,7 @@ fn forged_events_and_records_are_refused_and_quarantine_the_kiosk() {
     req.items[0].event.hash = "ab".repeat(32);
     let e = client::push(&cfg, &req, Duration::from_secs(30)).unwrap_err();
     assert!(refused_code(e).starts_with("quarantined"));
-    assert_eq!(open_alerts(&central)[0].kind, "fork");
+    assert_eq!(central.open_alerts()[0].kind, "fork");
 
     // 5. A push signed by a key that is not the kiosk's: refused, nothing stored or raised.
     let (mut cfg, req) = push_of(&kiosks[0], 0, 1000);
@@ -433,7 +419,7 @@ fn forged_events_and_records_are_refused_and_quarantine_the_kiosk() {
     assert_eq!(refused_code(e), "bad_signature");
     assert_eq!(kiosk_status(&central, "k1").ack_seq, 0);
     assert_eq!(
-        open_alerts(&central).len(),
+        central.open_alerts().len(),
         1,
         "only the fork above is open"
     );
@@ -441,7 +427,7 @@ fn forged_events_and_records_are_refused_and_quarantine_the_kiosk() {
     // The honest kiosks still sync.
     ok(sync_output(&kiosks[0], None));
     ok(sync_output(&kiosks[1], None));
-    assert_eq!(record_ids(&central, "k1"), local_ids(&kiosks[0]));
+    assert_eq!(central.record_ids("k1"), local_ids(&kiosks[0]));
     assert!(
         central
             .rt
@@ -510,7 +496,7 @@ fn replayed_stale_unsigned_and_altered_requests_are_refused() {
     // Nothing of the refused requests changed the kiosk's state.
     let st = kiosk_status(&central, "k3");
     assert_eq!((st.ack_seq, st.quarantined), (2, false));
-    assert!(open_alerts(&central).is_empty());
+    assert!(central.open_alerts().is_empty());
     // Central users follow the kiosk's password rules; only administrators enrol kiosks.
     let weak = central.rt.block_on(central.central.create_user(
         &central.admin(),
@@ -630,7 +616,7 @@ fn a_binary_push_of_real_images_round_trips_and_bad_bodies_lose_nothing() {
     }
     assert_eq!(kiosk_status(&central, "k1").ack_seq, 0);
     assert!(!kiosk_status(&central, "k1").quarantined);
-    assert!(open_alerts(&central).is_empty());
+    assert!(central.open_alerts().is_empty());
 
     // One byte of a sealed image flipped, the body signed as it is (the kiosk's key is used):
     // the blob does not open, so the push is refused and the kiosk quarantined.
@@ -639,7 +625,7 @@ fn a_binary_push_of_real_images_round_trips_and_bad_bodies_lose_nothing() {
     tampered[last] ^= 0x01;
     let (status, code, _) = send(&tampered);
     assert_eq!((status, code.as_str()), (409, "quarantined"));
-    assert_eq!(open_alerts(&central)[0].kind, "record_mismatch");
+    assert_eq!(central.open_alerts()[0].kind, "record_mismatch");
     assert_eq!(
         kiosk_status(&central, "k1").ack_seq,
         0,
@@ -653,7 +639,7 @@ fn a_binary_push_of_real_images_round_trips_and_bad_bodies_lose_nothing() {
     // The kiosk resends later: everything arrives, and the images the centre opens are the
     // bytes the kiosk sealed.
     ok(sync_output(&db, None));
-    assert_eq!(record_ids(&central, "k1"), local_ids(&db));
+    assert_eq!(central.record_ids("k1"), local_ids(&db));
     assert_eq!(
         central.rt.block_on(central.central.index_cases()).unwrap(),
         0,
@@ -749,8 +735,8 @@ fn syncs_running_while_the_kiosk_writes_and_beside_each_other_never_look_like_a_
     assert!(!status.quarantined, "{status:?}");
     assert_eq!(status.ack_seq, head);
     assert!(
-        open_alerts(&central).is_empty(),
+        central.open_alerts().is_empty(),
         "{:?}",
-        open_alerts(&central)
+        central.open_alerts()
     );
 }

@@ -5,119 +5,46 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::Path;
-use std::sync::Arc;
 
-use kyc_central::Central;
-use kyc_central::testpg::TestCluster;
 use kyc_core::audit::{
     AuditConfig, AuditStore, CustomerType, Decision, ImageKind, IndexedFields, NewVerification,
     TEMPLATE_DIM, now_ms,
 };
+use kyc_core::fleet::FleetError;
 use kyc_core::fleet::client::{self, FleetConfig, SyncOptions};
-use kyc_core::fleet::{CentralSecret, FleetError};
 
-const ADMIN: (&str, &str) = ("pipe-admin", "central-admin-pass-7");
+use crate::fleet_common::CentralRun;
 
-struct Centre {
-    rt: tokio::runtime::Runtime,
-    central: Central,
-    url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    served: Option<tokio::task::JoinHandle<()>>,
+/// Enrol `kiosk` (store `db`) at the centre through the client's own enrolment.
+fn enroll(centre: &CentralRun, db: &Path, kiosk: &str) -> FleetConfig {
+    client::enroll(
+        &centre.url,
+        kiosk,
+        &centre.token(kiosk),
+        &FleetConfig::path_for(db),
+    )
+    .unwrap()
 }
 
-impl Centre {
-    fn start(db: &str) -> Self {
-        let cluster = TestCluster::shared().unwrap();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        let conn = rt.block_on(cluster.create_database(db)).unwrap();
-        let central = rt
-            .block_on(Central::open(&conn, CentralSecret::generate()))
+/// The sequence the centre acknowledged for `kiosk`.
+fn ack(centre: &CentralRun, kiosk: &str) -> i64 {
+    centre
+        .on(centre.central.kiosks())
+        .unwrap()
+        .into_iter()
+        .find(|k| k.kiosk_id == kiosk)
+        .map_or(0, |k| k.ack_seq)
+}
+
+/// Every stored chain and record checks out, and no alert was raised.
+fn sound(centre: &CentralRun) {
+    assert!(
+        centre
+            .on(centre.central.verify_stored())
             .unwrap()
-            .with_fast_hashing();
-        rt.block_on(central.create_first_admin(ADMIN.0, ADMIN.1))
-            .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let c = Arc::new(central.clone());
-        let served = rt.spawn(async move {
-            kyc_central::serve(c, listener, async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-        });
-        Centre {
-            rt,
-            central,
-            url,
-            stop: Some(tx),
-            served: Some(served),
-        }
-    }
-
-    fn cut(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        if let Some(h) = self.served.take() {
-            self.rt.block_on(h).unwrap();
-        }
-    }
-
-    fn enroll(&self, db: &Path, kiosk: &str) -> FleetConfig {
-        let admin = self
-            .rt
-            .block_on(self.central.sign_in(ADMIN.0, ADMIN.1))
-            .unwrap();
-        let token = self
-            .rt
-            .block_on(self.central.create_enrol_token(&admin, kiosk))
-            .unwrap();
-        client::enroll(&self.url, kiosk, &token, &FleetConfig::path_for(db)).unwrap()
-    }
-
-    fn ack(&self, kiosk: &str) -> i64 {
-        self.rt
-            .block_on(self.central.kiosks())
-            .unwrap()
-            .into_iter()
-            .find(|k| k.kiosk_id == kiosk)
-            .map_or(0, |k| k.ack_seq)
-    }
-
-    fn record_ids(&self, kiosk: &str) -> Vec<i64> {
-        self.rt
-            .block_on(self.central.record_ids())
-            .unwrap()
-            .into_iter()
-            .find(|(k, _)| k == kiosk)
-            .map(|(_, ids)| ids)
-            .unwrap_or_default()
-    }
-
-    /// Every stored chain and record checks out, and no alert was raised.
-    fn sound(&self) {
-        assert!(
-            self.rt
-                .block_on(self.central.verify_stored())
-                .unwrap()
-                .is_empty()
-        );
-        assert!(
-            self.rt
-                .block_on(self.central.alerts(true))
-                .unwrap()
-                .is_empty()
-        );
-    }
+            .is_empty()
+    );
+    assert!(centre.open_alerts().is_empty());
 }
 
 /// A kiosk store with `n` recorded verifications, each with three images (distinct bytes per
@@ -185,8 +112,8 @@ fn pipelined_runs_cut_after_n_pushes_resume_with_nothing_lost_or_duplicated() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("audit.sqlite3");
     let ids = kiosk_store(&db, 13);
-    let centre = Centre::start("fleet_pipe_cut");
-    let cfg = centre.enroll(&db, "kp1");
+    let centre = CentralRun::start("fleet_pipe_cut");
+    let cfg = enroll(&centre, &db, "kp1");
     let store = read_only(&db);
     let head = store.head().unwrap().0;
     assert!(head >= 13, "{head}");
@@ -200,23 +127,23 @@ fn pipelined_runs_cut_after_n_pushes_resume_with_nothing_lost_or_duplicated() {
     let r = client::sync_once(&store, &cfg, &two(3)).unwrap();
     assert_eq!((r.pushes, r.accepted, r.duplicates), (3, 6, 0));
     assert_eq!(r.ack_seq, 6);
-    assert_eq!(centre.ack("kp1"), 6);
+    assert_eq!(ack(&centre, "kp1"), 6);
 
     // A second cut run goes on exactly where the centre stands.
     let r = client::sync_once(&store, &cfg, &two(2)).unwrap();
     assert_eq!((r.pushes, r.accepted, r.duplicates), (2, 4, 0));
-    assert_eq!(centre.ack("kp1"), 10);
+    assert_eq!(ack(&centre, "kp1"), 10);
 
     // The rest, in pushes of 2 events (several pipelined pushes), to the head.
     let r = client::sync_once(&store, &cfg, &two(usize::MAX)).unwrap();
     assert_eq!(r.accepted as i64, head - 10);
     assert_eq!(r.duplicates, 0);
     assert_eq!((r.ack_seq, r.local_seq), (head, head));
-    assert_eq!(centre.ack("kp1"), head);
+    assert_eq!(ack(&centre, "kp1"), head);
     let mut got = centre.record_ids("kp1");
     got.sort_unstable();
     assert_eq!(got, ids);
-    centre.sound();
+    sound(&centre);
 
     // Nothing new: one push stating the head, nothing stored twice.
     let r = client::sync_once(&store, &cfg, &SyncOptions::default()).unwrap();
@@ -228,8 +155,8 @@ fn a_push_cut_by_the_byte_limit_still_carries_whole_records_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("audit.sqlite3");
     let ids = kiosk_store(&db, 6);
-    let centre = Centre::start("fleet_pipe_bytes");
-    let cfg = centre.enroll(&db, "kp2");
+    let centre = CentralRun::start("fleet_pipe_bytes");
+    let cfg = enroll(&centre, &db, "kp2");
     let store = read_only(&db);
     let head = store.head().unwrap().0;
     // Each record seals to about 74 KB: a push closes after its first record.
@@ -247,7 +174,7 @@ fn a_push_cut_by_the_byte_limit_still_carries_whole_records_in_order() {
     let mut got = centre.record_ids("kp2");
     got.sort_unstable();
     assert_eq!(got, ids);
-    centre.sound();
+    sound(&centre);
 }
 
 #[test]
@@ -255,8 +182,8 @@ fn a_centre_gone_mid_run_leaves_the_kiosk_at_the_acknowledged_push() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("audit.sqlite3");
     kiosk_store(&db, 6);
-    let mut centre = Centre::start("fleet_pipe_gone");
-    let cfg = centre.enroll(&db, "kp3");
+    let mut centre = CentralRun::start("fleet_pipe_gone");
+    let cfg = enroll(&centre, &db, "kp3");
     let store = read_only(&db);
     let head = store.head().unwrap().0;
     let two = SyncOptions {
@@ -265,11 +192,11 @@ fn a_centre_gone_mid_run_leaves_the_kiosk_at_the_acknowledged_push() {
         ..SyncOptions::default()
     };
     client::sync_once(&store, &cfg, &two).unwrap();
-    assert_eq!(centre.ack("kp3"), 4);
+    assert_eq!(ack(&centre, "kp3"), 4);
     centre.cut();
     // The centre is gone: the run fails at its first request and nothing moves.
     let e = client::sync_once(&store, &cfg, &SyncOptions::default()).unwrap_err();
     assert!(matches!(e, FleetError::Unreachable(_)), "{e:?}");
-    assert_eq!(centre.ack("kp3"), 4);
+    assert_eq!(ack(&centre, "kp3"), 4);
     assert!(head > 4);
 }

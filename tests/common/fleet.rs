@@ -327,6 +327,21 @@ impl CentralRun {
         self.user(CENTRAL_ADMIN)
     }
 
+    /// The record ids the centre holds for `kiosk`, in its order.
+    pub fn record_ids(&self, kiosk: &str) -> Vec<i64> {
+        self.on(self.central.record_ids())
+            .unwrap()
+            .into_iter()
+            .find(|(k, _)| k == kiosk)
+            .map(|(_, ids)| ids)
+            .unwrap_or_default()
+    }
+
+    /// The open alerts.
+    pub fn open_alerts(&self) -> Vec<kyc_central::sync::Alert> {
+        self.on(self.central.alerts(true)).unwrap()
+    }
+
     /// A one-time enrolment token for `kiosk`.
     pub fn token(&self, kiosk: &str) -> String {
         self.on(self.central.create_enrol_token(&self.admin(), kiosk))
