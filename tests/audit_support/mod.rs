@@ -153,15 +153,29 @@ pub fn count_events(dir: &tempfile::TempDir, kind: &str) -> i64 {
         .unwrap()
 }
 
-/// Page size and reserved tail (16-byte IV + 64-byte HMAC) of an SQLCipher 4 database.
-const CIPHER_PAGE: usize = 4096;
-const CIPHER_RESERVE: usize = 80;
+/// Page size and reserved tail (16-byte IV + 32-byte HMAC-SHA256) of the store's SQLCipher
+/// page format.
+pub const STORE_PAGE: usize = 16384;
+pub const STORE_RESERVE: usize = 48;
+/// The same for SQLCipher 4's defaults, the earlier format (HMAC-SHA512: 64 bytes).
+pub const SQLCIPHER4_PAGE: usize = 4096;
+pub const SQLCIPHER4_RESERVE: usize = 80;
 
 /// Every page of the SQLCipher database `db` and of its WAL, decrypted with `keys`
 /// (AES-256-CBC under the raw database key, the page's IV in its reserved tail), free pages
 /// included: all someone holding the key could read from the disk. Panics when the first
 /// page does not decrypt to an SQLite page header (a wrong key or another format).
 pub fn decrypted_pages(db: &std::path::Path, keys: &AuditKeys) -> Vec<u8> {
+    decrypted_pages_in(db, keys, STORE_PAGE, STORE_RESERVE)
+}
+
+/// [`decrypted_pages`] for a file of `page`-byte pages with a `reserve`-byte tail each.
+pub fn decrypted_pages_in(
+    db: &std::path::Path,
+    keys: &AuditKeys,
+    page_size: usize,
+    reserve: usize,
+) -> Vec<u8> {
     use aes::cipher::{BlockDecryptMut, KeyIvInit, block_padding::NoPadding};
     type Dec = cbc::Decryptor<aes::Aes256>;
     let literal = keys.database_key_literal();
@@ -171,7 +185,7 @@ pub fn decrypted_pages(db: &std::path::Path, keys: &AuditKeys) -> Vec<u8> {
         .collect();
     let decrypt = |page_no: u32, page: &[u8]| -> Vec<u8> {
         let start = if page_no == 1 { 16 } else { 0 };
-        let end = CIPHER_PAGE - CIPHER_RESERVE;
+        let end = page_size - reserve;
         let iv = &page[end..end + 16];
         let mut buf = page[start..end].to_vec();
         Dec::new_from_slices(&key, iv)
@@ -180,13 +194,22 @@ pub fn decrypted_pages(db: &std::path::Path, keys: &AuditKeys) -> Vec<u8> {
             .unwrap();
         buf
     };
+    // Bytes 16..18 of an SQLite header: the page size, big-endian (65536 is written as 1).
+    let size_field = if page_size == 65536 {
+        [0, 1]
+    } else {
+        (page_size as u16).to_be_bytes()
+    };
     let bytes = std::fs::read(db).unwrap();
     let mut out = Vec::with_capacity(bytes.len());
-    for (i, page) in bytes.chunks_exact(CIPHER_PAGE).enumerate() {
+    for (i, page) in bytes.chunks_exact(page_size).enumerate() {
         let plain = decrypt(i as u32 + 1, page);
         if i == 0 {
-            // Bytes 16..18 of an SQLite header: the page size, big-endian.
-            assert_eq!(&plain[..2], &[0x10, 0x00], "page 1 did not decrypt");
+            assert_eq!(plain[..2], size_field, "page 1 did not decrypt");
+            // Byte 20 of the header: the bytes SQLite leaves at the end of each page, at least
+            // the IV and HMAC (keying reserves SQLCipher 4's 80 first, and SQLite never lowers
+            // a page's reserve: with HMAC-SHA256 the last 32 of them stay unused).
+            assert!(usize::from(plain[4]) >= reserve, "reserve {}", plain[4]);
         }
         out.extend(plain);
     }
@@ -195,7 +218,7 @@ pub fn decrypted_pages(db: &std::path::Path, keys: &AuditKeys) -> Vec<u8> {
     if let Ok(wal) = std::fs::read(std::path::PathBuf::from(wal))
         && wal.len() > 32
     {
-        for frame in wal[32..].chunks_exact(24 + CIPHER_PAGE) {
+        for frame in wal[32..].chunks_exact(24 + page_size) {
             let page_no = u32::from_be_bytes([frame[0], frame[1], frame[2], frame[3]]);
             out.extend(decrypt(page_no, &frame[24..]));
         }

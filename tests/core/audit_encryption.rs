@@ -343,6 +343,17 @@ fn plaintext_store_of_the_earlier_layout_is_encrypted_once_keeping_records_chain
             "{leftover} left behind"
         );
     }
+    // Encrypted straight into the store's page format (16 KiB pages, HMAC-SHA256).
+    let conn = raw(&dir);
+    let page: String = conn
+        .query_row("PRAGMA cipher_page_size", [], |r| r.get(0))
+        .unwrap();
+    let hmac: String = conn
+        .query_row("PRAGMA cipher_hmac_algorithm", [], |r| r.get(0))
+        .unwrap();
+    drop(conn);
+    assert_eq!((page.as_str(), hmac.as_str()), ("16384", "HMAC_SHA256"));
+    assert_eq!(bytes.len() % 16384, 0);
     // A second open does not encrypt (or chain) again; audit verify is clean.
     drop(AuditStore::open(cfg(&dir)).unwrap());
     assert_eq!(count_events(&dir, "store_encrypted"), 1);

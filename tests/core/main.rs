@@ -21,6 +21,7 @@ mod audit_crash;
 mod audit_duplicates;
 mod audit_encryption;
 mod audit_export;
+mod audit_page_format;
 mod audit_retention;
 mod audit_store;
 mod audit_user_admin;

@@ -152,7 +152,9 @@ impl AuditKeys {
     /// takes (`x'…'`, 64 hex digits: used as is, no passphrase stretching). Derived from the
     /// blob key in its own domain, so it is never the same bytes as the blob or chain key and
     /// knowing it (it sits in SQLCipher's memory) gives neither. An administrator holding the
-    /// key file can open the database with it in any SQLCipher 4 tool.
+    /// key file can open the database with it in any SQLCipher 4 tool, setting the store's page
+    /// format after the key (`PRAGMA cipher_page_size = 16384; PRAGMA cipher_hmac_algorithm =
+    /// HMAC_SHA256;`, see `cipher.rs`).
     pub fn database_key_literal(&self) -> Zeroizing<String> {
         Zeroizing::new(format!("x'{}'", hex(self.database_key().as_slice())))
     }

@@ -241,9 +241,33 @@ impl AuditStore {
         } else {
             None
         };
-        let mut conn = Connection::open(&cfg.db_path)?;
-        // The key comes first: nothing can be read or written before it.
-        cipher::apply_key(&conn, &keys, &key_source)?;
+        // The key and the page format come first: nothing can be read or written before them.
+        let (mut conn, format) = cipher::open_keyed(
+            &cfg.db_path,
+            rusqlite::OpenFlags::default(),
+            &keys,
+            &key_source,
+        )?;
+        if format != cipher::STORE_FORMAT {
+            // A store of the earlier page format is moved to the current one once. It stays
+            // usable as it is when that cannot be done now (another process has it open, no
+            // room for the copy): the next open tries again.
+            drop(conn);
+            match cipher::reformat(&cfg.db_path, &keys, &key_source, cfg.busy_timeout) {
+                Ok(_) => {}
+                Err(e @ (AuditError::WrongKey(_) | AuditError::KeyMissing(_))) => return Err(e),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "audit: the store stays in its earlier page format for now"
+                ),
+            }
+            (conn, _) = cipher::open_keyed(
+                &cfg.db_path,
+                rusqlite::OpenFlags::default(),
+                &keys,
+                &key_source,
+            )?;
+        }
         conn.busy_timeout(cfg.busy_timeout)?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -335,14 +359,14 @@ impl AuditStore {
         }
         let keys = AuditKeys::load(&key_source)?;
         let kind = cipher::file_kind(&cfg.db_path)?;
-        let conn = Connection::open_with_flags(
-            &cfg.db_path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let encrypted = kind != FileKind::Plaintext;
-        if encrypted {
-            cipher::apply_key(&conn, &keys, &key_source)?;
-        }
+        // Either page format is read as it is: only a read-write open migrates.
+        let conn = if encrypted {
+            cipher::open_keyed(&cfg.db_path, flags, &keys, &key_source)?.0
+        } else {
+            Connection::open_with_flags(&cfg.db_path, flags)?
+        };
         conn.busy_timeout(cfg.busy_timeout)?;
         let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         if version > schema::SCHEMA_VERSION {
@@ -388,8 +412,8 @@ impl AuditStore {
             return Err(AuditError::KeyMissing(source));
         }
         let keys = AuditKeys::load(&source)?;
-        let conn = Connection::open(&cfg.db_path)?;
-        cipher::apply_key(&conn, &keys, &source)?;
+        let (conn, _) =
+            cipher::open_keyed(&cfg.db_path, rusqlite::OpenFlags::default(), &keys, &source)?;
         conn.busy_timeout(cfg.busy_timeout)?;
         Ok(conn)
     }
