@@ -79,7 +79,9 @@ pub(crate) struct PageFormat {
 
 /// The format new stores are written in, and every store is moved to: 16 KiB pages checked
 /// with HMAC-SHA256 (a quarter of the per-page set-ups of 4 KiB pages; SHA-256 runs on the
-/// CPU's SHA extensions).
+/// CPU's SHA extensions). Each page still ends in the 80 bytes SQLCipher 4 reserves when the
+/// key is set (SQLite never lowers a page's reserve afterwards): the IV and HMAC take the last
+/// 48, the 32 before them stay unused.
 pub(crate) const STORE_FORMAT: PageFormat = PageFormat {
     page_size: 16384,
     hmac: "HMAC_SHA256",
