@@ -378,7 +378,8 @@ fn bench_sync(
 /// commit) with the kiosk idle between pushes.
 fn bench_ingest(cluster: &TestCluster, rt: &tokio::runtime::Runtime, db: &Path) -> Res<()> {
     let s = serve(cluster, rt, "bench_ingest")?;
-    // The store now syncs to this service (its fleet file rewritten by the enrolment).
+    // The store now syncs to this service: enrolled there afresh.
+    std::fs::remove_file(FleetConfig::path_for(db))?;
     let cfg = enrolled(&s, rt, db, "bench-k1")?;
     let mut audit = AuditConfig::at(db);
     audit.load_index_at_open = false;
