@@ -59,8 +59,13 @@ cleanup() {
 trap cleanup EXIT
 
 "${RUNPG[@]}" "$PGBIN/initdb" -D "$PG/data" -U postgres --auth=trust -E UTF8 --locale=C --no-sync >/dev/null
+# The settings recommended for the centre's PostgreSQL (kyc_central::testpg::SERVER_SETTINGS,
+# docs/fleet.md): durable, with room for the WAL of sealed images.
+PGSET="-c shared_buffers=2GB -c wal_buffers=64MB -c max_wal_size=16GB -c min_wal_size=2GB"
+PGSET="$PGSET -c checkpoint_timeout=15min -c checkpoint_completion_target=0.9"
+PGSET="$PGSET -c wal_compression=off -c fsync=on -c full_page_writes=on -c synchronous_commit=on"
 "${RUNPG[@]}" "$PGBIN/pg_ctl" -D "$PG/data" -l "$PG/server.log" \
-  -o "-c listen_addresses='' -k $PG -p 5432" -w start >/dev/null
+  -o "-c listen_addresses='' -k $PG -p 5432 $PGSET" -w start >/dev/null
 export KYC_CENTRAL_DATABASE="host=$PG port=5432 user=postgres dbname=postgres"
 export KYC_CENTRAL_KEY=$WORK/central.key
 export KYC_CENTRAL_PASSWORD=sim-central-admin-7

@@ -81,6 +81,9 @@ pub struct Central {
     pub(crate) search_limiter: Arc<ratelimit::SearchLimiter>,
     /// When request nonces were last pruned (ms since epoch).
     pub(crate) nonces_pruned_ms: Arc<std::sync::atomic::AtomicI64>,
+    /// How a push is cut into chunks (opened on a blocking thread while the one before is
+    /// written).
+    pub(crate) push_chunk: sync::PushChunk,
 }
 
 impl std::fmt::Debug for Central {
@@ -111,6 +114,7 @@ impl Central {
             nonces_pruned_ms: Arc::new(std::sync::atomic::AtomicI64::new(0)),
             search_limits: Arc::new(ratelimit::SearchLimits::default()),
             search_limiter: Arc::new(ratelimit::SearchLimiter::default()),
+            push_chunk: sync::PushChunk::default(),
         };
         central.rebuild_dedup_index().await?;
         Ok(central)
@@ -126,6 +130,12 @@ impl Central {
     /// The limits of the online duplicate search in force.
     pub fn search_limits(&self) -> &ratelimit::SearchLimits {
         &self.search_limits
+    }
+
+    /// Cut pushes into other chunks than [`sync::PushChunk::default`].
+    pub fn with_push_chunk(mut self, chunk: sync::PushChunk) -> Self {
+        self.push_chunk = chunk;
+        self
     }
 
     /// Cheap password hashing (tests only).

@@ -179,7 +179,7 @@ async fn push(
 ) -> Result<Response, ApiError> {
     let kiosk = signed_kiosk(&c, &method, &uri, &headers, &body).await?;
     let req = parse_push(&headers, &body)?;
-    Ok(json(c.push(&kiosk, &req).await?))
+    Ok(json(c.push(&kiosk, Arc::new(req)).await?))
 }
 
 async fn health(State(c): State<Arc<Central>>) -> Result<Response, ApiError> {

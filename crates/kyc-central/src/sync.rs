@@ -2,13 +2,17 @@
 //! authentication (signature, clock, single-use nonce), and the push, checked against the
 //! chain already received (see [`kyc_core::fleet::verify`]).
 
+use std::sync::Arc;
+
 use kyc_core::audit::{VerificationCanon, now_ms};
 use kyc_core::fleet::crypto::{SignedParts, record_aad, verify_request};
 use kyc_core::fleet::verify::hash_from_hex;
 use kyc_core::fleet::wire::*;
-use kyc_core::fleet::{ChainBreak, check_link, check_record, open_sealed};
+use kyc_core::fleet::{CentralSecret, ChainBreak, check_link, check_record, open_sealed};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::Type;
 
 use crate::server::ApiError;
 use crate::{Central, CentralError, CentralUser};
@@ -204,6 +208,180 @@ impl From<tokio_postgres::Error> for PushFail {
     fn from(e: tokio_postgres::Error) -> Self {
         PushFail::Api(ApiError::from(CentralError::Db(e)))
     }
+}
+
+/// A new event of a push whose link checked out: its place in the push and its hashes.
+struct Fresh {
+    item: usize,
+    prev: [u8; 32],
+    hash: [u8; 32],
+}
+
+/// A record of a push opened and checked: its row, and its template in clear for the
+/// duplicate check (images are dropped as soon as their seal opened: they rest sealed).
+struct Opened {
+    row: Box<VerificationCanon>,
+    template: Option<zeroize::Zeroizing<Vec<u8>>>,
+}
+
+/// How a push is cut into chunks: a chunk closes at `items` new events or once its sealed
+/// parts reach `bytes`, whichever comes first (always at least one event).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PushChunk {
+    /// New events a chunk holds at most.
+    pub items: usize,
+    /// Sealed bytes (row and blobs) after which a chunk closes.
+    pub bytes: usize,
+}
+
+impl Default for PushChunk {
+    /// 64 events or 4 MiB: a push of 487 KiB records (up to 32 MiB) is 8 or 9 chunks, so the
+    /// first chunk's opening, the only one nothing overlaps, is a small part of it.
+    fn default() -> Self {
+        PushChunk {
+            items: 64,
+            bytes: 4 << 20,
+        }
+    }
+}
+
+impl PushChunk {
+    /// `fresh` cut into consecutive ranges.
+    fn split(&self, req: &PushRequest, fresh: &[Fresh]) -> Vec<std::ops::Range<usize>> {
+        let mut out = Vec::new();
+        let (mut start, mut bytes) = (0usize, 0usize);
+        for (i, f) in fresh.iter().enumerate() {
+            bytes += req.items[f.item].record.as_ref().map_or(0, |r| {
+                r.sealed_row.len() + r.blobs.iter().map(|b| b.sealed.len()).sum::<usize>()
+            });
+            if i + 1 - start >= self.items.max(1) || bytes >= self.bytes {
+                out.push(start..i + 1);
+                start = i + 1;
+                bytes = 0;
+            }
+        }
+        if start < fresh.len() {
+            out.push(start..fresh.len());
+        }
+        out
+    }
+}
+
+/// The statements a push's chunks are written with, prepared once a push.
+struct ChunkWriter {
+    events: tokio_postgres::Statement,
+    records: tokio_postgres::Statement,
+    blobs: tokio_postgres::Statement,
+    upd_state: tokio_postgres::Statement,
+}
+
+impl ChunkWriter {
+    async fn prepare(tx: &tokio_postgres::Transaction<'_>) -> Result<Self, tokio_postgres::Error> {
+        Ok(ChunkWriter {
+            events: tx
+                .prepare(
+                    "INSERT INTO kiosk_events (kiosk_id, seq, ts_ms, kind, actor, verification_id,
+                         payload, prev_hash, hash, received_ms)
+                     SELECT $1::text, *, $10::bigint FROM unnest($2::bigint[], $3::bigint[],
+                         $4::text[], $5::text[], $6::bigint[], $7::text[], $8::bytea[],
+                         $9::bytea[])",
+                )
+                .await?,
+            records: tx
+                .prepare(
+                    "INSERT INTO records (kiosk_id, record_id, event_seq, created_ms, decision,
+                         current_decision, review_status, sealed_row, operator, reason,
+                         confidence, received_ms, branch, case_indexed)
+                     SELECT $1::text, u.*, $12::bigint,
+                         (SELECT branch FROM kiosks WHERE kiosk_id = $1::text), TRUE
+                     FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[],
+                         $6::text[], $7::text[], $8::bytea[], $9::text[], $10::text[],
+                         $11::float8[]) AS u",
+                )
+                .await?,
+            blobs: tx
+                .prepare(
+                    "COPY record_blobs (kiosk_id, record_id, kind, sealed) FROM STDIN
+                     (FORMAT binary)",
+                )
+                .await?,
+            upd_state: tx
+                .prepare(
+                    "UPDATE records SET current_decision = coalesce($3, current_decision),
+                         review_status = coalesce($4, review_status)
+                     WHERE kiosk_id = $1 AND record_id = $2",
+                )
+                .await?,
+        })
+    }
+}
+
+/// Open the records of a chunk of a push (the items at `items`) on a blocking thread: for
+/// each, `None` when its event carries no record, else the record opened and checked.
+fn open_chunk(
+    secret: Arc<CentralSecret>,
+    kiosk_id: String,
+    req: Arc<PushRequest>,
+    items: Vec<usize>,
+) -> tokio::task::JoinHandle<Result<Vec<Option<Opened>>, ChainBreak>> {
+    tokio::task::spawn_blocking(move || {
+        items
+            .iter()
+            .filter_map(|&i| req.items.get(i))
+            .map(|it| {
+                it.record
+                    .as_ref()
+                    .map(|rec| open_record(&secret, &kiosk_id, &it.event, rec))
+                    .transpose()
+            })
+            .collect()
+    })
+}
+
+/// Open a pushed record with the central key: its row (bound to this kiosk and record, the
+/// SHA-256 its creation event chained) and each image and the template under its own (kiosk,
+/// record, kind) binding, each kind known and at most once. This proves every part is sealed
+/// to the centre and belongs where it says.
+fn open_record(
+    secret: &CentralSecret,
+    kiosk_id: &str,
+    ev: &WireEvent,
+    rec: &WireRecord,
+) -> Result<Opened, ChainBreak> {
+    let mismatch = |why: String| ChainBreak::RecordMismatch { id: rec.id, why };
+    let plain = open_sealed(
+        secret,
+        &record_aad(kiosk_id, rec.id, "row"),
+        &rec.sealed_row,
+    )
+    .map_err(|_| mismatch("sealed row does not open with the central key".into()))?;
+    let row: VerificationCanon =
+        serde_json::from_slice(&plain).map_err(|_| mismatch("row is not a record".into()))?;
+    if row.id != rec.id {
+        return Err(mismatch("row id differs from the record id".into()));
+    }
+    check_row(ev, &row, &hex::encode(Sha256::digest(&plain)))?;
+    let mut kinds = std::collections::HashSet::new();
+    let mut template = None;
+    for b in &rec.blobs {
+        if !BLOB_KINDS.contains(&b.kind.as_str()) || !kinds.insert(b.kind.as_str()) {
+            return Err(mismatch(format!(
+                "{} is an unknown or repeated kind",
+                b.kind
+            )));
+        }
+        // Authenticate (sealed to us, bound to this kiosk, record and kind); the plain bytes
+        // are dropped at once, except the template's, kept for the duplicate check.
+        let plain = open_sealed(secret, &record_aad(kiosk_id, rec.id, &b.kind), &b.sealed)
+            .map_err(|_| mismatch(format!("{} does not open with the central key", b.kind)))?;
+        if b.kind == "template" {
+            template = Some(plain);
+        }
+    }
+    Ok(Opened {
+        row: Box::new(row),
+        template,
+    })
 }
 
 impl Central {
@@ -409,7 +587,11 @@ impl Central {
     ///
     /// # Errors
     /// 409 `quarantined`; 400 for a malformed push; database errors.
-    pub async fn push(&self, kiosk_id: &str, req: &PushRequest) -> Result<PushResponse, ApiError> {
+    pub async fn push(
+        &self,
+        kiosk_id: &str,
+        req: Arc<PushRequest>,
+    ) -> Result<PushResponse, ApiError> {
         if req.kiosk_id != kiosk_id {
             return Err(ApiError::bad_request(
                 "kiosk_mismatch",
@@ -438,7 +620,7 @@ impl Central {
         }
         let ack_hash: [u8; 32] = ack_hash.try_into().unwrap_or([0u8; 32]);
         let applied = self
-            .apply_push(&tx, kiosk_id, ack_seq, ack_hash, reported, req)
+            .apply_push(&tx, kiosk_id, ack_seq, ack_hash, reported, &req)
             .await;
         let committed = match applied {
             Ok(resp) => tx.commit().await.map(|()| resp).map_err(PushFail::from),
@@ -455,12 +637,13 @@ impl Central {
             Err(PushFail::Break(b)) => {
                 drop(c);
                 self.quarantine(kiosk_id, &b).await?;
-                crate::readmit::keep_evidence(self, kiosk_id, &b, req).await;
+                crate::readmit::keep_evidence(self, kiosk_id, &b, &req).await;
                 Err(ApiError::quarantined(&b.to_string()))
             }
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn apply_push(
         &self,
         tx: &tokio_postgres::Transaction<'_>,
@@ -468,7 +651,7 @@ impl Central {
         ack_seq: i64,
         ack_hash: [u8; 32],
         reported: i64,
-        req: &PushRequest,
+        req: &Arc<PushRequest>,
     ) -> Result<PushResponse, PushFail> {
         let head_hash = hash_from_hex(req.head.seq, &req.head.hash)?;
         let newest_known = ack_seq.max(reported);
@@ -485,76 +668,152 @@ impl Central {
         let known = tx
             .prepare("SELECT hash FROM kiosk_events WHERE kiosk_id = $1 AND seq = $2")
             .await?;
-        let upd_state = tx
-            .prepare(
-                "UPDATE records SET current_decision = coalesce($3, current_decision),
-                     review_status = coalesce($4, review_status)
-                 WHERE kiosk_id = $1 AND record_id = $2",
-            )
-            .await?;
         let now = now_ms();
         let (mut cur_seq, mut cur_hash) = (ack_seq, ack_hash);
-        let (mut accepted, mut duplicates) = (0u64, 0u64);
-        // Pass 1: check every new event's link and open every record once (row and blobs),
-        // collecting the rows to write; nothing is written yet.
+        let mut duplicates = 0u64;
+        // Pass 1: every new event's link, in chain order; no record is opened and nothing is
+        // written yet. The first break is kept, not returned: the records before it are still
+        // opened below, since a record that does not open before the break is the fault the
+        // push is refused for (as when every event was checked and opened in one pass).
+        let mut fresh: Vec<Fresh> = Vec::new();
+        let broken: Option<ChainBreak> = 'links: {
+            for (item, it) in req.items.iter().enumerate() {
+                let ev = &it.event;
+                if ev.seq <= cur_seq {
+                    let stored: Option<Vec<u8>> = tx
+                        .query_opt(&known, &[&kiosk_id, &ev.seq])
+                        .await?
+                        .map(|r| r.get(0));
+                    match hash_from_hex(ev.seq, &ev.hash) {
+                        Ok(theirs) if stored.as_deref() == Some(theirs.as_slice()) => {
+                            duplicates += 1;
+                            continue;
+                        }
+                        Ok(_) => break 'links Some(ChainBreak::Fork { seq: ev.seq }),
+                        Err(b) => break 'links Some(b),
+                    }
+                }
+                let linked = check_link(cur_seq, &cur_hash, ev).and_then(|()| {
+                    Ok((
+                        hash_from_hex(ev.seq, &ev.prev_hash)?,
+                        hash_from_hex(ev.seq, &ev.hash)?,
+                    ))
+                });
+                match linked {
+                    Ok((prev, hash)) => {
+                        fresh.push(Fresh { item, prev, hash });
+                        cur_seq = ev.seq;
+                        cur_hash = hash;
+                    }
+                    Err(b) => break 'links Some(b),
+                }
+            }
+            None
+        };
+        // Pass 2, chunk by chunk: the sealed parts of the next chunk are opened on a blocking
+        // thread while this one is written (events, records, blobs) and what follows from its
+        // events is done, in chain order. One transaction throughout: a part that does not
+        // open in any chunk refuses the whole push.
+        let chunks = self.push_chunk.split(req, &fresh);
+        let spawn = |range: &std::ops::Range<usize>| {
+            let items: Vec<usize> = fresh[range.clone()].iter().map(|f| f.item).collect();
+            open_chunk(
+                Arc::clone(&self.secret),
+                kiosk_id.to_string(),
+                Arc::clone(req),
+                items,
+            )
+        };
+        let write = if broken.is_none() {
+            Some(ChunkWriter::prepare(tx).await?)
+        } else {
+            None
+        };
+        let mut next = chunks.first().map(spawn);
+        for (k, range) in chunks.iter().enumerate() {
+            let Some(job) = next.take() else { break };
+            let opened = job.await.map_err(|e| {
+                PushFail::Api(ApiError::from(CentralError::Setup(format!(
+                    "opening the push's sealed parts stopped: {e}"
+                ))))
+            })??;
+            next = chunks.get(k + 1).map(spawn);
+            if let Some(w) = &write {
+                self.write_chunk(w, tx, kiosk_id, req, &fresh[range.clone()], opened, now)
+                    .await?;
+            }
+        }
+        if let Some(b) = broken {
+            return Err(b.into());
+        }
+        if req.head.seq < cur_seq {
+            return Err(ChainBreak::Rollback {
+                reported: req.head.seq,
+                acknowledged: cur_seq,
+            }
+            .into());
+        }
+        if req.head.seq == cur_seq && cur_seq > 0 && head_hash != cur_hash {
+            return Err(ChainBreak::Fork { seq: cur_seq }.into());
+        }
+        tx.execute(
+            "UPDATE kiosks SET ack_seq = $2, ack_hash = $3, reported_seq = GREATEST(reported_seq, $4),
+                 last_sync_ms = $5 WHERE kiosk_id = $1",
+            &[&kiosk_id, &cur_seq, &cur_hash.as_slice(), &req.head.seq, &now],
+        )
+        .await?;
+        let accepted = fresh.len() as u64;
+        if accepted > 0 {
+            tracing::info!(
+                kiosk_id,
+                accepted,
+                duplicates,
+                ack_seq = cur_seq,
+                chunks = chunks.len(),
+                "central: push stored"
+            );
+        }
+        Ok(PushResponse {
+            ack_seq: cur_seq,
+            ack_hash: hex::encode(cur_hash),
+            accepted,
+            duplicates,
+        })
+    }
+
+    /// Write one chunk of a push's new events: one multi-row INSERT for its events and one for
+    /// its records (the queue's clear columns filled from the rows just opened: the queue
+    /// never opens them again), its sealed blobs streamed with `COPY … (FORMAT binary)`; then
+    /// what follows from each event, in chain order (duplicate search, hand-off and registry
+    /// queues, flags chained back, supervisors' decisions).
+    #[allow(clippy::too_many_arguments)]
+    async fn write_chunk(
+        &self,
+        w: &ChunkWriter,
+        tx: &tokio_postgres::Transaction<'_>,
+        kiosk_id: &str,
+        req: &PushRequest,
+        fresh: &[Fresh],
+        opened: Vec<Option<Opened>>,
+        now: i64,
+    ) -> Result<(), PushFail> {
         let mut events = NewEvents::default();
         let mut records = NewRecords::default();
         let mut blobs = NewBlobs::default();
         let mut after: Vec<After<'_>> = Vec::new();
-        for item in &req.items {
+        for (f, opened) in fresh.iter().zip(opened) {
+            let item = &req.items[f.item];
             let ev = &item.event;
-            if ev.seq <= cur_seq {
-                let stored: Option<Vec<u8>> = tx
-                    .query_opt(&known, &[&kiosk_id, &ev.seq])
-                    .await?
-                    .map(|r| r.get(0));
-                let theirs = hash_from_hex(ev.seq, &ev.hash)?;
-                match stored {
-                    Some(h) if h == theirs => {
-                        duplicates += 1;
-                        continue;
-                    }
-                    _ => return Err(ChainBreak::Fork { seq: ev.seq }.into()),
-                }
-            }
-            check_link(cur_seq, &cur_hash, ev)?;
-            let hash = hash_from_hex(ev.seq, &ev.hash)?;
-            let prev = hash_from_hex(ev.seq, &ev.prev_hash)?;
-            events.push(ev, prev.to_vec(), hash.to_vec());
-            if let Some(rec) = &item.record {
-                let (row, plain_sha256) = self.open_row(kiosk_id, rec)?;
-                check_row(ev, &row, &plain_sha256)?;
-                let mut kinds = std::collections::HashSet::new();
-                let mut template = None;
+            events.push(ev, f.prev.to_vec(), f.hash.to_vec());
+            if let (Some(rec), Some(o)) = (&item.record, opened) {
                 for b in &rec.blobs {
-                    let mismatch = |why: &str| {
-                        PushFail::Break(ChainBreak::RecordMismatch {
-                            id: rec.id,
-                            why: format!("{} {why}", b.kind),
-                        })
-                    };
-                    if !BLOB_KINDS.contains(&b.kind.as_str()) || !kinds.insert(b.kind.as_str()) {
-                        return Err(mismatch("is an unknown or repeated kind"));
-                    }
-                    // Authenticate now (sealed to us, bound to this kiosk, record and kind);
-                    // the plain bytes are dropped at once (the template is kept for the
-                    // duplicate check below): blobs rest sealed.
-                    let plain = open_sealed(
-                        &self.secret,
-                        &record_aad(kiosk_id, rec.id, &b.kind),
-                        &b.sealed,
-                    )
-                    .map_err(|_| mismatch("does not open with the central key"))?;
                     blobs.push(rec.id, &b.kind, &b.sealed);
-                    if b.kind == "template" {
-                        template = Some(plain);
-                    }
                 }
-                records.push(ev.seq, rec, &row);
+                records.push(ev.seq, rec, &o.row);
                 after.push(After::Record {
-                    row: Box::new(row),
+                    row: o.row,
                     current_decision: &rec.current_decision,
-                    template,
+                    template: o.template,
                 });
             } else if ev.kind == kyc_core::fleet::dedup::EV_CENTRAL_FLAG {
                 after.push(After::Flag(ev));
@@ -563,18 +822,10 @@ impl Central {
             {
                 after.push(After::Supervisor(ev, vid));
             }
-            cur_seq = ev.seq;
-            cur_hash = hash;
-            accepted += 1;
         }
-        // Pass 2: one multi-row INSERT per table, the queue's clear columns filled from the
-        // rows just opened (the queue never opens them again).
         if !events.seq.is_empty() {
             tx.execute(
-                "INSERT INTO kiosk_events (kiosk_id, seq, ts_ms, kind, actor, verification_id,
-                     payload, prev_hash, hash, received_ms)
-                 SELECT $1::text, *, $10::bigint FROM unnest($2::bigint[], $3::bigint[], $4::text[],
-                     $5::text[], $6::bigint[], $7::text[], $8::bytea[], $9::bytea[])",
+                &w.events,
                 &[
                     &kiosk_id,
                     &events.seq,
@@ -592,13 +843,7 @@ impl Central {
         }
         if !records.id.is_empty() {
             tx.execute(
-                "INSERT INTO records (kiosk_id, record_id, event_seq, created_ms, decision,
-                     current_decision, review_status, sealed_row, operator, reason, confidence,
-                     received_ms, branch, case_indexed)
-                 SELECT $1::text, u.*, $12::bigint,
-                     (SELECT branch FROM kiosks WHERE kiosk_id = $1::text), TRUE
-                 FROM unnest($2::bigint[], $3::bigint[], $4::bigint[], $5::text[], $6::text[],
-                     $7::text[], $8::bytea[], $9::text[], $10::text[], $11::float8[]) AS u",
+                &w.records,
                 &[
                     &kiosk_id,
                     &records.id,
@@ -617,15 +862,15 @@ impl Central {
             .await?;
         }
         if !blobs.record_id.is_empty() {
-            tx.execute(
-                "INSERT INTO record_blobs (kiosk_id, record_id, kind, sealed)
-                 SELECT $1::text, * FROM unnest($2::bigint[], $3::text[], $4::bytea[])",
-                &[&kiosk_id, &blobs.record_id, &blobs.kind, &blobs.sealed],
-            )
-            .await?;
+            let sink = tx.copy_in(&w.blobs).await?;
+            let copy =
+                BinaryCopyInWriter::new(sink, &[Type::TEXT, Type::INT8, Type::TEXT, Type::BYTEA]);
+            let mut copy = std::pin::pin!(copy);
+            for ((id, kind), sealed) in blobs.record_id.iter().zip(&blobs.kind).zip(&blobs.sealed) {
+                copy.as_mut().write(&[&kiosk_id, id, kind, sealed]).await?;
+            }
+            copy.as_mut().finish().await?;
         }
-        // Pass 3: what follows from each event, in chain order (duplicate search, hand-off and
-        // registry queues, flags chained back, supervisors' decisions).
         for a in after {
             match a {
                 After::Record {
@@ -652,7 +897,7 @@ impl Central {
                         serde_json::from_str(&ev.payload).unwrap_or(serde_json::Value::Null);
                     let cur = p.get("current_decision").and_then(|v| v.as_str());
                     let rev = p.get("review_status").and_then(|v| v.as_str());
-                    tx.execute(&upd_state, &[&kiosk_id, &vid, &cur, &rev])
+                    tx.execute(&w.upd_state, &[&kiosk_id, &vid, &cur, &rev])
                         .await?;
                     if let Some(cur) = cur {
                         crate::hooks::supervisor_decided(
@@ -669,62 +914,7 @@ impl Central {
                 }
             }
         }
-        if req.head.seq < cur_seq {
-            return Err(ChainBreak::Rollback {
-                reported: req.head.seq,
-                acknowledged: cur_seq,
-            }
-            .into());
-        }
-        if req.head.seq == cur_seq && cur_seq > 0 && head_hash != cur_hash {
-            return Err(ChainBreak::Fork { seq: cur_seq }.into());
-        }
-        tx.execute(
-            "UPDATE kiosks SET ack_seq = $2, ack_hash = $3, reported_seq = GREATEST(reported_seq, $4),
-                 last_sync_ms = $5 WHERE kiosk_id = $1",
-            &[&kiosk_id, &cur_seq, &cur_hash.as_slice(), &req.head.seq, &now],
-        )
-        .await?;
-        if accepted > 0 {
-            tracing::info!(
-                kiosk_id,
-                accepted,
-                duplicates,
-                ack_seq = cur_seq,
-                "central: push stored"
-            );
-        }
-        Ok(PushResponse {
-            ack_seq: cur_seq,
-            ack_hash: hex::encode(cur_hash),
-            accepted,
-            duplicates,
-        })
-    }
-
-    fn open_row(
-        &self,
-        kiosk_id: &str,
-        rec: &WireRecord,
-    ) -> Result<(VerificationCanon, String), PushFail> {
-        let mismatch = |why: &str| {
-            PushFail::Break(ChainBreak::RecordMismatch {
-                id: rec.id,
-                why: why.to_string(),
-            })
-        };
-        let plain = open_sealed(
-            &self.secret,
-            &record_aad(kiosk_id, rec.id, "row"),
-            &rec.sealed_row,
-        )
-        .map_err(|_| mismatch("sealed row does not open with the central key"))?;
-        let row: VerificationCanon =
-            serde_json::from_slice(&plain).map_err(|_| mismatch("row is not a record"))?;
-        if row.id != rec.id {
-            return Err(mismatch("row id differs from the record id"));
-        }
-        Ok((row, hex::encode(Sha256::digest(&plain))))
+        Ok(())
     }
 
     /// Quarantine a kiosk and raise an alert (in its own transaction, so it stands although

@@ -13,6 +13,29 @@ pub const PG_BIN: &str = "/usr/lib/postgresql/15/bin";
 /// The port number naming the socket file (`.s.PGSQL.<port>`); nothing listens on TCP.
 const SOCKET_PORT: u16 = 5432;
 
+/// The settings recommended for the centre's PostgreSQL (docs/fleet.md, "Sync"), sized for a
+/// host like the benchmark machine (2 cores, 24 GiB of memory): pushes write ≈ 0.5 MiB of
+/// sealed, incompressible bytes a record, so WAL volume is what the defaults are short of.
+/// Durable: `fsync`, `full_page_writes` and `synchronous_commit` stay on.
+pub const SERVER_SETTINGS: &[(&str, &str)] = &[
+    // A few GiB; a quarter of the memory on a dedicated host.
+    ("shared_buffers", "2GB"),
+    // The WAL of a whole chunk of sealed blobs fits before a backend must write it out itself
+    // (the default is 1/32 of shared_buffers, at most 16 MB).
+    ("wal_buffers", "64MB"),
+    // ≈ 45 MiB/s of WAL at 95 records/s: the default 1 GB would checkpoint every ~20 s, each
+    // checkpoint followed by full-page images of every page touched again.
+    ("max_wal_size", "16GB"),
+    ("min_wal_size", "2GB"),
+    ("checkpoint_timeout", "15min"),
+    ("checkpoint_completion_target", "0.9"),
+    // Sealed bytes do not compress: compressing their page images would cost CPU for nothing.
+    ("wal_compression", "off"),
+    ("fsync", "on"),
+    ("full_page_writes", "on"),
+    ("synchronous_commit", "on"),
+];
+
 /// A running throwaway cluster.
 #[derive(Debug)]
 pub struct TestCluster {
@@ -43,6 +66,25 @@ impl TestCluster {
     /// As [`TestCluster::start`].
     pub fn start_durable() -> Result<Self, CentralError> {
         Self::start_with(&[])
+    }
+
+    /// Make and start a cluster with [`SERVER_SETTINGS`]; `fsync` off turns `fsync` and
+    /// `synchronous_commit` off on top of them (to tell the cost of flushing apart, never for
+    /// a deployment).
+    ///
+    /// # Errors
+    /// As [`TestCluster::start`].
+    pub fn start_server_like(fsync: bool) -> Result<Self, CentralError> {
+        let mut pairs: Vec<String> = SERVER_SETTINGS
+            .iter()
+            .filter(|(k, _)| fsync || !matches!(*k, "fsync" | "synchronous_commit"))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !fsync {
+            pairs.extend(["fsync=off".into(), "synchronous_commit=off".into()]);
+        }
+        let extra: Vec<&str> = pairs.iter().flat_map(|p| ["-c", p.as_str()]).collect();
+        Self::start_with(&extra)
     }
 
     fn start_with(extra: &[&str]) -> Result<Self, CentralError> {

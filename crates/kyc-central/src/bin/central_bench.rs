@@ -12,7 +12,8 @@
 //!   at most once a minute, over a nonce table of the given size.
 //!
 //! `cargo run --release -p kyc-central --bin central_bench -- [--index-sizes 100000,1000000]
-//! [--sync-records 400] [--search-records 20000] [--nonces 200000]` (0 skips a part).
+//! [--sync-records 400] [--search-records 20000] [--nonces 200000]
+//! [--pg server|server-nofsync|test]` (0 skips a part).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -48,6 +49,19 @@ struct Args {
     /// Queries timed per measurement.
     #[arg(long, default_value_t = 50)]
     queries: usize,
+    /// The PostgreSQL cluster: `server` (the recommended settings, durable), `server-nofsync`
+    /// (the same with fsync and synchronous_commit off), `test` (the tests' cluster: defaults
+    /// with fsync and synchronous_commit off).
+    #[arg(long, value_enum, default_value_t = PgKind::Server)]
+    pg: PgKind,
+}
+
+/// Which cluster the benchmarks run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum PgKind {
+    Server,
+    ServerNofsync,
+    Test,
 }
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -71,10 +85,29 @@ fn main() -> Res<()> {
     if args.sync_records + args.search_records + args.nonces == 0 {
         return Ok(());
     }
-    let cluster = TestCluster::shared()?;
+    let owned;
+    let cluster = match args.pg {
+        PgKind::Test => TestCluster::shared()?,
+        PgKind::Server | PgKind::ServerNofsync => {
+            owned = TestCluster::start_server_like(args.pg == PgKind::Server)?;
+            &owned
+        }
+    };
+    println!(
+        "PostgreSQL cluster: {:?} ({})",
+        args.pg,
+        match args.pg {
+            PgKind::Server => "recommended settings, fsync on",
+            PgKind::ServerNofsync => "recommended settings with fsync and synchronous_commit off",
+            PgKind::Test => "defaults with fsync and synchronous_commit off",
+        }
+    );
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name(CENTRE_THREAD)
+        // The centre's blocking threads (opening pushes' sealed parts) live through the run:
+        // a thread that ended would take its CPU time out of the centre's tally.
+        .thread_keep_alive(Duration::from_secs(24 * 3600))
         .enable_all()
         .build()?;
     if args.sync_records > 0 {
@@ -333,6 +366,78 @@ fn bench_sync(
         pg.len()
     );
     sync_stages(&store, &cfg, n)?;
+    drop(store);
+    bench_ingest(cluster, rt, &db)?;
+    Ok(())
+}
+
+/// The centre's side alone: the same records' pushes built first, as the kiosk cuts them
+/// (at most `PUSH_EVENTS` events, closed once their sealed parts reach `PUSH_BYTES`), then
+/// sent one after another to a second service over its own database. The wall time is then
+/// the centre's and PostgreSQL's (authenticate, decode, open every sealed part, insert,
+/// commit) with the kiosk idle between pushes.
+fn bench_ingest(cluster: &TestCluster, rt: &tokio::runtime::Runtime, db: &Path) -> Res<()> {
+    let s = serve(cluster, rt, "bench_ingest")?;
+    // The store now syncs to this service: enrolled there afresh.
+    std::fs::remove_file(FleetConfig::path_for(db))?;
+    let cfg = enrolled(&s, rt, db, "bench-k1")?;
+    let mut audit = AuditConfig::at(db);
+    audit.load_index_at_open = false;
+    let store = AuditStore::open_read_only(audit)?;
+    let (seq, hash) = store.head()?;
+    let head = kyc_core::fleet::wire::WireHead {
+        seq,
+        hash: hex::encode(hash),
+    };
+    let mut bodies = Vec::new();
+    let (mut items, mut bytes, mut records) = (Vec::new(), 0usize, 0usize);
+    let events = store.events_after(0, usize::MAX)?;
+    for (i, ev) in events.iter().enumerate() {
+        let (item, size) = client::push_item(&store, &cfg, ev)?;
+        records += usize::from(item.record.is_some());
+        items.push(item);
+        bytes += size;
+        if items.len() >= client::PUSH_EVENTS
+            || bytes >= client::PUSH_BYTES
+            || i + 1 == events.len()
+        {
+            bodies.push(kyc_core::fleet::wire::encode_push(
+                &kyc_core::fleet::wire::PushRequest {
+                    kiosk_id: cfg.kiosk_id.clone(),
+                    head: head.clone(),
+                    items: std::mem::take(&mut items),
+                },
+            )?);
+            bytes = 0;
+        }
+    }
+    let pg = postgres_pids(cluster);
+    let (cpu0, pg0) = (cpu_split(), pg_cpu(&pg));
+    let t0 = Instant::now();
+    for body in &bodies {
+        let r = client::send_push_body(&cfg, body, Duration::from_secs(300))?;
+        if r.status != 200 {
+            return Err(format!(
+                "ingest: push refused ({}): {}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            )
+            .into());
+        }
+    }
+    let took = t0.elapsed();
+    let (cpu1, pg1) = (cpu_split(), pg_cpu(&pg));
+    let per = |a: f64, b: f64| (b - a) * 1000.0 / records.max(1) as f64;
+    println!(
+        "ingest (the centre alone: {} pushes built beforehand, sent one after another): {records} records in {:.1?} = {:.0} records/s; per record: wall {:.2} ms, CPU centre {:.2} ms, PostgreSQL {:.2} ms, sender {:.2} ms",
+        bodies.len(),
+        took,
+        records as f64 / took.as_secs_f64(),
+        took.as_secs_f64() * 1000.0 / records.max(1) as f64,
+        per(cpu0.1, cpu1.1),
+        per(pg0, pg1),
+        per(cpu0.0, cpu1.0),
+    );
     Ok(())
 }
 
@@ -349,22 +454,23 @@ fn stat_cpu(stat: &str) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// CPU seconds of this process so far: (kiosk side, centre side), by thread name.
+/// CPU seconds of this process so far: (kiosk side, centre side). The centre's are its
+/// runtime's threads, by name (kept alive through the run); the kiosk's are the rest of the
+/// process, counted from the process's total so that threads that ended (the kiosk's sender)
+/// still count.
 fn cpu_split() -> (f64, f64) {
-    let (mut kiosk, mut centre) = (0.0, 0.0);
+    let total = stat_cpu(&std::fs::read_to_string("/proc/self/stat").unwrap_or_default());
+    let mut centre = 0.0;
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return (0.0, 0.0);
+        return (total, 0.0);
     };
     for t in tasks.flatten() {
         let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
-        let cpu = stat_cpu(&std::fs::read_to_string(t.path().join("stat")).unwrap_or_default());
         if comm.trim_end().starts_with(CENTRE_THREAD) {
-            centre += cpu;
-        } else {
-            kiosk += cpu;
+            centre += stat_cpu(&std::fs::read_to_string(t.path().join("stat")).unwrap_or_default());
         }
     }
-    (kiosk, centre)
+    (total - centre, centre)
 }
 
 /// The cluster's postmaster (from its socket lock file) and its children.
